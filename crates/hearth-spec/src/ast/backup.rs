@@ -1,0 +1,81 @@
+//! `backups:`: repositories, policies, snapshots and replication.
+
+use crate::decode::{NamedMap, Sp};
+use crate::reference::SecretRef;
+use crate::schedule::Schedule;
+use crate::spec_struct;
+
+spec_struct! {
+    /// Where backups go and when they run.
+    pub struct Backups {
+        def repositories: NamedMap<Repository>,
+        def policies: NamedMap<Policy>,
+        def snapshots: Vec<Snapshot>,
+        def replication: Vec<Replication>,
+    }
+}
+
+spec_struct! {
+    /// A restic repository or a Proxmox Backup Server datastore.
+    pub struct Repository {
+        /// restic repository: a path, `b2:bucket:/`, `s3:URL/bucket`, `sftp:...`, `rest:...`.
+        opt restic: Sp<String>,
+        opt pbs: Pbs,
+        /// Credentials for the repository's backend.
+        opt credentials: SecretRef,
+        opt description: String,
+    }
+}
+
+spec_struct! {
+    /// A Proxmox Backup Server datastore.
+    pub struct Pbs {
+        /// A service (proxmox-backup-server) or an address.
+        req server: Sp<String>,
+        req datastore: String,
+        opt namespace: String,
+    }
+}
+
+spec_struct! {
+    /// When to back up, where to, and how long to keep it.
+    pub struct Policy {
+        req at: Sp<crate::schedule::Schedule>,
+        req to: Vec<Sp<String>>,
+        opt keep: Keep,
+        /// When to run `restic check`.
+        opt check: Schedule,
+    }
+}
+
+spec_struct! {
+    /// Retention: how many of each kind of snapshot to keep.
+    pub struct Keep {
+        opt last: u32,
+        opt hourly: u32,
+        opt daily: u32,
+        opt weekly: u32,
+        opt monthly: u32,
+        opt yearly: u32,
+    }
+}
+
+spec_struct! {
+    /// ZFS snapshots of a dataset.
+    pub struct Snapshot {
+        /// `pool/dataset`.
+        req dataset: Sp<String>,
+        req every: Schedule,
+        req keep: u32,
+    }
+}
+
+spec_struct! {
+    /// ZFS replication of a dataset to another pool.
+    pub struct Replication {
+        req dataset: Sp<String>,
+        /// `host:pool/dataset`.
+        req to: String,
+        req at: Schedule,
+    }
+}

@@ -1,0 +1,93 @@
+//! `guests:`: LXC containers and VMs.
+
+use crate::decode::{NamedMap, OrScalar, Sp};
+use super::host::Runtime;
+use crate::net::Addr;
+use super::service::BackupChoice;
+use crate::units::Size;
+use crate::spec_struct;
+
+spec_struct! {
+    /// An LXC container or VM on a Proxmox host.
+    pub struct Guest {
+        /// Makes it an LXC container.
+        opt lxc: Lxc,
+        /// Makes it a VM.
+        opt vm: Vm,
+        /// OS label or template (`debian-12`, `ubuntu-24.04`, `nixos`, `haos`, `dsm`).
+        opt os: Sp<String>,
+        opt network: Sp<String>,
+        /// Allocated inside the network when left out.
+        opt address: Sp<Addr>,
+        /// Default: the guest's name.
+        opt hostname: Sp<String>,
+        opt size: GuestSize,
+        opt runtime: Sp<Runtime>,
+        /// Whether Hearth logs into it (default: true unless the runtime is `none`).
+        opt managed: bool,
+        /// Guest path -> `pool/dataset` on its host, or an absolute host path.
+        #[schemars(with = "std::collections::BTreeMap<String, OrScalar<Mount>>")]
+        def mounts: NamedMap<Mount>,
+        /// Passthrough: `/dev/...`, `pci:ADDR`, `usb:VENDOR:PRODUCT`.
+        def devices: Vec<Sp<String>>,
+        opt onboot: bool,
+        /// A backup policy for the whole guest (vzdump / PBS).
+        #[schemars(with = "Option<OrScalar<BackupChoice>>")]
+        opt backup: BackupChoice,
+        def tags: Vec<String>,
+        opt description: String,
+    }
+}
+
+spec_struct! {
+    /// LXC placement and options.
+    pub struct Lxc {
+        /// The Proxmox host.
+        req on: Sp<String>,
+        /// CT id (allocated from 100 when left out).
+        opt id: Sp<u32>,
+        opt unprivileged: bool,
+        opt nesting: bool,
+        /// Pool for the root disk.
+        opt storage: Sp<String>,
+        /// Template volume (default from `os`).
+        opt template: String,
+    }
+}
+
+spec_struct! {
+    /// VM placement and options.
+    pub struct Vm {
+        /// The Proxmox host.
+        req on: Sp<String>,
+        /// VM id (allocated from 100 when left out).
+        opt id: Sp<u32>,
+        /// Pool for the disks.
+        opt storage: Sp<String>,
+        /// `seabios` or `ovmf`.
+        opt bios: String,
+        opt machine: String,
+        /// CPU type (default `host`).
+        opt cpu: String,
+    }
+}
+
+spec_struct! {
+    /// Resources of a guest.
+    pub struct GuestSize {
+        opt cores: Sp<u32>,
+        opt memory: Sp<Size>,
+        opt disk: Sp<Size>,
+        opt swap: Sp<Size>,
+    }
+}
+
+spec_struct! {
+    @shorthand from;
+    /// A bind mount: from a dataset or host path.
+    pub struct Mount {
+        /// `pool/dataset` on the host, or an absolute host path.
+        req from: Sp<String>,
+        opt readonly: bool,
+    }
+}

@@ -1,0 +1,114 @@
+//! `monitoring:` and `notifications:`.
+
+use crate::decode::{OrScalar, Sp};
+use crate::reference::SecretRef;
+use crate::units::Duration;
+use crate::{spec_enum, spec_struct};
+
+spec_enum! {
+    /// The agent run on every managed machine.
+    pub enum Agent { Alloy = "alloy", Promtail = "promtail", NodeExporter = "node-exporter" }
+}
+
+spec_struct! {
+    /// Metrics, logs, alerts and dashboards.
+    pub struct Monitoring {
+        opt prometheus: Sp<String>,
+        opt alertmanager: Sp<String>,
+        opt grafana: Sp<String>,
+        opt loki: Sp<String>,
+        /// Uptime checker (Uptime Kuma).
+        opt uptime: Sp<String>,
+        /// Start page (Homepage).
+        opt dashboard: Sp<String>,
+        opt agent: Agent,
+        /// Exporters: `node-exporter`, `cadvisor`, `blackbox`.
+        def exporters: Vec<Sp<String>>,
+        opt retention: Duration,
+        opt scrape_interval: Duration,
+        /// Grafana dashboards to provision.
+        def dashboards: Vec<String>,
+        opt alerts: Alerts,
+    }
+}
+
+spec_struct! {
+    /// Alert rules and where they go.
+    pub struct Alerts {
+        #[schemars(with = "Vec<OrScalar<AlertRule>>")]
+        def rules: Vec<AlertRule>,
+        /// Channels under `notifications`.
+        def notify: Vec<Sp<String>>,
+    }
+}
+
+spec_enum! {
+    /// Alert severity.
+    pub enum AlertSeverity { Critical = "critical", Warning = "warning", Info = "info" }
+}
+
+spec_struct! {
+    @shorthand rule;
+    /// A built-in rule (`rule:`) or a custom one (`name` + `expr`).
+    pub struct AlertRule {
+        /// Built-in: `server-down`, `high-cpu`, `disk-space-low`, `high-memory`, `certificate-expiry`, `backup-stale`.
+        opt rule: Sp<String>,
+        opt name: Sp<String>,
+        opt expr: String,
+        opt threshold: f64,
+        #[schemars(rename = "for")]
+        opt r#for: Duration,
+        opt severity: AlertSeverity,
+        opt summary: String,
+    }
+}
+
+spec_struct! {
+    /// A notification channel: exactly one of the kinds.
+    pub struct Notification {
+        opt telegram: Telegram,
+        opt ntfy: Ntfy,
+        opt gotify: Gotify,
+        opt email: Email,
+        opt webhook: Webhook,
+    }
+}
+
+spec_struct! {
+    pub struct Telegram {
+        req chat: Sp<String>,
+        req token: SecretRef,
+    }
+}
+
+spec_struct! {
+    pub struct Ntfy {
+        req url: Sp<String>,
+        req topic: String,
+        opt token: SecretRef,
+    }
+}
+
+spec_struct! {
+    pub struct Gotify {
+        req url: Sp<String>,
+        req token: SecretRef,
+    }
+}
+
+spec_struct! {
+    pub struct Email {
+        req to: String,
+        opt from: String,
+        /// `host:port`.
+        req smarthost: String,
+        opt username: String,
+        opt password: SecretRef,
+    }
+}
+
+spec_struct! {
+    pub struct Webhook {
+        req url: Sp<String>,
+    }
+}

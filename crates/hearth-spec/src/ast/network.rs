@@ -1,0 +1,55 @@
+//! `networks:` and `router:`.
+
+use crate::decode::Sp;
+use crate::net::{Addr, AddrRange, Cidr};
+use crate::{spec_enum, spec_struct};
+
+spec_struct! {
+    /// A subnet, optionally a VLAN, in a security zone.
+    pub struct Network {
+        req cidr: Sp<Cidr>,
+        /// Never allocated.
+        opt gateway: Sp<Addr>,
+        /// 802.1Q tag, 1-4094.
+        opt vlan: Sp<u16>,
+        /// Security zone label (default: the network's name).
+        opt zone: Sp<String>,
+        /// Proxmox bridge (default `vmbr0`).
+        opt bridge: String,
+        /// Never allocated.
+        def reserved: Vec<Sp<AddrRange>>,
+        /// The router's DHCP pool; never allocated.
+        opt dhcp: Sp<AddrRange>,
+        /// Where Hearth allocates addresses (default: the whole subnet).
+        opt allocate: Sp<AddrRange>,
+        /// Resolvers handed to guests on this network.
+        def dns: Vec<Sp<Addr>>,
+        opt description: String,
+    }
+}
+
+spec_enum! {
+    /// A transport protocol.
+    pub enum L4 { Tcp = "tcp", Udp = "udp" }
+}
+
+spec_struct! {
+    /// The gateway to the internet.
+    pub struct Router {
+        opt address: Sp<Addr>,
+        def forwards: Vec<Forward>,
+    }
+}
+
+spec_struct! {
+    /// A port forward from the WAN to a machine or service.
+    pub struct Forward {
+        req port: Sp<u16>,
+        /// A guest, host or service.
+        req to: Sp<String>,
+        /// Port on the target (default: `port`).
+        opt to_port: Sp<u16>,
+        opt protocol: L4,
+        opt description: String,
+    }
+}

@@ -1,0 +1,215 @@
+//! `services:`: what runs, where, and what it is connected to.
+
+use crate::decode::{Cx, Decode, NamedMap, OrScalar, RawYaml, Sp};
+use crate::reference::Value;
+use crate::units::{Duration, Size};
+use crate::yaml::{Node, Value as YamlValue};
+use crate::{spec_enum, spec_struct};
+
+spec_enum! {
+    /// How a service runs.
+    pub enum Form { Docker = "docker", Native = "native" }
+}
+
+spec_struct! {
+    /// A service: a catalog app or an image, placed on a guest, host or cluster.
+    pub struct Service {
+        /// Catalog entry; required unless `image` is given.
+        opt app: Sp<String>,
+        /// Image tag or package version replacing the catalog's.
+        opt version: Sp<String>,
+        /// Full image reference.
+        opt image: Sp<String>,
+        /// A guest, a host with a runtime, or a cluster.
+        req on: Sp<String>,
+        /// More guests running a replica; the proxy load-balances.
+        def also_on: Vec<Sp<String>>,
+        opt form: Sp<Form>,
+        /// Named ports -> host port.
+        #[schemars(with = "std::collections::BTreeMap<String, OrScalar<Port>>")]
+        def ports: NamedMap<Port>,
+        /// Environment; values may be secret references.
+        def env: NamedMap<Sp<Value>>,
+        /// Catalog volume name -> dataset or absolute path.
+        def volumes: NamedMap<Sp<String>>,
+        /// Container path -> dataset or absolute path.
+        #[schemars(with = "std::collections::BTreeMap<String, OrScalar<super::Mount>>")]
+        def mounts: NamedMap<super::Mount>,
+        /// Services it connects to.
+        #[schemars(with = "Vec<OrScalar<Use>>")]
+        def uses: Vec<Use>,
+        /// Proxy routes, DNS names and certificates.
+        #[schemars(with = "Option<OrScalar<Expose>>")]
+        opt expose: Exposures,
+        /// A backup policy, or `false`.
+        #[schemars(with = "Option<OrScalar<BackupChoice>>")]
+        opt backup: BackupChoice,
+        /// A VPN service whose network it joins.
+        opt via: Sp<String>,
+        opt healthcheck: Healthcheck,
+        opt resources: Resources,
+        /// For a database server: databases no consumer declares.
+        def databases: Vec<Sp<String>>,
+        /// For an object store: buckets.
+        def buckets: Vec<Sp<String>>,
+        /// Dashboard group.
+        opt group: String,
+        /// Compose project on its machine.
+        opt stack: Sp<String>,
+        /// Start order beyond what `uses` implies.
+        def after: Vec<Sp<String>>,
+        opt description: String,
+        /// Raw compose keys merged into the rendered service.
+        opt compose: RawYaml,
+        opt command: Vec<String>,
+        opt privileged: bool,
+        def devices: Vec<String>,
+        def cap_add: Vec<String>,
+    }
+}
+
+spec_enum! {
+    /// A port's protocol.
+    pub enum Protocol { Http = "http", Https = "https", Tcp = "tcp", Udp = "udp", Dns = "dns", Grpc = "grpc" }
+}
+
+spec_struct! {
+    @shorthand host;
+    /// A published port.
+    pub struct Port {
+        /// Port on the machine.
+        req host: Sp<u16>,
+        /// Port inside the container (default: the catalog's, or `host`).
+        opt container: Sp<u16>,
+        opt protocol: Protocol,
+    }
+}
+
+spec_struct! {
+    @shorthand service;
+    /// A connection to another service.
+    pub struct Use {
+        req service: Sp<String>,
+        /// Database name (default: the consumer's name).
+        opt database: Sp<String>,
+        /// Database user (default: the database name).
+        opt user: Sp<String>,
+        /// Redis logical database number (allocated when left out).
+        opt db: Sp<u32>,
+        /// Bucket (default: the consumer's name).
+        opt bucket: Sp<String>,
+    }
+}
+
+spec_enum! {
+    /// Who can reach an exposed name.
+    pub enum Access {
+        /// From the internet, through the router or a tunnel.
+        Public = "public",
+        /// From the homelab's networks.
+        Internal = "internal",
+        /// Through the tunnel service.
+        Tunnel = "tunnel",
+        /// Through the VPN.
+        Vpn = "vpn",
+    }
+}
+
+spec_enum! {
+    /// Authentication in front of an exposed name.
+    pub enum Auth { None = "none", Sso = "sso", Basic = "basic" }
+}
+
+spec_struct! {
+    @shorthand name;
+    /// A name under the domain, routed by the proxy to a port of the service.
+    pub struct Expose {
+        /// Subdomain, or a full name when it contains a dot.
+        req name: Sp<String>,
+        /// Port name (default: the catalog's primary port).
+        opt port: Sp<String>,
+        opt access: Sp<Access>,
+        opt auth: Sp<Auth>,
+        opt path: String,
+    }
+}
+
+/// `expose:` as one name, one mapping, or a list of them.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Exposures(pub Vec<Expose>);
+
+impl Decode for Exposures {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        match &node.value {
+            YamlValue::Seq(_) => Vec::<Expose>::decode(node, cx).map(Exposures),
+            _ => Expose::decode(node, cx).map(|e| Exposures(vec![e])),
+        }
+    }
+}
+
+spec_struct! {
+    /// Which backup policy covers a service or guest, and what extra paths.
+    pub struct BackupSpec {
+        req policy: Sp<String>,
+        def paths: Vec<String>,
+    }
+}
+
+/// `backup:` as a policy name, `false`, or `{policy, paths}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BackupChoice {
+    /// `backup: false`: the operator says this needs no backup.
+    Disabled(crate::Span),
+    Policy(BackupSpec),
+}
+
+impl Decode for BackupChoice {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        match node.as_scalar() {
+            Some("false") => Some(BackupChoice::Disabled(node.span)),
+            Some(_) => BackupSpec::decode(&crate::decode::wrap_shorthand(node, "policy"), cx).map(BackupChoice::Policy),
+            None => BackupSpec::decode(node, cx).map(BackupChoice::Policy),
+        }
+    }
+}
+
+impl schemars::JsonSchema for BackupChoice {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "BackupChoice".into()
+    }
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        BackupSpec::json_schema(generator)
+    }
+}
+
+spec_struct! {
+    /// An HTTP health probe.
+    pub struct HttpCheck {
+        /// Port name or number.
+        req port: Sp<String>,
+        opt path: String,
+    }
+}
+
+spec_struct! {
+    /// How to tell the service is healthy.
+    pub struct Healthcheck {
+        opt http: HttpCheck,
+        /// Port name or number to connect to.
+        opt tcp: Sp<String>,
+        /// Command run inside the container.
+        opt command: Vec<String>,
+        opt interval: Duration,
+        opt timeout: Duration,
+        opt retries: u32,
+        opt start_period: Duration,
+    }
+}
+
+spec_struct! {
+    /// Resource limits of a service.
+    pub struct Resources {
+        opt cpus: f64,
+        opt memory: Sp<Size>,
+    }
+}

@@ -1,0 +1,184 @@
+//! Diagnostics: what is wrong, where, and how to fix it.
+//!
+//! Every problem Hearth reports carries a stable [`Code`], a primary span, optional secondary
+//! labels and a help line. Loading and checking collect diagnostics instead of stopping at the
+//! first one, so one run shows every problem.
+
+use std::fmt::{self, Write as _};
+
+use crate::source::{SourceMap, Span};
+
+/// Error stops the run (`hearth check` exits 1); a warning does not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $slug:literal, $sev:ident;)*) => {
+        /// Stable diagnostic codes. The number never changes meaning; retired codes are not reused.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code { $($variant,)* }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            /// The code as printed, e.g. `E301`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            /// A short kebab-case name, e.g. `duplicate-address`.
+            pub fn slug(self) -> &'static str {
+                match self { $(Code::$variant => $slug,)* }
+            }
+
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$sev,)* }
+            }
+        }
+    };
+}
+
+codes! {
+    Io = "E100", "io", Error;
+    YamlSyntax = "E101", "yaml-syntax", Error;
+    YamlLimit = "E102", "yaml-limit", Error;
+    UnknownKey = "E103", "unknown-key", Error;
+    DuplicateKey = "E104", "duplicate-key", Error;
+    WrongType = "E105", "wrong-type", Error;
+    InvalidValue = "E106", "invalid-value", Error;
+    MissingKey = "E107", "missing-key", Error;
+    DuplicateDefinition = "E108", "duplicate-definition", Error;
+    Include = "E109", "include", Error;
+    Catalog = "E110", "catalog", Error;
+    UnknownReference = "E201", "unknown-reference", Error;
+    DependencyCycle = "E202", "dependency-cycle", Error;
+    WrongKind = "E203", "wrong-kind", Error;
+    MissingRuntime = "E204", "missing-runtime", Error;
+    DuplicateAddress = "E301", "duplicate-address", Error;
+    DuplicateVmId = "E302", "duplicate-vmid", Error;
+    DuplicateHostname = "E303", "duplicate-hostname", Error;
+    DuplicateSubdomain = "E304", "duplicate-subdomain", Error;
+    DuplicateRedisDb = "E305", "duplicate-redis-db", Error;
+    AddressOutsideSubnet = "E306", "address-outside-subnet", Error;
+    ReservedAddress = "E307", "reserved-address", Error;
+    PortConflict = "E308", "port-conflict", Error;
+    AllocationExhausted = "E309", "allocation-exhausted", Error;
+    MemoryOverCapacity = "E401", "memory-over-capacity", Error;
+    DiskOverCapacity = "E402", "disk-over-capacity", Error;
+    RedisDbOutOfRange = "E403", "redis-db-out-of-range", Error;
+    PlaintextSecret = "E501", "plaintext-secret", Error;
+    PublicWithoutTls = "E502", "public-without-tls", Error;
+    DatabaseExposed = "E503", "database-exposed", Error;
+    CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
+    PublicWithoutAuth = "W501", "public-without-auth", Warning;
+    DatabaseReachable = "W502", "database-reachable", Warning;
+    UnpinnedImage = "W503", "unpinned-image", Warning;
+    NoBackup = "W504", "stateful-without-backup", Warning;
+    RouteToUnknownAddress = "W505", "route-to-unknown-address", Warning;
+    AddressInDhcpPool = "W506", "address-in-dhcp-pool", Warning;
+    UnusedDefinition = "W507", "unused", Warning;
+    NoHealthcheck = "W508", "no-healthcheck", Warning;
+    StorageOverCapacity = "W509", "storage-over-capacity", Warning;
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A span with a short note printed under it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Label {
+    pub span: Span,
+    pub text: String,
+}
+
+/// One problem found in a spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub primary: Label,
+    pub secondary: Vec<Label>,
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A diagnostic with the code's own severity.
+    pub fn new(code: Code, span: Span, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            primary: Label { span, text: String::new() },
+            secondary: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// The note under the primary span.
+    pub fn label(mut self, text: impl Into<String>) -> Diagnostic {
+        self.primary.text = text.into();
+        self
+    }
+
+    /// Another span that explains the problem (the first definition of a duplicate, say).
+    pub fn with(mut self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.secondary.push(Label { span, text: text.into() });
+        self
+    }
+
+    pub fn help(mut self, text: impl Into<String>) -> Diagnostic {
+        self.help = Some(text.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// One compact block: `path:line:col: error[E301]: message`, then the labels and help,
+    /// each on its own indented line. Stable, colourless, and what the tests snapshot.
+    pub fn render_short(&self, sources: &SourceMap) -> String {
+        let mut out = String::new();
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = write!(
+            out,
+            "{}: {sev}[{}]: {}",
+            sources.location(self.primary.span),
+            self.code,
+            self.message
+        );
+        if !self.primary.text.is_empty() {
+            let _ = write!(out, "\n  = label: {}", self.primary.text);
+        }
+        for label in &self.secondary {
+            let _ = write!(out, "\n  = note: {}: {}", sources.location(label.span), label.text);
+        }
+        if let Some(help) = &self.help {
+            let _ = write!(out, "\n  = help: {help}");
+        }
+        out
+    }
+}
+
+/// Sorts diagnostics by file, position and code so output is the same on every run.
+pub fn sort(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| {
+        (a.primary.span.file, a.primary.span.start, a.code, &a.message).cmp(&(
+            b.primary.span.file,
+            b.primary.span.start,
+            b.code,
+            &b.message,
+        ))
+    });
+}

@@ -1,0 +1,268 @@
+//! Loading a spec from files: the root, its includes, and merging them into one [`Spec`].
+
+use std::collections::BTreeSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::ast::Spec;
+use crate::decode::{Cx, Decode, NamedMap};
+use crate::diagnostic::{Code, Diagnostic};
+use crate::source::{SourceMap, Span};
+use crate::yaml;
+
+/// Where spec files are read from: the file system, or memory in tests and fuzzing.
+pub trait Files {
+    fn read(&self, path: &Path) -> io::Result<String>;
+    /// `*.yaml` and `*.yml` files directly inside a folder, or `None` if `path` is not a folder.
+    fn yaml_in_dir(&self, path: &Path) -> Option<Vec<PathBuf>>;
+}
+
+/// The real file system.
+pub struct FsFiles;
+
+impl Files for FsFiles {
+    fn read(&self, path: &Path) -> io::Result<String> {
+        std::fs::read_to_string(path)
+    }
+
+    fn yaml_in_dir(&self, path: &Path) -> Option<Vec<PathBuf>> {
+        let entries = std::fs::read_dir(path).ok()?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+            .collect();
+        files.sort();
+        Some(files)
+    }
+}
+
+/// A spec with every file it came from and every problem found while loading it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub spec: Spec,
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+    /// The root file.
+    pub root: PathBuf,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Parses and decodes one text as a root spec; for tests and fuzzing.
+pub fn load_str(path: &str, text: &str) -> Loaded {
+    let mut sources = SourceMap::new();
+    let file = sources.add(path, text);
+    let (root, mut diagnostics) = yaml::parse(file, text);
+    let mut cx = Cx::new();
+    let spec = decode_root(root.as_ref(), Span::new(file, 0, 0), &mut cx);
+    diagnostics.append(&mut cx.diagnostics);
+    let mut loaded = Loaded { spec, sources, diagnostics, root: PathBuf::from(path) };
+    require_homelab(&mut loaded);
+    crate::diagnostic::sort(&mut loaded.diagnostics);
+    loaded
+}
+
+/// Loads a spec from `path`: a file, or a folder holding `hearth.yaml`. Follows `include:`.
+pub fn load(path: &Path, files: &dyn Files) -> Loaded {
+    let root = if files.yaml_in_dir(path).is_some() { path.join("hearth.yaml") } else { path.to_path_buf() };
+    let mut loader = Loader { files, sources: SourceMap::new(), diagnostics: Vec::new(), seen: BTreeSet::new() };
+    let spec = loader.file(&root, None, true).unwrap_or_else(empty_spec);
+    let mut loaded = Loaded { spec, sources: loader.sources, diagnostics: loader.diagnostics, root };
+    if !loaded.diagnostics.iter().any(|d| d.code == Code::Io) {
+        require_homelab(&mut loaded);
+    }
+    crate::diagnostic::sort(&mut loaded.diagnostics);
+    loaded
+}
+
+fn require_homelab(loaded: &mut Loaded) {
+    if loaded.spec.homelab.is_none() && !loaded.diagnostics.iter().any(|d| d.code == Code::YamlSyntax) {
+        let span = loaded.spec.span;
+        loaded.diagnostics.push(
+            Diagnostic::new(Code::MissingKey, span, "the spec has no `homelab:` name")
+                .help("start the root file with `homelab: <name>`, e.g. `homelab: home`"),
+        );
+    }
+}
+
+fn empty_spec() -> Spec {
+    Spec {
+        homelab: None,
+        domain: None,
+        include: Vec::new(),
+        timezone: None,
+        networks: NamedMap::default(),
+        router: None,
+        hosts: NamedMap::default(),
+        guests: NamedMap::default(),
+        clusters: NamedMap::default(),
+        services: NamedMap::default(),
+        ingress: None,
+        dns: None,
+        monitoring: None,
+        notifications: NamedMap::default(),
+        backups: None,
+        secrets: NamedMap::default(),
+        span: Span::default(),
+        spans: Default::default(),
+    }
+}
+
+fn decode_root(root: Option<&yaml::Node>, empty: Span, cx: &mut Cx) -> Spec {
+    match root {
+        Some(node) => Spec::decode(node, cx).unwrap_or_else(|| Spec { span: node.span, ..empty_spec() }),
+        None => Spec { span: empty, ..empty_spec() },
+    }
+}
+
+struct Loader<'a> {
+    files: &'a dyn Files,
+    sources: SourceMap,
+    diagnostics: Vec<Diagnostic>,
+    seen: BTreeSet<PathBuf>,
+}
+
+impl Loader<'_> {
+    /// Loads one file and, recursively, what it includes. `from` is the `include:` entry that
+    /// named it, for error locations.
+    fn file(&mut self, path: &Path, from: Option<Span>, is_root: bool) -> Option<Spec> {
+        let canonical = normalize(path);
+        if !self.seen.insert(canonical.clone()) {
+            if let Some(span) = from {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Include, span, format!("`{}` is included more than once", path.display()))
+                        .help("include each file once; an include cycle also shows up this way"),
+                );
+            }
+            return None;
+        }
+        let text = match self.files.read(path) {
+            Ok(t) => t,
+            Err(e) => {
+                let message = format!("cannot read `{}`: {e}", path.display());
+                let d = match from {
+                    Some(span) => Diagnostic::new(Code::Include, span, message).help("check the path; it is relative to the file that includes it"),
+                    None => {
+                        let mut sources_span = Span::default();
+                        // A file that cannot be read has no text to point into; register its name
+                        // so the diagnostic still names it.
+                        sources_span.file = self.sources.add(path, "");
+                        Diagnostic::new(Code::Io, sources_span, message)
+                            .help("give the path of a spec file, or of a folder holding `hearth.yaml`")
+                    }
+                };
+                self.diagnostics.push(d);
+                return None;
+            }
+        };
+        let file = self.sources.add(path, text);
+        let text = self.sources.file(file).text.clone();
+        let (root, mut diags) = yaml::parse(file, &text);
+        self.diagnostics.append(&mut diags);
+        let mut cx = Cx::new();
+        let mut spec = decode_root(root.as_ref(), Span::new(file, 0, 0), &mut cx);
+        self.diagnostics.append(&mut cx.diagnostics);
+        if !is_root {
+            if let Some(h) = &spec.homelab {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::Include, h.span, "`homelab:` belongs in the root file only")
+                        .help("remove it from this included file"),
+                );
+            }
+        }
+        let includes = std::mem::take(&mut spec.include);
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for inc in &includes {
+            let target = base.join(&inc.value);
+            let paths = match self.files.yaml_in_dir(&target) {
+                Some(list) => list,
+                None => vec![target],
+            };
+            for p in paths {
+                if let Some(part) = self.file(&p, Some(inc.span), false) {
+                    merge(&mut spec, part, &mut self.diagnostics);
+                }
+            }
+        }
+        spec.include = includes;
+        Some(spec)
+    }
+}
+
+/// `a/./b/../c` to `a/c`, without touching the file system.
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn merge_map<T>(into: &mut NamedMap<T>, from: NamedMap<T>, section: &str, diags: &mut Vec<Diagnostic>) {
+    for entry in from.entries {
+        if let Some(first) = into.entry(&entry.name) {
+            diags.push(
+                Diagnostic::new(
+                    Code::DuplicateDefinition,
+                    entry.key_span,
+                    format!("`{}` is defined twice under `{section}`", entry.name),
+                )
+                .label("second definition")
+                .with(first.key_span, "first defined here")
+                .help("rename one of them or remove the duplicate"),
+            );
+        } else {
+            into.entries.push(entry);
+        }
+    }
+    into.broken.extend(from.broken);
+}
+
+fn merge_one<T>(into: &mut Option<T>, from: Option<T>, key_span: Option<Span>, first_span: Option<Span>, section: &str, diags: &mut Vec<Diagnostic>) {
+    match (into.is_some(), from) {
+        (_, None) => {}
+        (false, Some(v)) => *into = Some(v),
+        (true, Some(_)) => {
+            let mut d = Diagnostic::new(
+                Code::DuplicateDefinition,
+                key_span.unwrap_or_default(),
+                format!("`{section}:` is written in more than one file"),
+            )
+            .help(format!("keep all of `{section}:` in one file"));
+            if let Some(first) = first_span {
+                d = d.with(first, "first written here");
+            }
+            diags.push(d);
+        }
+    }
+}
+
+fn merge(spec: &mut Spec, part: Spec, diags: &mut Vec<Diagnostic>) {
+    merge_map(&mut spec.networks, part.networks, "networks", diags);
+    merge_map(&mut spec.hosts, part.hosts, "hosts", diags);
+    merge_map(&mut spec.guests, part.guests, "guests", diags);
+    merge_map(&mut spec.clusters, part.clusters, "clusters", diags);
+    merge_map(&mut spec.services, part.services, "services", diags);
+    merge_map(&mut spec.notifications, part.notifications, "notifications", diags);
+    merge_map(&mut spec.secrets, part.secrets, "secrets", diags);
+    let (ps, ss) = (&part.spans, &spec.spans);
+    merge_one(&mut spec.router, part.router, ps.key("router"), ss.key("router"), "router", diags);
+    merge_one(&mut spec.ingress, part.ingress, ps.key("ingress"), ss.key("ingress"), "ingress", diags);
+    merge_one(&mut spec.dns, part.dns, ps.key("dns"), ss.key("dns"), "dns", diags);
+    merge_one(&mut spec.monitoring, part.monitoring, ps.key("monitoring"), ss.key("monitoring"), "monitoring", diags);
+    merge_one(&mut spec.backups, part.backups, ps.key("backups"), ss.key("backups"), "backups", diags);
+    merge_one(&mut spec.domain, part.domain, ps.key("domain"), ss.key("domain"), "domain", diags);
+    merge_one(&mut spec.timezone, part.timezone, ps.key("timezone"), ss.key("timezone"), "timezone", diags);
+}

@@ -1,0 +1,170 @@
+//! Network values: addresses, subnets and address ranges.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::decode::{Cx, Decode, string_schema};
+use crate::yaml::Node;
+
+/// An IPv4 or IPv6 address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Addr(pub IpAddr);
+
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Decode for Addr {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let text = cx.scalar(node, "an IP address")?;
+        match text.trim().parse::<IpAddr>() {
+            Ok(a) => Some(Addr(a)),
+            Err(_) => {
+                let help = if text.contains('/') {
+                    "an address has no prefix length: drop the `/..` part"
+                } else {
+                    "write an address such as `192.168.1.10`"
+                };
+                cx.invalid(node, format!("`{text}` is not an IP address"), help);
+                None
+            }
+        }
+    }
+}
+
+impl schemars::JsonSchema for Addr {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Address".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        string_schema("An IPv4 or IPv6 address, e.g. `192.168.1.10`", None)
+    }
+}
+
+impl serde::Serialize for Addr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// A subnet in CIDR notation, always with its host bits zero.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cidr(pub IpNet);
+
+impl Cidr {
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        self.0.contains(&addr)
+    }
+}
+
+impl fmt::Display for Cidr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Decode for Cidr {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let text = cx.scalar(node, "a subnet like `192.168.1.0/24`")?;
+        match text.trim().parse::<IpNet>() {
+            Ok(net) if net.trunc() == net => Some(Cidr(net)),
+            Ok(net) => {
+                cx.invalid(
+                    node,
+                    format!("`{text}` has host bits set"),
+                    format!("did you mean `{}`?", net.trunc()),
+                );
+                None
+            }
+            Err(_) => {
+                cx.invalid(
+                    node,
+                    format!("`{text}` is not a subnet"),
+                    "write an address and a prefix length, e.g. `192.168.1.0/24`",
+                );
+                None
+            }
+        }
+    }
+}
+
+impl schemars::JsonSchema for Cidr {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Cidr".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        string_schema("A subnet in CIDR notation, e.g. `192.168.1.0/24`", Some(r"^[0-9a-fA-F:.]+/[0-9]{1,3}$"))
+    }
+}
+
+impl serde::Serialize for Cidr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+/// An inclusive range of addresses, `FIRST-LAST`; a single address is a range of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AddrRange {
+    pub first: IpAddr,
+    pub last: IpAddr,
+}
+
+impl AddrRange {
+    pub fn contains(&self, addr: IpAddr) -> bool {
+        match (self.first, self.last, addr) {
+            (IpAddr::V4(a), IpAddr::V4(b), IpAddr::V4(x)) => a <= x && x <= b,
+            (IpAddr::V6(a), IpAddr::V6(b), IpAddr::V6(x)) => a <= x && x <= b,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for AddrRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.first == self.last { write!(f, "{}", self.first) } else { write!(f, "{}-{}", self.first, self.last) }
+    }
+}
+
+impl Decode for AddrRange {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let text = cx.scalar(node, "an address range like `192.168.1.2-192.168.1.9`")?;
+        let (a, b) = text.split_once('-').unwrap_or((text, text));
+        match (a.trim().parse::<IpAddr>(), b.trim().parse::<IpAddr>()) {
+            (Ok(first), Ok(last)) if first.is_ipv4() == last.is_ipv4() && first <= last => {
+                Some(AddrRange { first, last })
+            }
+            (Ok(_), Ok(_)) => {
+                cx.invalid(node, format!("range `{text}` ends before it starts"), "write the lower address first");
+                None
+            }
+            _ => {
+                cx.invalid(
+                    node,
+                    format!("`{text}` is not an address range"),
+                    "write `FIRST-LAST`, e.g. `192.168.1.2-192.168.1.9`, or one address",
+                );
+                None
+            }
+        }
+    }
+}
+
+impl schemars::JsonSchema for AddrRange {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "AddressRange".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        string_schema("An inclusive address range `FIRST-LAST`, or one address", None)
+    }
+}
+
+impl serde::Serialize for AddrRange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
