@@ -1,0 +1,176 @@
+//! The shape of one catalog entry (`docs/CATALOG.md`).
+
+use hearth_spec::ast::{Healthcheck, Protocol};
+use hearth_spec::units::Size;
+use hearth_spec::{NamedMap, Sp, spec_enum, spec_struct};
+
+spec_enum! {
+    /// What an app is, for grouping and dashboards.
+    pub enum Category {
+        Infrastructure = "infrastructure", Proxy = "proxy", Dns = "dns", Vpn = "vpn", Security = "security",
+        Database = "database", Storage = "storage", Monitoring = "monitoring", Logging = "logging",
+        Dashboard = "dashboard", Media = "media", Downloads = "downloads", Apps = "apps",
+        Automation = "automation", Games = "games", Development = "development", Backup = "backup", Home = "home",
+    }
+}
+
+spec_enum! {
+    /// What another service can `uses:` an app as.
+    pub enum Provides {
+        Postgres = "postgres", Mysql = "mysql", Redis = "redis", Mongodb = "mongodb", S3 = "s3",
+        Proxy = "proxy", Dns = "dns", Sso = "sso", Vpn = "vpn", Tunnel = "tunnel", Metrics = "metrics",
+        Logs = "logs", Alerts = "alerts", Smtp = "smtp", VpnGateway = "vpn-gateway",
+    }
+}
+
+impl Provides {
+    /// Whether this is a database whose port must only be open to its consumers.
+    pub fn is_database(self) -> bool {
+        matches!(self, Provides::Postgres | Provides::Mysql | Provides::Redis | Provides::Mongodb | Provides::S3)
+    }
+}
+
+spec_struct! {
+    /// One application.
+    pub struct App {
+        req name: Sp<String>,
+        opt title: String,
+        opt description: String,
+        req category: Category,
+        opt homepage: String,
+        /// Pinned image reference.
+        req image: Sp<String>,
+        def provides: Vec<Provides>,
+        def ports: NamedMap<AppPort>,
+        def volumes: NamedMap<AppVolume>,
+        def env: NamedMap<String>,
+        def secrets: NamedMap<AppSecret>,
+        def uses: NamedMap<Wiring>,
+        req healthcheck: Healthcheck,
+        opt metrics: Metrics,
+        opt command: Vec<String>,
+        opt user: String,
+        def cap_add: Vec<String>,
+        def devices: Vec<String>,
+        opt privileged: bool,
+        opt network_mode: String,
+        opt native: Native,
+        opt resources: AppResources,
+        def companions: NamedMap<Companion>,
+    }
+}
+
+spec_struct! {
+    /// A port the app listens on.
+    pub struct AppPort {
+        req port: u16,
+        opt protocol: Protocol,
+        opt description: String,
+        /// The web UI: what `expose` routes to by default.
+        opt primary: bool,
+        /// `false`: reachable inside its stack only.
+        opt publish: bool,
+    }
+}
+
+spec_struct! {
+    /// A path in the container that holds data.
+    pub struct AppVolume {
+        req path: String,
+        /// Losing it loses user data: it needs a backup.
+        opt stateful: bool,
+        opt description: String,
+        opt readonly: bool,
+        /// A host path such as the Docker socket, mounted as is.
+        opt socket: bool,
+        opt host: String,
+    }
+}
+
+spec_struct! {
+    /// A secret the app needs.
+    pub struct AppSecret {
+        opt env: String,
+        /// Characters of a generated value.
+        opt length: u32,
+        /// Supplied by the operator (a provider credential), not generated.
+        opt external: bool,
+        opt description: String,
+    }
+}
+
+spec_struct! {
+    /// How a `uses:` of one kind is wired into the app.
+    pub struct Wiring {
+        def env: NamedMap<String>,
+    }
+}
+
+spec_struct! {
+    /// The app's Prometheus endpoint.
+    pub struct Metrics {
+        req port: String,
+        opt path: String,
+    }
+}
+
+spec_struct! {
+    /// How the app runs without Docker.
+    pub struct Native {
+        opt package: String,
+        opt unit: String,
+        opt config: String,
+        opt nixos: String,
+        opt user: String,
+        opt data: String,
+    }
+}
+
+spec_struct! {
+    /// Resource hints.
+    pub struct AppResources {
+        opt memory: Size,
+    }
+}
+
+spec_struct! {
+    /// Another container the app always needs.
+    pub struct Companion {
+        opt image: String,
+        opt command: Vec<String>,
+        def env: NamedMap<String>,
+        def volumes: NamedMap<String>,
+        def ports: NamedMap<AppPort>,
+        opt healthcheck: Healthcheck,
+        opt user: String,
+        opt description: String,
+    }
+}
+
+impl App {
+    /// The port `expose` routes to: the one marked primary, else the first HTTP one, else the first.
+    pub fn primary_port(&self) -> Option<(&str, &AppPort)> {
+        self.ports
+            .iter()
+            .find(|(_, p)| p.primary == Some(true))
+            .or_else(|| self.ports.iter().find(|(_, p)| matches!(p.protocol, Some(Protocol::Http | Protocol::Https))))
+            .or_else(|| self.ports.iter().next())
+    }
+
+    /// Whether the app serves the given kind of `uses:`.
+    pub fn provides(&self, kind: Provides) -> bool {
+        self.provides.contains(&kind)
+    }
+
+    /// The image's tag, if it has one.
+    pub fn tag(&self) -> Option<&str> {
+        image_tag(&self.image)
+    }
+}
+
+/// The tag of an image reference (`repo/name:tag`), ignoring a registry port; `None` when untagged.
+pub fn image_tag(image: &str) -> Option<&str> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    last.split_once(':').map(|(_, t)| t).filter(|t| !t.is_empty())
+}

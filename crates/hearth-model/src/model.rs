@@ -1,0 +1,295 @@
+//! The resolved model: every default filled, every allocation made, every connection computed.
+//!
+//! Render, docs and deploy read only this. It holds secret *names*, never secret values:
+//! templated values keep `Secret` parts that are filled in at apply time.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+
+use hearth_spec::ast::{Access, Auth, Form, Protocol};
+use hearth_spec::units::Size;
+use serde::Serialize;
+
+/// The whole homelab, resolved.
+#[derive(Debug, Clone, Serialize)]
+pub struct Model {
+    pub homelab: String,
+    pub domain: Option<String>,
+    pub timezone: String,
+    pub networks: BTreeMap<String, Network>,
+    pub hosts: BTreeMap<String, Host>,
+    pub guests: BTreeMap<String, Guest>,
+    pub services: BTreeMap<String, Service>,
+    /// Proxy routes, one per exposed name.
+    pub routes: Vec<Route>,
+    /// Internal DNS records.
+    pub dns_records: Vec<DnsRecord>,
+    /// PostgreSQL/MySQL/MongoDB databases and their users.
+    pub databases: Vec<Database>,
+    /// Redis logical databases.
+    pub redis_dbs: Vec<RedisDb>,
+    /// Object-store buckets.
+    pub buckets: Vec<Bucket>,
+    /// Secrets Hearth generates into the encrypted store.
+    pub generated_secrets: Vec<GeneratedSecret>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Network {
+    pub cidr: String,
+    pub gateway: Option<IpAddr>,
+    pub vlan: Option<u16>,
+    pub zone: String,
+    pub bridge: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HostKind {
+    Proxmox,
+    BareMetal,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Host {
+    pub kind: HostKind,
+    pub address: Option<IpAddr>,
+    pub network: Option<String>,
+    pub runtime: Option<String>,
+    pub cores: Option<u32>,
+    pub threads: Option<u32>,
+    pub memory: Option<Size>,
+    pub pools: BTreeMap<String, Pool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pool {
+    pub kind: String,
+    pub size: Option<Size>,
+    pub tier: Option<String>,
+    pub path: String,
+    pub datasets: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GuestKind {
+    Lxc,
+    Vm,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Guest {
+    pub kind: GuestKind,
+    pub host: String,
+    pub id: u32,
+    pub hostname: String,
+    pub os: String,
+    pub network: Option<String>,
+    pub address: Option<IpAddr>,
+    pub zone: Option<String>,
+    pub cores: u32,
+    pub memory: Size,
+    pub disk: Size,
+    pub storage: Option<String>,
+    pub runtime: String,
+    pub managed: bool,
+    /// Guest path -> host path.
+    pub mounts: BTreeMap<String, String>,
+    pub devices: Vec<String>,
+    pub features: Vec<String>,
+    pub backup: Option<String>,
+}
+
+/// Where a service runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
+pub enum Placement {
+    Guest(String),
+    Host(String),
+    Cluster(String),
+}
+
+impl Placement {
+    pub fn name(&self) -> &str {
+        match self {
+            Placement::Guest(n) | Placement::Host(n) | Placement::Cluster(n) => n,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Service {
+    pub app: Option<String>,
+    pub image: Option<String>,
+    pub form: Form,
+    pub on: Placement,
+    pub also_on: Vec<String>,
+    pub address: Option<IpAddr>,
+    pub ports: Vec<Port>,
+    pub env: BTreeMap<String, Template>,
+    pub volumes: Vec<Volume>,
+    pub uses: Vec<Use>,
+    pub exposes: Vec<Exposure>,
+    pub backup: Option<String>,
+    pub via: Option<String>,
+    pub stack: String,
+    pub group: String,
+    pub healthcheck: Option<Healthcheck>,
+    pub metrics: Option<String>,
+    pub network_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Port {
+    pub name: String,
+    pub host: Option<u16>,
+    pub container: u16,
+    pub protocol: Protocol,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Volume {
+    pub name: String,
+    pub source: String,
+    pub target: String,
+    pub stateful: bool,
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Use {
+    pub service: String,
+    pub kind: String,
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub db: Option<u32>,
+    pub bucket: Option<String>,
+    pub url: Option<Template>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Exposure {
+    pub fqdn: String,
+    pub port: u16,
+    pub access: Access,
+    pub auth: Auth,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Healthcheck {
+    pub probe: String,
+    pub interval: String,
+    pub timeout: String,
+    pub retries: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Route {
+    pub fqdn: String,
+    pub service: String,
+    pub upstreams: Vec<String>,
+    pub access: Access,
+    pub auth: Auth,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DnsRecord {
+    pub name: String,
+    pub address: IpAddr,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Database {
+    pub server: String,
+    pub engine: String,
+    pub name: String,
+    pub user: String,
+    pub password_secret: String,
+    pub consumers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RedisDb {
+    pub server: String,
+    pub db: u32,
+    pub consumer: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Bucket {
+    pub server: String,
+    pub name: String,
+    pub consumers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GeneratedSecret {
+    pub name: String,
+    pub length: usize,
+    pub used_by: Vec<String>,
+}
+
+/// A value with secret parts: `postgresql://n8n:{secret}@10.0.20.10:5432/n8n`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    pub parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    Text(String),
+    /// A secret by reference (`secret:NAME`, `env:VAR`, `op://...`).
+    Secret(String),
+}
+
+impl Template {
+    pub fn text(s: impl Into<String>) -> Template {
+        Template { parts: vec![Part::Text(s.into())] }
+    }
+
+    pub fn secret(name: impl Into<String>) -> Template {
+        Template { parts: vec![Part::Secret(name.into())] }
+    }
+
+    pub fn is_secret(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Secret(_)))
+    }
+
+    pub fn push_text(&mut self, s: &str) {
+        if let Some(Part::Text(t)) = self.parts.last_mut() {
+            t.push_str(s);
+        } else if !s.is_empty() {
+            self.parts.push(Part::Text(s.to_string()));
+        }
+    }
+
+    pub fn append(&mut self, other: &Template) {
+        for p in &other.parts {
+            match p {
+                Part::Text(t) => self.push_text(t),
+                Part::Secret(s) => self.parts.push(Part::Secret(s.clone())),
+            }
+        }
+    }
+}
+
+impl fmt::Display for Template {
+    /// Secrets print as `${secret:NAME}`: safe to show, never the value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => f.write_str(t)?,
+                Part::Secret(s) => write!(f, "${{{s}}}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Template {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
