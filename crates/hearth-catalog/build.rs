@@ -14,7 +14,8 @@ fn main() {
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     files.sort();
-    let mut out = String::from("/// Every catalog file: (file stem, contents).\npub static FILES: &[(&str, &str)] = &[\n");
+    let mut out =
+        String::from("/// Every catalog file: (file stem, contents).\npub static FILES: &[(&str, &str)] = &[\n");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let stem = f.file_stem().and_then(|s| s.to_str()).expect("catalog file names are UTF-8");

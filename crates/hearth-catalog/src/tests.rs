@@ -54,8 +54,22 @@ fn references_name_real_ports_and_volumes() {
 #[test]
 fn placeholders_are_known() {
     const KNOWN: &[&str] = &[
-        "tz", "domain", "fqdn", "url", "service", "host", "port", "database", "user", "password", "db",
-        "bucket", "access_key", "secret_key", "endpoint", "version",
+        "tz",
+        "domain",
+        "fqdn",
+        "url",
+        "service",
+        "host",
+        "port",
+        "database",
+        "user",
+        "password",
+        "db",
+        "bucket",
+        "access_key",
+        "secret_key",
+        "endpoint",
+        "version",
     ];
     let check = |app: &str, text: &str| {
         let mut rest = text;

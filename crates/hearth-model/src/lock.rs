@@ -26,7 +26,9 @@ impl Allocations {
 
     /// The lock file's text: one `key = value` line each, sorted, with a header.
     pub fn to_text(&self) -> String {
-        let mut out = String::from("# hearth.lock: allocations Hearth made for values the spec leaves out.\n# Keep it under version control so numbers and addresses stay stable.\n");
+        let mut out = String::from(
+            "# hearth.lock: allocations Hearth made for values the spec leaves out.\n# Keep it under version control so numbers and addresses stay stable.\n",
+        );
         for (k, v) in &self.values {
             out.push_str(k);
             out.push_str(" = ");

@@ -32,6 +32,18 @@ pub struct Origins {
     pub ports: Vec<(String, u16, Protocol, String, Span)>,
 }
 
+/// A host port a service wants, before conflicts are settled.
+struct Claim {
+    machine: String,
+    service: String,
+    port_name: String,
+    port: u16,
+    protocol: Protocol,
+    span: Span,
+    /// A catalog default for an HTTP port only the proxy talks to: moved when taken.
+    movable: bool,
+}
+
 /// Everything resolution produced.
 pub struct Resolution {
     pub model: Model,
@@ -50,6 +62,7 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         origins: Origins::default(),
         diags: Vec::new(),
         secrets: BTreeMap::new(),
+        claims: Vec::new(),
     };
     let networks = r.networks();
     let hosts = r.hosts();
@@ -70,6 +83,7 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         generated_secrets: Vec::new(),
     };
     r.services(&mut model);
+    r.settle_ports(&mut model);
     r.routes_and_dns(&mut model);
     model.generated_secrets = r
         .secrets
@@ -92,6 +106,7 @@ struct Resolver<'a> {
     diags: Vec<Diagnostic>,
     /// Generated secret name -> (length, users).
     secrets: BTreeMap<String, (usize, BTreeSet<String>)>,
+    claims: Vec<Claim>,
 }
 
 /// Turns a name into an SQL identifier: `my-app` -> `my_app`.
@@ -198,7 +213,10 @@ impl Resolver<'_> {
             return Err(format!("host `{host}` has no storage pool `{pool_name}`. {hint}"));
         };
         if !rest.is_empty() && !pool.datasets.is_empty() {
-            let declared = pool.datasets.names().any(|d| d == rest || rest.starts_with(&format!("{d}/")) || d.starts_with(&format!("{rest}/")));
+            let declared = pool
+                .datasets
+                .names()
+                .any(|d| d == rest || rest.starts_with(&format!("{d}/")) || d.starts_with(&format!("{rest}/")));
             if !declared {
                 let hint = suggest::help_for(rest, pool.datasets.names(), "datasets").unwrap_or_default();
                 return Err(format!("pool `{pool_name}` on host `{host}` has no dataset `{rest}`. {hint}"));
@@ -214,7 +232,9 @@ impl Resolver<'_> {
         let mut used_ids: BTreeSet<u32> = BTreeSet::new();
         let mut ids: BTreeMap<String, u32> = BTreeMap::new();
         for e in &spec.guests.entries {
-            if let Some(id) = e.value.lxc.as_ref().and_then(|l| l.id.as_ref()).or(e.value.vm.as_ref().and_then(|v| v.id.as_ref())) {
+            if let Some(id) =
+                e.value.lxc.as_ref().and_then(|l| l.id.as_ref()).or(e.value.vm.as_ref().and_then(|v| v.id.as_ref()))
+            {
                 self.origins.guest_ids.insert(e.name.clone(), id.span);
                 used_ids.insert(id.value);
                 ids.insert(e.name.clone(), id.value);
@@ -227,7 +247,11 @@ impl Resolver<'_> {
                 continue;
             }
             let key = format!("guest/{name}/id");
-            let remembered = self.previous.get(&key).and_then(|v| v.parse::<u32>().ok()).filter(|v| *v >= 100 && !used_ids.contains(v));
+            let remembered = self
+                .previous
+                .get(&key)
+                .and_then(|v| v.parse::<u32>().ok())
+                .filter(|v| *v >= 100 && !used_ids.contains(v));
             let id = remembered.unwrap_or_else(|| (100..).find(|i| !used_ids.contains(i)).unwrap_or(100));
             used_ids.insert(id);
             ids.insert(name.to_string(), id);
@@ -256,16 +280,24 @@ impl Resolver<'_> {
                 (None, Some(v)) => (GuestKind::Vm, &v.on),
                 (Some(_), Some(v)) => {
                     self.diags.push(
-                        Diagnostic::new(Code::InvalidValue, v.span, format!("guest `{name}` is both an LXC container and a VM"))
-                            .help("keep either `lxc:` or `vm:`"),
+                        Diagnostic::new(
+                            Code::InvalidValue,
+                            v.span,
+                            format!("guest `{name}` is both an LXC container and a VM"),
+                        )
+                        .help("keep either `lxc:` or `vm:`"),
                     );
                     continue;
                 }
                 (None, None) => {
                     let span = spec.guests.entry(name).map_or(g.span, |e| e.key_span);
                     self.diags.push(
-                        Diagnostic::new(Code::MissingKey, span, format!("guest `{name}` says neither `lxc:` nor `vm:`"))
-                            .help("add `lxc: { on: <host> }` or `vm: { on: <host> }`"),
+                        Diagnostic::new(
+                            Code::MissingKey,
+                            span,
+                            format!("guest `{name}` says neither `lxc:` nor `vm:`"),
+                        )
+                        .help("add `lxc: { on: <host> }` or `vm: { on: <host> }`"),
                     );
                     continue;
                 }
@@ -276,9 +308,16 @@ impl Resolver<'_> {
                 }
                 Some(h) if h.proxmox.is_none() => {
                     self.diags.push(
-                        Diagnostic::new(Code::WrongKind, host.span, format!("host `{}` is not a Proxmox node", host.value))
-                            .label("guests need a Proxmox host")
-                            .help(format!("add `proxmox: {{}}` to host `{}`, or run the services on it directly", host.value)),
+                        Diagnostic::new(
+                            Code::WrongKind,
+                            host.span,
+                            format!("host `{}` is not a Proxmox node", host.value),
+                        )
+                        .label("guests need a Proxmox host")
+                        .help(format!(
+                            "add `proxmox: {{}}` to host `{}`, or run the services on it directly",
+                            host.value
+                        )),
                     );
                 }
                 _ => {}
@@ -315,8 +354,12 @@ impl Resolver<'_> {
                         mounts.insert(e.name.clone(), p);
                     }
                     Err(msg) => self.diags.push(
-                        Diagnostic::new(Code::UnknownReference, e.value.from.span, format!("cannot mount `{}`: {msg}", e.value.from.value))
-                            .help("name a pool and dataset declared under the host's `storage:`, or an absolute path"),
+                        Diagnostic::new(
+                            Code::UnknownReference,
+                            e.value.from.span,
+                            format!("cannot mount `{}`: {msg}", e.value.from.value),
+                        )
+                        .help("name a pool and dataset declared under the host's `storage:`, or an absolute path"),
                     ),
                 }
             }
@@ -421,8 +464,12 @@ impl Resolver<'_> {
         }
         let span = net.allocate.as_ref().map_or(net.cidr.span, |r| r.span);
         self.diags.push(
-            Diagnostic::new(Code::AllocationExhausted, span, format!("no free address left in network `{net_name}` for guest `{guest}`"))
-                .help("give the guest an `address:`, widen `allocate:`, or free addresses from `reserved:`"),
+            Diagnostic::new(
+                Code::AllocationExhausted,
+                span,
+                format!("no free address left in network `{net_name}` for guest `{guest}`"),
+            )
+            .help("give the guest an `address:`, widen `allocate:`, or free addresses from `reserved:`"),
         );
         None
     }
@@ -469,8 +516,12 @@ impl Resolver<'_> {
             if app.is_none() && svc.image.is_none() {
                 let span = spec.services.entry(name).map_or(svc.span, |e| e.key_span);
                 self.diags.push(
-                    Diagnostic::new(Code::MissingKey, span, format!("service `{name}` has neither `app:` nor `image:`"))
-                        .help("name a catalog app (`app: jellyfin`) or give an image (`image: repo/name:1.2.3`)"),
+                    Diagnostic::new(
+                        Code::MissingKey,
+                        span,
+                        format!("service `{name}` has neither `app:` nor `image:`"),
+                    )
+                    .help("name a catalog app (`app: jellyfin`) or give an image (`image: repo/name:1.2.3`)"),
                 );
                 continue;
             }
@@ -496,13 +547,24 @@ impl Resolver<'_> {
                 },
             };
             let machine = on.name().to_string();
-            let network_mode = app.and_then(|a| a.network_mode.clone()).or_else(|| svc.via.as_ref().map(|v| format!("service:{}", v.value)));
+            let network_mode = app
+                .and_then(|a| a.network_mode.clone())
+                .or_else(|| svc.via.as_ref().map(|v| format!("service:{}", v.value)));
             let ports = self.ports(name, svc, app, &machine);
             let volumes = self.volumes(name, svc, app, &on, form);
-            let stack = svc.stack.as_ref().map(|s| s.value.clone()).or_else(|| svc.group.as_ref().map(|g| sql_ident(g).replace('_', "-")));
-            let group = svc.group.clone().unwrap_or_else(|| app.map_or_else(|| "apps".to_string(), |a| a.category.as_str().to_string()));
+            let stack = svc
+                .stack
+                .as_ref()
+                .map(|s| s.value.clone())
+                .or_else(|| svc.group.as_ref().map(|g| sql_ident(g).replace('_', "-")));
+            let group = svc
+                .group
+                .clone()
+                .unwrap_or_else(|| app.map_or_else(|| "apps".to_string(), |a| a.category.as_str().to_string()));
             let healthcheck = svc.healthcheck.as_ref().or(app.map(|a| &a.healthcheck)).map(healthcheck);
-            let metrics = app.and_then(|a| a.metrics.as_ref()).map(|m| format!("{}{}", m.port, m.path.clone().unwrap_or_else(|| "/metrics".into())));
+            let metrics = app
+                .and_then(|a| a.metrics.as_ref())
+                .map(|m| format!("{}{}", m.port, m.path.clone().unwrap_or_else(|| "/metrics".into())));
             let backup = match &svc.backup {
                 Some(BackupChoice::Policy(p)) => Some(p.policy.value.clone()),
                 _ => None,
@@ -553,7 +615,19 @@ impl Resolver<'_> {
                 let container = over.and_then(|o| o.container.as_ref()).map_or(p.port, |c| c.value);
                 let span = over.map_or_else(|| svc.app.as_ref().map_or(svc.span, |a| a.span), |o| o.host.span);
                 if let Some(h) = host {
-                    self.origins.ports.push((machine.to_string(), h, protocol, name.to_string(), span));
+                    let movable = over.is_none()
+                        && matches!(protocol, Protocol::Http | Protocol::Https)
+                        && app.network_mode.as_deref() != Some("host")
+                        && !app.provides(Provides::Proxy);
+                    self.claims.push(Claim {
+                        machine: machine.to_string(),
+                        service: name.to_string(),
+                        port_name: pname.to_string(),
+                        port: h,
+                        protocol,
+                        span,
+                        movable,
+                    });
                 }
                 out.push(Port { name: pname.to_string(), host, container, protocol });
             }
@@ -564,7 +638,15 @@ impl Resolver<'_> {
             }
             let p = &e.value;
             let protocol = p.protocol.unwrap_or(Protocol::Tcp);
-            self.origins.ports.push((machine.to_string(), p.host.value, protocol, name.to_string(), p.host.span));
+            self.claims.push(Claim {
+                machine: machine.to_string(),
+                service: name.to_string(),
+                port_name: e.name.clone(),
+                port: p.host.value,
+                protocol,
+                span: p.host.span,
+                movable: false,
+            });
             out.push(Port {
                 name: e.name.clone(),
                 host: Some(p.host.value),
@@ -575,7 +657,14 @@ impl Resolver<'_> {
         out
     }
 
-    fn volumes(&mut self, name: &str, svc: &ast::Service, app: Option<&App>, on: &Placement, form: Form) -> Vec<Volume> {
+    fn volumes(
+        &mut self,
+        name: &str,
+        svc: &ast::Service,
+        app: Option<&App>,
+        on: &Placement,
+        form: Form,
+    ) -> Vec<Volume> {
         let mut out = Vec::new();
         let base = if form == Form::Docker { format!("/opt/hearth/{name}") } else { String::new() };
         let translate = |r: &mut Self, src: &str, span: Span| -> Option<String> {
@@ -591,8 +680,12 @@ impl Resolver<'_> {
                 Ok(p) => Some(p),
                 Err(msg) => {
                     r.diags.push(
-                        Diagnostic::new(Code::UnknownReference, span, format!("cannot use `{src}` for service `{name}`: {msg}"))
-                            .help("mount the dataset into the guest (`mounts:` on the guest) or give an absolute path"),
+                        Diagnostic::new(
+                            Code::UnknownReference,
+                            span,
+                            format!("cannot use `{src}` for service `{name}`: {msg}"),
+                        )
+                        .help("mount the dataset into the guest (`mounts:` on the guest) or give an absolute path"),
                     );
                     None
                 }
@@ -622,7 +715,13 @@ impl Resolver<'_> {
             }
             if let Some(native) = app.native.as_ref().and_then(|n| n.data.as_ref()) {
                 if form == Form::Native && !out.iter().any(|v| v.stateful) {
-                    out.push(Volume { name: "data".into(), source: native.clone(), target: native.clone(), stateful: true, readonly: false });
+                    out.push(Volume {
+                        name: "data".into(),
+                        source: native.clone(),
+                        target: native.clone(),
+                        stateful: true,
+                        readonly: false,
+                    });
                 }
             }
         }
@@ -632,7 +731,11 @@ impl Resolver<'_> {
             }
             if app.is_some() {
                 let known: Vec<&str> = app.map(|a| a.volumes.names().collect()).unwrap_or_default();
-                let mut d = Diagnostic::new(Code::UnknownReference, e.key_span, format!("app of service `{name}` has no volume `{}`", e.name));
+                let mut d = Diagnostic::new(
+                    Code::UnknownReference,
+                    e.key_span,
+                    format!("app of service `{name}` has no volume `{}`", e.name),
+                );
                 if let Some(h) = suggest::help_for(&e.name, known.iter().copied(), "volumes") {
                     d = d.help(h);
                 }
@@ -640,7 +743,13 @@ impl Resolver<'_> {
                 continue;
             }
             if let Some(source) = translate(self, &e.value.value, e.value.span) {
-                out.push(Volume { name: e.name.clone(), source, target: format!("/data/{}", e.name), stateful: true, readonly: false });
+                out.push(Volume {
+                    name: e.name.clone(),
+                    source,
+                    target: format!("/data/{}", e.name),
+                    stateful: true,
+                    readonly: false,
+                });
             }
         }
         for e in &svc.mounts.entries {
@@ -655,6 +764,50 @@ impl Resolver<'_> {
             }
         }
         out
+    }
+
+    /// Settles host ports per machine: fixed claims keep their port (conflicts among them are
+    /// reported by the checker); movable ones take the remembered or next free port when theirs
+    /// is taken, so adding a service never moves another.
+    fn settle_ports(&mut self, model: &mut Model) {
+        let claims = std::mem::take(&mut self.claims);
+        let mut taken: HashSet<(String, u16)> =
+            claims.iter().filter(|c| !c.movable).map(|c| (c.machine.clone(), c.port)).collect();
+        let mut order: Vec<&Claim> = claims.iter().filter(|c| c.movable).collect();
+        order.sort_by(|a, b| (&a.machine, &a.service, &a.port_name).cmp(&(&b.machine, &b.service, &b.port_name)));
+        let mut moved: BTreeMap<(String, String), u16> = BTreeMap::new();
+        for c in order {
+            let key = format!("service/{}/port/{}", c.service, c.port_name);
+            let port = if !taken.contains(&(c.machine.clone(), c.port)) {
+                c.port
+            } else {
+                let remembered = self
+                    .previous
+                    .get(&key)
+                    .and_then(|v| v.parse::<u16>().ok())
+                    .filter(|p| !taken.contains(&(c.machine.clone(), *p)));
+                let p = remembered.unwrap_or_else(|| {
+                    (c.port.saturating_add(1)..u16::MAX)
+                        .find(|p| !taken.contains(&(c.machine.clone(), *p)))
+                        .unwrap_or(c.port)
+                });
+                self.allocations.set(key, p.to_string());
+                moved.insert((c.service.clone(), c.port_name.clone()), p);
+                p
+            };
+            taken.insert((c.machine.clone(), port));
+        }
+        for c in &claims {
+            let port = moved.get(&(c.service.clone(), c.port_name.clone())).copied().unwrap_or(c.port);
+            self.origins.ports.push((c.machine.clone(), port, c.protocol, c.service.clone(), c.span));
+        }
+        for ((service, port_name), port) in moved {
+            if let Some(p) =
+                model.services.get_mut(&service).and_then(|s| s.ports.iter_mut().find(|p| p.name == port_name))
+            {
+                p.host = Some(port);
+            }
+        }
     }
 
     /// The path inside a guest where a dataset is mounted.
@@ -705,7 +858,10 @@ impl Resolver<'_> {
         for u in &svc.uses {
             let target = u.service.value.as_str();
             if target == name {
-                self.diags.push(Diagnostic::new(Code::DependencyCycle, u.service.span, format!("service `{name}` uses itself")).help("remove it from `uses:`"));
+                self.diags.push(
+                    Diagnostic::new(Code::DependencyCycle, u.service.span, format!("service `{name}` uses itself"))
+                        .help("remove it from `uses:`"),
+                );
                 continue;
             }
             let Some(t) = model.services.get(target).cloned() else {
@@ -730,7 +886,15 @@ impl Resolver<'_> {
             let mut uvars = Vars::default();
             uvars.text("host", host.clone());
             uvars.text("port", port.map_or_else(String::new, |p| p.to_string()));
-            let mut record = Use { service: target.to_string(), kind: kind.map_or_else(|| "service".into(), |k| k.as_str().to_string()), database: None, user: None, db: None, bucket: None, url: None };
+            let mut record = Use {
+                service: target.to_string(),
+                kind: kind.map_or_else(|| "service".into(), |k| k.as_str().to_string()),
+                database: None,
+                user: None,
+                db: None,
+                bucket: None,
+                url: None,
+            };
             match kind {
                 Some(k @ (Provides::Postgres | Provides::Mysql | Provides::Mongodb)) => {
                     let database = u.database.as_ref().map_or_else(|| sql_ident(name), |d| d.value.clone());
@@ -788,7 +952,11 @@ impl Resolver<'_> {
                     uvars.text("url", endpoint.clone());
                     match model.buckets.iter_mut().find(|b| b.server == target && b.name == bucket) {
                         Some(b) => b.consumers.push(name.to_string()),
-                        None => model.buckets.push(Bucket { server: target.to_string(), name: bucket.clone(), consumers: vec![name.to_string()] }),
+                        None => model.buckets.push(Bucket {
+                            server: target.to_string(),
+                            name: bucket.clone(),
+                            consumers: vec![name.to_string()],
+                        }),
                     }
                     record.bucket = Some(bucket);
                     record.url = Some(Template::text(endpoint));
@@ -835,8 +1003,16 @@ impl Resolver<'_> {
             if !model.databases.iter().any(|x| x.server == name && x.name == d.value) {
                 let secret_name = format!("{name}-{}-password", d.value.replace('_', "-"));
                 self.need_secret(&secret_name, 32, name);
-                let engine = app.and_then(|a| a.provides.iter().find(|p| p.is_database())).map_or("postgres", |p| p.as_str());
-                model.databases.push(Database { server: name.to_string(), engine: engine.to_string(), name: d.value.clone(), user: d.value.clone(), password_secret: secret_name, consumers: Vec::new() });
+                let engine =
+                    app.and_then(|a| a.provides.iter().find(|p| p.is_database())).map_or("postgres", |p| p.as_str());
+                model.databases.push(Database {
+                    server: name.to_string(),
+                    engine: engine.to_string(),
+                    name: d.value.clone(),
+                    user: d.value.clone(),
+                    password_secret: secret_name,
+                    consumers: Vec::new(),
+                });
             }
         }
         for b in &svc.buckets {
@@ -869,8 +1045,12 @@ impl Resolver<'_> {
                 };
                 let Some(port) = port else {
                     self.diags.push(
-                        Diagnostic::new(Code::MissingKey, ex.name.span, format!("service `{name}` has no port to expose"))
-                            .help("declare one under `ports:` (e.g. `ports: { http: 8080 }`)"),
+                        Diagnostic::new(
+                            Code::MissingKey,
+                            ex.name.span,
+                            format!("service `{name}` has no port to expose"),
+                        )
+                        .help("declare one under `ports:` (e.g. `ports: { http: 8080 }`)"),
                     );
                     continue;
                 };
@@ -905,7 +1085,8 @@ impl Resolver<'_> {
             .filter(|x| x.service.value == server)
             .filter_map(|x| x.db.as_ref().map(|d| d.value))
             .collect();
-        let used: BTreeSet<u32> = model.redis_dbs.iter().filter(|r| r.server == server).map(|r| r.db).chain(pinned).collect();
+        let used: BTreeSet<u32> =
+            model.redis_dbs.iter().filter(|r| r.server == server).map(|r| r.db).chain(pinned).collect();
         let key = format!("service/{consumer}/redis-db/{server}");
         let db = self
             .previous
@@ -939,12 +1120,22 @@ impl Resolver<'_> {
         for (name, s) in &model.services {
             for x in &s.exposes {
                 let mut upstreams = Vec::new();
-                let machines = std::iter::once(s.address.map(|a| a.to_string()).unwrap_or_else(|| s.on.name().to_string()))
-                    .chain(s.also_on.iter().map(|g| model.guests.get(g).and_then(|g| g.address).map_or_else(|| g.clone(), |a| a.to_string())));
+                let machines =
+                    std::iter::once(s.address.map(|a| a.to_string()).unwrap_or_else(|| s.on.name().to_string())).chain(
+                        s.also_on.iter().map(|g| {
+                            model.guests.get(g).and_then(|g| g.address).map_or_else(|| g.clone(), |a| a.to_string())
+                        }),
+                    );
                 for m in machines {
                     upstreams.push(format!("http://{m}:{}", x.port));
                 }
-                routes.push(Route { fqdn: x.fqdn.clone(), service: name.clone(), upstreams, access: x.access, auth: x.auth });
+                routes.push(Route {
+                    fqdn: x.fqdn.clone(),
+                    service: name.clone(),
+                    upstreams,
+                    access: x.access,
+                    auth: x.auth,
+                });
                 if let Some(addr) = proxy_addr {
                     model.dns_records.push(DnsRecord { name: x.fqdn.clone(), address: addr });
                 }
@@ -953,7 +1144,12 @@ impl Resolver<'_> {
         routes.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
         model.routes = routes;
         if let Some(dns) = &self.spec.dns {
-            let zone = dns.zone.as_ref().map(|z| z.value.clone()).or_else(|| model.domain.clone()).unwrap_or_else(|| "home.arpa".into());
+            let zone = dns
+                .zone
+                .as_ref()
+                .map(|z| z.value.clone())
+                .or_else(|| model.domain.clone())
+                .unwrap_or_else(|| "home.arpa".into());
             for e in &dns.records.entries {
                 let name = if e.name.contains('.') { e.name.clone() } else { format!("{}.{zone}", e.name) };
                 model.dns_records.push(DnsRecord { name, address: e.value.value.0 });

@@ -65,6 +65,8 @@ pub enum SecretsError {
     IdentityRead { path: PathBuf, error: io::Error },
 
     /// A new identity file could not be written.
-    #[error("cannot create the age identity `{path}`: {error}; check the directory's permissions or set `HEARTH_AGE_IDENTITY`")]
+    #[error(
+        "cannot create the age identity `{path}`: {error}; check the directory's permissions or set `HEARTH_AGE_IDENTITY`"
+    )]
     IdentityWrite { path: PathBuf, error: io::Error },
 }

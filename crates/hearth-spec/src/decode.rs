@@ -34,12 +34,8 @@ impl Cx {
     /// Records a wrong-type error: `expected` is a noun phrase such as "a size like `2GiB`".
     pub fn wrong_type(&mut self, node: &Node, expected: &str) {
         self.push(
-            Diagnostic::new(
-                Code::WrongType,
-                node.span,
-                format!("expected {expected}, found {}", describe(node)),
-            )
-            .label(format!("expected {expected}")),
+            Diagnostic::new(Code::WrongType, node.span, format!("expected {expected}, found {}", describe(node)))
+                .label(format!("expected {expected}")),
         );
     }
 
@@ -54,12 +50,8 @@ impl Cx {
     }
 
     pub fn unknown_key(&mut self, key: &Key, fields: &[&str], owner: &str) {
-        let mut d = Diagnostic::new(
-            Code::UnknownKey,
-            key.span,
-            format!("unknown key `{}` in {owner}", key.name),
-        )
-        .label("not a key Hearth knows here");
+        let mut d = Diagnostic::new(Code::UnknownKey, key.span, format!("unknown key `{}` in {owner}", key.name))
+            .label("not a key Hearth knows here");
         if let Some(help) = suggest::help_for(&key.name, fields.iter().copied(), "keys") {
             d = d.help(help);
         }
@@ -389,10 +381,7 @@ pub const fn key_name(field: &'static str) -> &'static str {
 /// Turns a scalar written in place of a mapping into `{field: scalar}`: `expose: grafana` means
 /// `expose: {name: grafana}`.
 pub fn wrap_shorthand(node: &Node, field: &str) -> Node {
-    Node {
-        value: Value::Map(vec![(Key { name: field.to_string(), span: node.span }, node.clone())]),
-        span: node.span,
-    }
+    Node { value: Value::Map(vec![(Key { name: field.to_string(), span: node.span }, node.clone())]), span: node.span }
 }
 
 /// Schema-only type: a field that takes either a scalar shorthand or the full mapping `T`.
@@ -408,10 +397,7 @@ impl<T: schemars::JsonSchema> schemars::JsonSchema for OrScalar<T> {
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         let full = generator.subschema_for::<T>().to_value();
         let mut map = serde_json::Map::new();
-        map.insert(
-            "anyOf".into(),
-            serde_json::json!([{ "type": ["string", "number", "boolean"] }, full]),
-        );
+        map.insert("anyOf".into(), serde_json::json!([{ "type": ["string", "number", "boolean"] }, full]));
         schemars::Schema::from(map)
     }
 }

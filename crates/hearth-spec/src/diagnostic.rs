@@ -151,13 +151,7 @@ impl Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        let _ = write!(
-            out,
-            "{}: {sev}[{}]: {}",
-            sources.location(self.primary.span),
-            self.code,
-            self.message
-        );
+        let _ = write!(out, "{}: {sev}[{}]: {}", sources.location(self.primary.span), self.code, self.message);
         if !self.primary.text.is_empty() {
             let _ = write!(out, "\n  = label: {}", self.primary.text);
         }

@@ -145,7 +145,8 @@ impl Loader<'_> {
             Err(e) => {
                 let message = format!("cannot read `{}`: {e}", path.display());
                 let d = match from {
-                    Some(span) => Diagnostic::new(Code::Include, span, message).help("check the path; it is relative to the file that includes it"),
+                    Some(span) => Diagnostic::new(Code::Include, span, message)
+                        .help("check the path; it is relative to the file that includes it"),
                     None => {
                         let mut sources_span = Span::default();
                         // A file that cannot be read has no text to point into; register its name
@@ -230,7 +231,14 @@ fn merge_map<T>(into: &mut NamedMap<T>, from: NamedMap<T>, section: &str, diags:
     into.broken.extend(from.broken);
 }
 
-fn merge_one<T>(into: &mut Option<T>, from: Option<T>, key_span: Option<Span>, first_span: Option<Span>, section: &str, diags: &mut Vec<Diagnostic>) {
+fn merge_one<T>(
+    into: &mut Option<T>,
+    from: Option<T>,
+    key_span: Option<Span>,
+    first_span: Option<Span>,
+    section: &str,
+    diags: &mut Vec<Diagnostic>,
+) {
     match (into.is_some(), from) {
         (_, None) => {}
         (false, Some(v)) => *into = Some(v),

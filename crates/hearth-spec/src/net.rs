@@ -73,11 +73,7 @@ impl Decode for Cidr {
         match text.trim().parse::<IpNet>() {
             Ok(net) if net.trunc() == net => Some(Cidr(net)),
             Ok(net) => {
-                cx.invalid(
-                    node,
-                    format!("`{text}` has host bits set"),
-                    format!("did you mean `{}`?", net.trunc()),
-                );
+                cx.invalid(node, format!("`{text}` has host bits set"), format!("did you mean `{}`?", net.trunc()));
                 None
             }
             Err(_) => {

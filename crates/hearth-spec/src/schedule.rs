@@ -10,11 +10,21 @@ use crate::yaml::Node;
 pub enum Schedule {
     Hourly,
     /// Every day at hour:minute.
-    Daily { hour: u8, minute: u8 },
+    Daily {
+        hour: u8,
+        minute: u8,
+    },
     /// Every week on a day (0 = Monday) at hour:minute.
-    Weekly { day: u8, hour: u8, minute: u8 },
+    Weekly {
+        day: u8,
+        hour: u8,
+        minute: u8,
+    },
     /// The first of every month at hour:minute.
-    Monthly { hour: u8, minute: u8 },
+    Monthly {
+        hour: u8,
+        minute: u8,
+    },
     /// A validated 5-field cron line.
     Cron(String),
 }
@@ -40,7 +50,9 @@ fn cron_field(field: &str, min: u32, max: u32) -> bool {
         let step_ok = step.is_none_or(|s| s.parse::<u32>().is_ok_and(|n| n > 0));
         let range_ok = range == "*"
             || match range.split_once('-') {
-                Some((a, b)) => matches!((a.parse::<u32>(), b.parse::<u32>()), (Ok(a), Ok(b)) if min <= a && a <= b && b <= max),
+                Some((a, b)) => {
+                    matches!((a.parse::<u32>(), b.parse::<u32>()), (Ok(a), Ok(b)) if min <= a && a <= b && b <= max)
+                }
                 None => range.parse::<u32>().is_ok_and(|n| (min..=max).contains(&n)),
             };
         step_ok && range_ok
@@ -77,11 +89,7 @@ impl Schedule {
                     && cron_field(dom, 1, 31)
                     && cron_field(mon, 1, 12)
                     && cron_field(dow, 0, 7);
-                if ok {
-                    Ok(Schedule::Cron(words.join(" ")))
-                } else {
-                    Err(format!("`{t}` is not a valid cron line"))
-                }
+                if ok { Ok(Schedule::Cron(words.join(" "))) } else { Err(format!("`{t}` is not a valid cron line")) }
             }
             _ => Err(format!("`{t}` is not a schedule")),
         }
@@ -119,10 +127,8 @@ fn cron_to_calendar(line: &str) -> String {
     let dow = if f[4] == "*" {
         String::new()
     } else {
-        let days: Vec<&str> = f[4]
-            .split(',')
-            .filter_map(|d| d.parse::<usize>().ok().map(|n| DAYS[(n + 6) % 7]))
-            .collect();
+        let days: Vec<&str> =
+            f[4].split(',').filter_map(|d| d.parse::<usize>().ok().map(|n| DAYS[(n + 6) % 7])).collect();
         format!("{} ", days.join(","))
     };
     format!("{dow}*-{}-{} {}:{}:00", conv(f[3]), conv(f[2]), conv(f[1]), conv(f[0]))

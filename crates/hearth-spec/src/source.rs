@@ -53,9 +53,7 @@ pub struct SourceFile {
 impl SourceFile {
     fn new(path: PathBuf, text: String) -> SourceFile {
         let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| (i + 1) as u32),
-        );
+        line_starts.extend(text.bytes().enumerate().filter(|&(_, b)| b == b'\n').map(|(i, _)| (i + 1) as u32));
         SourceFile { path, text, line_starts }
     }
 

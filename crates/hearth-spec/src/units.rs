@@ -21,14 +21,8 @@ const DECIMAL: [(&str, u64); 6] = [
     ("KB", 1_000),
     ("B", 1),
 ];
-const BINARY: [(&str, u64); 6] = [
-    ("PiB", 1 << 50),
-    ("TiB", 1 << 40),
-    ("GiB", 1 << 30),
-    ("MiB", 1 << 20),
-    ("KiB", 1 << 10),
-    ("B", 1),
-];
+const BINARY: [(&str, u64); 6] =
+    [("PiB", 1 << 50), ("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1)];
 
 impl Size {
     pub const fn new(bytes: u64, binary: bool) -> Size {
@@ -99,14 +93,9 @@ impl fmt::Display for Size {
     /// decimal: `14GB`, `1.5TiB`, `512MiB`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let table: &[(&str, u64)] = if self.binary { &BINARY } else { &DECIMAL };
-        let &(name, mult) =
-            table.iter().find(|(_, m)| self.bytes >= *m).unwrap_or(&table[table.len() - 1]);
+        let &(name, mult) = table.iter().find(|(_, m)| self.bytes >= *m).unwrap_or(&table[table.len() - 1]);
         let v = self.bytes as f64 / mult as f64;
-        if (v - v.round()).abs() < 0.05 {
-            write!(f, "{}{name}", v.round() as u64)
-        } else {
-            write!(f, "{v:.1}{name}")
-        }
+        if (v - v.round()).abs() < 0.05 { write!(f, "{}{name}", v.round() as u64) } else { write!(f, "{v:.1}{name}") }
     }
 }
 

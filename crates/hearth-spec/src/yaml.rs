@@ -99,7 +99,11 @@ impl Node {
 }
 
 enum Frame {
-    Seq { start: usize, anchor: usize, items: Vec<Node> },
+    Seq {
+        start: usize,
+        anchor: usize,
+        items: Vec<Node>,
+    },
     Map {
         start: usize,
         anchor: usize,
@@ -204,13 +208,12 @@ impl Builder<'_> {
                 }
             }
             Event::Scalar(text, style, anchor, _tag) => {
-                let value = if style == ScalarStyle::Plain
-                    && matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL")
-                {
-                    Value::Null
-                } else {
-                    Value::Scalar(Scalar { text: text.into_owned(), quoted: style != ScalarStyle::Plain })
-                };
+                let value =
+                    if style == ScalarStyle::Plain && matches!(text.as_ref(), "" | "~" | "null" | "Null" | "NULL") {
+                        Value::Null
+                    } else {
+                        Value::Scalar(Scalar { text: text.into_owned(), quoted: style != ScalarStyle::Plain })
+                    };
                 let node = Node { value, span: self.span(start, end) };
                 self.add(node, anchor, 1)?;
             }

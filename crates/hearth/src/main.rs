@@ -4,6 +4,7 @@
 //! Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 usage or I/O problems.
 
 mod report;
+mod yaml_out;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,6 +33,18 @@ enum Command {
         #[arg(default_value = "hearth.yaml")]
         path: PathBuf,
     },
+    /// Print the resolved model: every default, allocation and connection.
+    Show {
+        /// Spec file, or a folder holding `hearth.yaml`.
+        #[arg(default_value = "hearth.yaml")]
+        path: PathBuf,
+        /// Print JSON instead of YAML.
+        #[arg(long)]
+        json: bool,
+        /// Print the app catalog instead of the model.
+        #[arg(long)]
+        catalog: bool,
+    },
     /// Print the JSON Schema of the spec, for editor autocompletion.
     Schema,
 }
@@ -54,15 +67,77 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { path } => {
-            let loaded = hearth_spec::load(&path, &FsFiles);
-            let (errors, warnings) = report::print(&loaded.diagnostics, &loaded.sources, cli.format);
+            let a = analyze(&path);
+            let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
             summary(errors, warnings);
-            if loaded.diagnostics.iter().any(|d| d.code == Code::Io) {
-                return Ok(ExitCode::from(2));
-            }
-            Ok(if errors > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+            Ok(a.exit_code(errors))
+        }
+        Command::Show { path, json, catalog } => {
+            let value = if catalog {
+                let c = hearth_catalog::builtin();
+                let names: Vec<serde_json::Value> = c
+                    .apps
+                    .iter()
+                    .map(|a| serde_json::json!({"name": a.name.value, "image": a.image.value, "category": a.category.as_str()}))
+                    .collect();
+                serde_json::Value::Array(names)
+            } else {
+                let a = analyze(&path);
+                let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
+                if errors > 0 {
+                    summary(errors, warnings);
+                    return Ok(a.exit_code(errors));
+                }
+                match a.model {
+                    Some(m) => serde_json::to_value(&m)?,
+                    None => return Ok(ExitCode::from(1)),
+                }
+            };
+            let text =
+                if json { format!("{}\n", serde_json::to_string_pretty(&value)?) } else { yaml_out::to_yaml(&value) };
+            std::io::stdout().write_all(text.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A loaded, resolved and checked spec, with everything needed to report on it.
+struct Analyzed {
+    sources: hearth_spec::SourceMap,
+    diagnostics: Vec<hearth_spec::Diagnostic>,
+    model: Option<hearth_model::Model>,
+    io_error: bool,
+}
+
+impl Analyzed {
+    fn exit_code(&self, errors: usize) -> ExitCode {
+        if self.io_error {
+            ExitCode::from(2)
+        } else if errors > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// Loads the spec and, when it decoded, resolves and checks it. Reads `hearth.lock` beside the
+/// spec if there is one; never writes anything.
+fn analyze(path: &std::path::Path) -> Analyzed {
+    let loaded = hearth_spec::load(path, &FsFiles);
+    let io_error = loaded.diagnostics.iter().any(|d| d.code == Code::Io);
+    let mut diagnostics = loaded.diagnostics;
+    let mut model = None;
+    if !io_error && !diagnostics.iter().any(|d| matches!(d.code, Code::YamlSyntax | Code::YamlLimit)) {
+        let lock_path = loaded.root.with_file_name("hearth.lock");
+        let previous =
+            std::fs::read_to_string(&lock_path).map(|t| hearth_model::Allocations::from_text(&t)).unwrap_or_default();
+        let analysis = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &previous);
+        diagnostics.extend(analysis.diagnostics);
+        hearth_spec::diagnostic::sort(&mut diagnostics);
+        model = Some(analysis.model);
+    }
+    Analyzed { sources: loaded.sources, diagnostics, model, io_error }
 }
 
 fn summary(errors: usize, warnings: usize) {

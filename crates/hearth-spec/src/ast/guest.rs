@@ -1,11 +1,11 @@
 //! `guests:`: LXC containers and VMs.
 
-use crate::decode::{NamedMap, OrScalar, Sp};
 use super::host::Runtime;
-use crate::net::Addr;
 use super::service::BackupChoice;
-use crate::units::Size;
+use crate::decode::{NamedMap, OrScalar, Sp};
+use crate::net::Addr;
 use crate::spec_struct;
+use crate::units::Size;
 
 spec_struct! {
     /// An LXC container or VM on a Proxmox host.
