@@ -242,20 +242,25 @@ impl Resolver<'_> {
         }
         let mut names: Vec<&str> = spec.guests.names().collect();
         names.sort_unstable();
+        // Remembered ids are claimed before any fresh allocation, so a new guest whose name sorts
+        // first cannot take an id another guest already had.
+        for name in &names {
+            let key = format!("guest/{name}/id");
+            let prev = self.previous.get(&key).and_then(|v| v.parse::<u32>().ok());
+            if let Some(id) = prev.filter(|v| *v >= 100 && !used_ids.contains(v) && !ids.contains_key(*name)) {
+                used_ids.insert(id);
+                ids.insert(name.to_string(), id);
+                self.allocations.set(key, id.to_string());
+            }
+        }
         for name in &names {
             if ids.contains_key(*name) {
                 continue;
             }
-            let key = format!("guest/{name}/id");
-            let remembered = self
-                .previous
-                .get(&key)
-                .and_then(|v| v.parse::<u32>().ok())
-                .filter(|v| *v >= 100 && !used_ids.contains(v));
-            let id = remembered.unwrap_or_else(|| (100..).find(|i| !used_ids.contains(i)).unwrap_or(100));
+            let id = (100..).find(|i| !used_ids.contains(i)).unwrap_or(100);
             used_ids.insert(id);
             ids.insert(name.to_string(), id);
-            self.allocations.set(key, id.to_string());
+            self.allocations.set(format!("guest/{name}/id"), id.to_string());
         }
 
         // Addresses: explicit ones are claimed first so allocation never hands them out.
@@ -269,6 +274,20 @@ impl Resolver<'_> {
         if let Some(dns) = &spec.dns {
             for e in &dns.records.entries {
                 taken.insert(e.value.value.0);
+            }
+        }
+        // Remembered addresses are claimed first, for the same reason as ids.
+        let mut remembered: BTreeMap<String, IpAddr> = BTreeMap::new();
+        for e in &spec.guests.entries {
+            if e.value.address.is_some() {
+                continue;
+            }
+            let prev = self.previous.get(&format!("guest/{}/address", e.name)).and_then(|v| v.parse::<IpAddr>().ok());
+            if let (Some(a), Some(net)) = (prev, e.value.network.as_ref().and_then(|n| spec.networks.get(&n.value))) {
+                if address_usable(net, a, &taken) {
+                    taken.insert(a);
+                    remembered.insert(e.name.clone(), a);
+                }
             }
         }
         let mut cursors: BTreeMap<String, u128> = BTreeMap::new();
@@ -330,6 +349,11 @@ impl Resolver<'_> {
             }
             let address = match (&g.address, &net_name) {
                 (Some(a), _) => Some(a.value.0),
+                (None, Some(_)) if remembered.contains_key(*name) => {
+                    let a = remembered[*name];
+                    self.allocations.set(format!("guest/{name}/address"), a.to_string());
+                    Some(a)
+                }
                 (None, Some(net)) => match spec.networks.get(net) {
                     Some(n) => self.allocate_address(name, net, n, &mut taken, &mut cursors),
                     None => None,
@@ -415,23 +439,7 @@ impl Resolver<'_> {
     ) -> Option<IpAddr> {
         let cidr = net.cidr.value.0;
         let key = format!("guest/{guest}/address");
-        let usable = |a: IpAddr, taken: &HashSet<IpAddr>| {
-            cidr.contains(&a)
-                && a != cidr.network()
-                && a != cidr.broadcast()
-                && net.gateway.as_ref().is_none_or(|g| g.value.0 != a)
-                && !net.reserved.iter().any(|r| r.value.contains(a))
-                && net.dhcp.as_ref().is_none_or(|d| !d.value.contains(a))
-                && net.allocate.as_ref().is_none_or(|r| r.value.contains(a))
-                && !taken.contains(&a)
-        };
-        if let Some(prev) = self.previous.get(&key).and_then(|v| v.parse::<IpAddr>().ok()) {
-            if usable(prev, taken) {
-                taken.insert(prev);
-                self.allocations.set(key, prev.to_string());
-                return Some(prev);
-            }
-        }
+        let usable = |a: IpAddr, taken: &HashSet<IpAddr>| address_usable(net, a, taken);
         let to_u128 = |a: IpAddr| match a {
             IpAddr::V4(v) => u32::from(v) as u128,
             IpAddr::V6(v) => u128::from(v),
@@ -776,21 +784,28 @@ impl Resolver<'_> {
         let mut order: Vec<&Claim> = claims.iter().filter(|c| c.movable).collect();
         order.sort_by(|a, b| (&a.machine, &a.service, &a.port_name).cmp(&(&b.machine, &b.service, &b.port_name)));
         let mut moved: BTreeMap<(String, String), u16> = BTreeMap::new();
+        // A port a movable claim was moved to before stays reserved for it.
+        for c in &order {
+            let key = format!("service/{}/port/{}", c.service, c.port_name);
+            if let Some(p) = self.previous.get(&key).and_then(|v| v.parse::<u16>().ok()) {
+                if !taken.contains(&(c.machine.clone(), p)) {
+                    taken.insert((c.machine.clone(), p));
+                    moved.insert((c.service.clone(), c.port_name.clone()), p);
+                    self.allocations.set(key, p.to_string());
+                }
+            }
+        }
         for c in order {
+            if moved.contains_key(&(c.service.clone(), c.port_name.clone())) {
+                continue;
+            }
             let key = format!("service/{}/port/{}", c.service, c.port_name);
             let port = if !taken.contains(&(c.machine.clone(), c.port)) {
                 c.port
             } else {
-                let remembered = self
-                    .previous
-                    .get(&key)
-                    .and_then(|v| v.parse::<u16>().ok())
-                    .filter(|p| !taken.contains(&(c.machine.clone(), *p)));
-                let p = remembered.unwrap_or_else(|| {
-                    (c.port.saturating_add(1)..u16::MAX)
-                        .find(|p| !taken.contains(&(c.machine.clone(), *p)))
-                        .unwrap_or(c.port)
-                });
+                let p = (c.port.saturating_add(1)..u16::MAX)
+                    .find(|p| !taken.contains(&(c.machine.clone(), *p)))
+                    .unwrap_or(c.port);
                 self.allocations.set(key, p.to_string());
                 moved.insert((c.service.clone(), c.port_name.clone()), p);
                 p
@@ -1085,15 +1100,22 @@ impl Resolver<'_> {
             .filter(|x| x.service.value == server)
             .filter_map(|x| x.db.as_ref().map(|d| d.value))
             .collect();
+        // Numbers that other unpinned consumers of this server had in the lock stay theirs.
+        let others: Vec<u32> = self
+            .spec
+            .services
+            .iter()
+            .filter(|(other, s)| {
+                *other != consumer && s.uses.iter().any(|x| x.service.value == server && x.db.is_none())
+            })
+            .filter_map(|(other, _)| self.previous.get(&format!("service/{other}/redis-db/{server}")))
+            .filter_map(|v| v.parse::<u32>().ok())
+            .collect();
         let used: BTreeSet<u32> =
             model.redis_dbs.iter().filter(|r| r.server == server).map(|r| r.db).chain(pinned).collect();
         let key = format!("service/{consumer}/redis-db/{server}");
-        let db = self
-            .previous
-            .get(&key)
-            .and_then(|v| v.parse::<u32>().ok())
-            .filter(|d| !used.contains(d))
-            .unwrap_or_else(|| (0..).find(|d| !used.contains(d)).unwrap_or(0));
+        let remembered = self.previous.get(&key).and_then(|v| v.parse::<u32>().ok()).filter(|d| !used.contains(d));
+        let db = remembered.unwrap_or_else(|| (0..).find(|d| !used.contains(d) && !others.contains(d)).unwrap_or(0));
         self.allocations.set(key, db.to_string());
         self.origins.redis.push((server.to_string(), db, consumer.to_string(), u.service.span));
         model.redis_dbs.push(RedisDb { server: server.to_string(), db, consumer: consumer.to_string() });
@@ -1157,6 +1179,19 @@ impl Resolver<'_> {
         }
         model.dns_records.sort_by(|a, b| (&a.name, a.address).cmp(&(&b.name, b.address)));
     }
+}
+
+/// Whether an allocator may hand out `a` in `net`.
+fn address_usable(net: &ast::Network, a: IpAddr, taken: &HashSet<IpAddr>) -> bool {
+    let cidr = net.cidr.value.0;
+    cidr.contains(&a)
+        && a != cidr.network()
+        && a != cidr.broadcast()
+        && net.gateway.as_ref().is_none_or(|g| g.value.0 != a)
+        && !net.reserved.iter().any(|r| r.value.contains(a))
+        && net.dhcp.as_ref().is_none_or(|d| !d.value.contains(a))
+        && net.allocate.as_ref().is_none_or(|r| r.value.contains(a))
+        && !taken.contains(&a)
 }
 
 fn healthcheck(h: &ast::Healthcheck) -> Healthcheck {

@@ -148,23 +148,27 @@ impl Store {
     pub fn get(&self, name: &str, identity: &Identity) -> Result<SecretString, SecretsError> {
         let compact = self.entries.get(name).ok_or_else(|| self.not_found(name))?;
         let failed = |reason: String| SecretsError::Decrypt { name: name.to_owned(), path: self.path.clone(), reason };
+        let damaged = |what: String| {
+            failed(format!("the value is damaged ({what}); set it again with `hearth secrets set {name}`"))
+        };
         let armored = expand(compact);
-        let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(armored.as_bytes())).map_err(|error| {
-            failed(format!("the value is damaged ({error}); set it again with `hearth secrets set {name}`"))
-        })?;
-        let mut reader = decryptor.decrypt(identity.age_identities()).map_err(|error| match error {
-            age::DecryptError::NoMatchingKeys => failed(format!(
-                "the identity (public key {}) is not one of the store's recipients; load the identity the store was created with, from `HEARTH_AGE_IDENTITY`, `HEARTH_AGE_IDENTITY_FILE` or `.hearth/identity.txt`",
-                identity.recipient()
-            )),
-            error => failed(format!("the value is damaged ({error}); set it again with `hearth secrets set {name}`")),
+        let decryptor = age::Decryptor::new_buffered(ArmoredReader::new(armored.as_bytes()))
+            .map_err(|error| damaged(describe_decrypt_error(&error)))?;
+        let mut reader = decryptor.decrypt(identity.age_identities()).map_err(|error| {
+            let key = identity.recipient().to_string();
+            match error {
+                age::DecryptError::NoMatchingKeys if !self.recipients.iter().any(|r| r.to_string() == key) => {
+                    failed(format!(
+                        "the identity (public key {key}) is not one of the store's recipients; load the identity the store was created with, from `HEARTH_AGE_IDENTITY`, `HEARTH_AGE_IDENTITY_FILE` or `.hearth/identity.txt`"
+                    ))
+                }
+                error => damaged(describe_decrypt_error(&error)),
+            }
         })?;
         // The ciphertext is longer than the plaintext: reading never reallocates (and so never
         // leaves a copy of the value behind).
         let mut plaintext = Zeroizing::new(Vec::with_capacity(compact.len()));
-        reader.read_to_end(&mut plaintext).map_err(|error| {
-            failed(format!("the value is damaged ({error}); set it again with `hearth secrets set {name}`"))
-        })?;
+        reader.read_to_end(&mut plaintext).map_err(|error| damaged(error.to_string()))?;
         match String::from_utf8(std::mem::take(&mut *plaintext)) {
             Ok(value) => Ok(SecretString::new(value)),
             Err(error) => {
@@ -348,7 +352,7 @@ fn encrypt(recipients: &[Recipient], path: &Path, name: &str, value: &SecretStri
     }
     let failed = |reason: String| SecretsError::Encrypt { name: name.to_owned(), reason };
     let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
-        .map_err(|error| failed(error.to_string()))?;
+        .map_err(|error| failed(describe_encrypt_error(&error)))?;
     let mut armored = Vec::new();
     let io_failed = |error: io::Error| failed(error.to_string());
     let output = ArmoredWriter::wrap_output(&mut armored, Format::AsciiArmor).map_err(io_failed)?;
@@ -357,6 +361,30 @@ fn encrypt(recipients: &[Recipient], path: &Path, name: &str, value: &SecretStri
     writer.finish().and_then(|output| output.finish()).map_err(io_failed)?;
     let armored = String::from_utf8(armored).map_err(|_| failed("age wrote armor that is not text".into()))?;
     Ok(compact(&armored))
+}
+
+// age's own `Display` for its errors loads translations at run time, which panics in a debug build
+// run where the age sources are not readable: describe them here instead.
+
+fn describe_decrypt_error(error: &age::DecryptError) -> String {
+    use age::DecryptError as E;
+    match error {
+        E::DecryptionFailed => "the ciphertext does not authenticate".into(),
+        E::InvalidHeader => "its age header is invalid".into(),
+        E::InvalidMac => "its age header's MAC does not match".into(),
+        E::KeyDecryptionFailed => "its file key cannot be decrypted".into(),
+        E::NoMatchingKeys => "no key of the identity opens it, although the identity is a recipient".into(),
+        E::UnknownFormat => "it is not an age v1 file".into(),
+        E::Io(error) => error.to_string(),
+        other => format!("age error {other:?}"),
+    }
+}
+
+fn describe_encrypt_error(error: &age::EncryptError) -> String {
+    match error {
+        age::EncryptError::Io(error) => error.to_string(),
+        other => format!("age error {other:?}"),
+    }
 }
 
 /// The base64 lines of age armor, joined into one.
