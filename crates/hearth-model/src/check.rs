@@ -103,26 +103,26 @@ fn addresses(spec: &Spec, model: &Model, origins: &Origins, out: &mut Vec<Diagno
     }
     for e in &spec.networks.entries {
         let n = &e.value;
-        if let Some(g) = &n.gateway {
-            if !n.cidr.value.contains(g.value.0) {
-                out.push(
-                    Diagnostic::new(
-                        Code::AddressOutsideSubnet,
-                        g.span,
-                        format!("gateway {} is outside {}", g.value, n.cidr.value),
-                    )
-                    .with(n.cidr.span, "the network's subnet")
-                    .help("the gateway must be an address inside the subnet"),
-                );
-            }
+        if let Some(g) = &n.gateway
+            && !n.cidr.value.contains(g.value.0)
+        {
+            out.push(
+                Diagnostic::new(
+                    Code::AddressOutsideSubnet,
+                    g.span,
+                    format!("gateway {} is outside {}", g.value, n.cidr.value),
+                )
+                .with(n.cidr.span, "the network's subnet")
+                .help("the gateway must be an address inside the subnet"),
+            );
         }
-        if let Some(v) = &n.vlan {
-            if v.value == 0 || v.value > 4094 {
-                out.push(
-                    Diagnostic::new(Code::InvalidValue, v.span, format!("VLAN {} is outside 1-4094", v.value))
-                        .help("802.1Q tags run from 1 to 4094"),
-                );
-            }
+        if let Some(v) = &n.vlan
+            && (v.value == 0 || v.value > 4094)
+        {
+            out.push(
+                Diagnostic::new(Code::InvalidValue, v.span, format!("VLAN {} is outside 1-4094", v.value))
+                    .help("802.1Q tags run from 1 to 4094"),
+            );
         }
     }
     let _ = model;
@@ -371,32 +371,32 @@ fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
             let Some(r) = r else { continue };
             svc_ref(out, r);
             let app = services.get(&r.value).and_then(|s| s.app.as_ref()).and_then(|a| catalog.get(&a.value));
-            if let Some(app) = app {
-                if !app.provides(kind) {
-                    out.push(
-                        Diagnostic::new(
-                            Code::WrongKind,
-                            r.span,
-                            format!(
-                                "service `{}` runs `{}`, which is not a {} provider",
-                                r.value,
-                                app.name.value,
-                                kind.as_str()
-                            ),
-                        )
-                        .help(format!("point this at a service whose app provides `{}`", kind.as_str())),
-                    );
-                }
+            if let Some(app) = app
+                && !app.provides(kind)
+            {
+                out.push(
+                    Diagnostic::new(
+                        Code::WrongKind,
+                        r.span,
+                        format!(
+                            "service `{}` runs `{}`, which is not a {} provider",
+                            r.value,
+                            app.name.value,
+                            kind.as_str()
+                        ),
+                    )
+                    .help(format!("point this at a service whose app provides `{}`", kind.as_str())),
+                );
             }
         }
         if let Some(c) = &i.crowdsec {
             svc_ref(out, c);
         }
     }
-    if let Some(d) = &spec.dns {
-        if let Some(s) = &d.server {
-            svc_ref(out, s);
-        }
+    if let Some(d) = &spec.dns
+        && let Some(s) = &d.server
+    {
+        svc_ref(out, s);
     }
     if let Some(m) = &spec.monitoring {
         for r in [&m.prometheus, &m.alertmanager, &m.grafana, &m.loki, &m.uptime, &m.dashboard].into_iter().flatten() {
@@ -592,7 +592,11 @@ fn budgets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                         mem.span,
                         format!("guests on `{}` are given {shown} of memory, the host has {}", e.name, mem.value),
                     )
-                    .label(format!("{} guests ask for more than this", guests.len()))
+                    .label(if guests.len() == 1 {
+                        "its guest asks for more than this".to_string()
+                    } else {
+                        format!("its {} guests ask for more than this", guests.len())
+                    })
                     .help("shrink guests' `size.memory`, move guests to another host, or add memory"),
                 );
             }
@@ -644,12 +648,13 @@ fn budgets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
         let threads = hw.threads.as_ref().map(|t| t.value).or(physical);
         if let (Some(t), Some(span)) =
             (threads, hw.threads.as_ref().map(|t| t.span).or(hw.cores.as_ref().map(|c| c.span)))
+            && t > 0
+            && cores > t
         {
-            if t > 0 && cores > t {
-                let ratio_threads = cores as f64 / t as f64;
-                let against_cores = physical
-                    .map_or(String::new(), |c| format!(", {:.1}:1 against its {c} cores", cores as f64 / c as f64));
-                out.push(
+            let ratio_threads = cores as f64 / t as f64;
+            let against_cores =
+                physical.map_or(String::new(), |c| format!(", {:.1}:1 against its {c} cores", cores as f64 / c as f64));
+            out.push(
                     Diagnostic::new(
                         Code::CpuOversubscribed,
                         span,
@@ -658,7 +663,6 @@ fn budgets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                     .label("oversubscribed")
                     .help("fine while guests are mostly idle; lower `size.cores` if they compete for CPU"),
                 );
-            }
         }
     }
 }
@@ -672,11 +676,6 @@ fn runtimes(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             Placement::Cluster(_) => continue,
         };
         let runtime = runtime.unwrap_or_else(|| "none".into());
-        // An appliance (runtime `none`, e.g. Home Assistant OS) runs its own software; a service
-        // placed there documents what it runs and is never deployed by Hearth.
-        if runtime == "none" && matches!(s.on, Placement::Guest(_)) {
-            continue;
-        }
         let needed = match s.form {
             Form::Docker => "docker",
             Form::Native => "native",
@@ -831,17 +830,17 @@ fn databases(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagno
         let Some(kind) = app.and_then(|a| a.provides.iter().find(|p| p.is_database() && **p != Provides::S3)) else {
             continue;
         };
-        if let Some(x) = &e.value.expose {
-            if let Some(ex) = x.0.first() {
-                out.push(
-                    Diagnostic::new(
-                        Code::DatabaseExposed,
-                        ex.name.span,
-                        format!("database `{}` ({}) is exposed through the proxy", e.name, kind.as_str()),
-                    )
-                    .help("databases are reached by their consumers through `uses:`; remove `expose:`"),
-                );
-            }
+        if let Some(x) = &e.value.expose
+            && let Some(ex) = x.0.first()
+        {
+            out.push(
+                Diagnostic::new(
+                    Code::DatabaseExposed,
+                    ex.name.span,
+                    format!("database `{}` ({}) is exposed through the proxy", e.name, kind.as_str()),
+                )
+                .help("databases are reached by their consumers through `uses:`; remove `expose:`"),
+            );
         }
         if let Some(r) = &spec.router {
             for f in r.forwards.iter().filter(|f| f.to.value == e.name) {
@@ -916,13 +915,13 @@ fn images(spec: &Spec, out: &mut Vec<Diagnostic>) {
                 _ => {}
             }
         }
-        if let Some(v) = &e.value.version {
-            if v.value == "latest" {
-                out.push(
-                    Diagnostic::new(Code::UnpinnedImage, v.span, "`version: latest` is not a version")
-                        .help("write the version to run, e.g. `version: \"16\"`"),
-                );
-            }
+        if let Some(v) = &e.value.version
+            && v.value == "latest"
+        {
+            out.push(
+                Diagnostic::new(Code::UnpinnedImage, v.span, "`version: latest` is not a version")
+                    .help("write the version to run, e.g. `version: \"16\"`"),
+            );
         }
         if e.value.app.is_none() && e.value.image.is_some() && e.value.healthcheck.is_none() {
             out.push(
@@ -936,14 +935,15 @@ fn images(spec: &Spec, out: &mut Vec<Diagnostic>) {
 fn secrets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     for e in &spec.services.entries {
         for env in &e.value.env.entries {
-            if let Value::Text(t) = &env.value.value {
-                if looks_secret(&env.name) && !t.is_empty() {
-                    out.push(
+            if let Value::Text(t) = &env.value.value
+                && looks_secret(&env.name)
+                && !t.is_empty()
+            {
+                out.push(
                         Diagnostic::new(Code::PlaintextSecret, env.value.span, format!("`{}` holds a secret written in plain text", env.name))
                             .label("this value will end up in git")
                             .help(format!("write `secret:{}-{}` (generated or set with `hearth secrets set`), `env:VAR` or an `op://` reference", e.name, env.name.to_ascii_lowercase().replace('_', "-"))),
                     );
-                }
             }
         }
     }
@@ -959,37 +959,33 @@ fn secrets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                 .help("keep one source"),
             );
         }
-        if let Some(op) = &s.op {
-            if !matches!(SecretRef::parse(&op.value), Some(Ok(SecretRef::Op(_)))) {
-                out.push(
-                    Diagnostic::new(
-                        Code::InvalidValue,
-                        op.span,
-                        format!("`{}` is not a 1Password reference", op.value),
-                    )
+        if let Some(op) = &s.op
+            && !matches!(SecretRef::parse(&op.value), Some(Ok(SecretRef::Op(_))))
+        {
+            out.push(
+                Diagnostic::new(Code::InvalidValue, op.span, format!("`{}` is not a 1Password reference", op.value))
                     .help("write `op://vault/item/field`"),
-                );
-            }
+            );
         }
     }
     // Every `secret:NAME` used must be declared or generated.
     let generated: BTreeSet<&str> = model.generated_secrets.iter().map(|g| g.name.as_str()).collect();
     let declared = |n: &str| spec.secrets.is_declared(n) || generated.contains(n);
     let mut check_ref = |r: &SecretRef, span: Span| {
-        if let SecretRef::Named(n) = r {
-            if !declared(n) {
-                let mut names: Vec<&str> = spec.secrets.names().collect();
-                names.extend(generated.iter().copied());
-                let mut d = Diagnostic::new(Code::UnknownReference, span, format!("unknown secret `{n}`"))
-                    .label("not declared and not generated");
-                d = d.help(match suggest::did_you_mean(n, names.iter().copied()) {
-                    Some(b) => format!("did you mean `{b}`?"),
-                    None => format!(
-                        "declare it under `secrets:` (`{n}: {{ env: VAR }}`), or set it with `hearth secrets set {n}`"
-                    ),
-                });
-                out.push(d);
-            }
+        if let SecretRef::Named(n) = r
+            && !declared(n)
+        {
+            let mut names: Vec<&str> = spec.secrets.names().collect();
+            names.extend(generated.iter().copied());
+            let mut d = Diagnostic::new(Code::UnknownReference, span, format!("unknown secret `{n}`"))
+                .label("not declared and not generated");
+            d = d.help(match suggest::did_you_mean(n, names.iter().copied()) {
+                Some(b) => format!("did you mean `{b}`?"),
+                None => format!(
+                    "declare it under `secrets:` (`{n}: {{ env: VAR }}`), or set it with `hearth secrets set {n}`"
+                ),
+            });
+            out.push(d);
         }
     };
     for e in &spec.services.entries {
@@ -1008,15 +1004,15 @@ fn secrets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
         for (r, span) in refs.into_iter().flatten() {
             check_ref(r, span.unwrap_or(e.key_span));
         }
-        if let Some(em) = &n.email {
-            if let Some(p) = &em.password {
-                check_ref(p, em.spans.value("password").unwrap_or(e.key_span));
-            }
+        if let Some(em) = &n.email
+            && let Some(p) = &em.password
+        {
+            check_ref(p, em.spans.value("password").unwrap_or(e.key_span));
         }
-        if let Some(nt) = &n.ntfy {
-            if let Some(p) = &nt.token {
-                check_ref(p, nt.spans.value("token").unwrap_or(e.key_span));
-            }
+        if let Some(nt) = &n.ntfy
+            && let Some(p) = &nt.token
+        {
+            check_ref(p, nt.spans.value("token").unwrap_or(e.key_span));
         }
     }
     if let Some(b) = &spec.backups {
@@ -1026,10 +1022,10 @@ fn secrets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             }
         }
     }
-    if let Some(acme) = spec.ingress.as_ref().and_then(|i| i.tls.as_ref()).and_then(|t| t.acme.as_ref()) {
-        if let Some(t) = &acme.token {
-            check_ref(t, acme.spans.value("token").unwrap_or(acme.span));
-        }
+    if let Some(acme) = spec.ingress.as_ref().and_then(|i| i.tls.as_ref()).and_then(|t| t.acme.as_ref())
+        && let Some(t) = &acme.token
+    {
+        check_ref(t, acme.spans.value("token").unwrap_or(acme.span));
     }
     for e in &spec.hosts.entries {
         if let Some(t) = e.value.proxmox.as_ref().and_then(|p| p.token.as_ref()) {

@@ -153,10 +153,10 @@ impl Resolver<'_> {
         let mut out = BTreeMap::new();
         for e in &self.spec.hosts.entries {
             let h = &e.value;
-            if let Some(net) = &h.network {
-                if !self.spec.networks.is_declared(&net.value) {
-                    self.unknown(net.span, "network", &net.value, self.spec.networks.names().collect());
-                }
+            if let Some(net) = &h.network
+                && !self.spec.networks.is_declared(&net.value)
+            {
+                self.unknown(net.span, "network", &net.value, self.spec.networks.names().collect());
             }
             if let Some(a) = &h.address {
                 self.origins.addresses.push((a.value.0, format!("host `{}`", e.name), a.span));
@@ -190,10 +190,10 @@ impl Resolver<'_> {
                 },
             );
         }
-        if let Some(router) = &self.spec.router {
-            if let Some(a) = &router.address {
-                self.origins.addresses.push((a.value.0, "the router".into(), a.span));
-            }
+        if let Some(router) = &self.spec.router
+            && let Some(a) = &router.address
+        {
+            self.origins.addresses.push((a.value.0, "the router".into(), a.span));
         }
         out
     }
@@ -210,7 +210,7 @@ impl Resolver<'_> {
         let Some(pool) = h.storage.get(pool_name) else {
             let pools: Vec<&str> = h.storage.names().collect();
             let hint = suggest::help_for(pool_name, pools.iter().copied(), "pools").unwrap_or_default();
-            return Err(format!("host `{host}` has no storage pool `{pool_name}`. {hint}"));
+            return Err(sentence(format!("host `{host}` has no storage pool `{pool_name}`"), &hint));
         };
         if !rest.is_empty() && !pool.datasets.is_empty() {
             let declared = pool
@@ -219,7 +219,7 @@ impl Resolver<'_> {
                 .any(|d| d == rest || rest.starts_with(&format!("{d}/")) || d.starts_with(&format!("{rest}/")));
             if !declared {
                 let hint = suggest::help_for(rest, pool.datasets.names(), "datasets").unwrap_or_default();
-                return Err(format!("pool `{pool_name}` on host `{host}` has no dataset `{rest}`. {hint}"));
+                return Err(sentence(format!("pool `{pool_name}` on host `{host}` has no dataset `{rest}`"), &hint));
             }
         }
         let base = pool.path.clone().unwrap_or_else(|| format!("/{pool_name}"));
@@ -283,11 +283,11 @@ impl Resolver<'_> {
                 continue;
             }
             let prev = self.previous.get(&format!("guest/{}/address", e.name)).and_then(|v| v.parse::<IpAddr>().ok());
-            if let (Some(a), Some(net)) = (prev, e.value.network.as_ref().and_then(|n| spec.networks.get(&n.value))) {
-                if address_usable(net, a, &taken) {
-                    taken.insert(a);
-                    remembered.insert(e.name.clone(), a);
-                }
+            if let (Some(a), Some(net)) = (prev, e.value.network.as_ref().and_then(|n| spec.networks.get(&n.value)))
+                && address_usable(net, a, &taken)
+            {
+                taken.insert(a);
+                remembered.insert(e.name.clone(), a);
             }
         }
         let mut cursors: BTreeMap<String, u128> = BTreeMap::new();
@@ -342,10 +342,10 @@ impl Resolver<'_> {
                 _ => {}
             }
             let net_name = g.network.as_ref().map(|n| n.value.clone());
-            if let Some(n) = &g.network {
-                if !spec.networks.is_declared(&n.value) {
-                    self.unknown(n.span, "network", &n.value, spec.networks.names().collect());
-                }
+            if let Some(n) = &g.network
+                && !spec.networks.is_declared(&n.value)
+            {
+                self.unknown(n.span, "network", &n.value, spec.networks.names().collect());
             }
             let address = match (&g.address, &net_name) {
                 (Some(a), _) => Some(a.value.0),
@@ -364,10 +364,10 @@ impl Resolver<'_> {
                 GuestKind::Lxc => g.lxc.as_ref().and_then(|l| l.storage.as_ref()),
                 GuestKind::Vm => g.vm.as_ref().and_then(|v| v.storage.as_ref()),
             };
-            if let (Some(st), Some(h)) = (storage, spec.hosts.get(&host.value)) {
-                if !h.storage.is_declared(&st.value) {
-                    self.unknown(st.span, "storage pool", &st.value, h.storage.names().collect());
-                }
+            if let (Some(st), Some(h)) = (storage, spec.hosts.get(&host.value))
+                && !h.storage.is_declared(&st.value)
+            {
+                self.unknown(st.span, "storage pool", &st.value, h.storage.names().collect());
             }
             let os = g.os.as_ref().map_or_else(|| "debian-12".to_string(), |o| o.value.clone());
             let runtime = g.runtime.as_ref().map_or(Runtime::Native, |r| r.value);
@@ -721,16 +721,17 @@ impl Resolver<'_> {
                     readonly: v.readonly == Some(true),
                 });
             }
-            if let Some(native) = app.native.as_ref().and_then(|n| n.data.as_ref()) {
-                if form == Form::Native && !out.iter().any(|v| v.stateful) {
-                    out.push(Volume {
-                        name: "data".into(),
-                        source: native.clone(),
-                        target: native.clone(),
-                        stateful: true,
-                        readonly: false,
-                    });
-                }
+            if let Some(native) = app.native.as_ref().and_then(|n| n.data.as_ref())
+                && form == Form::Native
+                && !out.iter().any(|v| v.stateful)
+            {
+                out.push(Volume {
+                    name: "data".into(),
+                    source: native.clone(),
+                    target: native.clone(),
+                    stateful: true,
+                    readonly: false,
+                });
             }
         }
         for e in &svc.volumes.entries {
@@ -787,12 +788,12 @@ impl Resolver<'_> {
         // A port a movable claim was moved to before stays reserved for it.
         for c in &order {
             let key = format!("service/{}/port/{}", c.service, c.port_name);
-            if let Some(p) = self.previous.get(&key).and_then(|v| v.parse::<u16>().ok()) {
-                if !taken.contains(&(c.machine.clone(), p)) {
-                    taken.insert((c.machine.clone(), p));
-                    moved.insert((c.service.clone(), c.port_name.clone()), p);
-                    self.allocations.set(key, p.to_string());
-                }
+            if let Some(p) = self.previous.get(&key).and_then(|v| v.parse::<u16>().ok())
+                && !taken.contains(&(c.machine.clone(), p))
+            {
+                taken.insert((c.machine.clone(), p));
+                moved.insert((c.service.clone(), c.port_name.clone()), p);
+                self.allocations.set(key, p.to_string());
             }
         }
         for c in order {
@@ -1179,6 +1180,11 @@ impl Resolver<'_> {
         }
         model.dns_records.sort_by(|a, b| (&a.name, a.address).cmp(&(&b.name, b.address)));
     }
+}
+
+/// Joins a message and an optional hint with `; `.
+fn sentence(message: String, hint: &str) -> String {
+    if hint.is_empty() { message } else { format!("{message}; {hint}") }
 }
 
 /// Whether an allocator may hand out `a` in `net`.

@@ -339,7 +339,7 @@ fn check_length(name: &str, length: usize) -> Result<(), SecretsError> {
 /// Whether `value` is plausibly the compact armor of an age v1 file: canonical base64 length and
 /// alphabet, starting with the age magic. Decryption checks the rest.
 fn looks_like_age(value: &str) -> bool {
-    value.len() % 4 == 0
+    value.len().is_multiple_of(4)
         && value.starts_with(AGE_MAGIC_BASE64)
         && value.trim_end_matches('=').bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
         && value.len() - value.trim_end_matches('=').len() <= 2

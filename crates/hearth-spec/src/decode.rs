@@ -335,6 +335,10 @@ impl FieldSpans {
         self.fields.push((field, key, value));
     }
 
+    pub fn extend(&mut self, other: FieldSpans) {
+        self.fields.extend(other.fields);
+    }
+
     /// The span of a field's value, if the field was written.
     pub fn value(&self, field: &str) -> Option<Span> {
         self.fields.iter().find(|(f, _, _)| *f == field).map(|&(_, _, v)| v)

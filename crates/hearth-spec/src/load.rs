@@ -80,7 +80,9 @@ pub fn load(path: &Path, files: &dyn Files) -> Loaded {
 }
 
 fn require_homelab(loaded: &mut Loaded) {
-    if loaded.spec.homelab.is_none() && !loaded.diagnostics.iter().any(|d| d.code == Code::YamlSyntax) {
+    if loaded.spec.homelab.is_none()
+        && !loaded.diagnostics.iter().any(|d| matches!(d.code, Code::YamlSyntax | Code::YamlLimit))
+    {
         let span = loaded.spec.span;
         loaded.diagnostics.push(
             Diagnostic::new(Code::MissingKey, span, "the spec has no `homelab:` name")
@@ -112,11 +114,38 @@ fn empty_spec() -> Spec {
     }
 }
 
+/// Decodes the root mapping one top-level section at a time, so a bad value in one section
+/// loses only that section: the rest of the spec (its name, its other sections) is still checked.
 fn decode_root(root: Option<&yaml::Node>, empty: Span, cx: &mut Cx) -> Spec {
-    match root {
-        Some(node) => Spec::decode(node, cx).unwrap_or_else(|| Spec { span: node.span, ..empty_spec() }),
-        None => Spec { span: empty, ..empty_spec() },
+    let Some(node) = root else { return Spec { span: empty, ..empty_spec() } };
+    let Some(entries) = node.as_map() else {
+        cx.wrong_type(node, "a mapping of sections (`homelab:`, `guests:`, `services:` ...)");
+        return Spec { span: node.span, ..empty_spec() };
+    };
+    let mut spec = Spec { span: node.span, ..empty_spec() };
+    for (key, value) in entries {
+        let single = yaml::Node { value: yaml::Value::Map(vec![(key.clone(), value.clone())]), span: node.span };
+        if let Some(part) = Spec::decode(&single, cx) {
+            take_section(&mut spec, part);
+        }
     }
+    spec
+}
+
+/// Moves the sections `part` has into `spec` (their keys are unique within one file).
+fn take_section(spec: &mut Spec, part: Spec) {
+    macro_rules! take_opt {
+        ($($f:ident),*) => {$( if part.$f.is_some() { spec.$f = part.$f; } )*};
+    }
+    macro_rules! take_map {
+        ($($f:ident),*) => {$( if !part.$f.is_empty() || !part.$f.broken.is_empty() { spec.$f = part.$f; } )*};
+    }
+    take_opt!(homelab, domain, timezone, router, ingress, dns, monitoring, backups);
+    take_map!(networks, hosts, guests, clusters, services, notifications, secrets);
+    if !part.include.is_empty() {
+        spec.include = part.include;
+    }
+    spec.spans.extend(part.spans);
 }
 
 struct Loader<'a> {
@@ -148,11 +177,10 @@ impl Loader<'_> {
                     Some(span) => Diagnostic::new(Code::Include, span, message)
                         .help("check the path; it is relative to the file that includes it"),
                     None => {
-                        let mut sources_span = Span::default();
                         // A file that cannot be read has no text to point into; register its name
                         // so the diagnostic still names it.
-                        sources_span.file = self.sources.add(path, "");
-                        Diagnostic::new(Code::Io, sources_span, message)
+                        let span = Span { file: self.sources.add(path, ""), ..Span::default() };
+                        Diagnostic::new(Code::Io, span, message)
                             .help("give the path of a spec file, or of a folder holding `hearth.yaml`")
                     }
                 };
@@ -167,13 +195,11 @@ impl Loader<'_> {
         let mut cx = Cx::new();
         let mut spec = decode_root(root.as_ref(), Span::new(file, 0, 0), &mut cx);
         self.diagnostics.append(&mut cx.diagnostics);
-        if !is_root {
-            if let Some(h) = &spec.homelab {
-                self.diagnostics.push(
-                    Diagnostic::new(Code::Include, h.span, "`homelab:` belongs in the root file only")
-                        .help("remove it from this included file"),
-                );
-            }
+        if !is_root && let Some(h) = &spec.homelab {
+            self.diagnostics.push(
+                Diagnostic::new(Code::Include, h.span, "`homelab:` belongs in the root file only")
+                    .help("remove it from this included file"),
+            );
         }
         let includes = std::mem::take(&mut spec.include);
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();

@@ -34,8 +34,8 @@ impl SecretRef {
                 Err(format!("`{var}` is not an environment variable name"))
             });
         }
-        if t.starts_with("op://") {
-            let parts = t["op://".len()..].split('/').filter(|p| !p.is_empty()).count();
+        if let Some(path) = t.strip_prefix("op://") {
+            let parts = path.split('/').filter(|p| !p.is_empty()).count();
             return Some(if parts >= 3 {
                 Ok(SecretRef::Op(t.to_string()))
             } else {

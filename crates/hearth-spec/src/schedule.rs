@@ -123,7 +123,8 @@ impl Schedule {
 /// A best-effort translation of simple cron lines (numbers, `*`, lists) to `OnCalendar=`.
 fn cron_to_calendar(line: &str) -> String {
     let f: Vec<&str> = line.split_whitespace().collect();
-    let conv = |s: &str| if s == "*" { "*".to_string() } else { s.replace('/', "/") };
+    // systemd wants two-digit hours and minutes; lists, ranges and steps pass through.
+    let conv = |s: &str| s.parse::<u32>().map_or_else(|_| s.to_string(), |n| format!("{n:02}"));
     let dow = if f[4] == "*" {
         String::new()
     } else {
@@ -196,7 +197,7 @@ mod tests {
         check("Sun 03:30", Ok("Sun *-*-* 03:30:00"));
         check("daily", Ok("*-*-* 00:00:00"));
         check("hourly", Ok("hourly"));
-        check("0 4 * * 1", Ok("Mon *-*-* 4:0:00"));
+        check("0 4 * * 1", Ok("Mon *-*-* 04:00:00"));
         check("25:00", Err("not a time of day"));
         check("Funday 02:00", Err("not a day"));
         check("0 4 * * 9", Err("not a valid cron"));

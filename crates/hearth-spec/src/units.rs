@@ -33,11 +33,6 @@ impl Size {
         Size { bytes: n << 30, binary: true }
     }
 
-    /// Sum, keeping the unit family of `self`.
-    pub fn add(self, other: Size) -> Size {
-        Size { bytes: self.bytes.saturating_add(other.bytes), binary: self.binary }
-    }
-
     /// Parses `2GiB`, `500GB`, `1.5TB`, `512 MiB` or a bare number of bytes.
     pub fn parse(text: &str) -> Result<Size, String> {
         let t = text.trim();
@@ -85,6 +80,15 @@ impl Size {
     /// Whole GiB, rounded up: what Proxmox takes for disk sizes.
     pub fn gib_ceil(&self) -> u64 {
         self.bytes.div_ceil(1 << 30)
+    }
+}
+
+impl std::ops::Add for Size {
+    type Output = Size;
+
+    /// Sum, keeping the unit family of the left side.
+    fn add(self, other: Size) -> Size {
+        Size { bytes: self.bytes.saturating_add(other.bytes), binary: self.binary }
     }
 }
 

@@ -3,7 +3,9 @@
 //!
 //! Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 usage or I/O problems.
 
+mod persist;
 mod report;
+mod secrets_cmd;
 mod yaml_out;
 
 use std::io::Write;
@@ -45,6 +47,17 @@ enum Command {
         #[arg(long)]
         catalog: bool,
     },
+    /// Resolve the spec and save what was decided: `hearth.lock` and missing generated secrets.
+    Resolve {
+        /// Spec file, or a folder holding `hearth.yaml`.
+        #[arg(default_value = "hearth.yaml")]
+        path: PathBuf,
+    },
+    /// List, set or rotate secrets in `hearth.secrets.age` beside the spec.
+    Secrets {
+        #[command(subcommand)]
+        action: secrets_cmd::Action,
+    },
     /// Print the JSON Schema of the spec, for editor autocompletion.
     Schema,
 }
@@ -71,6 +84,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
             summary(errors, warnings);
             Ok(a.exit_code(errors))
+        }
+        Command::Resolve { path } => {
+            let a = analyze(&path);
+            let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
+            summary(errors, warnings);
+            let (Some(model), Some(allocations), false) = (&a.model, &a.allocations, errors > 0) else {
+                return Ok(a.exit_code(errors.max(1)));
+            };
+            if persist::write_lock(&a.root, allocations)? {
+                eprintln!("wrote `{}`", persist::lock_path(&a.root).display());
+            }
+            let generated = persist::ensure_secrets(&a.root, model)?;
+            if !generated.is_empty() {
+                eprintln!(
+                    "generated {} secret{} into `{}`",
+                    generated.len(),
+                    if generated.len() == 1 { "" } else { "s" },
+                    persist::store_path(&a.root).display()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Secrets { action } => {
+            let path = action.spec_path().to_path_buf();
+            let a = analyze(&path);
+            if a.io_error || a.model.is_none() {
+                report::print(&a.diagnostics, &a.sources, cli.format);
+                return Ok(ExitCode::from(if a.io_error { 2 } else { 1 }));
+            }
+            secrets_cmd::run(action, &a.root, a.model.as_ref(), a.declared_secrets.as_slice())
         }
         Command::Show { path, json, catalog } => {
             let value = if catalog {
@@ -103,9 +146,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// A loaded, resolved and checked spec, with everything needed to report on it.
 struct Analyzed {
+    root: PathBuf,
     sources: hearth_spec::SourceMap,
     diagnostics: Vec<hearth_spec::Diagnostic>,
     model: Option<hearth_model::Model>,
+    allocations: Option<hearth_model::Allocations>,
+    /// Secrets declared under `secrets:` with where their value comes from.
+    declared_secrets: Vec<(String, String)>,
     io_error: bool,
 }
 
@@ -128,16 +175,24 @@ fn analyze(path: &std::path::Path) -> Analyzed {
     let io_error = loaded.diagnostics.iter().any(|d| d.code == Code::Io);
     let mut diagnostics = loaded.diagnostics;
     let mut model = None;
+    let mut allocations = None;
     if !io_error && !diagnostics.iter().any(|d| matches!(d.code, Code::YamlSyntax | Code::YamlLimit)) {
-        let lock_path = loaded.root.with_file_name("hearth.lock");
-        let previous =
-            std::fs::read_to_string(&lock_path).map(|t| hearth_model::Allocations::from_text(&t)).unwrap_or_default();
+        let previous = persist::read_lock(&loaded.root);
         let analysis = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &previous);
         diagnostics.extend(analysis.diagnostics);
         hearth_spec::diagnostic::sort(&mut diagnostics);
         model = Some(analysis.model);
+        allocations = Some(analysis.allocations);
     }
-    Analyzed { sources: loaded.sources, diagnostics, model, io_error }
+    let declared_secrets = loaded
+        .spec
+        .secrets
+        .iter()
+        .map(|(name, s)| {
+            (name.to_string(), s.source().map_or_else(|| "hearth.secrets.age".to_string(), |r| r.to_string()))
+        })
+        .collect();
+    Analyzed { root: loaded.root, sources: loaded.sources, diagnostics, model, allocations, declared_secrets, io_error }
 }
 
 fn summary(errors: usize, warnings: usize) {

@@ -1,0 +1,53 @@
+//! Writing what resolution produced: `hearth.lock` (allocations) and missing generated secrets
+//! in `hearth.secrets.age`. Only `hearth resolve` and `hearth secrets` write; `check` and `show`
+//! only read.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use hearth_model::{Allocations, Model};
+use hearth_secrets::Store;
+
+/// `hearth.lock` beside the spec's root file.
+pub fn lock_path(root: &Path) -> PathBuf {
+    root.with_file_name("hearth.lock")
+}
+
+/// `hearth.secrets.age` beside the spec's root file.
+pub fn store_path(root: &Path) -> PathBuf {
+    root.with_file_name(hearth_secrets::STORE_FILE_NAME)
+}
+
+/// Reads the lock file; a missing or unreadable one means no previous allocations.
+pub fn read_lock(root: &Path) -> Allocations {
+    std::fs::read_to_string(lock_path(root)).map(|t| Allocations::from_text(&t)).unwrap_or_default()
+}
+
+/// Writes the lock file if its content changed. Returns whether it wrote.
+pub fn write_lock(root: &Path, allocations: &Allocations) -> anyhow::Result<bool> {
+    let path = lock_path(root);
+    let text = allocations.to_text();
+    if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+        return Ok(false);
+    }
+    let tmp = path.with_extension("lock.tmp");
+    std::fs::write(&tmp, &text).with_context(|| format!("cannot write `{}`", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("cannot replace `{}`", path.display()))?;
+    Ok(true)
+}
+
+/// Generates the secrets the model needs that the store does not hold yet. Returns their names.
+pub fn ensure_secrets(root: &Path, model: &Model) -> anyhow::Result<Vec<String>> {
+    let path = store_path(root);
+    let wanted: Vec<(&str, usize)> =
+        model.generated_secrets.iter().map(|s| (s.name.as_str(), s.length.clamp(8, 4096))).collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut store = Store::open_or_init(&path).with_context(|| format!("cannot open `{}`", path.display()))?;
+    let generated = store.ensure(&wanted)?;
+    if !generated.is_empty() {
+        store.save().with_context(|| format!("cannot save `{}`", path.display()))?;
+    }
+    Ok(generated)
+}

@@ -1,0 +1,120 @@
+//! `hearth secrets`: list what the homelab needs and where each value comes from; set and
+//! rotate values in the encrypted store. Values are read from stdin and never printed.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use hearth_model::Model;
+use hearth_secrets::{SecretString, Store};
+
+use crate::persist;
+
+#[derive(clap::Subcommand)]
+pub enum Action {
+    /// Every secret the spec needs or declares, and whether it has a value.
+    List {
+        #[arg(default_value = "hearth.yaml")]
+        path: PathBuf,
+    },
+    /// Store a value read from stdin (a terminal prompt hides it).
+    Set {
+        name: String,
+        #[arg(default_value = "hearth.yaml")]
+        path: PathBuf,
+    },
+    /// Replace a generated secret with a new random value.
+    Rotate {
+        name: String,
+        #[arg(default_value = "hearth.yaml")]
+        path: PathBuf,
+    },
+}
+
+impl Action {
+    pub fn spec_path(&self) -> &Path {
+        match self {
+            Action::List { path } | Action::Set { path, .. } | Action::Rotate { path, .. } => path,
+        }
+    }
+}
+
+pub fn run(
+    action: Action,
+    root: &Path,
+    model: Option<&Model>,
+    declared: &[(String, String)],
+) -> anyhow::Result<ExitCode> {
+    let store_path = persist::store_path(root);
+    match action {
+        Action::List { .. } => {
+            let store = Store::open(&store_path).with_context(|| format!("cannot open `{}`", store_path.display()))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{:<48} {:<10} {:<28} USED BY", "NAME", "STATUS", "SOURCE")?;
+            for s in model.map(|m| m.generated_secrets.as_slice()).unwrap_or_default() {
+                let status = if store.contains(&s.name) { "stored" } else { "missing" };
+                writeln!(out, "{:<48} {status:<10} {:<28} {}", s.name, "generated", s.used_by.join(", "))?;
+            }
+            for (name, source) in declared {
+                let status = if source.starts_with("env:") {
+                    let var = source.trim_start_matches("env:");
+                    if std::env::var_os(var).is_some() { "set" } else { "unset" }
+                } else if source.starts_with("op://") {
+                    "external"
+                } else if store.contains(name) {
+                    "stored"
+                } else {
+                    "missing"
+                };
+                writeln!(out, "{name:<48} {status:<10} {source:<28} -")?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Set { name, .. } => {
+            let value = read_value(&name)?;
+            let mut store =
+                Store::open_or_init(&store_path).with_context(|| format!("cannot open `{}`", store_path.display()))?;
+            store.set(&name, &value)?;
+            store.save()?;
+            eprintln!("stored `{name}` in `{}`", store_path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Rotate { name, .. } => {
+            let Some(secret) = model.and_then(|m| m.generated_secrets.iter().find(|s| s.name == name)) else {
+                bail!("`{name}` is not a generated secret of this spec; use `hearth secrets set {name}` for others");
+            };
+            let mut store =
+                Store::open_or_init(&store_path).with_context(|| format!("cannot open `{}`", store_path.display()))?;
+            if store.contains(&name) {
+                store.rotate(&name, secret.length)?;
+            } else {
+                store.ensure(&[(name.as_str(), secret.length)])?;
+            }
+            store.save()?;
+            eprintln!(
+                "rotated `{name}`; services using it get the new value on the next apply: {}",
+                secret.used_by.join(", ")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn read_value(name: &str) -> anyhow::Result<SecretString> {
+    let mut stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("value for `{name}` (input is read until end of line): ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        stdin.read_line(&mut line)?;
+        return Ok(SecretString::new(line.trim_end_matches(['\n', '\r']).to_string()));
+    }
+    let mut text = String::new();
+    stdin.read_to_string(&mut text)?;
+    let value = text.strip_suffix('\n').unwrap_or(&text).to_string();
+    if value.is_empty() {
+        bail!("no value on stdin for `{name}`; pipe it in, e.g. `printf %s \"$TOKEN\" | hearth secrets set {name}`");
+    }
+    Ok(SecretString::new(value))
+}
