@@ -5,6 +5,7 @@
 //! set; the caller decides whether to write them back.
 
 pub mod check;
+pub mod derive;
 pub mod lock;
 pub mod model;
 pub mod resolve;

@@ -33,6 +33,198 @@ pub struct Model {
     pub buckets: Vec<Bucket>,
     /// Secrets Hearth generates into the encrypted store.
     pub generated_secrets: Vec<GeneratedSecret>,
+    /// Reverse proxy, TLS, SSO, tunnel.
+    pub ingress: Ingress,
+    /// The internal DNS server.
+    pub dns: Dns,
+    /// Scrape targets, alert rules and where alerts go.
+    pub monitoring: Monitoring,
+    /// Notification channels by name.
+    pub notifications: BTreeMap<String, Channel>,
+    /// Backup repositories, policies and the jobs derived from `backup:`.
+    pub backups: Backups,
+    /// Inbound openings per machine; everything else is dropped.
+    pub firewall: BTreeMap<String, Vec<Opening>>,
+    /// Router port forwards.
+    pub forwards: Vec<Forward>,
+    /// Where each entity was written: `guest/NAME`, `service/NAME`, `host/NAME`, `network/NAME`,
+    /// or a section name. Render uses it to record which spec lines produced each file.
+    #[serde(skip)]
+    pub spans: BTreeMap<String, Vec<hearth_spec::Span>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Ingress {
+    pub proxy: Option<String>,
+    pub proxy_app: Option<String>,
+    pub tls: Tls,
+    pub sso: Option<String>,
+    pub sso_app: Option<String>,
+    pub tunnel: Option<String>,
+    pub vpn: Option<String>,
+    pub crowdsec: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum Tls {
+    #[default]
+    None,
+    Internal,
+    Acme {
+        email: String,
+        challenge: String,
+        provider: Option<String>,
+        token: Option<String>,
+        server: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Dns {
+    pub server: Option<String>,
+    pub server_app: Option<String>,
+    pub zone: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Monitoring {
+    pub prometheus: Option<String>,
+    pub alertmanager: Option<String>,
+    pub grafana: Option<String>,
+    pub loki: Option<String>,
+    pub uptime: Option<String>,
+    pub dashboard: Option<String>,
+    pub agent: Option<String>,
+    pub exporters: Vec<String>,
+    pub retention: String,
+    pub scrape_interval: String,
+    pub dashboards: Vec<String>,
+    /// Prometheus jobs: name -> targets.
+    pub scrape: Vec<ScrapeJob>,
+    pub rules: Vec<AlertRule>,
+    pub notify: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScrapeJob {
+    pub job: String,
+    pub targets: Vec<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRule {
+    pub name: String,
+    pub expr: String,
+    #[serde(rename = "for")]
+    pub for_: String,
+    pub severity: String,
+    pub summary: String,
+}
+
+/// A notification channel; secret values are references.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Channel {
+    Telegram { chat: String, token: String },
+    Ntfy { url: String, topic: String, token: Option<String> },
+    Gotify { url: String, token: String },
+    Email { to: String, from: Option<String>, smarthost: String, username: Option<String>, password: Option<String> },
+    Webhook { url: String },
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Backups {
+    pub repositories: BTreeMap<String, Repository>,
+    pub policies: BTreeMap<String, Policy>,
+    /// One job per backed-up service.
+    pub jobs: Vec<BackupJob>,
+    /// Whole-guest backups (vzdump / PBS).
+    pub guests: Vec<GuestBackup>,
+    pub snapshots: Vec<Snapshot>,
+    pub replication: Vec<Replication>,
+    /// Stateful data no backup covers.
+    pub uncovered: Vec<Uncovered>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Uncovered {
+    pub service: String,
+    pub path: String,
+}
+
+/// A database dump taken before a backup.
+#[derive(Debug, Clone, Serialize)]
+pub struct Dump {
+    pub engine: String,
+    pub database: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Repository {
+    Restic { url: String, credentials: Option<String> },
+    Pbs { server: String, datastore: String, namespace: Option<String> },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Policy {
+    pub at: String,
+    pub on_calendar: String,
+    pub to: Vec<String>,
+    pub keep: BTreeMap<String, u32>,
+    pub check: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupJob {
+    pub service: String,
+    pub machine: String,
+    pub policy: String,
+    pub paths: Vec<String>,
+    /// Dumps taken before the backup.
+    pub dumps: Vec<Dump>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GuestBackup {
+    pub guest: String,
+    pub id: u32,
+    pub policy: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    pub dataset: String,
+    pub every: String,
+    pub keep: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Replication {
+    pub dataset: String,
+    pub to: String,
+    pub at: String,
+}
+
+/// One inbound opening on a machine's firewall.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Opening {
+    pub port: u16,
+    pub protocol: String,
+    /// Source addresses or CIDRs; empty means anywhere.
+    pub from: Vec<String>,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Forward {
+    pub port: u16,
+    pub protocol: String,
+    pub to: String,
+    pub to_address: Option<IpAddr>,
+    pub to_port: u16,
 }
 
 #[derive(Debug, Clone, Serialize)]

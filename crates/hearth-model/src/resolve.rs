@@ -81,10 +81,19 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         redis_dbs: Vec::new(),
         buckets: Vec::new(),
         generated_secrets: Vec::new(),
+        ingress: Default::default(),
+        dns: Default::default(),
+        monitoring: Default::default(),
+        notifications: BTreeMap::new(),
+        backups: Default::default(),
+        firewall: BTreeMap::new(),
+        forwards: Vec::new(),
+        spans: BTreeMap::new(),
     };
     r.services(&mut model);
     r.settle_ports(&mut model);
     r.routes_and_dns(&mut model);
+    crate::derive::derive(spec, catalog, &mut model);
     model.generated_secrets = r
         .secrets
         .iter()

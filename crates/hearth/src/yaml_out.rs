@@ -64,8 +64,10 @@ fn write_value(out: &mut String, v: &Value, indent: usize, in_seq: bool) {
             }
         }
         Value::Array(items) if !items.is_empty() => {
-            for item in items {
-                out.push_str(&pad);
+            for (i, item) in items.iter().enumerate() {
+                if !(in_seq && i == 0) {
+                    out.push_str(&pad);
+                }
                 out.push_str("- ");
                 match scalar(item) {
                     Some(s) => {
@@ -90,7 +92,7 @@ mod tests {
 
     #[test]
     fn writes_block_yaml() {
-        let v = serde_json::json!({"a": 1, "b": ["x", {"c": "yes", "d": []}], "e": {"f": "02:00"}});
-        assert_eq!(to_yaml(&v), "a: 1\nb:\n  - x\n  - c: \"yes\"\n    d: []\ne:\n  f: 02:00\n");
+        let v = serde_json::json!({"a": 1, "b": ["x", {"c": "yes", "d": []}, ["p", "q"]], "e": {"f": "02:00"}});
+        assert_eq!(to_yaml(&v), "a: 1\nb:\n  - x\n  - c: \"yes\"\n    d: []\n  - - p\n    - q\ne:\n  f: 02:00\n");
     }
 }

@@ -1,0 +1,113 @@
+//! Backup repositories and policies, and the jobs derived from `backup:` on services and guests.
+
+use std::collections::BTreeMap;
+
+use hearth_catalog::{Catalog, Provides};
+use hearth_spec::Spec;
+use hearth_spec::ast::BackupChoice;
+
+use crate::model::{BackupJob, Dump, GuestBackup, Model, Policy, Replication, Repository, Snapshot, Uncovered};
+
+pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
+    if let Some(b) = &spec.backups {
+        for e in &b.repositories.entries {
+            let r = &e.value;
+            let repo = match (&r.restic, &r.pbs) {
+                (Some(url), _) => Repository::Restic {
+                    url: url.value.clone(),
+                    credentials: r.credentials.as_ref().map(ToString::to_string),
+                },
+                (None, Some(p)) => Repository::Pbs {
+                    server: p.server.value.clone(),
+                    datastore: p.datastore.clone(),
+                    namespace: p.namespace.clone(),
+                },
+                (None, None) => continue,
+            };
+            model.backups.repositories.insert(e.name.clone(), repo);
+        }
+        for e in &b.policies.entries {
+            let p = &e.value;
+            let mut keep = BTreeMap::new();
+            if let Some(k) = &p.keep {
+                for (name, v) in [
+                    ("last", k.last),
+                    ("hourly", k.hourly),
+                    ("daily", k.daily),
+                    ("weekly", k.weekly),
+                    ("monthly", k.monthly),
+                    ("yearly", k.yearly),
+                ] {
+                    if let Some(v) = v {
+                        keep.insert(name.to_string(), v);
+                    }
+                }
+            }
+            model.backups.policies.insert(
+                e.name.clone(),
+                Policy {
+                    at: p.at.value.to_string(),
+                    on_calendar: p.at.value.on_calendar(),
+                    to: p.to.iter().map(|t| t.value.clone()).collect(),
+                    keep,
+                    check: p.check.as_ref().map(|c| c.on_calendar()),
+                },
+            );
+        }
+        model.backups.snapshots = b
+            .snapshots
+            .iter()
+            .map(|s| Snapshot { dataset: s.dataset.value.clone(), every: s.every.on_calendar(), keep: s.keep })
+            .collect();
+        model.backups.replication = b
+            .replication
+            .iter()
+            .map(|r| Replication { dataset: r.dataset.value.clone(), to: r.to.clone(), at: r.at.on_calendar() })
+            .collect();
+    }
+    for e in &spec.services.entries {
+        let Some(s) = model.services.get(&e.name) else { continue };
+        let stateful: Vec<String> = s.volumes.iter().filter(|v| v.stateful).map(|v| v.source.clone()).collect();
+        match &e.value.backup {
+            Some(BackupChoice::Policy(p)) => {
+                let mut paths = stateful;
+                paths.extend(p.paths.iter().cloned());
+                let is_db = s
+                    .app
+                    .as_deref()
+                    .and_then(|a| catalog.get(a))
+                    .and_then(|a| a.provides.iter().find(|p| p.is_database() && **p != Provides::S3).copied());
+                let dumps = match is_db {
+                    Some(kind) => model
+                        .databases
+                        .iter()
+                        .filter(|d| d.server == e.name)
+                        .map(|d| Dump { engine: kind.as_str().to_string(), database: d.name.clone() })
+                        .collect(),
+                    None => Vec::new(),
+                };
+                model.backups.jobs.push(BackupJob {
+                    service: e.name.clone(),
+                    machine: s.on.name().to_string(),
+                    policy: p.policy.value.clone(),
+                    paths,
+                    dumps,
+                });
+            }
+            Some(BackupChoice::Disabled(_)) => {}
+            None => {
+                let guest_covered = model.guests.get(s.on.name()).is_some_and(|g| g.backup.is_some());
+                if !guest_covered {
+                    for p in stateful {
+                        model.backups.uncovered.push(Uncovered { service: e.name.clone(), path: p });
+                    }
+                }
+            }
+        }
+    }
+    for (name, g) in &model.guests {
+        if let Some(policy) = &g.backup {
+            model.backups.guests.push(GuestBackup { guest: name.clone(), id: g.id, policy: policy.clone() });
+        }
+    }
+}

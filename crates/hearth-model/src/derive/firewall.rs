@@ -1,0 +1,136 @@
+//! Inbound firewall openings per machine, derived from the service graph. Everything not opened
+//! here is dropped by the rendered rulesets.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hearth_catalog::{Catalog, Provides};
+use hearth_spec::Spec;
+use hearth_spec::ast::Protocol;
+
+use crate::model::{Model, Opening, Placement};
+
+/// Zone names treated as the management zone (SSH comes from there).
+const MANAGEMENT: &[&str] = &["management", "mgmt", "admin"];
+
+pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
+    let _ = spec;
+    let all_networks: Vec<String> = model.networks.values().map(|n| n.cidr.clone()).collect();
+    let management: Vec<String> =
+        model.networks.values().filter(|n| MANAGEMENT.contains(&n.zone.as_str())).map(|n| n.cidr.clone()).collect();
+    let ssh_from = if management.is_empty() { all_networks.clone() } else { management };
+    let address_of = |machine: &str| -> Option<String> {
+        model
+            .guests
+            .get(machine)
+            .and_then(|g| g.address)
+            .or_else(|| model.hosts.get(machine).and_then(|h| h.address))
+            .map(|a| a.to_string())
+    };
+    let service_addr = |name: &Option<String>| -> Vec<String> {
+        name.as_ref().and_then(|n| model.services.get(n)).and_then(|s| address_of(s.on.name())).into_iter().collect()
+    };
+    let prometheus = service_addr(&model.monitoring.prometheus);
+    let mut proxies = service_addr(&model.ingress.proxy);
+    proxies.extend(service_addr(&model.ingress.tunnel));
+    let mut rules: BTreeMap<String, BTreeSet<Opening>> = BTreeMap::new();
+    let machines: Vec<String> = model
+        .guests
+        .iter()
+        .filter(|(_, g)| g.managed)
+        .map(|(n, _)| n.clone())
+        .chain(model.hosts.iter().filter(|(_, h)| h.runtime.is_some()).map(|(n, _)| n.clone()))
+        .collect();
+    for m in &machines {
+        rules.entry(m.clone()).or_default().insert(Opening {
+            port: 22,
+            protocol: "tcp".into(),
+            from: ssh_from.clone(),
+            reason: "SSH from the management zone".into(),
+        });
+    }
+    let exposed_ports: BTreeSet<(String, u16)> =
+        model.services.iter().flat_map(|(n, s)| s.exposes.iter().map(move |x| (n.clone(), x.port))).collect();
+    for (name, s) in &model.services {
+        if matches!(s.on, Placement::Cluster(_)) {
+            continue;
+        }
+        let machine = s.on.name().to_string();
+        let app = s.app.as_deref().and_then(|a| catalog.get(a));
+        let provides: Vec<Provides> = app.map(|a| a.provides.clone()).unwrap_or_default();
+        let consumers: Vec<String> = {
+            let mut v: Vec<String> = model
+                .services
+                .iter()
+                .filter(|(_, c)| c.uses.iter().any(|u| &u.service == name))
+                .flat_map(|(_, c)| std::iter::once(c.on.name().to_string()).chain(c.also_on.iter().cloned()))
+                .filter_map(|m| address_of(&m))
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        // Only a metrics port of its own is limited to Prometheus; when the app serves metrics on
+        // its main port (Loki, Grafana) that port is for its clients too.
+        let primary = app.and_then(|a| a.primary_port()).map(|(n, _)| n.to_string());
+        let metrics_port =
+            app.and_then(|a| a.metrics.as_ref()).map(|m| m.port.clone()).filter(|m| Some(m) != primary.as_ref());
+        for p in &s.ports {
+            let Some(port) = p.host else { continue };
+            let protos: &[&str] = match p.protocol {
+                Protocol::Udp => &["udp"],
+                Protocol::Dns => &["tcp", "udp"],
+                _ => &["tcp"],
+            };
+            let (from, reason) = if provides.iter().any(|k| k.is_database()) && Some(&p.name) != metrics_port.as_ref() {
+                (consumers.clone(), format!("{name}: {} for its consumers", p.name))
+            } else if provides.contains(&Provides::Proxy) {
+                (Vec::new(), format!("{name}: {} (reverse proxy)", p.name))
+            } else if provides.contains(&Provides::Dns) && port == 53 {
+                (all_networks.clone(), format!("{name}: DNS for the homelab"))
+            } else if Some(&p.name) == metrics_port.as_ref() && !exposed_ports.contains(&(name.clone(), port)) {
+                (prometheus.clone(), format!("{name}: metrics for Prometheus"))
+            } else if exposed_ports.contains(&(name.clone(), port)) && !proxies.is_empty() {
+                (proxies.clone(), format!("{name}: {} behind the proxy", p.name))
+            } else {
+                (all_networks.clone(), format!("{name}: {}", p.name))
+            };
+            if provides.iter().any(|k| k.is_database()) && from.is_empty() {
+                // A database nobody uses is reachable from nowhere.
+                continue;
+            }
+            for proto in protos {
+                let opening =
+                    Opening { port, protocol: (*proto).to_string(), from: from.clone(), reason: reason.clone() };
+                rules.entry(machine.clone()).or_default().insert(opening.clone());
+                for other in &s.also_on {
+                    rules.entry(other.clone()).or_default().insert(opening.clone());
+                }
+            }
+        }
+    }
+    if !prometheus.is_empty() {
+        let node_port =
+            catalog.get("node-exporter").and_then(|a| a.ports.iter().next().map(|(_, p)| p.port)).unwrap_or(9100);
+        if model.monitoring.scrape.iter().any(|j| j.job == "node") {
+            for m in &machines {
+                rules.entry(m.clone()).or_default().insert(Opening {
+                    port: node_port,
+                    protocol: "tcp".into(),
+                    from: prometheus.clone(),
+                    reason: "node exporter for Prometheus".into(),
+                });
+            }
+        }
+    }
+    for f in &model.forwards {
+        let machine =
+            if model.services.contains_key(&f.to) { model.services[&f.to].on.name().to_string() } else { f.to.clone() };
+        rules.entry(machine).or_default().insert(Opening {
+            port: f.to_port,
+            protocol: f.protocol.clone(),
+            from: Vec::new(),
+            reason: format!("router forward of WAN port {}", f.port),
+        });
+    }
+    model.firewall = rules.into_iter().map(|(m, set)| (m, set.into_iter().collect())).collect();
+}

@@ -1,0 +1,72 @@
+//! Ingress (proxy, TLS, SSO, tunnel), DNS and router forwards.
+
+use hearth_catalog::Catalog;
+use hearth_spec::Spec;
+
+use crate::model::{Dns, Forward, Ingress, Model, Tls};
+
+pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
+    let app_of = |name: &Option<String>| {
+        name.as_ref()
+            .and_then(|n| model.services.get(n))
+            .and_then(|s| s.app.clone())
+            .filter(|a| catalog.get(a).is_some())
+    };
+    if let Some(i) = &spec.ingress {
+        let name = |r: &Option<hearth_spec::Sp<String>>| r.as_ref().map(|r| r.value.clone());
+        let tls = match &i.tls {
+            Some(t) if t.none == Some(true) => Tls::None,
+            Some(t) if t.acme.is_some() => {
+                let a = t.acme.as_ref().expect("checked by the guard");
+                Tls::Acme {
+                    email: a.email.value.clone(),
+                    challenge: a.challenge.map_or("http", |c| c.as_str()).to_string(),
+                    provider: a.provider.clone(),
+                    token: a.token.as_ref().map(ToString::to_string),
+                    server: a.server.clone(),
+                }
+            }
+            Some(t) if t.internal == Some(true) => Tls::Internal,
+            _ => Tls::None,
+        };
+        let proxy = name(&i.proxy);
+        let sso = name(&i.sso);
+        model.ingress = Ingress {
+            proxy_app: app_of(&proxy),
+            proxy,
+            tls,
+            sso_app: app_of(&sso),
+            sso,
+            tunnel: name(&i.tunnel),
+            vpn: name(&i.vpn),
+            crowdsec: name(&i.crowdsec),
+        };
+    }
+    let server = spec.dns.as_ref().and_then(|d| d.server.as_ref()).map(|s| s.value.clone());
+    let zone = spec
+        .dns
+        .as_ref()
+        .and_then(|d| d.zone.as_ref())
+        .map(|z| z.value.clone())
+        .or_else(|| model.domain.clone())
+        .unwrap_or_else(|| "home.arpa".into());
+    model.dns = Dns { server_app: app_of(&server), server, zone };
+    if let Some(r) = &spec.router {
+        for f in &r.forwards {
+            let to = f.to.value.clone();
+            let to_address = model
+                .guests
+                .get(&to)
+                .and_then(|g| g.address)
+                .or_else(|| model.hosts.get(&to).and_then(|h| h.address))
+                .or_else(|| model.services.get(&to).and_then(|s| s.address));
+            model.forwards.push(Forward {
+                port: f.port.value,
+                protocol: f.protocol.map_or("tcp", |p| p.as_str()).to_string(),
+                to,
+                to_address,
+                to_port: f.to_port.as_ref().map_or(f.port.value, |p| p.value),
+            });
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Derived operations: what the homelab needs beyond its machines and services, computed from
+//! the resolved services. Ingress and DNS, monitoring, backups, the firewall, provenance.
+
+mod backups;
+mod firewall;
+mod ingress;
+mod monitoring;
+
+use hearth_catalog::Catalog;
+use hearth_spec::Spec;
+
+use crate::model::Model;
+
+/// Fills every derived section of the model. Runs after services are resolved.
+pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
+    ingress::derive(spec, catalog, model);
+    monitoring::derive(spec, catalog, model);
+    backups::derive(spec, catalog, model);
+    firewall::derive(spec, catalog, model);
+    provenance(spec, model);
+}
+
+fn provenance(spec: &Spec, model: &mut Model) {
+    let mut add = |key: String, span: hearth_spec::Span| model.spans.entry(key).or_default().push(span);
+    for e in &spec.networks.entries {
+        add(format!("network/{}", e.name), e.key_span.to(e.value.span));
+    }
+    for e in &spec.hosts.entries {
+        add(format!("host/{}", e.name), e.key_span.to(e.value.span));
+    }
+    for e in &spec.guests.entries {
+        add(format!("guest/{}", e.name), e.key_span.to(e.value.span));
+    }
+    for e in &spec.services.entries {
+        add(format!("service/{}", e.name), e.key_span.to(e.value.span));
+    }
+    for e in &spec.notifications.entries {
+        add(format!("notification/{}", e.name), e.key_span.to(e.value.span));
+    }
+    let sections = [
+        ("ingress", spec.ingress.as_ref().map(|s| s.span)),
+        ("dns", spec.dns.as_ref().map(|s| s.span)),
+        ("monitoring", spec.monitoring.as_ref().map(|s| s.span)),
+        ("backups", spec.backups.as_ref().map(|s| s.span)),
+        ("router", spec.router.as_ref().map(|s| s.span)),
+    ];
+    for (name, span) in sections {
+        if let Some(span) = span {
+            let key_span = spec.spans.key(name).unwrap_or(span);
+            add(name.to_string(), key_span.to(span));
+        }
+    }
+}
