@@ -4,6 +4,7 @@
 //! Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 usage or I/O problems.
 
 mod persist;
+mod render_cmd;
 mod report;
 mod secrets_cmd;
 mod yaml_out;
@@ -47,6 +48,18 @@ enum Command {
         #[arg(long)]
         catalog: bool,
     },
+    /// Write every file each machine needs under DIR/<machine>/<path>, with DIR/manifest.json.
+    Render {
+        /// Spec file, or a folder holding `hearth.yaml`.
+        #[arg(default_value = "hearth.yaml")]
+        path: PathBuf,
+        /// Output folder: new, empty, or a previous render output.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Write secret values into the env-secret files instead of placeholders.
+        #[arg(long)]
+        with_secrets: bool,
+    },
     /// Resolve the spec and save what was decided: `hearth.lock` and missing generated secrets.
     Resolve {
         /// Spec file, or a folder holding `hearth.yaml`.
@@ -84,6 +97,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
             summary(errors, warnings);
             Ok(a.exit_code(errors))
+        }
+        Command::Render { path, out, with_secrets } => {
+            let a = analyze(&path);
+            let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
+            let Some(model) = a.model.as_ref().filter(|_| errors == 0) else {
+                summary(errors, warnings);
+                return Ok(a.exit_code(errors.max(1)));
+            };
+            let live = if with_secrets {
+                let store_path = persist::store_path(&a.root);
+                let store = hearth_secrets::Store::open(&store_path)?;
+                let identity = hearth_secrets::Identity::load(&store_path, false)?;
+                Some(render_cmd::LiveSecrets { store, identity })
+            } else {
+                None
+            };
+            let n =
+                render_cmd::run(model, &a.sources, &out, live.as_ref().map(|l| l as &dyn hearth_render::SecretValues))?;
+            eprintln!("rendered {n} files into `{}`", out.display());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Resolve { path } => {
             let a = analyze(&path);

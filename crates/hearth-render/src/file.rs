@@ -1,0 +1,120 @@
+//! A rendered file and the collection renderers write into.
+
+use std::collections::BTreeSet;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// What a file is, as recorded in `manifest.json`. The names are stable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Compose,
+    Env,
+    EnvSecret,
+    TraefikStatic,
+    TraefikDynamic,
+    Caddyfile,
+    Nginx,
+    AdguardHome,
+    Dnsmasq,
+    Unbound,
+    Prometheus,
+    PrometheusRules,
+    Alertmanager,
+    GrafanaProvisioning,
+    Loki,
+    Alloy,
+    Promtail,
+    Homepage,
+    PostgresInit,
+    Redis,
+    MongoInit,
+    MinioInit,
+    SystemdUnit,
+    Zfs,
+    Pbs,
+    Nftables,
+    ProxmoxGuest,
+    CloudInit,
+    Cloudflared,
+    Wireguard,
+    Nixos,
+    Kubernetes,
+}
+
+impl Kind {
+    /// The kind as written in the manifest, e.g. `env-secret`.
+    pub fn as_str(self) -> String {
+        serde_json::to_value(self).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    }
+}
+
+/// One file to place on one machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// A guest or host name.
+    pub machine: String,
+    /// Absolute path on that machine.
+    pub path: String,
+    pub kind: Kind,
+    /// Unix permission bits, e.g. `0o644`; always `0o600` for [`Kind::EnvSecret`].
+    pub mode: u32,
+    pub content: String,
+    /// Model entities that produced it (`service/n8n`, `guest/db`, `monitoring` ...): the keys of
+    /// `Model::spans`, turned into spec lines for the manifest.
+    pub sources: BTreeSet<String>,
+}
+
+impl File {
+    pub fn new(machine: &str, path: impl Into<String>, kind: Kind, content: impl Into<String>) -> File {
+        let mode = if kind == Kind::EnvSecret { 0o600 } else { 0o644 };
+        File {
+            machine: machine.to_string(),
+            path: path.into(),
+            kind,
+            mode,
+            content: content.into(),
+            sources: BTreeSet::new(),
+        }
+    }
+
+    /// Records a model entity this file was derived from.
+    pub fn from(mut self, source: impl Into<String>) -> File {
+        self.sources.insert(source.into());
+        self
+    }
+
+    pub fn mode(mut self, mode: u32) -> File {
+        if self.kind != Kind::EnvSecret {
+            self.mode = mode;
+        }
+        self
+    }
+
+    /// Hex SHA-256 of the content.
+    pub fn sha256(&self) -> String {
+        let digest = Sha256::digest(self.content.as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Where renderers put their files.
+#[derive(Debug, Default)]
+pub struct Output {
+    files: Vec<File>,
+}
+
+impl Output {
+    pub fn push(&mut self, file: File) {
+        self.files.push(file);
+    }
+
+    /// The files sorted by (machine, path); a later file for the same place replaces an earlier
+    /// one, which the render tests forbid, so in practice every path is written once.
+    pub fn finish(mut self) -> Vec<File> {
+        self.files.sort_by(|a, b| (&a.machine, &a.path).cmp(&(&b.machine, &b.path)));
+        self.files.dedup_by(|later, earlier| later.machine == earlier.machine && later.path == earlier.path);
+        self.files
+    }
+}

@@ -1,0 +1,85 @@
+//! Renderers: pure, deterministic functions from the resolved [`Model`] to the exact files each
+//! machine needs, each in its upstream tool's own format.
+//!
+//! Entry point: [`render`]. Each target format is one module with
+//! `pub fn render(cx: &Context, out: &mut Output)`. Renderers never read the spec or the clock
+//! and never see secret values unless the caller passes them: secrets reach files only of kind
+//! [`Kind::EnvSecret`] (mode 0600), as `{{secret:NAME}}` placeholders by default.
+
+mod file;
+mod secrets;
+
+pub mod adguard;
+pub mod agents;
+pub mod alertmanager;
+pub mod backup;
+pub mod caddy;
+pub mod cloud_init;
+pub mod cloudflared;
+pub mod compose;
+pub mod dnsmasq;
+pub mod grafana;
+pub mod homepage;
+pub mod kubernetes;
+pub mod loki;
+pub mod minio;
+pub mod mongo;
+pub mod nftables;
+pub mod nginx;
+pub mod nixos;
+pub mod pbs;
+pub mod postgres;
+pub mod prometheus;
+pub mod proxmox;
+pub mod redis;
+pub mod traefik;
+pub mod unbound;
+pub mod wireguard;
+pub mod zfs;
+
+pub use file::{File, Kind, Output};
+pub use secrets::{SecretValues, fill, placeholder};
+
+use hearth_catalog::Catalog;
+use hearth_model::Model;
+
+/// What every renderer reads.
+pub struct Context<'a> {
+    pub model: &'a Model,
+    pub catalog: &'a Catalog,
+    /// Secret values, when the caller asked for them (`--with-secrets`); otherwise placeholders.
+    pub secrets: Option<&'a dyn SecretValues>,
+}
+
+/// Renders every file of the homelab, sorted by machine and path.
+pub fn render(cx: &Context) -> Vec<File> {
+    let mut out = Output::default();
+    compose::render(cx, &mut out);
+    traefik::render(cx, &mut out);
+    caddy::render(cx, &mut out);
+    nginx::render(cx, &mut out);
+    adguard::render(cx, &mut out);
+    dnsmasq::render(cx, &mut out);
+    unbound::render(cx, &mut out);
+    prometheus::render(cx, &mut out);
+    alertmanager::render(cx, &mut out);
+    grafana::render(cx, &mut out);
+    loki::render(cx, &mut out);
+    agents::render(cx, &mut out);
+    homepage::render(cx, &mut out);
+    postgres::render(cx, &mut out);
+    redis::render(cx, &mut out);
+    mongo::render(cx, &mut out);
+    minio::render(cx, &mut out);
+    backup::render(cx, &mut out);
+    zfs::render(cx, &mut out);
+    pbs::render(cx, &mut out);
+    nftables::render(cx, &mut out);
+    proxmox::render(cx, &mut out);
+    cloud_init::render(cx, &mut out);
+    cloudflared::render(cx, &mut out);
+    wireguard::render(cx, &mut out);
+    nixos::render(cx, &mut out);
+    kubernetes::render(cx, &mut out);
+    out.finish()
+}

@@ -1,0 +1,86 @@
+//! Shared by the render tests: every example rendered, written to a temporary folder, and a way
+//! to run an upstream validator on it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hearth_render::{Context, File, Kind};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every example spec, by file stem.
+pub fn examples() -> Vec<(String, hearth_model::Model)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(repo().join("examples"))
+        .expect("examples folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let loaded = hearth_spec::load(&p, &hearth_spec::FsFiles);
+            assert!(!loaded.has_errors(), "{} does not load", p.display());
+            let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+            assert!(!a.diagnostics.iter().any(|d| d.is_error()), "{} has errors", p.display());
+            (p.file_stem().unwrap().to_string_lossy().to_string(), a.model)
+        })
+        .collect()
+}
+
+/// Renders a model.
+pub fn render(model: &hearth_model::Model) -> Vec<File> {
+    hearth_render::render(&Context { model, catalog: hearth_catalog::builtin(), secrets: None })
+}
+
+/// Files of one kind.
+pub fn of_kind(files: &[File], kind: Kind) -> Vec<&File> {
+    files.iter().filter(|f| f.kind == kind).collect()
+}
+
+/// Writes files under `dir/<machine>/<path>` and returns the folder.
+pub fn write_tree(files: &[File], dir: &Path) -> PathBuf {
+    for f in files {
+        let dest = dir.join(&f.machine).join(f.path.trim_start_matches('/'));
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::write(&dest, &f.content).unwrap();
+    }
+    dir.to_path_buf()
+}
+
+/// A fresh temporary folder under target/, removed and recreated on each call.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = repo().join("target/render-tests").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Whether a validator is installed. In CI (`HEARTH_REQUIRE_VALIDATORS=1`) a missing validator
+/// fails the test; on a developer machine the test says what is missing and passes.
+pub fn have(tool: &str) -> bool {
+    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_none(),
+            "validator `{tool}` is not installed; .ci/run installs it"
+        );
+        eprintln!("skipping: `{tool}` is not installed (run the scripts in scripts/validators.d/)");
+    }
+    found
+}
+
+/// Runs a command and panics with its output if it fails.
+pub fn run_ok(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
