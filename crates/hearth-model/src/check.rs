@@ -25,7 +25,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     references(spec, catalog, &mut out);
     cycles(spec, &mut out);
     budgets(spec, model, &mut out);
-    runtimes(spec, model, &mut out);
+    runtimes(spec, catalog, model, &mut out);
     routes_to_nowhere(spec, model, origins, &mut out);
     backups(spec, catalog, model, &mut out);
     exposure(spec, catalog, model, &mut out);
@@ -667,7 +667,7 @@ fn budgets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn runtimes(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+fn runtimes(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
     for e in &spec.services.entries {
         let Some(s) = model.services.get(&e.name) else { continue };
         let (runtime, machine) = match &s.on {
@@ -679,16 +679,35 @@ fn runtimes(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
         let needed = match s.form {
             Form::Docker => "docker",
             Form::Native => "native",
+            Form::Appliance => "an appliance",
         };
         let ok = match s.form {
             Form::Docker => runtime == "docker",
             // A Docker machine still runs systemd units.
             Form::Native => runtime == "native" || runtime == "docker",
+            Form::Appliance => runtime == "none",
         };
-        if !ok {
+        let no_native =
+            s.form == Form::Native && s.app.as_deref().and_then(|a| catalog.get(a)).is_some_and(|a| a.native.is_none());
+        if no_native {
+            out.push(
+                Diagnostic::new(
+                    Code::MissingRuntime,
+                    e.value.form.as_ref().map_or(e.value.on.span, |f| f.span),
+                    format!("app `{}` has no native form", s.app.as_deref().unwrap_or_default()),
+                )
+                .help(format!("run it with Docker: `form: docker` and `runtime: docker` on `{machine}`")),
+            );
+        } else if !ok {
             let span = e.value.on.span;
-            let help = if runtime == "none" {
-                format!("`{machine}` is an appliance (runtime `none`): place the service elsewhere")
+            let help = if s.form == Form::Appliance {
+                format!(
+                    "`form: appliance` is for software an appliance runs itself; `{machine}` has runtime `{runtime}`"
+                )
+            } else if runtime == "none" {
+                format!(
+                    "`{machine}` is an appliance (runtime `none`): place the service elsewhere, or say `form: appliance` if the appliance itself runs it"
+                )
             } else if s.form == Form::Native {
                 format!("set `form: docker` and `runtime: docker` on `{machine}`; this app has no native form")
             } else {
@@ -854,24 +873,21 @@ fn databases(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagno
                 );
             }
         }
-        // Zones that reach the database: its own network's zone, shared with non-consumers.
+        // Hearth's firewall opens a database port only to its consumers, but only on machines
+        // it manages. On an unmanaged machine, every other machine of its zone reaches it.
         let Some(s) = model.services.get(&e.name) else { continue };
         let Placement::Guest(dbg) = &s.on else { continue };
-        let Some(zone) = model.guests.get(dbg).and_then(|g| g.zone.clone()) else { continue };
+        let Some(guest) = model.guests.get(dbg) else { continue };
+        if guest.managed {
+            continue;
+        }
+        let Some(zone) = guest.zone.clone() else { continue };
         let consumers: BTreeSet<String> = model
             .services
             .iter()
             .filter(|(_, c)| c.uses.iter().any(|u| u.service == e.name))
             .map(|(_, c)| c.on.name().to_string())
             .collect();
-        if consumers.is_empty() {
-            continue;
-        }
-        let consumer_zones: BTreeSet<String> =
-            consumers.iter().filter_map(|g| model.guests.get(g).and_then(|g| g.zone.clone())).collect();
-        if consumer_zones.contains(&zone) {
-            continue;
-        }
         let strangers: Vec<&String> = model
             .guests
             .iter()
@@ -885,12 +901,13 @@ fn databases(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagno
                     Code::DatabaseReachable,
                     e.key_span,
                     format!(
-                        "database `{}` shares zone `{zone}` with {}, which are not its consumers",
+                        "database `{}` is on `{dbg}`, which Hearth does not manage, so {} in zone `{zone}` {} it too",
                         e.name,
-                        list.join(", ")
+                        list.join(", "),
+                        if strangers.len() == 1 { "reaches" } else { "reach" }
                     ),
                 )
-                .help("move the database to a zone of its own (a data VLAN) so only its consumers' zones reach it"),
+                .help("let Hearth manage the guest (its firewall then admits only consumers), or give the database a zone of its own"),
             );
         }
     }

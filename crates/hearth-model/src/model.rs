@@ -33,6 +33,9 @@ pub struct Model {
     pub buckets: Vec<Bucket>,
     /// Secrets Hearth generates into the encrypted store.
     pub generated_secrets: Vec<GeneratedSecret>,
+    /// Secrets only the operator can supply (provider tokens), not declared under `secrets:`:
+    /// `hearth secrets set NAME` stores them.
+    pub external_secrets: Vec<ExternalSecret>,
     /// Reverse proxy, TLS, SSO, tunnel.
     pub ingress: Ingress,
     /// The internal DNS server.
@@ -414,6 +417,12 @@ pub struct Bucket {
     pub server: String,
     pub name: String,
     pub consumers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExternalSecret {
+    pub name: String,
+    pub used_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -81,6 +81,7 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         redis_dbs: Vec::new(),
         buckets: Vec::new(),
         generated_secrets: Vec::new(),
+        external_secrets: Vec::new(),
         ingress: Default::default(),
         dns: Default::default(),
         monitoring: Default::default(),
@@ -135,9 +136,32 @@ impl Resolver<'_> {
         self.diags.push(d);
     }
 
+    /// A secret Hearth needs. Declared under `secrets:` with an outside source, it comes from
+    /// there; otherwise it is generated into the store (with the declared `length`, if any).
     fn need_secret(&mut self, name: &str, length: usize, user: &str) -> Template {
+        if let Some(decl) = self.spec.secrets.get(name) {
+            if let Some(source) = decl.source() {
+                return Template::secret(source.to_string());
+            }
+        }
+        let length = self.spec.secrets.get(name).and_then(|d| d.length).map_or(length, |l| l as usize);
         let entry = self.secrets.entry(name.to_string()).or_insert_with(|| (length, BTreeSet::new()));
         entry.1.insert(user.to_string());
+        Template::secret(format!("secret:{name}"))
+    }
+
+    /// A secret only the operator can supply (a provider token): from its declaration, or from the
+    /// store where `hearth secrets set` puts it.
+    fn external_secret(&mut self, name: &str, user: &str, model: &mut Model) -> Template {
+        if let Some(source) = self.spec.secrets.get(name).and_then(|d| d.source()) {
+            return Template::secret(source.to_string());
+        }
+        match model.external_secrets.iter_mut().find(|s| s.name == name) {
+            Some(s) => s.used_by.push(user.to_string()),
+            None => {
+                model.external_secrets.push(ExternalSecret { name: name.to_string(), used_by: vec![user.to_string()] })
+            }
+        }
         Template::secret(format!("secret:{name}"))
     }
 
@@ -720,7 +744,9 @@ impl Resolver<'_> {
                 } else if form == Form::Docker {
                     format!("{base}/{vname}")
                 } else {
-                    v.path.clone()
+                    // Container paths mean nothing to a native service; its data lives where its
+                    // package keeps it (added below), so catalog volumes are skipped.
+                    continue;
                 };
                 out.push(Volume {
                     name: vname.to_string(),
@@ -732,7 +758,6 @@ impl Resolver<'_> {
             }
             if let Some(native) = app.native.as_ref().and_then(|n| n.data.as_ref())
                 && form == Form::Native
-                && !out.iter().any(|v| v.stateful)
             {
                 out.push(Volume {
                     name: "data".into(),
@@ -864,7 +889,7 @@ impl Resolver<'_> {
         if let Some(app) = app {
             for (sname, s) in app.secrets.iter() {
                 let secret = if s.external == Some(true) {
-                    Template::secret(format!("secret:{name}-{sname}"))
+                    self.external_secret(&format!("{name}-{sname}"), name, model)
                 } else {
                     self.need_secret(&format!("{name}-{sname}"), s.length.unwrap_or(32) as usize, name)
                 };
@@ -1009,7 +1034,13 @@ impl Resolver<'_> {
                         _ => None,
                     };
                     if let (Some(var), Some(url)) = (var, record.url.clone()) {
-                        env.insert(var.to_string(), url);
+                        // A second connection of the same kind gets a numbered variable instead
+                        // of replacing the first: REDIS_URL, REDIS_URL_2, ...
+                        let name = (1..)
+                            .map(|i| if i == 1 { var.to_string() } else { format!("{var}_{i}") })
+                            .find(|n| !env.contains_key(n))
+                            .unwrap_or_else(|| var.to_string());
+                        env.insert(name, url);
                     }
                 }
                 None => {}

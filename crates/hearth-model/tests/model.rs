@@ -265,3 +265,61 @@ fn model_is_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn declared_secrets_replace_generated_ones() {
+    let (a, _) = analyze_text(
+        "
+guests:
+  docker: { vm: { on: pve }, network: lan, runtime: docker }
+secrets:
+  n8n-encryption-key: { op: \"op://homelab/n8n/key\" }
+  redis-password: { length: 64 }
+services:
+  redis: { app: redis, on: docker, backup: false }
+  n8n: { app: n8n, on: docker, uses: [redis], backup: false }
+  runner: { app: github-runner, on: docker, backup: false }
+",
+        &Allocations::default(),
+    );
+    let n8n = &a.model.services["n8n"];
+    assert_eq!(n8n.env["N8N_ENCRYPTION_KEY"].to_string(), "${op://homelab/n8n/key}");
+    let generated: Vec<(&str, usize)> = a.model.generated_secrets.iter().map(|s| (s.name.as_str(), s.length)).collect();
+    assert!(generated.contains(&("redis-password", 64)), "{generated:?}");
+    assert!(!generated.iter().any(|(n, _)| *n == "n8n-encryption-key"), "{generated:?}");
+    // The server's requirepass and its consumers' password are the same secret.
+    assert_eq!(a.model.services["redis"].env["REDISCLI_AUTH"].to_string(), "${secret:redis-password}");
+    let external: Vec<&str> = a.model.external_secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(external, ["runner-access-token"]);
+}
+
+#[test]
+fn appliances_and_native_forms() {
+    check(
+        "
+guests:
+  haos: { vm: { on: pve }, network: lan, runtime: none }
+  db: { lxc: { on: pve }, network: lan }
+services:
+  home-assistant: { app: home-assistant, on: haos, form: appliance, backup: false }
+  redis: { app: redis, on: haos, backup: false }
+  qbit: { app: qbittorrent, on: db, form: native, backup: false }
+  postgres: { app: postgresql, on: db, backup: false }
+",
+        &["W502 14:3", "E204 14:28", "E204 15:43"],
+    );
+    let (a, _) = analyze_text(
+        "
+guests:
+  db: { lxc: { on: pve }, network: lan }
+services:
+  postgres: { app: postgresql, on: db, backup: daily }
+backups:
+  repositories: { nas: { restic: /mnt/nas } }
+  policies: { daily: { at: \"02:00\", to: [nas] } }
+",
+        &Allocations::default(),
+    );
+    let job = &a.model.backups.jobs[0];
+    assert_eq!(job.paths, ["/var/lib/postgresql"], "a native PostgreSQL keeps its data where the package does");
+}

@@ -8,7 +8,13 @@ use crate::{spec_enum, spec_struct};
 
 spec_enum! {
     /// How a service runs.
-    pub enum Form { Docker = "docker", Native = "native" }
+    pub enum Form {
+        Docker = "docker",
+        Native = "native",
+        /// Part of an appliance's own system (Home Assistant OS, DSM): routed, monitored and
+        /// documented, never deployed by Hearth.
+        Appliance = "appliance",
+    }
 }
 
 spec_struct! {
