@@ -27,6 +27,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     budgets(spec, model, &mut out);
     runtimes(spec, catalog, model, &mut out);
     routes_to_nowhere(spec, model, origins, &mut out);
+    acme_reachability(spec, &mut out);
     backups(spec, catalog, model, &mut out);
     exposure(spec, catalog, model, &mut out);
     databases(spec, catalog, model, &mut out);
@@ -728,33 +729,72 @@ fn runtimes(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnos
 fn routes_to_nowhere(spec: &Spec, model: &Model, origins: &Origins, out: &mut Vec<Diagnostic>) {
     let known: BTreeSet<IpAddr> =
         origins.addresses.iter().map(|a| a.0).chain(model.guests.values().filter_map(|g| g.address)).collect();
-    if let Some(dns) = &spec.dns {
-        for e in &dns.records.entries {
-            let a = e.value.value.0;
-            if !known.contains(&a) {
-                let near: Vec<String> = model
-                    .guests
-                    .iter()
-                    .filter_map(|(n, g)| g.address.map(|x| (n, x)))
-                    .filter(|(_, x)| x.is_ipv4() == a.is_ipv4())
-                    .map(|(n, x)| format!("`{n}` {x}"))
-                    .take(6)
-                    .collect();
-                out.push(
-                    Diagnostic::new(
-                        Code::RouteToUnknownAddress,
-                        e.value.span,
-                        format!("record `{}` points at {a}, an address no guest or host has", e.name),
-                    )
-                    .label("nothing here")
-                    .help(if near.is_empty() {
-                        "point it at a machine's address".to_string()
-                    } else {
-                        format!("machines in the spec: {}", near.join(", "))
-                    }),
-                );
-            }
+    let Some(dns) = &spec.dns else { return };
+    let zone = dns.zone.as_ref().map(|z| z.value.clone()).or_else(|| model.domain.clone()).unwrap_or_default();
+    for e in &dns.records.entries {
+        let a = e.value.value.0;
+        let fqdn = if e.name.contains('.') { e.name.clone() } else { format!("{}.{zone}", e.name) };
+        // The machine the operator most likely meant: the one running a service of that name.
+        let label = e.name.split('.').next().unwrap_or(&e.name);
+        let meant = model
+            .services
+            .iter()
+            .find(|(n, s)| *n == label || s.app.as_deref() == Some(label))
+            .and_then(|(n, s)| s.address.map(|addr| (n, s.on.name(), addr)));
+        if !known.contains(&a) {
+            let help = match meant {
+                Some((svc, machine, addr)) => {
+                    format!("`{svc}` runs on `{machine}` at {addr}; point the record there, or remove it")
+                }
+                None => "point it at the address of the machine that serves this name".to_string(),
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::RouteToUnknownAddress,
+                    e.value.span,
+                    format!("record `{}` points at {a}, an address no guest or host has", e.name),
+                )
+                .label("nothing here")
+                .help(help),
+            );
         }
+        if let Some((svc, _)) = model.services.iter().find(|(_, s)| s.exposes.iter().any(|x| x.fqdn == fqdn)) {
+            out.push(
+                Diagnostic::new(
+                    Code::RecordShadowsExposure,
+                    e.key_span,
+                    format!("record `{}` gives `{fqdn}` a second address; `{svc}` already exposes that name", e.name),
+                )
+                .help("remove the record: exposed names get their record (pointing at the proxy) automatically"),
+            );
+        }
+    }
+}
+
+/// ACME's HTTP challenge needs port 80 reachable from the internet. When the spec forwards ports
+/// from the router but not 80, certificates for public names cannot be issued.
+fn acme_reachability(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let Some(acme) = spec.ingress.as_ref().and_then(|i| i.tls.as_ref()).and_then(|t| t.acme.as_ref()) else {
+        return;
+    };
+    if acme.challenge.is_some_and(|c| c != hearth_spec::ast::Challenge::Http) {
+        return;
+    }
+    let Some(router) = &spec.router else { return };
+    let public = spec.services.iter().any(|(_, s)| {
+        s.expose
+            .as_ref()
+            .is_some_and(|x| x.0.iter().any(|e| e.access.as_ref().is_some_and(|a| a.value == Access::Public)))
+    });
+    if public && !router.forwards.is_empty() && !router.forwards.iter().any(|f| f.port.value == 80) {
+        out.push(
+            Diagnostic::new(
+                Code::AcmeHttpUnreachable,
+                acme.challenge.map_or(acme.span, |_| acme.spans.value("challenge").unwrap_or(acme.span)),
+                "the ACME HTTP challenge needs port 80, but the router does not forward it",
+            )
+            .help("forward port 80 to the proxy (`router.forwards`), or use `challenge: dns` with a DNS provider"),
+        );
     }
 }
 
@@ -771,7 +811,12 @@ fn backups(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnost
         if guest_backup.is_some() {
             continue;
         }
-        let stateful: Vec<&str> = s.volumes.iter().filter(|v| v.stateful).map(|v| v.target.as_str()).collect();
+        let stateful: Vec<&str> = s
+            .volumes
+            .iter()
+            .filter(|v| v.stateful && !crate::derive::backups::covered_by_snapshots(spec, v.dataset.as_deref()))
+            .map(|v| v.target.as_str())
+            .collect();
         let is_db =
             s.app.as_deref().and_then(|a| catalog.get(a)).is_some_and(|a| a.provides.iter().any(|p| p.is_database()));
         if !stateful.is_empty() {

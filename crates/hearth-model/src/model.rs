@@ -351,6 +351,8 @@ pub struct Volume {
     pub target: String,
     pub stateful: bool,
     pub readonly: bool,
+    /// The `pool/dataset` on the host that holds `source`, when it lies in one.
+    pub dataset: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -92,7 +92,6 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         spans: BTreeMap::new(),
     };
     r.services(&mut model);
-    r.settle_ports(&mut model);
     r.routes_and_dns(&mut model);
     crate::derive::derive(spec, catalog, &mut model);
     model.generated_secrets = r
@@ -139,10 +138,8 @@ impl Resolver<'_> {
     /// A secret Hearth needs. Declared under `secrets:` with an outside source, it comes from
     /// there; otherwise it is generated into the store (with the declared `length`, if any).
     fn need_secret(&mut self, name: &str, length: usize, user: &str) -> Template {
-        if let Some(decl) = self.spec.secrets.get(name) {
-            if let Some(source) = decl.source() {
-                return Template::secret(source.to_string());
-            }
+        if let Some(source) = self.spec.secrets.get(name).and_then(|d| d.source()) {
+            return Template::secret(source.to_string());
         }
         let length = self.spec.secrets.get(name).and_then(|d| d.length).map_or(length, |l| l as usize);
         let entry = self.secrets.entry(name.to_string()).or_insert_with(|| (length, BTreeSet::new()));
@@ -634,6 +631,9 @@ impl Resolver<'_> {
                 },
             );
         }
+        // Host ports are settled before anything connects to them, so routes and connection
+        // strings use the port a service really got.
+        self.settle_ports(model);
         // Second pass: connections and environment.
         for e in &spec.services.entries {
             if model.services.contains_key(&e.name) {
@@ -754,6 +754,7 @@ impl Resolver<'_> {
                     target: v.path.clone(),
                     stateful: v.stateful == Some(true),
                     readonly: v.readonly == Some(true),
+                    dataset: None,
                 });
             }
             if let Some(native) = app.native.as_ref().and_then(|n| n.data.as_ref())
@@ -765,6 +766,7 @@ impl Resolver<'_> {
                     target: native.clone(),
                     stateful: true,
                     readonly: false,
+                    dataset: None,
                 });
             }
         }
@@ -792,6 +794,7 @@ impl Resolver<'_> {
                     target: format!("/data/{}", e.name),
                     stateful: true,
                     readonly: false,
+                    dataset: None,
                 });
             }
         }
@@ -803,10 +806,49 @@ impl Resolver<'_> {
                     target: e.name.clone(),
                     stateful: false,
                     readonly: e.value.readonly == Some(true),
+                    dataset: None,
                 });
             }
         }
+        for v in &mut out {
+            v.dataset = self.dataset_of(on, &v.source);
+        }
         out
+    }
+
+    /// The `pool/dataset` holding a path on the machine a service runs on: through the guest's
+    /// bind mounts back to its host, then the host's pool mount points.
+    fn dataset_of(&self, on: &Placement, path: &str) -> Option<String> {
+        let under = |path: &str, base: &str| -> Option<String> {
+            let base = base.trim_end_matches('/');
+            if path == base {
+                Some(String::new())
+            } else {
+                path.strip_prefix(base).and_then(|r| r.strip_prefix('/')).map(|r| format!("/{r}"))
+            }
+        };
+        let (host, host_path) = match on {
+            Placement::Guest(g) => {
+                let guest = self.spec.guests.get(g)?;
+                let host = guest.lxc.as_ref().map(|l| &l.on).or(guest.vm.as_ref().map(|v| &v.on))?.value.clone();
+                let (rest, from) = guest
+                    .mounts
+                    .entries
+                    .iter()
+                    .find_map(|m| under(path, &m.name).map(|r| (r, m.value.from.value.clone())))?;
+                if !from.starts_with('/') {
+                    return Some(format!("{from}{rest}"));
+                }
+                (host, format!("{from}{rest}"))
+            }
+            Placement::Host(h) => (h.clone(), path.to_string()),
+            Placement::Cluster(_) => return None,
+        };
+        let h = self.spec.hosts.get(&host)?;
+        h.storage.entries.iter().find_map(|p| {
+            let base = p.value.path.clone().unwrap_or_else(|| format!("/{}", p.name));
+            under(&host_path, &base).map(|r| format!("{}{r}", p.name))
+        })
     }
 
     /// Settles host ports per machine: fixed claims keep their port (conflicts among them are
@@ -888,6 +930,10 @@ impl Resolver<'_> {
         let mut env: BTreeMap<String, Template> = BTreeMap::new();
         if let Some(app) = app {
             for (sname, s) in app.secrets.iter() {
+                // The spec setting the variable itself makes the catalog's secret unnecessary.
+                if s.env.as_ref().is_some_and(|v| svc.env.contains(v)) {
+                    continue;
+                }
                 let secret = if s.external == Some(true) {
                     self.external_secret(&format!("{name}-{sname}"), name, model)
                 } else {
@@ -1189,8 +1235,16 @@ impl Resolver<'_> {
                             model.guests.get(g).and_then(|g| g.address).map_or_else(|| g.clone(), |a| a.to_string())
                         }),
                     );
+                // A port the catalog says speaks HTTPS (Portainer's 9443) is reached over HTTPS.
+                let scheme =
+                    if s.ports.iter().any(|p| p.host.unwrap_or(p.container) == x.port && p.protocol == Protocol::Https)
+                    {
+                        "https"
+                    } else {
+                        "http"
+                    };
                 for m in machines {
-                    upstreams.push(format!("http://{m}:{}", x.port));
+                    upstreams.push(format!("{scheme}://{m}:{}", x.port));
                 }
                 routes.push(Route {
                     fqdn: x.fqdn.clone(),

@@ -239,7 +239,9 @@ fn dns_record_to_an_unknown_address_names_it() {
     let (a, loaded) = analyze_text(
         "
 guests:
-  media: { vm: { on: pve }, network: lan, address: 192.168.1.22 }
+  media: { vm: { on: pve }, network: lan, address: 192.168.1.22, runtime: docker }
+services:
+  jellyfin: { app: jellyfin, on: media, backup: false }
 dns: { records: { jellyfin: 192.168.1.30 } }
 ",
         &Allocations::default(),
@@ -247,7 +249,9 @@ dns: { records: { jellyfin: 192.168.1.30 } }
     let w: Vec<String> = a.diagnostics.iter().map(|d| d.render_short(&loaded.sources)).collect();
     assert_eq!(w.len(), 1, "{w:?}");
     assert!(
-        w[0].contains("warning[W505]") && w[0].contains("192.168.1.30") && w[0].contains("`media` 192.168.1.22"),
+        w[0].contains("warning[W505]")
+            && w[0].contains("192.168.1.30")
+            && w[0].contains("`jellyfin` runs on `media` at 192.168.1.22"),
         "{}",
         w[0]
     );

@@ -83,6 +83,8 @@ codes! {
     UnusedDefinition = "W507", "unused", Warning;
     NoHealthcheck = "W508", "no-healthcheck", Warning;
     StorageOverCapacity = "W509", "storage-over-capacity", Warning;
+    RecordShadowsExposure = "W510", "record-shadows-exposure", Warning;
+    AcmeHttpUnreachable = "W511", "acme-http-unreachable", Warning;
 }
 
 impl fmt::Display for Code {

@@ -8,6 +8,19 @@ use hearth_spec::ast::BackupChoice;
 
 use crate::model::{BackupJob, Dump, GuestBackup, Model, Policy, Replication, Repository, Snapshot, Uncovered};
 
+/// Whether ZFS snapshots under `backups.snapshots` cover a dataset (it or a parent is snapshotted).
+/// Snapshots live in the same pool, so they protect against mistakes, not against losing the pool;
+/// the docs say so, but the data is not "without any protection".
+pub fn covered_by_snapshots(spec: &Spec, dataset: Option<&str>) -> bool {
+    let Some(ds) = dataset else { return false };
+    spec.backups.as_ref().is_some_and(|b| {
+        b.snapshots.iter().any(|s| {
+            let d = s.dataset.value.as_str();
+            ds == d || ds.starts_with(&format!("{d}/"))
+        })
+    })
+}
+
 pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     if let Some(b) = &spec.backups {
         for e in &b.repositories.entries {
@@ -68,6 +81,12 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     for e in &spec.services.entries {
         let Some(s) = model.services.get(&e.name) else { continue };
         let stateful: Vec<String> = s.volumes.iter().filter(|v| v.stateful).map(|v| v.source.clone()).collect();
+        let unprotected: Vec<String> = s
+            .volumes
+            .iter()
+            .filter(|v| v.stateful && !covered_by_snapshots(spec, v.dataset.as_deref()))
+            .map(|v| v.source.clone())
+            .collect();
         match &e.value.backup {
             Some(BackupChoice::Policy(p)) => {
                 let mut paths = stateful;
@@ -98,7 +117,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
             None => {
                 let guest_covered = model.guests.get(s.on.name()).is_some_and(|g| g.backup.is_some());
                 if !guest_covered {
-                    for p in stateful {
+                    for p in unprotected {
                         model.backups.uncovered.push(Uncovered { service: e.name.clone(), path: p });
                     }
                 }

@@ -1,7 +1,7 @@
 //! Derived operations: what the homelab needs beyond its machines and services, computed from
 //! the resolved services. Ingress and DNS, monitoring, backups, the firewall, provenance.
 
-mod backups;
+pub(crate) mod backups;
 mod firewall;
 mod ingress;
 mod monitoring;
