@@ -78,6 +78,7 @@ fn bench(c: &mut Criterion) {
     }
     let mut g = c.benchmark_group("check-generated");
     g.sample_size(10);
+    g.measurement_time(std::time::Duration::from_secs(30));
     for (guests, services) in sizes {
         let text = generated(guests, services);
         let name = format!("gen-{guests}-{services}.yaml");

@@ -21,6 +21,8 @@ pub struct Model {
     pub hosts: BTreeMap<String, Host>,
     pub guests: BTreeMap<String, Guest>,
     pub services: BTreeMap<String, Service>,
+    /// Kubernetes clusters made of guests.
+    pub clusters: BTreeMap<String, Cluster>,
     /// Proxy routes, one per exposed name.
     pub routes: Vec<Route>,
     /// Internal DNS records.
@@ -295,6 +297,14 @@ pub struct Guest {
     pub devices: Vec<String>,
     pub features: Vec<String>,
     pub backup: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Cluster {
+    pub kind: String,
+    /// Guests running the control plane; manifests are applied on the first.
+    pub servers: Vec<String>,
+    pub agents: Vec<String>,
 }
 
 /// Where a service runs.

@@ -75,6 +75,17 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         hosts,
         guests,
         services: BTreeMap::new(),
+        clusters: spec
+            .clusters
+            .iter()
+            .map(|(name, c)| {
+                let names = |v: &Vec<hearth_spec::Sp<String>>| v.iter().map(|g| g.value.clone()).collect();
+                (
+                    name.to_string(),
+                    Cluster { kind: c.kind.as_str().to_string(), servers: names(&c.servers), agents: names(&c.agents) },
+                )
+            })
+            .collect(),
         routes: Vec::new(),
         dns_records: Vec::new(),
         databases: Vec::new(),
