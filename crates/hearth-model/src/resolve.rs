@@ -1284,6 +1284,8 @@ impl Resolver<'_> {
             }
         }
         model.dns_records.sort_by(|a, b| (&a.name, a.address).cmp(&(&b.name, b.address)));
+        // A service exposing one name on two paths gets one record, not two.
+        model.dns_records.dedup_by(|a, b| a.name == b.name && a.address == b.address);
     }
 }
 
