@@ -52,6 +52,10 @@ pub struct Model {
     pub firewall: BTreeMap<String, Vec<Opening>>,
     /// Router port forwards.
     pub forwards: Vec<Forward>,
+    /// The router's own address, if the spec gives it.
+    pub router_address: Option<IpAddr>,
+    /// Secrets declared under `secrets:`, with where their value comes from.
+    pub declared_secrets: Vec<DeclaredSecret>,
     /// Where each entity was written: `guest/NAME`, `service/NAME`, `host/NAME`, `network/NAME`,
     /// or a section name. Render uses it to record which spec lines produced each file.
     #[serde(skip)]
@@ -239,6 +243,11 @@ pub struct Network {
     pub vlan: Option<u16>,
     pub zone: String,
     pub bridge: String,
+    /// Ranges never allocated, as written (`FIRST-LAST`).
+    pub reserved: Vec<String>,
+    pub dhcp: Option<String>,
+    pub allocate: Option<String>,
+    pub dns: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -338,12 +347,21 @@ pub struct Service {
     pub uses: Vec<Use>,
     pub exposes: Vec<Exposure>,
     pub backup: Option<String>,
+    /// `backup: false`: the operator said this data needs no backup.
+    pub backup_disabled: bool,
+    pub resources: Option<Resources>,
     pub via: Option<String>,
     pub stack: String,
     pub group: String,
     pub healthcheck: Option<Healthcheck>,
     pub metrics: Option<String>,
     pub network_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Resources {
+    pub cpus: Option<f64>,
+    pub memory: Option<Size>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -379,6 +397,7 @@ pub struct Use {
 #[derive(Debug, Clone, Serialize)]
 pub struct Exposure {
     pub fqdn: String,
+    pub path: Option<String>,
     pub port: u16,
     pub access: Access,
     pub auth: Auth,
@@ -395,6 +414,8 @@ pub struct Healthcheck {
 #[derive(Debug, Clone, Serialize)]
 pub struct Route {
     pub fqdn: String,
+    /// Path prefix, when only part of the name goes to this service.
+    pub path: Option<String>,
     pub service: String,
     pub upstreams: Vec<String>,
     pub access: Access,
@@ -429,6 +450,13 @@ pub struct Bucket {
     pub server: String,
     pub name: String,
     pub consumers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeclaredSecret {
+    pub name: String,
+    /// `env:VAR`, `op://...`, or `generated` (a declaration that only sets the length).
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

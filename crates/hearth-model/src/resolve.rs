@@ -100,6 +100,15 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         backups: Default::default(),
         firewall: BTreeMap::new(),
         forwards: Vec::new(),
+        router_address: spec.router.as_ref().and_then(|r| r.address.as_ref()).map(|a| a.value.0),
+        declared_secrets: spec
+            .secrets
+            .iter()
+            .map(|(name, s)| DeclaredSecret {
+                name: name.to_string(),
+                source: s.source().map_or_else(|| "generated".to_string(), |r| r.to_string()),
+            })
+            .collect(),
         spans: BTreeMap::new(),
     };
     r.services(&mut model);
@@ -184,6 +193,10 @@ impl Resolver<'_> {
                     vlan: n.vlan.as_ref().map(|v| v.value),
                     zone: n.zone.as_ref().map_or_else(|| name.to_string(), |z| z.value.clone()),
                     bridge: n.bridge.clone().unwrap_or_else(|| "vmbr0".into()),
+                    reserved: n.reserved.iter().map(|r| r.value.to_string()).collect(),
+                    dhcp: n.dhcp.as_ref().map(|d| d.value.to_string()),
+                    allocate: n.allocate.as_ref().map(|a| a.value.to_string()),
+                    dns: n.dns.iter().map(|d| d.value.0).collect(),
                 };
                 (name.to_string(), net)
             })
@@ -633,6 +646,11 @@ impl Resolver<'_> {
                     uses: Vec::new(),
                     exposes: Vec::new(),
                     backup,
+                    backup_disabled: matches!(svc.backup, Some(BackupChoice::Disabled(_))),
+                    resources: svc
+                        .resources
+                        .as_ref()
+                        .map(|r| Resources { cpus: r.cpus, memory: r.memory.as_ref().map(|m| m.value) }),
                     via: svc.via.as_ref().map(|v| v.value.clone()),
                     stack: stack.unwrap_or_else(|| group.replace(' ', "-").to_ascii_lowercase()),
                     group,
@@ -985,9 +1003,16 @@ impl Resolver<'_> {
                 .or_else(|| provides.first())
                 .copied();
             let host = t.address.map_or_else(|| t.on.name().to_string(), |a| a.to_string());
-            let port = tapp
-                .and_then(|a| a.primary_port())
-                .and_then(|(pn, _)| t.ports.iter().find(|p| p.name == pn))
+            // Consumers talk to the protocol port (MinIO's S3 `api`, not its web console): the
+            // port named after the kind or `api`, else the primary one.
+            let kind_name = kind.map(|k| k.as_str());
+            let port = t
+                .ports
+                .iter()
+                .find(|p| Some(p.name.as_str()) == kind_name || p.name == "api")
+                .or_else(|| {
+                    tapp.and_then(|a| a.primary_port()).and_then(|(pn, _)| t.ports.iter().find(|p| p.name == pn))
+                })
                 .or_else(|| t.ports.first())
                 .map(|p| p.host.unwrap_or(p.container));
             let mut uvars = Vars::default();
@@ -1167,9 +1192,13 @@ impl Resolver<'_> {
                     );
                     continue;
                 };
-                self.origins.exposures.push((fqdn.clone(), name.to_string(), ex.name.span));
+                // Two services may share a name on different paths; only the same name and path
+                // conflict.
+                let routed = format!("{fqdn}{}", ex.path.as_deref().unwrap_or(""));
+                self.origins.exposures.push((routed, name.to_string(), ex.name.span));
                 exposes.push(Exposure {
                     fqdn,
+                    path: ex.path.clone(),
                     port,
                     access: ex.access.as_ref().map_or(Access::Internal, |a| a.value),
                     auth: ex.auth.as_ref().map_or(Auth::None, |a| a.value),
@@ -1259,6 +1288,7 @@ impl Resolver<'_> {
                 }
                 routes.push(Route {
                     fqdn: x.fqdn.clone(),
+                    path: x.path.clone(),
                     service: name.clone(),
                     upstreams,
                     access: x.access,
@@ -1269,7 +1299,7 @@ impl Resolver<'_> {
                 }
             }
         }
-        routes.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
+        routes.sort_by(|a, b| (&a.fqdn, &a.path).cmp(&(&b.fqdn, &b.path)));
         model.routes = routes;
         if let Some(dns) = &self.spec.dns {
             let zone = dns

@@ -81,8 +81,16 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                 Protocol::Dns => &["tcp", "udp"],
                 _ => &["tcp"],
             };
-            let (from, reason) = if provides.iter().any(|k| k.is_database()) && Some(&p.name) != metrics_port.as_ref() {
-                (consumers.clone(), format!("{name}: {} for its consumers", p.name))
+            let (from, reason) = if provides.iter().any(|k| k.is_database()) {
+                // Consumers always reach a data service's ports; Prometheus too when the port
+                // also serves metrics (MinIO's S3 API does).
+                let mut from = consumers.clone();
+                if Some(&p.name) == metrics_port.as_ref() {
+                    from.extend(prometheus.iter().cloned());
+                    from.sort();
+                    from.dedup();
+                }
+                (from, format!("{name}: {} for its consumers", p.name))
             } else if provides.contains(&Provides::Proxy) {
                 (Vec::new(), format!("{name}: {} (reverse proxy)", p.name))
             } else if provides.contains(&Provides::Dns) && port == 53 {
