@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 usage or I/O problems.
 
+mod docs_cmd;
 mod persist;
 mod render_cmd;
 mod report;
@@ -60,6 +61,15 @@ enum Command {
         #[arg(long)]
         with_secrets: bool,
     },
+    /// Write the architecture document (README.md, topology.dot and .svg) into DIR.
+    Docs {
+        /// Spec file, or a folder holding `hearth.yaml`.
+        #[arg(default_value = "hearth.yaml")]
+        path: PathBuf,
+        /// Output folder.
+        #[arg(short, long)]
+        out: PathBuf,
+    },
     /// Resolve the spec and save what was decided: `hearth.lock` and missing generated secrets.
     Resolve {
         /// Spec file, or a folder holding `hearth.yaml`.
@@ -116,6 +126,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let n =
                 render_cmd::run(model, &a.sources, &out, live.as_ref().map(|l| l as &dyn hearth_render::SecretValues))?;
             eprintln!("rendered {n} files into `{}`", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Docs { path, out } => {
+            let a = analyze(&path);
+            let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
+            let Some(model) = a.model.as_ref().filter(|_| errors == 0) else {
+                summary(errors, warnings);
+                return Ok(a.exit_code(errors.max(1)));
+            };
+            let written = docs_cmd::run(model, &out)?;
+            for w in &written {
+                eprintln!("wrote `{}`", w.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Resolve { path } => {

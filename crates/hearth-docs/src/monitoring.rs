@@ -1,0 +1,105 @@
+//! Monitoring: the components and where they run, scrape targets, alert rules, and the
+//! notification channels alerts go to.
+
+use hearth_model::Model;
+use hearth_model::model::Channel;
+
+use crate::md::{self, Table};
+
+pub fn write(model: &Model, out: &mut String) {
+    out.push_str("## Monitoring\n\n");
+    let m = &model.monitoring;
+    let mut parts = Table::new(&["Role", "Service", "Machine"]);
+    for (role, svc) in [
+        ("metrics", &m.prometheus),
+        ("alert routing", &m.alertmanager),
+        ("dashboards", &m.grafana),
+        ("logs", &m.loki),
+        ("uptime checks", &m.uptime),
+        ("start page", &m.dashboard),
+    ] {
+        if let Some(s) = svc {
+            let machine = model.services.get(s).map(|x| md::machine_label(model, x.on.name())).unwrap_or_default();
+            parts.row(&[role.to_string(), s.clone(), machine]);
+        }
+    }
+    if parts.is_empty() && m.scrape.is_empty() && m.rules.is_empty() && model.notifications.is_empty() {
+        out.push_str("No monitoring is declared.\n\n");
+        return;
+    }
+    if !parts.is_empty() {
+        parts.write(out);
+    }
+    let mut facts = Vec::new();
+    if let Some(a) = &m.agent {
+        facts.push(format!("agent on every managed machine: `{a}`"));
+    }
+    if !m.exporters.is_empty() {
+        facts.push(format!("exporters: {}", m.exporters.join(", ")));
+    }
+    facts.push(format!("retention {}", m.retention));
+    facts.push(format!("scrape interval {}", m.scrape_interval));
+    if !m.dashboards.is_empty() {
+        facts.push(format!("dashboards: {}", m.dashboards.join(", ")));
+    }
+    out.push_str(&format!("{}.\n\n", capitalize(&facts.join("; "))));
+    if !m.scrape.is_empty() {
+        out.push_str("### Scrape targets\n\n");
+        let mut t = Table::new(&["Job", "Targets", "Path"]);
+        for j in &m.scrape {
+            t.row(&[j.job.clone(), j.targets.join(", "), md::code(&j.path)]);
+        }
+        t.write(out);
+    }
+    if !m.rules.is_empty() {
+        out.push_str("### Alert rules\n\n");
+        let mut t = Table::new(&["Alert", "Severity", "For", "Expression", "Summary"]);
+        for r in &m.rules {
+            t.row(&[r.name.clone(), r.severity.clone(), r.for_.clone(), md::code(&r.expr), r.summary.clone()]);
+        }
+        t.write(out);
+    }
+    out.push_str("### Notification channels\n\n");
+    if model.notifications.is_empty() {
+        out.push_str("No notification channels are declared");
+        if m.alertmanager.is_some() {
+            out.push_str(": alerts reach Alertmanager but no receiver");
+        }
+        out.push_str(".\n\n");
+    } else {
+        let mut t = Table::new(&["Channel", "Kind", "Destination", "Secrets", "Gets alerts"]);
+        for (name, c) in &model.notifications {
+            let (kind, dest, secrets) = channel(c);
+            let alerts = if m.notify.iter().any(|n| n == name) { "yes" } else { "no" };
+            t.row(&[name.clone(), kind.to_string(), dest, secrets.join(", "), alerts.to_string()]);
+        }
+        t.write(out);
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+/// Kind, destination and the secret names a channel uses (never values).
+pub(crate) fn channel(c: &Channel) -> (&'static str, String, Vec<String>) {
+    let refs = |vals: &[Option<&String>]| -> Vec<String> {
+        vals.iter()
+            .flatten()
+            .map(|v| if md::is_reference(v) { md::code(&md::secret_name(v)) } else { "****".to_string() })
+            .collect()
+    };
+    match c {
+        Channel::Telegram { chat, token } => ("telegram", format!("chat {chat}"), refs(&[Some(token)])),
+        Channel::Ntfy { url, topic, token } => ("ntfy", format!("{url} topic {topic}"), refs(&[token.as_ref()])),
+        Channel::Gotify { url, token } => ("gotify", url.clone(), refs(&[Some(token)])),
+        Channel::Email { to, smarthost, password, .. } => {
+            ("email", format!("{to} via {smarthost}"), refs(&[password.as_ref()]))
+        }
+        Channel::Webhook { url } => ("webhook", url.clone(), Vec::new()),
+    }
+}

@@ -1,0 +1,147 @@
+//! Storage: per host, the pools (kind, tier, size, path), their datasets and who mounts them, the
+//! guest mounts (guest path -> host path -> pool/dataset), and the service volumes that hold data
+//! or live on shared storage.
+
+use hearth_model::Model;
+use hearth_model::model::Host;
+
+use crate::md::{self, Table};
+use crate::resources::disks_per_pool;
+
+/// `pool` or `pool/dataset` for a host path inside one of the host's pools.
+fn locate(host: &Host, path: &str) -> Option<String> {
+    let mut best: Option<(usize, String)> = None;
+    for (pname, pool) in &host.pools {
+        let root = pool.path.trim_end_matches('/');
+        let mut candidates = vec![(root.to_string(), pname.clone())];
+        for d in &pool.datasets {
+            candidates.push((format!("{root}/{d}"), format!("{pname}/{d}")));
+        }
+        for (p, label) in candidates {
+            let inside = path == p || path.starts_with(&format!("{p}/"));
+            if inside && best.as_ref().is_none_or(|(len, _)| p.len() > *len) {
+                best = Some((p.len(), label));
+            }
+        }
+    }
+    best.map(|(_, l)| l)
+}
+
+pub fn write(model: &Model, out: &mut String) {
+    out.push_str("## Storage\n\n");
+    if model.hosts.values().all(|h| h.pools.is_empty()) && model.guests.values().all(|g| g.mounts.is_empty()) {
+        out.push_str("No storage pools or guest mounts are declared.\n\n");
+    }
+    for (hname, host) in &model.hosts {
+        if host.pools.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("### Pools on {hname}\n\n"));
+        let disks = disks_per_pool(model, hname);
+        let mut table = Table::new(&["Pool", "Kind", "Tier", "Size", "Path", "Guest disks"]);
+        for (pname, pool) in &host.pools {
+            let used = match (disks.get(pname), pool.size) {
+                (Some((s, n)), Some(cap)) => {
+                    format!(
+                        "{s} ({}, {})",
+                        md::count(*n, "guest", "guests"),
+                        md::percent(s.bytes as f64, cap.bytes as f64)
+                    )
+                }
+                (Some((s, n)), None) => format!("{s} ({})", md::count(*n, "guest", "guests")),
+                (None, _) => String::new(),
+            };
+            table.row(&[
+                pname.clone(),
+                pool.kind.clone(),
+                pool.tier.clone().unwrap_or_default(),
+                pool.size.map(|s| s.to_string()).unwrap_or_default(),
+                md::code(&pool.path),
+                used,
+            ]);
+        }
+        table.write(out);
+        let mut ds = Table::new(&["Dataset", "Host path", "Mounted by"]);
+        for (pname, pool) in &host.pools {
+            for d in &pool.datasets {
+                let path = format!("{}/{d}", pool.path.trim_end_matches('/'));
+                let mut users = Vec::new();
+                for (gname, g) in model.guests.iter().filter(|(_, g)| &g.host == hname) {
+                    for (gpath, hpath) in &g.mounts {
+                        if hpath == &path {
+                            users.push(format!("{gname}:{gpath}"));
+                        }
+                    }
+                }
+                ds.row(&[format!("{pname}/{d}"), md::code(&path), users.join(", ")]);
+            }
+        }
+        if !ds.is_empty() {
+            ds.write(out);
+        }
+    }
+    let mut mounts = Table::new(&["Guest", "Guest path", "Host path", "Pool / dataset"]);
+    for (gname, g) in &model.guests {
+        for (gpath, hpath) in &g.mounts {
+            let loc = model.hosts.get(&g.host).and_then(|h| locate(h, hpath)).unwrap_or_default();
+            mounts.row(&[gname.clone(), md::code(gpath), md::code(hpath), loc]);
+        }
+    }
+    if !mounts.is_empty() {
+        out.push_str("### Guest mounts\n\n");
+        mounts.write(out);
+    }
+    volumes(model, out);
+}
+
+/// Service volumes that hold data (stateful) or sit on a guest mount or a host pool.
+fn volumes(model: &Model, out: &mut String) {
+    let mut table = Table::new(&["Service", "Machine", "Source", "Container path", "Data", "Backup"]);
+    for (sname, s) in &model.services {
+        let machine = s.on.name();
+        let guest = model.guests.get(machine);
+        let host = guest.and_then(|g| model.hosts.get(&g.host)).or_else(|| model.hosts.get(machine));
+        for v in &s.volumes {
+            let on_mount = guest.and_then(|g| {
+                g.mounts.iter().find(|(gp, _)| v.source == **gp || v.source.starts_with(&format!("{gp}/")))
+            });
+            let shared = match (on_mount, host) {
+                (Some((gp, hp)), Some(h)) => {
+                    let hostpath = format!("{hp}{}", &v.source[gp.len()..]);
+                    Some(locate(h, &hostpath).unwrap_or(hostpath))
+                }
+                (Some((gp, hp)), None) => Some(format!("{hp}{}", &v.source[gp.len()..])),
+                (None, Some(h)) if guest.is_none() => locate(h, &v.source),
+                _ => None,
+            };
+            if !v.stateful && shared.is_none() {
+                continue;
+            }
+            let source = match &shared {
+                Some(loc) => format!("{} (on {loc})", md::code(&v.source)),
+                None => md::code(&v.source),
+            };
+            let mut data = if v.stateful { "stateful".to_string() } else { "shared".to_string() };
+            if v.readonly {
+                data.push_str(", read-only");
+            }
+            table.row(&[
+                sname.clone(),
+                machine.to_string(),
+                source,
+                md::code(&v.target),
+                data,
+                match (&s.backup, guest.and_then(|g| g.backup.as_ref())) {
+                    (Some(p), _) => p.clone(),
+                    (None, Some(p)) => format!("{p} (whole guest)"),
+                    (None, None) => "none".to_string(),
+                },
+            ]);
+        }
+    }
+    if !table.is_empty() {
+        out.push_str("### Service volumes\n\n");
+        out.push_str("Volumes that hold state, or that live on a pool or a guest mount.\n\n");
+        table.write(out);
+    }
+}
