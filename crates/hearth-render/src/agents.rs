@@ -1,5 +1,132 @@
-//! Renderer stub: not written yet.
+//! The agent on every managed machine (guests with `managed: true`, hosts with a runtime): a
+//! Grafana Alloy or Promtail configuration, per `monitoring.agent`.
+//!
+//! Alloy (`/etc/alloy/config.alloy`) collects host metrics with `prometheus.exporter.unix` and
+//! pushes them with `prometheus.remote_write` to Prometheus (which needs its remote-write
+//! receiver flag), and ships the systemd journal, plus container logs found by Docker discovery
+//! on Docker machines, to Loki. Promtail (`/etc/promtail/config.yml`) ships the same logs; its
+//! metrics side is node-exporter, scraped by Prometheus. `node-exporter` as the agent has no
+//! configuration file, so nothing is rendered for it.
+//!
+//! Every stream and series carries a `machine` label with the spec's machine name, so logs and
+//! metrics line up in Grafana whatever the hostnames are. A part whose destination is not in the
+//! spec (no Loki, or no Prometheus) is left out rather than pointed nowhere.
 
-use crate::{Context, Output};
+use std::fmt::Write as _;
 
-pub fn render(_cx: &Context, _out: &mut Output) {}
+use crate::prometheus::{address, http_port, q, service};
+use crate::{Context, File, Kind, Output};
+
+pub fn render(cx: &Context, out: &mut Output) {
+    let m = cx.model;
+    let mon = &m.monitoring;
+    let prometheus = service(m, mon.prometheus.as_deref())
+        .map(|(n, s)| (n, format!("http://{}:{}/api/v1/write", address(m, s), http_port(s))));
+    let loki = service(m, mon.loki.as_deref())
+        .map(|(n, s)| (n, format!("http://{}:{}/loki/api/v1/push", address(m, s), http_port(s))));
+
+    // (machine, entity key, runs docker)
+    let mut machines: Vec<(&str, String, bool)> = Vec::new();
+    for (name, g) in &m.guests {
+        if g.managed && g.runtime != "none" {
+            machines.push((name, format!("guest/{name}"), g.runtime == "docker"));
+        }
+    }
+    for (name, h) in &m.hosts {
+        if let Some(rt) = &h.runtime {
+            machines.push((name, format!("host/{name}"), rt == "docker"));
+        }
+    }
+    machines.sort();
+
+    for (machine, entity, docker) in machines {
+        let (path, kind, content) = match mon.agent.as_deref() {
+            Some("alloy") if prometheus.is_some() || loki.is_some() => (
+                "/etc/alloy/config.alloy",
+                Kind::Alloy,
+                alloy(
+                    machine,
+                    docker,
+                    prometheus.as_ref().map(|p| p.1.as_str()),
+                    loki.as_ref().map(|l| l.1.as_str()),
+                    &mon.scrape_interval,
+                ),
+            ),
+            Some("promtail") => match &loki {
+                Some((_, url)) => ("/etc/promtail/config.yml", Kind::Promtail, promtail(machine, docker, url)),
+                None => continue,
+            },
+            _ => continue,
+        };
+        let mut file = File::new(machine, path, kind, content).from("monitoring").from(entity);
+        for (n, _) in [&prometheus, &loki].into_iter().flatten() {
+            file = file.from(format!("service/{n}"));
+        }
+        out.push(file);
+    }
+}
+
+fn alloy(machine: &str, docker: bool, prometheus: Option<&str>, loki: Option<&str>, interval: &str) -> String {
+    let mut c = format!("// Grafana Alloy configuration for `{machine}`, rendered by Hearth from `monitoring`.\n");
+    let m = q(machine);
+    if let Some(url) = prometheus {
+        let interval = if interval.is_empty() { "60s" } else { interval };
+        let _ = write!(
+            c,
+            "\n// Host metrics, pushed to Prometheus (started with `--web.enable-remote-write-receiver`).\n\
+prometheus.exporter.unix \"host\" {{ }}\n\n\
+prometheus.scrape \"host\" {{\n  targets         = prometheus.exporter.unix.host.targets\n  \
+scrape_interval = {}\n  forward_to      = [prometheus.remote_write.hearth.receiver]\n}}\n\n\
+prometheus.remote_write \"hearth\" {{\n  endpoint {{\n    url = {}\n  }}\n  external_labels = {{ machine = {m} }}\n}}\n",
+            q(interval),
+            q(url),
+        );
+    }
+    if let Some(url) = loki {
+        let _ = write!(
+            c,
+            "\n// The systemd journal, labelled with its unit.\n\
+loki.relabel \"journal\" {{\n  forward_to = []\n  rule {{\n    source_labels = [\"__journal__systemd_unit\"]\n    \
+target_label  = \"unit\"\n  }}\n}}\n\n\
+loki.source.journal \"journal\" {{\n  forward_to    = [loki.write.hearth.receiver]\n  \
+relabel_rules = loki.relabel.journal.rules\n  labels        = {{ job = \"systemd-journal\", machine = {m} }}\n}}\n"
+        );
+        if docker {
+            let _ = write!(
+                c,
+                "\n// Container logs, found through the Docker socket.\n\
+discovery.docker \"containers\" {{\n  host = \"unix:///var/run/docker.sock\"\n}}\n\n\
+discovery.relabel \"containers\" {{\n  targets = []\n  rule {{\n    source_labels = [\"__meta_docker_container_name\"]\n    \
+regex         = \"/(.*)\"\n    target_label  = \"container\"\n  }}\n}}\n\n\
+loki.source.docker \"containers\" {{\n  host          = \"unix:///var/run/docker.sock\"\n  \
+targets       = discovery.docker.containers.targets\n  relabel_rules = discovery.relabel.containers.rules\n  \
+labels        = {{ job = \"docker\", machine = {m} }}\n  forward_to    = [loki.write.hearth.receiver]\n}}\n"
+            );
+        }
+        let _ = write!(c, "\nloki.write \"hearth\" {{\n  endpoint {{\n    url = {}\n  }}\n}}\n", q(url));
+    }
+    c
+}
+
+fn promtail(machine: &str, docker: bool, loki: &str) -> String {
+    let m = q(machine);
+    let mut c = format!(
+        "# Promtail configuration for `{machine}`, rendered by Hearth from `monitoring`.\n\
+server:\n  http_listen_port: 9080\n  grpc_listen_port: 0\n\
+positions:\n  filename: /var/lib/promtail/positions.yaml\n\
+clients:\n  - url: {}\n\
+scrape_configs:\n  \
+- job_name: journal\n    journal:\n      max_age: 12h\n      labels:\n        job: systemd-journal\n        machine: {m}\n    \
+relabel_configs:\n      - source_labels: [\"__journal__systemd_unit\"]\n        target_label: unit\n",
+        q(loki)
+    );
+    if docker {
+        let _ = write!(
+            c,
+            "  - job_name: docker\n    docker_sd_configs:\n      - host: unix:///var/run/docker.sock\n        refresh_interval: 15s\n    \
+relabel_configs:\n      - source_labels: [\"__meta_docker_container_name\"]\n        regex: \"/(.*)\"\n        target_label: container\n      \
+- target_label: job\n        replacement: docker\n      - target_label: machine\n        replacement: {m}\n"
+        );
+    }
+    c
+}

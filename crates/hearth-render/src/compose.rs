@@ -1,5 +1,781 @@
-//! Renderer stub: not written yet.
+//! Docker Compose projects: one per stack on every Docker machine.
+//!
+//! For each guest or host whose runtime is `docker`, the services of form `docker` placed on it
+//! (by `on:` or as an `also_on:` replica) are grouped by `Service.stack`; each stack becomes
+//! `/opt/hearth/stacks/<stack>/compose.yaml`, a plain file `docker compose up -d` runs as it is.
+//!
+//! Choices, and why:
+//! - Non-secret environment is written inline under `environment:`. Compose's `.env` file feeds
+//!   interpolation of the compose file, not the containers, and two services of one stack often
+//!   set the same variable to different values (two WordPress sites), so a shared file cannot
+//!   hold them. No `.env` is written.
+//! - Secret environment goes to one mode-0600 file per container,
+//!   `/opt/hearth/stacks/<stack>/<container>.secrets.env`, referenced by `env_file:`. One file per
+//!   stack would mix variables of the same name from different services and hand every container
+//!   the others' passwords.
+//! - Every string value has `$` doubled, because Compose interpolates `$VAR` in every value.
+//!   Scalars are quoted unless they are plainly safe under YAML 1.1 and 1.2 alike (`80:80` is a
+//!   base-60 number to a YAML 1.1 reader, `no` a boolean).
+//! - A service with `via:` joins the VPN container's network namespace: `service:<vpn>` when the
+//!   VPN is in the same stack (Compose then orders them), `container:<vpn>` otherwise. Such a
+//!   service has no ports, hostname or networks of its own; its published ports move to the VPN
+//!   container, which is the one listening on the machine.
+//! - Catalog companions become services `<service>-<companion>` with the service's environment
+//!   plus their own, the entry's volumes by name, and the service's network placement (so
+//!   `http://<service>-<companion>` resolves where the entry expects it).
+//! - `resources:` become `cpus` and `mem_limit`, which Compose applies outside Swarm, rather
+//!   than `deploy.resources`.
+//! - Health probes run inside the container, so they use container ports on `127.0.0.1`; HTTP
+//!   probes try `wget` then `curl` and TCP probes `nc` then bash's `/dev/tcp`, because images
+//!   ship one or the other.
 
-use crate::{Context, Output};
+use std::collections::{BTreeMap, BTreeSet};
 
-pub fn render(_cx: &Context, _out: &mut Output) {}
+use hearth_catalog::{App, Companion};
+use hearth_model::model::{Placement, Port, Service, Template};
+use hearth_model::template::Vars;
+use hearth_spec::ast::{Form, Healthcheck as SpecCheck, Protocol};
+use hearth_spec::units::Duration;
+
+use crate::{Context, File, Kind, Output, fill};
+
+/// Where stacks live on a machine.
+const STACKS: &str = "/opt/hearth/stacks";
+
+/// Renders every stack of every Docker machine.
+pub fn render(cx: &Context, out: &mut Output) {
+    let model = cx.model;
+    let mut machines: BTreeSet<&str> = BTreeSet::new();
+    machines.extend(model.guests.iter().filter(|(_, g)| g.runtime == "docker").map(|(n, _)| n.as_str()));
+    machines
+        .extend(model.hosts.iter().filter(|(_, h)| h.runtime.as_deref() == Some("docker")).map(|(n, _)| n.as_str()));
+    for machine in machines {
+        let placed: BTreeMap<&str, &Service> = model
+            .services
+            .iter()
+            .filter(|(_, s)| s.form == Form::Docker && runs_on(s, machine))
+            .map(|(n, s)| (n.as_str(), s))
+            .collect();
+        let mut stacks: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for (name, s) in &placed {
+            stacks.entry(s.stack.as_str()).or_default().push(name);
+        }
+        for (stack, members) in stacks {
+            let on = Machine { name: machine, placed: &placed, stack };
+            render_stack(cx, &on, &members, out);
+        }
+    }
+}
+
+/// Whether a service runs (as its primary or a replica) on a machine.
+fn runs_on(s: &Service, machine: &str) -> bool {
+    let primary = matches!(&s.on, Placement::Guest(n) | Placement::Host(n) if n == machine);
+    primary || s.also_on.iter().any(|a| a == machine)
+}
+
+/// The stack being rendered and what else runs on its machine.
+struct Machine<'a> {
+    name: &'a str,
+    placed: &'a BTreeMap<&'a str, &'a Service>,
+    stack: &'a str,
+}
+
+impl Machine<'_> {
+    fn in_stack(&self, service: &str) -> bool {
+        self.placed.get(service).is_some_and(|s| s.stack == self.stack)
+    }
+}
+
+/// One container of a stack, before it is written out.
+#[derive(Default)]
+struct Container {
+    key: String,
+    image: String,
+    hostname: bool,
+    command: Vec<String>,
+    user: Option<String>,
+    network_mode: Option<String>,
+    ports: Vec<String>,
+    volumes: Vec<Y>,
+    env: BTreeMap<String, Template>,
+    cap_add: Vec<String>,
+    devices: Vec<String>,
+    privileged: bool,
+    /// `cpus:` as Compose reads it (a decimal number).
+    cpus: Option<String>,
+    /// `mem_limit:` in Compose's byte units.
+    mem_limit: Option<String>,
+    depends_on: BTreeMap<String, &'static str>,
+    healthcheck: Option<Y>,
+    labels: BTreeMap<String, String>,
+}
+
+fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) {
+    let dir = format!("{STACKS}/{}", on.stack);
+    let mut sources: BTreeSet<String> = BTreeSet::new();
+    let mut containers: Vec<Container> = Vec::new();
+    for &name in members {
+        let Some(s) = on.placed.get(name) else { continue };
+        sources.insert(format!("service/{name}"));
+        let app = s.app.as_deref().and_then(|a| cx.catalog.get(a));
+        let Some(main) = service_container(cx, on, name, s, app, &mut sources) else { continue };
+        if let Some(app) = app {
+            for (cname, companion) in app.companions.iter() {
+                containers.push(companion_container(cx, name, s, app, &main, cname, companion));
+            }
+        }
+        containers.push(main);
+    }
+    containers.sort_by(|a, b| a.key.cmp(&b.key));
+
+    let network = format!("hearth-{}", on.stack);
+    let mut services = Vec::new();
+    for c in &containers {
+        let secret: BTreeMap<&String, &Template> = c.env.iter().filter(|(_, v)| v.is_secret()).collect();
+        let env_file = (!secret.is_empty()).then(|| format!("{}.secrets.env", c.key));
+        if let Some(file) = &env_file {
+            let mut text = format!(
+                "# Written by Hearth: secret environment of `{}` in stack `{}`. Keep mode 0600.\n",
+                c.key, on.stack
+            );
+            for (k, v) in &secret {
+                text.push_str(&format!("{k}={}\n", env_value(&fill(v, cx.secrets))));
+            }
+            let owner = c.labels.get("hearth.service").unwrap_or(&c.key);
+            out.push(
+                File::new(on.name, format!("{dir}/{file}"), Kind::EnvSecret, text).from(format!("service/{owner}")),
+            );
+        }
+        services.push((c.key.clone(), container_yaml(c, &network, env_file)));
+    }
+
+    let mut doc = vec![("name".to_string(), Y::s(on.stack)), ("services".to_string(), Y::Map(services))];
+    if containers.iter().any(|c| c.network_mode.is_none()) {
+        doc.push(("networks".into(), Y::Map(vec![(network.clone(), Y::Map(vec![("name".into(), Y::s(&network))]))])));
+    }
+    let mut text = format!(
+        "# Written by Hearth: Compose project `{}` on `{}`. Run `docker compose up -d` in this folder.\n",
+        on.stack, on.name
+    );
+    Y::Map(doc).write(&mut text, 0);
+    let mut file = File::new(on.name, format!("{dir}/compose.yaml"), Kind::Compose, text);
+    for src in sources {
+        file = file.from(src);
+    }
+    out.push(file);
+}
+
+/// The network mode a service runs with on this machine, and the service it must start after.
+fn network_mode(on: &Machine, s: &Service) -> (Option<String>, Option<String>) {
+    match (&s.via, &s.network_mode) {
+        (Some(vpn), mode) if mode.as_deref().is_none_or(|m| m.starts_with("service:")) => {
+            if on.in_stack(vpn) {
+                (Some(format!("service:{vpn}")), Some(vpn.clone()))
+            } else {
+                (Some(format!("container:{vpn}")), None)
+            }
+        }
+        (_, mode) => (mode.clone(), None),
+    }
+}
+
+/// Whether a service's traffic goes through a VPN container (and so its ports belong there).
+fn joins_vpn(s: &Service, vpn: &str) -> bool {
+    s.via.as_deref() == Some(vpn) && s.network_mode.as_deref().is_none_or(|m| m.starts_with("service:"))
+}
+
+fn service_container(
+    cx: &Context,
+    on: &Machine,
+    name: &str,
+    s: &Service,
+    app: Option<&App>,
+    sources: &mut BTreeSet<String>,
+) -> Option<Container> {
+    let image = s.image.clone()?;
+    let (mode, after) = network_mode(on, s);
+    if let Some(vpn) = &s.via {
+        sources.insert(format!("service/{vpn}"));
+    }
+    let mut ports = Vec::new();
+    if mode.is_none() {
+        push_ports(&mut ports, &s.ports);
+        for (client, cs) in on.placed.iter() {
+            if *client != name && joins_vpn(cs, name) {
+                sources.insert(format!("service/{client}"));
+                push_ports(&mut ports, &cs.ports);
+            }
+        }
+    }
+    let mut depends_on = BTreeMap::new();
+    for dep in s.uses.iter().map(|u| u.service.as_str()).chain(after.as_deref()) {
+        if dep != name
+            && on.in_stack(dep)
+            && let Some(d) = on.placed.get(dep)
+        {
+            let healthy = service_probe(d, d.app.as_deref().and_then(|a| cx.catalog.get(a))).is_some();
+            depends_on.insert(dep.to_string(), if healthy { "service_healthy" } else { "service_started" });
+        }
+    }
+    let volumes = s.volumes.iter().map(|v| bind(&v.source, &v.target, v.readonly)).collect();
+    Some(Container {
+        key: name.to_string(),
+        image,
+        hostname: mode.is_none(),
+        command: app.and_then(|a| a.command.clone()).unwrap_or_default(),
+        user: app.and_then(|a| a.user.clone()),
+        network_mode: mode,
+        ports,
+        volumes,
+        env: s.env.clone(),
+        cap_add: app.map(|a| a.cap_add.clone()).unwrap_or_default(),
+        devices: app.map(|a| a.devices.clone()).unwrap_or_default(),
+        privileged: app.and_then(|a| a.privileged).unwrap_or(false),
+        cpus: s.resources.as_ref().and_then(|r| r.cpus).filter(|c| c.is_finite() && *c > 0.0).map(|c| c.to_string()),
+        mem_limit: s.resources.as_ref().and_then(|r| r.memory).map(|m| compose_bytes(m.bytes)),
+        depends_on,
+        healthcheck: service_probe(s, app).map(|p| p.to_yaml()),
+        labels: labels(name, s, None),
+    })
+}
+
+fn companion_container(
+    cx: &Context,
+    name: &str,
+    s: &Service,
+    app: &App,
+    main: &Container,
+    cname: &str,
+    companion: &Companion,
+) -> Container {
+    let mut ports = Vec::new();
+    if main.network_mode.is_none() {
+        let published: Vec<Port> = companion
+            .ports
+            .iter()
+            .map(|(pname, p)| Port {
+                name: pname.to_string(),
+                host: (p.publish != Some(false)).then_some(p.port),
+                container: p.port,
+                protocol: p.protocol.unwrap_or(Protocol::Tcp),
+            })
+            .collect();
+        push_ports(&mut ports, &published);
+    }
+    let volumes = companion
+        .volumes
+        .iter()
+        .filter_map(|(vname, path)| {
+            s.volumes.iter().find(|v| v.name == vname).map(|v| bind(&v.source, path, v.readonly))
+        })
+        .collect();
+    let mut env = s.env.clone();
+    let vars = companion_vars(cx, name, s, app);
+    for (k, v) in companion.env.iter() {
+        if let Ok(t) = vars.expand(v) {
+            env.insert(k.to_string(), t);
+        }
+    }
+    let healthcheck = companion.healthcheck.as_ref().and_then(|h| {
+        spec_probe(h, |port| companion.ports.get(port).map(|p| (p.port, p.protocol == Some(Protocol::Https))))
+    });
+    Container {
+        key: format!("{name}-{cname}"),
+        image: companion.image.clone().unwrap_or_else(|| main.image.clone()),
+        hostname: main.hostname,
+        command: companion.command.clone().unwrap_or_default(),
+        user: companion.user.clone(),
+        network_mode: main.network_mode.clone(),
+        ports,
+        volumes,
+        env,
+        depends_on: BTreeMap::new(),
+        healthcheck: healthcheck.map(|p| p.to_yaml()),
+        labels: labels(name, s, Some(cname)),
+        ..Container::default()
+    }
+}
+
+/// The placeholder values a companion's `env` may use, as the resolver fills them for the
+/// entry's own `env` (the model does not carry companions' environment).
+fn companion_vars(cx: &Context, name: &str, s: &Service, app: &App) -> Vars {
+    let mut vars = Vars::default();
+    let fqdn = s.exposes.first().map(|e| e.fqdn.clone()).unwrap_or_default();
+    vars.text("tz", cx.model.timezone.clone());
+    vars.text("domain", cx.model.domain.clone().unwrap_or_default());
+    vars.text("service", name);
+    let version =
+        s.image.as_deref().filter(|i| *i != app.image.value).and_then(hearth_catalog::image_tag).unwrap_or_default();
+    vars.text("version", version);
+    vars.text("url", if fqdn.is_empty() { String::new() } else { format!("https://{fqdn}") });
+    vars.text("fqdn", fqdn);
+    for (sname, _) in app.secrets.iter() {
+        vars.set(&format!("secret.{sname}"), Template::secret(format!("secret:{name}-{sname}")));
+    }
+    vars
+}
+
+fn labels(name: &str, s: &Service, companion: Option<&str>) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    if let Some(c) = companion {
+        labels.insert("hearth.companion".to_string(), c.to_string());
+    }
+    labels.insert("hearth.group".to_string(), s.group.clone());
+    labels.insert("hearth.service".to_string(), name.to_string());
+    labels.insert("hearth.stack".to_string(), s.stack.clone());
+    labels
+}
+
+/// Adds `host:container/proto` for every published port; DNS is both TCP and UDP.
+fn push_ports(out: &mut Vec<String>, ports: &[Port]) {
+    for p in ports {
+        let Some(host) = p.host else { continue };
+        let protocols: &[&str] = match p.protocol {
+            Protocol::Udp => &["udp"],
+            Protocol::Dns => &["tcp", "udp"],
+            Protocol::Http | Protocol::Https | Protocol::Tcp | Protocol::Grpc => &["tcp"],
+        };
+        for proto in protocols {
+            let entry = format!("{host}:{}/{proto}", p.container);
+            if !out.contains(&entry) {
+                out.push(entry);
+            }
+        }
+    }
+}
+
+/// A bind mount: the short form, or the long one when a path holds a `:` the short form
+/// would split on.
+fn bind(source: &str, target: &str, readonly: bool) -> Y {
+    if source.contains(':') || target.contains(':') {
+        let mut m = vec![
+            ("type".to_string(), Y::s("bind")),
+            ("source".to_string(), Y::s(source)),
+            ("target".to_string(), Y::s(target)),
+        ];
+        if readonly {
+            m.push(("read_only".to_string(), Y::Bool(true)));
+        }
+        Y::Map(m)
+    } else if readonly {
+        Y::Str(format!("{source}:{target}:ro"))
+    } else {
+        Y::Str(format!("{source}:{target}"))
+    }
+}
+
+fn container_yaml(c: &Container, network: &str, env_file: Option<String>) -> Y {
+    let mut m: Vec<(String, Y)> = vec![("image".into(), Y::s(&c.image)), ("container_name".into(), Y::s(&c.key))];
+    if c.hostname {
+        m.push(("hostname".into(), Y::s(&c.key)));
+    }
+    m.push(("restart".into(), Y::s("unless-stopped")));
+    if !c.command.is_empty() {
+        m.push(("command".into(), Y::strs(&c.command)));
+    }
+    if let Some(user) = &c.user {
+        m.push(("user".into(), Y::s(user)));
+    }
+    match &c.network_mode {
+        Some(mode) => m.push(("network_mode".into(), Y::s(mode))),
+        None => m.push(("networks".into(), Y::Seq(vec![Y::s(network)]))),
+    }
+    if !c.ports.is_empty() {
+        m.push(("ports".into(), Y::strs(&c.ports)));
+    }
+    if !c.volumes.is_empty() {
+        m.push(("volumes".into(), Y::Seq(c.volumes.clone())));
+    }
+    if let Some(file) = env_file {
+        m.push(("env_file".into(), Y::Seq(vec![Y::Str(file)])));
+    }
+    let plain: Vec<(String, Y)> =
+        c.env.iter().filter(|(_, v)| !v.is_secret()).map(|(k, v)| (k.clone(), Y::Str(v.to_string()))).collect();
+    if !plain.is_empty() {
+        m.push(("environment".into(), Y::Map(plain)));
+    }
+    if !c.cap_add.is_empty() {
+        m.push(("cap_add".into(), Y::strs(&c.cap_add)));
+    }
+    if !c.devices.is_empty() {
+        m.push(("devices".into(), Y::strs(&c.devices)));
+    }
+    if c.privileged {
+        m.push(("privileged".into(), Y::Bool(true)));
+    }
+    if let Some(cpus) = &c.cpus {
+        m.push(("cpus".into(), Y::Num(cpus.clone())));
+    }
+    if let Some(mem) = &c.mem_limit {
+        m.push(("mem_limit".into(), Y::s(mem)));
+    }
+    if !c.depends_on.is_empty() {
+        let deps =
+            c.depends_on.iter().map(|(d, cond)| (d.clone(), Y::Map(vec![("condition".into(), Y::s(cond))]))).collect();
+        m.push(("depends_on".into(), Y::Map(deps)));
+    }
+    if let Some(h) = &c.healthcheck {
+        m.push(("healthcheck".into(), h.clone()));
+    }
+    m.push(("labels".into(), Y::Map(c.labels.iter().map(|(k, v)| (k.clone(), Y::s(v))).collect())));
+    Y::Map(m)
+}
+
+/// What a health probe runs.
+enum Test {
+    Http {
+        port: u16,
+        https: bool,
+        path: String,
+    },
+    Tcp(u16),
+    /// An argument vector, run without a shell.
+    Exec(Vec<String>),
+    /// A command line known only as text (the model keeps a spec override's command joined).
+    Shell(String),
+}
+
+struct Probe {
+    test: Test,
+    interval: Option<String>,
+    timeout: Option<String>,
+    retries: Option<u32>,
+    start_period: Option<String>,
+}
+
+impl Probe {
+    fn to_yaml(&self) -> Y {
+        let test = match &self.test {
+            Test::Http { port, https, path } => {
+                let url = format!("{}://127.0.0.1:{port}{path}", if *https { "https" } else { "http" });
+                // A spec's probe path may hold any character; single quotes keep the shell out.
+                let url = url.replace('\'', "'\\''");
+                let (wget, curl) = if *https { ("--no-check-certificate ", "k") } else { ("", "") };
+                vec![
+                    "CMD-SHELL".to_string(),
+                    format!("wget -q {wget}-O /dev/null '{url}' || curl -fsS{curl} -o /dev/null '{url}' || exit 1"),
+                ]
+            }
+            Test::Tcp(port) => vec![
+                "CMD-SHELL".to_string(),
+                format!("nc -z 127.0.0.1 {port} || bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}' || exit 1"),
+            ],
+            Test::Exec(argv) => std::iter::once("CMD".to_string()).chain(argv.iter().cloned()).collect(),
+            Test::Shell(line) => vec!["CMD-SHELL".to_string(), line.clone()],
+        };
+        let mut m = vec![("test".to_string(), Y::strs(&test))];
+        for (key, value) in [("interval", &self.interval), ("timeout", &self.timeout)] {
+            if let Some(v) = value {
+                m.push((key.to_string(), Y::s(v)));
+            }
+        }
+        if let Some(r) = self.retries {
+            m.push(("retries".to_string(), Y::Int(u64::from(r))));
+        }
+        if let Some(v) = &self.start_period {
+            m.push(("start_period".to_string(), Y::s(v)));
+        }
+        Y::Map(m)
+    }
+}
+
+/// The probe text the resolver records for a healthcheck, to tell whether the model's probe is
+/// the catalog's (and so may use its argument vector and `start_period`).
+fn probe_text(h: &SpecCheck) -> String {
+    if let Some(http) = &h.http {
+        format!("http {}{}", http.port.value, http.path.as_deref().unwrap_or("/"))
+    } else if let Some(tcp) = &h.tcp {
+        format!("tcp {}", tcp.value)
+    } else if let Some(cmd) = &h.command {
+        format!("command {}", cmd.join(" "))
+    } else {
+        "none".to_string()
+    }
+}
+
+/// A service's health probe, from the model's healthcheck (the spec's or the catalog's).
+fn service_probe(s: &Service, app: Option<&App>) -> Option<Probe> {
+    let hc = s.healthcheck.as_ref()?;
+    let catalog = app.map(|a| &a.healthcheck).filter(|h| probe_text(h) == hc.probe);
+    let port_of = |port: &str| -> Option<(u16, bool)> {
+        match port.parse::<u16>() {
+            Ok(n) => Some((n, false)),
+            Err(_) => s.ports.iter().find(|p| p.name == port).map(|p| (p.container, p.protocol == Protocol::Https)),
+        }
+    };
+    let test = match catalog.and_then(|h| h.command.clone()) {
+        Some(argv) => Test::Exec(argv),
+        None => {
+            let (kind, rest) = hc.probe.split_once(' ')?;
+            match kind {
+                "http" => {
+                    let (port, path) = match rest.find('/') {
+                        Some(i) => (&rest[..i], &rest[i..]),
+                        None => (rest, "/"),
+                    };
+                    let (port, https) = port_of(port)?;
+                    Test::Http { port, https, path: path.to_string() }
+                }
+                "tcp" => Test::Tcp(port_of(rest)?.0),
+                "command" => Test::Shell(rest.to_string()),
+                _ => return None,
+            }
+        }
+    };
+    Some(Probe {
+        test,
+        interval: compose_duration_text(&hc.interval),
+        timeout: compose_duration_text(&hc.timeout),
+        retries: Some(hc.retries),
+        start_period: catalog.and_then(|h| h.start_period).map(compose_duration),
+    })
+}
+
+/// A probe from a catalog healthcheck (companions), with the model's defaults for timings.
+fn spec_probe(h: &SpecCheck, port_of: impl Fn(&str) -> Option<(u16, bool)>) -> Option<Probe> {
+    let by_ref = |r: &str| r.parse::<u16>().ok().map(|n| (n, false)).or_else(|| port_of(r));
+    let test = if let Some(http) = &h.http {
+        let (port, https) = by_ref(&http.port.value)?;
+        Test::Http { port, https, path: http.path.clone().unwrap_or_else(|| "/".into()) }
+    } else if let Some(tcp) = &h.tcp {
+        Test::Tcp(by_ref(&tcp.value)?.0)
+    } else {
+        Test::Exec(h.command.clone()?)
+    };
+    Some(Probe {
+        test,
+        interval: Some(h.interval.map_or_else(|| "30s".into(), compose_duration)),
+        timeout: Some(h.timeout.map_or_else(|| "5s".into(), compose_duration)),
+        retries: Some(h.retries.unwrap_or(3)),
+        start_period: h.start_period.map(compose_duration),
+    })
+}
+
+fn compose_duration_text(text: &str) -> Option<String> {
+    Duration::parse(text).ok().map(compose_duration)
+}
+
+/// A duration in the units Compose reads (`h`, `m`, `s`, `ms`; not days or weeks).
+fn compose_duration(d: Duration) -> String {
+    let ms = d.millis;
+    if ms == 0 {
+        "0s".to_string()
+    } else if ms.is_multiple_of(3_600_000) {
+        format!("{}h", ms / 3_600_000)
+    } else if ms.is_multiple_of(60_000) {
+        format!("{}m", ms / 60_000)
+    } else if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// A byte count in Compose's units (`k`, `m`, `g` are powers of 1024), exact.
+fn compose_bytes(bytes: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "g"), (1 << 20, "m"), (1 << 10, "k")];
+    UNITS
+        .iter()
+        .find(|(size, _)| bytes > 0 && bytes.is_multiple_of(*size))
+        .map_or_else(|| format!("{bytes}b"), |(size, unit)| format!("{}{unit}", bytes / size))
+}
+
+/// A value for a Compose `env_file`: bare when it holds only harmless characters, otherwise
+/// double-quoted with `\`, `"`, `$` and line breaks escaped (Compose expands `$` in unquoted and
+/// double-quoted values, and `#` after a space starts a comment).
+fn env_value(v: &str) -> String {
+    let bare = |c: char| c.is_ascii_alphanumeric() || "_-./:@+,%{}=".contains(c);
+    if v.chars().all(bare) {
+        return v.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '$' => out.push_str("\\$"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The YAML a compose file is made of, with keys in the order they are pushed.
+#[derive(Clone, Debug)]
+enum Y {
+    Str(String),
+    Int(u64),
+    /// A number already formatted as YAML reads it (`1.5`).
+    Num(String),
+    Bool(bool),
+    Seq(Vec<Y>),
+    Map(Vec<(String, Y)>),
+}
+
+impl Y {
+    fn s(v: &str) -> Y {
+        Y::Str(v.to_string())
+    }
+
+    fn strs(v: &[String]) -> Y {
+        Y::Seq(v.iter().map(|s| Y::Str(s.clone())).collect())
+    }
+
+    /// The value on the same line as its key or dash, if it fits there.
+    fn inline(&self) -> Option<String> {
+        match self {
+            Y::Str(s) => Some(quote(&s.replace('$', "$$"))),
+            Y::Int(n) => Some(n.to_string()),
+            Y::Num(n) => Some(n.clone()),
+            Y::Bool(b) => Some(b.to_string()),
+            Y::Seq(v) if v.is_empty() => Some("[]".into()),
+            Y::Map(v) if v.is_empty() => Some("{}".into()),
+            _ => None,
+        }
+    }
+
+    /// Writes a block value at `indent`; the caller has already written the line's start when
+    /// `self` is a mapping inside a sequence item (`first_inline`).
+    fn write(&self, out: &mut String, indent: usize) {
+        self.write_at(out, indent, false);
+    }
+
+    fn write_at(&self, out: &mut String, indent: usize, first_inline: bool) {
+        let pad = " ".repeat(indent);
+        match self {
+            Y::Map(entries) if !entries.is_empty() => {
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if !(first_inline && i == 0) {
+                        out.push_str(&pad);
+                    }
+                    out.push_str(&quote(k));
+                    out.push(':');
+                    match v.inline() {
+                        Some(s) => {
+                            out.push(' ');
+                            out.push_str(&s);
+                            out.push('\n');
+                        }
+                        None => {
+                            out.push('\n');
+                            v.write_at(out, indent + 2, false);
+                        }
+                    }
+                }
+            }
+            Y::Seq(items) if !items.is_empty() => {
+                for item in items {
+                    out.push_str(&pad);
+                    out.push_str("- ");
+                    match item.inline() {
+                        Some(s) => {
+                            out.push_str(&s);
+                            out.push('\n');
+                        }
+                        None => item.write_at(out, indent + 2, true),
+                    }
+                }
+            }
+            other => {
+                out.push_str(&pad);
+                out.push_str(&other.inline().unwrap_or_default());
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// A YAML scalar that reads back as the same string under YAML 1.1 and 1.2: plain only for
+/// names, paths and durations; everything else double-quoted with JSON escapes (valid YAML).
+fn quote(s: &str) -> String {
+    let first_ok = s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/');
+    // `:` is safe inside a plain scalar that starts with a letter or `/` (no base-60 reading)
+    // as long as no space follows it and it does not end the scalar.
+    let safe_chars = s.chars().all(|c| c.is_ascii_alphanumeric() || "_./@+-".contains(c) || (c == ':' && first_ok))
+        && !s.ends_with(':');
+    let duration = {
+        let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let unit = &s[digits.len()..];
+        !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && matches!(unit, "ms" | "s" | "m" | "h")
+    };
+    let keyword =
+        matches!(s.to_ascii_lowercase().as_str(), "y" | "n" | "yes" | "no" | "on" | "off" | "true" | "false" | "null");
+    if safe_chars && (first_ok || duration) && !keyword {
+        s.to_string()
+    } else {
+        serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting() {
+        for plain in ["traefik", "/opt/hearth/x", "30s", "unless-stopped", "hearth.service", "a/b:1.2", "/a:/b:ro"] {
+            assert_eq!(quote(plain), plain);
+        }
+        for quoted in ["80:80", "no", "ON", "1_000", "1e5", "", "-x", "a b", "0x10", "~", "12", "a:", "1:2"] {
+            assert!(quote(quoted).starts_with('"'), "{quoted}");
+        }
+    }
+
+    #[test]
+    fn env_values() {
+        assert_eq!(env_value("{{secret:x}}"), "{{secret:x}}");
+        assert_eq!(env_value("a$b \"c\" \\ #d"), "\"a\\$b \\\"c\\\" \\\\ #d\"");
+    }
+
+    #[test]
+    fn byte_units() {
+        assert_eq!(compose_bytes(512 << 20), "512m");
+        assert_eq!(compose_bytes(2 << 30), "2g");
+        assert_eq!(compose_bytes(500_000_000), "500000000b");
+        assert_eq!(compose_bytes(1536), "1536b");
+        assert_eq!(compose_bytes(2048), "2k");
+    }
+
+    #[test]
+    fn durations() {
+        let d = |t: &str| compose_duration(Duration::parse(t).unwrap());
+        assert_eq!(d("30s"), "30s");
+        assert_eq!(d("90s"), "90s");
+        assert_eq!(d("2m"), "2m");
+        assert_eq!(d("1d"), "24h");
+        assert_eq!(d("1500ms"), "1500ms");
+    }
+
+    #[test]
+    fn http_probe_quotes_its_url() {
+        let probe = Probe {
+            test: Test::Http { port: 8080, https: true, path: "/it's".into() },
+            interval: None,
+            timeout: None,
+            retries: None,
+            start_period: None,
+        };
+        let mut out = String::new();
+        probe.to_yaml().write(&mut out, 0);
+        // The shell sees `'…/it'\''s'`; YAML's double quotes escape the backslash.
+        assert!(
+            out.contains(r#"wget -q --no-check-certificate -O /dev/null 'https://127.0.0.1:8080/it'\\''s'"#),
+            "{out}"
+        );
+        assert!(out.contains("curl -fsSk -o /dev/null"), "{out}");
+    }
+
+    #[test]
+    fn yaml_shape() {
+        let y = Y::Map(vec![
+            ("a".into(), Y::Seq(vec![Y::s("x"), Y::Map(vec![("k".into(), Y::s("v")), ("l".into(), Y::Int(1))])])),
+            ("b".into(), Y::Map(vec![("c".into(), Y::s("$HOME"))])),
+        ]);
+        let mut out = String::new();
+        y.write(&mut out, 0);
+        assert_eq!(out, "a:\n  - x\n  - k: v\n    l: 1\nb:\n  c: \"$$HOME\"\n");
+    }
+}

@@ -1,5 +1,30 @@
-//! Renderer stub: not written yet.
+//! dnsmasq: one `address=/NAME/IP` line per internal DNS record, when `dns.server` is a dnsmasq
+//! service.
+//!
+//! The file is a drop-in (`/etc/dnsmasq.d/hearth.conf`, or the container's config volume): the
+//! Debian package and the catalog image both read every `*.conf` in that folder, so the
+//! operator's own main configuration (upstreams, DHCP) stays theirs. No `local=` line is written:
+//! the zone may be a public domain whose other names must still resolve upstream.
 
-use crate::{Context, Output};
+use std::fmt::Write as _;
 
-pub fn render(_cx: &Context, _out: &mut Output) {}
+use crate::prometheus::{dirs, dns_records, service};
+use crate::{Context, File, Kind, Output};
+
+pub fn render(cx: &Context, out: &mut Output) {
+    let m = cx.model;
+    if m.dns.server_app.as_deref() != Some("dnsmasq") {
+        return;
+    }
+    let Some((name, svc)) = service(m, m.dns.server.as_deref()) else { return };
+    let (dir, _) = dirs(svc, "config", "/etc/dnsmasq.d");
+    let mut c = String::from("# Internal DNS records rendered by Hearth from `dns` and the exposed services.\n");
+    for r in dns_records(m) {
+        let _ = writeln!(c, "address=/{}/{}", r.name, r.address);
+    }
+    out.push(
+        File::new(svc.on.name(), format!("{dir}/hearth.conf"), Kind::Dnsmasq, c)
+            .from("dns")
+            .from(format!("service/{name}")),
+    );
+}

@@ -1,5 +1,56 @@
-//! Renderer stub: not written yet.
+//! Loki: a single-binary configuration storing chunks and a TSDB index on the local filesystem,
+//! with retention enforced by the compactor, on the machine of `monitoring.loki`.
+//!
+//! One process, an in-memory ring and replication factor 1 is the upstream's recommended setup
+//! for one machine. Paths are under the `data` volume as the process sees it; listen ports are
+//! the container ports of `http` and `grpc`. The schema starts at a fixed date so the rendered
+//! file does not depend on the day it was rendered.
 
-use crate::{Context, Output};
+use hearth_spec::ast::Form;
 
-pub fn render(_cx: &Context, _out: &mut Output) {}
+use crate::prometheus::{dirs, port, q, service};
+use crate::{Context, File, Kind, Output};
+
+pub fn render(cx: &Context, out: &mut Output) {
+    let m = cx.model;
+    let Some((name, svc)) = service(m, m.monitoring.loki.as_deref()) else { return };
+    let (host_dir, _) = dirs(svc, "config", "/etc/loki");
+    // Natively the package's data folder (the catalog's `native.data`); in a container the
+    // `data` volume's target.
+    let native_data = match svc.form {
+        Form::Docker => None,
+        _ => svc
+            .app
+            .as_deref()
+            .and_then(|a| cx.catalog.get(a))
+            .and_then(|a| a.native.as_ref())
+            .and_then(|n| n.data.clone()),
+    };
+    let data = native_data.unwrap_or_else(|| dirs(svc, "data", "/var/lib/loki").1);
+    let http = port(svc, "http").1;
+    let grpc = svc.ports.iter().find(|p| p.name == "grpc").map_or(9096, |p| p.container);
+    let retention = if m.monitoring.retention.is_empty() { "744h" } else { m.monitoring.retention.as_str() };
+    let content = format!(
+        "# Loki configuration rendered by Hearth from `monitoring`.\n\
+auth_enabled: false\n\
+server:\n  http_listen_port: {http}\n  grpc_listen_port: {grpc}\n  log_level: info\n\
+common:\n  instance_addr: 127.0.0.1\n  path_prefix: {data}\n  replication_factor: 1\n  \
+storage:\n    filesystem:\n      chunks_directory: {chunks}\n      rules_directory: {rules}\n  \
+ring:\n    kvstore:\n      store: inmemory\n\
+schema_config:\n  configs:\n    - from: \"2024-01-01\"\n      store: tsdb\n      object_store: filesystem\n      \
+schema: v13\n      index:\n        prefix: index_\n        period: 24h\n\
+limits_config:\n  retention_period: {retention}\n\
+compactor:\n  working_directory: {compactor}\n  retention_enabled: true\n  delete_request_store: filesystem\n\
+analytics:\n  reporting_enabled: false\n",
+        data = q(&data),
+        chunks = q(&format!("{data}/chunks")),
+        rules = q(&format!("{data}/rules")),
+        compactor = q(&format!("{data}/compactor")),
+        retention = q(retention),
+    );
+    out.push(
+        File::new(svc.on.name(), format!("{host_dir}/loki.yaml"), Kind::Loki, content)
+            .from("monitoring")
+            .from(format!("service/{name}")),
+    );
+}

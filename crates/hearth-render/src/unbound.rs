@@ -1,5 +1,50 @@
-//! Renderer stub: not written yet.
+//! Unbound: the internal DNS records as `local-data`, when `dns.server` is an Unbound service.
+//!
+//! Natively the file is `/etc/unbound/unbound.conf.d/hearth.conf`, which Debian's `unbound.conf`
+//! pulls in with `include-toplevel`; in the catalog image it is `a-records.conf` in the config
+//! volume, which the image's `unbound.conf` includes inside its `server:` clause. The file starts
+//! with its own `server:` line, valid in both places. The zone is `transparent`: names Hearth
+//! does not know still resolve normally (the zone may be a public domain).
 
-use crate::{Context, Output};
+use std::fmt::Write as _;
+use std::net::IpAddr;
 
-pub fn render(_cx: &Context, _out: &mut Output) {}
+use hearth_spec::ast::Form;
+
+use crate::prometheus::{dirs, dns_records, q, service};
+use crate::{Context, File, Kind, Output};
+
+pub fn render(cx: &Context, out: &mut Output) {
+    let m = cx.model;
+    if m.dns.server_app.as_deref() != Some("unbound") {
+        return;
+    }
+    let Some((name, svc)) = service(m, m.dns.server.as_deref()) else { return };
+    let path = if svc.form == Form::Docker {
+        format!("{}/a-records.conf", dirs(svc, "config", "/opt/unbound/etc/unbound").0)
+    } else {
+        "/etc/unbound/unbound.conf.d/hearth.conf".to_string()
+    };
+    let mut c =
+        String::from("# Internal DNS records rendered by Hearth from `dns` and the exposed services.\nserver:\n");
+    let zone = m.dns.zone.trim_end_matches('.');
+    if !zone.is_empty() && dns_records(m).into_iter().any(|r| in_zone(&r.name, zone)) {
+        let _ = writeln!(c, "    local-zone: {} transparent", q(&format!("{zone}.")));
+    }
+    for r in dns_records(m) {
+        let ty = match r.address {
+            IpAddr::V4(_) => "A",
+            IpAddr::V6(_) => "AAAA",
+        };
+        let _ = writeln!(
+            c,
+            "    local-data: {}",
+            q(&format!("{}. 300 IN {ty} {}", r.name.trim_end_matches('.'), r.address))
+        );
+    }
+    out.push(File::new(svc.on.name(), path, Kind::Unbound, c).from("dns").from(format!("service/{name}")));
+}
+
+fn in_zone(name: &str, zone: &str) -> bool {
+    name == zone || name.ends_with(&format!(".{zone}"))
+}

@@ -63,7 +63,8 @@ pub fn temp_dir(name: &str) -> PathBuf {
 /// Whether a validator is installed. In CI (`HEARTH_REQUIRE_VALIDATORS=1`) a missing validator
 /// fails the test; on a developer machine the test says what is missing and passes.
 pub fn have(tool: &str) -> bool {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
+    let found =
+        Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
     if !found {
         assert!(
             std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_none(),
