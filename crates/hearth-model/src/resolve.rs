@@ -5,7 +5,7 @@
 //! computes connection strings. Problems met on the way (unknown references, exhausted pools)
 //! are reported as diagnostics; the rest of the checks live in `check`.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use hearth_catalog::{App, Catalog, Provides};
@@ -63,6 +63,9 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         diags: Vec::new(),
         secrets: BTreeMap::new(),
         claims: Vec::new(),
+        redis: BTreeMap::new(),
+        database_index: HashMap::new(),
+        bucket_index: HashMap::new(),
     };
     let networks = r.networks();
     let hosts = r.hosts();
@@ -136,6 +139,18 @@ struct Resolver<'a> {
     /// Generated secret name -> (length, users).
     secrets: BTreeMap<String, (usize, BTreeSet<String>)>,
     claims: Vec<Claim>,
+    /// Per Redis server: numbers pinned in the spec, remembered per consumer, and handed out.
+    redis: BTreeMap<String, RedisState>,
+    /// (server, name) -> index in `model.databases` / `model.buckets`.
+    database_index: HashMap<(String, String), usize>,
+    bucket_index: HashMap<(String, String), usize>,
+}
+
+#[derive(Default)]
+struct RedisState {
+    pinned: BTreeSet<u32>,
+    remembered: BTreeMap<String, u32>,
+    used: BTreeSet<u32>,
 }
 
 /// Turns a name into an SQL identifier: `my-app` -> `my_app`.
@@ -1046,16 +1061,20 @@ impl Resolver<'_> {
                         uvars.set("url", url.clone());
                     }
                     let engine = k.as_str().to_string();
-                    match model.databases.iter_mut().find(|d| d.server == target && d.name == database) {
-                        Some(db) => db.consumers.push(name.to_string()),
-                        None => model.databases.push(Database {
-                            server: target.to_string(),
-                            engine,
-                            name: database.clone(),
-                            user: user.clone(),
-                            password_secret: secret_name,
-                            consumers: vec![name.to_string()],
-                        }),
+                    let key = (target.to_string(), database.clone());
+                    match self.database_index.get(&key) {
+                        Some(&i) => model.databases[i].consumers.push(name.to_string()),
+                        None => {
+                            self.database_index.insert(key, model.databases.len());
+                            model.databases.push(Database {
+                                server: target.to_string(),
+                                engine,
+                                name: database.clone(),
+                                user: user.clone(),
+                                password_secret: secret_name,
+                                consumers: vec![name.to_string()],
+                            });
+                        }
                     }
                     record.database = Some(database);
                     record.user = Some(user);
@@ -1082,13 +1101,17 @@ impl Resolver<'_> {
                     let endpoint = format!("http://{host}:{}", port.unwrap_or(9000));
                     uvars.text("endpoint", endpoint.clone());
                     uvars.text("url", endpoint.clone());
-                    match model.buckets.iter_mut().find(|b| b.server == target && b.name == bucket) {
-                        Some(b) => b.consumers.push(name.to_string()),
-                        None => model.buckets.push(Bucket {
-                            server: target.to_string(),
-                            name: bucket.clone(),
-                            consumers: vec![name.to_string()],
-                        }),
+                    let key = (target.to_string(), bucket.clone());
+                    match self.bucket_index.get(&key) {
+                        Some(&i) => model.buckets[i].consumers.push(name.to_string()),
+                        None => {
+                            self.bucket_index.insert(key, model.buckets.len());
+                            model.buckets.push(Bucket {
+                                server: target.to_string(),
+                                name: bucket.clone(),
+                                consumers: vec![name.to_string()],
+                            });
+                        }
                     }
                     record.bucket = Some(bucket);
                     record.url = Some(Template::text(endpoint));
@@ -1138,7 +1161,9 @@ impl Resolver<'_> {
         }
         // Database servers get the databases nobody `uses` but the spec lists.
         for d in &svc.databases {
-            if !model.databases.iter().any(|x| x.server == name && x.name == d.value) {
+            let key = (name.to_string(), d.value.clone());
+            if !self.database_index.contains_key(&key) {
+                self.database_index.insert(key, model.databases.len());
                 let secret_name = format!("{name}-{}-password", d.value.replace('_', "-"));
                 self.need_secret(&secret_name, 32, name);
                 let engine =
@@ -1154,7 +1179,9 @@ impl Resolver<'_> {
             }
         }
         for b in &svc.buckets {
-            if !model.buckets.iter().any(|x| x.server == name && x.name == b.value) {
+            let key = (name.to_string(), b.value.clone());
+            if !self.bucket_index.contains_key(&key) {
+                self.bucket_index.insert(key, model.buckets.len());
                 model.buckets.push(Bucket { server: name.to_string(), name: b.value.clone(), consumers: Vec::new() });
             }
         }
@@ -1212,38 +1239,47 @@ impl Resolver<'_> {
         }
     }
 
+    /// What allocation needs to know about one Redis server, gathered once per server so that
+    /// allocating for many consumers stays linear.
+    fn redis_state(&mut self, server: &str) -> &mut RedisState {
+        if !self.redis.contains_key(server) {
+            let mut state = RedisState::default();
+            for (consumer, s) in self.spec.services.iter() {
+                for x in s.uses.iter().filter(|x| x.service.value == server) {
+                    match &x.db {
+                        Some(d) => {
+                            state.pinned.insert(d.value);
+                        }
+                        None => {
+                            let key = format!("service/{consumer}/redis-db/{server}");
+                            if let Some(d) = self.previous.get(&key).and_then(|v| v.parse::<u32>().ok()) {
+                                state.remembered.insert(consumer.to_string(), d);
+                            }
+                        }
+                    }
+                }
+            }
+            self.redis.insert(server.to_string(), state);
+        }
+        self.redis.entry(server.to_string()).or_default()
+    }
+
     fn redis_db(&mut self, consumer: &str, server: &str, u: &ast::Use, model: &mut Model) -> u32 {
         if let Some(db) = &u.db {
             self.origins.redis.push((server.to_string(), db.value, consumer.to_string(), db.span));
             model.redis_dbs.push(RedisDb { server: server.to_string(), db: db.value, consumer: consumer.to_string() });
             return db.value;
         }
-        // Pinned numbers anywhere in the spec are reserved before any allocation.
-        let pinned: BTreeSet<u32> = self
-            .spec
-            .services
-            .iter()
-            .flat_map(|(_, s)| s.uses.iter())
-            .filter(|x| x.service.value == server)
-            .filter_map(|x| x.db.as_ref().map(|d| d.value))
-            .collect();
+        let state = self.redis_state(server);
+        let used: BTreeSet<u32> = state.used.iter().copied().chain(state.pinned.iter().copied()).collect();
         // Numbers that other unpinned consumers of this server had in the lock stay theirs.
-        let others: Vec<u32> = self
-            .spec
-            .services
-            .iter()
-            .filter(|(other, s)| {
-                *other != consumer && s.uses.iter().any(|x| x.service.value == server && x.db.is_none())
-            })
-            .filter_map(|(other, _)| self.previous.get(&format!("service/{other}/redis-db/{server}")))
-            .filter_map(|v| v.parse::<u32>().ok())
-            .collect();
-        let used: BTreeSet<u32> =
-            model.redis_dbs.iter().filter(|r| r.server == server).map(|r| r.db).chain(pinned).collect();
+        let others: BTreeSet<u32> =
+            state.remembered.iter().filter(|(c, _)| c.as_str() != consumer).map(|(_, d)| *d).collect();
         let key = format!("service/{consumer}/redis-db/{server}");
         let remembered = self.previous.get(&key).and_then(|v| v.parse::<u32>().ok()).filter(|d| !used.contains(d));
         let db = remembered.unwrap_or_else(|| (0..).find(|d| !used.contains(d) && !others.contains(d)).unwrap_or(0));
         self.allocations.set(key, db.to_string());
+        self.redis_state(server).used.insert(db);
         self.origins.redis.push((server.to_string(), db, consumer.to_string(), u.service.span));
         model.redis_dbs.push(RedisDb { server: server.to_string(), db, consumer: consumer.to_string() });
         db

@@ -243,36 +243,71 @@ pub struct Entry<T> {
 }
 
 /// A mapping from names to values, in source order, with the span of every name.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Lookups by name use an index built on first use, so resolving a spec with ten thousand
+/// services stays linear; add entries with [`NamedMap::push`], which keeps the index valid.
+#[derive(Clone, Debug)]
 pub struct NamedMap<T> {
     pub entries: Vec<Entry<T>>,
     /// Names whose values failed to decode. They are already reported; keeping the names stops
     /// references to them from being reported a second time as unknown.
     pub broken: Vec<String>,
+    index: std::sync::OnceLock<std::collections::HashMap<String, usize>>,
+}
+
+impl<T: PartialEq> PartialEq for NamedMap<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries && self.broken == other.broken
+    }
 }
 
 impl<T> Default for NamedMap<T> {
     fn default() -> Self {
-        NamedMap { entries: Vec::new(), broken: Vec::new() }
+        NamedMap { entries: Vec::new(), broken: Vec::new(), index: std::sync::OnceLock::new() }
     }
 }
 
 impl<T> NamedMap<T> {
+    pub fn new(entries: Vec<Entry<T>>, broken: Vec<String>) -> Self {
+        NamedMap { entries, broken, index: std::sync::OnceLock::new() }
+    }
+
+    /// Adds an entry at the end.
+    pub fn push(&mut self, entry: Entry<T>) {
+        self.entries.push(entry);
+        self.index = std::sync::OnceLock::new();
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        // Small maps are faster to scan than to index.
+        if self.entries.len() <= 16 {
+            return self.entries.iter().position(|e| e.name == name);
+        }
+        let index = self.index.get_or_init(|| {
+            let mut map = std::collections::HashMap::with_capacity(self.entries.len());
+            for (i, e) in self.entries.iter().enumerate() {
+                map.entry(e.name.clone()).or_insert(i);
+            }
+            map
+        });
+        index.get(name).copied()
+    }
+
     /// Whether the name was written, whether or not its value decoded.
     pub fn is_declared(&self, name: &str) -> bool {
         self.contains(name) || self.broken.iter().any(|b| b == name)
     }
 
     pub fn get(&self, name: &str) -> Option<&T> {
-        self.entries.iter().find(|e| e.name == name).map(|e| &e.value)
+        self.position(name).map(|i| &self.entries[i].value)
     }
 
     pub fn entry(&self, name: &str) -> Option<&Entry<T>> {
-        self.entries.iter().find(|e| e.name == name)
+        self.position(name).map(|i| &self.entries[i])
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.entries.iter().any(|e| e.name == name)
+        self.position(name).is_some()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &T)> {
@@ -305,7 +340,7 @@ impl<T: Decode> Decode for NamedMap<T> {
                 None => broken.push(key.name.clone()),
             }
         }
-        Some(NamedMap { entries: out, broken })
+        Some(NamedMap::new(out, broken))
     }
 }
 

@@ -251,7 +251,7 @@ fn merge_map<T>(into: &mut NamedMap<T>, from: NamedMap<T>, section: &str, diags:
                 .help("rename one of them or remove the duplicate"),
             );
         } else {
-            into.entries.push(entry);
+            into.push(entry);
         }
     }
     into.broken.extend(from.broken);

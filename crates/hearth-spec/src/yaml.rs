@@ -111,6 +111,8 @@ enum Frame {
         key: Option<Key>,
         /// Keys that came from a merge (`<<`) and may still be overridden.
         merged: Vec<String>,
+        /// Every key so far, so duplicate detection stays linear in large mappings.
+        seen: std::collections::HashSet<String>,
     },
 }
 
@@ -222,7 +224,14 @@ impl Builder<'_> {
             }
             Event::MappingStart(_, anchor, _) => {
                 self.push(
-                    Frame::Map { start, anchor, entries: Vec::new(), key: None, merged: Vec::new() },
+                    Frame::Map {
+                        start,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                        merged: Vec::new(),
+                        seen: std::collections::HashSet::new(),
+                    },
                     start,
                     end,
                 )?;
@@ -305,7 +314,7 @@ impl Builder<'_> {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, key, merged, .. }) => match key.take() {
+            Some(Frame::Map { entries, key, merged, seen, .. }) => match key.take() {
                 None => {
                     let name = match &node.value {
                         Value::Scalar(s) => s.text.clone(),
@@ -326,11 +335,16 @@ impl Builder<'_> {
                 Some(k) => {
                     if k.name == "<<" && node.as_map().is_some() {
                         merge(entries, merged, node);
+                        for (e, _) in entries.iter() {
+                            seen.insert(e.name.clone());
+                        }
                     } else if let Some(i) = merged.iter().position(|m| *m == k.name) {
                         merged.swap_remove(i);
                         entries.retain(|(e, _)| e.name != k.name);
                         entries.push((k, node));
-                    } else if let Some((first, _)) = entries.iter().find(|(e, _)| e.name == k.name) {
+                    } else if !seen.insert(k.name.clone())
+                        && let Some((first, _)) = entries.iter().find(|(e, _)| e.name == k.name)
+                    {
                         let first = first.span;
                         self.diagnostics.push(
                             Diagnostic::new(

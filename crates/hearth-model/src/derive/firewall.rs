@@ -48,6 +48,22 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
             reason: "SSH from the management zone".into(),
         });
     }
+    // Each service's consumers' machine addresses, built once: looking them up per service would
+    // scan every service's `uses` for every service, quadratic in the size of the homelab.
+    let mut consumer_addresses: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for c in model.services.values() {
+        let machines: Vec<String> = std::iter::once(c.on.name().to_string())
+            .chain(c.also_on.iter().cloned())
+            .filter_map(|m| address_of(&m))
+            .collect();
+        for u in &c.uses {
+            consumer_addresses.entry(u.service.as_str()).or_default().extend(machines.iter().cloned());
+        }
+    }
+    for v in consumer_addresses.values_mut() {
+        v.sort();
+        v.dedup();
+    }
     let exposed_ports: BTreeSet<(String, u16)> =
         model.services.iter().flat_map(|(n, s)| s.exposes.iter().map(move |x| (n.clone(), x.port))).collect();
     for (name, s) in &model.services {
@@ -57,18 +73,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         let machine = s.on.name().to_string();
         let app = s.app.as_deref().and_then(|a| catalog.get(a));
         let provides: Vec<Provides> = app.map(|a| a.provides.clone()).unwrap_or_default();
-        let consumers: Vec<String> = {
-            let mut v: Vec<String> = model
-                .services
-                .iter()
-                .filter(|(_, c)| c.uses.iter().any(|u| &u.service == name))
-                .flat_map(|(_, c)| std::iter::once(c.on.name().to_string()).chain(c.also_on.iter().cloned()))
-                .filter_map(|m| address_of(&m))
-                .collect();
-            v.sort();
-            v.dedup();
-            v
-        };
+        let consumers: Vec<String> = consumer_addresses.get(name.as_str()).cloned().unwrap_or_default();
         // Only a metrics port of its own is limited to Prometheus; when the app serves metrics on
         // its main port (Loki, Grafana) that port is for its clients too.
         let primary = app.and_then(|a| a.primary_port()).map(|(n, _)| n.to_string());
