@@ -1,5 +1,190 @@
-//! Renderer stub: not written yet.
+//! PostgreSQL roles, databases and client authentication, per PostgreSQL server, on the
+//! server's machine under `/etc/hearth/postgres/` (`/etc/hearth/postgres/<server>/` when a
+//! machine runs more than one server):
+//!
+//! - `init.sql`: idempotent SQL for `psql -v ON_ERROR_STOP=1`. Roles and databases are created
+//!   only when missing (`\gexec` over a `WHERE NOT EXISTS` query: `CREATE DATABASE` cannot run in
+//!   a `DO` block), then brought to the wanted state on every run (login, password, owner,
+//!   `CONNECT` revoked from `PUBLIC` and granted to the owner), so it is also how passwords are
+//!   rotated. Passwords come from psql variables (`:'pw_n8n'`), which psql quotes as literals;
+//!   the SQL file itself holds no secret.
+//! - `passwords.env` (secret, mode 0600): one `PW_<ROLE>=value` per role.
+//! - `apply.sh`: sources `passwords.env` and runs psql with one `-v pw_<role>=...` per role. The
+//!   psql command can be replaced with `HEARTH_PSQL` (the tests point it at a throwaway cluster).
+//! - `pg_hba.conf`: `local all postgres peer` for administration, then one `host` line per
+//!   database and consumer machine with `scram-sha-256`; nothing else may connect. The server's
+//!   configuration points `hba_file` at it.
 
-use crate::{Context, Output};
+use std::collections::BTreeMap;
 
-pub fn render(_cx: &Context, _out: &mut Output) {}
+use hearth_model::model::{Database, Service, Template};
+
+use crate::backup::{docker_exec, env_name, machine_address, service_machines, sh_quote};
+use crate::{Context, File, Kind, Output, fill};
+
+pub fn render(cx: &Context, out: &mut Output) {
+    let model = cx.model;
+    let mut servers: BTreeMap<&str, Vec<&Database>> = BTreeMap::new();
+    for d in model.databases.iter().filter(|d| d.engine == "postgres") {
+        servers.entry(d.server.as_str()).or_default().push(d);
+    }
+    let mut per_machine: BTreeMap<&str, usize> = BTreeMap::new();
+    for server in servers.keys() {
+        if let Some(s) = model.services.get(*server) {
+            *per_machine.entry(s.on.name()).or_default() += 1;
+        }
+    }
+    for (server, databases) in &servers {
+        let Some(s) = model.services.get(*server) else { continue };
+        let machine = s.on.name();
+        let dir = if per_machine.get(machine).copied().unwrap_or(0) > 1 {
+            format!("/etc/hearth/postgres/{server}")
+        } else {
+            "/etc/hearth/postgres".to_string()
+        };
+        let roles = roles(databases);
+        let source = format!("service/{server}");
+        let files = [
+            File::new(machine, format!("{dir}/init.sql"), Kind::PostgresInit, init_sql(server, databases, &roles)),
+            File::new(machine, format!("{dir}/passwords.env"), Kind::EnvSecret, passwords_env(cx, server, &roles)),
+            File::new(machine, format!("{dir}/apply.sh"), Kind::PostgresInit, apply_sh(server, s, &dir, &roles))
+                .mode(0o755),
+            File::new(machine, format!("{dir}/pg_hba.conf"), Kind::PostgresInit, pg_hba(cx, server, databases)),
+        ];
+        for f in files {
+            let f = databases
+                .iter()
+                .flat_map(|d| &d.consumers)
+                .fold(f.from(&source), |f, c| f.from(format!("service/{c}")));
+            out.push(f);
+        }
+    }
+}
+
+/// One login role per distinct user, with the password secret of its first database.
+fn roles<'a>(databases: &[&'a Database]) -> BTreeMap<&'a str, &'a str> {
+    let mut roles = BTreeMap::new();
+    for d in databases {
+        roles.entry(d.user.as_str()).or_insert(d.password_secret.as_str());
+    }
+    roles
+}
+
+/// The psql variable holding a role's password: `pw_` and the role with anything else than
+/// ASCII letters, digits and `_` turned into `_`.
+fn var(role: &str) -> String {
+    format!("pw_{}", env_name(role).to_ascii_lowercase())
+}
+
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+fn init_sql(server: &str, databases: &[&Database], roles: &BTreeMap<&str, &str>) -> String {
+    let mut s = format!(
+        "-- PostgreSQL server `{server}`: roles and databases, rendered by Hearth.\n\
+         -- Run by apply.sh: psql -v ON_ERROR_STOP=1 -v pw_<role>=... (idempotent; re-running rotates passwords).\n\n"
+    );
+    for role in roles.keys() {
+        s.push_str(&format!(
+            "-- role {role}\n\
+             SELECT format('CREATE ROLE %I LOGIN', {lit}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {lit})\\gexec\n\
+             ALTER ROLE {id} WITH LOGIN PASSWORD :'{var}';\n\n",
+            lit = literal(role),
+            id = ident(role),
+            var = var(role),
+        ));
+    }
+    for d in databases {
+        let consumers = if d.consumers.is_empty() { "none".to_string() } else { d.consumers.join(", ") };
+        s.push_str(&format!(
+            "-- database {name}, owner {user}, used by {consumers}\n\
+             SELECT format('CREATE DATABASE %I OWNER %I', {name_lit}, {user_lit}) WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = {name_lit})\\gexec\n\
+             ALTER DATABASE {name_id} OWNER TO {user_id};\n\
+             REVOKE CONNECT ON DATABASE {name_id} FROM PUBLIC;\n\
+             GRANT CONNECT ON DATABASE {name_id} TO {user_id};\n\n",
+            name = d.name,
+            user = d.user,
+            name_lit = literal(&d.name),
+            user_lit = literal(&d.user),
+            name_id = ident(&d.name),
+            user_id = ident(&d.user),
+        ));
+    }
+    s
+}
+
+fn passwords_env(cx: &Context, server: &str, roles: &BTreeMap<&str, &str>) -> String {
+    let mut s = format!(
+        "# Passwords of the roles on PostgreSQL server `{server}`, rendered by Hearth. Secret: keep it mode 0600.\n"
+    );
+    for (role, secret) in roles {
+        let value = fill(&Template::secret(format!("secret:{secret}")), cx.secrets);
+        s.push_str(&format!("PW_{}={}\n", env_name(role), sh_quote(&value)));
+    }
+    s
+}
+
+fn apply_sh(server: &str, s: &Service, dir: &str, roles: &BTreeMap<&str, &str>) -> String {
+    let psql = docker_exec(server, s, " -i")
+        .map_or_else(|| "runuser -u postgres -- psql".to_string(), |exec| format!("{exec} psql --username=postgres"));
+    let mut sh = format!(
+        "#!/bin/sh\n\
+         # Creates the roles and databases of PostgreSQL server `{server}` (init.sql), rendered by Hearth.\n\
+         # Idempotent. HEARTH_PSQL replaces the psql command line, HEARTH_PG_DIR the folder of the files.\n\
+         set -eu\n\
+         dir=\"${{HEARTH_PG_DIR:-{dir}}}\"\n\
+         . \"$dir/passwords.env\"\n\
+         if [ -n \"${{HEARTH_PSQL:-}}\" ]; then\n    \
+           # Word splitting is wanted: it is a command line.\n    \
+           # shellcheck disable=SC2086\n    \
+           run_psql() {{ $HEARTH_PSQL \"$@\"; }}\n\
+         else\n    \
+           run_psql() {{ {psql} \"$@\"; }}\n\
+         fi\n\
+         run_psql -X -q -v ON_ERROR_STOP=1 \\\n"
+    );
+    for role in roles.keys() {
+        sh.push_str(&format!("    -v {}=\"$PW_{}\" \\\n", var(role), env_name(role)));
+    }
+    sh.push_str("    -f - < \"$dir/init.sql\"\n");
+    sh
+}
+
+fn pg_hba(cx: &Context, server: &str, databases: &[&Database]) -> String {
+    let model = cx.model;
+    let mut s = format!(
+        "# Client authentication for PostgreSQL server `{server}`, rendered by Hearth.\n\
+         # Each database only from its consumers' machines; anything not listed is refused.\n\
+         # TYPE  DATABASE  USER  ADDRESS  METHOD\n\
+         local   all   postgres   peer\n"
+    );
+    for d in databases {
+        let mut addresses = Vec::new();
+        for consumer in &d.consumers {
+            let Some(c) = model.services.get(consumer) else { continue };
+            for m in service_machines(c) {
+                match machine_address(model, m) {
+                    Some(a) => {
+                        let cidr = if a.is_ipv4() { format!("{a}/32") } else { format!("{a}/128") };
+                        if !addresses.contains(&cidr) {
+                            addresses.push(cidr);
+                        }
+                    }
+                    None => s.push_str(&format!("# {}: consumer `{consumer}` on `{m}` has no address\n", d.name)),
+                }
+            }
+        }
+        if addresses.is_empty() {
+            s.push_str(&format!("# {}: no consumer machines, no remote access\n", d.name));
+        }
+        for a in addresses {
+            s.push_str(&format!("host   {}   {}   {a}   scram-sha-256\n", ident(&d.name), ident(&d.user)));
+        }
+    }
+    s
+}
