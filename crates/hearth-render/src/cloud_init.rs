@@ -1,5 +1,117 @@
-//! Renderer stub: not written yet.
+//! `#cloud-config` user-data for every managed Debian or Ubuntu VM, written on its Proxmox host as
+//! the snippet `/var/lib/vz/snippets/hearth-<guest>.yaml` (volume `local:snippets/...`) that the
+//! VM's `cicustom: user=...` points at (proxmox.rs). NixOS, Home Assistant OS, DSM and other
+//! appliances do not run cloud-init the same way (or at all) and get nothing here.
+//!
+//! What it sets up: hostname and FQDN (the DNS zone, else the domain), the homelab's timezone, an
+//! admin user `hearth` with passwordless sudo and a locked password, and the packages Hearth
+//! needs: `qemu-guest-agent` (Proxmox reads addresses and freezes filesystems through it) and,
+//! on a Docker VM, Docker and Compose from the distribution (`docker.io` with `docker-compose`
+//! on Debian, `docker-compose-v2` on Ubuntu, which ships the `docker compose` plugin). Addresses
+//! come from Proxmox's `ipconfig0`, not from here: Proxmox writes the network config itself.
+//!
+//! The spec has no field for the operator's SSH public key yet, so the user's
+//! `ssh_authorized_keys` holds a marked placeholder line that must be replaced before the VM is
+//! created; with `cicustom`, Proxmox's own `sshkeys` option is not applied.
 
-use crate::{Context, Output};
+use hearth_model::model::{Guest, GuestKind, Model};
 
-pub fn render(_cx: &Context, _out: &mut Output) {}
+use crate::{Context, File, Kind, Output};
+
+/// The admin user created on every VM.
+pub(crate) const ADMIN_USER: &str = "hearth";
+
+/// Where Proxmox's `local` storage keeps snippets.
+const SNIPPETS: &str = "/var/lib/vz/snippets";
+
+/// The marker left where the operator's SSH public key goes.
+pub(crate) const SSH_KEY_PLACEHOLDER: &str = "REPLACE-ME operator SSH public key (the spec has no field for it yet)";
+
+pub fn render(cx: &Context, out: &mut Output) {
+    for (name, g) in &cx.model.guests {
+        if !uses_cloud_init(g) {
+            continue;
+        }
+        let path = format!("{SNIPPETS}/hearth-{name}.yaml");
+        out.push(
+            File::new(&g.host, path, Kind::CloudInit, user_data(cx.model, g))
+                .from(format!("guest/{name}"))
+                .from(format!("host/{}", g.host)),
+        );
+    }
+}
+
+/// Whether a guest boots a cloud image configured by this module's user-data.
+pub(crate) fn uses_cloud_init(g: &Guest) -> bool {
+    g.kind == GuestKind::Vm && g.managed && cloud_image(&g.os).is_some()
+}
+
+/// The distribution's generic cloud image for an `os`, as Proxmox imports it from `import/`.
+pub(crate) fn cloud_image(os: &str) -> Option<String> {
+    match os.split_once('-') {
+        Some(("debian", version)) if !version.is_empty() => Some(format!("debian-{version}-genericcloud-amd64.qcow2")),
+        Some(("ubuntu", version)) if !version.is_empty() => {
+            // Ubuntu publishes it as `.img`, but it is a qcow2 image; Proxmox's `import` content
+            // only lists known disk extensions, so it is stored under `.qcow2`.
+            Some(format!("ubuntu-{version}-server-cloudimg-amd64.qcow2"))
+        }
+        _ => None,
+    }
+}
+
+/// The `cicustom` volume of a guest's snippet.
+pub(crate) fn snippet_volume(guest: &str) -> String {
+    format!("local:snippets/hearth-{guest}.yaml")
+}
+
+/// A YAML double-quoted scalar.
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+fn user_data(model: &Model, g: &Guest) -> String {
+    let zone = if model.dns.zone.is_empty() { model.domain.clone() } else { Some(model.dns.zone.clone()) };
+    let fqdn = zone.map_or_else(|| g.hostname.clone(), |z| format!("{}.{z}", g.hostname));
+    let docker = g.runtime == "docker";
+    let mut packages = vec!["qemu-guest-agent"];
+    if docker {
+        packages.push("docker.io");
+        packages.push(if g.os.starts_with("ubuntu") { "docker-compose-v2" } else { "docker-compose" });
+    }
+    let mut s = format!(
+        "#cloud-config\n\
+         # User-data of VM `{hostname}`, rendered by Hearth (Proxmox `cicustom`).\n\
+         hostname: {hostname}\n\
+         fqdn: {fqdn}\n\
+         prefer_fqdn_over_hostname: false\n\
+         manage_etc_hosts: true\n\
+         timezone: {tz}\n\
+         users:\n\
+         \x20 - name: {ADMIN_USER}\n\
+         \x20   gecos: Hearth admin\n\
+         \x20   groups: [sudo]\n\
+         \x20   shell: /bin/bash\n\
+         \x20   sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n\
+         \x20   lock_passwd: true\n\
+         \x20   # The spec has no field for the operator's SSH public key yet: replace this line with\n\
+         \x20   # the key (ssh-ed25519 AAAA... you@host) before the VM is created.\n\
+         \x20   ssh_authorized_keys:\n\
+         \x20     - {key}\n\
+         ssh_pwauth: false\n\
+         package_update: true\n\
+         packages:\n",
+        hostname = g.hostname,
+        tz = quoted(&model.timezone),
+        key = quoted(SSH_KEY_PLACEHOLDER),
+    );
+    for p in &packages {
+        s.push_str(&format!("  - {p}\n"));
+    }
+    s.push_str("runcmd:\n  - [systemctl, enable, --now, qemu-guest-agent]\n");
+    if docker {
+        // Joined here, not under `groups:`: a `docker` group cloud-init created before the package
+        // installs would be a non-system group, which the package's own `addgroup --system` refuses.
+        s.push_str(&format!("  - [systemctl, enable, --now, docker]\n  - [usermod, -aG, docker, {ADMIN_USER}]\n"));
+    }
+    s
+}

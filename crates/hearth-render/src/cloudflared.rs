@@ -1,5 +1,108 @@
-//! Renderer stub: not written yet.
+//! `/etc/cloudflared/config.yml` on the machine of the tunnel service (`ingress.tunnel`): one
+//! ingress rule per route with `access: tunnel`, ending in the catch-all `http_status:404`.
+//!
+//! Every name goes to the reverse proxy, not to the service: the proxy applies the route's
+//! authentication and middlewares, so a tunnelled name is protected exactly like a public one.
+//! With TLS from ACME the proxy is reached over HTTPS at its `websecure`/`https` port and the
+//! certificate is checked against the route's name (`originServerName`); with an internal CA
+//! the connection stays encrypted but unverified (`noTLSVerify`), since cloudflared does not
+//! know that CA; without TLS it is plain HTTP to the proxy's `web`/`http` port. cloudflared
+//! keeps the client's `Host` header, which the proxy routes on. Without a proxy a name goes
+//! straight to the route's first upstream.
+//!
+//! Credentials: the catalog's secret is a tunnel *token*, which already carries the account, the
+//! tunnel id and its secret, so no `credentials-file` is written. The token goes into the 0600
+//! environment file `/etc/cloudflared/tunnel.env` as `TUNNEL_TOKEN` (what `cloudflared tunnel
+//! run` reads), for a native service; a Docker service gets it from its compose secret env file.
+//! `tunnel:` names the tunnel for humans and logs; the model has no tunnel id, so it holds a
+//! marked placeholder. These ingress rules apply to a locally managed tunnel (`cloudflared
+//! tunnel create`); for a tunnel created in the Zero Trust dashboard, the dashboard's public
+//! hostnames take precedence.
 
-use crate::{Context, Output};
+use hearth_model::model::{Service, Template, Tls};
+use hearth_spec::ast::{Access, Form};
 
-pub fn render(_cx: &Context, _out: &mut Output) {}
+use crate::{Context, File, Kind, Output, fill};
+
+pub const CONFIG: &str = "/etc/cloudflared/config.yml";
+pub const TOKEN_ENV: &str = "/etc/cloudflared/tunnel.env";
+pub const TUNNEL_ID_PLACEHOLDER: &str = "REPLACE-ME-tunnel-uuid";
+
+pub fn render(cx: &Context, out: &mut Output) {
+    let Some(tunnel) = cx.model.ingress.tunnel.as_deref() else { return };
+    let Some(svc) = cx.model.services.get(tunnel) else { return };
+    let machine = svc.on.name();
+    let proxy = cx.model.ingress.proxy.as_deref().and_then(|p| cx.model.services.get(p).map(|s| (p, s)));
+    let token_from = if svc.form == Form::Native { TOKEN_ENV } else { "the compose project's secret env file" };
+    let mut file = File::new(machine, CONFIG, Kind::Cloudflared, config(cx, tunnel, token_from, proxy.map(|(_, s)| s)))
+        .from(format!("service/{tunnel}"))
+        .from("ingress");
+    if let Some((p, _)) = proxy {
+        file = file.from(format!("service/{p}"));
+    }
+    for r in cx.model.routes.iter().filter(|r| r.access == Access::Tunnel) {
+        file = file.from(format!("service/{}", r.service));
+    }
+    out.push(file);
+    if svc.form == Form::Native {
+        let token = svc
+            .env
+            .get("TUNNEL_TOKEN")
+            .cloned()
+            .unwrap_or_else(|| Template::secret(format!("secret:{tunnel}-tunnel-token")));
+        let text = format!(
+            "# Tunnel token of `{tunnel}`, rendered by Hearth. Secret: keep it mode 0600.\nTUNNEL_TOKEN={}\n",
+            fill(&token, cx.secrets)
+        );
+        out.push(File::new(machine, TOKEN_ENV, Kind::EnvSecret, text).from(format!("service/{tunnel}")));
+    }
+}
+
+/// A YAML double-quoted scalar.
+fn quoted(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+fn port(s: &Service, names: &[&str], default: u16) -> u16 {
+    names.iter().find_map(|n| s.ports.iter().find(|p| p.name == *n).and_then(|p| p.host)).unwrap_or(default)
+}
+
+fn config(cx: &Context, tunnel: &str, token_from: &str, proxy: Option<&Service>) -> String {
+    let mut s = format!(
+        "# Cloudflare Tunnel `{tunnel}`, rendered by Hearth.\n\
+         # Credentials: the tunnel token, TUNNEL_TOKEN in {token_from}.\n\
+         # Replace the id below with the tunnel's UUID (`cloudflared tunnel list`).\n\
+         tunnel: {TUNNEL_ID_PLACEHOLDER}\n\
+         no-autoupdate: true\n\
+         ingress:\n"
+    );
+    for r in cx.model.routes.iter().filter(|r| r.access == Access::Tunnel) {
+        s.push_str(&format!("  - hostname: {}\n", quoted(&r.fqdn)));
+        match proxy.and_then(|p| p.address.map(|a| (p, a))) {
+            Some((p, addr)) => {
+                let host = if addr.is_ipv6() { format!("[{addr}]") } else { addr.to_string() };
+                match &cx.model.ingress.tls {
+                    Tls::None => {
+                        s.push_str(&format!("    service: http://{host}:{}\n", port(p, &["web", "http"], 80)));
+                    }
+                    tls => {
+                        s.push_str(&format!(
+                            "    service: https://{host}:{}\n    originRequest:\n      originServerName: {}\n",
+                            port(p, &["websecure", "https"], 443),
+                            quoted(&r.fqdn)
+                        ));
+                        if *tls == Tls::Internal {
+                            s.push_str("      noTLSVerify: true\n");
+                        }
+                    }
+                }
+            }
+            None => {
+                let upstream = r.upstreams.first().map_or("http_status:502", String::as_str);
+                s.push_str(&format!("    service: {upstream}\n"));
+            }
+        }
+    }
+    s.push_str("  - service: http_status:404\n");
+    s
+}
