@@ -18,13 +18,13 @@ pub fn write(model: &Model, out: &mut String) {
         let mut t = Table::new(&["Repository", "Kind", "Location", "Credentials"]);
         for (name, r) in &b.repositories {
             match r {
-                Repository::Restic { url, credentials } => t.row(&[
+                Repository::Restic { url, credentials, .. } => t.row(&[
                     name.clone(),
                     "restic".to_string(),
                     md::code(url),
                     credentials.as_deref().map(reference).unwrap_or_default(),
                 ]),
-                Repository::Pbs { server, datastore, namespace } => {
+                Repository::Pbs { server, datastore, namespace, .. } => {
                     let loc = match namespace {
                         Some(ns) => format!("{server}, datastore {datastore}, namespace {ns}"),
                         None => format!("{server}, datastore {datastore}"),

@@ -54,6 +54,8 @@ pub struct Model {
     pub forwards: Vec<Forward>,
     /// The router's own address, if the spec gives it.
     pub router_address: Option<IpAddr>,
+    /// The operator's account on managed machines.
+    pub admin: Admin,
     /// Secrets declared under `secrets:`, with where their value comes from.
     pub declared_secrets: Vec<DeclaredSecret>,
     /// Where each entity was written: `guest/NAME`, `service/NAME`, `host/NAME`, `network/NAME`,
@@ -173,8 +175,19 @@ pub struct Dump {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Repository {
-    Restic { url: String, credentials: Option<String> },
-    Pbs { server: String, datastore: String, namespace: Option<String> },
+    Restic {
+        url: String,
+        /// The repository password (`secret:restic-<repo>-password`, generated unless declared).
+        password: String,
+        credentials: Option<String>,
+    },
+    Pbs {
+        server: String,
+        datastore: String,
+        namespace: Option<String>,
+        /// The PBS user's password (`secret:pbs-<repo>-password`, supplied by the operator).
+        password: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -260,6 +273,10 @@ pub enum HostKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct Host {
     pub kind: HostKind,
+    /// Proxmox node name (the host's name unless the spec says otherwise).
+    pub node: Option<String>,
+    /// Proxmox API URL.
+    pub api: Option<String>,
     pub address: Option<IpAddr>,
     pub network: Option<String>,
     pub runtime: Option<String>,
@@ -276,6 +293,10 @@ pub struct Pool {
     pub tier: Option<String>,
     pub path: String,
     pub datasets: Vec<String>,
+    /// ZFS properties per dataset, as written.
+    pub dataset_properties: BTreeMap<String, BTreeMap<String, String>>,
+    /// Proxmox content types.
+    pub content: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -299,8 +320,18 @@ pub struct Guest {
     pub memory: Size,
     pub disk: Size,
     pub storage: Option<String>,
+    pub swap: Option<Size>,
     pub runtime: String,
     pub managed: bool,
+    /// LXC: unprivileged container (default true).
+    pub unprivileged: bool,
+    pub onboot: bool,
+    pub tags: Vec<String>,
+    pub description: Option<String>,
+    /// VM: firmware, machine type and CPU type.
+    pub bios: Option<String>,
+    pub machine: Option<String>,
+    pub cpu: Option<String>,
     /// Guest path -> host path.
     pub mounts: BTreeMap<String, String>,
     pub devices: Vec<String>,
@@ -450,6 +481,12 @@ pub struct Bucket {
     pub server: String,
     pub name: String,
     pub consumers: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Admin {
+    pub user: String,
+    pub ssh_keys: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -104,6 +104,10 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         firewall: BTreeMap::new(),
         forwards: Vec::new(),
         router_address: spec.router.as_ref().and_then(|r| r.address.as_ref()).map(|a| a.value.0),
+        admin: Admin {
+            user: spec.admin.as_ref().and_then(|a| a.user.clone()).unwrap_or_else(|| "hearth".into()),
+            ssh_keys: spec.admin.as_ref().map(|a| a.ssh_keys.clone()).unwrap_or_default(),
+        },
         declared_secrets: spec
             .secrets
             .iter()
@@ -116,6 +120,17 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
     };
     r.services(&mut model);
     r.routes_and_dns(&mut model);
+    // Every restic repository needs a password; generated once unless the spec declares it.
+    if let Some(b) = &spec.backups {
+        for e in &b.repositories.entries {
+            if e.value.restic.is_some() {
+                r.need_secret(&crate::derive::backups::restic_password_secret(&e.name), 32, "backups");
+            } else if e.value.pbs.is_some() {
+                // A PBS user's password is set on the server; only the operator has it.
+                r.external_secret(&format!("pbs-{}-password", e.name), "backups", &mut model);
+            }
+        }
+    }
     crate::derive::derive(spec, catalog, &mut model);
     model.generated_secrets = r
         .secrets
@@ -240,6 +255,13 @@ impl Resolver<'_> {
                         tier: p.tier.clone(),
                         path: p.path.clone().unwrap_or_else(|| format!("/{pname}")),
                         datasets: p.datasets.names().map(str::to_string).collect(),
+                        dataset_properties: p
+                            .datasets
+                            .iter()
+                            .filter(|(_, props)| !props.is_empty())
+                            .map(|(d, props)| (d.to_string(), props.clone()))
+                            .collect(),
+                        content: p.content.clone(),
                     };
                     (pname.to_string(), pool)
                 })
@@ -249,6 +271,13 @@ impl Resolver<'_> {
                 e.name.clone(),
                 Host {
                     kind: if h.proxmox.is_some() { HostKind::Proxmox } else { HostKind::BareMetal },
+                    node: h.proxmox.as_ref().map(|p| p.node.clone().unwrap_or_else(|| e.name.clone())),
+                    api: h.proxmox.as_ref().map(|p| {
+                        p.api.clone().unwrap_or_else(|| {
+                            let at = h.address.as_ref().map_or_else(|| e.name.clone(), |a| a.value.to_string());
+                            format!("https://{at}:8006")
+                        })
+                    }),
                     address: h.address.as_ref().map(|a| a.value.0),
                     network: h.network.as_ref().map(|n| n.value.clone()),
                     runtime: h.runtime.as_ref().map(|r| r.value.as_str().to_string()),
@@ -486,8 +515,16 @@ impl Resolver<'_> {
                     memory: size.and_then(|s| s.memory.as_ref()).map_or(Size::new(512 << 20, true), |m| m.value),
                     disk: size.and_then(|s| s.disk.as_ref()).map_or(Size::gib(8), |d| d.value),
                     storage: storage.map(|s| s.value.clone()),
+                    swap: size.and_then(|s| s.swap.as_ref()).map(|s| s.value),
                     runtime: runtime.as_str().to_string(),
                     managed: g.managed.unwrap_or(runtime != Runtime::None),
+                    unprivileged: g.lxc.as_ref().and_then(|l| l.unprivileged).unwrap_or(true),
+                    onboot: g.onboot.unwrap_or(true),
+                    tags: g.tags.clone(),
+                    description: g.description.clone(),
+                    bios: g.vm.as_ref().and_then(|v| v.bios.clone()),
+                    machine: g.vm.as_ref().and_then(|v| v.machine.clone()),
+                    cpu: g.vm.as_ref().and_then(|v| v.cpu.clone()),
                     mounts,
                     devices: g.devices.iter().map(|d| d.value.clone()).collect(),
                     features,
@@ -627,7 +664,8 @@ impl Resolver<'_> {
             let network_mode = app
                 .and_then(|a| a.network_mode.clone())
                 .or_else(|| svc.via.as_ref().map(|v| format!("service:{}", v.value)));
-            let ports = self.ports(name, svc, app, &machine);
+            // Pods on a cluster do not share a machine's ports, so they claim none.
+            let ports = self.ports(name, svc, app, &machine, !matches!(on, Placement::Cluster(_)));
             let volumes = self.volumes(name, svc, app, &on, form);
             let stack = svc
                 .stack
@@ -686,7 +724,7 @@ impl Resolver<'_> {
         }
     }
 
-    fn ports(&mut self, name: &str, svc: &ast::Service, app: Option<&App>, machine: &str) -> Vec<Port> {
+    fn ports(&mut self, name: &str, svc: &ast::Service, app: Option<&App>, machine: &str, claim: bool) -> Vec<Port> {
         let mut out = Vec::new();
         if let Some(app) = app {
             for (pname, p) in app.ports.iter() {
@@ -699,7 +737,7 @@ impl Resolver<'_> {
                 };
                 let container = over.and_then(|o| o.container.as_ref()).map_or(p.port, |c| c.value);
                 let span = over.map_or_else(|| svc.app.as_ref().map_or(svc.span, |a| a.span), |o| o.host.span);
-                if let Some(h) = host {
+                if let Some(h) = host.filter(|_| claim) {
                     let movable = over.is_none()
                         && matches!(protocol, Protocol::Http | Protocol::Https)
                         && app.network_mode.as_deref() != Some("host")
@@ -723,15 +761,17 @@ impl Resolver<'_> {
             }
             let p = &e.value;
             let protocol = p.protocol.unwrap_or(Protocol::Tcp);
-            self.claims.push(Claim {
-                machine: machine.to_string(),
-                service: name.to_string(),
-                port_name: e.name.clone(),
-                port: p.host.value,
-                protocol,
-                span: p.host.span,
-                movable: false,
-            });
+            if claim {
+                self.claims.push(Claim {
+                    machine: machine.to_string(),
+                    service: name.to_string(),
+                    port_name: e.name.clone(),
+                    port: p.host.value,
+                    protocol,
+                    span: p.host.span,
+                    movable: false,
+                });
+            }
             out.push(Port {
                 name: e.name.clone(),
                 host: Some(p.host.value),
@@ -1162,8 +1202,8 @@ impl Resolver<'_> {
         // Database servers get the databases nobody `uses` but the spec lists.
         for d in &svc.databases {
             let key = (name.to_string(), d.value.clone());
-            if !self.database_index.contains_key(&key) {
-                self.database_index.insert(key, model.databases.len());
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.database_index.entry(key) {
+                slot.insert(model.databases.len());
                 let secret_name = format!("{name}-{}-password", d.value.replace('_', "-"));
                 self.need_secret(&secret_name, 32, name);
                 let engine =
@@ -1180,8 +1220,8 @@ impl Resolver<'_> {
         }
         for b in &svc.buckets {
             let key = (name.to_string(), b.value.clone());
-            if !self.bucket_index.contains_key(&key) {
-                self.bucket_index.insert(key, model.buckets.len());
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.bucket_index.entry(key) {
+                slot.insert(model.buckets.len());
                 model.buckets.push(Bucket { server: name.to_string(), name: b.value.clone(), consumers: Vec::new() });
             }
         }

@@ -14,8 +14,8 @@
 //! failed backup), the second prunes with the policy's `keep`. Keeping shell out of the unit
 //! files also keeps systemd's own `$`, `%` and quote handling out of the shell code.
 //!
-//! The repository password is the secret `restic-<repo>-password`; the model does not name it
-//! yet, so the env file carries its placeholder. A repository's `credentials` secret holds the
+//! The repository password is the model's reference for it (`restic-<repo>-password`, generated
+//! unless the spec declares it). A repository's `credentials` secret holds the
 //! backend's variables as `KEY=value` lines (`B2_ACCOUNT_ID`/`B2_ACCOUNT_KEY`,
 //! `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`) and is written into the env file as is.
 //!
@@ -59,13 +59,13 @@ pub fn render(cx: &Context, out: &mut Output) {
     }
     for (machine, repos) in &env_files {
         for repo in repos {
-            if let Some(Repository::Restic { url, credentials }) = backups.repositories.get(repo) {
+            if let Some(Repository::Restic { url, password, credentials }) = backups.repositories.get(repo) {
                 out.push(
                     File::new(
                         machine,
                         format!("/etc/hearth/restic/{repo}.env"),
                         Kind::EnvSecret,
-                        env_file(cx, repo, url, credentials.as_deref()),
+                        env_file(cx, repo, url, password, credentials.as_deref()),
                     )
                     .from("backups"),
                 );
@@ -85,8 +85,8 @@ fn restic_repositories<'a>(model: &Model, policy: &'a Policy) -> Vec<&'a str> {
         .collect()
 }
 
-fn env_file(cx: &Context, repo: &str, url: &str, credentials: Option<&str>) -> String {
-    let password = fill(&Template::secret(format!("secret:restic-{repo}-password")), cx.secrets);
+fn env_file(cx: &Context, repo: &str, url: &str, password: &str, credentials: Option<&str>) -> String {
+    let password = fill(&Template::secret(password), cx.secrets);
     let mut s = format!(
         "# restic repository `{repo}`, rendered by Hearth. Secret: keep it mode 0600.\n\
          # Read by systemd (EnvironmentFile=) and by /bin/sh (`.`), so values are single-quoted.\n\

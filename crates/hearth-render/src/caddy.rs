@@ -1,5 +1,202 @@
-//! Renderer stub: not written yet.
+//! Caddy: one `Caddyfile` with the global options (ACME e-mail and CA, `local_certs` for the
+//! internal CA, `auto_https off` for plain HTTP) and a site block per exposed name, plus a 0600
+//! environment file for the secrets the Caddyfile reads (`{$VAR}` at load, `{env.VAR}` at run).
+//!
+//! Choices:
+//! - Each site's handlers sit in a `route` block so they run in the order written (access check,
+//!   authentication, then the proxy) instead of Caddy's built-in directive order.
+//! - `basicauth`, not `basic_auth`: the image (2.8) accepts both, Debian's 2.6 (the validator and
+//!   the native package) only the former.
+//! - The admin API stays on localhost (Caddy's default): exposing `:2019` would let anyone on the
+//!   network rewrite the proxy's configuration.
+//! - The DNS challenge needs a Caddy build with the provider's module (`caddy-dns/<provider>`);
+//!   the standard image has none, so the file says so where it asks for it.
 
-use crate::{Context, Output};
+use std::fmt::Write as _;
 
-pub fn render(_cx: &Context, _out: &mut Output) {}
+use hearth_model::model::{Template, Tls};
+use hearth_spec::ast::Auth;
+
+use crate::traefik::shared::{self, Location, Proxy, Site, SsoKind};
+use crate::{Context, File, Kind, Output};
+
+/// The environment variables of the secrets file.
+const DNS_TOKEN_VAR: &str = "ACME_DNS_TOKEN";
+const BASIC_USER_VAR: &str = "HEARTH_BASIC_AUTH_USER";
+const BASIC_HASH_VAR: &str = "HEARTH_BASIC_AUTH_HASH";
+
+pub fn render(cx: &Context, out: &mut Output) {
+    let Some(proxy) = Proxy::find(cx, "caddy") else {
+        return;
+    };
+    let sites = shared::sites(cx, &proxy);
+
+    let mut file = File::new(
+        proxy.machine,
+        proxy.host_path("/etc/caddy/Caddyfile"),
+        Kind::Caddyfile,
+        caddyfile(cx, &proxy, &sites),
+    )
+    .from("ingress")
+    .from(format!("service/{}", proxy.name));
+    for s in &sites {
+        for source in &s.sources {
+            file = file.from(source.clone());
+        }
+    }
+    out.push(file);
+
+    let mut env = String::new();
+    if let Tls::Acme { challenge, token: Some(token), .. } = &cx.model.ingress.tls
+        && challenge == "dns"
+    {
+        let _ = writeln!(env, "{DNS_TOKEN_VAR}={}", crate::fill(&Template::secret(token.clone()), cx.secrets));
+    }
+    if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
+        let _ = writeln!(env, "{BASIC_USER_VAR}={}", crate::fill(&Template::secret(shared::BASIC_USER), cx.secrets));
+        let _ = writeln!(env, "{BASIC_HASH_VAR}={}", crate::fill(&Template::secret(shared::BASIC_HASH), cx.secrets));
+    }
+    if !env.is_empty() {
+        let content = format!(
+            "# Secrets the Caddyfile reads from the environment; load as the Caddy process's environment\n\
+             # (`env_file:` / `EnvironmentFile=`). The basic-auth hash is bcrypt (`caddy hash-password`).\n{env}"
+        );
+        out.push(
+            File::new(proxy.machine, proxy.host_path("/etc/caddy/secrets.env"), Kind::EnvSecret, content)
+                .from("ingress")
+                .from(format!("service/{}", proxy.name)),
+        );
+    }
+}
+
+/// The handlers several sites share, as snippets (`import NAME`) so each site block stays short.
+fn snippets(c: &mut String, sites: &[Site], sso: &SsoKind) {
+    let mut allows: Vec<&shared::Allow> =
+        sites.iter().flat_map(|s| &s.locations).filter_map(|l| l.allow.as_ref()).collect();
+    allows.sort_by_key(|a| a.name);
+    allows.dedup_by_key(|a| a.name);
+    for a in allows {
+        let _ = writeln!(
+            c,
+            "\n({}) {{\n\t@outside not remote_ip {}\n\trespond @outside \"Forbidden\" 403\n}}",
+            a.name,
+            a.ranges.join(" ")
+        );
+    }
+    if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
+        let _ =
+            writeln!(c, "\n(basic-auth) {{\n\tbasicauth {{\n\t\t{{${BASIC_USER_VAR}}} {{${BASIC_HASH_VAR}}}\n\t}}\n}}");
+    }
+    if sites.iter().any(|s| s.any(|l| l.auth == Auth::Sso)) {
+        c.push_str("\n(sso) {\n");
+        match sso {
+            SsoKind::Authentik { base } => {
+                // The outpost's own paths (sign-in start, callback) on the protected name.
+                let _ = writeln!(c, "\treverse_proxy /outpost.goauthentik.io/* {base}");
+                let _ = writeln!(c, "\tforward_auth {base} {{");
+                c.push_str("\t\turi /outpost.goauthentik.io/auth/caddy\n");
+                let _ = writeln!(c, "\t\tcopy_headers {}", shared::AUTHENTIK_HEADERS.join(" "));
+                c.push_str("\t}\n");
+            }
+            SsoKind::Authelia { base } => {
+                let _ = writeln!(c, "\tforward_auth {base} {{");
+                c.push_str("\t\turi /api/authz/forward-auth\n");
+                let _ = writeln!(c, "\t\tcopy_headers {}", shared::AUTHELIA_HEADERS.join(" "));
+                c.push_str("\t}\n");
+            }
+            SsoKind::Missing => {
+                c.push_str("\t# `auth: sso` without a usable SSO service: refused.\n\trespond \"Forbidden\" 403\n")
+            }
+        }
+        c.push_str("}\n");
+    }
+}
+
+/// One location's handlers in a `route` block, so they run in the order written.
+fn location(c: &mut String, l: &Location, indent: &str) {
+    let _ = writeln!(c, "{indent}route {{");
+    if let Some(allow) = &l.allow {
+        let _ = writeln!(c, "{indent}\timport {}", allow.name);
+    }
+    match l.auth {
+        Auth::None => {}
+        Auth::Basic => {
+            let _ = writeln!(c, "{indent}\timport basic-auth");
+        }
+        Auth::Sso => {
+            let _ = writeln!(c, "{indent}\timport sso");
+        }
+    }
+    let _ = write!(c, "{indent}\treverse_proxy {}", l.upstreams.join(" "));
+    if l.upstreams.len() > 1 {
+        let _ = writeln!(c, " {{\n{indent}\t\tlb_policy round_robin");
+        if let Some(h) = &l.health {
+            let _ = writeln!(
+                c,
+                "{indent}\t\thealth_uri {}\n{indent}\t\thealth_interval {}\n{indent}\t\thealth_timeout {}",
+                h.path, h.interval, h.timeout
+            );
+        }
+        let _ = writeln!(c, "{indent}\t}}");
+    } else {
+        c.push('\n');
+    }
+    let _ = writeln!(c, "{indent}}}");
+}
+
+fn caddyfile(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
+    let tls = &cx.model.ingress.tls;
+    let mut c = String::new();
+    let _ = writeln!(
+        c,
+        "# Caddyfile for `{}` on `{}`, rendered by Hearth: one site block per exposed name.",
+        proxy.name, proxy.machine
+    );
+    c.push_str("{\n");
+    match tls {
+        Tls::None => c.push_str("\tauto_https off\n"),
+        Tls::Internal => c.push_str("\t# Certificates from Caddy's own local CA; clients must trust its root\n\t# (`caddy trust`, or the root.crt under the data directory).\n\tlocal_certs\n"),
+        Tls::Acme { email, challenge, provider, server, .. } => {
+            let _ = writeln!(c, "\temail {email}");
+            if let Some(server) = server {
+                let _ = writeln!(c, "\tacme_ca {server}");
+            }
+            if let ("dns", Some(provider)) = (challenge.as_str(), provider) {
+                let _ = writeln!(c, "\t# Needs a Caddy build with the `caddy-dns/{provider}` module (`xcaddy build --with ...`).");
+                let _ = writeln!(c, "\tacme_dns {provider} {{env.{DNS_TOKEN_VAR}}}");
+            }
+        }
+    }
+    c.push_str("}\n");
+
+    let sso = SsoKind::of(cx);
+    snippets(&mut c, sites, &sso);
+    for s in sites {
+        c.push('\n');
+        for note in &s.notes {
+            let _ = writeln!(c, "# {note}");
+        }
+        let address = if *tls == Tls::None { format!("http://{}", s.fqdn) } else { s.fqdn.clone() };
+        let _ = writeln!(c, "{address} {{");
+        if let [only] = s.locations.as_slice()
+            && only.path.is_none()
+        {
+            location(&mut c, only, "\t");
+        } else {
+            // `handle` blocks are exclusive and Caddy tries the longest path first.
+            for l in &s.locations {
+                match &l.path {
+                    Some(p) => {
+                        // A prefix, as in Traefik's `PathPrefix` and NGINX's `location`.
+                        let _ = writeln!(c, "\thandle {p}* {{");
+                    }
+                    None => c.push_str("\thandle {\n"),
+                }
+                location(&mut c, l, "\t\t");
+                c.push_str("\t}\n");
+            }
+        }
+        c.push_str("}\n");
+    }
+    c
+}

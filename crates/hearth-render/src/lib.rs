@@ -81,5 +81,22 @@ pub fn render(cx: &Context) -> Vec<File> {
     wireguard::render(cx, &mut out);
     nixos::render(cx, &mut out);
     kubernetes::render(cx, &mut out);
-    out.finish()
+    let mut files = out.finish();
+    files.retain(|f| !superseded_by_nixos(cx.model, f));
+    files
+}
+
+/// On a NixOS guest the flake configures services, units, the firewall and containers itself, so
+/// other renderers' files for those would fight it. What it relies on stays: its own files, the
+/// data-tier init scripts it calls, and the secret files under `/etc/hearth/`.
+fn superseded_by_nixos(model: &Model, file: &File) -> bool {
+    let nixos = model.guests.get(&file.machine).is_some_and(|g| g.os.starts_with("nixos"));
+    if !nixos {
+        return false;
+    }
+    match file.kind {
+        Kind::Nixos | Kind::PostgresInit | Kind::MongoInit | Kind::MinioInit => false,
+        Kind::EnvSecret => !file.path.starts_with("/etc/hearth/"),
+        _ => true,
+    }
 }

@@ -50,7 +50,8 @@ pub fn render(cx: &Context, out: &mut Output) {
         let mut storage =
             String::from("# Proxmox Backup Server storages, rendered by Hearth: sections for /etc/pve/storage.cfg.\n");
         for repo in &storages {
-            let Some(Repository::Pbs { server, datastore, namespace }) = backups.repositories.get(*repo) else {
+            let Some(Repository::Pbs { server, datastore, namespace, password }) = backups.repositories.get(*repo)
+            else {
                 continue;
             };
             let address =
@@ -66,7 +67,7 @@ pub fn render(cx: &Context, out: &mut Output) {
             if let Some(ns) = namespace {
                 storage.push_str(&format!("\tnamespace {ns}\n"));
             }
-            let password = fill(&Template::secret(format!("secret:pbs-{repo}-password")), cx.secrets);
+            let password = fill(&Template::secret(password.clone()), cx.secrets);
             out.push(
                 File::new(host, format!("/etc/pve/priv/storage/{repo}.pw"), Kind::EnvSecret, format!("{password}\n"))
                     .from("backups"),

@@ -106,7 +106,8 @@ fn nftables_rulesets_pass_nft_check() {
         let rulesets = common::of_kind(&files, Kind::Nftables);
         // Every managed machine with openings gets exactly one ruleset that names every port.
         for (machine, openings) in &model.firewall {
-            let managed = model.guests.get(machine).is_none_or(|g| g.managed);
+            // NixOS guests get their firewall from the flake instead.
+            let managed = model.guests.get(machine).is_none_or(|g| g.managed && !g.os.starts_with("nixos"));
             let file = rulesets.iter().find(|f| &f.machine == machine);
             assert_eq!(file.is_some(), managed, "{name}: ruleset of `{machine}`");
             if let Some(f) = file {
@@ -139,7 +140,7 @@ fn nft() -> Option<String> {
 fn pve_schema() -> Option<Value> {
     let path = std::env::var_os("HEARTH_PVE_APIDATA")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/schemas/pve-apidata.json"));
+        .unwrap_or_else(|| common::repo().join("../shared/schemas/pve-apidata.json"));
     match std::fs::read_to_string(&path) {
         Ok(text) => Some(serde_json::from_str(&text).expect("pve-apidata.json parses")),
         Err(e) => {
@@ -556,7 +557,8 @@ struct Attempt {
 /// The attempts the firewall must decide for one example, from the `uses` graph (not from the
 /// firewall the renderer read): for every database-like server, every other machine tries the
 /// port its consumers' connection strings name; consumers must get through, and so must
-/// Prometheus where that port is also the server's metrics port (MinIO's S3 API).
+/// Prometheus where that port is also the server's metrics port (MinIO's S3 API), and the
+/// machines whose backup jobs write to a restic repository at that address and port.
 fn attempts(model: &Model, machines: &BTreeMap<String, String>) -> Vec<Attempt> {
     let catalog = hearth_catalog::builtin();
     let mut out = Vec::new();
@@ -590,13 +592,29 @@ fn attempts(model: &Model, machines: &BTreeMap<String, String>) -> Vec<Attempt> 
             }
         }
         for port in ports {
+            // Backup jobs whose policy writes to a restic repository served at this address.
+            let endpoint = format!("{server_addr}:{port}");
+            let backs_up: BTreeSet<String> = model
+                .backups
+                .jobs
+                .iter()
+                .filter(|j| {
+                    model.backups.policies.get(&j.policy).is_some_and(|p| {
+                        p.to.iter().any(|r| {
+                            matches!(model.backups.repositories.get(r),
+                                Some(hearth_model::model::Repository::Restic { url, .. }) if url.contains(&endpoint))
+                        })
+                    })
+                })
+                .map(|j| j.machine.clone())
+                .collect();
             for machine in machines.keys().filter(|m| *m != s.on.name()) {
                 let scrapes = Some(port) == metrics_port && prometheus == Some(machine.as_str());
                 out.push(Attempt {
                     from: machine.clone(),
                     server: name.clone(),
                     target: format!("{server_addr}:{port}"),
-                    allowed: consumers.contains(machine) || scrapes,
+                    allowed: consumers.contains(machine) || scrapes || backs_up.contains(machine),
                 });
             }
         }

@@ -109,6 +109,7 @@ fn empty_spec() -> Spec {
         notifications: NamedMap::default(),
         backups: None,
         secrets: NamedMap::default(),
+        admin: None,
         span: Span::default(),
         spans: Default::default(),
     }
@@ -140,7 +141,7 @@ fn take_section(spec: &mut Spec, part: Spec) {
     macro_rules! take_map {
         ($($f:ident),*) => {$( if !part.$f.is_empty() || !part.$f.broken.is_empty() { spec.$f = part.$f; } )*};
     }
-    take_opt!(homelab, domain, timezone, router, ingress, dns, monitoring, backups);
+    take_opt!(homelab, domain, timezone, router, ingress, dns, monitoring, backups, admin);
     take_map!(networks, hosts, guests, clusters, services, notifications, secrets);
     if !part.include.is_empty() {
         spec.include = part.include;
@@ -299,4 +300,5 @@ fn merge(spec: &mut Spec, part: Spec, diags: &mut Vec<Diagnostic>) {
     merge_one(&mut spec.backups, part.backups, ps.key("backups"), ss.key("backups"), "backups", diags);
     merge_one(&mut spec.domain, part.domain, ps.key("domain"), ss.key("domain"), "domain", diags);
     merge_one(&mut spec.timezone, part.timezone, ps.key("timezone"), ss.key("timezone"), "timezone", diags);
+    merge_one(&mut spec.admin, part.admin, ps.key("admin"), ss.key("admin"), "admin", diags);
 }

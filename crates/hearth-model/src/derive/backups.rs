@@ -8,6 +8,16 @@ use hearth_spec::ast::BackupChoice;
 
 use crate::model::{BackupJob, Dump, GuestBackup, Model, Policy, Replication, Repository, Snapshot, Uncovered};
 
+/// The name of a restic repository's password secret.
+pub fn restic_password_secret(repo: &str) -> String {
+    format!("restic-{repo}-password")
+}
+
+/// Where a secret Hearth names comes from: its declared source, or the store.
+fn secret_reference(spec: &Spec, name: &str) -> String {
+    spec.secrets.get(name).and_then(|d| d.source()).map_or_else(|| format!("secret:{name}"), |r| r.to_string())
+}
+
 /// Whether ZFS snapshots under `backups.snapshots` cover a dataset (it or a parent is snapshotted).
 /// Snapshots live in the same pool, so they protect against mistakes, not against losing the pool;
 /// the docs say so, but the data is not "without any protection".
@@ -28,12 +38,14 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
             let repo = match (&r.restic, &r.pbs) {
                 (Some(url), _) => Repository::Restic {
                     url: url.value.clone(),
+                    password: secret_reference(spec, &restic_password_secret(&e.name)),
                     credentials: r.credentials.as_ref().map(ToString::to_string),
                 },
                 (None, Some(p)) => Repository::Pbs {
                     server: p.server.value.clone(),
                     datastore: p.datastore.clone(),
                     namespace: p.namespace.clone(),
+                    password: secret_reference(spec, &format!("pbs-{}-password", e.name)),
                 },
                 (None, None) => continue,
             };

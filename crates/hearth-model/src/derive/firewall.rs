@@ -9,6 +9,32 @@ use hearth_spec::ast::Protocol;
 
 use crate::model::{Model, Opening, Placement};
 
+/// The address and port a restic repository URL reaches, for `s3:`, `rest:` and `sftp:` URLs.
+fn repository_endpoint(url: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = url.split_once(':')?;
+    match scheme {
+        "s3" | "rest" => {
+            let rest = rest.trim_start_matches("//");
+            let (default, rest) = match rest.split_once("://") {
+                Some(("https", r)) => (443, r),
+                Some((_, r)) => (80, r),
+                None => (if scheme == "s3" { 443 } else { 8000 }, rest),
+            };
+            let authority = rest.split('/').next()?;
+            let authority = authority.rsplit('@').next()?;
+            match authority.rsplit_once(':') {
+                Some((h, p)) => Some((h.to_string(), p.parse().ok()?)),
+                None => Some((authority.to_string(), default)),
+            }
+        }
+        "sftp" => {
+            let authority = rest.trim_start_matches("//").split(':').next()?;
+            Some((authority.rsplit('@').next()?.to_string(), 22))
+        }
+        _ => None,
+    }
+}
+
 /// Zone names treated as the management zone (SSH comes from there).
 const MANAGEMENT: &[&str] = &["management", "mgmt", "admin"];
 
@@ -131,6 +157,53 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                     protocol: "tcp".into(),
                     from: prometheus.clone(),
                     reason: "node exporter for Prometheus".into(),
+                });
+            }
+        }
+    }
+    // Backup jobs reach restic repositories served by machines of the homelab (MinIO's S3 API,
+    // a REST server, SFTP on a storage machine).
+    let addresses: BTreeMap<String, String> = model
+        .guests
+        .iter()
+        .filter_map(|(n, g)| g.address.map(|a| (a.to_string(), n.clone())))
+        .chain(model.hosts.iter().filter_map(|(n, h)| h.address.map(|a| (a.to_string(), n.clone()))))
+        .collect();
+    for (repo_name, repo) in &model.backups.repositories {
+        let crate::model::Repository::Restic { url, .. } = repo else { continue };
+        let Some((host, port)) = repository_endpoint(url) else { continue };
+        let Some(machine) = addresses.get(&host) else { continue };
+        let mut from: Vec<String> = model
+            .backups
+            .jobs
+            .iter()
+            .filter(|j| model.backups.policies.get(&j.policy).is_some_and(|p| p.to.contains(repo_name)))
+            .filter_map(|j| address_of(&j.machine))
+            .collect();
+        from.sort();
+        from.dedup();
+        if from.is_empty() {
+            continue;
+        }
+        let set = rules.entry(machine.clone()).or_default();
+        // The port may already be open to its consumers: widen that opening rather than adding a
+        // second rule for the same port.
+        let existing = set.iter().find(|o| o.port == port && o.protocol == "tcp" && !o.from.is_empty()).cloned();
+        match existing {
+            Some(mut o) => {
+                set.remove(&o);
+                o.from.extend(from);
+                o.from.sort();
+                o.from.dedup();
+                o.reason = format!("{}; backups to repository `{repo_name}`", o.reason);
+                set.insert(o);
+            }
+            None => {
+                set.insert(Opening {
+                    port,
+                    protocol: "tcp".into(),
+                    from,
+                    reason: format!("backups to repository `{repo_name}`"),
                 });
             }
         }

@@ -58,6 +58,18 @@ spec_struct! {
         opt backups: Backups,
         /// Secrets that come from outside Hearth.
         def secrets: NamedMap<SecretSpec>,
+        /// The operator's login on the machines Hearth manages.
+        opt admin: Admin,
+    }
+}
+
+spec_struct! {
+    /// The account Hearth creates on new machines and logs in with.
+    pub struct Admin {
+        /// User name (default `hearth`).
+        opt user: String,
+        /// SSH public keys allowed to log in.
+        def ssh_keys: Vec<String>,
     }
 }
 

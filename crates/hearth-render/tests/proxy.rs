@@ -1,0 +1,384 @@
+//! The reverse-proxy renderers (Traefik, Caddy, NGINX), checked by the upstream tools:
+//! check-jsonschema against SchemaStore's Traefik v3 schemas, `caddy validate`, `nginx -t`.
+//!
+//! Besides the examples (Traefik, Caddy and NGINX between them), every proxy renders the route
+//! sets of several examples: the model's `ingress.proxy_app` is switched to each app, so all
+//! three renderers meet SSO (authentik and Authelia), basic auth, replicas, internal and ACME
+//! HTTP/DNS certificates, plain HTTP, path prefixes and replicas on real routes.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hearth_model::Model;
+use hearth_model::model::Tls;
+use hearth_render::{File, Kind};
+
+const KINDS: [Kind; 4] = [Kind::TraefikStatic, Kind::TraefikDynamic, Kind::Caddyfile, Kind::Nginx];
+const APPS: [&str; 3] = ["traefik", "caddy", "nginx"];
+
+fn proxy_files(files: &[File]) -> Vec<&File> {
+    files.iter().filter(|f| KINDS.contains(&f.kind)).collect()
+}
+
+/// The examples as they are, plus their route sets behind each proxy app and a few variants.
+fn cases() -> Vec<(String, Model)> {
+    // Seed 000's guests run NixOS, whose flake configures nginx itself (tests/nix_k8s.rs checks
+    // that); its routes are still a good test set for the three proxies, so here its guests are
+    // treated as Debian.
+    let examples: Vec<(String, Model)> = common::examples()
+        .into_iter()
+        .map(|(n, mut m)| {
+            if n == "nixos-proxmox-five-vms" {
+                for g in m.guests.values_mut() {
+                    g.os = "debian-12".into();
+                }
+            }
+            (n, m)
+        })
+        .collect();
+    let mut cases: Vec<(String, Model)> = examples.clone();
+    let get = |name: &str| examples.iter().find(|(n, _)| n == name).map(|(_, m)| m.clone()).expect(name);
+    for base in
+        ["ryzen-tiered-lxc-platform", "two-node-docker-pbs", "zfs-proxmox-media-cloud", "nixos-proxmox-five-vms"]
+    {
+        for app in APPS {
+            let mut m = get(base);
+            m.ingress.proxy_app = Some(app.into());
+            cases.push((format!("{base}@{app}"), m));
+        }
+    }
+    for app in APPS {
+        let mut m = get("minimal");
+        m.ingress.proxy_app = Some(app.into());
+        m.ingress.tls = Tls::None;
+        cases.push((format!("minimal@{app}-plain-http"), m));
+
+        let mut m = get("zfs-proxmox-media-cloud");
+        m.ingress.proxy_app = Some(app.into());
+        m.ingress.sso_app = Some("authelia".into());
+        cases.push((format!("zfs-proxmox-media-cloud@{app}-authelia"), m));
+
+        // Seed 000's "Scaling Services" step: `also_on: [docker-host-2]` gives myapp a second
+        // upstream (the example leaves it as a comment, so it is added here).
+        let mut m = get("nixos-proxmox-five-vms");
+        m.ingress.proxy_app = Some(app.into());
+        for r in m.routes.iter_mut().filter(|r| r.service == "myapp") {
+            r.upstreams.push("http://192.168.1.105:3000".into());
+        }
+        cases.push((format!("nixos-proxmox-five-vms@{app}-replicas"), m));
+
+        let mut m = get("ryzen-tiered-lxc-platform");
+        m.ingress.proxy_app = Some(app.into());
+        m.ingress.sso = None;
+        m.ingress.sso_app = None;
+        cases.push((format!("ryzen-tiered-lxc-platform@{app}-no-sso"), m));
+    }
+    cases
+}
+
+#[test]
+fn each_case_renders_exactly_the_chosen_proxy() {
+    for (name, model) in cases() {
+        let files = common::render(&model);
+        let kinds: BTreeSet<Kind> = proxy_files(&files).iter().map(|f| f.kind).collect();
+        let expected: BTreeSet<Kind> = match model.ingress.proxy_app.as_deref() {
+            Some("traefik") => [Kind::TraefikStatic, Kind::TraefikDynamic].into(),
+            Some("caddy") => [Kind::Caddyfile].into(),
+            Some("nginx") => [Kind::Nginx].into(),
+            _ => BTreeSet::new(),
+        };
+        assert_eq!(kinds, expected, "{name}");
+        let proxy = model.ingress.proxy.as_deref().expect("a proxy");
+        let machine = model.services[proxy].on.name();
+        for f in proxy_files(&files) {
+            assert_eq!(f.machine, machine, "{name}: {} is not on the proxy's machine", f.path);
+            assert!(f.sources.contains("ingress"), "{name}: {}", f.path);
+        }
+    }
+}
+
+#[test]
+fn secrets_stay_in_env_secret_files() {
+    for (name, model) in cases() {
+        let files = common::render(&model);
+        for f in proxy_files(&files) {
+            assert!(!f.content.contains("{{secret:"), "{name}: {} holds a secret", f.path);
+            assert!(!f.content.contains("${secret:"), "{name}: {} holds a secret", f.path);
+        }
+        for f in files.iter().filter(|f| f.kind == Kind::EnvSecret) {
+            assert_eq!(f.mode, 0o600, "{name}: {}", f.path);
+        }
+    }
+}
+
+#[test]
+fn rendering_is_deterministic() {
+    for (name, model) in cases() {
+        let a: Vec<File> = common::render(&model).into_iter().filter(|f| KINDS.contains(&f.kind)).collect();
+        let b: Vec<File> = common::render(&model).into_iter().filter(|f| KINDS.contains(&f.kind)).collect();
+        assert_eq!(a, b, "{name}");
+    }
+}
+
+/// Where the Traefik JSON schemas are (`HEARTH_SCHEMAS`, default `shared/schemas` beside the repository).
+fn schemas() -> Option<PathBuf> {
+    let dir =
+        std::env::var_os("HEARTH_SCHEMAS").map_or_else(|| common::repo().join("../shared/schemas"), PathBuf::from);
+    if dir.join("traefik-v3.json").is_file() && dir.join("traefik-v3-file-provider.json").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_none(),
+        "the Traefik schemas are not in {}; set `HEARTH_SCHEMAS`",
+        dir.display()
+    );
+    eprintln!("skipping: no Traefik schemas in {}", dir.display());
+    None
+}
+
+/// YAML files converted to JSON beside them (`<file>.json`); the conversion is the YAML check.
+fn yaml_to_json(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let script = "import json, sys, yaml\nfor p in sys.argv[1:]:\n    with open(p) as f:\n        doc = yaml.safe_load(f)\n    with open(p + '.json', 'w') as f:\n        json.dump(doc, f)\n";
+    common::run_ok(Command::new("python3").arg("-c").arg(script).args(paths), "YAML -> JSON");
+    paths.iter().map(|p| PathBuf::from(format!("{}.json", p.display()))).collect()
+}
+
+fn dest(dir: &Path, f: &File) -> PathBuf {
+    dir.join(&f.machine).join(f.path.trim_start_matches('/'))
+}
+
+#[test]
+fn traefik_files_match_the_schemas() {
+    if !common::have("check-jsonschema") || !common::have("python3") {
+        return;
+    }
+    let Some(schemas) = schemas() else { return };
+    let mut checked = 0;
+    for (name, model) in cases() {
+        let files = common::render(&model);
+        if common::of_kind(&files, Kind::TraefikStatic).is_empty() {
+            continue;
+        }
+        let dir = common::temp_dir(&format!("proxy-traefik-{name}"));
+        common::write_tree(&files, &dir);
+        for (kind, schema) in
+            [(Kind::TraefikStatic, "traefik-v3.json"), (Kind::TraefikDynamic, "traefik-v3-file-provider.json")]
+        {
+            let paths: Vec<PathBuf> = common::of_kind(&files, kind).iter().map(|f| dest(&dir, f)).collect();
+            if paths.is_empty() {
+                continue;
+            }
+            let json = yaml_to_json(&paths);
+            common::run_ok(
+                Command::new("check-jsonschema").arg("--schemafile").arg(schemas.join(schema)).args(&json),
+                &format!("{name}: check-jsonschema {schema}"),
+            );
+            if kind == Kind::TraefikDynamic {
+                for j in &json {
+                    dynamic_is_consistent(&name, &model, j);
+                }
+            }
+            checked += paths.len();
+        }
+    }
+    eprintln!("check-jsonschema: {checked} Traefik files valid");
+    assert!(checked > 0);
+}
+
+/// What the schema cannot see: every router's service and middlewares exist, and every exposed
+/// name has a router.
+fn dynamic_is_consistent(name: &str, model: &Model, json: &Path) {
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
+    let http = &doc["http"];
+    let routers = http["routers"].as_object().expect("routers");
+    let mut hosts = BTreeSet::new();
+    for (r, router) in routers {
+        let service = router["service"].as_str().unwrap();
+        assert!(http["services"].get(service).is_some(), "{name}: router {r} -> missing service {service}");
+        for m in router["middlewares"].as_array().into_iter().flatten() {
+            let m = m.as_str().unwrap();
+            assert!(http["middlewares"].get(m).is_some(), "{name}: router {r} -> missing middleware {m}");
+        }
+        let rule = router["rule"].as_str().unwrap();
+        let host = rule.strip_prefix("Host(`").and_then(|s| s.split('`').next()).unwrap();
+        hosts.insert(host.to_string());
+    }
+    let fqdns: BTreeSet<String> = model.routes.iter().map(|r| r.fqdn.clone()).collect();
+    assert_eq!(hosts, fqdns, "{name}");
+}
+
+#[test]
+fn caddyfiles_validate() {
+    if !common::have("caddy") {
+        return;
+    }
+    let mut checked = 0;
+    for (name, model) in cases() {
+        let files = common::render(&model);
+        let caddyfiles = common::of_kind(&files, Kind::Caddyfile);
+        if caddyfiles.is_empty() {
+            continue;
+        }
+        let dir = common::temp_dir(&format!("proxy-caddy-{name}"));
+        common::write_tree(&files, &dir);
+        for f in caddyfiles {
+            // Debian's Caddy has no DNS-provider modules: the test copy drops `acme_dns`, the
+            // rendered file keeps it.
+            let copy = dir.join("Caddyfile.test");
+            let text: String = f
+                .content
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("acme_dns "))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            std::fs::write(&copy, text).unwrap();
+            let home = dir.join("home");
+            std::fs::create_dir_all(&home).unwrap();
+            common::run_ok(
+                Command::new("caddy")
+                    .args(["validate", "--adapter", "caddyfile", "--config"])
+                    .arg(&copy)
+                    .env("HOME", &home)
+                    .env("XDG_DATA_HOME", home.join("data"))
+                    .env("XDG_CONFIG_HOME", home.join("config"))
+                    .env("HEARTH_BASIC_AUTH_USER", "admin")
+                    // bcrypt of `hearth`, as `caddy hash-password` prints it.
+                    .env("HEARTH_BASIC_AUTH_HASH", "$2a$14$Zkx19XLiW6VYouLHR5NmfOFU0z2GTNmpkT/5qqR7hx4IjWJPDhjvG")
+                    .env("ACME_DNS_TOKEN", "test"),
+                &format!("{name}: caddy validate {}", f.path),
+            );
+            checked += 1;
+        }
+    }
+    eprintln!("caddy validate: {checked} Caddyfiles valid");
+    assert!(checked > 0);
+}
+
+/// A self-signed certificate and key for the paths the NGINX configuration references.
+fn test_cert(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("test.crt"), dir.join("test.key"));
+    common::run_ok(
+        Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=hearth.test",
+                "-keyout",
+            ])
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert),
+        "openssl req",
+    );
+    (cert, key)
+}
+
+#[test]
+fn nginx_configs_pass_nginx_t() {
+    if !common::have("nginx") || !common::have("openssl") {
+        return;
+    }
+    let mut checked = 0;
+    let base = common::temp_dir("proxy-nginx-certs");
+    let (cert, key) = test_cert(&base);
+    for (name, model) in cases() {
+        let files = common::render(&model);
+        let confs = common::of_kind(&files, Kind::Nginx);
+        if confs.is_empty() {
+            continue;
+        }
+        let prefix = common::temp_dir(&format!("proxy-nginx-{name}"));
+        for f in confs {
+            // The test copy: every file path the configuration reads moved under the prefix, with
+            // a certificate, key, users file or folder there. The rendered file is unchanged.
+            let mut copy = String::new();
+            for line in f.content.lines() {
+                let t = line.trim_start();
+                let directive = t.split_whitespace().next().unwrap_or("");
+                let arg = t.split_whitespace().nth(1).map(|a| a.trim_end_matches(';'));
+                match (directive, arg) {
+                    ("ssl_certificate" | "ssl_certificate_key" | "auth_basic_user_file" | "root", Some(p))
+                        if p.starts_with('/') =>
+                    {
+                        let moved = prefix.join(p.trim_start_matches('/'));
+                        std::fs::create_dir_all(if directive == "root" { &moved } else { moved.parent().unwrap() })
+                            .unwrap();
+                        match directive {
+                            "ssl_certificate" => drop(std::fs::copy(&cert, &moved).unwrap()),
+                            "ssl_certificate_key" => drop(std::fs::copy(&key, &moved).unwrap()),
+                            "auth_basic_user_file" => {
+                                std::fs::write(&moved, "admin:$apr1$hearth$0Yx3Xr9a4oWkk4GZ4iR2e/\n").unwrap()
+                            }
+                            _ => {}
+                        }
+                        copy.push_str(&line.replacen(p, &moved.display().to_string(), 1));
+                    }
+                    _ => copy.push_str(line),
+                }
+                copy.push('\n');
+            }
+            std::fs::create_dir_all(prefix.join("conf.d")).unwrap();
+            std::fs::create_dir_all(prefix.join("tmp")).unwrap();
+            std::fs::write(prefix.join("conf.d/hearth.conf"), copy).unwrap();
+            let p = prefix.display();
+            let wrapper = format!(
+                "pid {p}/nginx.pid;\nerror_log {p}/error.log;\nevents {{}}\nhttp {{\n    access_log off;\n    \
+                 client_body_temp_path {p}/tmp/body;\n    proxy_temp_path {p}/tmp/proxy;\n    fastcgi_temp_path {p}/tmp/fastcgi;\n    \
+                 uwsgi_temp_path {p}/tmp/uwsgi;\n    scgi_temp_path {p}/tmp/scgi;\n    include {p}/conf.d/hearth.conf;\n}}\n"
+            );
+            std::fs::write(prefix.join("nginx.conf"), wrapper).unwrap();
+            common::run_ok(
+                Command::new("nginx").arg("-t").arg("-p").arg(&prefix).arg("-c").arg(prefix.join("nginx.conf")),
+                &format!("{name}: nginx -t {}", f.path),
+            );
+            checked += 1;
+        }
+    }
+    eprintln!("nginx -t: {checked} configurations valid");
+    assert!(checked > 0);
+}
+
+/// All proxy files of a case (and the proxy's env-secret files), for a snapshot.
+fn snapshot_of(model: &Model) -> String {
+    let files = common::render(model);
+    let proxy = model.ingress.proxy.as_deref().unwrap();
+    let mut s = String::new();
+    for f in &files {
+        let mine = KINDS.contains(&f.kind)
+            || (f.kind == Kind::EnvSecret
+                && f.sources.contains(&format!("service/{proxy}"))
+                && f.sources.contains("ingress"));
+        if mine {
+            s.push_str(&format!("===== {}:{} ({}, {:o})\n{}\n", f.machine, f.path, f.kind.as_str(), f.mode, f.content));
+        }
+    }
+    s
+}
+
+#[test]
+fn snapshots() {
+    let cases = cases();
+    for name in [
+        "two-node-docker-pbs",
+        "minimal",
+        "nixos-proxmox-five-vms",
+        "nixos-proxmox-five-vms@caddy-replicas",
+        "nixos-proxmox-five-vms@traefik-replicas",
+        "ryzen-tiered-lxc-platform@caddy",
+        "ryzen-tiered-lxc-platform@nginx",
+        "zfs-proxmox-media-cloud@traefik-authelia",
+        "zfs-proxmox-media-cloud@nginx-authelia",
+    ] {
+        let model = &cases.iter().find(|(n, _)| n == name).expect(name).1;
+        insta::assert_snapshot!(format!("proxy-{}", name.replace('@', "-at-")), snapshot_of(model));
+    }
+}
