@@ -46,7 +46,7 @@ if command -v hyperfine >/dev/null; then
   echo
   python3 -c 'import json,sys
 for r in json.load(open(sys.argv[1]))["results"]:
-    print(f"median {r[\"median\"]*1000:9.1f} ms  {r[\"command\"].split()[-1]}")' "$data/hyperfine.json"
+    print("median %9.1f ms  %s" % (r["median"] * 1000, r["command"].split()[-1]))' "$data/hyperfine.json"
 else
   echo "hyperfine not installed; only the /usr/bin/time figures above" >&2
 fi

@@ -49,28 +49,29 @@ pub fn render(cx: &Context, out: &mut Output) {
     machines.extend(model.guests.iter().filter(|(_, g)| g.runtime == "docker").map(|(n, _)| n.as_str()));
     machines
         .extend(model.hosts.iter().filter(|(_, h)| h.runtime.as_deref() == Some("docker")).map(|(n, _)| n.as_str()));
+    // Docker services per machine (primary or replica), gathered in one pass over the services.
+    let mut by_machine: BTreeMap<&str, BTreeMap<&str, &Service>> = BTreeMap::new();
+    for (n, s) in model.services.iter().filter(|(_, s)| s.form == Form::Docker) {
+        let primary = match &s.on {
+            Placement::Guest(m) | Placement::Host(m) => Some(m.as_str()),
+            Placement::Cluster(_) => None,
+        };
+        for m in primary.into_iter().chain(s.also_on.iter().map(String::as_str)) {
+            by_machine.entry(m).or_default().insert(n.as_str(), s);
+        }
+    }
+    let empty = BTreeMap::new();
     for machine in machines {
-        let placed: BTreeMap<&str, &Service> = model
-            .services
-            .iter()
-            .filter(|(_, s)| s.form == Form::Docker && runs_on(s, machine))
-            .map(|(n, s)| (n.as_str(), s))
-            .collect();
+        let placed = by_machine.get(machine).unwrap_or(&empty);
         let mut stacks: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-        for (name, s) in &placed {
+        for (name, s) in placed {
             stacks.entry(s.stack.as_str()).or_default().push(name);
         }
         for (stack, members) in stacks {
-            let on = Machine { name: machine, placed: &placed, stack };
+            let on = Machine { name: machine, placed, stack };
             render_stack(cx, &on, &members, out);
         }
     }
-}
-
-/// Whether a service runs (as its primary or a replica) on a machine.
-fn runs_on(s: &Service, machine: &str) -> bool {
-    let primary = matches!(&s.on, Placement::Guest(n) | Placement::Host(n) if n == machine);
-    primary || s.also_on.iter().any(|a| a == machine)
 }
 
 /// The stack being rendered and what else runs on its machine.

@@ -41,6 +41,7 @@ pub const PATH: &str = "/etc/nftables.d/hearth.nft";
 const COMMENT_MAX: usize = 128;
 
 pub fn render(cx: &Context, out: &mut Output) {
+    let by_machine = services_by_machine(cx);
     for (machine, openings) in &cx.model.firewall {
         let guest = cx.model.guests.get(machine);
         let host = cx.model.hosts.get(machine);
@@ -53,21 +54,23 @@ pub fn render(cx: &Context, out: &mut Output) {
         let content = ruleset(machine, openings, docker);
         let source = if guest.is_some() { format!("guest/{machine}") } else { format!("host/{machine}") };
         let mut file = File::new(machine, PATH, Kind::Nftables, content).from(source);
-        for s in services_on(cx, machine) {
+        for s in by_machine.get(machine.as_str()).into_iter().flatten() {
             file = file.from(format!("service/{s}"));
         }
         out.push(file);
     }
 }
 
-/// Services running on a machine: the openings were derived from them.
-fn services_on<'a>(cx: &'a Context, machine: &str) -> Vec<&'a str> {
-    cx.model
-        .services
-        .iter()
-        .filter(|(_, s)| s.on.name() == machine || s.also_on.iter().any(|m| m == machine))
-        .map(|(n, _)| n.as_str())
-        .collect()
+/// The services running on each machine (the openings were derived from them), gathered in one
+/// pass: asking per machine would scan every service for every machine.
+fn services_by_machine<'a>(cx: &'a Context) -> std::collections::BTreeMap<&'a str, Vec<&'a str>> {
+    let mut map: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+    for (name, s) in &cx.model.services {
+        for m in std::iter::once(s.on.name()).chain(s.also_on.iter().map(String::as_str)) {
+            map.entry(m).or_default().push(name.as_str());
+        }
+    }
+    map
 }
 
 /// One rule's worth of an opening: sources split by family, reasons merged.

@@ -24,12 +24,12 @@ struct Entry<'a> {
     source: Vec<String>,
 }
 
-/// Spec line ranges (`hearth.yaml:12-30`) of a file's sources, sorted and deduplicated.
-fn source_lines(file: &File, model: &Model, sources: &SourceMap) -> Vec<String> {
-    let mut out: Vec<String> = file
-        .sources
-        .iter()
-        .filter_map(|key| model.spans.get(key))
+/// Spec line ranges (`hearth.yaml:12-30`) of one model entity, e.g. `service/n8n`.
+fn entity_lines(key: &str, model: &Model, sources: &SourceMap) -> Vec<String> {
+    model
+        .spans
+        .get(key)
+        .into_iter()
         .flatten()
         .map(|span| {
             let start = sources.location(*span);
@@ -37,23 +37,44 @@ fn source_lines(file: &File, model: &Model, sources: &SourceMap) -> Vec<String> 
             let end = sources.location(end_span);
             format!("{}:{}-{}", start.path.display(), start.line, end.line)
         })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+        .collect()
+}
+
+/// `files` in one contiguous chunk per available core.
+fn chunks(files: &[File]) -> std::slice::Chunks<'_, File> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    files.chunks(files.len().div_ceil(threads).max(1))
 }
 
 /// The manifest as pretty JSON.
 pub fn manifest(files: &[File], model: &Model, sources: &SourceMap) -> String {
+    // Hashing tens of megabytes is the manifest's main cost: one thread per core.
+    let hashes: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            chunks(files).map(|c| scope.spawn(move || c.iter().map(File::sha256).collect::<Vec<_>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+    });
+    // Many files share sources (`backups`, `monitoring`): compute each entity's lines once.
+    let mut lines: std::collections::HashMap<&str, Vec<String>> = std::collections::HashMap::new();
     let entries: Vec<Entry> = files
         .iter()
-        .map(|f| Entry {
-            path: format!("{}{}", f.machine, f.path),
-            machine: &f.machine,
-            kind: f.kind.as_str(),
-            mode: format!("{:04o}", f.mode),
-            sha256: f.sha256(),
-            source: source_lines(f, model, sources),
+        .zip(hashes)
+        .map(|(f, sha256)| {
+            let mut source: Vec<String> = f
+                .sources
+                .iter()
+                .flat_map(|key| lines.entry(key.as_str()).or_insert_with(|| entity_lines(key, model, sources)).clone())
+                .collect();
+            source.sort();
+            source.dedup();
+            Entry {
+                path: format!("{}{}", f.machine, f.path),
+                machine: &f.machine,
+                kind: f.kind.as_str(),
+                mode: format!("{:04o}", f.mode),
+                sha256,
+                source,
+            }
         })
         .collect();
     let mut text = serde_json::to_string_pretty(&entries).unwrap_or_default();
@@ -85,15 +106,28 @@ pub fn run(
         fs::remove_dir_all(&staging).with_context(|| format!("cannot remove `{}`", staging.display()))?;
     }
     fs::create_dir_all(&staging).with_context(|| format!("cannot create `{}`", staging.display()))?;
-    for f in &files {
-        let rel = f.path.trim_start_matches('/');
-        let dest: PathBuf = staging.join(&f.machine).join(rel);
-        if let Some(dir) = dest.parent() {
-            fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    // Tens of thousands of small files on a large homelab: write them from one thread per core.
+    let write = |chunk: &[File]| -> anyhow::Result<()> {
+        for f in chunk {
+            let rel = f.path.trim_start_matches('/');
+            let dest: PathBuf = staging.join(&f.machine).join(rel);
+            if let Some(dir) = dest.parent() {
+                fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+            }
+            fs::write(&dest, &f.content).with_context(|| format!("cannot write `{}`", dest.display()))?;
+            fs::set_permissions(&dest, fs::Permissions::from_mode(f.mode))?;
         }
-        fs::write(&dest, &f.content).with_context(|| format!("cannot write `{}`", dest.display()))?;
-        fs::set_permissions(&dest, fs::Permissions::from_mode(f.mode))?;
-    }
+        Ok(())
+    };
+    let write = &write;
+    let results: Vec<anyhow::Result<()>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks(&files).map(|c| scope.spawn(move || write(c))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("a writer thread failed"))))
+            .collect()
+    });
+    results.into_iter().collect::<anyhow::Result<()>>()?;
     fs::write(staging.join("manifest.json"), manifest(&files, model, sources))?;
     if out_dir.exists() {
         let old = parent.join(format!(".{name}.hearth-old"));

@@ -202,3 +202,108 @@ fn hostile_inputs_never_panic_or_hang() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Every file under `dir`, as (relative path, bytes), sorted.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path.strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&path).expect("read file")));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+#[test]
+fn render_is_deterministic_and_maps_every_file_to_spec_lines() {
+    for example in yaml_files("examples") {
+        let (a, b) = (tempdir(), tempdir());
+        for dir in [&a, &b] {
+            let out = dir.join("out");
+            let run = hearth(&["render", &example, "-o", out.to_str().expect("utf-8 path")]);
+            assert_eq!(run.code, Some(0), "{example}: {}", run.stderr);
+        }
+        let (ta, tb) = (tree(&a.join("out")), tree(&b.join("out")));
+        assert!(ta == tb, "{example}: two renders differ");
+        let manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(a.join("out/manifest.json")).expect("manifest")).expect("json");
+        let entries = manifest.as_array().expect("an array");
+        assert_eq!(entries.len() + 1, ta.len(), "{example}: the manifest lists every file");
+        for e in entries {
+            let path = e["path"].as_str().expect("path");
+            assert!(!e["source"].as_array().expect("source").is_empty(), "{example}: {path} has no spec lines");
+            let on_disk = ta.iter().find(|(p, _)| p == path).unwrap_or_else(|| panic!("{example}: {path} missing"));
+            let mode = std::fs::metadata(a.join("out").join(path)).expect("metadata");
+            let mode = std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777;
+            assert_eq!(format!("{mode:04o}"), e["mode"].as_str().expect("mode"), "{example}: {path}");
+            if e["kind"] == "env-secret" {
+                assert_eq!(mode, 0o600, "{example}: {path}");
+            } else {
+                let text = String::from_utf8_lossy(&on_disk.1);
+                assert!(!text.contains("{{secret:"), "{example}: {path} holds a secret placeholder");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&a);
+        let _ = std::fs::remove_dir_all(&b);
+    }
+}
+
+#[test]
+fn render_and_docs_never_overwrite_what_the_operator_wrote() {
+    let dir = tempdir();
+    std::fs::write(dir.join("notes.txt"), "mine").expect("write");
+    let run = hearth(&["render", "examples/minimal.yaml", "-o", dir.to_str().expect("utf-8")]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("holds files that Hearth did not write"), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(dir.join("notes.txt")).expect("kept"), "mine");
+    std::fs::write(dir.join("README.md"), "# My homelab\n").expect("write");
+    let run = hearth(&["docs", "examples/minimal.yaml", "-o", dir.to_str().expect("utf-8")]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(dir.join("README.md")).expect("kept"), "# My homelab\n");
+    let docs = dir.join("docs");
+    let run = hearth(&["docs", "examples/ryzen-tiered-lxc-platform.yaml", "-o", docs.to_str().expect("utf-8")]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let readme = std::fs::read_to_string(docs.join("README.md")).expect("readme");
+    assert!(readme.contains("36 vCPU : 12 cores = 3.0:1, : 24 threads = 1.5:1"), "{readme}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn resolve_generates_secrets_once_and_never_prints_them() {
+    let dir = tempdir();
+    let spec = dir.join("hearth.yaml");
+    std::fs::copy(repo_root().join("examples/minimal.yaml"), &spec).expect("copy");
+    let spec = spec.to_str().expect("utf-8");
+    let first = hearth(&["resolve", spec]);
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let store = std::fs::read_to_string(dir.join("hearth.secrets.age")).expect("store");
+    let lock = std::fs::read_to_string(dir.join("hearth.lock")).expect("lock");
+    let second = hearth(&["resolve", spec]);
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert_eq!(std::fs::read_to_string(dir.join("hearth.secrets.age")).expect("store"), store, "generated once");
+    assert_eq!(std::fs::read_to_string(dir.join("hearth.lock")).expect("lock"), lock, "allocations are stable");
+    let list = hearth(&["secrets", "list", spec]);
+    assert!(list.stdout.contains("vaultwarden-admin-token") && list.stdout.contains("stored"), "{}", list.stdout);
+    // The rendered tree holds values only with --with-secrets, and only in env-secret files.
+    let out = dir.join("out");
+    let run = hearth(&["render", spec, "-o", out.to_str().expect("utf-8"), "--with-secrets"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let identity = std::fs::read_to_string(dir.join(".hearth/identity.txt")).expect("identity");
+    for (path, bytes) in tree(&out) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("{{secret:"), "{path}: a placeholder left with --with-secrets");
+        assert!(!text.contains(identity.trim()), "{path}: the private key leaked");
+    }
+    for r in [&first, &second, &list, &run] {
+        assert!(!r.stderr.contains("AGE-SECRET-KEY") && !r.stdout.contains("AGE-SECRET-KEY"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
