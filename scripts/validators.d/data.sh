@@ -5,6 +5,5 @@
 # of the backup and ZFS units (their ExecStart binaries must exist), the shells for `-n` and
 # node for `node --check` of the mongosh script (mongosh itself is not in Debian).
 set -euo pipefail
-export DEBIAN_FRONTEND=noninteractive
-apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=900 \
-  postgresql postgresql-client redis-server redis-tools restic systemd bash dash util-linux nodejs
+source "$(dirname "$0")/../lib/install.sh"
+apt_install postgresql postgresql-client redis-server redis-tools restic systemd bash dash util-linux nodejs

@@ -3,8 +3,6 @@
 # hearth-docs tests check that `dot -Tsvg` accepts every generated DOT file.
 # .ci/run runs `apt-get update` before the scripts in this folder.
 set -euo pipefail
-export DEBIAN_FRONTEND=noninteractive
-if ! command -v dot >/dev/null 2>&1; then
-  apt-get install -y -qq --no-install-recommends graphviz >/dev/null
-fi
+source "$(dirname "$0")/../lib/install.sh"
+apt_install graphviz
 dot -V

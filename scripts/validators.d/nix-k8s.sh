@@ -11,28 +11,8 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
-packages=(nix-bin python3-yaml python3-pip)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    # nix-bin's maintainer scripts try to start nix-daemon; no init runs in CI containers and the
-    # daemon is not needed for parsing.
-    policy=/usr/sbin/policy-rc.d
-    created=0
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy"
-        chmod +x "$policy"
-        created=1
-    fi
-    apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=900 "${missing[@]}"
-    if ((created)); then rm -f "$policy"; fi
-fi
+source "$(dirname "$0")/../lib/install.sh"
+# nix-bin's maintainer scripts would start nix-daemon; parsing needs no daemon.
+apt_install nix-bin python3-yaml python3-pip
 
-if ! command -v kubernetes-validate >/dev/null 2>&1; then
-    # Debian 12 marks its Python as externally managed (PEP 668); a python3 from pyenv or a venv
-    # does not, so only pass the override where pip refuses without it.
-    pip3 install --quiet 'kubernetes-validate==1.31.0' ||
-        pip3 install --quiet --break-system-packages 'kubernetes-validate==1.31.0'
-fi
+command -v kubernetes-validate >/dev/null 2>&1 || pip_install 'kubernetes-validate==1.31.0'

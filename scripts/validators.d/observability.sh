@@ -11,24 +11,8 @@
 #   not packaged in Debian or PyPI.
 set -euo pipefail
 
-packages=(prometheus prometheus-alertmanager unbound dnsmasq-base python3-yaml)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    # The packaged services must not start during the install (no init in CI containers, and a
-    # running unbound or dnsmasq would take port 53); only the binaries are needed.
-    policy=/usr/sbin/policy-rc.d
-    created=0
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy"
-        chmod +x "$policy"
-        created=1
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-    if ((created)); then rm -f "$policy"; fi
-fi
+source "$(dirname "$0")/../lib/install.sh"
+apt_install prometheus prometheus-alertmanager unbound dnsmasq-base python3-yaml
 
 for tool in promtool amtool unbound-checkconf dnsmasq; do
     command -v "$tool" >/dev/null || { echo "observability validators: \`$tool\` missing after install" >&2; exit 1; }

@@ -15,20 +15,5 @@
 # parse wg-quick's own keys), so those files get structural checks and reviewed snapshots.
 set -euo pipefail
 
-packages=(nftables iproute2 cloud-init python3-yaml)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    # Keep package scripts from starting services during the install.
-    policy=/usr/sbin/policy-rc.d
-    created=0
-    if [[ ! -e $policy ]]; then
-        printf '#!/bin/sh\nexit 101\n' >"$policy"
-        chmod +x "$policy"
-        created=1
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-    if ((created)); then rm -f "$policy"; fi
-fi
+source "$(dirname "$0")/../lib/install.sh"
+apt_install nftables iproute2 cloud-init python3-yaml
