@@ -64,10 +64,7 @@ pub(crate) fn snippet_volume(guest: &str) -> String {
     format!("local:snippets/hearth-{guest}.yaml")
 }
 
-/// A YAML double-quoted scalar.
-fn quoted(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
-}
+use crate::yaml::quoted;
 
 fn user_data(model: &Model, g: &Guest) -> String {
     let zone = if model.dns.zone.is_empty() { model.domain.clone() } else { Some(model.dns.zone.clone()) };

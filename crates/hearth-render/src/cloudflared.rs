@@ -58,10 +58,7 @@ pub fn render(cx: &Context, out: &mut Output) {
     }
 }
 
-/// A YAML double-quoted scalar.
-fn quoted(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
-}
+use crate::yaml::quoted;
 
 fn port(s: &Service, names: &[&str], default: u16) -> u16 {
     names.iter().find_map(|n| s.ports.iter().find(|p| p.name == *n).and_then(|p| p.host)).unwrap_or(default)

@@ -8,6 +8,7 @@
 
 mod file;
 mod secrets;
+pub mod yaml;
 
 pub mod adguard;
 pub mod agents;

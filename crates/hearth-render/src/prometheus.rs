@@ -138,10 +138,7 @@ pub(crate) fn dirs(svc: &Service, volume: &str, fallback: &str) -> (String, Stri
     }
 }
 
-/// A double-quoted YAML scalar (JSON string syntax, valid YAML).
-pub(crate) fn q(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| String::from("\"\""))
-}
+pub(crate) use crate::yaml::quoted as q;
 
 /// The internal DNS records, each (name, address) once: a name exposed by two services, or also
 /// listed under `dns.records`, appears twice in the model.

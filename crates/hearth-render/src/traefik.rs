@@ -702,8 +702,5 @@ pub(crate) mod shared {
         crate::fill(&t, cx.secrets)
     }
 
-    /// A YAML double-quoted scalar (JSON string syntax is valid YAML).
-    pub(crate) fn q(s: &str) -> String {
-        serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
-    }
+    pub(crate) use crate::yaml::quoted as q;
 }

@@ -25,20 +25,7 @@ fn scalar(v: &Value) -> Option<String> {
     }
 }
 
-fn quote(s: &str) -> String {
-    let plain_ok = !s.is_empty()
-        && !s.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c))
-        && !s.ends_with(' ')
-        && !s.contains(": ")
-        && !s.contains(" #")
-        && !s.contains('\n')
-        && !matches!(
-            s,
-            "true" | "false" | "null" | "~" | "yes" | "no" | "on" | "off" | "True" | "False" | "NO" | "YES"
-        )
-        && s.parse::<f64>().is_err();
-    if plain_ok { s.to_string() } else { serde_json::to_string(s).unwrap_or_default() }
-}
+use hearth_render::yaml::scalar as quote;
 
 fn write_value(out: &mut String, v: &Value, indent: usize, in_seq: bool) {
     let pad = " ".repeat(indent);
@@ -93,6 +80,6 @@ mod tests {
     #[test]
     fn writes_block_yaml() {
         let v = serde_json::json!({"a": 1, "b": ["x", {"c": "yes", "d": []}, ["p", "q"]], "e": {"f": "02:00"}});
-        assert_eq!(to_yaml(&v), "a: 1\nb:\n  - x\n  - c: \"yes\"\n    d: []\n  - - p\n    - q\ne:\n  f: 02:00\n");
+        assert_eq!(to_yaml(&v), "a: 1\nb:\n  - x\n  - c: \"yes\"\n    d: []\n  - - p\n    - q\ne:\n  f: \"02:00\"\n");
     }
 }
