@@ -158,7 +158,7 @@ fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) 
         "# Written by Hearth: Compose project `{}` on `{}`. Run `docker compose up -d` in this folder.\n",
         on.stack, on.name
     );
-    Y::Map(doc).write(&mut text, 0);
+    text.push_str(&Y::Map(doc).to_block(&compose_scalar));
     let mut file = File::new(on.name, format!("{dir}/compose.yaml"), Kind::Compose, text);
     for src in sources {
         file = file.from(src);
@@ -605,88 +605,11 @@ fn env_value(v: &str) -> String {
 }
 
 /// The YAML a compose file is made of, with keys in the order they are pushed.
-#[derive(Clone, Debug)]
-enum Y {
-    Str(String),
-    Int(u64),
-    /// A number already formatted as YAML reads it (`1.5`).
-    Num(String),
-    Bool(bool),
-    Seq(Vec<Y>),
-    Map(Vec<(String, Y)>),
-}
+type Y = crate::yaml::Node;
 
-impl Y {
-    fn s(v: &str) -> Y {
-        Y::Str(v.to_string())
-    }
-
-    fn strs(v: &[String]) -> Y {
-        Y::Seq(v.iter().map(|s| Y::Str(s.clone())).collect())
-    }
-
-    /// The value on the same line as its key or dash, if it fits there.
-    fn inline(&self) -> Option<String> {
-        match self {
-            Y::Str(s) => Some(quote(&s.replace('$', "$$"))),
-            Y::Int(n) => Some(n.to_string()),
-            Y::Num(n) => Some(n.clone()),
-            Y::Bool(b) => Some(b.to_string()),
-            Y::Seq(v) if v.is_empty() => Some("[]".into()),
-            Y::Map(v) if v.is_empty() => Some("{}".into()),
-            _ => None,
-        }
-    }
-
-    /// Writes a block value at `indent`; the caller has already written the line's start when
-    /// `self` is a mapping inside a sequence item (`first_inline`).
-    fn write(&self, out: &mut String, indent: usize) {
-        self.write_at(out, indent, false);
-    }
-
-    fn write_at(&self, out: &mut String, indent: usize, first_inline: bool) {
-        let pad = " ".repeat(indent);
-        match self {
-            Y::Map(entries) if !entries.is_empty() => {
-                for (i, (k, v)) in entries.iter().enumerate() {
-                    if !(first_inline && i == 0) {
-                        out.push_str(&pad);
-                    }
-                    out.push_str(&quote(k));
-                    out.push(':');
-                    match v.inline() {
-                        Some(s) => {
-                            out.push(' ');
-                            out.push_str(&s);
-                            out.push('\n');
-                        }
-                        None => {
-                            out.push('\n');
-                            v.write_at(out, indent + 2, false);
-                        }
-                    }
-                }
-            }
-            Y::Seq(items) if !items.is_empty() => {
-                for item in items {
-                    out.push_str(&pad);
-                    out.push_str("- ");
-                    match item.inline() {
-                        Some(s) => {
-                            out.push_str(&s);
-                            out.push('\n');
-                        }
-                        None => item.write_at(out, indent + 2, true),
-                    }
-                }
-            }
-            other => {
-                out.push_str(&pad);
-                out.push_str(&other.inline().unwrap_or_default());
-                out.push('\n');
-            }
-        }
-    }
+/// Compose interpolates `$` in every value; a literal `$` is written `$$`.
+fn compose_scalar(s: &str) -> String {
+    quote(&s.replace('$', "$$"))
 }
 
 use crate::yaml::scalar as quote;
@@ -729,8 +652,7 @@ mod tests {
             retries: None,
             start_period: None,
         };
-        let mut out = String::new();
-        probe.to_yaml().write(&mut out, 0);
+        let out = probe.to_yaml().to_block(&compose_scalar);
         // The shell sees `'…/it'\''s'`; YAML's double quotes escape the backslash.
         assert!(
             out.contains(r#"wget -q --no-check-certificate -O /dev/null 'https://127.0.0.1:8080/it'\\''s'"#),
@@ -745,8 +667,6 @@ mod tests {
             ("a".into(), Y::Seq(vec![Y::s("x"), Y::Map(vec![("k".into(), Y::s("v")), ("l".into(), Y::Int(1))])])),
             ("b".into(), Y::Map(vec![("c".into(), Y::s("$HOME"))])),
         ]);
-        let mut out = String::new();
-        y.write(&mut out, 0);
-        assert_eq!(out, "a:\n  - x\n  - k: v\n    l: 1\nb:\n  c: \"$$HOME\"\n");
+        assert_eq!(y.to_block(&compose_scalar), "a:\n  - x\n  - k: v\n    l: 1\nb:\n  c: \"$$HOME\"\n");
     }
 }

@@ -26,6 +26,114 @@ pub fn scalar(s: &str) -> String {
     if safe_chars && (first_ok || duration) && !keyword { s.to_string() } else { quoted(s) }
 }
 
+/// An ordered YAML tree: mappings keep the order entries were pushed in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Node {
+    Str(String),
+    Int(u64),
+    /// A number already formatted as YAML reads it (`1.5`, `-3`).
+    Num(String),
+    Bool(bool),
+    Null,
+    Seq(Vec<Node>),
+    Map(Vec<(String, Node)>),
+}
+
+impl Node {
+    pub fn s(v: &str) -> Node {
+        Node::Str(v.to_string())
+    }
+
+    pub fn strs(v: &[String]) -> Node {
+        Node::Seq(v.iter().map(|s| Node::Str(s.clone())).collect())
+    }
+
+    /// The same tree from JSON, keeping its key order.
+    pub fn from_json(v: &serde_json::Value) -> Node {
+        use serde_json::Value;
+        match v {
+            Value::Null => Node::Null,
+            Value::Bool(b) => Node::Bool(*b),
+            Value::Number(n) => n.as_u64().map_or_else(|| Node::Num(n.to_string()), Node::Int),
+            Value::String(s) => Node::Str(s.clone()),
+            Value::Array(items) => Node::Seq(items.iter().map(Node::from_json).collect()),
+            Value::Object(map) => Node::Map(map.iter().map(|(k, v)| (k.clone(), Node::from_json(v))).collect()),
+        }
+    }
+
+    /// Block-style YAML; `string` formats string values (keys always go through [`scalar`]).
+    pub fn to_block(&self, string: &dyn Fn(&str) -> String) -> String {
+        let mut out = String::new();
+        self.write_at(&mut out, 0, false, string);
+        if !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The value on the same line as its key or dash, if it fits there.
+    fn inline(&self, string: &dyn Fn(&str) -> String) -> Option<String> {
+        match self {
+            Node::Str(s) => Some(string(s)),
+            Node::Int(n) => Some(n.to_string()),
+            Node::Num(n) => Some(n.clone()),
+            Node::Bool(b) => Some(b.to_string()),
+            Node::Null => Some("null".into()),
+            Node::Seq(v) if v.is_empty() => Some("[]".into()),
+            Node::Map(v) if v.is_empty() => Some("{}".into()),
+            _ => None,
+        }
+    }
+
+    /// Writes a block value at `indent`; `first_inline` when the caller already wrote the
+    /// line's start (a mapping or sequence inside a sequence item).
+    fn write_at(&self, out: &mut String, indent: usize, first_inline: bool, string: &dyn Fn(&str) -> String) {
+        let pad = " ".repeat(indent);
+        match self {
+            Node::Map(entries) if !entries.is_empty() => {
+                for (i, (k, v)) in entries.iter().enumerate() {
+                    if !(first_inline && i == 0) {
+                        out.push_str(&pad);
+                    }
+                    out.push_str(&scalar(k));
+                    out.push(':');
+                    match v.inline(string) {
+                        Some(s) => {
+                            out.push(' ');
+                            out.push_str(&s);
+                            out.push('\n');
+                        }
+                        None => {
+                            out.push('\n');
+                            v.write_at(out, indent + 2, false, string);
+                        }
+                    }
+                }
+            }
+            Node::Seq(items) if !items.is_empty() => {
+                for (i, item) in items.iter().enumerate() {
+                    if !(first_inline && i == 0) {
+                        out.push_str(&pad);
+                    }
+                    out.push_str("- ");
+                    match item.inline(string) {
+                        Some(s) => {
+                            out.push_str(&s);
+                            out.push('\n');
+                        }
+                        None => item.write_at(out, indent + 2, true, string),
+                    }
+                }
+            }
+            other => {
+                out.push_str(&pad);
+                out.push_str(&other.inline(string).unwrap_or_default());
+                out.push('\n');
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +147,14 @@ mod tests {
             assert!(scalar(q).starts_with('"'), "{q}");
         }
         assert_eq!(quoted("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn blocks() {
+        let v = serde_json::json!({"a": 1, "b": ["x", {"c": "yes", "d": []}, ["p", "q"]], "e": {"f": "02:00"}});
+        assert_eq!(
+            Node::from_json(&v).to_block(&scalar),
+            "a: 1\nb:\n  - x\n  - c: \"yes\"\n    d: []\n  - - p\n    - q\ne:\n  f: \"02:00\"\n"
+        );
     }
 }
