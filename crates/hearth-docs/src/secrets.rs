@@ -67,6 +67,16 @@ pub fn inventory(model: &Model) -> BTreeMap<String, BTreeSet<String>> {
     {
         add(md::secret_name(t), "ACME DNS challenge".to_string());
     }
+    // The model records declared secrets by their source (`env:VAR`); the operator knows them by
+    // the name declared under `secrets:`, so they are listed under that name.
+    for d in &model.declared_secrets {
+        let uses = inv.remove(&d.source).into_iter().chain(inv.remove(&d.name)).flatten();
+        let entry = inv.entry(d.name.clone()).or_default();
+        entry.extend(uses);
+        if entry.is_empty() {
+            entry.insert("(declared, not referenced)".to_string());
+        }
+    }
     // `service X` from the generated list says less than a use already recorded for X.
     for uses in inv.values_mut() {
         let specific: BTreeSet<String> = uses
@@ -92,9 +102,16 @@ pub fn write(model: &Model, out: &mut String) {
         "Names only. Generated secrets live encrypted in `hearth.secrets.age` beside the spec \
          (`hearth secrets list`); the others come from the spec's `secrets:` section, the environment or 1Password.\n\n",
     );
+    let declared: BTreeMap<&str, &str> =
+        model.declared_secrets.iter().map(|d| (d.name.as_str(), d.source.as_str())).collect();
     let mut t = Table::new(&["Secret", "Source", "Used by"]);
     for (name, uses) in &inv {
-        let source = if let Some(len) = generated.get(name.as_str()) {
+        let source = if let Some(src) = declared.get(name.as_str()).filter(|s| **s != "generated") {
+            match src.strip_prefix("env:") {
+                Some(var) => format!("environment `{var}`"),
+                None => format!("1Password `{src}`"),
+            }
+        } else if let Some(len) = generated.get(name.as_str()) {
             format!("generated ({len} characters)")
         } else if name.starts_with("env:") {
             "environment".to_string()

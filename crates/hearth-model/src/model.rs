@@ -381,6 +381,15 @@ pub struct Service {
     /// `backup: false`: the operator said this data needs no backup.
     pub backup_disabled: bool,
     pub resources: Option<Resources>,
+    /// Start after these services, beyond what `uses` implies.
+    pub after: Vec<String>,
+    /// Overrides of the catalog's container settings.
+    pub command: Option<Vec<String>>,
+    pub privileged: Option<bool>,
+    pub devices: Vec<String>,
+    pub cap_add: Vec<String>,
+    /// Raw compose keys merged into the rendered service (the spec's escape hatch).
+    pub compose: Option<serde_json::Value>,
     pub via: Option<String>,
     pub stack: String,
     pub group: String,

@@ -120,6 +120,7 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
     };
     r.services(&mut model);
     r.routes_and_dns(&mut model);
+    r.proxy_environment(&mut model);
     // Every restic repository needs a password; generated once unless the spec declares it.
     if let Some(b) = &spec.backups {
         for e in &b.repositories.entries {
@@ -699,6 +700,12 @@ impl Resolver<'_> {
                     uses: Vec::new(),
                     exposes: Vec::new(),
                     backup,
+                    after: svc.after.iter().map(|a| a.value.clone()).collect(),
+                    command: svc.command.clone(),
+                    privileged: svc.privileged,
+                    devices: svc.devices.clone(),
+                    cap_add: svc.cap_add.clone(),
+                    compose: svc.compose.as_ref().map(|c| c.0.clone()),
                     backup_disabled: matches!(svc.backup, Some(BackupChoice::Disabled(_))),
                     resources: svc
                         .resources
@@ -1195,7 +1202,7 @@ impl Resolver<'_> {
         for e in &svc.env.entries {
             let t = match &e.value.value {
                 hearth_spec::reference::Value::Text(t) => Template::text(t.clone()),
-                hearth_spec::reference::Value::Secret(r) => Template::secret(r.to_string()),
+                hearth_spec::reference::Value::Secret(r) => Template::secret(crate::derive::reference(self.spec, r)),
             };
             env.insert(e.name.clone(), t);
         }
@@ -1323,6 +1330,38 @@ impl Resolver<'_> {
         self.origins.redis.push((server.to_string(), db, consumer.to_string(), u.service.span));
         model.redis_dbs.push(RedisDb { server: server.to_string(), db, consumer: consumer.to_string() });
         db
+    }
+
+    /// The proxy process's own secrets, as environment: the ACME DNS provider's token and the
+    /// basic-auth credentials. Put on the proxy service, they reach its container through the
+    /// same 0600 secret file as any other secret variable.
+    fn proxy_environment(&mut self, model: &mut Model) {
+        let Some(ingress) = &self.spec.ingress else { return };
+        let Some(proxy) = ingress.proxy.as_ref().map(|p| p.value.clone()) else { return };
+        let Some(app) = model.services.get(&proxy).and_then(|s| s.app.clone()) else { return };
+        let mut env: Vec<(String, Template)> = Vec::new();
+        if let Some(acme) = ingress.tls.as_ref().and_then(|t| t.acme.as_ref())
+            && acme.challenge == Some(hearth_spec::ast::Challenge::Dns)
+            && let (Some(provider), Some(token)) = (&acme.provider, &acme.token)
+            && let Some(var) = crate::derive::ingress::dns_token_var(&app, provider)
+        {
+            env.push((var, Template::secret(crate::derive::reference(self.spec, token))));
+        }
+        let basic = model.services.values().any(|s| s.exposes.iter().any(|x| x.auth == Auth::Basic));
+        if basic {
+            for (var, name) in [
+                ("HEARTH_BASIC_AUTH_USER", crate::derive::ingress::BASIC_AUTH_USER),
+                ("HEARTH_BASIC_AUTH_HASH", crate::derive::ingress::BASIC_AUTH_HASH),
+            ] {
+                let secret = self.external_secret(name, &proxy, model);
+                if app == "caddy" {
+                    env.push((var.to_string(), secret));
+                }
+            }
+        }
+        if let Some(s) = model.services.get_mut(&proxy) {
+            s.env.extend(env);
+        }
     }
 
     fn fqdn(&self, name: &str, model: &Model) -> String {

@@ -102,6 +102,8 @@ struct Container {
     cap_add: Vec<String>,
     devices: Vec<String>,
     privileged: bool,
+    /// The spec's raw compose keys, merged last.
+    raw: Option<serde_json::Value>,
     /// `cpus:` as Compose reads it (a decimal number).
     cpus: Option<String>,
     /// `mem_limit:` in Compose's byte units.
@@ -209,7 +211,9 @@ fn service_container(
         }
     }
     let mut depends_on = BTreeMap::new();
-    for dep in s.uses.iter().map(|u| u.service.as_str()).chain(after.as_deref()) {
+    for dep in
+        s.uses.iter().map(|u| u.service.as_str()).chain(after.as_deref()).chain(s.after.iter().map(String::as_str))
+    {
         if dep != name
             && on.in_stack(dep)
             && let Some(d) = on.placed.get(dep)
@@ -223,15 +227,16 @@ fn service_container(
         key: name.to_string(),
         image,
         hostname: mode.is_none(),
-        command: app.and_then(|a| a.command.clone()).unwrap_or_default(),
+        command: s.command.clone().or_else(|| app.and_then(|a| a.command.clone())).unwrap_or_default(),
         user: app.and_then(|a| a.user.clone()),
         network_mode: mode,
         ports,
         volumes,
         env: s.env.clone(),
-        cap_add: app.map(|a| a.cap_add.clone()).unwrap_or_default(),
-        devices: app.map(|a| a.devices.clone()).unwrap_or_default(),
-        privileged: app.and_then(|a| a.privileged).unwrap_or(false),
+        cap_add: union(app.map(|a| a.cap_add.as_slice()).unwrap_or_default(), &s.cap_add),
+        devices: union(app.map(|a| a.devices.as_slice()).unwrap_or_default(), &s.devices),
+        privileged: s.privileged.or_else(|| app.and_then(|a| a.privileged)).unwrap_or(false),
+        raw: s.compose.clone(),
         cpus: s.resources.as_ref().and_then(|r| r.cpus).filter(|c| c.is_finite() && *c > 0.0).map(|c| c.to_string()),
         mem_limit: s.resources.as_ref().and_then(|r| r.memory).map(|m| compose_bytes(m.bytes)),
         depends_on,
@@ -419,7 +424,28 @@ fn container_yaml(c: &Container, network: &str, env_file: Option<String>) -> Y {
         m.push(("healthcheck".into(), h.clone()));
     }
     m.push(("labels".into(), Y::Map(c.labels.iter().map(|(k, v)| (k.clone(), Y::s(v))).collect())));
+    // The spec's escape hatch: raw keys replace what Hearth wrote under the same name.
+    if let Some(serde_json::Value::Object(raw)) = &c.raw {
+        for (k, v) in raw {
+            let node = Y::from_json(v);
+            match m.iter_mut().find(|(key, _)| key == k) {
+                Some(slot) => slot.1 = node,
+                None => m.push((k.clone(), node)),
+            }
+        }
+    }
     Y::Map(m)
+}
+
+/// The catalog's entries followed by the spec's, each once.
+fn union(catalog: &[String], spec: &[String]) -> Vec<String> {
+    let mut out = catalog.to_vec();
+    for s in spec {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
 }
 
 /// What a health probe runs.

@@ -99,21 +99,10 @@ pub fn render(cx: &Context, out: &mut Output) {
 /// Where the basic-auth users file is, as Traefik sees it.
 const HTPASSWD: &str = "/etc/traefik/secrets/htpasswd";
 
-/// The environment variable lego reads the provider's token from; providers taking several
-/// credentials need more than one token and are not covered by `ingress.tls.acme.token`.
+/// The environment variable lego reads the provider's token from (the model puts the token on
+/// the proxy service's environment under this name too).
 fn dns_token_var(provider: &str) -> String {
-    match provider {
-        "cloudflare" => "CF_DNS_API_TOKEN".into(),
-        "digitalocean" => "DO_AUTH_TOKEN".into(),
-        "duckdns" => "DUCKDNS_TOKEN".into(),
-        "hetzner" => "HETZNER_API_KEY".into(),
-        "linode" => "LINODE_TOKEN".into(),
-        "vultr" => "VULTR_API_KEY".into(),
-        "desec" => "DESEC_TOKEN".into(),
-        "gandiv5" => "GANDIV5_PERSONAL_ACCESS_TOKEN".into(),
-        "ionos" => "IONOS_API_KEY".into(),
-        other => format!("{}_API_TOKEN", other.to_ascii_uppercase().replace('-', "_")),
-    }
+    hearth_model::derive::ingress::dns_token_var("traefik", provider).unwrap_or_default()
 }
 
 fn static_config(cx: &Context, proxy: &Proxy) -> String {

@@ -379,3 +379,59 @@ fn snapshots() {
         }
     }
 }
+
+/// Renders a spec written in the test.
+fn render_spec(text: &str) -> Vec<File> {
+    let loaded = hearth_spec::load_str("test.yaml", text);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+    assert!(!a.diagnostics.iter().any(|d| d.is_error()), "{:?}", a.diagnostics);
+    common::render(&a.model)
+}
+
+#[test]
+fn spec_overrides_and_the_acme_token_reach_the_containers() {
+    let files = render_spec(
+        "
+homelab: t
+domain: example.com
+networks: { lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 } }
+hosts: { pve: { proxmox: {}, address: 192.168.1.10, network: lan } }
+guests: { docker: { vm: { on: pve }, network: lan, runtime: docker } }
+secrets: { cf-token: { env: CF_TOKEN } }
+ingress:
+  proxy: traefik
+  tls: { acme: { email: a@example.com, challenge: dns, provider: cloudflare, token: \"secret:cf-token\" } }
+services:
+  traefik: { app: traefik, on: docker, backup: false }
+  app:
+    image: ghcr.io/me/app:1.0
+    on: docker
+    stack: proxy
+    ports: { http: 3000 }
+    healthcheck: { tcp: http }
+    after: [traefik]
+    command: [serve, --verbose]
+    cap_add: [SYS_PTRACE]
+    compose: { stop_grace_period: 30s, restart: always }
+",
+    );
+    let compose = files.iter().find(|f| f.kind == Kind::Compose).expect("a compose file");
+    let y = &compose.content;
+    assert!(y.contains("- serve\n") && y.contains("- \"--verbose\"\n"), "{y}");
+    assert!(y.contains("- SYS_PTRACE"), "{y}");
+    assert!(y.contains("stop_grace_period: 30s") && y.contains("restart: always"), "{y}");
+    assert!(
+        y.contains("container_name: app\n    hostname: app\n    restart: always\n"),
+        "raw keys replace Hearth's: {y}"
+    );
+    assert!(y.contains("depends_on:\n      traefik:"), "{y}");
+    // The DNS token is the proxy's environment, in its 0600 file and nowhere else.
+    let secret = files
+        .iter()
+        .find(|f| f.kind == Kind::EnvSecret && f.content.contains("CF_DNS_API_TOKEN"))
+        .expect("the token's secret file");
+    assert_eq!(secret.mode, 0o600);
+    assert!(secret.content.contains("{{env:CF_TOKEN}}"), "{}", secret.content);
+    assert!(!y.contains("CF_DNS_API_TOKEN"), "{y}");
+}

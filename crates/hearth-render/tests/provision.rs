@@ -386,7 +386,7 @@ fn cloudflared_config_routes_every_tunnel_name() {
         assert_eq!(token.is_some(), svc.form == hearth_spec::ast::Form::Native, "{name}");
         if let Some(t) = token {
             assert_eq!((t.kind, t.mode), (Kind::EnvSecret, 0o600));
-            assert!(t.content.contains("TUNNEL_TOKEN={{secret:"), "{name}: {}", t.content);
+            assert!(t.content.contains("TUNNEL_TOKEN={{"), "{name}: {}", t.content);
         }
         checked += 1;
     }

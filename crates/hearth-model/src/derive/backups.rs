@@ -39,7 +39,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                 (Some(url), _) => Repository::Restic {
                     url: url.value.clone(),
                     password: secret_reference(spec, &restic_password_secret(&e.name)),
-                    credentials: r.credentials.as_ref().map(ToString::to_string),
+                    credentials: r.credentials.as_ref().map(|c| super::reference(spec, c)),
                 },
                 (None, Some(p)) => Repository::Pbs {
                     server: p.server.value.clone(),

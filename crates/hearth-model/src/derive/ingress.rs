@@ -5,6 +5,33 @@ use hearth_spec::Spec;
 
 use crate::model::{Dns, Forward, Ingress, Model, Tls};
 
+/// The secret holding the basic-auth user name for `auth: basic` exposures.
+pub const BASIC_AUTH_USER: &str = "proxy-basic-auth-user";
+/// The secret holding the bcrypt hash of the basic-auth password.
+pub const BASIC_AUTH_HASH: &str = "proxy-basic-auth-hash";
+
+/// The environment variable a proxy's ACME client reads the DNS provider's token from: lego's
+/// names for Traefik; the Caddyfile reads `ACME_DNS_TOKEN`; nginx's certbot uses a credentials
+/// file instead (`None`).
+pub fn dns_token_var(proxy_app: &str, provider: &str) -> Option<String> {
+    match proxy_app {
+        "caddy" => Some("ACME_DNS_TOKEN".into()),
+        "traefik" => Some(match provider {
+            "cloudflare" => "CF_DNS_API_TOKEN".into(),
+            "digitalocean" => "DO_AUTH_TOKEN".into(),
+            "duckdns" => "DUCKDNS_TOKEN".into(),
+            "hetzner" => "HETZNER_API_KEY".into(),
+            "linode" => "LINODE_TOKEN".into(),
+            "vultr" => "VULTR_API_KEY".into(),
+            "desec" => "DESEC_TOKEN".into(),
+            "gandiv5" => "GANDIV5_PERSONAL_ACCESS_TOKEN".into(),
+            "ionos" => "IONOS_API_KEY".into(),
+            other => format!("{}_API_TOKEN", other.to_ascii_uppercase().replace('-', "_")),
+        }),
+        _ => None,
+    }
+}
+
 pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     let app_of = |name: &Option<String>| {
         name.as_ref()
@@ -22,7 +49,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                     email: a.email.value.clone(),
                     challenge: a.challenge.map_or("http", |c| c.as_str()).to_string(),
                     provider: a.provider.clone(),
-                    token: a.token.as_ref().map(ToString::to_string),
+                    token: a.token.as_ref().map(|t| super::reference(spec, t)),
                     server: a.server.clone(),
                 }
             }

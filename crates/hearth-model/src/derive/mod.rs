@@ -3,13 +3,26 @@
 
 pub(crate) mod backups;
 mod firewall;
-mod ingress;
+pub mod ingress;
 mod monitoring;
 
 use hearth_catalog::Catalog;
 use hearth_spec::Spec;
 
 use crate::model::Model;
+
+/// A secret reference as the model records it: `secret:NAME` of a secret declared with an
+/// outside source becomes that source (`env:VAR`, `op://...`), so every later stage looks the
+/// value up where it really is.
+pub fn reference(spec: &Spec, r: &hearth_spec::reference::SecretRef) -> String {
+    use hearth_spec::reference::SecretRef;
+    match r {
+        SecretRef::Named(n) => {
+            spec.secrets.get(n).and_then(|d| d.source()).map_or_else(|| r.to_string(), |s| s.to_string())
+        }
+        _ => r.to_string(),
+    }
+}
 
 /// Fills every derived section of the model. Runs after services are resolved.
 pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {

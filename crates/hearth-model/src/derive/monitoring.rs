@@ -169,22 +169,22 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     for e in &spec.notifications.entries {
         let n = &e.value;
         let ch = if let Some(t) = &n.telegram {
-            Channel::Telegram { chat: t.chat.value.clone(), token: t.token.to_string() }
+            Channel::Telegram { chat: t.chat.value.clone(), token: super::reference(spec, &t.token) }
         } else if let Some(t) = &n.ntfy {
             Channel::Ntfy {
                 url: t.url.value.clone(),
                 topic: t.topic.clone(),
-                token: t.token.as_ref().map(ToString::to_string),
+                token: t.token.as_ref().map(|r| super::reference(spec, r)),
             }
         } else if let Some(t) = &n.gotify {
-            Channel::Gotify { url: t.url.value.clone(), token: t.token.to_string() }
+            Channel::Gotify { url: t.url.value.clone(), token: super::reference(spec, &t.token) }
         } else if let Some(t) = &n.email {
             Channel::Email {
                 to: t.to.clone(),
                 from: t.from.clone(),
                 smarthost: t.smarthost.clone(),
                 username: t.username.clone(),
-                password: t.password.as_ref().map(ToString::to_string),
+                password: t.password.as_ref().map(|r| super::reference(spec, r)),
             }
         } else if let Some(t) = &n.webhook {
             Channel::Webhook { url: t.url.value.clone() }
