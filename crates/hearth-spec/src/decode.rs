@@ -50,7 +50,9 @@ impl Cx {
     }
 
     pub fn unknown_key(&mut self, key: &Key, fields: &[&str], owner: &str) {
-        let mut d = Diagnostic::new(Code::UnknownKey, key.span, format!("unknown key `{}` in {owner}", key.name))
+        let place =
+            if owner == "the spec" { "at the top level of the spec".to_string() } else { format!("in {owner}") };
+        let mut d = Diagnostic::new(Code::UnknownKey, key.span, format!("unknown key `{}` {place}", key.name))
             .label("not a key Hearth knows here");
         if let Some(help) = suggest::help_for(&key.name, fields.iter().copied(), "keys") {
             d = d.help(help);
@@ -411,6 +413,26 @@ pub fn string_schema(description: &str, pattern: Option<&str>) -> schemars::Sche
     schemars::Schema::from(map)
 }
 
+/// How messages name the mapping a struct is decoded from: `GuestSize` is "a guest size",
+/// `Spec` is "the spec".
+pub fn owner_name(type_name: &str) -> String {
+    match type_name {
+        "Spec" => return "the spec".to_string(),
+        "Lxc" => return "an LXC container".to_string(),
+        "Vm" => return "a VM".to_string(),
+        _ => {}
+    }
+    let mut words = String::new();
+    for (i, c) in type_name.chars().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    let article = if words.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+    format!("{article} {words}")
+}
+
 /// The YAML key of a struct field: its name without a raw-identifier prefix (`r#for` is `for`).
 pub const fn key_name(field: &'static str) -> &'static str {
     let b = field.as_bytes();
@@ -552,7 +574,7 @@ macro_rules! spec_struct {
         impl $crate::decode::Decode for $name {
             #[allow(unused_mut, unused_variables)]
             fn decode(node: &$crate::yaml::Node, cx: &mut $crate::decode::Cx) -> Option<Self> {
-                let what = concat!("`", stringify!($name), "`");
+                let what = &$crate::decode::owner_name(stringify!($name));
                 $(
                     if let $crate::yaml::Value::Scalar(_) = &node.value {
                         let wrapped = $crate::decode::wrap_shorthand(node, stringify!($sh));
@@ -661,14 +683,15 @@ macro_rules! spec_enum {
 
         impl $crate::decode::Decode for $name {
             fn decode(node: &$crate::yaml::Node, cx: &mut $crate::decode::Cx) -> Option<Self> {
-                let what = concat!("a ", stringify!($name));
-                let text = cx.scalar(node, what)?;
+                let what = $crate::decode::owner_name(stringify!($name));
+                let text = cx.scalar(node, &what)?;
                 if let Some(v) = $name::from_name(text) {
                     return Some(v);
                 }
                 let help = $crate::suggest::help_for(text, Self::NAMES.iter().copied(), "values")
                     .unwrap_or_default();
-                cx.invalid(node, format!("`{text}` is not a valid {}", stringify!($name)), help);
+                let noun = what.split_once(' ').map_or(what.as_str(), |(_, n)| n);
+                cx.invalid(node, format!("`{text}` is not a valid {noun}"), help);
                 None
             }
         }
