@@ -1398,8 +1398,18 @@ impl Resolver<'_> {
                     } else {
                         "http"
                     };
-                for m in machines {
-                    upstreams.push(format!("{scheme}://{m}:{}", x.port));
+                if let Placement::Cluster(cluster) = &s.on {
+                    // A service on a cluster is reached through the cluster's ingress controller
+                    // (port 80 on its server nodes), which routes by host name to the pods.
+                    let servers = model.clusters.get(cluster).map(|c| c.servers.clone()).unwrap_or_default();
+                    for g in servers {
+                        let at = model.guests.get(&g).and_then(|g| g.address).map_or(g, |a| a.to_string());
+                        upstreams.push(format!("http://{at}:80"));
+                    }
+                } else {
+                    for m in machines {
+                        upstreams.push(format!("{scheme}://{m}:{}", x.port));
+                    }
                 }
                 routes.push(Route {
                     fqdn: x.fqdn.clone(),

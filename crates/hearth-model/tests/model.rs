@@ -327,3 +327,26 @@ backups:
     let job = &a.model.backups.jobs[0];
     assert_eq!(job.paths, ["/var/lib/postgresql"], "a native PostgreSQL keeps its data where the package does");
 }
+
+#[test]
+fn cluster_services_are_routed_through_the_cluster_ingress() {
+    let (a, _) = analyze_text(
+        "
+guests:
+  k1: { vm: { on: pve }, network: lan, address: 192.168.1.50 }
+  edge: { vm: { on: pve }, network: lan, address: 192.168.1.40, runtime: docker }
+clusters: { k3s: { kind: k3s, servers: [k1] } }
+ingress: { proxy: traefik, tls: { internal: true } }
+services:
+  traefik: { app: traefik, on: edge, backup: false }
+  kuma: { app: uptime-kuma, on: k3s, expose: status, backup: false }
+  kuma2: { app: uptime-kuma, on: k3s, backup: false }
+",
+        &Allocations::default(),
+    );
+    assert!(a.diagnostics.is_empty(), "two pods on one cluster share no machine ports: {:?}", a.diagnostics);
+    let route = a.model.routes.iter().find(|r| r.service == "kuma").expect("a route");
+    assert_eq!(route.upstreams, ["http://192.168.1.50:80"]);
+    let opening = a.model.firewall["k1"].iter().find(|o| o.port == 80).expect("port 80 on the cluster server");
+    assert_eq!(opening.from, ["192.168.1.40"]);
+}

@@ -93,7 +93,19 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     let exposed_ports: BTreeSet<(String, u16)> =
         model.services.iter().flat_map(|(n, s)| s.exposes.iter().map(move |x| (n.clone(), x.port))).collect();
     for (name, s) in &model.services {
-        if matches!(s.on, Placement::Cluster(_)) {
+        if let Placement::Cluster(cluster) = &s.on {
+            // Exposed cluster services are reached through the ingress controller on the
+            // cluster's servers (see the routes), from the proxy only.
+            if !s.exposes.is_empty() && !proxies.is_empty() {
+                for server in model.clusters.get(cluster).map(|c| c.servers.as_slice()).unwrap_or_default() {
+                    rules.entry(server.clone()).or_default().insert(Opening {
+                        port: 80,
+                        protocol: "tcp".into(),
+                        from: proxies.clone(),
+                        reason: format!("cluster `{cluster}` ingress behind the proxy"),
+                    });
+                }
+            }
             continue;
         }
         let machine = s.on.name().to_string();
