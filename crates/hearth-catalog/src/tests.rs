@@ -1,7 +1,5 @@
 //! The catalog's promises, checked for every entry.
 
-use hearth_spec::ast::Protocol;
-
 use super::*;
 
 #[test]
@@ -46,7 +44,7 @@ fn references_name_real_ports_and_volumes() {
         }
         for (pname, p) in app.ports.iter() {
             assert!(p.port > 0, "{name}: port `{pname}` is 0");
-            let _ = p.protocol.unwrap_or(Protocol::Tcp);
+            assert!(p.protocol.is_some(), "{name}: port `{pname}` does not say its protocol");
         }
     }
 }
