@@ -18,7 +18,7 @@ pub fn write(model: &Model, catalog: &Catalog, out: &mut String) {
             continue;
         }
         let port = s.ports.iter().find(|p| p.host.is_some()).and_then(|p| p.host);
-        let endpoint = match (s.address.or_else(|| md::machine_address(model, s.on.name())), port) {
+        let endpoint = match (s.address.or_else(|| model.machine_address(s.on.name())), port) {
             (Some(a), Some(p)) => format!("{a}:{p}"),
             (Some(a), None) => a.to_string(),
             (None, Some(p)) => format!(":{p}"),

@@ -235,9 +235,9 @@ fn build(model: &Model) -> Graph {
             (None, _) => None,
         };
         let Some(from) = from else { continue };
-        for m in crate::md::service_machines(svc) {
+        for m in svc.machines() {
             if m != from {
-                edges.entry((node_id(&from), node_id(&m), EdgeKind::Proxy)).or_default().insert(r.service.clone());
+                edges.entry((node_id(&from), node_id(m), EdgeKind::Proxy)).or_default().insert(r.service.clone());
             }
         }
     }
@@ -245,9 +245,9 @@ fn build(model: &Model) -> Graph {
         for u in &s.uses {
             let Some(server) = model.services.get(&u.service) else { continue };
             let to = server.on.name();
-            for m in crate::md::service_machines(s) {
+            for m in s.machines() {
                 if m != to {
-                    edges.entry((node_id(&m), node_id(to), EdgeKind::Uses)).or_default().insert(u.service.clone());
+                    edges.entry((node_id(m), node_id(to), EdgeKind::Uses)).or_default().insert(u.service.clone());
                 }
             }
         }

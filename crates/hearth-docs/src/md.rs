@@ -1,7 +1,5 @@
 //! Small Markdown helpers: tables with escaped cells, code spans, counts and shared lookups.
 
-use std::net::IpAddr;
-
 use hearth_model::Model;
 use hearth_model::model::{Part, Template};
 
@@ -113,21 +111,9 @@ pub fn secrets_of(t: &Template) -> Vec<String> {
         .collect()
 }
 
-/// A machine's address: a guest's or a host's.
-pub fn machine_address(model: &Model, machine: &str) -> Option<IpAddr> {
-    model.guests.get(machine).and_then(|g| g.address).or_else(|| model.hosts.get(machine).and_then(|h| h.address))
-}
-
-/// The machines a service runs on: its placement and its replicas.
-pub fn service_machines(s: &hearth_model::model::Service) -> Vec<String> {
-    let mut v = vec![s.on.name().to_string()];
-    v.extend(s.also_on.iter().cloned());
-    v
-}
-
 /// `name (address)` or `name`.
 pub fn machine_label(model: &Model, machine: &str) -> String {
-    match machine_address(model, machine) {
+    match model.machine_address(machine) {
         Some(a) => format!("{machine} ({a})"),
         None => machine.to_string(),
     }

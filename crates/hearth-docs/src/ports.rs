@@ -33,7 +33,7 @@ fn port_map(model: &Model, out: &mut String) {
     // machine -> (port, transport) -> (service/port name, protocol)
     let mut ports: BTreeMap<String, PortUses> = BTreeMap::new();
     for (name, s) in &model.services {
-        for m in md::service_machines(s) {
+        for m in s.machines() {
             for p in &s.ports {
                 if let Some(h) = p.host {
                     let what = if p.container == h {
@@ -48,7 +48,7 @@ fn port_map(model: &Model, out: &mut String) {
                             p.protocol.as_str().to_string()
                         };
                         ports
-                            .entry(m.clone())
+                            .entry(m.to_string())
                             .or_default()
                             .entry((h, t.to_string()))
                             .or_default()
@@ -124,7 +124,7 @@ fn urls(model: &Model, out: &mut String) {
     out.push_str(&format!("Served by the proxy `{proxy}`; TLS: {}.\n\n", tls(&model.ingress.tls)));
     let mut table = Table::new(&["URL", "Service", "Upstream (machine:port)", "Access", "Auth"]);
     for r in &model.routes {
-        let machines = model.services.get(&r.service).map(md::service_machines).unwrap_or_default();
+        let machines = model.services.get(&r.service).map(|s| s.machines()).unwrap_or_default();
         let upstreams: Vec<String> = r
             .upstreams
             .iter()
@@ -132,7 +132,7 @@ fn urls(model: &Model, out: &mut String) {
                 let hostport = u.split("://").nth(1).unwrap_or(u).trim_end_matches('/');
                 let m = machines
                     .iter()
-                    .find(|m| md::machine_address(model, m).is_some_and(|a| hostport.starts_with(&format!("{a}:"))));
+                    .find(|m| model.machine_address(m).is_some_and(|a| hostport.starts_with(&format!("{a}:"))));
                 match m {
                     Some(m) => format!("{m} {hostport}"),
                     None => hostport.to_string(),

@@ -18,7 +18,7 @@ use crate::resolve::Origins;
 pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     names(spec, &mut out);
-    addresses(spec, model, origins, &mut out);
+    addresses(spec, origins, &mut out);
     ids_and_hostnames(spec, model, origins, &mut out);
     subdomains_and_redis(origins, &mut out);
     ports(origins, &mut out);
@@ -29,7 +29,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     routes_to_nowhere(spec, model, origins, &mut out);
     acme_reachability(spec, &mut out);
     backups(spec, catalog, model, &mut out);
-    exposure(spec, catalog, model, &mut out);
+    exposure(spec, catalog, &mut out);
     databases(spec, catalog, model, &mut out);
     images(spec, &mut out);
     secrets(spec, model, &mut out);
@@ -73,7 +73,7 @@ fn names(spec: &Spec, out: &mut Vec<Diagnostic>) {
     }
 }
 
-fn addresses(spec: &Spec, model: &Model, origins: &Origins, out: &mut Vec<Diagnostic>) {
+fn addresses(spec: &Spec, origins: &Origins, out: &mut Vec<Diagnostic>) {
     let mut first: HashMap<IpAddr, (&str, Span)> = HashMap::new();
     for (addr, owner, span) in &origins.addresses {
         if let Some((other, other_span)) = first.get(addr) {
@@ -126,7 +126,6 @@ fn addresses(spec: &Spec, model: &Model, origins: &Origins, out: &mut Vec<Diagno
             );
         }
     }
-    let _ = model;
 }
 
 fn check_in_network(
@@ -833,7 +832,7 @@ fn backups(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnost
     }
 }
 
-fn exposure(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
+fn exposure(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
     let tls_off = spec
         .ingress
         .as_ref()
@@ -885,7 +884,6 @@ fn exposure(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnos
             }
         }
     }
-    let _ = model;
 }
 
 fn databases(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {

@@ -8,7 +8,7 @@ use std::fmt;
 use std::net::IpAddr;
 
 use hearth_spec::ast::{Access, Auth, Form, Protocol};
-use hearth_spec::units::Size;
+use hearth_spec::units::{Duration, Size};
 use serde::Serialize;
 
 /// The whole homelab, resolved.
@@ -249,6 +249,18 @@ pub struct Forward {
     pub to_port: u16,
 }
 
+impl Model {
+    /// A machine's address: a guest's or a host's.
+    pub fn machine_address(&self, machine: &str) -> Option<IpAddr> {
+        self.guests.get(machine).and_then(|g| g.address).or_else(|| self.hosts.get(machine).and_then(|h| h.address))
+    }
+
+    /// Whether a machine is a NixOS guest (its flake configures its services).
+    pub fn is_nixos(&self, machine: &str) -> bool {
+        self.guests.get(machine).is_some_and(|g| g.os.starts_with("nixos"))
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Network {
     pub cidr: String,
@@ -398,6 +410,13 @@ pub struct Service {
     pub network_mode: Option<String>,
 }
 
+impl Service {
+    /// Every machine the service runs on: its placement, then its replicas.
+    pub fn machines(&self) -> Vec<&str> {
+        std::iter::once(self.on.name()).chain(self.also_on.iter().map(String::as_str)).collect()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Resources {
     pub cpus: Option<f64>,
@@ -445,10 +464,50 @@ pub struct Exposure {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Healthcheck {
-    pub probe: String,
-    pub interval: String,
-    pub timeout: String,
+    pub probe: Probe,
+    pub interval: Duration,
+    pub timeout: Duration,
     pub retries: u32,
+    pub start_period: Option<Duration>,
+}
+
+/// What a health probe checks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Probe {
+    /// An HTTP GET; `port` is a port name or number.
+    Http {
+        port: String,
+        path: String,
+    },
+    Tcp {
+        port: String,
+    },
+    /// An argument vector run inside the container.
+    Command {
+        argv: Vec<String>,
+    },
+}
+
+impl Healthcheck {
+    /// The healthcheck a spec or catalog entry describes, with Hearth's default timings; `None`
+    /// when it names no probe.
+    pub fn from_spec(h: &hearth_spec::ast::Healthcheck) -> Option<Healthcheck> {
+        let probe = if let Some(http) = &h.http {
+            Probe::Http { port: http.port.value.clone(), path: http.path.clone().unwrap_or_else(|| "/".into()) }
+        } else if let Some(tcp) = &h.tcp {
+            Probe::Tcp { port: tcp.value.clone() }
+        } else {
+            Probe::Command { argv: h.command.clone()? }
+        };
+        Some(Healthcheck {
+            probe,
+            interval: h.interval.unwrap_or(Duration::seconds(30)),
+            timeout: h.timeout.unwrap_or(Duration::seconds(5)),
+            retries: h.retries.unwrap_or(3),
+            start_period: h.start_period,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -169,6 +169,21 @@ struct RedisState {
     used: BTreeSet<u32>,
 }
 
+/// A compose project name from a group: lowercase letters and digits, other runs to one `-`
+/// (`AI & Automation` -> `ai-automation`).
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() { "apps".to_string() } else { out }
+}
+
 /// Turns a name into an SQL identifier: `my-app` -> `my_app`.
 pub fn sql_ident(name: &str) -> String {
     name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
@@ -546,7 +561,6 @@ impl Resolver<'_> {
     ) -> Option<IpAddr> {
         let cidr = net.cidr.value.0;
         let key = format!("guest/{guest}/address");
-        let usable = |a: IpAddr, taken: &HashSet<IpAddr>| address_usable(net, a, taken);
         let to_u128 = |a: IpAddr| match a {
             IpAddr::V4(v) => u32::from(v) as u128,
             IpAddr::V6(v) => u128::from(v),
@@ -564,13 +578,10 @@ impl Resolver<'_> {
         };
         let start = cursors.get(net_name).copied().unwrap_or(lo).max(lo);
         // Bounded: a /8 must not make allocation scan sixteen million addresses per guest.
-        let limit = (hi.saturating_sub(start)).min(1 << 20);
-        for n in start..=start + limit {
+        let end = hi.min(start.saturating_add(1 << 20));
+        for n in start..=end {
             let a = from_u128(n);
-            if n > hi {
-                break;
-            }
-            if usable(a, taken) {
+            if address_usable(net, a, taken) {
                 taken.insert(a);
                 cursors.insert(net_name.to_string(), n + 1);
                 self.allocations.set(key, a.to_string());
@@ -589,7 +600,7 @@ impl Resolver<'_> {
         None
     }
 
-    fn machine_of(&mut self, name: &str, svc: &ast::Service, model: &Model) -> Option<(Placement, Option<IpAddr>)> {
+    fn machine_of(&mut self, svc: &ast::Service, model: &Model) -> Option<(Placement, Option<IpAddr>)> {
         let on = &svc.on;
         if let Some(g) = model.guests.get(&on.value) {
             return Some((Placement::Guest(on.value.clone()), g.address));
@@ -604,7 +615,6 @@ impl Resolver<'_> {
             let mut candidates: Vec<&str> = self.spec.guests.names().collect();
             candidates.extend(self.spec.hosts.names());
             candidates.extend(self.spec.clusters.names());
-            let _ = name;
             self.unknown(on.span, "guest, host or cluster", &on.value, candidates);
         }
         None
@@ -617,7 +627,7 @@ impl Resolver<'_> {
         for e in &spec.services.entries {
             let name = e.name.as_str();
             let svc = &e.value;
-            let Some((on, address)) = self.machine_of(name, svc, model) else { continue };
+            let Some((on, address)) = self.machine_of(svc, model) else { continue };
             let app = match &svc.app {
                 Some(a) => match self.catalog.get(&a.value) {
                     Some(app) => Some(app),
@@ -668,16 +678,12 @@ impl Resolver<'_> {
             // Pods on a cluster do not share a machine's ports, so they claim none.
             let ports = self.ports(name, svc, app, &machine, !matches!(on, Placement::Cluster(_)));
             let volumes = self.volumes(name, svc, app, &on, form);
-            let stack = svc
-                .stack
-                .as_ref()
-                .map(|s| s.value.clone())
-                .or_else(|| svc.group.as_ref().map(|g| sql_ident(g).replace('_', "-")));
+            let stack = svc.stack.as_ref().map(|s| s.value.clone());
             let group = svc
                 .group
                 .clone()
                 .unwrap_or_else(|| app.map_or_else(|| "apps".to_string(), |a| a.category.as_str().to_string()));
-            let healthcheck = svc.healthcheck.as_ref().or(app.map(|a| &a.healthcheck)).map(healthcheck);
+            let healthcheck = svc.healthcheck.as_ref().or(app.map(|a| &a.healthcheck)).and_then(Healthcheck::from_spec);
             let metrics = app
                 .and_then(|a| a.metrics.as_ref())
                 .map(|m| format!("{}{}", m.port, m.path.clone().unwrap_or_else(|| "/metrics".into())));
@@ -712,7 +718,7 @@ impl Resolver<'_> {
                         .as_ref()
                         .map(|r| Resources { cpus: r.cpus, memory: r.memory.as_ref().map(|m| m.value) }),
                     via: svc.via.as_ref().map(|v| v.value.clone()),
-                    stack: stack.unwrap_or_else(|| group.replace(' ', "-").to_ascii_lowercase()),
+                    stack: stack.unwrap_or_else(|| slug(&group)),
                     group,
                     healthcheck,
                     metrics,
@@ -1384,12 +1390,11 @@ impl Resolver<'_> {
         for (name, s) in &model.services {
             for x in &s.exposes {
                 let mut upstreams = Vec::new();
-                let machines =
-                    std::iter::once(s.address.map(|a| a.to_string()).unwrap_or_else(|| s.on.name().to_string())).chain(
-                        s.also_on.iter().map(|g| {
-                            model.guests.get(g).and_then(|g| g.address).map_or_else(|| g.clone(), |a| a.to_string())
-                        }),
-                    );
+                // Each machine by address, or by name when it has none (resolved through DNS).
+                let machines = s
+                    .machines()
+                    .into_iter()
+                    .map(|m| model.machine_address(m).map_or_else(|| m.to_string(), |a| a.to_string()));
                 // A port the catalog says speaks HTTPS (Portainer's 9443) is reached over HTTPS.
                 let scheme =
                     if s.ports.iter().any(|p| p.host.unwrap_or(p.container) == x.port && p.protocol == Protocol::Https)
@@ -1403,7 +1408,7 @@ impl Resolver<'_> {
                     // (port 80 on its server nodes), which routes by host name to the pods.
                     let servers = model.clusters.get(cluster).map(|c| c.servers.clone()).unwrap_or_default();
                     for g in servers {
-                        let at = model.guests.get(&g).and_then(|g| g.address).map_or(g, |a| a.to_string());
+                        let at = model.machine_address(&g).map_or(g, |a| a.to_string());
                         upstreams.push(format!("http://{at}:80"));
                     }
                 } else {
@@ -1460,24 +1465,6 @@ fn address_usable(net: &ast::Network, a: IpAddr, taken: &HashSet<IpAddr>) -> boo
         && net.dhcp.as_ref().is_none_or(|d| !d.value.contains(a))
         && net.allocate.as_ref().is_none_or(|r| r.value.contains(a))
         && !taken.contains(&a)
-}
-
-fn healthcheck(h: &ast::Healthcheck) -> Healthcheck {
-    let probe = if let Some(http) = &h.http {
-        format!("http {}{}", http.port.value, http.path.clone().unwrap_or_else(|| "/".into()))
-    } else if let Some(tcp) = &h.tcp {
-        format!("tcp {}", tcp.value)
-    } else if let Some(cmd) = &h.command {
-        format!("command {}", cmd.join(" "))
-    } else {
-        "none".into()
-    };
-    Healthcheck {
-        probe,
-        interval: h.interval.map_or_else(|| "30s".into(), |d| d.to_string()),
-        timeout: h.timeout.map_or_else(|| "5s".into(), |d| d.to_string()),
-        retries: h.retries.unwrap_or(3),
-    }
 }
 
 /// `repo/name:tag` with another tag.

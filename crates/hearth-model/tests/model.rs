@@ -350,3 +350,20 @@ services:
     let opening = a.model.firewall["k1"].iter().find(|o| o.port == 80).expect("port 80 on the cluster server");
     assert_eq!(opening.from, ["192.168.1.40"]);
 }
+
+#[test]
+fn stacks_default_to_a_clean_slug_of_the_group() {
+    let (a, _) = analyze_text(
+        "
+guests:
+  docker: { vm: { on: pve }, network: lan, runtime: docker }
+services:
+  n8n: { app: n8n, on: docker, group: \"AI & Automation\", backup: false }
+  jellyfin: { app: jellyfin, on: docker, backup: false }
+  x: { app: dozzle, on: docker, stack: logs, group: Tools }
+",
+        &Allocations::default(),
+    );
+    let stacks: Vec<(&str, &str)> = a.model.services.iter().map(|(n, s)| (n.as_str(), s.stack.as_str())).collect();
+    assert_eq!(stacks, [("jellyfin", "media"), ("n8n", "ai-automation"), ("x", "logs")]);
+}

@@ -26,7 +26,6 @@
 //! zfs, pbs).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 
 use hearth_catalog::Provides;
 use hearth_model::Model;
@@ -44,7 +43,7 @@ pub fn render(cx: &Context, out: &mut Output) {
     // Which repositories' env files each machine needs.
     let mut env_files: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for job in &backups.jobs {
-        if is_nixos(cx.model, &job.machine) {
+        if cx.model.is_nixos(&job.machine) {
             // NixOS runs restic through its own `services.restic.backups` (nixos.rs).
             continue;
         }
@@ -348,24 +347,6 @@ pub(crate) fn sh_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
-}
-
-/// Whether a machine runs NixOS, whose services (restic, redis) come from its configuration
-/// (nixos.rs) rather than from files in `/etc`.
-pub(crate) fn is_nixos(model: &Model, machine: &str) -> bool {
-    model.guests.get(machine).is_some_and(|g| g.os.starts_with("nixos"))
-}
-
-/// The address of a guest or host.
-pub(crate) fn machine_address(model: &Model, machine: &str) -> Option<IpAddr> {
-    model.guests.get(machine).and_then(|g| g.address).or_else(|| model.hosts.get(machine).and_then(|h| h.address))
-}
-
-/// Every machine a service runs on: its placement, then its replicas.
-pub(crate) fn service_machines(s: &Service) -> Vec<&str> {
-    let mut machines = vec![s.on.name()];
-    machines.extend(s.also_on.iter().map(String::as_str));
-    machines
 }
 
 /// Whether a service's catalog app provides `kind`.

@@ -32,9 +32,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hearth_catalog::{App, Companion};
-use hearth_model::model::{Placement, Port, Service, Template};
+use hearth_model::model::{Healthcheck, Placement, Port, Probe as ModelProbe, Service, Template};
 use hearth_model::template::Vars;
-use hearth_spec::ast::{Form, Healthcheck as SpecCheck, Protocol};
+use hearth_spec::ast::{Form, Protocol};
 use hearth_spec::units::Duration;
 
 use crate::{Context, File, Kind, Output, fill};
@@ -121,7 +121,7 @@ fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) 
         let Some(s) = on.placed.get(name) else { continue };
         sources.insert(format!("service/{name}"));
         let app = s.app.as_deref().and_then(|a| cx.catalog.get(a));
-        let Some(main) = service_container(cx, on, name, s, app, &mut sources) else { continue };
+        let Some(main) = service_container(on, name, s, app, &mut sources) else { continue };
         if let Some(app) = app {
             for (cname, companion) in app.companions.iter() {
                 containers.push(companion_container(cx, name, s, app, &main, cname, companion));
@@ -188,7 +188,6 @@ fn joins_vpn(s: &Service, vpn: &str) -> bool {
 }
 
 fn service_container(
-    cx: &Context,
     on: &Machine,
     name: &str,
     s: &Service,
@@ -218,7 +217,7 @@ fn service_container(
             && on.in_stack(dep)
             && let Some(d) = on.placed.get(dep)
         {
-            let healthy = service_probe(d, d.app.as_deref().and_then(|a| cx.catalog.get(a))).is_some();
+            let healthy = service_probe(d).is_some();
             depends_on.insert(dep.to_string(), if healthy { "service_healthy" } else { "service_started" });
         }
     }
@@ -240,7 +239,7 @@ fn service_container(
         cpus: s.resources.as_ref().and_then(|r| r.cpus).filter(|c| c.is_finite() && *c > 0.0).map(|c| c.to_string()),
         mem_limit: s.resources.as_ref().and_then(|r| r.memory).map(|m| compose_bytes(m.bytes)),
         depends_on,
-        healthcheck: service_probe(s, app).map(|p| p.to_yaml()),
+        healthcheck: service_probe(s).map(|p| p.to_yaml()),
         labels: labels(name, s, None),
     })
 }
@@ -282,8 +281,8 @@ fn companion_container(
             env.insert(k.to_string(), t);
         }
     }
-    let healthcheck = companion.healthcheck.as_ref().and_then(|h| {
-        spec_probe(h, |port| companion.ports.get(port).map(|p| (p.port, p.protocol == Some(Protocol::Https))))
+    let healthcheck = companion.healthcheck.as_ref().and_then(Healthcheck::from_spec).and_then(|h| {
+        Check::new(&h, |port| companion.ports.get(port).map(|p| (p.port, p.protocol == Some(Protocol::Https))))
     });
     Container {
         key: format!("{name}-{cname}"),
@@ -458,19 +457,39 @@ enum Test {
     Tcp(u16),
     /// An argument vector, run without a shell.
     Exec(Vec<String>),
-    /// A command line known only as text (the model keeps a spec override's command joined).
-    Shell(String),
 }
 
-struct Probe {
+/// A compose `healthcheck:` block.
+struct Check {
     test: Test,
-    interval: Option<String>,
-    timeout: Option<String>,
-    retries: Option<u32>,
+    interval: String,
+    timeout: String,
+    retries: u32,
     start_period: Option<String>,
 }
 
-impl Probe {
+impl Check {
+    /// The compose form of a model healthcheck; `port_of` resolves a port name to the container
+    /// port and whether it speaks HTTPS.
+    fn new(hc: &Healthcheck, port_of: impl Fn(&str) -> Option<(u16, bool)>) -> Option<Check> {
+        let by_ref = |r: &str| r.parse::<u16>().ok().map(|n| (n, false)).or_else(|| port_of(r));
+        let test = match &hc.probe {
+            ModelProbe::Http { port, path } => {
+                let (port, https) = by_ref(port)?;
+                Test::Http { port, https, path: path.clone() }
+            }
+            ModelProbe::Tcp { port } => Test::Tcp(by_ref(port)?.0),
+            ModelProbe::Command { argv } => Test::Exec(argv.clone()),
+        };
+        Some(Check {
+            test,
+            interval: compose_duration(hc.interval),
+            timeout: compose_duration(hc.timeout),
+            retries: hc.retries,
+            start_period: hc.start_period.map(compose_duration),
+        })
+    }
+
     fn to_yaml(&self) -> Y {
         let test = match &self.test {
             Test::Http { port, https, path } => {
@@ -488,17 +507,13 @@ impl Probe {
                 format!("nc -z 127.0.0.1 {port} || bash -c 'exec 3<>/dev/tcp/127.0.0.1/{port}' || exit 1"),
             ],
             Test::Exec(argv) => std::iter::once("CMD".to_string()).chain(argv.iter().cloned()).collect(),
-            Test::Shell(line) => vec!["CMD-SHELL".to_string(), line.clone()],
         };
-        let mut m = vec![("test".to_string(), Y::strs(&test))];
-        for (key, value) in [("interval", &self.interval), ("timeout", &self.timeout)] {
-            if let Some(v) = value {
-                m.push((key.to_string(), Y::s(v)));
-            }
-        }
-        if let Some(r) = self.retries {
-            m.push(("retries".to_string(), Y::Int(u64::from(r))));
-        }
+        let mut m = vec![
+            ("test".to_string(), Y::strs(&test)),
+            ("interval".to_string(), Y::s(&self.interval)),
+            ("timeout".to_string(), Y::s(&self.timeout)),
+            ("retries".to_string(), Y::Int(u64::from(self.retries))),
+        ];
         if let Some(v) = &self.start_period {
             m.push(("start_period".to_string(), Y::s(v)));
         }
@@ -506,80 +521,11 @@ impl Probe {
     }
 }
 
-/// The probe text the resolver records for a healthcheck, to tell whether the model's probe is
-/// the catalog's (and so may use its argument vector and `start_period`).
-fn probe_text(h: &SpecCheck) -> String {
-    if let Some(http) = &h.http {
-        format!("http {}{}", http.port.value, http.path.as_deref().unwrap_or("/"))
-    } else if let Some(tcp) = &h.tcp {
-        format!("tcp {}", tcp.value)
-    } else if let Some(cmd) = &h.command {
-        format!("command {}", cmd.join(" "))
-    } else {
-        "none".to_string()
-    }
-}
-
 /// A service's health probe, from the model's healthcheck (the spec's or the catalog's).
-fn service_probe(s: &Service, app: Option<&App>) -> Option<Probe> {
-    let hc = s.healthcheck.as_ref()?;
-    let catalog = app.map(|a| &a.healthcheck).filter(|h| probe_text(h) == hc.probe);
-    let port_of = |port: &str| -> Option<(u16, bool)> {
-        match port.parse::<u16>() {
-            Ok(n) => Some((n, false)),
-            Err(_) => s.ports.iter().find(|p| p.name == port).map(|p| (p.container, p.protocol == Protocol::Https)),
-        }
-    };
-    let test = match catalog.and_then(|h| h.command.clone()) {
-        Some(argv) => Test::Exec(argv),
-        None => {
-            let (kind, rest) = hc.probe.split_once(' ')?;
-            match kind {
-                "http" => {
-                    let (port, path) = match rest.find('/') {
-                        Some(i) => (&rest[..i], &rest[i..]),
-                        None => (rest, "/"),
-                    };
-                    let (port, https) = port_of(port)?;
-                    Test::Http { port, https, path: path.to_string() }
-                }
-                "tcp" => Test::Tcp(port_of(rest)?.0),
-                "command" => Test::Shell(rest.to_string()),
-                _ => return None,
-            }
-        }
-    };
-    Some(Probe {
-        test,
-        interval: compose_duration_text(&hc.interval),
-        timeout: compose_duration_text(&hc.timeout),
-        retries: Some(hc.retries),
-        start_period: catalog.and_then(|h| h.start_period).map(compose_duration),
+fn service_probe(s: &Service) -> Option<Check> {
+    Check::new(s.healthcheck.as_ref()?, |port| {
+        s.ports.iter().find(|p| p.name == port).map(|p| (p.container, p.protocol == Protocol::Https))
     })
-}
-
-/// A probe from a catalog healthcheck (companions), with the model's defaults for timings.
-fn spec_probe(h: &SpecCheck, port_of: impl Fn(&str) -> Option<(u16, bool)>) -> Option<Probe> {
-    let by_ref = |r: &str| r.parse::<u16>().ok().map(|n| (n, false)).or_else(|| port_of(r));
-    let test = if let Some(http) = &h.http {
-        let (port, https) = by_ref(&http.port.value)?;
-        Test::Http { port, https, path: http.path.clone().unwrap_or_else(|| "/".into()) }
-    } else if let Some(tcp) = &h.tcp {
-        Test::Tcp(by_ref(&tcp.value)?.0)
-    } else {
-        Test::Exec(h.command.clone()?)
-    };
-    Some(Probe {
-        test,
-        interval: Some(h.interval.map_or_else(|| "30s".into(), compose_duration)),
-        timeout: Some(h.timeout.map_or_else(|| "5s".into(), compose_duration)),
-        retries: Some(h.retries.unwrap_or(3)),
-        start_period: h.start_period.map(compose_duration),
-    })
-}
-
-fn compose_duration_text(text: &str) -> Option<String> {
-    Duration::parse(text).ok().map(compose_duration)
 }
 
 /// A duration in the units Compose reads (`h`, `m`, `s`, `ms`; not days or weeks).
@@ -671,11 +617,11 @@ mod tests {
 
     #[test]
     fn http_probe_quotes_its_url() {
-        let probe = Probe {
+        let probe = Check {
             test: Test::Http { port: 8080, https: true, path: "/it's".into() },
-            interval: None,
-            timeout: None,
-            retries: None,
+            interval: "30s".into(),
+            timeout: "5s".into(),
+            retries: 3,
             start_period: None,
         };
         let out = probe.to_yaml().to_block(&compose_scalar);

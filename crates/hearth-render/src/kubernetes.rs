@@ -26,9 +26,8 @@
 //! service's `resources`.
 
 use hearth_catalog::App;
-use hearth_model::model::{Placement, Port, Service, Template, Tls};
+use hearth_model::model::{Placement, Port, Probe, Service, Template, Tls};
 use hearth_spec::ast::Protocol;
-use hearth_spec::units::Duration;
 use serde_json::{Map, Value, json};
 
 use crate::{Context, File, Kind, Output, fill};
@@ -175,7 +174,7 @@ fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool) -> Val
     if secret_env {
         container.insert("envFrom".into(), json!([{ "secretRef": { "name": format!("hearth-{name}") } }]));
     }
-    if let Some((ready, live)) = probes(s, app) {
+    if let Some((ready, live)) = probes(s) {
         container.insert("readinessProbe".into(), ready);
         container.insert("livenessProbe".into(), live);
     }
@@ -246,14 +245,9 @@ fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool) -> Val
     })
 }
 
-fn seconds(text: &str) -> Option<u64> {
-    Duration::parse(text).ok().map(|d| d.as_secs().max(1))
-}
-
 /// Readiness and liveness probes from the model's healthcheck.
-fn probes(s: &Service, app: Option<&App>) -> Option<(Value, Value)> {
+fn probes(s: &Service) -> Option<(Value, Value)> {
     let hc = s.healthcheck.as_ref()?;
-    let (kind, rest) = hc.probe.split_once(' ')?;
     let port_of = |p: &str| -> Value {
         match p.parse::<u16>() {
             Ok(n) => json!(n),
@@ -264,33 +258,23 @@ fn probes(s: &Service, app: Option<&App>) -> Option<(Value, Value)> {
                 .map_or_else(|| json!(p), |x| json!(protocols(x).first().map(|(_, n)| n.clone()).unwrap_or_default())),
         }
     };
-    let mut probe = match kind {
-        "http" => {
-            let (port, path) = rest.find('/').map_or((rest, "/"), |i| (&rest[..i], &rest[i..]));
-            let https = s.ports.iter().any(|x| x.name == port && x.protocol == Protocol::Https);
+    let mut probe = match &hc.probe {
+        Probe::Http { port, path } => {
+            let https = s.ports.iter().any(|x| &x.name == port && x.protocol == Protocol::Https);
             let mut get = json!({ "path": path, "port": port_of(port) });
             if https {
                 get["scheme"] = json!("HTTPS");
             }
             json!({ "httpGet": get })
         }
-        "tcp" => json!({ "tcpSocket": { "port": port_of(rest) } }),
-        "command" => {
-            let catalog = app.and_then(|a| a.healthcheck.command.clone()).filter(|argv| argv.join(" ") == rest);
-            let argv = catalog.unwrap_or_else(|| vec!["sh".into(), "-c".into(), rest.to_string()]);
-            json!({ "exec": { "command": argv } })
-        }
-        _ => return None,
+        Probe::Tcp { port } => json!({ "tcpSocket": { "port": port_of(port) } }),
+        Probe::Command { argv } => json!({ "exec": { "command": argv } }),
     };
-    if let Some(p) = seconds(&hc.interval) {
-        probe["periodSeconds"] = json!(p);
-    }
-    if let Some(t) = seconds(&hc.timeout) {
-        probe["timeoutSeconds"] = json!(t);
-    }
+    probe["periodSeconds"] = json!(hc.interval.as_secs().max(1));
+    probe["timeoutSeconds"] = json!(hc.timeout.as_secs().max(1));
     probe["failureThreshold"] = json!(hc.retries.max(1));
     let mut live = probe.clone();
-    if let Some(start) = app.and_then(|a| a.healthcheck.start_period) {
+    if let Some(start) = hc.start_period {
         live["initialDelaySeconds"] = json!(start.as_secs());
     }
     Some((probe, live))

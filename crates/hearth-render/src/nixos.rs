@@ -47,7 +47,7 @@ use hearth_model::Model;
 use hearth_model::model::{Channel, Guest, GuestKind, Opening, Placement, Repository, Service, Template, Tls};
 use hearth_spec::ast::{Auth, Form};
 
-use crate::backup::{machine_address, sh_quote};
+use crate::backup::sh_quote;
 use crate::traefik::shared::{self, Proxy};
 use crate::{Context, File, Kind, Output, fill};
 
@@ -579,8 +579,8 @@ impl<'a> HostConfig<'a> {
             for c in &d.consumers {
                 self.sources.insert(format!("service/{c}"));
                 let Some(cs) = model.services.get(c) else { continue };
-                for m in crate::backup::service_machines(cs) {
-                    if let Some(a) = machine_address(model, m) {
+                for m in cs.machines() {
+                    if let Some(a) = model.machine_address(m) {
                         let mask = if a.is_ipv4() { 32 } else { 128 };
                         let line = format!("host {} {} {a}/{mask} scram-sha-256\n", d.name, d.user);
                         if !auth.contains(&line) {

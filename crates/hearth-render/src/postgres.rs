@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use hearth_model::model::{Database, Service, Template};
 
-use crate::backup::{docker_exec, env_name, machine_address, service_machines, sh_quote};
+use crate::backup::{docker_exec, env_name, sh_quote};
 use crate::{Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -167,8 +167,8 @@ fn pg_hba(cx: &Context, server: &str, databases: &[&Database]) -> String {
         let mut addresses = Vec::new();
         for consumer in &d.consumers {
             let Some(c) = model.services.get(consumer) else { continue };
-            for m in service_machines(c) {
-                match machine_address(model, m) {
+            for m in c.machines() {
+                match model.machine_address(m) {
                     Some(a) => {
                         let cidr = if a.is_ipv4() { format!("{a}/32") } else { format!("{a}/128") };
                         if !addresses.contains(&cidr) {

@@ -14,12 +14,12 @@ use hearth_catalog::Provides;
 use hearth_model::model::{Service, Template};
 use hearth_spec::ast::Form;
 
-use crate::backup::{is_nixos, listen_port, provides};
+use crate::backup::{listen_port, provides};
 use crate::{Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
     for (name, s) in &cx.model.services {
-        if !provides(cx, s, Provides::Redis) || is_nixos(cx.model, s.on.name()) {
+        if !provides(cx, s, Provides::Redis) || cx.model.is_nixos(s.on.name()) {
             // On NixOS `services.redis.servers` writes the config (nixos.rs).
             continue;
         }

@@ -335,7 +335,7 @@ fn router_tls(y: &mut String, tls: &Tls) {
 pub(crate) mod shared {
     use std::collections::BTreeMap;
 
-    use hearth_model::model::{Part, Service, Template};
+    use hearth_model::model::{Part, Probe, Service, Template};
     use hearth_spec::ast::{Access, Auth};
 
     use crate::Context;
@@ -665,17 +665,19 @@ pub(crate) mod shared {
     fn health(cx: &Context, service: &str, upstreams: &[String]) -> Option<Health> {
         let svc = cx.model.services.get(service)?;
         let hc = svc.healthcheck.as_ref()?;
-        let rest = hc.probe.strip_prefix("http ")?;
-        let slash = rest.find('/')?;
-        let (port_name, path) = rest.split_at(slash);
+        let Probe::Http { port: port_name, path } = &hc.probe else { return None };
         // Query strings and odd characters would need escaping in every format; skip those probes.
         if !path.chars().all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c)) {
             return None;
         }
-        let port = svc.ports.iter().find(|p| p.name == port_name)?;
+        let port = svc.ports.iter().find(|p| &p.name == port_name)?;
         let routed: Vec<u16> = upstreams.iter().filter_map(|u| u.rsplit(':').next()?.parse().ok()).collect();
         let on_port = routed.iter().all(|r| *r == port.host.unwrap_or(port.container) || *r == port.container);
-        on_port.then(|| Health { path: path.to_string(), interval: hc.interval.clone(), timeout: hc.timeout.clone() })
+        on_port.then(|| Health {
+            path: path.clone(),
+            interval: hc.interval.to_string(),
+            timeout: hc.timeout.to_string(),
+        })
     }
 
     /// The htpasswd line of the basic-auth user, for the 0600 users file.

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use hearth_model::Model;
 
-use crate::backup::{machine_address, sh_quote, timer};
+use crate::backup::{sh_quote, timer};
 use crate::{Context, File, Kind, Output};
 
 const SNAPSHOT_SH: &str = r#"#!/bin/sh
@@ -165,7 +165,7 @@ fn render_replication(out: &mut Output, model: &Model) {
     for r in &model.backups.replication {
         let Some(host) = host_of(model, &r.dataset) else { continue };
         let (remote, target) = r.to.split_once(':').unwrap_or((r.to.as_str(), r.dataset.as_str()));
-        let address = machine_address(model, remote).map_or_else(|| remote.to_string(), |a| a.to_string());
+        let address = model.machine_address(remote).map_or_else(|| remote.to_string(), |a| a.to_string());
         // A dataset sent to several places gets one unit per destination.
         let unit = if per_dataset.get(r.dataset.as_str()).copied().unwrap_or(0) > 1 {
             format!("hearth-zfs-replicate-{}-to-{}", unit_part(&r.dataset), unit_part(&r.to))

@@ -4,7 +4,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hearth_catalog::{Catalog, Provides};
-use hearth_spec::Spec;
 use hearth_spec::ast::Protocol;
 
 use crate::model::{Model, Opening, Placement};
@@ -38,20 +37,12 @@ fn repository_endpoint(url: &str) -> Option<(String, u16)> {
 /// Zone names treated as the management zone (SSH comes from there).
 const MANAGEMENT: &[&str] = &["management", "mgmt", "admin"];
 
-pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
-    let _ = spec;
+pub fn derive(catalog: &Catalog, model: &mut Model) {
     let all_networks: Vec<String> = model.networks.values().map(|n| n.cidr.clone()).collect();
     let management: Vec<String> =
         model.networks.values().filter(|n| MANAGEMENT.contains(&n.zone.as_str())).map(|n| n.cidr.clone()).collect();
     let ssh_from = if management.is_empty() { all_networks.clone() } else { management };
-    let address_of = |machine: &str| -> Option<String> {
-        model
-            .guests
-            .get(machine)
-            .and_then(|g| g.address)
-            .or_else(|| model.hosts.get(machine).and_then(|h| h.address))
-            .map(|a| a.to_string())
-    };
+    let address_of = |machine: &str| model.machine_address(machine).map(|a| a.to_string());
     let service_addr = |name: &Option<String>| -> Vec<String> {
         name.as_ref().and_then(|n| model.services.get(n)).and_then(|s| address_of(s.on.name())).into_iter().collect()
     };

@@ -81,12 +81,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     if let Some(r) = &spec.router {
         for f in &r.forwards {
             let to = f.to.value.clone();
-            let to_address = model
-                .guests
-                .get(&to)
-                .and_then(|g| g.address)
-                .or_else(|| model.hosts.get(&to).and_then(|h| h.address))
-                .or_else(|| model.services.get(&to).and_then(|s| s.address));
+            let to_address = model.machine_address(&to).or_else(|| model.services.get(&to).and_then(|s| s.address));
             model.forwards.push(Forward {
                 port: f.port.value,
                 protocol: f.protocol.map_or("tcp", |p| p.as_str()).to_string(),

@@ -29,7 +29,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     ingress::derive(spec, catalog, model);
     monitoring::derive(spec, catalog, model);
     backups::derive(spec, catalog, model);
-    firewall::derive(spec, catalog, model);
+    firewall::derive(catalog, model);
     provenance(spec, model);
 }
 
