@@ -119,7 +119,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 let store_path = persist::store_path(&a.root);
                 let store = hearth_secrets::Store::open(&store_path)?;
                 let identity = hearth_secrets::Identity::load(&store_path, false)?;
-                Some(render_cmd::LiveSecrets { store, identity })
+                Some(render_cmd::LiveSecrets::new(store, identity))
             } else {
                 None
             };
@@ -169,7 +169,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report::print(&a.diagnostics, &a.sources, cli.format);
                 return Ok(ExitCode::from(if a.io_error { 2 } else { 1 }));
             }
-            secrets_cmd::run(action, &a.root, a.model.as_ref(), a.declared_secrets.as_slice())
+            secrets_cmd::run(action, &a.root, a.model.as_ref())
         }
         Command::Show { path, json, catalog } => {
             let value = if catalog {
@@ -207,8 +207,6 @@ struct Analyzed {
     diagnostics: Vec<hearth_spec::Diagnostic>,
     model: Option<hearth_model::Model>,
     allocations: Option<hearth_model::Allocations>,
-    /// Secrets declared under `secrets:` with where their value comes from.
-    declared_secrets: Vec<(String, String)>,
     io_error: bool,
 }
 
@@ -240,15 +238,7 @@ fn analyze(path: &std::path::Path) -> Analyzed {
         model = Some(analysis.model);
         allocations = Some(analysis.allocations);
     }
-    let declared_secrets = loaded
-        .spec
-        .secrets
-        .iter()
-        .map(|(name, s)| {
-            (name.to_string(), s.source().map_or_else(|| "hearth.secrets.age".to_string(), |r| r.to_string()))
-        })
-        .collect();
-    Analyzed { root: loaded.root, sources: loaded.sources, diagnostics, model, allocations, declared_secrets, io_error }
+    Analyzed { root: loaded.root, sources: loaded.sources, diagnostics, model, allocations, io_error }
 }
 
 fn summary(errors: usize, warnings: usize) {

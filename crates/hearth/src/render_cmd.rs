@@ -143,14 +143,20 @@ pub fn run(
     Ok(files.len())
 }
 
-/// Secret values from the store, the environment and 1Password, for `--with-secrets`.
+/// Secret values from the store, the environment and 1Password, for `--with-secrets`. A value
+/// used in many files is decrypted (or read with `op`) once.
 pub struct LiveSecrets {
-    pub store: hearth_secrets::Store,
-    pub identity: hearth_secrets::Identity,
+    store: hearth_secrets::Store,
+    identity: hearth_secrets::Identity,
+    seen: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
 }
 
-impl SecretValues for LiveSecrets {
-    fn get(&self, reference: &str) -> Option<String> {
+impl LiveSecrets {
+    pub fn new(store: hearth_secrets::Store, identity: hearth_secrets::Identity) -> LiveSecrets {
+        LiveSecrets { store, identity, seen: Default::default() }
+    }
+
+    fn lookup(&self, reference: &str) -> Option<String> {
         if let Some(name) = reference.strip_prefix("secret:") {
             return self.store.get(name, &self.identity).ok().map(|s| s.expose().to_string());
         }
@@ -162,5 +168,12 @@ impl SecretValues for LiveSecrets {
             return out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string());
         }
         None
+    }
+}
+
+impl SecretValues for LiveSecrets {
+    fn get(&self, reference: &str) -> Option<String> {
+        let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.entry(reference.to_string()).or_insert_with(|| self.lookup(reference)).clone()
     }
 }

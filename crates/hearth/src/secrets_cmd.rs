@@ -40,34 +40,36 @@ impl Action {
     }
 }
 
-pub fn run(
-    action: Action,
-    root: &Path,
-    model: Option<&Model>,
-    declared: &[(String, String)],
-) -> anyhow::Result<ExitCode> {
+pub fn run(action: Action, root: &Path, model: Option<&Model>) -> anyhow::Result<ExitCode> {
     let store_path = persist::store_path(root);
     match action {
         Action::List { .. } => {
             let store = Store::open(&store_path).with_context(|| format!("cannot open `{}`", store_path.display()))?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<48} {:<10} {:<28} USED BY", "NAME", "STATUS", "SOURCE")?;
-            for s in model.map(|m| m.generated_secrets.as_slice()).unwrap_or_default() {
-                let status = if store.contains(&s.name) { "stored" } else { "missing" };
-                writeln!(out, "{:<48} {status:<10} {:<28} {}", s.name, "generated", s.used_by.join(", "))?;
+            let stored = |name: &str| if store.contains(name) { "stored" } else { "missing" };
+            let Some(model) = model else { return Ok(ExitCode::SUCCESS) };
+            for s in &model.generated_secrets {
+                writeln!(out, "{:<48} {:<10} {:<28} {}", s.name, stored(&s.name), "generated", s.used_by.join(", "))?;
             }
-            for (name, source) in declared {
-                let status = if source.starts_with("env:") {
-                    let var = source.trim_start_matches("env:");
-                    if std::env::var_os(var).is_some() { "set" } else { "unset" }
-                } else if source.starts_with("op://") {
-                    "external"
-                } else if store.contains(name) {
-                    "stored"
-                } else {
-                    "missing"
+            // Only the operator has these (provider tokens): `hearth secrets set NAME` stores them.
+            for s in &model.external_secrets {
+                writeln!(
+                    out,
+                    "{:<48} {:<10} {:<28} {}",
+                    s.name,
+                    stored(&s.name),
+                    "you (secrets set)",
+                    s.used_by.join(", ")
+                )?;
+            }
+            for d in model.declared_secrets.iter().filter(|d| d.source != "generated") {
+                let status = match d.source.strip_prefix("env:") {
+                    Some(var) if std::env::var_os(var).is_some() => "set",
+                    Some(_) => "unset",
+                    None => "1password",
                 };
-                writeln!(out, "{name:<48} {status:<10} {source:<28} -")?;
+                writeln!(out, "{:<48} {status:<10} {:<28} -", d.name, d.source)?;
             }
             Ok(ExitCode::SUCCESS)
         }

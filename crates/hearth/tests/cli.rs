@@ -307,3 +307,27 @@ fn resolve_generates_secrets_once_and_never_prints_them() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn secrets_list_names_what_only_the_operator_can_supply() {
+    let dir = tempdir();
+    let spec = dir.join("hearth.yaml");
+    std::fs::write(
+        &spec,
+        "homelab: t\nnetworks: { lan: { cidr: 192.168.1.0/24 } }\nhosts: { pve: { proxmox: {}, network: lan } }\n\
+         guests: { d: { vm: { on: pve }, network: lan, runtime: docker } }\n\
+         secrets: { tunnel: { env: HEARTH_TEST_UNSET_TOKEN } }\n\
+         services:\n  runner: { app: github-runner, on: d, backup: false }\n",
+    )
+    .expect("write spec");
+    let list = hearth(&["secrets", "list", spec.to_str().expect("utf-8")]);
+    assert_eq!(list.code, Some(0), "{}", list.stderr);
+    let line = |name: &str| list.stdout.lines().find(|l| l.starts_with(name)).unwrap_or_default().to_string();
+    assert!(line("runner-access-token").contains("missing"), "{}", list.stdout);
+    assert!(
+        line("tunnel").contains("unset") && line("tunnel").contains("env:HEARTH_TEST_UNSET_TOKEN"),
+        "{}",
+        list.stdout
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
