@@ -217,7 +217,7 @@ impl Builder<'_> {
                         Value::Scalar(Scalar { text: text.into_owned(), quoted: style != ScalarStyle::Plain })
                     };
                 let node = Node { value, span: self.span(start, end) };
-                self.add(node, anchor, 1)?;
+                self.add(node, anchor)?;
             }
             Event::SequenceStart(_, anchor, _) => {
                 self.push(Frame::Seq { start, anchor, items: Vec::new() }, start, end)?;
@@ -239,15 +239,13 @@ impl Builder<'_> {
             Event::SequenceEnd => {
                 if let Some(Frame::Seq { start: s, anchor, items }) = self.stack.pop() {
                     let node = Node { value: Value::Seq(items), span: self.span(s, end) };
-                    let size = node.count();
-                    self.add(node, anchor, size)?;
+                    self.add(node, anchor)?;
                 }
             }
             Event::MappingEnd => {
                 if let Some(Frame::Map { start: s, anchor, entries, .. }) = self.stack.pop() {
                     let node = Node { value: Value::Map(entries), span: self.span(s, end) };
-                    let size = node.count();
-                    self.add(node, anchor, size)?;
+                    self.add(node, anchor)?;
                 }
             }
             Event::Alias(id) => {
@@ -294,8 +292,10 @@ impl Builder<'_> {
         Ok(())
     }
 
-    fn add(&mut self, node: Node, anchor: usize, size: usize) -> Result<(), Box<Diagnostic>> {
+    fn add(&mut self, node: Node, anchor: usize) -> Result<(), Box<Diagnostic>> {
+        // The size of an anchored node is what each alias to it adds; only those need counting.
         if anchor != 0 {
+            let size = node.count();
             self.anchors.insert(anchor, (node.clone(), size));
         }
         // Children were counted as they arrived; this counts the node itself.
