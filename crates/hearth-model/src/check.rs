@@ -36,6 +36,20 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     out
 }
 
+/// "unknown WHAT `name`", with the closest declared name as help, else the valid names, else
+/// `declare the WHAT first`.
+pub(crate) fn unknown_reference(span: Span, what: &str, name: &str, candidates: &[&str]) -> Diagnostic {
+    let plural = match what.strip_suffix('y') {
+        Some(stem) => format!("{stem}ies"),
+        None => format!("{what}s"),
+    };
+    let help = suggest::help_for(name, candidates.iter().copied(), &plural)
+        .unwrap_or_else(|| format!("declare the {what} first"));
+    Diagnostic::new(Code::UnknownReference, span, format!("unknown {what} `{name}`"))
+        .label(format!("no {what} has this name"))
+        .help(help)
+}
+
 fn valid_name(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
@@ -329,12 +343,7 @@ fn ports(origins: &Origins, out: &mut Vec<Diagnostic>) {
 fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
     let services = &spec.services;
     let unknown = |out: &mut Vec<Diagnostic>, span: Span, what: &str, name: &str, candidates: Vec<&str>| {
-        let mut d = Diagnostic::new(Code::UnknownReference, span, format!("unknown {what} `{name}`"))
-            .label(format!("no {what} has this name"));
-        if let Some(h) = suggest::help_for(name, candidates.iter().copied(), &format!("{what}s")) {
-            d = d.help(h);
-        }
-        out.push(d);
+        out.push(unknown_reference(span, what, name, &candidates));
     };
     let svc_ref = |out: &mut Vec<Diagnostic>, r: &hearth_spec::Sp<String>| {
         if !services.is_declared(&r.value) {
@@ -509,13 +518,10 @@ fn policy_ref(spec: &Spec, policy: &hearth_spec::Sp<String>, out: &mut Vec<Diagn
     let policies = spec.backups.as_ref().map(|b| &b.policies);
     if policies.is_none_or(|p| !p.is_declared(&policy.value)) {
         let names: Vec<&str> = policies.map(|p| p.names().collect()).unwrap_or_default();
-        let mut d =
-            Diagnostic::new(Code::UnknownReference, policy.span, format!("unknown backup policy `{}`", policy.value))
-                .label("no policy has this name");
-        d = d.help(
-            suggest::help_for(&policy.value, names.iter().copied(), "policies")
-                .unwrap_or_else(|| "declare it under `backups: { policies: ... }`".into()),
-        );
+        let mut d = unknown_reference(policy.span, "backup policy", &policy.value, &names);
+        if names.is_empty() {
+            d = d.help("declare it under `backups: { policies: ... }`");
+        }
         out.push(d);
     }
 }
@@ -1037,14 +1043,12 @@ fn secrets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
         {
             let mut names: Vec<&str> = spec.secrets.names().collect();
             names.extend(generated.iter().copied());
-            let mut d = Diagnostic::new(Code::UnknownReference, span, format!("unknown secret `{n}`"))
-                .label("not declared and not generated");
-            d = d.help(match suggest::did_you_mean(n, names.iter().copied()) {
-                Some(b) => format!("did you mean `{b}`?"),
-                None => format!(
+            let mut d = unknown_reference(span, "secret", n, &names).label("not declared and not generated");
+            if suggest::did_you_mean(n, names.iter().copied()).is_none() {
+                d = d.help(format!(
                     "declare it under `secrets:` (`{n}: {{ env: VAR }}`), or set it with `hearth secrets set {n}`"
-                ),
-            });
+                ));
+            }
             out.push(d);
         }
     };

@@ -191,14 +191,7 @@ pub fn sql_ident(name: &str) -> String {
 
 impl Resolver<'_> {
     fn unknown(&mut self, span: Span, what: &str, name: &str, candidates: Vec<&str>) {
-        let mut d = Diagnostic::new(Code::UnknownReference, span, format!("unknown {what} `{name}`"))
-            .label(format!("no {what} has this name"));
-        if let Some(h) = suggest::help_for(name, candidates.iter().copied(), &format!("{what}s")) {
-            d = d.help(h);
-        } else {
-            d = d.help(format!("declare the {what} first"));
-        }
-        self.diags.push(d);
+        self.diags.push(crate::check::unknown_reference(span, what, name, &candidates));
     }
 
     /// A secret Hearth needs. Declared under `secrets:` with an outside source, it comes from
