@@ -395,9 +395,9 @@ pub struct Service {
     pub resources: Option<Resources>,
     /// Start after these services, beyond what `uses` implies.
     pub after: Vec<String>,
-    /// Overrides of the catalog's container settings.
+    /// Container settings: the spec's, else the catalog's (devices and capabilities: both).
     pub command: Option<Vec<String>>,
-    pub privileged: Option<bool>,
+    pub privileged: bool,
     pub devices: Vec<String>,
     pub cap_add: Vec<String>,
     /// Raw compose keys merged into the rendered service (the spec's escape hatch).

@@ -169,6 +169,17 @@ struct RedisState {
     used: BTreeSet<u32>,
 }
 
+/// The catalog's entries followed by the spec's, each once.
+fn union(catalog: &[String], spec: &[String]) -> Vec<String> {
+    let mut out = catalog.to_vec();
+    for s in spec {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
 /// A compose project name from a group: lowercase letters and digits, other runs to one `-`
 /// (`AI & Automation` -> `ai-automation`).
 fn slug(text: &str) -> String {
@@ -700,10 +711,10 @@ impl Resolver<'_> {
                     exposes: Vec::new(),
                     backup,
                     after: svc.after.iter().map(|a| a.value.clone()).collect(),
-                    command: svc.command.clone(),
-                    privileged: svc.privileged,
-                    devices: svc.devices.clone(),
-                    cap_add: svc.cap_add.clone(),
+                    command: svc.command.clone().or_else(|| app.and_then(|a| a.command.clone())),
+                    privileged: svc.privileged.or_else(|| app.and_then(|a| a.privileged)).unwrap_or(false),
+                    devices: union(app.map(|a| a.devices.as_slice()).unwrap_or_default(), &svc.devices),
+                    cap_add: union(app.map(|a| a.cap_add.as_slice()).unwrap_or_default(), &svc.cap_add),
                     compose: svc.compose.as_ref().map(|c| c.0.clone()),
                     backup_disabled: matches!(svc.backup, Some(BackupChoice::Disabled(_))),
                     resources: svc
@@ -1348,10 +1359,10 @@ impl Resolver<'_> {
         }
         let basic = model.services.values().any(|s| s.exposes.iter().any(|x| x.auth == Auth::Basic));
         if basic {
-            for (var, name) in [
-                ("HEARTH_BASIC_AUTH_USER", crate::derive::ingress::BASIC_AUTH_USER),
-                ("HEARTH_BASIC_AUTH_HASH", crate::derive::ingress::BASIC_AUTH_HASH),
-            ] {
+            use crate::derive::ingress::{
+                BASIC_AUTH_HASH, BASIC_AUTH_USER, CADDY_BASIC_HASH_VAR, CADDY_BASIC_USER_VAR,
+            };
+            for (var, name) in [(CADDY_BASIC_USER_VAR, BASIC_AUTH_USER), (CADDY_BASIC_HASH_VAR, BASIC_AUTH_HASH)] {
                 let secret = self.external_secret(name, &proxy, model);
                 if app == "caddy" {
                     env.push((var.to_string(), secret));

@@ -70,7 +70,6 @@ fn alloy(machine: &str, docker: bool, prometheus: Option<&str>, loki: Option<&st
     let mut c = format!("// Grafana Alloy configuration for `{machine}`, rendered by Hearth from `monitoring`.\n");
     let m = q(machine);
     if let Some(url) = prometheus {
-        let interval = if interval.is_empty() { "60s" } else { interval };
         let _ = write!(
             c,
             "\n// Host metrics, pushed to Prometheus (started with `--web.enable-remote-write-receiver`).\n\

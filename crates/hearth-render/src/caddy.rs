@@ -20,10 +20,12 @@ use hearth_spec::ast::Auth;
 use crate::traefik::shared::{self, Location, Proxy, Site, SsoKind};
 use crate::{Context, File, Kind, Output};
 
-/// The environment variables of the secrets file.
-const DNS_TOKEN_VAR: &str = "ACME_DNS_TOKEN";
-const BASIC_USER_VAR: &str = "HEARTH_BASIC_AUTH_USER";
-const BASIC_HASH_VAR: &str = "HEARTH_BASIC_AUTH_HASH";
+/// The environment variables of the secrets file (named by the model, which also puts them on
+/// the proxy service's environment).
+use hearth_model::derive::ingress::{
+    CADDY_BASIC_HASH_VAR as BASIC_HASH_VAR, CADDY_BASIC_USER_VAR as BASIC_USER_VAR,
+    CADDY_DNS_TOKEN_VAR as DNS_TOKEN_VAR,
+};
 
 pub fn render(cx: &Context, out: &mut Output) {
     let Some(proxy) = Proxy::find(cx, "caddy") else {

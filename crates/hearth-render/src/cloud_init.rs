@@ -18,14 +18,11 @@ use hearth_model::model::{Guest, GuestKind, Model};
 
 use crate::{Context, File, Kind, Output};
 
-/// The admin user created on every VM.
-pub(crate) const ADMIN_USER: &str = "hearth";
-
 /// Where Proxmox's `local` storage keeps snippets.
 const SNIPPETS: &str = "/var/lib/vz/snippets";
 
-/// The marker left where the operator's SSH public key goes.
-pub(crate) const SSH_KEY_PLACEHOLDER: &str = "REPLACE-ME operator SSH public key (the spec has no field for it yet)";
+/// The marker left where the operator's SSH public key goes when `admin.ssh_keys` is empty.
+const SSH_KEY_PLACEHOLDER: &str = "REPLACE-ME operator SSH public key (set admin.ssh_keys in the spec)";
 
 pub fn render(cx: &Context, out: &mut Output) {
     for (name, g) in &cx.model.guests {
@@ -67,8 +64,13 @@ pub(crate) fn snippet_volume(guest: &str) -> String {
 use crate::yaml::quoted;
 
 fn user_data(model: &Model, g: &Guest) -> String {
-    let zone = if model.dns.zone.is_empty() { model.domain.clone() } else { Some(model.dns.zone.clone()) };
-    let fqdn = zone.map_or_else(|| g.hostname.clone(), |z| format!("{}.{z}", g.hostname));
+    let fqdn = format!("{}.{}", g.hostname, model.dns.zone);
+    // The operator's keys from `admin.ssh_keys`; without any, a marked line to replace.
+    let keys: String = if model.admin.ssh_keys.is_empty() {
+        format!("      - {}\n", quoted(SSH_KEY_PLACEHOLDER))
+    } else {
+        model.admin.ssh_keys.iter().map(|k| format!("      - {}\n", quoted(k))).collect()
+    };
     let docker = g.runtime == "docker";
     let mut packages = vec!["qemu-guest-agent"];
     if docker {
@@ -84,22 +86,21 @@ fn user_data(model: &Model, g: &Guest) -> String {
          manage_etc_hosts: true\n\
          timezone: {tz}\n\
          users:\n\
-         \x20 - name: {ADMIN_USER}\n\
+         \x20 - name: {user}\n\
          \x20   gecos: Hearth admin\n\
          \x20   groups: [sudo]\n\
          \x20   shell: /bin/bash\n\
          \x20   sudo: \"ALL=(ALL) NOPASSWD:ALL\"\n\
          \x20   lock_passwd: true\n\
-         \x20   # The spec has no field for the operator's SSH public key yet: replace this line with\n\
-         \x20   # the key (ssh-ed25519 AAAA... you@host) before the VM is created.\n\
          \x20   ssh_authorized_keys:\n\
-         \x20     - {key}\n\
+{keys}\
          ssh_pwauth: false\n\
          package_update: true\n\
          packages:\n",
         hostname = g.hostname,
         tz = quoted(&model.timezone),
-        key = quoted(SSH_KEY_PLACEHOLDER),
+        user = model.admin.user,
+        keys = keys,
     );
     for p in &packages {
         s.push_str(&format!("  - {p}\n"));
@@ -108,7 +109,10 @@ fn user_data(model: &Model, g: &Guest) -> String {
     if docker {
         // Joined here, not under `groups:`: a `docker` group cloud-init created before the package
         // installs would be a non-system group, which the package's own `addgroup --system` refuses.
-        s.push_str(&format!("  - [systemctl, enable, --now, docker]\n  - [usermod, -aG, docker, {ADMIN_USER}]\n"));
+        s.push_str(&format!(
+            "  - [systemctl, enable, --now, docker]\n  - [usermod, -aG, docker, {}]\n",
+            model.admin.user
+        ));
     }
     s
 }

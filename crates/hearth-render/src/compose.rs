@@ -226,15 +226,15 @@ fn service_container(
         key: name.to_string(),
         image,
         hostname: mode.is_none(),
-        command: s.command.clone().or_else(|| app.and_then(|a| a.command.clone())).unwrap_or_default(),
+        command: s.command.clone().unwrap_or_default(),
         user: app.and_then(|a| a.user.clone()),
         network_mode: mode,
         ports,
         volumes,
         env: s.env.clone(),
-        cap_add: union(app.map(|a| a.cap_add.as_slice()).unwrap_or_default(), &s.cap_add),
-        devices: union(app.map(|a| a.devices.as_slice()).unwrap_or_default(), &s.devices),
-        privileged: s.privileged.or_else(|| app.and_then(|a| a.privileged)).unwrap_or(false),
+        cap_add: s.cap_add.clone(),
+        devices: s.devices.clone(),
+        privileged: s.privileged,
         raw: s.compose.clone(),
         cpus: s.resources.as_ref().and_then(|r| r.cpus).filter(|c| c.is_finite() && *c > 0.0).map(|c| c.to_string()),
         mem_limit: s.resources.as_ref().and_then(|r| r.memory).map(|m| compose_bytes(m.bytes)),
@@ -434,17 +434,6 @@ fn container_yaml(c: &Container, network: &str, env_file: Option<String>) -> Y {
         }
     }
     Y::Map(m)
-}
-
-/// The catalog's entries followed by the spec's, each once.
-fn union(catalog: &[String], spec: &[String]) -> Vec<String> {
-    let mut out = catalog.to_vec();
-    for s in spec {
-        if !out.contains(s) {
-            out.push(s.clone());
-        }
-    }
-    out
 }
 
 /// What a health probe runs.

@@ -65,7 +65,8 @@ pub fn render(cx: &Context, out: &mut Output) {
         }
         for d in &docs {
             text.push_str("---\n");
-            write_yaml(d, 0, &mut text);
+            // Strings are always quoted: Kubernetes reads YAML 1.1, where `on` or `08` change type.
+            text.push_str(&crate::yaml::Node::from_json(d).to_block(&crate::yaml::quoted));
         }
         let mut file = File::new(machine, format!("{dir}/{name}.yaml"), Kind::Kubernetes, text).from(&source);
         if c.is_some() {
@@ -147,7 +148,7 @@ fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool) -> Val
     let mut container = Map::new();
     container.insert("name".into(), json!(name));
     container.insert("image".into(), json!(s.image.clone().unwrap_or_default()));
-    if let Some(cmd) = app.and_then(|a| a.command.clone()) {
+    if let Some(cmd) = &s.command {
         container.insert("args".into(), json!(cmd));
     }
     let ports: Vec<Value> = s
@@ -315,55 +316,6 @@ fn ingress(cx: &Context, name: &str, s: &Service, i: usize, e: &hearth_model::mo
     })
 }
 
-/// Block-style YAML from a JSON value; strings are JSON-quoted (valid YAML, no implicit typing).
-fn write_yaml(v: &Value, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent);
-    match v {
-        Value::Object(m) => {
-            for (k, val) in m {
-                match val {
-                    Value::Object(inner) if !inner.is_empty() => {
-                        out.push_str(&format!("{pad}{k}:\n"));
-                        write_yaml(val, indent + 2, out);
-                    }
-                    Value::Array(items) if !items.is_empty() => {
-                        out.push_str(&format!("{pad}{k}:\n"));
-                        write_yaml(val, indent, out);
-                    }
-                    _ => out.push_str(&format!("{pad}{k}: {}\n", scalar(val))),
-                }
-            }
-        }
-        Value::Array(items) => {
-            for item in items {
-                match item {
-                    Value::Object(inner) if !inner.is_empty() => {
-                        let mut sub = String::new();
-                        write_yaml(item, indent + 2, &mut sub);
-                        // The first key goes on the dash line.
-                        let sub = sub.replacen(&format!("{pad}  "), &format!("{pad}- "), 1);
-                        out.push_str(&sub);
-                    }
-                    Value::Array(inner) if !inner.is_empty() => {
-                        out.push_str(&format!("{pad}-\n"));
-                        write_yaml(item, indent + 2, out);
-                    }
-                    _ => out.push_str(&format!("{pad}- {}\n", scalar(item))),
-                }
-            }
-        }
-        other => out.push_str(&format!("{pad}{}\n", scalar(other))),
-    }
-}
-
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::Object(_) => "{}".into(),
-        Value::Array(_) => "[]".into(),
-        other => other.to_string(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,9 +328,9 @@ mod tests {
     }
 
     #[test]
-    fn yaml_blocks() {
-        let mut s = String::new();
-        write_yaml(&json!({ "a": [{ "b": 1, "c": ["x"] }], "d": {} }), 0, &mut s);
-        assert_eq!(s, "a:\n- b: 1\n  c:\n  - \"x\"\nd: {}\n");
+    fn objects_are_block_yaml_with_quoted_strings() {
+        let d = json!({ "a": [{ "b": 1, "c": ["x"] }], "d": {} });
+        let text = crate::yaml::Node::from_json(&d).to_block(&crate::yaml::quoted);
+        assert_eq!(text, "a:\n  - b: 1\n    c:\n      - \"x\"\nd: {}\n");
     }
 }

@@ -91,8 +91,7 @@ pub fn render(cx: &Context) -> Vec<File> {
 /// other renderers' files for those would fight it. What it relies on stays: its own files, the
 /// data-tier init scripts it calls, and the secret files under `/etc/hearth/`.
 fn superseded_by_nixos(model: &Model, file: &File) -> bool {
-    let nixos = model.guests.get(&file.machine).is_some_and(|g| g.os.starts_with("nixos"));
-    if !nixos {
+    if !model.is_nixos(&file.machine) {
         return false;
     }
     match file.kind {

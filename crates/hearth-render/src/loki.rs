@@ -29,7 +29,7 @@ pub fn render(cx: &Context, out: &mut Output) {
     let data = native_data.unwrap_or_else(|| dirs(svc, "data", "/var/lib/loki").1);
     let http = port(svc, "http").1;
     let grpc = svc.ports.iter().find(|p| p.name == "grpc").map_or(9096, |p| p.container);
-    let retention = if m.monitoring.retention.is_empty() { "744h" } else { m.monitoring.retention.as_str() };
+    let retention = m.monitoring.retention.as_str();
     let content = format!(
         "# Loki configuration rendered by Hearth from `monitoring`.\n\
 auth_enabled: false\n\

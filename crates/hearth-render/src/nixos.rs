@@ -59,7 +59,7 @@ const SECRETS: &str = "/etc/hearth/nixos";
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
     let guests: Vec<(&str, &Guest)> =
-        model.guests.iter().filter(|(_, g)| g.os.starts_with("nixos")).map(|(n, g)| (n.as_str(), g)).collect();
+        model.guests.iter().filter(|(n, _)| model.is_nixos(n)).map(|(n, g)| (n.as_str(), g)).collect();
     if guests.is_empty() {
         return;
     }
@@ -742,7 +742,8 @@ impl<'a> HostConfig<'a> {
                 defaults.push(("dnsProvider", N::s(provider)));
                 if let Some(token) = token {
                     let value = fill(&Template::secret(token.clone()), cx.secrets);
-                    let var = format!("{}_DNS_API_TOKEN", provider.to_ascii_uppercase().replace('-', "_"));
+                    // NixOS's security.acme runs lego, which names each provider's variable itself.
+                    let var = hearth_model::derive::ingress::dns_token_var("lego", provider).unwrap_or_default();
                     let file = self.secret("acme-dns.env", format!("{var}={value}\n"), "ingress");
                     defaults.push(("environmentFile", N::s(file)));
                 }
@@ -1157,8 +1158,8 @@ impl<'a> HostConfig<'a> {
                 let file = self.secret(&format!("{name}.env"), text, &format!("service/{name}"));
                 c.push(("environmentFiles", N::strs(&[file])));
             }
-            if let Some(cmd) = app.and_then(|a| a.command.clone()) {
-                c.push(("cmd", N::strs(&cmd)));
+            if let Some(cmd) = &s.command {
+                c.push(("cmd", N::strs(cmd)));
             }
             if let Some(user) = app.and_then(|a| a.user.clone()) {
                 c.push(("user", N::s(user)));
@@ -1167,12 +1168,10 @@ impl<'a> HostConfig<'a> {
             if let Some(mode) = &s.network_mode {
                 options.push(format!("--network={mode}"));
             }
-            if let Some(app) = app {
-                options.extend(app.cap_add.iter().map(|c| format!("--cap-add={c}")));
-                options.extend(app.devices.iter().map(|d| format!("--device={d}")));
-                if app.privileged == Some(true) {
-                    options.push("--privileged".into());
-                }
+            options.extend(s.cap_add.iter().map(|c| format!("--cap-add={c}")));
+            options.extend(s.devices.iter().map(|d| format!("--device={d}")));
+            if s.privileged {
+                options.push("--privileged".into());
             }
             if let Some(mem) = s.resources.as_ref().and_then(|r| r.memory) {
                 options.push(format!("--memory={}m", mem.mib()));

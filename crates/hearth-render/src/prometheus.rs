@@ -36,7 +36,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         y.push_str("# `--web.enable-remote-write-receiver` (a command-line flag, not a key of this file).\n");
     }
     y.push_str("global:\n");
-    let interval = if mon.scrape_interval.is_empty() { "1m" } else { mon.scrape_interval.as_str() };
+    let interval = mon.scrape_interval.as_str();
     let _ = writeln!(y, "  scrape_interval: {}", q(interval));
     let _ = writeln!(y, "  evaluation_interval: {}", q(interval));
     let _ = writeln!(y, "  external_labels:\n    homelab: {}", q(&m.homelab));

@@ -9,15 +9,15 @@
 //! QEMU's `memory` is a property string in the schema (`[current=]<integer>`), so it is text.
 //!
 //! Choices where the model says nothing (see the module's gaps in the render report):
-//! - node name = the host's name (the model does not keep `proxmox.node`);
+//! - node name = the host's `proxmox.node` (its name unless the spec says otherwise);
 //! - LXC templates come from the `local` storage, Proxmox's default `vztmpl` store, as the
 //!   standard Proxmox image for the guest's `os` (`debian-12` ->
 //!   `debian-12-standard_12.7-1_amd64.tar.zst`); an `os` without a standard template gets
 //!   `<os>.tar.zst` there, which the operator provides;
-//! - containers are unprivileged, `swap` is Proxmox's default 512 MiB, every guest starts on
-//!   boot and is tagged `hearth`: the model carries no `unprivileged`, `swap`, `onboot` or
-//!   `tags` yet;
-//! - VMs use `q35`, `seabios`, the `x86-64-v2-AES` CPU type (Proxmox 8's default for new VMs),
+//! - `unprivileged`, `swap`, `onboot`, `tags` and `description` come from the guest (defaults:
+//!   unprivileged, Proxmox's 512 MiB swap, start on boot); every guest is also tagged `hearth`;
+//! - VMs use the guest's `machine`, `bios` and `cpu`, by default `q35`, `seabios` and the
+//!   `x86-64-v2-AES` CPU type (Proxmox 8's default for new VMs),
 //!   `virtio-scsi-single`, a virtio NIC and the QEMU guest agent. A Debian or Ubuntu VM boots
 //!   the distribution's cloud image, imported from `local:import/` (`import-from`; Proxmox 8.2+
 //!   imports at the image's size, so deploy grows `scsi0` to the guest's disk afterwards), gets
@@ -107,16 +107,35 @@ fn lxc_ostype(os: &str) -> &'static str {
     KNOWN.into_iter().find(|k| *k == distro).unwrap_or("unmanaged")
 }
 
+/// The Proxmox node a guest goes on.
+fn node<'a>(model: &'a Model, g: &'a Guest) -> &'a str {
+    model.hosts.get(&g.host).and_then(|h| h.node.as_deref()).unwrap_or(&g.host)
+}
+
+/// Tags: `hearth`, which marks the guests Hearth manages, then the guest's own.
+fn tags(g: &Guest) -> String {
+    let mut tags = vec!["hearth"];
+    tags.extend(g.tags.iter().map(String::as_str).filter(|t| *t != "hearth"));
+    tags.join(";")
+}
+
+fn description(name: &str, g: &Guest) -> String {
+    match &g.description {
+        Some(d) => format!("{name}: {d} (managed by Hearth)"),
+        None => format!("{name}: managed by Hearth"),
+    }
+}
+
 fn lxc(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
     let mut p = Map::new();
-    p.insert("node".into(), json!(g.host));
+    p.insert("node".into(), json!(node(model, g)));
     p.insert("vmid".into(), json!(g.id));
     p.insert("hostname".into(), json!(g.hostname));
     p.insert("ostemplate".into(), json!(ostemplate(&g.os)));
     p.insert("ostype".into(), json!(lxc_ostype(&g.os)));
     p.insert("cores".into(), json!(g.cores));
     p.insert("memory".into(), json!(g.memory.mib()));
-    p.insert("swap".into(), json!(512));
+    p.insert("swap".into(), json!(g.swap.map_or(512, |s| s.mib())));
     p.insert("rootfs".into(), json!(format!("{}:{}", storage(g), g.disk.gib_ceil().max(1))));
     let (link, ip) = net_parts(model, g);
     let net = std::iter::once("name=eth0".to_string()).chain(link).chain(ip).collect::<Vec<_>>().join(",");
@@ -133,24 +152,24 @@ fn lxc(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
     for (i, dev) in g.devices.iter().filter(|d| d.starts_with('/')).enumerate() {
         p.insert(format!("dev{i}"), json!(dev));
     }
-    p.insert("unprivileged".into(), json!(1));
-    p.insert("onboot".into(), json!(1));
-    p.insert("tags".into(), json!("hearth"));
+    p.insert("unprivileged".into(), json!(u8::from(g.unprivileged)));
+    p.insert("onboot".into(), json!(u8::from(g.onboot)));
+    p.insert("tags".into(), json!(tags(g)));
     p.insert("timezone".into(), json!(model.timezone));
-    p.insert("description".into(), json!(format!("{name}: managed by Hearth")));
+    p.insert("description".into(), json!(description(name, g)));
     p
 }
 
 fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
     let mut p = Map::new();
     let storage = storage(g);
-    p.insert("node".into(), json!(g.host));
+    p.insert("node".into(), json!(node(model, g)));
     p.insert("vmid".into(), json!(g.id));
     p.insert("name".into(), json!(g.hostname));
     p.insert("ostype".into(), json!("l26"));
-    p.insert("machine".into(), json!("q35"));
-    p.insert("bios".into(), json!("seabios"));
-    p.insert("cpu".into(), json!("x86-64-v2-AES"));
+    p.insert("machine".into(), json!(g.machine.as_deref().unwrap_or("q35")));
+    p.insert("bios".into(), json!(g.bios.as_deref().unwrap_or("seabios")));
+    p.insert("cpu".into(), json!(g.cpu.as_deref().unwrap_or("x86-64-v2-AES")));
     p.insert("cores".into(), json!(g.cores));
     p.insert("memory".into(), json!(g.memory.mib().to_string()));
     p.insert("agent".into(), json!("enabled=1"));
@@ -166,7 +185,7 @@ fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
             p.insert("ide2".into(), json!(format!("{storage}:cloudinit")));
             p.insert("boot".into(), json!("order=scsi0"));
             p.insert("ipconfig0".into(), json!(ip.join(",")));
-            p.insert("ciuser".into(), json!(cloud_init::ADMIN_USER));
+            p.insert("ciuser".into(), json!(model.admin.user));
             p.insert("cicustom".into(), json!(format!("user={}", cloud_init::snippet_volume(name))));
         }
         _ => {
@@ -185,8 +204,8 @@ fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
             usb += 1;
         }
     }
-    p.insert("onboot".into(), json!(1));
-    p.insert("tags".into(), json!("hearth"));
-    p.insert("description".into(), json!(format!("{name}: managed by Hearth")));
+    p.insert("onboot".into(), json!(u8::from(g.onboot)));
+    p.insert("tags".into(), json!(tags(g)));
+    p.insert("description".into(), json!(description(name, g)));
     p
 }

@@ -102,7 +102,7 @@ const HTPASSWD: &str = "/etc/traefik/secrets/htpasswd";
 /// The environment variable lego reads the provider's token from (the model puts the token on
 /// the proxy service's environment under this name too).
 fn dns_token_var(provider: &str) -> String {
-    hearth_model::derive::ingress::dns_token_var("traefik", provider).unwrap_or_default()
+    hearth_model::derive::ingress::dns_token_var("lego", provider).unwrap_or_default()
 }
 
 fn static_config(cx: &Context, proxy: &Proxy) -> String {
@@ -359,11 +359,31 @@ pub(crate) mod shared {
     /// Headers Authelia answers with.
     pub(crate) const AUTHELIA_HEADERS: &[&str] = &["Remote-User", "Remote-Groups", "Remote-Email", "Remote-Name"];
 
-    /// The secret references of the basic-auth user and its bcrypt hash (`htpasswd -nB`). The
-    /// model has no basic-auth credential yet, so these are named here and stay placeholders
-    /// until the operator stores them.
+    /// The secret references of the basic-auth user and its bcrypt hash (`htpasswd -nB`): secrets
+    /// the model lists for the operator to store (`hearth secrets set`).
     pub(crate) const BASIC_USER: &str = "secret:proxy-basic-auth-user";
     pub(crate) const BASIC_HASH: &str = "secret:proxy-basic-auth-hash";
+    const _: () = assert!(
+        const_eq(BASIC_USER, "secret:", hearth_model::derive::ingress::BASIC_AUTH_USER)
+            && const_eq(BASIC_HASH, "secret:", hearth_model::derive::ingress::BASIC_AUTH_HASH)
+    );
+
+    /// Whether `full` is `prefix` followed by `name`, at compile time.
+    const fn const_eq(full: &str, prefix: &str, name: &str) -> bool {
+        let (f, p, n) = (full.as_bytes(), prefix.as_bytes(), name.as_bytes());
+        if f.len() != p.len() + n.len() {
+            return false;
+        }
+        let mut i = 0;
+        while i < f.len() {
+            let want = if i < p.len() { p[i] } else { n[i - p.len()] };
+            if f[i] != want {
+                return false;
+            }
+            i += 1;
+        }
+        true
+    }
 
     /// The reverse proxy service, when the spec chose the given app.
     pub(crate) struct Proxy<'a> {

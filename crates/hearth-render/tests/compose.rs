@@ -12,7 +12,7 @@ use std::process::Command;
 use hearth_render::{Context, File, Kind, SecretValues};
 use serde_json::Value;
 
-const KINDS: [Kind; 3] = [Kind::Compose, Kind::Env, Kind::EnvSecret];
+const KINDS: [Kind; 2] = [Kind::Compose, Kind::EnvSecret];
 
 /// The compose renderer's files: its kinds under the stacks folder (other renderers write
 /// `env-secret` files of their own elsewhere).

@@ -10,13 +10,18 @@ pub const BASIC_AUTH_USER: &str = "proxy-basic-auth-user";
 /// The secret holding the bcrypt hash of the basic-auth password.
 pub const BASIC_AUTH_HASH: &str = "proxy-basic-auth-hash";
 
-/// The environment variable a proxy's ACME client reads the DNS provider's token from: lego's
-/// names for Traefik; the Caddyfile reads `ACME_DNS_TOKEN`; nginx's certbot uses a credentials
-/// file instead (`None`).
-pub fn dns_token_var(proxy_app: &str, provider: &str) -> Option<String> {
-    match proxy_app {
-        "caddy" => Some("ACME_DNS_TOKEN".into()),
-        "traefik" => Some(match provider {
+/// Where the Caddyfile Hearth renders reads the DNS provider's token and basic-auth credentials.
+pub const CADDY_DNS_TOKEN_VAR: &str = "ACME_DNS_TOKEN";
+pub const CADDY_BASIC_USER_VAR: &str = "HEARTH_BASIC_AUTH_USER";
+pub const CADDY_BASIC_HASH_VAR: &str = "HEARTH_BASIC_AUTH_HASH";
+
+/// The environment variable an ACME client reads the DNS provider's token from: lego's names
+/// (`lego`: Traefik and NixOS's security.acme both use lego); the Caddyfile reads
+/// [`CADDY_DNS_TOKEN_VAR`]; nginx's certbot uses a credentials file instead (`None`).
+pub fn dns_token_var(client: &str, provider: &str) -> Option<String> {
+    match client {
+        "caddy" => Some(CADDY_DNS_TOKEN_VAR.into()),
+        "lego" | "traefik" => Some(match provider {
             "cloudflare" => "CF_DNS_API_TOKEN".into(),
             "digitalocean" => "DO_AUTH_TOKEN".into(),
             "duckdns" => "DUCKDNS_TOKEN".into(),
@@ -43,16 +48,13 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         let name = |r: &Option<hearth_spec::Sp<String>>| r.as_ref().map(|r| r.value.clone());
         let tls = match &i.tls {
             Some(t) if t.none == Some(true) => Tls::None,
-            Some(t) if t.acme.is_some() => {
-                let a = t.acme.as_ref().expect("checked by the guard");
-                Tls::Acme {
-                    email: a.email.value.clone(),
-                    challenge: a.challenge.map_or("http", |c| c.as_str()).to_string(),
-                    provider: a.provider.clone(),
-                    token: a.token.as_ref().map(|t| super::reference(spec, t)),
-                    server: a.server.clone(),
-                }
-            }
+            Some(hearth_spec::ast::Tls { acme: Some(a), .. }) => Tls::Acme {
+                email: a.email.value.clone(),
+                challenge: a.challenge.map_or("http", |c| c.as_str()).to_string(),
+                provider: a.provider.clone(),
+                token: a.token.as_ref().map(|t| super::reference(spec, t)),
+                server: a.server.clone(),
+            },
             Some(t) if t.internal == Some(true) => Tls::Internal,
             _ => Tls::None,
         };

@@ -66,6 +66,9 @@ fn alert_name(rule: &str) -> String {
 }
 
 pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
+    // Defaults hold whether or not the spec has a `monitoring:` section.
+    model.monitoring.retention = "15d".into();
+    model.monitoring.scrape_interval = "30s".into();
     let Some(m) = &spec.monitoring else { return };
     let name = |r: &Option<hearth_spec::Sp<String>>| r.as_ref().map(|r| r.value.clone());
     let mon = &mut model.monitoring;
@@ -77,8 +80,12 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     mon.dashboard = name(&m.dashboard);
     mon.agent = m.agent.map(|a| a.as_str().to_string());
     mon.exporters = m.exporters.iter().map(|e| e.value.clone()).collect();
-    mon.retention = m.retention.map_or_else(|| "15d".into(), |d| d.to_string());
-    mon.scrape_interval = m.scrape_interval.map_or_else(|| "30s".into(), |d| d.to_string());
+    if let Some(r) = m.retention {
+        mon.retention = r.to_string();
+    }
+    if let Some(i) = m.scrape_interval {
+        mon.scrape_interval = i.to_string();
+    }
     mon.dashboards = m.dashboards.clone();
     if let Some(alerts) = &m.alerts {
         for r in &alerts.rules {
