@@ -73,7 +73,7 @@ def main():
     w("hosts:")
     for h in range(n_hosts):
         w(f"  pve{h}:")
-        w(f"    address: 10.255.{h // 250}.{10 + h % 240}")
+        w(f"    address: 10.255.{h // 200}.{10 + h % 200}")
         w("    network: mgmt")
         w(f'    proxmox: {{ node: pve{h}, version: "8" }}')
         w("    os: debian-12")

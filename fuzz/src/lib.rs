@@ -17,7 +17,7 @@ pub fn load_check(data: &[u8]) -> usize {
         n += analysis.diagnostics.len();
         // Rendering diagnostics exercises span/position arithmetic too.
         for d in analysis.diagnostics.iter().chain(loaded.diagnostics.iter()) {
-            n += d.message.len();
+            n += d.render_short(&loaded.sources).len();
         }
     }
     n

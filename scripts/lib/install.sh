@@ -16,14 +16,18 @@ apt_install() {
         chmod +x "$policy"
         created=1
     fi
+    local status=0
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        -o DPkg::Lock::Timeout=900 "${missing[@]}"
+        -o DPkg::Lock::Timeout=900 "${missing[@]}" || status=$?
+    # Removed whether or not the install worked, so a failed run leaves services startable.
     if ((created)); then rm -f "$policy"; fi
+    return "$status"
 }
 
 # pip_install SPEC...: installs PyPI packages. Debian 12 marks its Python as externally managed
 # (PEP 668) while a pyenv or venv Python is not, so the override is passed only where pip refuses.
 pip_install() {
+    python3 -m pip --version >/dev/null 2>&1 || apt_install python3-pip
     python3 -m pip install --quiet --disable-pip-version-check "$@" ||
         python3 -m pip install --quiet --disable-pip-version-check --break-system-packages "$@"
 }

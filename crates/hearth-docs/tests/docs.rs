@@ -127,7 +127,7 @@ fn graphviz_accepts_every_dot() {
         return;
     }
     for (stem, doc) in examples() {
-        let dir = repo().join("target/docs-tests").join(&stem);
+        let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("docs-tests").join(&stem);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("README.md"), &doc.readme).unwrap();

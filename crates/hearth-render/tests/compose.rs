@@ -129,6 +129,10 @@ fn every_example_passes_the_schema_and_docker_compose() {
     eprintln!(
         "compose: {stacks} stacks; check-jsonschema passed {schema_ok}, docker compose config passed {config_ok}"
     );
+    assert!(stacks > 0, "the examples render compose stacks");
+    if std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_some() {
+        assert_eq!((schema_ok, config_ok), (stacks, stacks), "every stack went through both validators");
+    }
 }
 
 /// What every rendered service promises, read from Compose's own view of the project.

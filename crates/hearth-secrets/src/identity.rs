@@ -190,7 +190,8 @@ impl fmt::Debug for Identity {
 
 /// Writes a new identity file in `age-keygen`'s format, never replacing an existing one.
 fn write_identity_file(path: &Path, key: &x25519::Identity) -> io::Result<()> {
-    let dir = path.parent().expect("the identity path has a directory");
+    // A bare file name has the empty path as its parent: the current directory.
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     if !dir.exists() {
         create_private_dir(dir)?;
     }

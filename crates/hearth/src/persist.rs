@@ -39,8 +39,11 @@ pub fn write_lock(root: &Path, allocations: &Allocations) -> anyhow::Result<bool
 /// Generates the secrets the model needs that the store does not hold yet. Returns their names.
 pub fn ensure_secrets(root: &Path, model: &Model) -> anyhow::Result<Vec<String>> {
     let path = store_path(root);
-    let wanted: Vec<(&str, usize)> =
-        model.generated_secrets.iter().map(|s| (s.name.as_str(), s.length.clamp(8, 4096))).collect();
+    let wanted: Vec<(&str, usize)> = model
+        .generated_secrets
+        .iter()
+        .map(|s| (s.name.as_str(), s.length.clamp(8, hearth_secrets::MAX_GENERATED_LENGTH)))
+        .collect();
     if wanted.is_empty() {
         return Ok(Vec::new());
     }

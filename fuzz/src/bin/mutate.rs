@@ -323,4 +323,8 @@ fn main() {
     for u in &unique {
         println!("  crash site: {u}");
     }
+    // A crash must fail the run, so scripts and CI that call the mutator notice it.
+    if crashes > 0 {
+        std::process::exit(1);
+    }
 }

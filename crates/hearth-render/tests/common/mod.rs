@@ -54,7 +54,7 @@ pub fn write_tree(files: &[File], dir: &Path) -> PathBuf {
 
 /// A fresh temporary folder under target/, removed and recreated on each call.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = repo().join("target/render-tests").join(name);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("render-tests").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
