@@ -18,7 +18,7 @@ use hearth_model::model::{Template, Tls};
 use hearth_spec::ast::Auth;
 
 use crate::traefik::shared::{self, Location, Proxy, Site, SsoKind};
-use crate::{Context, File, Kind, Output};
+use crate::{Context, Kind, Output};
 
 /// The environment variables of the secrets file (named by the model, which also puts them on
 /// the proxy service's environment).
@@ -33,19 +33,10 @@ pub fn render(cx: &Context, out: &mut Output) {
     };
     let sites = shared::sites(cx, &proxy);
 
-    let mut file = File::new(
-        proxy.machine,
-        proxy.host_path("/etc/caddy/Caddyfile"),
-        Kind::Caddyfile,
-        caddyfile(cx, &proxy, &sites),
-    )
-    .from("ingress")
-    .from(format!("service/{}", proxy.name));
-    for s in &sites {
-        for source in &s.sources {
-            file = file.from(source.clone());
-        }
-    }
+    let file = shared::from_sites(
+        proxy.file(proxy.host_path("/etc/caddy/Caddyfile"), Kind::Caddyfile, caddyfile(cx, &proxy, &sites)),
+        &sites,
+    );
     out.push(file);
 
     let mut env = String::new();
@@ -63,11 +54,7 @@ pub fn render(cx: &Context, out: &mut Output) {
             "# Secrets the Caddyfile reads from the environment; load as the Caddy process's environment\n\
              # (`env_file:` / `EnvironmentFile=`). The basic-auth hash is bcrypt (`caddy hash-password`).\n{env}"
         );
-        out.push(
-            File::new(proxy.machine, proxy.host_path("/etc/caddy/secrets.env"), Kind::EnvSecret, content)
-                .from("ingress")
-                .from(format!("service/{}", proxy.name)),
-        );
+        out.push(proxy.file(proxy.host_path("/etc/caddy/secrets.env"), Kind::EnvSecret, content));
     }
 }
 

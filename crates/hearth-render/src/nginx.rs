@@ -18,7 +18,7 @@ use hearth_model::model::{Template, Tls};
 use hearth_spec::ast::Auth;
 
 use crate::traefik::shared::{self, Location, Proxy, Site, SsoKind};
-use crate::{Context, File, Kind, Output};
+use crate::{Context, Kind, Output};
 
 /// The paths NGINX reads, which depend on whether it runs natively or in a container.
 struct Paths {
@@ -63,27 +63,18 @@ pub fn render(cx: &Context, out: &mut Output) {
     let sites = shared::sites(cx, &proxy);
     let paths = Paths::of(&proxy);
 
-    let mut file = File::new(
-        proxy.machine,
-        proxy.host_path(&format!("{}/hearth.conf", paths.conf)),
-        Kind::Nginx,
-        config(cx, &proxy, &sites, &paths),
-    )
-    .from("ingress")
-    .from(format!("service/{}", proxy.name));
-    for s in &sites {
-        for source in &s.sources {
-            file = file.from(source.clone());
-        }
-    }
+    let file = shared::from_sites(
+        proxy.file(
+            proxy.host_path(&format!("{}/hearth.conf", paths.conf)),
+            Kind::Nginx,
+            config(cx, &proxy, &sites, &paths),
+        ),
+        &sites,
+    );
     out.push(file);
 
     if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
-        out.push(
-            File::new(proxy.machine, proxy.host_path(&paths.htpasswd), Kind::EnvSecret, shared::htpasswd(cx))
-                .from("ingress")
-                .from(format!("service/{}", proxy.name)),
-        );
+        out.push(proxy.file(proxy.host_path(&paths.htpasswd), Kind::EnvSecret, shared::htpasswd(cx)));
     }
     if let Tls::Acme { challenge, provider: Some(provider), token: Some(token), .. } = &cx.model.ingress.tls
         && challenge == "dns"
@@ -93,11 +84,7 @@ pub fn render(cx: &Context, out: &mut Output) {
             provider.replace('-', "_"),
             crate::fill(&Template::secret(token.clone()), cx.secrets)
         );
-        out.push(
-            File::new(proxy.machine, format!("/etc/letsencrypt/hearth-{provider}.ini"), Kind::EnvSecret, content)
-                .from("ingress")
-                .from(format!("service/{}", proxy.name)),
-        );
+        out.push(proxy.file(format!("/etc/letsencrypt/hearth-{provider}.ini"), Kind::EnvSecret, content));
     }
 }
 

@@ -27,7 +27,7 @@ use std::fmt::Write as _;
 use hearth_model::model::Tls;
 use hearth_spec::ast::Auth;
 
-use crate::{Context, File, Kind, Output};
+use crate::{Context, Kind, Output};
 
 use shared::{Proxy, Site, SsoKind, q};
 
@@ -41,32 +41,21 @@ pub fn render(cx: &Context, out: &mut Output) {
     let sites = shared::sites(cx, &proxy);
     let tls = &cx.model.ingress.tls;
 
-    let mut static_file = File::new(
-        proxy.machine,
-        proxy.host_path("/etc/traefik/traefik.yml"),
-        Kind::TraefikStatic,
-        static_config(cx, &proxy),
-    )
-    .from("ingress")
-    .from(format!("service/{}", proxy.name));
+    let mut static_file =
+        proxy.file(proxy.host_path("/etc/traefik/traefik.yml"), Kind::TraefikStatic, static_config(cx, &proxy));
     if let Some(c) = &cx.model.ingress.crowdsec {
         static_file = static_file.from(format!("service/{c}"));
     }
     out.push(static_file);
 
-    let mut dynamic = File::new(
-        proxy.machine,
-        proxy.host_path("/etc/traefik/dynamic/hearth.yml"),
-        Kind::TraefikDynamic,
-        dynamic_config(cx, &proxy, &sites),
-    )
-    .from("ingress")
-    .from(format!("service/{}", proxy.name));
-    for s in &sites {
-        for source in &s.sources {
-            dynamic = dynamic.from(source.clone());
-        }
-    }
+    let dynamic = shared::from_sites(
+        proxy.file(
+            proxy.host_path("/etc/traefik/dynamic/hearth.yml"),
+            Kind::TraefikDynamic,
+            dynamic_config(cx, &proxy, &sites),
+        ),
+        &sites,
+    );
     out.push(dynamic);
 
     if let Tls::Acme { challenge, provider: Some(provider), token: Some(token), .. } = tls
@@ -80,19 +69,11 @@ pub fn render(cx: &Context, out: &mut Output) {
              {var}={}\n",
             crate::fill(&template, cx.secrets)
         );
-        out.push(
-            File::new(proxy.machine, proxy.host_path("/etc/traefik/secrets.env"), Kind::EnvSecret, content)
-                .from("ingress")
-                .from(format!("service/{}", proxy.name)),
-        );
+        out.push(proxy.file(proxy.host_path("/etc/traefik/secrets.env"), Kind::EnvSecret, content));
     }
 
     if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
-        out.push(
-            File::new(proxy.machine, proxy.host_path(HTPASSWD), Kind::EnvSecret, shared::htpasswd(cx))
-                .from("ingress")
-                .from(format!("service/{}", proxy.name)),
-        );
+        out.push(proxy.file(proxy.host_path(HTPASSWD), Kind::EnvSecret, shared::htpasswd(cx)));
     }
 }
 
@@ -338,7 +319,7 @@ pub(crate) mod shared {
     use hearth_model::model::{Part, Probe, Service, Template};
     use hearth_spec::ast::{Access, Auth};
 
-    use crate::Context;
+    use crate::{Context, File, Kind};
 
     /// Headers authentik's outpost answers with, passed on to the application.
     pub(crate) const AUTHENTIK_HEADERS: &[&str] = &[
@@ -436,6 +417,12 @@ pub(crate) mod shared {
                 .map_or_else(|| inner.to_string(), |(_, source, rest)| format!("{source}{rest}"))
         }
 
+        /// A file of this proxy at `path` on its machine, derived from the ingress settings and
+        /// the proxy service.
+        pub(crate) fn file(&self, path: String, kind: Kind, content: String) -> File {
+            File::new(self.machine, path, kind, content).from("ingress").from(format!("service/{}", self.name))
+        }
+
         /// A volume's path inside the proxy, by catalog name.
         pub(crate) fn volume(&self, name: &str) -> Option<&str> {
             self.service.volumes.iter().find(|v| v.name == name).map(|v| v.target.as_str())
@@ -513,6 +500,11 @@ pub(crate) mod shared {
     }
 
     /// One name the proxy serves.
+    /// `file` with every site's sources added: the routes it holds.
+    pub(crate) fn from_sites(file: File, sites: &[Site]) -> File {
+        sites.iter().flat_map(|s| &s.sources).fold(file, |f, source| f.from(source.clone()))
+    }
+
     pub(crate) struct Site {
         pub(crate) fqdn: String,
         /// By path: the longest prefix first, the whole name (`path: None`) last.
