@@ -55,17 +55,6 @@ fn is_root() -> bool {
     Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
-fn output(cmd: &mut Command, what: &str) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string()
-}
-
 fn snapshot_text(files: &[File]) -> String {
     files
         .iter()
@@ -454,7 +443,7 @@ impl Cluster {
     fn query(&self, sql: &str) -> String {
         let mut c = self.as_postgres(&self.bin.join("psql"));
         c.arg("-h").arg(&self.dir).args(["-p", "5432", "-U", "postgres", "-d", "postgres", "-XAtq", "-c", sql]);
-        output(&mut c, sql)
+        common::run_ok(&mut c, sql)
     }
 
     fn connect(&self, user: &str, password: &str, database: &str) -> std::process::Output {
@@ -513,7 +502,7 @@ fn postgres_init_runs_on_a_real_cluster() {
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&dir).unwrap();
             if root {
-                run(Command::new("chown").arg("postgres:postgres").arg(&dir), "chown");
+                common::run_ok(Command::new("chown").arg("postgres:postgres").arg(&dir), "chown");
             }
             let cluster = Cluster { dir: dir.clone(), bin: bin.clone(), root };
             let mut initdb = cluster.as_postgres(&bin.join("initdb"));
@@ -524,7 +513,7 @@ fn postgres_init_runs_on_a_real_cluster() {
                 "--auth-host=reject",
                 "-N",
             ]);
-            output(&mut initdb, "initdb");
+            common::run_ok(&mut initdb, "initdb");
             // The rendered rules, then password logins over the socket for the consumers (the
             // rendered `host` lines name their real machines). Without root, `postgres` cannot be
             // reached by peer, so it is trusted on the socket instead.
@@ -537,7 +526,7 @@ fn postgres_init_runs_on_a_real_cluster() {
             let hba_path = dir.join("data/hearth_hba.conf");
             std::fs::write(&hba_path, test_hba).unwrap();
             if root {
-                run(Command::new("chown").arg("postgres:postgres").arg(&hba_path), "chown");
+                common::run_ok(Command::new("chown").arg("postgres:postgres").arg(&hba_path), "chown");
             }
             let mut start = cluster.as_postgres(&bin.join("pg_ctl"));
             start.arg("-D").arg(dir.join("data")).arg("-l").arg(dir.join("data/log")).args(["-w", "-o"]).arg(format!(
@@ -558,7 +547,7 @@ fn postgres_init_runs_on_a_real_cluster() {
             for round in 1..=2 {
                 let mut apply = Command::new("sh");
                 apply.arg(local.join("apply.sh")).env("HEARTH_PG_DIR", &local).env("HEARTH_PSQL", cluster.admin_psql());
-                output(&mut apply, &format!("{name}: apply.sh of `{server}`, run {round}"));
+                common::run_ok(&mut apply, &format!("{name}: apply.sh of `{server}`, run {round}"));
             }
             let roles = cluster.query("select rolname from pg_roles order by 1");
             let databases = cluster.query("select datname from pg_database order by 1");
@@ -597,10 +586,6 @@ fn postgres_init_runs_on_a_real_cluster() {
     }
     assert!(n > 0);
     eprintln!("postgres: {n} init.sql applied twice on a real cluster");
-}
-
-fn run(cmd: &mut Command, what: &str) {
-    output(cmd, what);
 }
 
 /// No example replicates, so one gets two replications of the same dataset added.
@@ -674,7 +659,7 @@ fn restic_script_runs() {
     let step = |s: &str| {
         let mut c = Command::new("sh");
         c.arg(&path).arg(s).env("XDG_CACHE_HOME", dir.join("cache"));
-        output(&mut c, &format!("backup.sh {s}"));
+        common::run_ok(&mut c, &format!("backup.sh {s}"));
     };
     step("backup");
     step("backup");
@@ -686,7 +671,7 @@ fn restic_script_runs() {
     assert_eq!(name, format!("hearth_backup_last_success_timestamp_seconds{{job_name=\"{}\"}}", job.service));
     value.parse::<u64>().unwrap();
     for repo in &policy.to {
-        let snapshots = output(
+        let snapshots = common::run_ok(
             Command::new("restic")
                 .args(["snapshots", "--json", "--tag", &job.service])
                 .env("RESTIC_REPOSITORY", dir.join(format!("repo-{repo}")))

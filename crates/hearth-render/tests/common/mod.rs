@@ -75,8 +75,8 @@ pub fn have(tool: &str) -> bool {
     found
 }
 
-/// Runs a command and panics with its output if it fails.
-pub fn run_ok(cmd: &mut Command, what: &str) {
+/// Runs a command and panics with its output if it fails; returns its standard output.
+pub fn run_ok(cmd: &mut Command, what: &str) -> String {
     let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
     assert!(
         out.status.success(),
@@ -84,4 +84,5 @@ pub fn run_ok(cmd: &mut Command, what: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
