@@ -49,6 +49,35 @@ impl Kind {
     }
 }
 
+/// What a machine must do after this file is added, changed or removed, so that the change takes
+/// effect. A planner computes every action of a change from these alone; renderers say what their
+/// file needs, deploy decides the order (packages, users and directories, files in place, unit
+/// reloads, rulesets, restarts, compose stacks, init scripts).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum Activation {
+    /// The file is a list of Debian packages, one per line: install what is missing.
+    InstallPackages,
+    /// A `sysusers.d` file: run `systemd-sysusers` on it.
+    Sysusers,
+    /// A `tmpfiles.d` file: run `systemd-tmpfiles --create` on it.
+    Tmpfiles,
+    /// A systemd unit file: `daemon-reload`, then enable the unit and, when `start`, (re)start it
+    /// (timers start; a oneshot service that a timer runs is only enabled).
+    Unit { unit: String, start: bool },
+    /// A unit that reads this file must be restarted.
+    Restart { unit: String },
+    /// A unit that reads this file can be reloaded without a restart.
+    Reload { unit: String },
+    /// A compose file: `docker compose up -d --remove-orphans` in its folder.
+    ComposeUp { dir: String },
+    /// An nftables ruleset: `nft -f` it.
+    LoadRuleset,
+    /// An idempotent script or command to run once the rest is in place (database init, ZFS
+    /// datasets); `argv[0]` is absolute.
+    Run { argv: Vec<String> },
+}
+
 /// One file to place on one machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {
@@ -59,6 +88,12 @@ pub struct File {
     pub kind: Kind,
     /// Unix permission bits, e.g. `0o644`; always `0o600` for [`Kind::EnvSecret`].
     pub mode: u32,
+    /// Owning user and group on the machine (`root` unless the daemon reading a private file runs
+    /// as another user, e.g. `redis`).
+    pub owner: String,
+    pub group: String,
+    /// What the machine must do when this file changes, in no particular order.
+    pub activation: Vec<Activation>,
     pub content: String,
     /// Model entities that produced it (`service/n8n`, `guest/db`, `monitoring` ...): the keys of
     /// `Model::spans`, turned into spec lines for the manifest.
@@ -73,9 +108,27 @@ impl File {
             path: path.into(),
             kind,
             mode,
+            owner: "root".to_string(),
+            group: "root".to_string(),
+            activation: Vec::new(),
             content: content.into(),
             sources: BTreeSet::new(),
         }
+    }
+
+    /// Sets the owning user and group.
+    pub fn owned_by(mut self, owner: &str, group: &str) -> File {
+        self.owner = owner.to_string();
+        self.group = group.to_string();
+        self
+    }
+
+    /// Adds an action the machine must take when this file changes.
+    pub fn activate(mut self, activation: Activation) -> File {
+        if !self.activation.contains(&activation) {
+            self.activation.push(activation);
+        }
+        self
     }
 
     /// Records a model entity this file was derived from.

@@ -38,7 +38,7 @@ pub mod unbound;
 pub mod wireguard;
 pub mod zfs;
 
-pub use file::{File, Kind, Output};
+pub use file::{Activation, File, Kind, Output};
 pub use secrets::{SecretValues, fill, placeholder};
 
 use hearth_catalog::Catalog;
