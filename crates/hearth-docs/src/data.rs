@@ -50,7 +50,7 @@ pub fn write(model: &Model, catalog: &Catalog, out: &mut String) {
                 if d.consumers.is_empty() { "(declared on the server)".to_string() } else { d.consumers.join(", ") };
             t.row(&[
                 d.server.clone(),
-                d.engine.clone(),
+                d.engine.to_string(),
                 d.name.clone(),
                 d.user.clone(),
                 md::code(&md::secret_name(&d.password_secret)),

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
-use hearth_spec::ast::{Access, Auth, Form, Protocol};
+use hearth_catalog::Provides;
+use hearth_spec::ast::{Access, Auth, Challenge, ClusterKind, Form, L4, PoolKind, Protocol, Runtime};
 use hearth_spec::units::{Duration, Size};
 use serde::Serialize;
 
@@ -84,7 +85,7 @@ pub enum Tls {
     Internal,
     Acme {
         email: String,
-        challenge: String,
+        challenge: Challenge,
         provider: Option<String>,
         token: Option<String>,
         server: Option<String>,
@@ -168,7 +169,7 @@ pub struct Uncovered {
 /// A database dump taken before a backup.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dump {
-    pub engine: String,
+    pub engine: Engine,
     pub database: String,
 }
 
@@ -234,7 +235,7 @@ pub struct Replication {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Opening {
     pub port: u16,
-    pub protocol: String,
+    pub protocol: L4,
     /// Source addresses or CIDRs; empty means anywhere.
     pub from: Vec<String>,
     pub reason: String,
@@ -243,7 +244,7 @@ pub struct Opening {
 #[derive(Debug, Clone, Serialize)]
 pub struct Forward {
     pub port: u16,
-    pub protocol: String,
+    pub protocol: L4,
     pub to: String,
     pub to_address: Option<IpAddr>,
     pub to_port: u16,
@@ -291,7 +292,7 @@ pub struct Host {
     pub api: Option<String>,
     pub address: Option<IpAddr>,
     pub network: Option<String>,
-    pub runtime: Option<String>,
+    pub runtime: Option<Runtime>,
     pub cores: Option<u32>,
     pub threads: Option<u32>,
     pub memory: Option<Size>,
@@ -300,7 +301,7 @@ pub struct Host {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Pool {
-    pub kind: String,
+    pub kind: PoolKind,
     pub size: Option<Size>,
     pub tier: Option<String>,
     pub path: String,
@@ -333,7 +334,7 @@ pub struct Guest {
     pub disk: Size,
     pub storage: Option<String>,
     pub swap: Option<Size>,
-    pub runtime: String,
+    pub runtime: Runtime,
     pub managed: bool,
     /// LXC: unprivileged container (default true).
     pub unprivileged: bool,
@@ -353,7 +354,7 @@ pub struct Guest {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Cluster {
-    pub kind: String,
+    pub kind: ClusterKind,
     /// Guests running the control plane; manifests are applied on the first.
     pub servers: Vec<String>,
     pub agents: Vec<String>,
@@ -530,11 +531,47 @@ pub struct DnsRecord {
 #[derive(Debug, Clone, Serialize)]
 pub struct Database {
     pub server: String,
-    pub engine: String,
+    pub engine: Engine,
     pub name: String,
     pub user: String,
     pub password_secret: String,
     pub consumers: Vec<String>,
+}
+
+/// A database engine whose databases and users Hearth creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Postgres,
+    Mysql,
+    Mongodb,
+}
+
+impl Engine {
+    /// The engine a catalog app provides, if it provides a database Hearth manages.
+    pub fn of(provides: Provides) -> Option<Engine> {
+        match provides {
+            Provides::Postgres => Some(Engine::Postgres),
+            Provides::Mysql => Some(Engine::Mysql),
+            Provides::Mongodb => Some(Engine::Mongodb),
+            _ => None,
+        }
+    }
+
+    /// The name the spec, the catalog and `hearth show` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+            Engine::Mongodb => "mongodb",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

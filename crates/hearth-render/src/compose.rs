@@ -46,9 +46,16 @@ const STACKS: &str = "/opt/hearth/stacks";
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
     let mut machines: BTreeSet<&str> = BTreeSet::new();
-    machines.extend(model.guests.iter().filter(|(_, g)| g.runtime == "docker").map(|(n, _)| n.as_str()));
-    machines
-        .extend(model.hosts.iter().filter(|(_, h)| h.runtime.as_deref() == Some("docker")).map(|(n, _)| n.as_str()));
+    machines.extend(
+        model.guests.iter().filter(|(_, g)| g.runtime == hearth_spec::ast::Runtime::Docker).map(|(n, _)| n.as_str()),
+    );
+    machines.extend(
+        model
+            .hosts
+            .iter()
+            .filter(|(_, h)| h.runtime == Some(hearth_spec::ast::Runtime::Docker))
+            .map(|(n, _)| n.as_str()),
+    );
     // Docker services per machine (primary or replica), gathered in one pass over the services.
     let mut by_machine: BTreeMap<&str, BTreeMap<&str, &Service>> = BTreeMap::new();
     for (n, s) in model.services.iter().filter(|(_, s)| s.form == Form::Docker) {

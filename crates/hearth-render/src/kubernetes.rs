@@ -41,7 +41,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         let Placement::Cluster(cluster) = &s.on else { continue };
         let c = model.clusters.get(cluster);
         let machine = c.and_then(|c| c.servers.first()).map_or(cluster.as_str(), String::as_str);
-        let k3s = c.is_some_and(|c| c.kind == "k3s");
+        let k3s = c.is_some_and(|c| c.kind == hearth_spec::ast::ClusterKind::K3s);
         let app = s.app.as_deref().and_then(|a| cx.catalog.get(a));
         let dir = format!("/var/lib/hearth/k8s/{cluster}");
         let source = format!("service/{name}");

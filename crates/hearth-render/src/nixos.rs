@@ -295,7 +295,7 @@ impl<'a> HostConfig<'a> {
             }
         }
         let docker: Vec<(&str, &Service)> = placed.iter().filter(|(_, s)| s.form == Form::Docker).copied().collect();
-        if self.guest.runtime == "docker" || !docker.is_empty() {
+        if self.guest.runtime == hearth_spec::ast::Runtime::Docker || !docker.is_empty() {
             self.containers(&docker);
         }
         self.backups();
@@ -566,7 +566,11 @@ impl<'a> HostConfig<'a> {
             .collect();
         let major = if major.is_empty() { "16".to_string() } else { major };
         let port = s.ports.iter().find(|p| p.name == "postgres").map_or(5432, |p| p.host.unwrap_or(p.container));
-        let dbs: Vec<_> = model.databases.iter().filter(|d| d.server == name && d.engine == "postgres").collect();
+        let dbs: Vec<_> = model
+            .databases
+            .iter()
+            .filter(|d| d.server == name && d.engine == hearth_model::model::Engine::Postgres)
+            .collect();
         let mut databases: Vec<String> = dbs.iter().map(|d| d.name.clone()).collect();
         databases.sort();
         databases.dedup();
@@ -736,7 +740,7 @@ impl<'a> HostConfig<'a> {
             if let Some(server) = server {
                 defaults.push(("server", N::s(server)));
             }
-            if challenge == "dns"
+            if *challenge == hearth_spec::ast::Challenge::Dns
                 && let Some(provider) = provider
             {
                 defaults.push(("dnsProvider", N::s(provider)));

@@ -59,7 +59,7 @@ pub fn render(cx: &Context, out: &mut Output) {
     out.push(dynamic);
 
     if let Tls::Acme { challenge, provider: Some(provider), token: Some(token), .. } = tls
-        && challenge == "dns"
+        && *challenge == hearth_spec::ast::Challenge::Dns
     {
         let var = dns_token_var(provider);
         let template = hearth_model::model::Template::secret(token.clone());

@@ -1,7 +1,7 @@
 //! Runtimes: every service's form runs on its machine's runtime.
 
 use hearth_catalog::Catalog;
-use hearth_spec::ast::Form;
+use hearth_spec::ast::{Form, Runtime};
 use hearth_spec::{Code, Diagnostic, Spec};
 
 use crate::model::{Model, Placement};
@@ -10,21 +10,21 @@ pub(super) fn runtimes(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut 
     for e in &spec.services.entries {
         let Some(s) = model.services.get(&e.name) else { continue };
         let (runtime, machine) = match &s.on {
-            Placement::Guest(g) => (model.guests.get(g).map(|g| g.runtime.clone()), g),
-            Placement::Host(h) => (model.hosts.get(h).and_then(|h| h.runtime.clone()), h),
+            Placement::Guest(g) => (model.guests.get(g).map(|g| g.runtime), g),
+            Placement::Host(h) => (model.hosts.get(h).and_then(|h| h.runtime), h),
             Placement::Cluster(_) => continue,
         };
-        let runtime = runtime.unwrap_or_else(|| "none".into());
+        let runtime = runtime.unwrap_or(Runtime::None);
         let needed = match s.form {
             Form::Docker => "docker",
             Form::Native => "native",
             Form::Appliance => "an appliance",
         };
         let ok = match s.form {
-            Form::Docker => runtime == "docker",
+            Form::Docker => runtime == Runtime::Docker,
             // A Docker machine still runs systemd units.
-            Form::Native => runtime == "native" || runtime == "docker",
-            Form::Appliance => runtime == "none",
+            Form::Native => matches!(runtime, Runtime::Native | Runtime::Docker),
+            Form::Appliance => runtime == Runtime::None,
         };
         let no_native =
             s.form == Form::Native && s.app.as_deref().and_then(|a| catalog.get(a)).is_some_and(|a| a.native.is_none());
@@ -43,7 +43,7 @@ pub(super) fn runtimes(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut 
                 format!(
                     "`form: appliance` is for software an appliance runs itself; `{machine}` has runtime `{runtime}`"
                 )
-            } else if runtime == "none" {
+            } else if runtime == Runtime::None {
                 format!(
                     "`{machine}` is an appliance (runtime `none`): place the service elsewhere, or say `form: appliance` if the appliance itself runs it"
                 )

@@ -204,7 +204,7 @@ impl Resolver<'_> {
                     disk: size.and_then(|s| s.disk.as_ref()).map_or(Size::gib(8), |d| d.value),
                     storage: storage.map(|s| s.value.clone()),
                     swap: size.and_then(|s| s.swap.as_ref()).map(|s| s.value),
-                    runtime: runtime.as_str().to_string(),
+                    runtime,
                     managed: g.managed.unwrap_or(runtime != Runtime::None),
                     unprivileged: g.lxc.as_ref().and_then(|l| l.unprivileged).unwrap_or(true),
                     onboot: g.onboot.unwrap_or(true),

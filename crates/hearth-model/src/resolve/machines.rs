@@ -46,7 +46,7 @@ impl Resolver<'_> {
                 .iter()
                 .map(|(pname, p)| {
                     let pool = Pool {
-                        kind: p.kind.as_str().to_string(),
+                        kind: p.kind,
                         size: p.size.as_ref().map(|s| s.value),
                         tier: p.tier.clone(),
                         path: p.path.clone().unwrap_or_else(|| format!("/{pname}")),
@@ -76,7 +76,7 @@ impl Resolver<'_> {
                     }),
                     address: h.address.as_ref().map(|a| a.value.0),
                     network: h.network.as_ref().map(|n| n.value.clone()),
-                    runtime: h.runtime.as_ref().map(|r| r.value.as_str().to_string()),
+                    runtime: h.runtime.as_ref().map(|r| r.value),
                     cores: hw.and_then(|h| h.cores.as_ref()).map(|c| c.value),
                     threads: hw.and_then(|h| h.threads.as_ref()).map(|c| c.value),
                     memory: hw.and_then(|h| h.memory.as_ref()).map(|m| m.value),

@@ -70,10 +70,7 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
             .iter()
             .map(|(name, c)| {
                 let names = |v: &Vec<hearth_spec::Sp<String>>| v.iter().map(|g| g.value.clone()).collect();
-                (
-                    name.to_string(),
-                    Cluster { kind: c.kind.as_str().to_string(), servers: names(&c.servers), agents: names(&c.agents) },
-                )
+                (name.to_string(), Cluster { kind: c.kind, servers: names(&c.servers), agents: names(&c.agents) })
             })
             .collect(),
         routes: Vec::new(),

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use hearth_spec::ast::{self, BackupChoice, Form};
+use hearth_spec::ast::{self, BackupChoice, Form, Runtime};
 use hearth_spec::{Code, Diagnostic};
 
 use super::Resolver;
@@ -69,14 +69,14 @@ impl Resolver<'_> {
                 (None, None) => None,
             };
             let runtime = match &on {
-                Placement::Guest(g) => model.guests.get(g).map(|g| g.runtime.clone()),
-                Placement::Host(h) => model.hosts.get(h).and_then(|h| h.runtime.clone()),
-                Placement::Cluster(_) => Some("docker".into()),
+                Placement::Guest(g) => model.guests.get(g).map(|g| g.runtime),
+                Placement::Host(h) => model.hosts.get(h).and_then(|h| h.runtime),
+                Placement::Cluster(_) => Some(Runtime::Docker),
             };
             let form = match &svc.form {
                 Some(f) => f.value,
-                None => match runtime.as_deref() {
-                    Some("docker") => Form::Docker,
+                None => match runtime {
+                    Some(Runtime::Docker) => Form::Docker,
                     _ if app.is_some_and(|a| a.native.is_some()) => Form::Native,
                     _ => Form::Docker,
                 },

@@ -8,7 +8,7 @@ use hearth_spec::ast::{self, Access, Auth};
 use hearth_spec::{Code, Diagnostic};
 
 use super::Resolver;
-use crate::model::{Bucket, Database, Exposure, Model, Template, Use};
+use crate::model::{Bucket, Database, Engine, Exposure, Model, Template, Use};
 use crate::template::Vars;
 
 impl Resolver<'_> {
@@ -93,8 +93,8 @@ impl Resolver<'_> {
                 bucket: None,
                 url: None,
             };
-            match kind {
-                Some(k @ (Provides::Postgres | Provides::Mysql | Provides::Mongodb)) => {
+            match (kind, kind.and_then(Engine::of)) {
+                (_, Some(engine)) => {
                     let database = u.database.as_ref().map_or_else(|| sql_ident(name), |d| d.value.clone());
                     let user = u.user.as_ref().map_or_else(|| database.clone(), |d| d.value.clone());
                     let secret_name = format!("{target}-{}-password", user.replace('_', "-"));
@@ -102,16 +102,15 @@ impl Resolver<'_> {
                     uvars.text("database", database.clone());
                     uvars.text("user", user.clone());
                     uvars.set("password", password);
-                    let scheme = match k {
-                        Provides::Postgres => "postgresql",
-                        Provides::Mysql => "mysql",
-                        _ => "mongodb",
+                    let scheme = match engine {
+                        Engine::Postgres => "postgresql",
+                        Engine::Mysql => "mysql",
+                        Engine::Mongodb => "mongodb",
                     };
                     let url = uvars.expand(&format!("{scheme}://{{{{ user }}}}:{{{{ password }}}}@{{{{ host }}}}:{{{{ port }}}}/{{{{ database }}}}")).ok();
                     if let Some(url) = &url {
                         uvars.set("url", url.clone());
                     }
-                    let engine = k.as_str().to_string();
                     let key = (target.to_string(), database.clone());
                     match self.database_index.get(&key) {
                         Some(&i) => model.databases[i].consumers.push(name.to_string()),
@@ -131,7 +130,7 @@ impl Resolver<'_> {
                     record.user = Some(user);
                     record.url = url;
                 }
-                Some(Provides::Redis) => {
+                (Some(Provides::Redis), _) => {
                     let db = self.redis_db(name, target, u, model);
                     let password = self.need_secret(&format!("{target}-password"), 32, name);
                     uvars.text("db", db.to_string());
@@ -143,7 +142,7 @@ impl Resolver<'_> {
                     record.db = Some(db);
                     record.url = url;
                 }
-                Some(Provides::S3) => {
+                (Some(Provides::S3), _) => {
                     let bucket = u.bucket.as_ref().map_or_else(|| name.to_string(), |b| b.value.clone());
                     let secret = self.need_secret(&format!("{target}-{name}-secret-key"), 40, name);
                     uvars.text("bucket", bucket.clone());
@@ -214,14 +213,19 @@ impl Resolver<'_> {
         for d in &svc.databases {
             let key = (name.to_string(), d.value.clone());
             if let std::collections::hash_map::Entry::Vacant(slot) = self.database_index.entry(key) {
+                // An image without a catalog entry is taken for PostgreSQL, the common case; a
+                // catalog app that provides no such engine (Redis) has no databases to create.
+                let engine = match app {
+                    Some(a) => a.provides.iter().find_map(|p| Engine::of(*p)),
+                    None => Some(Engine::Postgres),
+                };
+                let Some(engine) = engine else { continue };
                 slot.insert(model.databases.len());
                 let secret_name = format!("{name}-{}-password", d.value.replace('_', "-"));
                 self.need_secret(&secret_name, 32, name);
-                let engine =
-                    app.and_then(|a| a.provides.iter().find(|p| p.is_database())).map_or("postgres", |p| p.as_str());
                 model.databases.push(Database {
                     server: name.to_string(),
-                    engine: engine.to_string(),
+                    engine,
                     name: d.value.clone(),
                     user: d.value.clone(),
                     password_secret: secret_name,
