@@ -416,6 +416,40 @@ impl Service {
     pub fn machines(&self) -> Vec<&str> {
         std::iter::once(self.on.name()).chain(self.also_on.iter().map(String::as_str)).collect()
     }
+
+    /// A port by name, as the process binds it and as other machines reach it.
+    pub fn port(&self, name: &str) -> Option<Endpoint> {
+        self.ports.iter().find(|p| p.name == name).map(|p| self.endpoint(p))
+    }
+
+    /// The first of `names` the service has, else its first port: for renderers that accept
+    /// whichever port an app calls its main one.
+    pub fn port_or_first(&self, names: &[&str]) -> Option<Endpoint> {
+        names.iter().find_map(|n| self.port(n)).or_else(|| self.ports.first().map(|p| self.endpoint(p)))
+    }
+
+    /// One of the service's ports, as both sides see it.
+    pub fn endpoint(&self, port: &Port) -> Endpoint {
+        Endpoint {
+            // A native process has no port mapping: it binds the port the machine publishes.
+            listen: if self.form == Form::Docker { port.container } else { port.reachable() },
+            reachable: port.reachable(),
+            published: port.host.is_some(),
+            protocol: port.protocol,
+        }
+    }
+}
+
+/// A service port from both sides: where the process binds and where other machines connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The container port under Docker; the machine's port for a native service.
+    pub listen: u16,
+    /// The published host port, else the container port.
+    pub reachable: u16,
+    /// Whether the port is published on the machine (catalog ports with `publish: false` are not).
+    pub published: bool,
+    pub protocol: Protocol,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -430,6 +464,14 @@ pub struct Port {
     pub host: Option<u16>,
     pub container: u16,
     pub protocol: Protocol,
+}
+
+impl Port {
+    /// Where other machines connect: the published host port, else the container port (what a
+    /// service sharing the machine's network binds).
+    pub fn reachable(&self) -> u16 {
+        self.host.unwrap_or(self.container)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -354,13 +354,6 @@ pub(crate) fn provides(cx: &Context, s: &Service, kind: Provides) -> bool {
     s.app.as_deref().and_then(|a| cx.catalog.get(a)).is_some_and(|a| a.provides(kind))
 }
 
-/// The port a service listens on where its config is read: inside the container for Docker,
-/// on the machine otherwise. `names` are tried in order, then the first port.
-pub(crate) fn listen_port(s: &Service, names: &[&str]) -> Option<u16> {
-    let port = names.iter().find_map(|n| s.ports.iter().find(|p| p.name == *n)).or_else(|| s.ports.first())?;
-    Some(if s.form == Form::Docker { port.container } else { port.host.unwrap_or(port.container) })
-}
-
 /// The shell prefix that runs a program in a compose service's container (`-i` in `flags` to
 /// pass stdin), or `None` for a native service.
 pub(crate) fn docker_exec(name: &str, s: &Service, flags: &str) -> Option<String> {

@@ -118,7 +118,7 @@ fn service(name: &str, s: &Service) -> Option<Value> {
         for (proto, pname) in protocols(p) {
             ports.push(json!({
                 "name": pname,
-                "port": p.host.unwrap_or(p.container),
+                "port": p.reachable(),
                 "targetPort": pname,
                 "protocol": proto,
             }));
@@ -282,11 +282,8 @@ fn probes(s: &Service) -> Option<(Value, Value)> {
 }
 
 fn ingress(cx: &Context, name: &str, s: &Service, i: usize, e: &hearth_model::model::Exposure, k3s: bool) -> Value {
-    let port = s
-        .ports
-        .iter()
-        .find(|p| p.host == Some(e.port) || p.container == e.port)
-        .map_or(e.port, |p| p.host.unwrap_or(p.container));
+    let port =
+        s.ports.iter().find(|p| p.host == Some(e.port) || p.container == e.port).map_or(e.port, |p| p.reachable());
     let object = if i == 0 { name.to_string() } else { format!("{name}-{i}") };
     let mut spec = Map::new();
     if k3s {

@@ -147,7 +147,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     for (sname, s) in &model.services {
         let Some(app) = s.app.as_deref().and_then(|a| catalog.get(a)) else { continue };
         let Some(metrics) = &app.metrics else { continue };
-        let port = s.ports.iter().find(|p| p.name == metrics.port).map(|p| p.host.unwrap_or(p.container));
+        let port = s.port(&metrics.port).map(|p| p.reachable);
         let (Some(port), Some(addr)) = (port.or_else(|| metrics.port.parse().ok()), s.address) else { continue };
         if matches!(s.on, Placement::Cluster(_)) {
             continue;

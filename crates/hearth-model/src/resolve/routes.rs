@@ -64,13 +64,11 @@ impl Resolver<'_> {
                     .into_iter()
                     .map(|m| model.machine_address(m).map_or_else(|| m.to_string(), |a| a.to_string()));
                 // A port the catalog says speaks HTTPS (Portainer's 9443) is reached over HTTPS.
-                let scheme =
-                    if s.ports.iter().any(|p| p.host.unwrap_or(p.container) == x.port && p.protocol == Protocol::Https)
-                    {
-                        "https"
-                    } else {
-                        "http"
-                    };
+                let scheme = if s.ports.iter().any(|p| p.reachable() == x.port && p.protocol == Protocol::Https) {
+                    "https"
+                } else {
+                    "http"
+                };
                 if let Placement::Cluster(cluster) = &s.on {
                     // A service on a cluster is reached through the cluster's ingress controller
                     // (port 80 on its server nodes), which routes by host name to the pods.

@@ -8,7 +8,7 @@ use hearth_spec::ast::{self, Access, Auth};
 use hearth_spec::{Code, Diagnostic};
 
 use super::Resolver;
-use crate::model::{Bucket, Database, Engine, Exposure, Model, Template, Use};
+use crate::model::{Bucket, Database, Engine, Exposure, Model, Port, Template, Use};
 use crate::template::Vars;
 
 impl Resolver<'_> {
@@ -80,7 +80,7 @@ impl Resolver<'_> {
                     tapp.and_then(|a| a.primary_port()).and_then(|(pn, _)| t.ports.iter().find(|p| p.name == pn))
                 })
                 .or_else(|| t.ports.first())
-                .map(|p| p.host.unwrap_or(p.container));
+                .map(Port::reachable);
             let mut uvars = Vars::default();
             uvars.text("host", host.clone());
             uvars.text("port", port.map_or_else(String::new, |p| p.to_string()));
@@ -250,7 +250,7 @@ impl Resolver<'_> {
                 let ports = model.services.get(name).map(|s| s.ports.clone()).unwrap_or_default();
                 let port = match &ex.port {
                     Some(p) => match ports.iter().find(|q| q.name == p.value) {
-                        Some(q) => Some(q.host.unwrap_or(q.container)),
+                        Some(q) => Some(q.reachable()),
                         None => {
                             let names: Vec<&str> = ports.iter().map(|q| q.name.as_str()).collect();
                             self.unknown(p.span, "port", &p.value, names);
@@ -261,7 +261,7 @@ impl Resolver<'_> {
                         .and_then(|a| a.primary_port())
                         .and_then(|(pn, _)| ports.iter().find(|q| q.name == pn))
                         .or_else(|| ports.first())
-                        .map(|q| q.host.unwrap_or(q.container)),
+                        .map(Port::reachable),
                 };
                 let Some(port) = port else {
                     self.diags.push(
