@@ -290,6 +290,12 @@ pub struct Host {
     pub node: Option<String>,
     /// Proxmox API URL.
     pub api: Option<String>,
+    /// The Proxmox API token `hearth apply` authenticates with, as a secret reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The Proxmox VE version the spec says the node runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     pub address: Option<IpAddr>,
     pub network: Option<String>,
     pub runtime: Option<Runtime>,
@@ -409,12 +415,39 @@ pub struct Service {
     pub healthcheck: Option<Healthcheck>,
     pub metrics: Option<String>,
     pub network_mode: Option<String>,
+    /// Containers the catalog app always runs beside the service (Immich's machine learning,
+    /// Authentik's worker), each `<service>-<companion>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub companions: Vec<Companion>,
+}
+
+/// A container a catalog app runs beside its service, resolved like the service itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct Companion {
+    /// The catalog's name for it (`machine-learning`); the container is `<service>-<name>`.
+    pub name: String,
+    /// The companion's image, on the service's `version:` when it shares the app's tag.
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub user: Option<String>,
+    /// Its whole environment: the service's, then its own on top.
+    pub env: BTreeMap<String, Template>,
+    /// Its ports; published ones are claimed on the service's machine like the service's own.
+    pub ports: Vec<Port>,
+    /// The service's volumes it mounts, at its own paths.
+    pub volumes: Vec<Volume>,
+    pub healthcheck: Option<Healthcheck>,
 }
 
 impl Service {
     /// Every machine the service runs on: its placement, then its replicas.
     pub fn machines(&self) -> Vec<&str> {
         std::iter::once(self.on.name()).chain(self.also_on.iter().map(String::as_str)).collect()
+    }
+
+    /// The version the service runs: its image's tag (the spec's `version:` when it sets one).
+    pub fn version(&self) -> Option<&str> {
+        self.image.as_deref().and_then(hearth_catalog::image_tag)
     }
 
     /// A port by name, as the process binds it and as other machines reach it.

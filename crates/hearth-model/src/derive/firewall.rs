@@ -108,7 +108,8 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
         let primary = app.and_then(|a| a.primary_port()).map(|(n, _)| n.to_string());
         let metrics_port =
             app.and_then(|a| a.metrics.as_ref()).map(|m| m.port.clone()).filter(|m| Some(m) != primary.as_ref());
-        for p in &s.ports {
+        // Companions' published ports are opened like the service's own: they serve the same clients.
+        for p in s.ports.iter().chain(s.companions.iter().flat_map(|c| &c.ports)) {
             let Some(port) = p.host else { continue };
             let protos: &[L4] = match p.protocol {
                 Protocol::Udp => &[L4::Udp],

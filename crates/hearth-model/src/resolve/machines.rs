@@ -74,6 +74,12 @@ impl Resolver<'_> {
                             format!("https://{at}:8006")
                         })
                     }),
+                    token: h
+                        .proxmox
+                        .as_ref()
+                        .and_then(|p| p.token.as_ref())
+                        .map(|t| crate::derive::reference(self.spec, t)),
+                    version: h.proxmox.as_ref().and_then(|p| p.version.clone()),
                     address: h.address.as_ref().map(|a| a.value.0),
                     network: h.network.as_ref().map(|n| n.value.clone()),
                     runtime: h.runtime.as_ref().map(|r| r.value),

@@ -7,6 +7,7 @@
 //! machines and guests, services with their ports and volumes, wiring (`uses:`), Redis numbers,
 //! routes, secrets.
 
+mod companions;
 mod guests;
 mod machines;
 mod ports;

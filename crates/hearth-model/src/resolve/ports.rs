@@ -10,16 +10,17 @@ use hearth_spec::ast::{self, Protocol};
 use super::Resolver;
 use crate::model::{Model, Port};
 
-/// A host port a service wants, before conflicts are settled.
+/// A host port a service (or a companion, under its container name) wants, before conflicts
+/// are settled.
 pub(super) struct Claim {
-    machine: String,
-    service: String,
-    port_name: String,
-    port: u16,
-    protocol: Protocol,
-    span: Span,
+    pub(super) machine: String,
+    pub(super) service: String,
+    pub(super) port_name: String,
+    pub(super) port: u16,
+    pub(super) protocol: Protocol,
+    pub(super) span: Span,
     /// A catalog default for an HTTP port only the proxy talks to: moved when taken.
-    movable: bool,
+    pub(super) movable: bool,
 }
 
 impl Resolver<'_> {

@@ -86,8 +86,16 @@ impl Resolver<'_> {
                 .and_then(|a| a.network_mode.clone())
                 .or_else(|| svc.via.as_ref().map(|v| format!("service:{}", v.value)));
             // Pods on a cluster do not share a machine's ports, so they claim none.
-            let ports = self.ports(name, svc, app, &machine, !matches!(on, Placement::Cluster(_)));
+            let claim = !matches!(on, Placement::Cluster(_));
+            let ports = self.ports(name, svc, app, &machine, claim);
             let volumes = self.volumes(name, svc, app, &on, form);
+            // Companions run only beside a container; a native service has none.
+            let companions = match (app, &image) {
+                (Some(app), Some(image)) if form == Form::Docker => {
+                    self.companions(name, svc, app, image, &volumes, claim.then_some(machine.as_str()))
+                }
+                _ => Vec::new(),
+            };
             let stack = svc.stack.as_ref().map(|s| s.value.clone());
             let group = svc
                 .group
@@ -133,6 +141,7 @@ impl Resolver<'_> {
                     healthcheck,
                     metrics,
                     network_mode,
+                    companions,
                 },
             );
         }

@@ -288,6 +288,9 @@ impl Resolver<'_> {
             }
         }
         if let Some(s) = model.services.get_mut(name) {
+            if let Some(app) = app {
+                self.companion_env(app, &vars, &env, &mut s.companions);
+            }
             s.env = env;
             s.uses = uses;
             s.exposes = exposes;
