@@ -8,6 +8,8 @@
 //! routes, secrets.
 
 mod companions;
+mod connections;
+mod exposures;
 mod guests;
 mod machines;
 mod ports;
@@ -29,8 +31,8 @@ use crate::origins::Origins;
 use ports::Claim;
 use redis::RedisState;
 
+pub use connections::sql_ident;
 pub use services::replace_tag;
-pub use wiring::sql_ident;
 
 /// Everything resolution produced.
 pub struct Resolution {

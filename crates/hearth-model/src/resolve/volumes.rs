@@ -6,7 +6,7 @@ use hearth_spec::ast::{self, Form};
 use hearth_spec::{Code, Diagnostic, Span, suggest};
 
 use super::Resolver;
-use super::wiring::sql_ident;
+use super::connections::sql_ident;
 use crate::model::{Placement, Volume};
 
 impl Resolver<'_> {
