@@ -7,6 +7,7 @@
 //! machines and guests, services with their ports and volumes, wiring (`uses:`), Redis numbers,
 //! routes, secrets.
 
+mod addresses;
 mod companions;
 mod connections;
 mod exposures;
