@@ -10,7 +10,6 @@ use hearth_spec::{Code, Diagnostic};
 use super::Resolver;
 
 /// Addresses already given out, and where each network's allocation goes on from.
-#[derive(Default)]
 pub(super) struct AddressPool {
     taken: HashSet<IpAddr>,
     /// Guest -> its address from the lock file, still free and valid.

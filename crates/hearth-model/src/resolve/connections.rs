@@ -2,7 +2,7 @@
 //! (its catalog wiring, or generic `DATABASE_URL`-style variables for an image), and the
 //! database, Redis DB or bucket it needs on the server.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use hearth_catalog::{App, Provides};
 use hearth_spec::ast;
@@ -115,20 +115,16 @@ impl Resolver<'_> {
             c.vars.set("url", url.clone());
         }
         let key = (target.to_string(), database.clone());
-        match self.database_index.get(&key) {
-            Some(&i) => model.databases[i].consumers.push(name.to_string()),
-            None => {
-                self.database_index.insert(key, model.databases.len());
-                model.databases.push(Database {
-                    server: target.to_string(),
-                    engine,
-                    name: database.clone(),
-                    user: user.clone(),
-                    password_secret: secret_name,
-                    consumers: vec![name.to_string()],
-                });
-            }
-        }
+        let new = || Database {
+            server: target.to_string(),
+            engine,
+            name: database.clone(),
+            user: user.clone(),
+            password_secret: secret_name,
+            consumers: Vec::new(),
+        };
+        let db = register(&mut self.database_index, &mut model.databases, key, new);
+        db.consumers.push(name.to_string());
         c.record.database = Some(database);
         c.record.user = Some(user);
         c.record.url = url;
@@ -160,17 +156,8 @@ impl Resolver<'_> {
         c.vars.text("endpoint", endpoint.clone());
         c.vars.text("url", endpoint.clone());
         let key = (target.to_string(), bucket.clone());
-        match self.bucket_index.get(&key) {
-            Some(&i) => model.buckets[i].consumers.push(name.to_string()),
-            None => {
-                self.bucket_index.insert(key, model.buckets.len());
-                model.buckets.push(Bucket {
-                    server: target.to_string(),
-                    name: bucket.clone(),
-                    consumers: vec![name.to_string()],
-                });
-            }
-        }
+        let new = || Bucket { server: target.to_string(), name: bucket.clone(), consumers: Vec::new() };
+        register(&mut self.bucket_index, &mut model.buckets, key, new).consumers.push(name.to_string());
         c.record.bucket = Some(bucket);
         c.record.url = Some(Template::text(endpoint));
     }
@@ -219,6 +206,20 @@ fn consumer_env(kind: Option<Provides>, app: Option<&App>, c: &Connection, env: 
         }
         None => {}
     }
+}
+
+/// The store (database or bucket) at `key` in `items`, created by `new` and indexed on first use.
+pub(super) fn register<'i, T>(
+    index: &mut HashMap<(String, String), usize>,
+    items: &'i mut Vec<T>,
+    key: (String, String),
+    new: impl FnOnce() -> T,
+) -> &'i mut T {
+    let i = *index.entry(key).or_insert_with(|| {
+        items.push(new());
+        items.len() - 1
+    });
+    &mut items[i]
 }
 
 /// Turns a name into an SQL identifier: `my-app` -> `my_app`.

@@ -8,6 +8,7 @@ use hearth_catalog::{App, Provides};
 use hearth_spec::ast;
 
 use super::Resolver;
+use super::connections::register;
 use crate::model::{Bucket, Database, Engine, Model, Template};
 use crate::template::Vars;
 
@@ -88,33 +89,32 @@ impl Resolver<'_> {
     fn declared_stores(&mut self, name: &str, svc: &ast::Service, app: Option<&App>, model: &mut Model) {
         for d in &svc.databases {
             let key = (name.to_string(), d.value.clone());
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.database_index.entry(key) {
-                // An image without a catalog entry is taken for PostgreSQL, the common case; a
-                // catalog app that provides no such engine (Redis) has no databases to create.
-                let engine = match app {
-                    Some(a) => a.provides.iter().find_map(|p| Engine::of(*p)),
-                    None => Some(Engine::Postgres),
-                };
-                let Some(engine) = engine else { continue };
-                slot.insert(model.databases.len());
-                let secret_name = format!("{name}-{}-password", d.value.replace('_', "-"));
-                self.need_secret(&secret_name, 32, name);
-                model.databases.push(Database {
-                    server: name.to_string(),
-                    engine,
-                    name: d.value.clone(),
-                    user: d.value.clone(),
-                    password_secret: secret_name,
-                    consumers: Vec::new(),
-                });
+            if self.database_index.contains_key(&key) {
+                continue;
             }
+            // An image without a catalog entry is taken for PostgreSQL, the common case; a
+            // catalog app that provides no such engine (Redis) has no databases to create.
+            let engine = match app {
+                Some(a) => a.provides.iter().find_map(|p| Engine::of(*p)),
+                None => Some(Engine::Postgres),
+            };
+            let Some(engine) = engine else { continue };
+            let secret_name = format!("{name}-{}-password", d.value.replace('_', "-"));
+            self.need_secret(&secret_name, 32, name);
+            let new = || Database {
+                server: name.to_string(),
+                engine,
+                name: d.value.clone(),
+                user: d.value.clone(),
+                password_secret: secret_name,
+                consumers: Vec::new(),
+            };
+            register(&mut self.database_index, &mut model.databases, key, new);
         }
         for b in &svc.buckets {
             let key = (name.to_string(), b.value.clone());
-            if let std::collections::hash_map::Entry::Vacant(slot) = self.bucket_index.entry(key) {
-                slot.insert(model.buckets.len());
-                model.buckets.push(Bucket { server: name.to_string(), name: b.value.clone(), consumers: Vec::new() });
-            }
+            let new = || Bucket { server: name.to_string(), name: b.value.clone(), consumers: Vec::new() };
+            register(&mut self.bucket_index, &mut model.buckets, key, new);
         }
         if app.is_some_and(|a| a.provides(Provides::Redis)) {
             self.need_secret(&format!("{name}-password"), 32, name);
