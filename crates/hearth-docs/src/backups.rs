@@ -3,7 +3,7 @@
 //! backup covers (`Model.backups.uncovered`).
 
 use hearth_model::Model;
-use hearth_model::model::{Policy, Repository};
+use hearth_model::model::{Engine, Policy, Repository};
 
 use crate::md::{self, Table};
 
@@ -160,11 +160,10 @@ fn method(model: &Model, p: Option<&Policy>) -> String {
     if kinds.is_empty() { "-".to_string() } else { kinds.join(" + ") }
 }
 
-fn dump_tool(engine: &str) -> String {
+fn dump_tool(engine: &Engine) -> &'static str {
     match engine {
-        "postgres" => "pg_dump".to_string(),
-        "mysql" => "mysqldump".to_string(),
-        "mongodb" => "mongodump".to_string(),
-        other => format!("{other} dump"),
+        Engine::Postgres => "pg_dump",
+        Engine::Mysql => "mysqldump",
+        Engine::Mongodb => "mongodump",
     }
 }

@@ -24,7 +24,8 @@ pub fn write(model: &Model, catalog: &Catalog, out: &mut String) {
             (None, Some(p)) => format!(":{p}"),
             (None, None) => String::new(),
         };
-        let version = app.tag().map(|t| format!("{} {t}", app.name.value)).unwrap_or_else(|| app.name.value.clone());
+        // The version the spec runs (its `version:` or image), not the catalog's default.
+        let version = s.version().map(|t| format!("{} {t}", app.name.value)).unwrap_or_else(|| app.name.value.clone());
         servers.row(&[name.clone(), kinds.join(", "), version, s.on.name().to_string(), endpoint]);
     }
     let nothing = servers.is_empty()
@@ -50,7 +51,7 @@ pub fn write(model: &Model, catalog: &Catalog, out: &mut String) {
                 if d.consumers.is_empty() { "(declared on the server)".to_string() } else { d.consumers.join(", ") };
             t.row(&[
                 d.server.clone(),
-                d.engine.clone(),
+                d.engine.to_string(),
                 d.name.clone(),
                 d.user.clone(),
                 md::code(&md::secret_name(&d.password_secret)),

@@ -91,7 +91,7 @@ fn host_lines(name: &str, h: &Host) -> Vec<String> {
     let kind = match h.kind {
         HostKind::Proxmox => "Proxmox".to_string(),
         HostKind::BareMetal => {
-            format!("bare metal{}", h.runtime.as_deref().map(|r| format!(", {r}")).unwrap_or_default())
+            format!("bare metal{}", h.runtime.map(|r| format!(", {r}")).unwrap_or_default())
         }
     };
     lines.push(match h.address {

@@ -4,6 +4,7 @@
 use hearth_catalog::Catalog;
 use hearth_model::Model;
 use hearth_model::model::{Guest, GuestKind, Host, HostKind, Placement, Service};
+use hearth_spec::ast::Runtime;
 
 pub fn write(model: &Model, _catalog: &Catalog, out: &mut String) {
     out.push_str("## Overview\n\n");
@@ -126,9 +127,9 @@ fn guest_line(name: &str, g: &Guest) -> String {
     if g.hostname != name {
         line.push_str(&format!(" (hostname {})", g.hostname));
     }
-    match g.runtime.as_str() {
-        "native" => {}
-        "none" => line.push_str(" (appliance)"),
+    match g.runtime {
+        Runtime::Native => {}
+        Runtime::None => line.push_str(" (appliance)"),
         r => line.push_str(&format!(" ({r})")),
     }
     line

@@ -70,9 +70,10 @@ fn port_map(model: &Model, out: &mut String) {
         let openings = model.firewall.get(m).unwrap_or(&empty);
         let mut table = Table::new(&["Port", "Protocol", "Used by", "Open to"]);
         let mut keys: BTreeSet<(u16, String)> = ports.get(m).map(|p| p.keys().cloned().collect()).unwrap_or_default();
-        keys.extend(openings.iter().map(|o| (o.port, o.protocol.clone())));
+        keys.extend(openings.iter().map(|o| (o.port, o.protocol.to_string())));
         for key in keys {
-            let matching: Vec<&Opening> = openings.iter().filter(|o| o.port == key.0 && o.protocol == key.1).collect();
+            let matching: Vec<&Opening> =
+                openings.iter().filter(|o| o.port == key.0 && o.protocol.as_str() == key.1).collect();
             let used: Vec<(String, String)> = ports.get(m).and_then(|p| p.get(&key)).cloned().unwrap_or_default();
             let protocol = used.first().map(|(_, p)| p.clone()).unwrap_or_else(|| key.1.clone());
             let service_port = !used.is_empty();
@@ -170,7 +171,7 @@ fn forwards(model: &Model, out: &mut String) {
     let mut table = Table::new(&["WAN port", "Protocol", "To", "Address:port"]);
     for f in &model.forwards {
         let addr = f.to_address.map(|a| format!("{a}:{}", f.to_port)).unwrap_or_else(|| format!("?:{}", f.to_port));
-        table.row(&[f.port.to_string(), f.protocol.clone(), f.to.clone(), addr]);
+        table.row(&[f.port.to_string(), f.protocol.to_string(), f.to.clone(), addr]);
     }
     table.write(out);
 }

@@ -53,7 +53,7 @@ pub fn write(model: &Model, out: &mut String) {
             };
             table.row(&[
                 pname.clone(),
-                pool.kind.clone(),
+                pool.kind.to_string(),
                 pool.tier.clone().unwrap_or_default(),
                 pool.size.map(|s| s.to_string()).unwrap_or_default(),
                 md::code(&pool.path),

@@ -6,8 +6,10 @@
 
 pub mod check;
 pub mod derive;
+pub mod diagnostics;
 pub mod lock;
 pub mod model;
+pub mod origins;
 pub mod resolve;
 pub mod template;
 

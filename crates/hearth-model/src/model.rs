@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
 
-use hearth_spec::ast::{Access, Auth, Form, Protocol};
+use hearth_catalog::Provides;
+use hearth_spec::ast::{Access, Auth, Challenge, ClusterKind, Form, L4, PoolKind, Protocol, Runtime};
 use hearth_spec::units::{Duration, Size};
 use serde::Serialize;
 
@@ -84,7 +85,7 @@ pub enum Tls {
     Internal,
     Acme {
         email: String,
-        challenge: String,
+        challenge: Challenge,
         provider: Option<String>,
         token: Option<String>,
         server: Option<String>,
@@ -168,7 +169,7 @@ pub struct Uncovered {
 /// A database dump taken before a backup.
 #[derive(Debug, Clone, Serialize)]
 pub struct Dump {
-    pub engine: String,
+    pub engine: Engine,
     pub database: String,
 }
 
@@ -234,7 +235,7 @@ pub struct Replication {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Opening {
     pub port: u16,
-    pub protocol: String,
+    pub protocol: L4,
     /// Source addresses or CIDRs; empty means anywhere.
     pub from: Vec<String>,
     pub reason: String,
@@ -243,7 +244,7 @@ pub struct Opening {
 #[derive(Debug, Clone, Serialize)]
 pub struct Forward {
     pub port: u16,
-    pub protocol: String,
+    pub protocol: L4,
     pub to: String,
     pub to_address: Option<IpAddr>,
     pub to_port: u16,
@@ -289,9 +290,15 @@ pub struct Host {
     pub node: Option<String>,
     /// Proxmox API URL.
     pub api: Option<String>,
+    /// The Proxmox API token `hearth apply` authenticates with, as a secret reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The Proxmox VE version the spec says the node runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     pub address: Option<IpAddr>,
     pub network: Option<String>,
-    pub runtime: Option<String>,
+    pub runtime: Option<Runtime>,
     pub cores: Option<u32>,
     pub threads: Option<u32>,
     pub memory: Option<Size>,
@@ -300,7 +307,7 @@ pub struct Host {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Pool {
-    pub kind: String,
+    pub kind: PoolKind,
     pub size: Option<Size>,
     pub tier: Option<String>,
     pub path: String,
@@ -333,7 +340,7 @@ pub struct Guest {
     pub disk: Size,
     pub storage: Option<String>,
     pub swap: Option<Size>,
-    pub runtime: String,
+    pub runtime: Runtime,
     pub managed: bool,
     /// LXC: unprivileged container (default true).
     pub unprivileged: bool,
@@ -353,7 +360,7 @@ pub struct Guest {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Cluster {
-    pub kind: String,
+    pub kind: ClusterKind,
     /// Guests running the control plane; manifests are applied on the first.
     pub servers: Vec<String>,
     pub agents: Vec<String>,
@@ -408,6 +415,28 @@ pub struct Service {
     pub healthcheck: Option<Healthcheck>,
     pub metrics: Option<String>,
     pub network_mode: Option<String>,
+    /// Containers the catalog app always runs beside the service (Immich's machine learning,
+    /// Authentik's worker), each `<service>-<companion>`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub companions: Vec<Companion>,
+}
+
+/// A container a catalog app runs beside its service, resolved like the service itself.
+#[derive(Debug, Clone, Serialize)]
+pub struct Companion {
+    /// The catalog's name for it (`machine-learning`); the container is `<service>-<name>`.
+    pub name: String,
+    /// The companion's image, on the service's `version:` when it shares the app's tag.
+    pub image: String,
+    pub command: Option<Vec<String>>,
+    pub user: Option<String>,
+    /// Its whole environment: the service's, then its own on top.
+    pub env: BTreeMap<String, Template>,
+    /// Its ports; published ones are claimed on the service's machine like the service's own.
+    pub ports: Vec<Port>,
+    /// The service's volumes it mounts, at its own paths.
+    pub volumes: Vec<Volume>,
+    pub healthcheck: Option<Healthcheck>,
 }
 
 impl Service {
@@ -415,6 +444,45 @@ impl Service {
     pub fn machines(&self) -> Vec<&str> {
         std::iter::once(self.on.name()).chain(self.also_on.iter().map(String::as_str)).collect()
     }
+
+    /// The version the service runs: its image's tag (the spec's `version:` when it sets one).
+    pub fn version(&self) -> Option<&str> {
+        self.image.as_deref().and_then(hearth_catalog::image_tag)
+    }
+
+    /// A port by name, as the process binds it and as other machines reach it.
+    pub fn port(&self, name: &str) -> Option<Endpoint> {
+        self.ports.iter().find(|p| p.name == name).map(|p| self.endpoint(p))
+    }
+
+    /// The first of `names` the service has, else its first port: for renderers that accept
+    /// whichever port an app calls its main one.
+    pub fn port_or_first(&self, names: &[&str]) -> Option<Endpoint> {
+        names.iter().find_map(|n| self.port(n)).or_else(|| self.ports.first().map(|p| self.endpoint(p)))
+    }
+
+    /// One of the service's ports, as both sides see it.
+    pub fn endpoint(&self, port: &Port) -> Endpoint {
+        Endpoint {
+            // A native process has no port mapping: it binds the port the machine publishes.
+            listen: if self.form == Form::Docker { port.container } else { port.reachable() },
+            reachable: port.reachable(),
+            published: port.host.is_some(),
+            protocol: port.protocol,
+        }
+    }
+}
+
+/// A service port from both sides: where the process binds and where other machines connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The container port under Docker; the machine's port for a native service.
+    pub listen: u16,
+    /// The published host port, else the container port.
+    pub reachable: u16,
+    /// Whether the port is published on the machine (catalog ports with `publish: false` are not).
+    pub published: bool,
+    pub protocol: Protocol,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -429,6 +497,14 @@ pub struct Port {
     pub host: Option<u16>,
     pub container: u16,
     pub protocol: Protocol,
+}
+
+impl Port {
+    /// Where other machines connect: the published host port, else the container port (what a
+    /// service sharing the machine's network binds).
+    pub fn reachable(&self) -> u16 {
+        self.host.unwrap_or(self.container)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -530,11 +606,47 @@ pub struct DnsRecord {
 #[derive(Debug, Clone, Serialize)]
 pub struct Database {
     pub server: String,
-    pub engine: String,
+    pub engine: Engine,
     pub name: String,
     pub user: String,
     pub password_secret: String,
     pub consumers: Vec<String>,
+}
+
+/// A database engine whose databases and users Hearth creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Postgres,
+    Mysql,
+    Mongodb,
+}
+
+impl Engine {
+    /// The engine a catalog app provides, if it provides a database Hearth manages.
+    pub fn of(provides: Provides) -> Option<Engine> {
+        match provides {
+            Provides::Postgres => Some(Engine::Postgres),
+            Provides::Mysql => Some(Engine::Mysql),
+            Provides::Mongodb => Some(Engine::Mongodb),
+            _ => None,
+        }
+    }
+
+    /// The name the spec, the catalog and `hearth show` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::Mysql => "mysql",
+            Engine::Mongodb => "mongodb",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -1,5 +1,7 @@
 //! Resolver and checker behaviour, data-driven: each case is a small spec and what it must give.
 
+mod markers;
+
 use hearth_model::{Allocations, analyze};
 
 const BASE: &str = "
@@ -12,26 +14,60 @@ hosts:
 ";
 
 fn analyze_text(extra: &str, previous: &Allocations) -> (hearth_model::Analysis, hearth_spec::Loaded) {
-    let text = format!("{BASE}{extra}");
-    let loaded = hearth_spec::load_str("test.yaml", &text);
-    let a = analyze(&loaded.spec, hearth_catalog::builtin(), previous);
+    analyze_spec(&format!("{BASE}{extra}"), hearth_catalog::builtin(), previous)
+}
+
+fn analyze_spec(
+    text: &str,
+    catalog: &hearth_catalog::Catalog,
+    previous: &Allocations,
+) -> (hearth_model::Analysis, hearth_spec::Loaded) {
+    let loaded = hearth_spec::load_str("test.yaml", text);
+    let a = analyze(&loaded.spec, catalog, previous);
     (a, loaded)
 }
 
-/// Asserts the spec (BASE + `extra`) gives exactly these diagnostics, as `CODE line:col`.
-fn check(extra: &str, expected: &[&str]) {
-    let (a, loaded) = analyze_text(extra, &Allocations::default());
+/// Asserts that BASE + `annotated` gives exactly the diagnostics its markers name.
+fn check(annotated: &str) {
+    check_with(&format!("{BASE}{annotated}"), hearth_catalog::builtin());
+}
+
+/// Asserts that a spec gives exactly the diagnostics its markers name, in the style of
+/// rust-analyzer's fixtures. A marker is a comment line under the line it points at: carets under
+/// the diagnostic's span (its first line), then its code:
+///
+/// ```text
+/// guests:
+///   db: { lxc: { on: nope } }
+/// #                  ^^^^ E201
+/// ```
+///
+/// Markers are removed before the spec is analyzed, so they shift no position. On a mismatch the
+/// message shows the spec annotated with what the analysis really reported.
+fn check_with(annotated: &str, catalog: &hearth_catalog::Catalog) {
+    let (text, expected) = markers::parse(annotated);
+    let (a, loaded) = analyze_spec(&text, catalog, &Allocations::default());
     let mut all = loaded.diagnostics.clone();
     all.extend(a.diagnostics);
-    let got: Vec<String> = all
+    let mut got: Vec<markers::Marker> = all
         .iter()
         .map(|d| {
             let loc = loaded.sources.location(d.primary.span);
-            format!("{} {}:{}", d.code, loc.line, loc.col)
+            let snippet = loaded.sources.snippet(d.primary.span);
+            let width = snippet.lines().next().map_or(1, |l| l.chars().count().max(1));
+            markers::Marker { line: loc.line, col: loc.col, width, code: d.code.to_string() }
         })
         .collect();
+    got.sort();
+    let key = |m: &markers::Marker| (m.line, m.col, m.width, m.code.clone());
+    let same = got.iter().map(key).eq(expected.iter().map(key));
     let rendered: Vec<String> = all.iter().map(|d| d.render_short(&loaded.sources)).collect();
-    assert_eq!(got, expected, "\n{}", rendered.join("\n"));
+    assert!(
+        same,
+        "\nexpected the markers of:\n{annotated}\ngot:\n{}\n{}",
+        markers::render(&text, &got),
+        rendered.join("\n")
+    );
 }
 
 #[test]
@@ -46,7 +82,6 @@ services:
   db: { app: postgresql, on: docker, backup: false }
   n8n: { app: n8n, on: docker, uses: [db], expose: n8n, backup: false }
 ",
-        &[],
     );
 }
 
@@ -58,10 +93,13 @@ fn conflicts() {
 guests:
   a: { lxc: { on: pve, id: 100 }, network: lan, address: 192.168.1.20 }
   b: { lxc: { on: pve, id: 100 }, network: lan, address: 192.168.1.20 }
+#                          ^^^ E302
+#                                                        ^^^^^^^^^^^^ E301
   c: { lxc: { on: pve }, network: lan, address: 10.0.0.5 }
+#                                               ^^^^^^^^ E306
   d: { lxc: { on: pve }, network: lan, address: 192.168.1.1 }
+#                                               ^^^^^^^^^^^ E307
 ",
-        &["E302 11:28", "E301 11:58", "E306 12:49", "E307 13:49"],
     );
 }
 
@@ -71,23 +109,30 @@ fn references_suggest_the_closest_name() {
         "
 guests:
   media: { vm: { on: pve }, network: lna, runtime: docker }
+#                                    ^^^ E201
 services:
   jelly: { app: jelyfin, on: media }
+#               ^^^^^^^ E201
   app: { image: ghcr.io/me/app:1.0, on: meida, healthcheck: { tcp: \"80\" } }
+#                                       ^^^^^ E201
 ",
-        &["E201 10:38", "E201 12:17", "E201 13:41"],
     );
 }
 
 #[test]
 fn budgets_and_oversubscription() {
-    check(
+    check_with(
         "
+homelab: test
+hosts:
+  pve: { proxmox: {}, hardware: { cores: 4, threads: 8, memory: 16GiB } }
+#                                                    ^ W401
+#                                                               ^^^^^ E401
 guests:
   big: { vm: { on: pve }, size: { cores: 6, memory: 12GiB } }
   bigger: { vm: { on: pve }, size: { cores: 6, memory: 8GiB } }
 ",
-        &["W401 7:91", "E401 7:102"],
+        hearth_catalog::builtin(),
     );
 }
 
@@ -100,8 +145,8 @@ guests:
 services:
   a: { image: x/a:1, on: docker, after: [b], healthcheck: { tcp: \"1\" } }
   b: { image: x/b:1, on: docker, after: [a], healthcheck: { tcp: \"1\" } }
+#                                        ^ E202
 ",
-        &["E202 13:42"],
     );
 }
 
@@ -213,9 +258,12 @@ ingress: { proxy: caddy }
 services:
   caddy: { app: caddy, on: docker, backup: false }
   app: { image: x/app:1.2, on: docker, ports: { http: 8080 }, expose: { name: app, access: public }, env: { DB_PASSWORD: hunter2 }, healthcheck: { tcp: http } }
+#                                                                             ^^^ E502
+#                                                                             ^^^ W501
+#                                                                                                                        ^^^^^^^ E501
   pg: { app: postgresql, on: docker, expose: pg, backup: false }
+#                                            ^^ E503
 ",
-        &["E502 14:79", "W501 14:79", "E501 14:122", "E503 15:46"],
     );
 }
 
@@ -227,10 +275,12 @@ guests:
   docker: { vm: { on: pve }, network: lan, runtime: docker }
 services:
   jellyfin: { app: jellyfin, on: docker }
+# ^^^^^^^^ W504
   app: { image: x/app, on: docker, healthcheck: { tcp: \"1\" } }
+#               ^^^^^ W503
   app2: { image: \"x/app2:latest\", on: docker, healthcheck: { tcp: \"1\" } }
+#                ^^^^^^^^^^^^^^^ W503
 ",
-        &["W504 12:3", "W503 13:17", "W503 14:18"],
     );
 }
 
@@ -307,10 +357,12 @@ guests:
 services:
   home-assistant: { app: home-assistant, on: haos, form: appliance, backup: false }
   redis: { app: redis, on: haos, backup: false }
+# ^^^^^ W502
+#                          ^^^^ E204
   qbit: { app: qbittorrent, on: db, form: native, backup: false }
+#                                         ^^^^^^ E204
   postgres: { app: postgresql, on: db, backup: false }
 ",
-        &["W502 14:3", "E204 14:28", "E204 15:43"],
     );
     let (a, _) = analyze_text(
         "
@@ -366,4 +418,114 @@ services:
     );
     let stacks: Vec<(&str, &str)> = a.model.services.iter().map(|(n, s)| (n.as_str(), s.stack.as_str())).collect();
     assert_eq!(stacks, [("jellyfin", "media"), ("n8n", "ai-automation"), ("x", "logs")]);
+}
+
+/// A catalog entry with companions, to test them apart from the built-in apps: `sidecar` is
+/// released with the app (same tag), `probe` on its own.
+const PAIR: &str = "
+name: pair
+category: apps
+image: example/pair:1.0
+ports:
+  http: { port: 8080, protocol: http, primary: true }
+secrets:
+  token: { env: PAIR_TOKEN }
+env:
+  PAIR_URL: \"{{ url }}\"
+companions:
+  sidecar:
+    image: example/pair-sidecar:1.0
+    env: { SIDECAR_TOKEN: \"{{ secret.token }}\" }
+    ports:
+      metrics: { port: 9100 }
+      internal: { port: 9200, publish: false }
+    healthcheck: { tcp: metrics }
+  probe:
+    image: example/probe:3.1
+healthcheck: { tcp: http }
+";
+
+fn pair_catalog() -> hearth_catalog::Catalog {
+    let catalog = hearth_catalog::decode(&[("pair", PAIR)]);
+    assert!(catalog.diagnostics.is_empty(), "{:?}", catalog.diagnostics);
+    catalog
+}
+
+#[test]
+fn companion_ports_are_claimed_and_conflict_checked() {
+    // Two instances on one machine: the sidecar's published port clashes, its unpublished one
+    // does not; the service's own HTTP port is a catalog default and moves.
+    check_with(
+        &[
+            BASE,
+            "
+guests:
+  docker: { vm: { on: pve }, network: lan, runtime: docker }
+services:
+  one: { app: pair, on: docker, backup: false }
+  two: { app: pair, on: docker, backup: false }
+#             ^^^^ E308
+  three: { image: example/x:1.0, on: docker, ports: { m: 9100 }, healthcheck: { tcp: m } }
+#                                                        ^^^^ E308
+",
+        ]
+        .concat(),
+        &pair_catalog(),
+    );
+}
+
+#[test]
+fn companions_follow_the_service_version_and_secrets() {
+    let text = [
+        BASE,
+        "
+guests:
+  docker1: { vm: { on: pve }, network: lan, runtime: docker }
+  docker2: { vm: { on: pve }, network: lan, runtime: docker }
+secrets:
+  two-token: { env: TWO_TOKEN }
+services:
+  one: { app: pair, on: docker1, backup: false }
+  two: { app: pair, on: docker2, version: \"2.0\", backup: false }
+",
+    ]
+    .concat();
+    let (a, loaded) = analyze_spec(&text, &pair_catalog(), &Allocations::default());
+    let diagnostics: Vec<String> = a.diagnostics.iter().map(|d| d.render_short(&loaded.sources)).collect();
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let images = |s: &str| -> Vec<(String, String)> {
+        a.model.services[s].companions.iter().map(|c| (c.name.clone(), c.image.clone())).collect()
+    };
+    assert_eq!(
+        images("one"),
+        [("sidecar".into(), "example/pair-sidecar:1.0".into()), ("probe".into(), "example/probe:3.1".into())]
+    );
+    assert_eq!(
+        images("two"),
+        [("sidecar".into(), "example/pair-sidecar:2.0".into()), ("probe".into(), "example/probe:3.1".into())],
+        "a companion released with the app follows `version:`; one versioned on its own keeps its tag"
+    );
+    let sidecar = |s: &str| a.model.services[s].companions.iter().find(|c| c.name == "sidecar").unwrap().clone();
+    assert_eq!(sidecar("one").env["SIDECAR_TOKEN"].to_string(), "${secret:one-token}");
+    assert_eq!(sidecar("two").env["SIDECAR_TOKEN"].to_string(), "${env:TWO_TOKEN}", "the declared source wins");
+    assert_eq!(sidecar("two").env["PAIR_TOKEN"].to_string(), "${env:TWO_TOKEN}", "the service's env is shared");
+    let ports: Vec<(String, Option<u16>)> = sidecar("one").ports.iter().map(|p| (p.name.clone(), p.host)).collect();
+    assert_eq!(ports, [("metrics".into(), Some(9100)), ("internal".into(), None)]);
+}
+
+#[test]
+fn builtin_companions_run_the_spec_version() {
+    let (a, _) = analyze_text(
+        "
+guests:
+  docker: { vm: { on: pve }, network: lan, runtime: docker }
+services:
+  immich: { app: immich, on: docker, version: v1.121.0, backup: false }
+  authentik: { app: authentik, on: docker, version: 2024.12.1, backup: false }
+",
+        &Allocations::default(),
+    );
+    let image = |s: &str| a.model.services[s].companions[0].image.clone();
+    assert_eq!(image("immich"), "ghcr.io/immich-app/immich-machine-learning:v1.121.0");
+    assert_eq!(image("authentik"), "ghcr.io/goauthentik/server:2024.12.1");
 }

@@ -28,13 +28,13 @@ pub fn render(cx: &Context, out: &mut Output) {
     // (machine, entity key, runs docker)
     let mut machines: Vec<(&str, String, bool)> = Vec::new();
     for (name, g) in &m.guests {
-        if g.managed && g.runtime != "none" {
-            machines.push((name, format!("guest/{name}"), g.runtime == "docker"));
+        if g.managed && g.runtime != hearth_spec::ast::Runtime::None {
+            machines.push((name, format!("guest/{name}"), g.runtime == hearth_spec::ast::Runtime::Docker));
         }
     }
     for (name, h) in &m.hosts {
         if let Some(rt) = &h.runtime {
-            machines.push((name, format!("host/{name}"), rt == "docker"));
+            machines.push((name, format!("host/{name}"), *rt == hearth_spec::ast::Runtime::Docker));
         }
     }
     machines.sort();

@@ -29,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hearth_catalog::Provides;
 use hearth_model::Model;
-use hearth_model::model::{BackupJob, Dump, Policy, Repository, Service, Template};
+use hearth_model::model::{BackupJob, Dump, Engine, Policy, Repository, Service, Template};
 use hearth_spec::ast::Form;
 
 use crate::{Context, File, Kind, Output, fill};
@@ -214,7 +214,7 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
     ] {
         out.push(File::new(&job.machine, path, Kind::SystemdUnit, content).mode(mode).from(&source).from("backups"));
     }
-    if job.dumps.iter().any(|d| d.engine == "mongodb")
+    if job.dumps.iter().any(|d| d.engine == Engine::Mongodb)
         && let Some(s) = service
     {
         out.push(
@@ -244,7 +244,7 @@ fn dump_commands(name: &str, s: &Service, dumps: &[Dump]) -> Vec<String> {
     let docker = s.form == Form::Docker;
     let exec = |flags: &str| format!("docker exec{flags} \"$(container {} {})\"", sh_quote(&s.stack), sh_quote(name));
     let mut lines = Vec::new();
-    if dumps.iter().any(|d| d.engine == "postgres") {
+    if dumps.iter().any(|d| d.engine == Engine::Postgres) {
         // Roles and their password hashes: a restore of the databases needs them first.
         lines.push(if docker {
             format!("{} pg_dumpall --username=postgres --globals-only > \"$DUMPS/postgres-globals.sql\"", exec(""))
@@ -352,13 +352,6 @@ pub(crate) fn sh_quote(s: &str) -> String {
 /// Whether a service's catalog app provides `kind`.
 pub(crate) fn provides(cx: &Context, s: &Service, kind: Provides) -> bool {
     s.app.as_deref().and_then(|a| cx.catalog.get(a)).is_some_and(|a| a.provides(kind))
-}
-
-/// The port a service listens on where its config is read: inside the container for Docker,
-/// on the machine otherwise. `names` are tried in order, then the first port.
-pub(crate) fn listen_port(s: &Service, names: &[&str]) -> Option<u16> {
-    let port = names.iter().find_map(|n| s.ports.iter().find(|p| p.name == *n)).or_else(|| s.ports.first())?;
-    Some(if s.form == Form::Docker { port.container } else { port.host.unwrap_or(port.container) })
 }
 
 /// The shell prefix that runs a program in a compose service's container (`-i` in `flags` to

@@ -41,7 +41,7 @@ pub fn render(cx: &Context, out: &mut Output) {
 
     let mut env = String::new();
     if let Tls::Acme { challenge, token: Some(token), .. } = &cx.model.ingress.tls
-        && challenge == "dns"
+        && *challenge == hearth_spec::ast::Challenge::Dns
     {
         let _ = writeln!(env, "{DNS_TOKEN_VAR}={}", crate::fill(&Template::secret(token.clone()), cx.secrets));
     }

@@ -71,7 +71,7 @@ fn user_data(model: &Model, g: &Guest) -> String {
     } else {
         model.admin.ssh_keys.iter().map(|k| format!("      - {}\n", quoted(k))).collect()
     };
-    let docker = g.runtime == "docker";
+    let docker = g.runtime == hearth_spec::ast::Runtime::Docker;
     let mut packages = vec!["qemu-guest-agent"];
     if docker {
         packages.push("docker.io");

@@ -60,8 +60,9 @@ pub fn render(cx: &Context, out: &mut Output) {
 
 use crate::yaml::quoted;
 
-fn port(s: &Service, names: &[&str], default: u16) -> u16 {
-    names.iter().find_map(|n| s.ports.iter().find(|p| p.name == *n).and_then(|p| p.host)).unwrap_or(default)
+/// The first of `names` the proxy publishes on its machine, as reached from the tunnel.
+fn published(s: &Service, names: &[&str], default: u16) -> u16 {
+    names.iter().find_map(|n| s.port(n).filter(|p| p.published)).map_or(default, |p| p.reachable)
 }
 
 fn config(cx: &Context, tunnel: &str, token_from: &str, proxy: Option<&Service>) -> String {
@@ -80,12 +81,12 @@ fn config(cx: &Context, tunnel: &str, token_from: &str, proxy: Option<&Service>)
                 let host = if addr.is_ipv6() { format!("[{addr}]") } else { addr.to_string() };
                 match &cx.model.ingress.tls {
                     Tls::None => {
-                        s.push_str(&format!("    service: http://{host}:{}\n", port(p, &["web", "http"], 80)));
+                        s.push_str(&format!("    service: http://{host}:{}\n", published(p, &["web", "http"], 80)));
                     }
                     tls => {
                         s.push_str(&format!(
                             "    service: https://{host}:{}\n    originRequest:\n      originServerName: {}\n",
-                            port(p, &["websecure", "https"], 443),
+                            published(p, &["websecure", "https"], 443),
                             quoted(&r.fqdn)
                         ));
                         if *tls == Tls::Internal {

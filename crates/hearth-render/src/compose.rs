@@ -20,8 +20,8 @@
 //!   VPN is in the same stack (Compose then orders them), `container:<vpn>` otherwise. Such a
 //!   service has no ports, hostname or networks of its own; its published ports move to the VPN
 //!   container, which is the one listening on the machine.
-//! - Catalog companions become services `<service>-<companion>` with the service's environment
-//!   plus their own, the entry's volumes by name, and the service's network placement (so
+//! - The model's companions become services `<service>-<companion>` (environment, ports, volumes
+//!   and image as resolved) with the service's network placement (so
 //!   `http://<service>-<companion>` resolves where the entry expects it).
 //! - `resources:` become `cpus` and `mem_limit`, which Compose applies outside Swarm, rather
 //!   than `deploy.resources`.
@@ -31,9 +31,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hearth_catalog::{App, Companion};
-use hearth_model::model::{Healthcheck, Placement, Port, Probe as ModelProbe, Service, Template};
-use hearth_model::template::Vars;
+use hearth_catalog::App;
+use hearth_model::model::{Companion, Healthcheck, Placement, Port, Probe as ModelProbe, Service, Template};
 use hearth_spec::ast::{Form, Protocol};
 use hearth_spec::units::Duration;
 
@@ -46,9 +45,16 @@ const STACKS: &str = "/opt/hearth/stacks";
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
     let mut machines: BTreeSet<&str> = BTreeSet::new();
-    machines.extend(model.guests.iter().filter(|(_, g)| g.runtime == "docker").map(|(n, _)| n.as_str()));
-    machines
-        .extend(model.hosts.iter().filter(|(_, h)| h.runtime.as_deref() == Some("docker")).map(|(n, _)| n.as_str()));
+    machines.extend(
+        model.guests.iter().filter(|(_, g)| g.runtime == hearth_spec::ast::Runtime::Docker).map(|(n, _)| n.as_str()),
+    );
+    machines.extend(
+        model
+            .hosts
+            .iter()
+            .filter(|(_, h)| h.runtime == Some(hearth_spec::ast::Runtime::Docker))
+            .map(|(n, _)| n.as_str()),
+    );
     // Docker services per machine (primary or replica), gathered in one pass over the services.
     let mut by_machine: BTreeMap<&str, BTreeMap<&str, &Service>> = BTreeMap::new();
     for (n, s) in model.services.iter().filter(|(_, s)| s.form == Form::Docker) {
@@ -122,10 +128,8 @@ fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) 
         sources.insert(format!("service/{name}"));
         let app = s.app.as_deref().and_then(|a| cx.catalog.get(a));
         let Some(main) = service_container(on, name, s, app, &mut sources) else { continue };
-        if let Some(app) = app {
-            for (cname, companion) in app.companions.iter() {
-                containers.push(companion_container(cx, name, s, app, &main, cname, companion));
-            }
+        for c in &s.companions {
+            containers.push(companion_container(name, s, &main, c));
         }
         containers.push(main);
     }
@@ -244,80 +248,31 @@ fn service_container(
     })
 }
 
-fn companion_container(
-    cx: &Context,
-    name: &str,
-    s: &Service,
-    app: &App,
-    main: &Container,
-    cname: &str,
-    companion: &Companion,
-) -> Container {
+fn companion_container(name: &str, s: &Service, main: &Container, c: &Companion) -> Container {
     let mut ports = Vec::new();
     if main.network_mode.is_none() {
-        let published: Vec<Port> = companion
-            .ports
-            .iter()
-            .map(|(pname, p)| Port {
-                name: pname.to_string(),
-                host: (p.publish != Some(false)).then_some(p.port),
-                container: p.port,
-                protocol: p.protocol.unwrap_or(Protocol::Tcp),
-            })
-            .collect();
-        push_ports(&mut ports, &published);
+        push_ports(&mut ports, &c.ports);
     }
-    let volumes = companion
-        .volumes
-        .iter()
-        .filter_map(|(vname, path)| {
-            s.volumes.iter().find(|v| v.name == vname).map(|v| bind(&v.source, path, v.readonly))
+    let healthcheck = c.healthcheck.as_ref().and_then(|h| {
+        Check::new(h, |port| {
+            c.ports.iter().find(|p| p.name == port).map(|p| (p.container, p.protocol == Protocol::Https))
         })
-        .collect();
-    let mut env = s.env.clone();
-    let vars = companion_vars(cx, name, s, app);
-    for (k, v) in companion.env.iter() {
-        if let Ok(t) = vars.expand(v) {
-            env.insert(k.to_string(), t);
-        }
-    }
-    let healthcheck = companion.healthcheck.as_ref().and_then(Healthcheck::from_spec).and_then(|h| {
-        Check::new(&h, |port| companion.ports.get(port).map(|p| (p.port, p.protocol == Some(Protocol::Https))))
     });
     Container {
-        key: format!("{name}-{cname}"),
-        image: companion.image.clone().unwrap_or_else(|| main.image.clone()),
+        key: format!("{name}-{}", c.name),
+        image: c.image.clone(),
         hostname: main.hostname,
-        command: companion.command.clone().unwrap_or_default(),
-        user: companion.user.clone(),
+        command: c.command.clone().unwrap_or_default(),
+        user: c.user.clone(),
         network_mode: main.network_mode.clone(),
         ports,
-        volumes,
-        env,
+        volumes: c.volumes.iter().map(|v| bind(&v.source, &v.target, v.readonly)).collect(),
+        env: c.env.clone(),
         depends_on: BTreeMap::new(),
         healthcheck: healthcheck.map(|p| p.to_yaml()),
-        labels: labels(name, s, Some(cname)),
+        labels: labels(name, s, Some(&c.name)),
         ..Container::default()
     }
-}
-
-/// The placeholder values a companion's `env` may use, as the resolver fills them for the
-/// entry's own `env` (the model does not carry companions' environment).
-fn companion_vars(cx: &Context, name: &str, s: &Service, app: &App) -> Vars {
-    let mut vars = Vars::default();
-    let fqdn = s.exposes.first().map(|e| e.fqdn.clone()).unwrap_or_default();
-    vars.text("tz", cx.model.timezone.clone());
-    vars.text("domain", cx.model.domain.clone().unwrap_or_default());
-    vars.text("service", name);
-    let version =
-        s.image.as_deref().filter(|i| *i != app.image.value).and_then(hearth_catalog::image_tag).unwrap_or_default();
-    vars.text("version", version);
-    vars.text("url", if fqdn.is_empty() { String::new() } else { format!("https://{fqdn}") });
-    vars.text("fqdn", fqdn);
-    for (sname, _) in app.secrets.iter() {
-        vars.set(&format!("secret.{sname}"), Template::secret(format!("secret:{name}-{sname}")));
-    }
-    vars
 }
 
 fn labels(name: &str, s: &Service, companion: Option<&str>) -> BTreeMap<String, String> {

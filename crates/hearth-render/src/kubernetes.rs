@@ -41,7 +41,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         let Placement::Cluster(cluster) = &s.on else { continue };
         let c = model.clusters.get(cluster);
         let machine = c.and_then(|c| c.servers.first()).map_or(cluster.as_str(), String::as_str);
-        let k3s = c.is_some_and(|c| c.kind == "k3s");
+        let k3s = c.is_some_and(|c| c.kind == hearth_spec::ast::ClusterKind::K3s);
         let app = s.app.as_deref().and_then(|a| cx.catalog.get(a));
         let dir = format!("/var/lib/hearth/k8s/{cluster}");
         let source = format!("service/{name}");
@@ -118,7 +118,7 @@ fn service(name: &str, s: &Service) -> Option<Value> {
         for (proto, pname) in protocols(p) {
             ports.push(json!({
                 "name": pname,
-                "port": p.host.unwrap_or(p.container),
+                "port": p.reachable(),
                 "targetPort": pname,
                 "protocol": proto,
             }));
@@ -282,11 +282,8 @@ fn probes(s: &Service) -> Option<(Value, Value)> {
 }
 
 fn ingress(cx: &Context, name: &str, s: &Service, i: usize, e: &hearth_model::model::Exposure, k3s: bool) -> Value {
-    let port = s
-        .ports
-        .iter()
-        .find(|p| p.host == Some(e.port) || p.container == e.port)
-        .map_or(e.port, |p| p.host.unwrap_or(p.container));
+    let port =
+        s.ports.iter().find(|p| p.host == Some(e.port) || p.container == e.port).map_or(e.port, |p| p.reachable());
     let object = if i == 0 { name.to_string() } else { format!("{name}-{i}") };
     let mut spec = Map::new();
     if k3s {

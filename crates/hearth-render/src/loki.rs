@@ -8,7 +8,7 @@
 
 use hearth_spec::ast::Form;
 
-use crate::prometheus::{dirs, port, q, service};
+use crate::prometheus::{dirs, q, service};
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -27,8 +27,8 @@ pub fn render(cx: &Context, out: &mut Output) {
             .and_then(|n| n.data.clone()),
     };
     let data = native_data.unwrap_or_else(|| dirs(svc, "data", "/var/lib/loki").1);
-    let http = port(svc, "http").1;
-    let grpc = svc.ports.iter().find(|p| p.name == "grpc").map_or(9096, |p| p.container);
+    let http = svc.port_or_first(&["http"]).map_or(0, |p| p.listen);
+    let grpc = svc.port("grpc").map_or(9096, |p| p.listen);
     let retention = m.monitoring.retention.as_str();
     let content = format!(
         "# Loki configuration rendered by Hearth from `monitoring`.\n\

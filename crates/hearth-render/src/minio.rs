@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use hearth_catalog::Provides;
 use hearth_model::model::{Bucket, Service, Template};
 
-use crate::backup::{docker_exec, env_name, listen_port, provides, sh_quote};
+use crate::backup::{docker_exec, env_name, provides, sh_quote};
 use crate::{Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -86,7 +86,7 @@ pub(crate) fn policy(buckets: &[&str]) -> String {
 }
 
 fn init_sh(name: &str, s: &Service, buckets: &[&Bucket], consumers: &BTreeMap<&str, Vec<&str>>) -> String {
-    let port = listen_port(s, &["api"]).unwrap_or(9000);
+    let port = s.port_or_first(&["api"]).map_or(9000, |p| p.listen);
     let mc = match docker_exec(name, s, " -i") {
         Some(exec) => exec.replacen("docker exec -i", "docker exec -i -e MC_HOST_hearth", 1) + " mc",
         None => "${HEARTH_MC:-mc}".to_string(),

@@ -13,13 +13,13 @@ use std::collections::BTreeMap;
 
 use hearth_model::model::{Database, Service, Template};
 
-use crate::backup::{docker_exec, env_name, listen_port, sh_quote};
+use crate::backup::{docker_exec, env_name, sh_quote};
 use crate::{Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
     let mut servers: BTreeMap<&str, Vec<&Database>> = BTreeMap::new();
-    for d in model.databases.iter().filter(|d| d.engine == "mongodb") {
+    for d in model.databases.iter().filter(|d| d.engine == hearth_model::model::Engine::Mongodb) {
         servers.entry(d.server.as_str()).or_default().push(d);
     }
     for (server, databases) in &servers {
@@ -113,7 +113,7 @@ fn credentials(cx: &Context, server: &str, s: &Service, databases: &[&Database])
 }
 
 fn apply_sh(server: &str, s: &Service, databases: &[&Database]) -> String {
-    let url = format!("mongodb://127.0.0.1:{}/admin", listen_port(s, &["mongodb"]).unwrap_or(27017));
+    let url = format!("mongodb://127.0.0.1:{}/admin", s.port_or_first(&["mongodb"]).map_or(27017, |p| p.listen));
     let mut vars = vec!["MONGO_ROOT_USERNAME".to_string(), "MONGO_ROOT_PASSWORD".to_string()];
     for d in databases {
         let v = format!("MONGO_PW_{}", env_name(&d.user));

@@ -49,8 +49,8 @@ pub fn render(cx: &Context, out: &mut Output) {
         if guest.is_some_and(|g| !g.managed) || (guest.is_none() && host.is_none()) {
             continue;
         }
-        let runtime = guest.map(|g| g.runtime.as_str()).or_else(|| host.and_then(|h| h.runtime.as_deref()));
-        let docker = runtime == Some("docker");
+        let runtime = guest.map(|g| g.runtime).or_else(|| host.and_then(|h| h.runtime));
+        let docker = runtime == Some(hearth_spec::ast::Runtime::Docker);
         let content = ruleset(machine, openings, docker);
         let source = if guest.is_some() { format!("guest/{machine}") } else { format!("host/{machine}") };
         let mut file = File::new(machine, PATH, Kind::Nftables, content).from(source);
@@ -91,7 +91,7 @@ fn rules(openings: &[Opening]) -> Vec<Rule> {
         let mut from = o.from.clone();
         from.sort();
         from.dedup();
-        let reasons = merged.entry((o.port, o.protocol.clone(), from)).or_default();
+        let reasons = merged.entry((o.port, o.protocol.as_str().to_string(), from)).or_default();
         if !reasons.contains(&o.reason) {
             reasons.push(o.reason.clone());
         }

@@ -77,7 +77,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         out.push(proxy.file(proxy.host_path(&paths.htpasswd), Kind::EnvSecret, shared::htpasswd(cx)));
     }
     if let Tls::Acme { challenge, provider: Some(provider), token: Some(token), .. } = &cx.model.ingress.tls
-        && challenge == "dns"
+        && *challenge == hearth_spec::ast::Challenge::Dns
     {
         let content = format!(
             "# certbot-dns-{provider} credentials (`--dns-{provider}-credentials`).\ndns_{}_api_token = {}\n",

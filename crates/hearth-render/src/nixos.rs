@@ -295,7 +295,7 @@ impl<'a> HostConfig<'a> {
             }
         }
         let docker: Vec<(&str, &Service)> = placed.iter().filter(|(_, s)| s.form == Form::Docker).copied().collect();
-        if self.guest.runtime == "docker" || !docker.is_empty() {
+        if self.guest.runtime == hearth_spec::ast::Runtime::Docker || !docker.is_empty() {
             self.containers(&docker);
         }
         self.backups();
@@ -446,7 +446,7 @@ impl<'a> HostConfig<'a> {
             && let Some((_, ls)) = loki
             && let Some(address) = ls.address
         {
-            let port = ls.ports.iter().find(|p| p.name == "http").map_or(3100, |p| p.host.unwrap_or(p.container));
+            let port = ls.port("http").map_or(3100, |p| p.reachable);
             entries.push((
                 "services.promtail".into(),
                 N::attrs(vec![
@@ -565,8 +565,12 @@ impl<'a> HostConfig<'a> {
             .take_while(char::is_ascii_digit)
             .collect();
         let major = if major.is_empty() { "16".to_string() } else { major };
-        let port = s.ports.iter().find(|p| p.name == "postgres").map_or(5432, |p| p.host.unwrap_or(p.container));
-        let dbs: Vec<_> = model.databases.iter().filter(|d| d.server == name && d.engine == "postgres").collect();
+        let port = s.port("postgres").map_or(5432, |p| p.reachable);
+        let dbs: Vec<_> = model
+            .databases
+            .iter()
+            .filter(|d| d.server == name && d.engine == hearth_model::model::Engine::Postgres)
+            .collect();
         let mut databases: Vec<String> = dbs.iter().map(|d| d.name.clone()).collect();
         databases.sort();
         databases.dedup();
@@ -627,7 +631,7 @@ impl<'a> HostConfig<'a> {
     }
 
     fn redis(&mut self, name: &str, s: &Service) {
-        let port = s.ports.iter().find(|p| p.name == "redis").map_or(6379, |p| p.host.unwrap_or(p.container));
+        let port = s.port("redis").map_or(6379, |p| p.reachable);
         let dbs =
             self.model().redis_dbs.iter().filter(|d| d.server == name).map(|d| d.db + 1).max().unwrap_or(0).max(16);
         let password = fill(&Template::secret(format!("secret:{name}-password")), self.cx.secrets);
@@ -736,7 +740,7 @@ impl<'a> HostConfig<'a> {
             if let Some(server) = server {
                 defaults.push(("server", N::s(server)));
             }
-            if challenge == "dns"
+            if *challenge == hearth_spec::ast::Challenge::Dns
                 && let Some(provider) = provider
             {
                 defaults.push(("dnsProvider", N::s(provider)));
@@ -764,7 +768,7 @@ impl<'a> HostConfig<'a> {
         let model = self.model();
         let mon = &model.monitoring;
         self.sources.insert("monitoring".into());
-        let port = s.ports.iter().find(|p| p.name == "http").map_or(9090, |p| p.host.unwrap_or(p.container));
+        let port = s.port("http").map_or(9090, |p| p.reachable);
         let scrape = N::List(
             mon.scrape
                 .iter()
@@ -802,7 +806,7 @@ impl<'a> HostConfig<'a> {
         if let Some(am) = mon.alertmanager.as_deref().and_then(|a| model.services.get(a))
             && let Some(address) = am.address
         {
-            let port = am.ports.iter().find(|p| p.name == "http").map_or(9093, |p| p.host.unwrap_or(p.container));
+            let port = am.port("http").map_or(9093, |p| p.reachable);
             entries.push((
                 "alertmanagers",
                 N::List(vec![N::attrs(vec![(
@@ -817,7 +821,7 @@ impl<'a> HostConfig<'a> {
     fn alertmanager(&mut self, name: &str, s: &Service) {
         let model = self.model();
         self.sources.insert("monitoring".into());
-        let port = s.ports.iter().find(|p| p.name == "http").map_or(9093, |p| p.host.unwrap_or(p.container));
+        let port = s.port("http").map_or(9093, |p| p.reachable);
         let cred_dir = "/run/credentials/alertmanager.service";
         let mut receiver = vec![("name", N::s("default"))];
         let mut credentials = Vec::new();
@@ -918,7 +922,7 @@ impl<'a> HostConfig<'a> {
 
     fn grafana(&mut self, name: &str, s: &Service) {
         let model = self.model();
-        let port = s.ports.iter().find(|p| p.name == "http").map_or(3000, |p| p.host.unwrap_or(p.container));
+        let port = s.port("http").map_or(3000, |p| p.reachable);
         let mut server = vec![("http_addr", N::s("0.0.0.0")), ("http_port", N::num(port))];
         if let Some(e) = s.exposes.first() {
             server.push(("domain", N::s(&e.fqdn)));
@@ -950,8 +954,7 @@ impl<'a> HostConfig<'a> {
                 && let Some(ds) = model.services.get(svc_name)
                 && let Some(address) = ds.address
             {
-                let port =
-                    ds.ports.iter().find(|p| p.name == "http").map_or(default_port, |p| p.host.unwrap_or(p.container));
+                let port = ds.port("http").map_or(default_port, |p| p.reachable);
                 let title = if kind == "prometheus" { "Prometheus" } else { "Loki" };
                 datasources.push(N::attrs(vec![
                     ("name", N::s(title)),
@@ -974,8 +977,8 @@ impl<'a> HostConfig<'a> {
     }
 
     fn loki(&mut self, name: &str, s: &Service) {
-        let port = s.ports.iter().find(|p| p.name == "http").map_or(3100, |p| p.host.unwrap_or(p.container));
-        let grpc = s.ports.iter().find(|p| p.name == "grpc").map_or(9096, |p| p.host.unwrap_or(p.container));
+        let port = s.port("http").map_or(3100, |p| p.reachable);
+        let grpc = s.port("grpc").map_or(9096, |p| p.reachable);
         let dir =
             s.volumes.iter().find(|v| v.name == "data").map_or("/var/lib/loki", |v| v.source.as_str()).to_string();
         let retention = self.model().monitoring.retention.clone();
@@ -1044,7 +1047,7 @@ impl<'a> HostConfig<'a> {
     }
 
     fn nfs(&mut self, name: &str, s: &Service) {
-        let port = s.ports.iter().find(|p| p.name == "nfs").map_or(2049, |p| p.host.unwrap_or(p.container));
+        let port = s.port("nfs").map_or(2049, |p| p.reachable);
         let clients = self.clients(port);
         let mut exports = String::new();
         for v in s.volumes.iter().filter(|v| v.name != "exports") {
@@ -1064,7 +1067,7 @@ impl<'a> HostConfig<'a> {
     }
 
     fn samba(&mut self, name: &str, s: &Service) {
-        let port = s.ports.iter().find(|p| p.name == "smb").map_or(445, |p| p.host.unwrap_or(p.container));
+        let port = s.port("smb").map_or(445, |p| p.reachable);
         let clients: Vec<String> = self.clients(port).into_iter().filter(|c| c != "*").collect();
         let mut global = vec![
             (attr("server string"), N::s(&self.guest.hostname)),

@@ -25,7 +25,7 @@ use crate::{Context, File, Kind, Output, fill};
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
     let mut servers: BTreeMap<&str, Vec<&Database>> = BTreeMap::new();
-    for d in model.databases.iter().filter(|d| d.engine == "postgres") {
+    for d in model.databases.iter().filter(|d| d.engine == hearth_model::model::Engine::Postgres) {
         servers.entry(d.server.as_str()).or_default().push(d);
     }
     let mut per_machine: BTreeMap<&str, usize> = BTreeMap::new();

@@ -112,16 +112,7 @@ pub(crate) fn address(m: &Model, svc: &Service) -> String {
 /// The host port of the service's `http` port (its first port otherwise), as other machines
 /// reach it.
 pub(crate) fn http_port(svc: &Service) -> u16 {
-    port(svc, "http").0
-}
-
-/// A named port as `(reachable from other machines, listened on by the process)`.
-pub(crate) fn port(svc: &Service, name: &str) -> (u16, u16) {
-    svc.ports
-        .iter()
-        .find(|p| p.name == name)
-        .or_else(|| svc.ports.first())
-        .map_or((0, 0), |p| (p.host.unwrap_or(p.container), p.container))
+    svc.port_or_first(&["http"]).map_or(0, |p| p.reachable)
 }
 
 /// A volume's folder as `(path on the machine, path the process sees)`. For a container these

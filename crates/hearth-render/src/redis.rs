@@ -14,7 +14,7 @@ use hearth_catalog::Provides;
 use hearth_model::model::{Service, Template};
 use hearth_spec::ast::Form;
 
-use crate::backup::{listen_port, provides};
+use crate::backup::provides;
 use crate::{Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -34,7 +34,7 @@ pub fn render(cx: &Context, out: &mut Output) {
              protected-mode yes\n\
              port {port}\n\
              databases {databases}\n",
-            port = listen_port(s, &["redis"]).unwrap_or(6379),
+            port = s.port_or_first(&["redis"]).map_or(6379, |p| p.listen),
         );
         for d in &dbs {
             conf.push_str(&format!("# db {}: {}\n", d.db, d.consumer));

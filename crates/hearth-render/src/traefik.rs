@@ -59,7 +59,7 @@ pub fn render(cx: &Context, out: &mut Output) {
     out.push(dynamic);
 
     if let Tls::Acme { challenge, provider: Some(provider), token: Some(token), .. } = tls
-        && challenge == "dns"
+        && *challenge == hearth_spec::ast::Challenge::Dns
     {
         let var = dns_token_var(provider);
         let template = hearth_model::model::Template::secret(token.clone());
@@ -387,7 +387,7 @@ pub(crate) mod shared {
 
         /// The port the proxy listens on inside its container (or natively), by catalog name.
         pub(crate) fn port(&self, name: &str, default: u16) -> u16 {
-            self.service.ports.iter().find(|p| p.name == name).map_or(default, |p| p.container)
+            self.service.port(name).map_or(default, |p| p.listen)
         }
 
         /// The catalog's metrics port, as a container port.
@@ -468,8 +468,7 @@ pub(crate) mod shared {
             let Some((port_name, default)) = primary else {
                 return SsoKind::Missing;
             };
-            let port =
-                service.ports.iter().find(|p| p.name == port_name).map_or(default, |p| p.host.unwrap_or(p.container));
+            let port = service.port(&port_name).map_or(default, |p| p.reachable);
             let host = match address {
                 std::net::IpAddr::V4(a) => a.to_string(),
                 std::net::IpAddr::V6(a) => format!("[{a}]"),
@@ -684,7 +683,7 @@ pub(crate) mod shared {
         }
         let port = svc.ports.iter().find(|p| &p.name == port_name)?;
         let routed: Vec<u16> = upstreams.iter().filter_map(|u| u.rsplit(':').next()?.parse().ok()).collect();
-        let on_port = routed.iter().all(|r| *r == port.host.unwrap_or(port.container) || *r == port.container);
+        let on_port = routed.iter().all(|r| *r == port.reachable() || *r == port.container);
         on_port.then(|| Health {
             path: path.clone(),
             interval: hc.interval.to_string(),

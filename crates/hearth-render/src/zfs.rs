@@ -66,7 +66,7 @@ zfs list -H -t snapshot -o name -s creation -d 1 "$dataset" |
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
     for (host, h) in &model.hosts {
-        let pools: Vec<_> = h.pools.iter().filter(|(_, p)| p.kind == "zfs").collect();
+        let pools: Vec<_> = h.pools.iter().filter(|(_, p)| p.kind == hearth_spec::ast::PoolKind::Zfs).collect();
         if pools.is_empty() {
             continue;
         }
@@ -97,7 +97,11 @@ pub fn render(cx: &Context, out: &mut Output) {
 /// The host owning a dataset's pool.
 fn host_of<'a>(model: &'a Model, dataset: &str) -> Option<&'a str> {
     let pool = dataset.split('/').next()?;
-    model.hosts.iter().find(|(_, h)| h.pools.get(pool).is_some_and(|p| p.kind == "zfs")).map(|(n, _)| n.as_str())
+    model
+        .hosts
+        .iter()
+        .find(|(_, h)| h.pools.get(pool).is_some_and(|p| p.kind == hearth_spec::ast::PoolKind::Zfs))
+        .map(|(n, _)| n.as_str())
 }
 
 /// A dataset as part of a unit name: `tank/media` -> `tank-media`.

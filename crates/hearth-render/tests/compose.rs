@@ -95,8 +95,9 @@ fn every_example_passes_the_schema_and_docker_compose() {
         let files = mine(&common::render(&model));
         let composes: Vec<&File> = files.iter().filter(|f| f.kind == Kind::Compose).collect();
         // NixOS guests run their containers through the flake (virtualisation.oci-containers).
-        let docker_outside_nixos = model.guests.values().any(|g| g.runtime == "docker" && !g.os.starts_with("nixos"))
-            || model.hosts.values().any(|h| h.runtime.as_deref() == Some("docker"));
+        let docker_outside_nixos =
+            model.guests.values().any(|g| g.runtime == hearth_spec::ast::Runtime::Docker && !g.os.starts_with("nixos"))
+                || model.hosts.values().any(|h| h.runtime == Some(hearth_spec::ast::Runtime::Docker));
         assert_eq!(!composes.is_empty(), docker_outside_nixos, "{name}: compose files on Docker machines only");
         if composes.is_empty() {
             continue;

@@ -123,8 +123,12 @@ fn every_example_renders_what_it_declares() {
                 }
             }
         }
-        let pg_servers: Vec<&str> =
-            model.databases.iter().filter(|d| d.engine == "postgres").map(|d| d.server.as_str()).collect();
+        let pg_servers: Vec<&str> = model
+            .databases
+            .iter()
+            .filter(|d| d.engine == hearth_model::model::Engine::Postgres)
+            .map(|d| d.server.as_str())
+            .collect();
         for server in pg_servers {
             let machine = model.services[server].on.name();
             assert!(
@@ -496,7 +500,11 @@ fn postgres_init_runs_on_a_real_cluster() {
                 .find(|s| init.content.starts_with(&format!("-- PostgreSQL server `{s}`")))
                 .unwrap()
                 .clone();
-            let dbs: Vec<_> = model.databases.iter().filter(|d| d.server == server && d.engine == "postgres").collect();
+            let dbs: Vec<_> = model
+                .databases
+                .iter()
+                .filter(|d| d.server == server && d.engine == hearth_model::model::Engine::Postgres)
+                .collect();
 
             let dir = std::env::temp_dir().join(format!("hearth-pg-{}-{name}-{n}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);

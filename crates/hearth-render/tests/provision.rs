@@ -309,7 +309,11 @@ fn cloud_init_user_data_is_valid() {
             assert!(f.content.starts_with("#cloud-config\n"));
             assert!(f.content.contains(&format!("hostname: {}\n", g.hostname)));
             assert!(f.content.contains("qemu-guest-agent"));
-            assert_eq!(f.content.contains("docker.io"), g.runtime == "docker", "{name}: {gname}");
+            assert_eq!(
+                f.content.contains("docker.io"),
+                g.runtime == hearth_spec::ast::Runtime::Docker,
+                "{name}: {gname}"
+            );
             // The VM's API parameters point at this snippet.
             let vm = files.iter().find(|v| v.path == format!("/etc/hearth/proxmox/{}-{gname}.json", g.id)).unwrap();
             assert!(vm.content.contains(&format!("user=local:snippets/hearth-{gname}.yaml")), "{name}: {gname}");

@@ -107,15 +107,16 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                     .app
                     .as_deref()
                     .and_then(|a| catalog.get(a))
-                    .and_then(|a| a.provides.iter().find(|p| p.is_database() && **p != Provides::S3).copied());
-                let dumps = match is_db {
-                    Some(kind) => model
+                    .is_some_and(|a| a.provides.iter().any(|p| p.is_database() && *p != Provides::S3));
+                let dumps = if is_db {
+                    model
                         .databases
                         .iter()
                         .filter(|d| d.server == e.name)
-                        .map(|d| Dump { engine: kind.as_str().to_string(), database: d.name.clone() })
-                        .collect(),
-                    None => Vec::new(),
+                        .map(|d| Dump { engine: d.engine, database: d.name.clone() })
+                        .collect()
+                } else {
+                    Vec::new()
                 };
                 model.backups.jobs.push(BackupJob {
                     service: e.name.clone(),

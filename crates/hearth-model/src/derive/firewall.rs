@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hearth_catalog::{Catalog, Provides};
-use hearth_spec::ast::Protocol;
+use hearth_spec::ast::{L4, Protocol};
 
 use crate::model::{Model, Opening, Placement};
 
@@ -60,7 +60,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
     for m in &machines {
         rules.entry(m.clone()).or_default().insert(Opening {
             port: 22,
-            protocol: "tcp".into(),
+            protocol: L4::Tcp,
             from: ssh_from.clone(),
             reason: "SSH from the management zone".into(),
         });
@@ -91,7 +91,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
                 for server in model.clusters.get(cluster).map(|c| c.servers.as_slice()).unwrap_or_default() {
                     rules.entry(server.clone()).or_default().insert(Opening {
                         port: 80,
-                        protocol: "tcp".into(),
+                        protocol: L4::Tcp,
                         from: proxies.clone(),
                         reason: format!("cluster `{cluster}` ingress behind the proxy"),
                     });
@@ -108,12 +108,13 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
         let primary = app.and_then(|a| a.primary_port()).map(|(n, _)| n.to_string());
         let metrics_port =
             app.and_then(|a| a.metrics.as_ref()).map(|m| m.port.clone()).filter(|m| Some(m) != primary.as_ref());
-        for p in &s.ports {
+        // Companions' published ports are opened like the service's own: they serve the same clients.
+        for p in s.ports.iter().chain(s.companions.iter().flat_map(|c| &c.ports)) {
             let Some(port) = p.host else { continue };
-            let protos: &[&str] = match p.protocol {
-                Protocol::Udp => &["udp"],
-                Protocol::Dns => &["tcp", "udp"],
-                _ => &["tcp"],
+            let protos: &[L4] = match p.protocol {
+                Protocol::Udp => &[L4::Udp],
+                Protocol::Dns => &[L4::Tcp, L4::Udp],
+                _ => &[L4::Tcp],
             };
             let (from, reason) = if provides.iter().any(|k| k.is_database()) {
                 // Consumers always reach a data service's ports; Prometheus too when the port
@@ -141,8 +142,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
                 continue;
             }
             for proto in protos {
-                let opening =
-                    Opening { port, protocol: (*proto).to_string(), from: from.clone(), reason: reason.clone() };
+                let opening = Opening { port, protocol: *proto, from: from.clone(), reason: reason.clone() };
                 rules.entry(machine.clone()).or_default().insert(opening.clone());
                 for other in &s.also_on {
                     rules.entry(other.clone()).or_default().insert(opening.clone());
@@ -157,7 +157,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
             for m in &machines {
                 rules.entry(m.clone()).or_default().insert(Opening {
                     port: node_port,
-                    protocol: "tcp".into(),
+                    protocol: L4::Tcp,
                     from: prometheus.clone(),
                     reason: "node exporter for Prometheus".into(),
                 });
@@ -191,7 +191,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
         let set = rules.entry(machine.clone()).or_default();
         // The port may already be open to its consumers: widen that opening rather than adding a
         // second rule for the same port.
-        let existing = set.iter().find(|o| o.port == port && o.protocol == "tcp" && !o.from.is_empty()).cloned();
+        let existing = set.iter().find(|o| o.port == port && o.protocol == L4::Tcp && !o.from.is_empty()).cloned();
         match existing {
             Some(mut o) => {
                 set.remove(&o);
@@ -204,7 +204,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
             None => {
                 set.insert(Opening {
                     port,
-                    protocol: "tcp".into(),
+                    protocol: L4::Tcp,
                     from,
                     reason: format!("backups to repository `{repo_name}`"),
                 });
@@ -216,7 +216,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
             if model.services.contains_key(&f.to) { model.services[&f.to].on.name().to_string() } else { f.to.clone() };
         rules.entry(machine).or_default().insert(Opening {
             port: f.to_port,
-            protocol: f.protocol.clone(),
+            protocol: f.protocol,
             from: Vec::new(),
             reason: format!("router forward of WAN port {}", f.port),
         });

@@ -2,6 +2,7 @@
 
 use hearth_catalog::Catalog;
 use hearth_spec::Spec;
+use hearth_spec::ast::{Challenge, L4};
 
 use crate::model::{Dns, Forward, Ingress, Model, Tls};
 
@@ -50,7 +51,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
             Some(t) if t.none == Some(true) => Tls::None,
             Some(hearth_spec::ast::Tls { acme: Some(a), .. }) => Tls::Acme {
                 email: a.email.value.clone(),
-                challenge: a.challenge.map_or("http", |c| c.as_str()).to_string(),
+                challenge: a.challenge.unwrap_or(Challenge::Http),
                 provider: a.provider.clone(),
                 token: a.token.as_ref().map(|t| super::reference(spec, t)),
                 server: a.server.clone(),
@@ -86,7 +87,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
             let to_address = model.machine_address(&to).or_else(|| model.services.get(&to).and_then(|s| s.address));
             model.forwards.push(Forward {
                 port: f.port.value,
-                protocol: f.protocol.map_or("tcp", |p| p.as_str()).to_string(),
+                protocol: f.protocol.unwrap_or(L4::Tcp),
                 to,
                 to_address,
                 to_port: f.to_port.as_ref().map_or(f.port.value, |p| p.value),

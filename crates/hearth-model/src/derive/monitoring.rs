@@ -2,7 +2,7 @@
 
 use hearth_catalog::Catalog;
 use hearth_spec::Spec;
-use hearth_spec::ast::Agent;
+use hearth_spec::ast::{Agent, Runtime};
 
 use crate::model::{AlertRule, Channel, Model, Placement, ScrapeJob};
 
@@ -135,9 +135,9 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         let mut targets: Vec<String> = model
             .guests
             .values()
-            .filter(|g| g.runtime == "docker")
+            .filter(|g| g.runtime == Runtime::Docker)
             .filter_map(|g| g.address)
-            .chain(model.hosts.values().filter(|h| h.runtime.as_deref() == Some("docker")).filter_map(|h| h.address))
+            .chain(model.hosts.values().filter(|h| h.runtime == Some(Runtime::Docker)).filter_map(|h| h.address))
             .map(|a| format!("{a}:{port}"))
             .collect();
         targets.sort();
@@ -147,7 +147,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     for (sname, s) in &model.services {
         let Some(app) = s.app.as_deref().and_then(|a| catalog.get(a)) else { continue };
         let Some(metrics) = &app.metrics else { continue };
-        let port = s.ports.iter().find(|p| p.name == metrics.port).map(|p| p.host.unwrap_or(p.container));
+        let port = s.port(&metrics.port).map(|p| p.reachable);
         let (Some(port), Some(addr)) = (port.or_else(|| metrics.port.parse().ok()), s.address) else { continue };
         if matches!(s.on, Placement::Cluster(_)) {
             continue;

@@ -1,0 +1,86 @@
+//! Things two services cannot share: an exposed name, a Redis DB number, a host port.
+
+use std::collections::BTreeMap;
+
+use hearth_spec::ast::Protocol;
+use hearth_spec::{Code, Diagnostic, Span};
+
+use crate::origins::Origins;
+
+pub(super) fn subdomains_and_redis(origins: &Origins, out: &mut Vec<Diagnostic>) {
+    let mut seen: BTreeMap<&str, (&str, Span)> = BTreeMap::new();
+    for (fqdn, service, span) in &origins.exposures {
+        if let Some((other, other_span)) = seen.get(fqdn.as_str()).filter(|(o, _)| *o != service) {
+            out.push(
+                Diagnostic::new(
+                    Code::DuplicateSubdomain,
+                    *span,
+                    format!("`{fqdn}` is exposed by `{service}` and by `{other}`"),
+                )
+                .with(*other_span, "first exposed here")
+                .help("give one of them another name"),
+            );
+        } else {
+            seen.insert(fqdn, (service, *span));
+        }
+    }
+    let mut dbs: BTreeMap<(&str, u32), (&str, Span)> = BTreeMap::new();
+    for (server, db, consumer, span) in &origins.redis {
+        if *db > 15 {
+            out.push(
+                Diagnostic::new(
+                    Code::RedisDbOutOfRange,
+                    *span,
+                    format!("Redis DB {db} is beyond the 16 databases Redis has by default"),
+                )
+                .help("use 0 to 15, or leave `db:` out to have one allocated"),
+            );
+        }
+        if let Some((other, other_span)) = dbs.get(&(server.as_str(), *db)) {
+            if other != consumer {
+                out.push(
+                    Diagnostic::new(
+                        Code::DuplicateRedisDb,
+                        *span,
+                        format!("Redis DB {db} on `{server}` is used by `{consumer}` and by `{other}`"),
+                    )
+                    .with(*other_span, "first use")
+                    .help("give each consumer its own DB number, or leave `db:` out"),
+                );
+            }
+        } else {
+            dbs.insert((server, *db), (consumer, *span));
+        }
+    }
+}
+
+pub(super) fn ports(origins: &Origins, out: &mut Vec<Diagnostic>) {
+    let mut claimed: BTreeMap<(&str, u16, bool), (&str, Span)> = BTreeMap::new();
+    for (machine, port, protocol, service, span) in &origins.ports {
+        // DNS listens on both TCP and UDP.
+        let layers: &[bool] = match protocol {
+            Protocol::Udp => &[true],
+            Protocol::Dns => &[false, true],
+            _ => &[false],
+        };
+        for &udp in layers {
+            match claimed.get(&(machine.as_str(), *port, udp)) {
+                Some((other, other_span)) if other != service => {
+                    let free = (*port + 1..u16::MAX)
+                        .find(|p| !claimed.keys().any(|(m, q, _)| m == machine && q == p))
+                        .unwrap_or(*port);
+                    out.push(
+                        Diagnostic::new(Code::PortConflict, *span, format!("port {port}/{} on `{machine}` is taken by `{other}` and `{service}`", if udp { "udp" } else { "tcp" }))
+                            .label(format!("`{service}` wants {port}"))
+                            .with(*other_span, format!("`{other}` has it"))
+                            .help(format!("publish one of them on another port, e.g. `ports: {{ <name>: {free} }}`, or move it to another machine")),
+                    );
+                }
+                Some(_) => {}
+                None => {
+                    claimed.insert((machine, *port, udp), (service, *span));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Every rule a careful operator would check by hand, and the ones they never do.
+//!
+//! Each rule reads the spec (for spans) and the resolved model (for derived facts) and returns
+//! diagnostics; none stops the others, so one run reports everything. One module per concern.
+
+mod addresses;
+mod backups;
+mod budgets;
+mod conflicts;
+mod cycles;
+mod exposure;
+mod images;
+mod names;
+mod references;
+mod runtimes;
+mod secrets;
+
+use hearth_catalog::Catalog;
+use hearth_spec::{Diagnostic, Spec};
+
+use crate::model::Model;
+use crate::origins::Origins;
+
+/// Runs every rule.
+pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    names::names(spec, &mut out);
+    addresses::addresses(spec, origins, &mut out);
+    names::ids_and_hostnames(spec, model, origins, &mut out);
+    conflicts::subdomains_and_redis(origins, &mut out);
+    conflicts::ports(origins, &mut out);
+    references::references(spec, catalog, &mut out);
+    cycles::cycles(spec, &mut out);
+    budgets::budgets(spec, model, &mut out);
+    runtimes::runtimes(spec, catalog, model, &mut out);
+    addresses::routes_to_nowhere(spec, model, origins, &mut out);
+    exposure::acme_reachability(spec, &mut out);
+    backups::backups(spec, catalog, model, &mut out);
+    exposure::exposure(spec, catalog, &mut out);
+    exposure::databases(spec, catalog, model, &mut out);
+    images::images(spec, &mut out);
+    secrets::secrets(spec, model, &mut out);
+    out
+}

@@ -1,0 +1,193 @@
+//! References between sections: every name used is declared, and of the right kind.
+
+use hearth_catalog::{Catalog, Provides};
+use hearth_spec::ast::BackupChoice;
+use hearth_spec::{Code, Diagnostic, Span, Spec};
+
+use crate::diagnostics::unknown_reference;
+
+pub(super) fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
+    let services = &spec.services;
+    let unknown = |out: &mut Vec<Diagnostic>, span: Span, what: &str, name: &str, candidates: Vec<&str>| {
+        out.push(unknown_reference(span, what, name, &candidates));
+    };
+    let svc_ref = |out: &mut Vec<Diagnostic>, r: &hearth_spec::Sp<String>| {
+        if !services.is_declared(&r.value) {
+            unknown(out, r.span, "service", &r.value, services.names().collect());
+        }
+    };
+    for e in &services.entries {
+        let s = &e.value;
+        for a in s.after.iter().chain(s.via.iter()) {
+            svc_ref(out, a);
+        }
+        for g in &s.also_on {
+            if !spec.guests.is_declared(&g.value) {
+                unknown(out, g.span, "guest", &g.value, spec.guests.names().collect());
+            }
+        }
+        if let Some(BackupChoice::Policy(p)) = &s.backup {
+            policy_ref(spec, &p.policy, out);
+        }
+    }
+    for e in &spec.guests.entries {
+        if let Some(BackupChoice::Policy(p)) = &e.value.backup {
+            policy_ref(spec, &p.policy, out);
+        }
+    }
+    if let Some(i) = &spec.ingress {
+        let roles: [(&Option<hearth_spec::Sp<String>>, Provides); 4] = [
+            (&i.proxy, Provides::Proxy),
+            (&i.sso, Provides::Sso),
+            (&i.tunnel, Provides::Tunnel),
+            (&i.vpn, Provides::Vpn),
+        ];
+        for (r, kind) in roles {
+            let Some(r) = r else { continue };
+            svc_ref(out, r);
+            let app = services.get(&r.value).and_then(|s| s.app.as_ref()).and_then(|a| catalog.get(&a.value));
+            if let Some(app) = app
+                && !app.provides(kind)
+            {
+                out.push(
+                    Diagnostic::new(
+                        Code::WrongKind,
+                        r.span,
+                        format!(
+                            "service `{}` runs `{}`, which is not a {} provider",
+                            r.value,
+                            app.name.value,
+                            kind.as_str()
+                        ),
+                    )
+                    .help(format!("point this at a service whose app provides `{}`", kind.as_str())),
+                );
+            }
+        }
+        if let Some(c) = &i.crowdsec {
+            svc_ref(out, c);
+        }
+    }
+    if let Some(d) = &spec.dns
+        && let Some(s) = &d.server
+    {
+        svc_ref(out, s);
+    }
+    if let Some(m) = &spec.monitoring {
+        for r in [&m.prometheus, &m.alertmanager, &m.grafana, &m.loki, &m.uptime, &m.dashboard].into_iter().flatten() {
+            svc_ref(out, r);
+        }
+        if let Some(a) = &m.alerts {
+            for n in &a.notify {
+                if !spec.notifications.is_declared(&n.value) {
+                    unknown(out, n.span, "notification channel", &n.value, spec.notifications.names().collect());
+                }
+            }
+            for r in &a.rules {
+                const BUILTIN: &[&str] =
+                    &["server-down", "high-cpu", "disk-space-low", "high-memory", "certificate-expiry", "backup-stale"];
+                match (&r.rule, &r.name, &r.expr) {
+                    (Some(rule), _, _) if !BUILTIN.contains(&rule.value.as_str()) => {
+                        unknown(out, rule.span, "built-in alert rule", &rule.value, BUILTIN.to_vec());
+                    }
+                    (None, Some(_), Some(_)) | (Some(_), _, _) => {}
+                    _ => out.push(
+                        Diagnostic::new(
+                            Code::MissingKey,
+                            r.span,
+                            "an alert rule needs `rule:` (a built-in) or both `name:` and `expr:`",
+                        )
+                        .help("write `- server-down`, or `- { name: MyAlert, expr: \"up == 0\" }`"),
+                    ),
+                }
+            }
+        }
+    }
+    for e in &spec.notifications.entries {
+        let n = &e.value;
+        let kinds =
+            [n.telegram.is_some(), n.ntfy.is_some(), n.gotify.is_some(), n.email.is_some(), n.webhook.is_some()]
+                .iter()
+                .filter(|k| **k)
+                .count();
+        if kinds != 1 {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    e.key_span,
+                    format!("notification `{}` must have exactly one kind, it has {kinds}", e.name),
+                )
+                .help("use one of `telegram`, `ntfy`, `gotify`, `email`, `webhook` per channel"),
+            );
+        }
+    }
+    if let Some(b) = &spec.backups {
+        for e in &b.policies.entries {
+            for r in &e.value.to {
+                if !b.repositories.is_declared(&r.value) {
+                    unknown(out, r.span, "backup repository", &r.value, b.repositories.names().collect());
+                }
+            }
+        }
+        for e in &b.repositories.entries {
+            let r = &e.value;
+            if r.restic.is_some() == r.pbs.is_some() {
+                out.push(
+                    Diagnostic::new(
+                        Code::InvalidValue,
+                        e.key_span,
+                        format!("repository `{}` must be either `restic:` or `pbs:`", e.name),
+                    )
+                    .help("give exactly one of them"),
+                );
+            }
+        }
+    }
+    if let Some(r) = &spec.router {
+        for f in &r.forwards {
+            let known = spec.guests.is_declared(&f.to.value)
+                || spec.hosts.is_declared(&f.to.value)
+                || services.is_declared(&f.to.value);
+            if !known {
+                let mut c: Vec<&str> = spec.guests.names().collect();
+                c.extend(spec.hosts.names());
+                c.extend(services.names());
+                unknown(out, f.to.span, "guest, host or service", &f.to.value, c);
+            }
+        }
+    }
+    for e in &spec.clusters.entries {
+        for g in e.value.servers.iter().chain(&e.value.agents) {
+            if !spec.guests.is_declared(&g.value) {
+                unknown(out, g.span, "guest", &g.value, spec.guests.names().collect());
+            }
+        }
+    }
+    for e in &spec.hosts.entries {
+        let disks: Vec<&str> = e
+            .value
+            .hardware
+            .as_ref()
+            .map(|h| h.disks.iter().map(|d| d.name.value.as_str()).collect())
+            .unwrap_or_default();
+        for (_, pool) in e.value.storage.iter() {
+            for d in &pool.disks {
+                if !disks.contains(&d.value.as_str()) {
+                    unknown(out, d.span, "disk", &d.value, disks.clone());
+                }
+            }
+        }
+    }
+}
+
+fn policy_ref(spec: &Spec, policy: &hearth_spec::Sp<String>, out: &mut Vec<Diagnostic>) {
+    let policies = spec.backups.as_ref().map(|b| &b.policies);
+    if policies.is_none_or(|p| !p.is_declared(&policy.value)) {
+        let names: Vec<&str> = policies.map(|p| p.names().collect()).unwrap_or_default();
+        let mut d = unknown_reference(policy.span, "backup policy", &policy.value, &names);
+        if names.is_empty() {
+            d = d.help("declare it under `backups: { policies: ... }`");
+        }
+        out.push(d);
+    }
+}

@@ -1,0 +1,142 @@
+//! Host ports: claimed per machine, then settled (fixed claims keep theirs, movable catalog
+//! defaults move to the remembered or next free port).
+
+use std::collections::{BTreeMap, HashSet};
+
+use hearth_catalog::{App, Provides};
+use hearth_spec::Span;
+use hearth_spec::ast::{self, Protocol};
+
+use super::Resolver;
+use crate::model::{Model, Port};
+
+/// A host port a service (or a companion, under its container name) wants, before conflicts
+/// are settled.
+pub(super) struct Claim {
+    pub(super) machine: String,
+    pub(super) service: String,
+    pub(super) port_name: String,
+    pub(super) port: u16,
+    pub(super) protocol: Protocol,
+    pub(super) span: Span,
+    /// A catalog default for an HTTP port only the proxy talks to: moved when taken.
+    pub(super) movable: bool,
+}
+
+impl Resolver<'_> {
+    pub(super) fn ports(
+        &mut self,
+        name: &str,
+        svc: &ast::Service,
+        app: Option<&App>,
+        machine: &str,
+        claim: bool,
+    ) -> Vec<Port> {
+        let mut out = Vec::new();
+        if let Some(app) = app {
+            for (pname, p) in app.ports.iter() {
+                let over = svc.ports.get(pname);
+                let protocol = over.and_then(|o| o.protocol).or(p.protocol).unwrap_or(Protocol::Tcp);
+                let host = match over {
+                    Some(o) => Some(o.host.value),
+                    None if p.publish == Some(false) => None,
+                    None => Some(p.port),
+                };
+                let container = over.and_then(|o| o.container.as_ref()).map_or(p.port, |c| c.value);
+                let span = over.map_or_else(|| svc.app.as_ref().map_or(svc.span, |a| a.span), |o| o.host.span);
+                if let Some(h) = host.filter(|_| claim) {
+                    let movable = over.is_none()
+                        && matches!(protocol, Protocol::Http | Protocol::Https)
+                        && app.network_mode.as_deref() != Some("host")
+                        && !app.provides(Provides::Proxy);
+                    self.claims.push(Claim {
+                        machine: machine.to_string(),
+                        service: name.to_string(),
+                        port_name: pname.to_string(),
+                        port: h,
+                        protocol,
+                        span,
+                        movable,
+                    });
+                }
+                out.push(Port { name: pname.to_string(), host, container, protocol });
+            }
+        }
+        for e in &svc.ports.entries {
+            if app.is_some_and(|a| a.ports.contains(&e.name)) {
+                continue;
+            }
+            let p = &e.value;
+            let protocol = p.protocol.unwrap_or(Protocol::Tcp);
+            if claim {
+                self.claims.push(Claim {
+                    machine: machine.to_string(),
+                    service: name.to_string(),
+                    port_name: e.name.clone(),
+                    port: p.host.value,
+                    protocol,
+                    span: p.host.span,
+                    movable: false,
+                });
+            }
+            out.push(Port {
+                name: e.name.clone(),
+                host: Some(p.host.value),
+                container: p.container.as_ref().map_or(p.host.value, |c| c.value),
+                protocol,
+            });
+        }
+        out
+    }
+
+    /// Settles host ports per machine: fixed claims keep their port (conflicts among them are
+    /// reported by the checker); movable ones take the remembered or next free port when theirs
+    /// is taken, so adding a service never moves another.
+    pub(super) fn settle_ports(&mut self, model: &mut Model) {
+        let claims = std::mem::take(&mut self.claims);
+        let mut taken: HashSet<(String, u16)> =
+            claims.iter().filter(|c| !c.movable).map(|c| (c.machine.clone(), c.port)).collect();
+        let mut order: Vec<&Claim> = claims.iter().filter(|c| c.movable).collect();
+        order.sort_by(|a, b| (&a.machine, &a.service, &a.port_name).cmp(&(&b.machine, &b.service, &b.port_name)));
+        let mut moved: BTreeMap<(String, String), u16> = BTreeMap::new();
+        // A port a movable claim was moved to before stays reserved for it.
+        for c in &order {
+            let key = format!("service/{}/port/{}", c.service, c.port_name);
+            if let Some(p) = self.previous.get(&key).and_then(|v| v.parse::<u16>().ok())
+                && !taken.contains(&(c.machine.clone(), p))
+            {
+                taken.insert((c.machine.clone(), p));
+                moved.insert((c.service.clone(), c.port_name.clone()), p);
+                self.allocations.set(key, p.to_string());
+            }
+        }
+        for c in order {
+            if moved.contains_key(&(c.service.clone(), c.port_name.clone())) {
+                continue;
+            }
+            let key = format!("service/{}/port/{}", c.service, c.port_name);
+            let port = if !taken.contains(&(c.machine.clone(), c.port)) {
+                c.port
+            } else {
+                let p = (c.port.saturating_add(1)..u16::MAX)
+                    .find(|p| !taken.contains(&(c.machine.clone(), *p)))
+                    .unwrap_or(c.port);
+                self.allocations.set(key, p.to_string());
+                moved.insert((c.service.clone(), c.port_name.clone()), p);
+                p
+            };
+            taken.insert((c.machine.clone(), port));
+        }
+        for c in &claims {
+            let port = moved.get(&(c.service.clone(), c.port_name.clone())).copied().unwrap_or(c.port);
+            self.origins.ports.push((c.machine.clone(), port, c.protocol, c.service.clone(), c.span));
+        }
+        for ((service, port_name), port) in moved {
+            if let Some(p) =
+                model.services.get_mut(&service).and_then(|s| s.ports.iter_mut().find(|p| p.name == port_name))
+            {
+                p.host = Some(port);
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! Proxy routes and DNS records from the exposures, and the proxy's own environment.
+
+use hearth_spec::ast::{Auth, Protocol};
+
+use super::Resolver;
+use crate::model::{DnsRecord, Model, Placement, Route, Template};
+
+impl Resolver<'_> {
+    /// The proxy process's own secrets, as environment: the ACME DNS provider's token and the
+    /// basic-auth credentials. Put on the proxy service, they reach its container through the
+    /// same 0600 secret file as any other secret variable.
+    pub(super) fn proxy_environment(&mut self, model: &mut Model) {
+        let Some(ingress) = &self.spec.ingress else { return };
+        let Some(proxy) = ingress.proxy.as_ref().map(|p| p.value.clone()) else { return };
+        let Some(app) = model.services.get(&proxy).and_then(|s| s.app.clone()) else { return };
+        let mut env: Vec<(String, Template)> = Vec::new();
+        if let Some(acme) = ingress.tls.as_ref().and_then(|t| t.acme.as_ref())
+            && acme.challenge == Some(hearth_spec::ast::Challenge::Dns)
+            && let (Some(provider), Some(token)) = (&acme.provider, &acme.token)
+            && let Some(var) = crate::derive::ingress::dns_token_var(&app, provider)
+        {
+            env.push((var, Template::secret(crate::derive::reference(self.spec, token))));
+        }
+        let basic = model.services.values().any(|s| s.exposes.iter().any(|x| x.auth == Auth::Basic));
+        if basic {
+            use crate::derive::ingress::{
+                BASIC_AUTH_HASH, BASIC_AUTH_USER, CADDY_BASIC_HASH_VAR, CADDY_BASIC_USER_VAR,
+            };
+            for (var, name) in [(CADDY_BASIC_USER_VAR, BASIC_AUTH_USER), (CADDY_BASIC_HASH_VAR, BASIC_AUTH_HASH)] {
+                let secret = self.external_secret(name, &proxy, model);
+                if app == "caddy" {
+                    env.push((var.to_string(), secret));
+                }
+            }
+        }
+        if let Some(s) = model.services.get_mut(&proxy) {
+            s.env.extend(env);
+        }
+    }
+
+    pub(super) fn fqdn(&self, name: &str, model: &Model) -> String {
+        if name.contains('.') {
+            name.to_string()
+        } else {
+            format!("{name}.{}", model.domain.as_deref().unwrap_or("home.arpa"))
+        }
+    }
+
+    pub(super) fn routes_and_dns(&mut self, model: &mut Model) {
+        let proxy_addr = self
+            .spec
+            .ingress
+            .as_ref()
+            .and_then(|i| i.proxy.as_ref())
+            .and_then(|p| model.services.get(&p.value))
+            .and_then(|s| s.address);
+        let mut routes = Vec::new();
+        for (name, s) in &model.services {
+            for x in &s.exposes {
+                let mut upstreams = Vec::new();
+                // Each machine by address, or by name when it has none (resolved through DNS).
+                let machines = s
+                    .machines()
+                    .into_iter()
+                    .map(|m| model.machine_address(m).map_or_else(|| m.to_string(), |a| a.to_string()));
+                // A port the catalog says speaks HTTPS (Portainer's 9443) is reached over HTTPS.
+                let scheme = if s.ports.iter().any(|p| p.reachable() == x.port && p.protocol == Protocol::Https) {
+                    "https"
+                } else {
+                    "http"
+                };
+                if let Placement::Cluster(cluster) = &s.on {
+                    // A service on a cluster is reached through the cluster's ingress controller
+                    // (port 80 on its server nodes), which routes by host name to the pods.
+                    let servers = model.clusters.get(cluster).map(|c| c.servers.clone()).unwrap_or_default();
+                    for g in servers {
+                        let at = model.machine_address(&g).map_or(g, |a| a.to_string());
+                        upstreams.push(format!("http://{at}:80"));
+                    }
+                } else {
+                    for m in machines {
+                        upstreams.push(format!("{scheme}://{m}:{}", x.port));
+                    }
+                }
+                routes.push(Route {
+                    fqdn: x.fqdn.clone(),
+                    path: x.path.clone(),
+                    service: name.clone(),
+                    upstreams,
+                    access: x.access,
+                    auth: x.auth,
+                });
+                if let Some(addr) = proxy_addr {
+                    model.dns_records.push(DnsRecord { name: x.fqdn.clone(), address: addr });
+                }
+            }
+        }
+        routes.sort_by(|a, b| (&a.fqdn, &a.path).cmp(&(&b.fqdn, &b.path)));
+        model.routes = routes;
+        if let Some(dns) = &self.spec.dns {
+            let zone = dns
+                .zone
+                .as_ref()
+                .map(|z| z.value.clone())
+                .or_else(|| model.domain.clone())
+                .unwrap_or_else(|| "home.arpa".into());
+            for e in &dns.records.entries {
+                let name = if e.name.contains('.') { e.name.clone() } else { format!("{}.{zone}", e.name) };
+                model.dns_records.push(DnsRecord { name, address: e.value.value.0 });
+            }
+        }
+        model.dns_records.sort_by(|a, b| (&a.name, a.address).cmp(&(&b.name, b.address)));
+        // A service exposing one name on two paths gets one record, not two.
+        model.dns_records.dedup_by(|a, b| a.name == b.name && a.address == b.address);
+    }
+}

@@ -1,0 +1,195 @@
+//! Services: placement, app, image, form and container settings (the first pass, before wiring).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use hearth_spec::ast::{self, BackupChoice, Form, Runtime};
+use hearth_spec::{Code, Diagnostic};
+
+use super::Resolver;
+use crate::model::{Healthcheck, Model, Placement, Resources, Service};
+
+impl Resolver<'_> {
+    pub(super) fn machine_of(&mut self, svc: &ast::Service, model: &Model) -> Option<(Placement, Option<IpAddr>)> {
+        let on = &svc.on;
+        if let Some(g) = model.guests.get(&on.value) {
+            return Some((Placement::Guest(on.value.clone()), g.address));
+        }
+        if let Some(h) = model.hosts.get(&on.value) {
+            return Some((Placement::Host(on.value.clone()), h.address));
+        }
+        if self.spec.clusters.contains(&on.value) {
+            return Some((Placement::Cluster(on.value.clone()), None));
+        }
+        if !self.spec.guests.is_declared(&on.value) && !self.spec.hosts.is_declared(&on.value) {
+            let mut candidates: Vec<&str> = self.spec.guests.names().collect();
+            candidates.extend(self.spec.hosts.names());
+            candidates.extend(self.spec.clusters.names());
+            self.unknown(on.span, "guest, host or cluster", &on.value, candidates);
+        }
+        None
+    }
+
+    pub(super) fn services(&mut self, model: &mut Model) {
+        let spec = self.spec;
+        // First pass: placement, app, image, ports and volumes of every service, so `uses` can
+        // look up what it connects to.
+        for e in &spec.services.entries {
+            let name = e.name.as_str();
+            let svc = &e.value;
+            let Some((on, address)) = self.machine_of(svc, model) else { continue };
+            let app = match &svc.app {
+                Some(a) => match self.catalog.get(&a.value) {
+                    Some(app) => Some(app),
+                    None => {
+                        self.unknown(a.span, "app", &a.value, self.catalog.names().collect());
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            if app.is_none() && svc.image.is_none() {
+                let span = spec.services.entry(name).map_or(svc.span, |e| e.key_span);
+                self.diags.push(
+                    Diagnostic::new(
+                        Code::MissingKey,
+                        span,
+                        format!("service `{name}` has neither `app:` nor `image:`"),
+                    )
+                    .help("name a catalog app (`app: jellyfin`) or give an image (`image: repo/name:1.2.3`)"),
+                );
+                continue;
+            }
+            let image = match (&svc.image, app) {
+                (Some(i), _) => Some(i.value.clone()),
+                (None, Some(app)) => Some(match &svc.version {
+                    Some(v) => replace_tag(&app.image.value, &v.value),
+                    None => app.image.value.clone(),
+                }),
+                (None, None) => None,
+            };
+            let runtime = match &on {
+                Placement::Guest(g) => model.guests.get(g).map(|g| g.runtime),
+                Placement::Host(h) => model.hosts.get(h).and_then(|h| h.runtime),
+                Placement::Cluster(_) => Some(Runtime::Docker),
+            };
+            let form = match &svc.form {
+                Some(f) => f.value,
+                None => match runtime {
+                    Some(Runtime::Docker) => Form::Docker,
+                    _ if app.is_some_and(|a| a.native.is_some()) => Form::Native,
+                    _ => Form::Docker,
+                },
+            };
+            let machine = on.name().to_string();
+            let network_mode = app
+                .and_then(|a| a.network_mode.clone())
+                .or_else(|| svc.via.as_ref().map(|v| format!("service:{}", v.value)));
+            // Pods on a cluster do not share a machine's ports, so they claim none.
+            let claim = !matches!(on, Placement::Cluster(_));
+            let ports = self.ports(name, svc, app, &machine, claim);
+            let volumes = self.volumes(name, svc, app, &on, form);
+            // Companions run only beside a container; a native service has none.
+            let companions = match (app, &image) {
+                (Some(app), Some(image)) if form == Form::Docker => {
+                    self.companions(name, svc, app, image, &volumes, claim.then_some(machine.as_str()))
+                }
+                _ => Vec::new(),
+            };
+            let stack = svc.stack.as_ref().map(|s| s.value.clone());
+            let group = svc
+                .group
+                .clone()
+                .unwrap_or_else(|| app.map_or_else(|| "apps".to_string(), |a| a.category.as_str().to_string()));
+            let healthcheck = svc.healthcheck.as_ref().or(app.map(|a| &a.healthcheck)).and_then(Healthcheck::from_spec);
+            let metrics = app
+                .and_then(|a| a.metrics.as_ref())
+                .map(|m| format!("{}{}", m.port, m.path.clone().unwrap_or_else(|| "/metrics".into())));
+            let backup = match &svc.backup {
+                Some(BackupChoice::Policy(p)) => Some(p.policy.value.clone()),
+                _ => None,
+            };
+            model.services.insert(
+                name.to_string(),
+                Service {
+                    app: app.map(|a| a.name.value.clone()),
+                    image,
+                    form,
+                    on,
+                    also_on: svc.also_on.iter().map(|a| a.value.clone()).collect(),
+                    address,
+                    ports,
+                    env: BTreeMap::new(),
+                    volumes,
+                    uses: Vec::new(),
+                    exposes: Vec::new(),
+                    backup,
+                    after: svc.after.iter().map(|a| a.value.clone()).collect(),
+                    command: svc.command.clone().or_else(|| app.and_then(|a| a.command.clone())),
+                    privileged: svc.privileged.or_else(|| app.and_then(|a| a.privileged)).unwrap_or(false),
+                    devices: union(app.map(|a| a.devices.as_slice()).unwrap_or_default(), &svc.devices),
+                    cap_add: union(app.map(|a| a.cap_add.as_slice()).unwrap_or_default(), &svc.cap_add),
+                    compose: svc.compose.as_ref().map(|c| c.0.clone()),
+                    backup_disabled: matches!(svc.backup, Some(BackupChoice::Disabled(_))),
+                    resources: svc
+                        .resources
+                        .as_ref()
+                        .map(|r| Resources { cpus: r.cpus, memory: r.memory.as_ref().map(|m| m.value) }),
+                    via: svc.via.as_ref().map(|v| v.value.clone()),
+                    stack: stack.unwrap_or_else(|| slug(&group)),
+                    group,
+                    healthcheck,
+                    metrics,
+                    network_mode,
+                    companions,
+                },
+            );
+        }
+        // Host ports are settled before anything connects to them, so routes and connection
+        // strings use the port a service really got.
+        self.settle_ports(model);
+        // Second pass: connections and environment.
+        for e in &spec.services.entries {
+            if model.services.contains_key(&e.name) {
+                self.wire(&e.name, &e.value, model);
+            }
+        }
+    }
+}
+
+/// The catalog's entries followed by the spec's, each once.
+fn union(catalog: &[String], spec: &[String]) -> Vec<String> {
+    let mut out = catalog.to_vec();
+    for s in spec {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
+}
+
+/// A compose project name from a group: lowercase letters and digits, other runs to one `-`
+/// (`AI & Automation` -> `ai-automation`).
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-').to_string();
+    if out.is_empty() { "apps".to_string() } else { out }
+}
+
+/// `repo/name:tag` with another tag.
+pub fn replace_tag(image: &str, tag: &str) -> String {
+    let (without_digest, _) = image.split_once('@').unwrap_or((image, ""));
+    let slash = without_digest.rfind('/').map_or(0, |i| i + 1);
+    let base = match without_digest[slash..].find(':') {
+        Some(i) => &without_digest[..slash + i],
+        None => without_digest,
+    };
+    format!("{base}:{tag}")
+}

@@ -1,0 +1,165 @@
+//! Service volumes: catalog and spec volumes and mounts translated to host or guest paths, and
+//! the dataset each lies in.
+
+use hearth_catalog::App;
+use hearth_spec::ast::{self, Form};
+use hearth_spec::{Code, Diagnostic, Span, suggest};
+
+use super::Resolver;
+use super::connections::sql_ident;
+use crate::model::{Placement, Volume};
+
+impl Resolver<'_> {
+    pub(super) fn volumes(
+        &mut self,
+        name: &str,
+        svc: &ast::Service,
+        app: Option<&App>,
+        on: &Placement,
+        form: Form,
+    ) -> Vec<Volume> {
+        let mut out = Vec::new();
+        let base = if form == Form::Docker { format!("/opt/hearth/{name}") } else { String::new() };
+        let translate = |r: &mut Self, src: &str, span: Span| -> Option<String> {
+            if src.starts_with('/') {
+                return Some(src.to_string());
+            }
+            let result = match on {
+                Placement::Host(h) => r.host_path(h, src),
+                Placement::Guest(g) => r.guest_path(g, src),
+                Placement::Cluster(_) => Ok(src.to_string()),
+            };
+            match result {
+                Ok(p) => Some(p),
+                Err(msg) => {
+                    r.diags.push(
+                        Diagnostic::new(
+                            Code::UnknownReference,
+                            span,
+                            format!("cannot use `{src}` for service `{name}`: {msg}"),
+                        )
+                        .help("mount the dataset into the guest (`mounts:` on the guest) or give an absolute path"),
+                    );
+                    None
+                }
+            }
+        };
+        if let Some(app) = app {
+            for (vname, v) in app.volumes.iter() {
+                let source = if let Some(over) = svc.volumes.get(vname) {
+                    match translate(self, &over.value, over.span) {
+                        Some(p) => p,
+                        None => continue,
+                    }
+                } else if v.socket == Some(true) {
+                    v.host.clone().unwrap_or_else(|| v.path.clone())
+                } else if form == Form::Docker {
+                    format!("{base}/{vname}")
+                } else {
+                    // Container paths mean nothing to a native service; its data lives where its
+                    // package keeps it (added below), so catalog volumes are skipped.
+                    continue;
+                };
+                out.push(Volume {
+                    name: vname.to_string(),
+                    source,
+                    target: v.path.clone(),
+                    stateful: v.stateful == Some(true),
+                    readonly: v.readonly == Some(true),
+                    dataset: None,
+                });
+            }
+            if let Some(native) = app.native.as_ref().and_then(|n| n.data.as_ref())
+                && form == Form::Native
+            {
+                out.push(Volume {
+                    name: "data".into(),
+                    source: native.clone(),
+                    target: native.clone(),
+                    stateful: true,
+                    readonly: false,
+                    dataset: None,
+                });
+            }
+        }
+        for e in &svc.volumes.entries {
+            if app.is_some_and(|a| a.volumes.contains(&e.name)) {
+                continue;
+            }
+            if app.is_some() {
+                let known: Vec<&str> = app.map(|a| a.volumes.names().collect()).unwrap_or_default();
+                let mut d = Diagnostic::new(
+                    Code::UnknownReference,
+                    e.key_span,
+                    format!("app of service `{name}` has no volume `{}`", e.name),
+                );
+                if let Some(h) = suggest::help_for(&e.name, known.iter().copied(), "volumes") {
+                    d = d.help(h);
+                }
+                self.diags.push(d);
+                continue;
+            }
+            if let Some(source) = translate(self, &e.value.value, e.value.span) {
+                out.push(Volume {
+                    name: e.name.clone(),
+                    source,
+                    target: format!("/data/{}", e.name),
+                    stateful: true,
+                    readonly: false,
+                    dataset: None,
+                });
+            }
+        }
+        for e in &svc.mounts.entries {
+            if let Some(source) = translate(self, &e.value.from.value, e.value.from.span) {
+                out.push(Volume {
+                    name: sql_ident(e.name.trim_start_matches('/')),
+                    source,
+                    target: e.name.clone(),
+                    stateful: false,
+                    readonly: e.value.readonly == Some(true),
+                    dataset: None,
+                });
+            }
+        }
+        for v in &mut out {
+            v.dataset = self.dataset_of(on, &v.source);
+        }
+        out
+    }
+
+    /// The `pool/dataset` holding a path on the machine a service runs on: through the guest's
+    /// bind mounts back to its host, then the host's pool mount points.
+    pub(super) fn dataset_of(&self, on: &Placement, path: &str) -> Option<String> {
+        let under = |path: &str, base: &str| -> Option<String> {
+            let base = base.trim_end_matches('/');
+            if path == base {
+                Some(String::new())
+            } else {
+                path.strip_prefix(base).and_then(|r| r.strip_prefix('/')).map(|r| format!("/{r}"))
+            }
+        };
+        let (host, host_path) = match on {
+            Placement::Guest(g) => {
+                let guest = self.spec.guests.get(g)?;
+                let host = guest.lxc.as_ref().map(|l| &l.on).or(guest.vm.as_ref().map(|v| &v.on))?.value.clone();
+                let (rest, from) = guest
+                    .mounts
+                    .entries
+                    .iter()
+                    .find_map(|m| under(path, &m.name).map(|r| (r, m.value.from.value.clone())))?;
+                if !from.starts_with('/') {
+                    return Some(format!("{from}{rest}"));
+                }
+                (host, format!("{from}{rest}"))
+            }
+            Placement::Host(h) => (h.clone(), path.to_string()),
+            Placement::Cluster(_) => return None,
+        };
+        let h = self.spec.hosts.get(&host)?;
+        h.storage.entries.iter().find_map(|p| {
+            let base = p.value.path.clone().unwrap_or_else(|| format!("/{}", p.name));
+            under(&host_path, &base).map(|r| format!("{}{r}", p.name))
+        })
+    }
+}

@@ -1,0 +1,123 @@
+//! Wiring: a service's environment (its app's variables and secrets, its connections, the
+//! spec's own `env:`), the databases and buckets a server declares, and its companions'
+//! environment. Connections and exposures have modules of their own.
+
+use std::collections::BTreeMap;
+
+use hearth_catalog::{App, Provides};
+use hearth_spec::ast;
+
+use super::Resolver;
+use super::connections::register;
+use crate::model::{Bucket, Database, Engine, Model, Template};
+use crate::template::Vars;
+
+impl Resolver<'_> {
+    pub(super) fn wire(&mut self, name: &str, svc: &ast::Service, model: &mut Model) {
+        let app = model.services.get(name).and_then(|s| s.app.clone()).and_then(|a| self.catalog.get(&a));
+        let (vars, mut env) = self.app_environment(name, svc, app, model);
+        let mut uses = Vec::new();
+        for u in &svc.uses {
+            if let Some(record) = self.connect(name, u, app, &mut env, model) {
+                uses.push(record);
+            }
+        }
+        for e in &svc.env.entries {
+            let t = match &e.value.value {
+                hearth_spec::reference::Value::Text(t) => Template::text(t.clone()),
+                hearth_spec::reference::Value::Secret(r) => Template::secret(crate::derive::reference(self.spec, r)),
+            };
+            env.insert(e.name.clone(), t);
+        }
+        self.declared_stores(name, svc, app, model);
+        let exposes = self.exposures(name, svc, app, model);
+        if let Some(s) = model.services.get_mut(name) {
+            if let Some(app) = app {
+                self.companion_env(app, &vars, &env, &mut s.companions);
+            }
+            s.env = env;
+            s.uses = uses;
+            s.exposes = exposes;
+        }
+    }
+
+    /// The placeholders a service's catalog entry may use, and the environment the entry sets:
+    /// its secrets (generated, or from their declared source) and its `env:` expanded.
+    fn app_environment(
+        &mut self,
+        name: &str,
+        svc: &ast::Service,
+        app: Option<&App>,
+        model: &mut Model,
+    ) -> (Vars, BTreeMap<String, Template>) {
+        let fqdn = svc.expose.as_ref().and_then(|x| x.0.first()).map(|x| self.fqdn(&x.name.value, model));
+        let mut vars = Vars::default();
+        vars.text("tz", model.timezone.clone());
+        vars.text("domain", model.domain.clone().unwrap_or_default());
+        vars.text("service", name);
+        vars.text("version", svc.version.as_ref().map_or_else(String::new, |v| v.value.clone()));
+        vars.text("fqdn", fqdn.clone().unwrap_or_default());
+        vars.text("url", fqdn.as_ref().map_or_else(String::new, |f| format!("https://{f}")));
+        let mut env: BTreeMap<String, Template> = BTreeMap::new();
+        if let Some(app) = app {
+            for (sname, s) in app.secrets.iter() {
+                // The spec setting the variable itself makes the catalog's secret unnecessary.
+                if s.env.as_ref().is_some_and(|v| svc.env.contains(v)) {
+                    continue;
+                }
+                let secret = if s.external == Some(true) {
+                    self.external_secret(&format!("{name}-{sname}"), name, model)
+                } else {
+                    self.need_secret(&format!("{name}-{sname}"), s.length.unwrap_or(32) as usize, name)
+                };
+                vars.set(&format!("secret.{sname}"), secret.clone());
+                if let Some(var) = &s.env {
+                    env.insert(var.clone(), secret);
+                }
+            }
+            for (k, v) in app.env.iter() {
+                if let Ok(t) = vars.expand(v) {
+                    env.insert(k.to_string(), t);
+                }
+            }
+        }
+        (vars, env)
+    }
+
+    /// The databases and buckets a server lists though nobody `uses` them yet, and a Redis
+    /// server's password.
+    fn declared_stores(&mut self, name: &str, svc: &ast::Service, app: Option<&App>, model: &mut Model) {
+        for d in &svc.databases {
+            let key = (name.to_string(), d.value.clone());
+            if self.database_index.contains_key(&key) {
+                continue;
+            }
+            // An image without a catalog entry is taken for PostgreSQL, the common case; a
+            // catalog app that provides no such engine (Redis) has no databases to create.
+            let engine = match app {
+                Some(a) => a.provides.iter().find_map(|p| Engine::of(*p)),
+                None => Some(Engine::Postgres),
+            };
+            let Some(engine) = engine else { continue };
+            let secret_name = format!("{name}-{}-password", d.value.replace('_', "-"));
+            self.need_secret(&secret_name, 32, name);
+            let new = || Database {
+                server: name.to_string(),
+                engine,
+                name: d.value.clone(),
+                user: d.value.clone(),
+                password_secret: secret_name,
+                consumers: Vec::new(),
+            };
+            register(&mut self.database_index, &mut model.databases, key, new);
+        }
+        for b in &svc.buckets {
+            let key = (name.to_string(), b.value.clone());
+            let new = || Bucket { server: name.to_string(), name: b.value.clone(), consumers: Vec::new() };
+            register(&mut self.bucket_index, &mut model.buckets, key, new);
+        }
+        if app.is_some_and(|a| a.provides(Provides::Redis)) {
+            self.need_secret(&format!("{name}-password"), 32, name);
+        }
+    }
+}
