@@ -16,12 +16,14 @@ use std::fmt::Write as _;
 use hearth_model::model::{Channel, Template};
 
 use crate::prometheus::{dirs, q, service};
+use crate::reader::Runner;
 use crate::{Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
     let m = cx.model;
     let Some((name, svc)) = service(m, m.monitoring.alertmanager.as_deref()) else { return };
     let machine = svc.on.name();
+    let runner = Runner::of(cx, name, svc);
     let (host_dir, proc_dir) = dirs(svc, "config", "/etc/alertmanager");
     let channels: Vec<&String> = if m.monitoring.notify.is_empty() {
         m.notifications.keys().collect()
@@ -40,7 +42,8 @@ pub fn render(cx: &Context, out: &mut Output) {
             let file = format!("secrets/{ch}-{field}");
             let content = fill(&Template::secret(reference), cx.secrets);
             out.push(
-                File::new(machine, format!("{host_dir}/{file}"), Kind::EnvSecret, content)
+                runner
+                    .private(File::new(machine, format!("{host_dir}/{file}"), Kind::EnvSecret, content))
                     .from(format!("notification/{ch}"))
                     .from(format!("service/{name}")),
             );
@@ -132,7 +135,7 @@ pub fn render(cx: &Context, out: &mut Output) {
     }
     y.push_str(&receivers);
 
-    let mut file = File::new(machine, format!("{host_dir}/alertmanager.yml"), Kind::Alertmanager, y);
+    let mut file = runner.config(File::new(machine, format!("{host_dir}/alertmanager.yml"), Kind::Alertmanager, y));
     for s in sources {
         file = file.from(s);
     }

@@ -32,6 +32,7 @@ use hearth_model::Model;
 use hearth_model::model::{BackupJob, Dump, Policy, Repository, Service, Template};
 use hearth_spec::ast::Form;
 
+use crate::systemd::{self, timer};
 use crate::{Context, File, Kind, Output, fill};
 
 /// Where the textfile collector of node-exporter reads `*.prom` files.
@@ -207,12 +208,12 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
 
     let timer = timer(&format!("hearth-backup-{name}.service (policy {})", job.policy), &policy.on_calendar);
     let source = format!("service/{name}");
-    for (path, content, mode) in [
-        (script_path.clone(), script, 0o755),
-        (format!("/etc/systemd/system/hearth-backup-{name}.service"), unit, 0o644),
-        (format!("/etc/systemd/system/hearth-backup-{name}.timer"), timer, 0o644),
-    ] {
-        out.push(File::new(&job.machine, path, Kind::SystemdUnit, content).mode(mode).from(&source).from("backups"));
+    // The units run the script at each start: a changed script needs nothing else.
+    out.push(
+        File::new(&job.machine, script_path.clone(), Kind::Script, script).mode(0o755).from(&source).from("backups"),
+    );
+    for file in systemd::timed(&job.machine, &format!("hearth-backup-{name}"), unit, timer) {
+        out.push(file.from(&source).from("backups"));
     }
     if job.dumps.iter().any(|d| d.engine == "mongodb")
         && let Some(s) = service
@@ -317,27 +318,10 @@ fn render_checks(out: &mut Output, model: &Model, env_files: &BTreeMap<String, B
              IOSchedulingClass=idle\n"
         );
         let timer = timer(&format!("hearth-restic-check-{repo}.service"), calendar);
-        for (path, content) in [
-            (format!("/etc/systemd/system/hearth-restic-check-{repo}.service"), unit),
-            (format!("/etc/systemd/system/hearth-restic-check-{repo}.timer"), timer),
-        ] {
-            out.push(File::new(machine, path, Kind::SystemdUnit, content).from("backups"));
+        for file in systemd::timed(machine, &format!("hearth-restic-check-{repo}"), unit, timer) {
+            out.push(file.from("backups"));
         }
     }
-}
-
-/// A timer for a unit of the same name; `Persistent` catches up on runs missed while off.
-pub(crate) fn timer(what: &str, on_calendar: &str) -> String {
-    format!(
-        "# Rendered by Hearth.\n\
-         [Unit]\n\
-         Description=Schedule of {what}\n\n\
-         [Timer]\n\
-         OnCalendar={on_calendar}\n\
-         Persistent=true\n\n\
-         [Install]\n\
-         WantedBy=timers.target\n"
-    )
 }
 
 /// A word for POSIX sh: as is when it only holds safe characters, else single-quoted.

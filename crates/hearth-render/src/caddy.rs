@@ -34,7 +34,11 @@ pub fn render(cx: &Context, out: &mut Output) {
     let sites = shared::sites(cx, &proxy);
 
     let file = shared::from_sites(
-        proxy.file(proxy.host_path("/etc/caddy/Caddyfile"), Kind::Caddyfile, caddyfile(cx, &proxy, &sites)),
+        proxy.runner.config(proxy.file(
+            proxy.host_path("/etc/caddy/Caddyfile"),
+            Kind::Caddyfile,
+            caddyfile(cx, &proxy, &sites),
+        )),
         &sites,
     );
     out.push(file);
@@ -54,7 +58,7 @@ pub fn render(cx: &Context, out: &mut Output) {
             "# Secrets the Caddyfile reads from the environment; load as the Caddy process's environment\n\
              # (`env_file:` / `EnvironmentFile=`). The basic-auth hash is bcrypt (`caddy hash-password`).\n{env}"
         );
-        out.push(proxy.file(proxy.host_path("/etc/caddy/secrets.env"), Kind::EnvSecret, content));
+        out.push(proxy.runner.env(proxy.file(proxy.host_path("/etc/caddy/secrets.env"), Kind::EnvSecret, content)));
     }
 }
 

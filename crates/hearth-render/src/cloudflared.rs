@@ -22,6 +22,7 @@
 use hearth_model::model::{Service, Template, Tls};
 use hearth_spec::ast::{Access, Form};
 
+use crate::reader::Runner;
 use crate::{Context, File, Kind, Output, fill};
 
 pub const CONFIG: &str = "/etc/cloudflared/config.yml";
@@ -34,9 +35,9 @@ pub fn render(cx: &Context, out: &mut Output) {
     let machine = svc.on.name();
     let proxy = cx.model.ingress.proxy.as_deref().and_then(|p| cx.model.services.get(p).map(|s| (p, s)));
     let token_from = if svc.form == Form::Native { TOKEN_ENV } else { "the compose project's secret env file" };
-    let mut file = File::new(machine, CONFIG, Kind::Cloudflared, config(cx, tunnel, token_from, proxy.map(|(_, s)| s)))
-        .from(format!("service/{tunnel}"))
-        .from("ingress");
+    let runner = Runner::of(cx, tunnel, svc);
+    let file = File::new(machine, CONFIG, Kind::Cloudflared, config(cx, tunnel, token_from, proxy.map(|(_, s)| s)));
+    let mut file = runner.config(file).from(format!("service/{tunnel}")).from("ingress");
     if let Some((p, _)) = proxy {
         file = file.from(format!("service/{p}"));
     }
@@ -54,7 +55,7 @@ pub fn render(cx: &Context, out: &mut Output) {
             "# Tunnel token of `{tunnel}`, rendered by Hearth. Secret: keep it mode 0600.\nTUNNEL_TOKEN={}\n",
             fill(&token, cx.secrets)
         );
-        out.push(File::new(machine, TOKEN_ENV, Kind::EnvSecret, text).from(format!("service/{tunnel}")));
+        out.push(runner.env(File::new(machine, TOKEN_ENV, Kind::EnvSecret, text)).from(format!("service/{tunnel}")));
     }
 }
 

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::prometheus::{address, dirs, http_port, q, service};
+use crate::reader::Runner;
 use crate::{Context, File, Kind, Output};
 
 const PROMETHEUS_UID: &str = "hearth-prometheus";
@@ -27,6 +28,7 @@ pub fn render(cx: &Context, out: &mut Output) {
     let (prov_dir, _) = dirs(svc, "provisioning", "/etc/grafana/provisioning");
     let (data_host, data_proc) = dirs(svc, "data", "/var/lib/grafana");
     let src = format!("service/{name}");
+    let runner = Runner::of(cx, name, svc);
 
     let mut ds = String::from("# Data sources rendered by Hearth from `monitoring`.\napiVersion: 1\ndatasources:");
     let prometheus = service(m, mon.prometheus.as_deref());
@@ -35,7 +37,8 @@ pub fn render(cx: &Context, out: &mut Output) {
         ds.push_str(" []");
     }
     ds.push('\n');
-    let mut ds_file = File::new(machine, "", Kind::GrafanaProvisioning, "").from("monitoring").from(src.as_str());
+    let mut ds_file =
+        runner.config(File::new(machine, "", Kind::GrafanaProvisioning, "")).from("monitoring").from(src.as_str());
     for (kind, title, uid, found) in
         [("prometheus", "Prometheus", PROMETHEUS_UID, prometheus), ("loki", "Loki", LOKI_UID, loki)]
     {
@@ -65,19 +68,14 @@ pub fn render(cx: &Context, out: &mut Output) {
                path: {}\n",
         q(&format!("{data_proc}/{dash_dir}"))
     );
-    out.push(
-        File::new(machine, format!("{prov_dir}/dashboards/hearth.yaml"), Kind::GrafanaProvisioning, provider)
-            .from("monitoring")
-            .from(src.as_str()),
-    );
+    let file = File::new(machine, format!("{prov_dir}/dashboards/hearth.yaml"), Kind::GrafanaProvisioning, provider);
+    out.push(runner.config(file).from("monitoring").from(src.as_str()));
 
     for d in &mon.dashboards {
         let text = serde_json::to_string_pretty(&dashboard(d)).unwrap_or_default() + "\n";
-        out.push(
-            File::new(machine, format!("{data_host}/{dash_dir}/{d}.json"), Kind::GrafanaProvisioning, text)
-                .from("monitoring")
-                .from(src.as_str()),
-        );
+        // The provider reads the folder again every minute: no restart.
+        let file = File::new(machine, format!("{data_host}/{dash_dir}/{d}.json"), Kind::GrafanaProvisioning, text);
+        out.push(runner.owns(file).from("monitoring").from(src.as_str()));
     }
 }
 

@@ -7,7 +7,9 @@
 //! [`Kind::EnvSecret`] (mode 0600), as `{{secret:NAME}}` placeholders by default.
 
 mod file;
+mod reader;
 mod secrets;
+mod systemd;
 pub mod yaml;
 
 pub mod adguard;
@@ -28,6 +30,7 @@ pub mod mongo;
 pub mod nftables;
 pub mod nginx;
 pub mod nixos;
+pub mod packages;
 pub mod pbs;
 pub mod postgres;
 pub mod prometheus;
@@ -84,6 +87,12 @@ pub fn render(cx: &Context) -> Vec<File> {
     kubernetes::render(cx, &mut out);
     let mut files = out.finish();
     files.retain(|f| !superseded_by_nixos(cx.model, f));
+    let needs = packages::render(cx, &files);
+    if needs.is_empty() {
+        return files;
+    }
+    files.extend(needs);
+    files.sort_by(|a, b| (&a.machine, &a.path).cmp(&(&b.machine, &b.path)));
     files
 }
 

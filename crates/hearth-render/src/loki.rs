@@ -9,6 +9,7 @@
 use hearth_spec::ast::Form;
 
 use crate::prometheus::{dirs, port, q, service};
+use crate::reader::Runner;
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -48,9 +49,6 @@ analytics:\n  reporting_enabled: false\n",
         compactor = q(&format!("{data}/compactor")),
         retention = q(retention),
     );
-    out.push(
-        File::new(svc.on.name(), format!("{host_dir}/loki.yaml"), Kind::Loki, content)
-            .from("monitoring")
-            .from(format!("service/{name}")),
-    );
+    let file = File::new(svc.on.name(), format!("{host_dir}/loki.yaml"), Kind::Loki, content);
+    out.push(Runner::of(cx, name, svc).config(file).from("monitoring").from(format!("service/{name}")));
 }

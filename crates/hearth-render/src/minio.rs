@@ -20,7 +20,7 @@ use hearth_catalog::Provides;
 use hearth_model::model::{Bucket, Service, Template};
 
 use crate::backup::{docker_exec, env_name, listen_port, provides, sh_quote};
-use crate::{Context, File, Kind, Output, fill};
+use crate::{Activation, Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
@@ -52,6 +52,7 @@ pub fn render(cx: &Context, out: &mut Output) {
             ),
         ];
         for f in files {
+            let f = f.activate(Activation::Run { argv: vec!["/bin/sh".into(), "/etc/hearth/minio/init.sh".into()] });
             let f = consumers.keys().fold(f.from(&source), |f, c| f.from(format!("service/{c}")));
             out.push(f);
         }

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use hearth_model::model::{Database, Service, Template};
 
 use crate::backup::{docker_exec, env_name, listen_port, sh_quote};
-use crate::{Context, File, Kind, Output, fill};
+use crate::{Activation, Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
@@ -26,6 +26,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         let Some(s) = model.services.get(*server) else { continue };
         let machine = s.on.name();
         let source = format!("service/{server}");
+        let apply = Activation::Run { argv: vec!["/bin/sh".into(), "/etc/hearth/mongo/apply.sh".into()] };
         let files = [
             File::new(machine, "/etc/hearth/mongo/init.js", Kind::MongoInit, init_js(server, databases)),
             File::new(
@@ -38,6 +39,7 @@ pub fn render(cx: &Context, out: &mut Output) {
                 .mode(0o755),
         ];
         for f in files {
+            let f = f.activate(apply.clone());
             let f = databases
                 .iter()
                 .flat_map(|d| &d.consumers)

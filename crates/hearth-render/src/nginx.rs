@@ -64,17 +64,22 @@ pub fn render(cx: &Context, out: &mut Output) {
     let paths = Paths::of(&proxy);
 
     let file = shared::from_sites(
-        proxy.file(
+        proxy.runner.config(proxy.file(
             proxy.host_path(&format!("{}/hearth.conf", paths.conf)),
             Kind::Nginx,
             config(cx, &proxy, &sites, &paths),
-        ),
+        )),
         &sites,
     );
     out.push(file);
 
     if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
-        out.push(proxy.file(proxy.host_path(&paths.htpasswd), Kind::EnvSecret, shared::htpasswd(cx)));
+        // The workers read it at each request: owned by their user, no reload.
+        out.push(proxy.runner.owns(proxy.file(
+            proxy.host_path(&paths.htpasswd),
+            Kind::EnvSecret,
+            shared::htpasswd(cx),
+        )));
     }
     if let Tls::Acme { challenge, provider: Some(provider), token: Some(token), .. } = &cx.model.ingress.tls
         && challenge == "dns"
@@ -84,6 +89,7 @@ pub fn render(cx: &Context, out: &mut Output) {
             provider.replace('-', "_"),
             crate::fill(&Template::secret(token.clone()), cx.secrets)
         );
+        // certbot (root) reads it at each renewal: nothing to restart.
         out.push(proxy.file(format!("/etc/letsencrypt/hearth-{provider}.ini"), Kind::EnvSecret, content));
     }
 }

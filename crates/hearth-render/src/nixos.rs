@@ -49,12 +49,15 @@ use hearth_spec::ast::{Auth, Form};
 
 use crate::backup::sh_quote;
 use crate::traefik::shared::{self, Proxy};
-use crate::{Context, File, Kind, Output, fill};
+use crate::{Activation, Context, File, Kind, Output, fill};
 
 const NIXPKGS: &str = "github:NixOS/nixpkgs/nixos-24.11";
 const STATE_VERSION: &str = "24.11";
 /// Where the 0600 secret files the configurations point at live.
 const SECRETS: &str = "/etc/hearth/nixos";
+
+/// `nixos-rebuild` on a NixOS system.
+const NIXOS_REBUILD: &str = "/run/current-system/sw/bin/nixos-rebuild";
 
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
@@ -78,13 +81,18 @@ pub fn render(cx: &Context, out: &mut Output) {
         configs.push((name.to_string(), host.text(), host.sources));
     }
     for (machine, _) in &guests {
-        let mut f = File::new(machine, "/etc/nixos/flake.nix", Kind::Nixos, &flake);
+        // Every file of the flake takes effect through one rebuild of this machine's system.
+        let rebuild = Activation::Run {
+            argv: [NIXOS_REBUILD, "switch", "--flake", &format!("/etc/nixos#{machine}")].map(String::from).to_vec(),
+        };
+        let mut f = File::new(machine, "/etc/nixos/flake.nix", Kind::Nixos, &flake).activate(rebuild.clone());
         for (name, _) in &guests {
             f = f.from(format!("guest/{name}"));
         }
         out.push(f);
         for (name, text, sources) in &configs {
-            let mut f = File::new(machine, format!("/etc/nixos/hosts/{name}/configuration.nix"), Kind::Nixos, text);
+            let mut f = File::new(machine, format!("/etc/nixos/hosts/{name}/configuration.nix"), Kind::Nixos, text)
+                .activate(rebuild.clone());
             for src in sources {
                 f = f.from(src.clone());
             }

@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 use hearth_model::model::{DnsRecord, Model, Service};
 use hearth_spec::ast::Form;
 
+use crate::reader::Runner;
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -56,7 +57,9 @@ pub fn render(cx: &Context, out: &mut Output) {
         y.push_str(" []");
     }
     y.push('\n');
-    let mut file = File::new(machine, format!("{host_dir}/prometheus.yml"), Kind::Prometheus, String::new())
+    let runner = Runner::of(cx, name, svc);
+    let mut file = runner
+        .config(File::new(machine, format!("{host_dir}/prometheus.yml"), Kind::Prometheus, String::new()))
         .from("monitoring")
         .from(format!("service/{name}"));
     if let Some((am, _)) = alertmanager {
@@ -86,11 +89,8 @@ pub fn render(cx: &Context, out: &mut Output) {
             let _ = writeln!(r, "        labels:\n          severity: {}", q(&rule.severity));
             let _ = writeln!(r, "        annotations:\n          summary: {}", q(&rule.summary));
         }
-        out.push(
-            File::new(machine, format!("{host_dir}/{rules_rel}"), Kind::PrometheusRules, r)
-                .from("monitoring")
-                .from(format!("service/{name}")),
-        );
+        let file = File::new(machine, format!("{host_dir}/{rules_rel}"), Kind::PrometheusRules, r);
+        out.push(runner.config(file).from("monitoring").from(format!("service/{name}")));
     }
 }
 

@@ -15,6 +15,7 @@ use hearth_model::model::{Service, Template};
 use hearth_spec::ast::Form;
 
 use crate::backup::{listen_port, provides};
+use crate::reader::Runner;
 use crate::{Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -51,10 +52,14 @@ pub fn render(cx: &Context, out: &mut Output) {
         );
         let source = format!("service/{name}");
         let machine = s.on.name();
-        let conf_file = File::new(machine, format!("{folder}/redis.conf"), Kind::Redis, conf).from(&source);
-        let conf_file = dbs.iter().fold(conf_file, |f, d| f.from(format!("service/{}", d.consumer)));
+        let runner = Runner::of(cx, name, s);
+        let conf_file = runner.config(File::new(machine, format!("{folder}/redis.conf"), Kind::Redis, conf));
+        let conf_file = dbs.iter().fold(conf_file.from(&source), |f, d| f.from(format!("service/{}", d.consumer)));
         out.push(conf_file);
-        out.push(File::new(machine, format!("{folder}/secret.conf"), Kind::EnvSecret, secret).from(&source));
+        let secret_file = runner.private(File::new(machine, format!("{folder}/secret.conf"), Kind::EnvSecret, secret));
+        // The official image drops to its `redis` user, uid 999, before it reads the config.
+        let secret_file = if s.form == Form::Docker { secret_file.owned_by("999", "999") } else { secret_file };
+        out.push(secret_file.from(&source));
     }
 }
 

@@ -41,8 +41,11 @@ pub fn render(cx: &Context, out: &mut Output) {
     let sites = shared::sites(cx, &proxy);
     let tls = &cx.model.ingress.tls;
 
-    let mut static_file =
-        proxy.file(proxy.host_path("/etc/traefik/traefik.yml"), Kind::TraefikStatic, static_config(cx, &proxy));
+    let mut static_file = proxy.runner.config(proxy.file(
+        proxy.host_path("/etc/traefik/traefik.yml"),
+        Kind::TraefikStatic,
+        static_config(cx, &proxy),
+    ));
     if let Some(c) = &cx.model.ingress.crowdsec {
         static_file = static_file.from(format!("service/{c}"));
     }
@@ -69,11 +72,13 @@ pub fn render(cx: &Context, out: &mut Output) {
              {var}={}\n",
             crate::fill(&template, cx.secrets)
         );
-        out.push(proxy.file(proxy.host_path("/etc/traefik/secrets.env"), Kind::EnvSecret, content));
+        out.push(proxy.runner.env(proxy.file(proxy.host_path("/etc/traefik/secrets.env"), Kind::EnvSecret, content)));
     }
 
     if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
-        out.push(proxy.file(proxy.host_path(HTPASSWD), Kind::EnvSecret, shared::htpasswd(cx)));
+        // Read through the watched file provider: owned by Traefik, no restart.
+        let users = proxy.file(proxy.host_path(HTPASSWD), Kind::EnvSecret, shared::htpasswd(cx));
+        out.push(proxy.runner.owns(users));
     }
 }
 
@@ -319,6 +324,7 @@ pub(crate) mod shared {
     use hearth_model::model::{Part, Probe, Service, Template};
     use hearth_spec::ast::{Access, Auth};
 
+    use crate::reader::Runner;
     use crate::{Context, File, Kind};
 
     /// Headers authentik's outpost answers with, passed on to the application.
@@ -372,6 +378,8 @@ pub(crate) mod shared {
         pub(crate) service: &'a Service,
         pub(crate) machine: &'a str,
         pub(crate) app: &'a str,
+        /// How the proxy runs: who reads its files and what a change needs.
+        pub(crate) runner: Runner,
     }
 
     impl<'a> Proxy<'a> {
@@ -382,7 +390,7 @@ pub(crate) mod shared {
             }
             let name = ingress.proxy.as_deref()?;
             let service = cx.model.services.get(name)?;
-            Some(Proxy { name, service, machine: service.on.name(), app })
+            Some(Proxy { name, service, machine: service.on.name(), app, runner: Runner::of(cx, name, service) })
         }
 
         /// The port the proxy listens on inside its container (or natively), by catalog name.
