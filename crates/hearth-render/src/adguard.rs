@@ -12,7 +12,8 @@ use std::fmt::Write as _;
 
 use hearth_spec::ast::Form;
 
-use crate::prometheus::{dirs, dns_records, q, service};
+use crate::query::{dirs, dns_records, service};
+use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {

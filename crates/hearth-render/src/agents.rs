@@ -14,7 +14,8 @@
 
 use std::fmt::Write as _;
 
-use crate::prometheus::{address, http_port, q, service};
+use crate::query::{address, http_port, service};
+use crate::yaml::quoted as q;
 use crate::{Activation, Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {

@@ -15,8 +15,9 @@ use std::fmt::Write as _;
 
 use hearth_model::model::{Channel, Template};
 
-use crate::prometheus::{dirs, q, service};
+use crate::query::{dirs, service};
 use crate::reader::Runner;
+use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {

@@ -21,17 +21,14 @@
 //!
 //! Jobs on NixOS guests are left to the NixOS renderer, which declares them as
 //! `services.restic.backups` (NixOS manages `/etc/systemd/system` itself).
-//!
-//! The helpers at the end are shared by the other data renderers (postgres, redis, mongo, minio,
-//! zfs, pbs).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hearth_catalog::Provides;
 use hearth_model::Model;
 use hearth_model::model::{BackupJob, Dump, Policy, Repository, Service, Template};
 use hearth_spec::ast::Form;
 
+use crate::shell::sh_quote;
 use crate::systemd::{self, timer};
 use crate::{Context, File, Kind, Output, fill};
 
@@ -322,42 +319,4 @@ fn render_checks(out: &mut Output, model: &Model, env_files: &BTreeMap<String, B
             out.push(file.from("backups"));
         }
     }
-}
-
-/// A word for POSIX sh: as is when it only holds safe characters, else single-quoted.
-pub(crate) fn sh_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-/// Whether a service's catalog app provides `kind`.
-pub(crate) fn provides(cx: &Context, s: &Service, kind: Provides) -> bool {
-    s.app.as_deref().and_then(|a| cx.catalog.get(a)).is_some_and(|a| a.provides(kind))
-}
-
-/// The port a service listens on where its config is read: inside the container for Docker,
-/// on the machine otherwise. `names` are tried in order, then the first port.
-pub(crate) fn listen_port(s: &Service, names: &[&str]) -> Option<u16> {
-    let port = names.iter().find_map(|n| s.ports.iter().find(|p| p.name == *n)).or_else(|| s.ports.first())?;
-    Some(if s.form == Form::Docker { port.container } else { port.host.unwrap_or(port.container) })
-}
-
-/// The shell prefix that runs a program in a compose service's container (`-i` in `flags` to
-/// pass stdin), or `None` for a native service.
-pub(crate) fn docker_exec(name: &str, s: &Service, flags: &str) -> Option<String> {
-    (s.form == Form::Docker).then(|| {
-        format!(
-            "docker exec{flags} \"$(docker ps -q --filter label=com.docker.compose.project={} --filter label=com.docker.compose.service={})\"",
-            sh_quote(&s.stack),
-            sh_quote(name)
-        )
-    })
-}
-
-/// An environment variable name from a free name: `github-runner` -> `GITHUB_RUNNER`.
-pub(crate) fn env_name(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }

@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::prometheus::{dirs, dns_records, service};
+use crate::query::{dirs, dns_records, service};
 use crate::reader::Runner;
 use crate::{Context, File, Kind, Output};
 

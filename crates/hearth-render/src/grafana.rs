@@ -13,8 +13,9 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::prometheus::{address, dirs, http_port, q, service};
+use crate::query::{address, dirs, http_port, service};
 use crate::reader::Runner;
+use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
 
 const PROMETHEUS_UID: &str = "hearth-prometheus";

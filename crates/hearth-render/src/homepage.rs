@@ -11,8 +11,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::prometheus::{dirs, q, service};
+use crate::query::{dirs, service};
 use crate::reader::Runner;
+use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
 
 struct Tile<'a> {

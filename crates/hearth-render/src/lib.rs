@@ -7,8 +7,11 @@
 //! [`Kind::EnvSecret`] (mode 0600), as `{{secret:NAME}}` placeholders by default.
 
 mod file;
+mod query;
 mod reader;
 mod secrets;
+mod shell;
+mod sites;
 mod systemd;
 pub mod yaml;
 

@@ -8,8 +8,9 @@
 
 use hearth_spec::ast::Form;
 
-use crate::prometheus::{dirs, port, q, service};
+use crate::query::{dirs, port, service};
 use crate::reader::Runner;
+use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {

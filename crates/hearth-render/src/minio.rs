@@ -19,7 +19,8 @@ use std::collections::BTreeMap;
 use hearth_catalog::Provides;
 use hearth_model::model::{Bucket, Service, Template};
 
-use crate::backup::{docker_exec, env_name, listen_port, provides, sh_quote};
+use crate::query::{listen_port, provides};
+use crate::shell::{docker_exec, env_name, sh_quote};
 use crate::{Activation, Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {

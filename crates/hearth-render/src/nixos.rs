@@ -47,8 +47,8 @@ use hearth_model::Model;
 use hearth_model::model::{Channel, Guest, GuestKind, Opening, Placement, Repository, Service, Template, Tls};
 use hearth_spec::ast::{Auth, Form};
 
-use crate::backup::sh_quote;
-use crate::traefik::shared::{self, Proxy};
+use crate::shell::sh_quote;
+use crate::sites::{self, Proxy};
 use crate::{Activation, Context, File, Kind, Output, fill};
 
 const NIXPKGS: &str = "github:NixOS/nixpkgs/nixos-24.11";
@@ -659,7 +659,7 @@ impl<'a> HostConfig<'a> {
     fn nginx(&mut self, name: &str) {
         let cx = self.cx;
         let Some(proxy) = Proxy::find(cx, "nginx") else { return };
-        let sites = shared::sites(cx, &proxy);
+        let sites = sites::sites(cx, &proxy);
         let tls = &cx.model.ingress.tls;
         let mut upstreams = Vec::new();
         let mut vhosts = Vec::new();

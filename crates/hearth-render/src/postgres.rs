@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 
 use hearth_model::model::{Database, Service, Template};
 
-use crate::backup::{docker_exec, env_name, sh_quote};
 use crate::reader::Runner;
+use crate::shell::{docker_exec, env_name, sh_quote};
 use crate::{Activation, Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {

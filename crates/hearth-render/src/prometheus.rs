@@ -9,16 +9,12 @@
 //! Every string that comes from the spec is written as a double-quoted YAML scalar (JSON string
 //! syntax, which YAML 1.2 accepts), so names, expressions and `{{ $labels }}` templates never
 //! need hand-escaping.
-//!
-//! The small helpers at the bottom (addresses, volume paths, quoting) are shared by the other
-//! observability renderers.
 
 use std::fmt::Write as _;
 
-use hearth_model::model::{DnsRecord, Model, Service};
-use hearth_spec::ast::Form;
-
+use crate::query::{address, dirs, http_port, service};
 use crate::reader::Runner;
+use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -92,57 +88,4 @@ pub fn render(cx: &Context, out: &mut Output) {
         let file = File::new(machine, format!("{host_dir}/{rules_rel}"), Kind::PrometheusRules, r);
         out.push(runner.config(file).from("monitoring").from(format!("service/{name}")));
     }
-}
-
-/// A monitoring role's service by name, when it is set and exists.
-pub(crate) fn service<'m>(m: &'m Model, name: Option<&'m str>) -> Option<(&'m str, &'m Service)> {
-    let name = name?;
-    m.services.get(name).map(|s| (name, s))
-}
-
-/// The address other machines reach a service at: its own, else its machine's, else the
-/// machine's name (resolvable through the homelab's DNS).
-pub(crate) fn address(m: &Model, svc: &Service) -> String {
-    svc.address
-        .or_else(|| m.guests.get(svc.on.name()).and_then(|g| g.address))
-        .or_else(|| m.hosts.get(svc.on.name()).and_then(|h| h.address))
-        .map_or_else(|| svc.on.name().to_string(), |a| a.to_string())
-}
-
-/// The host port of the service's `http` port (its first port otherwise), as other machines
-/// reach it.
-pub(crate) fn http_port(svc: &Service) -> u16 {
-    port(svc, "http").0
-}
-
-/// A named port as `(reachable from other machines, listened on by the process)`.
-pub(crate) fn port(svc: &Service, name: &str) -> (u16, u16) {
-    svc.ports
-        .iter()
-        .find(|p| p.name == name)
-        .or_else(|| svc.ports.first())
-        .map_or((0, 0), |p| (p.host.unwrap_or(p.container), p.container))
-}
-
-/// A volume's folder as `(path on the machine, path the process sees)`. For a container these
-/// are the bind mount's source and target; natively the resolver sets both to the same path.
-/// Without such a volume, `fallback` on both sides.
-pub(crate) fn dirs(svc: &Service, volume: &str, fallback: &str) -> (String, String) {
-    let found = svc.volumes.iter().find(|v| v.name == volume);
-    match found {
-        Some(v) if svc.form == Form::Docker => {
-            (v.source.trim_end_matches('/').to_string(), v.target.trim_end_matches('/').to_string())
-        }
-        Some(v) => (v.target.trim_end_matches('/').to_string(), v.target.trim_end_matches('/').to_string()),
-        None => (fallback.to_string(), fallback.to_string()),
-    }
-}
-
-pub(crate) use crate::yaml::quoted as q;
-
-/// The internal DNS records, each (name, address) once: a name exposed by two services, or also
-/// listed under `dns.records`, appears twice in the model.
-pub(crate) fn dns_records(m: &Model) -> Vec<&DnsRecord> {
-    let mut seen = std::collections::BTreeSet::new();
-    m.dns_records.iter().filter(|r| seen.insert((r.name.as_str(), r.address))).collect()
 }

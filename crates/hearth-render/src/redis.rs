@@ -14,7 +14,7 @@ use hearth_catalog::Provides;
 use hearth_model::model::{Service, Template};
 use hearth_spec::ast::Form;
 
-use crate::backup::{listen_port, provides};
+use crate::query::{listen_port, provides};
 use crate::reader::Runner;
 use crate::{Context, File, Kind, Output, fill};
 

@@ -11,8 +11,9 @@ use std::net::IpAddr;
 
 use hearth_spec::ast::Form;
 
-use crate::prometheus::{dirs, dns_records, q, service};
+use crate::query::{dirs, dns_records, service};
 use crate::reader::Runner;
+use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {

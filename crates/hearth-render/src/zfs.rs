@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use hearth_model::Model;
 
-use crate::backup::sh_quote;
+use crate::shell::sh_quote;
 use crate::systemd::{self, timer};
 use crate::{Activation, Context, File, Kind, Output};
 
