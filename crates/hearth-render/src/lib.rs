@@ -13,7 +13,6 @@ mod secrets;
 mod shell;
 mod sites;
 mod systemd;
-pub mod yaml;
 
 pub mod adguard;
 pub mod agents;
@@ -49,6 +48,8 @@ pub use secrets::{SecretValues, fill, placeholder};
 
 use hearth_catalog::Catalog;
 use hearth_model::Model;
+/// The YAML writer every YAML renderer uses (`hearth_spec::emit`).
+use hearth_spec::emit as yaml;
 
 /// What every renderer reads.
 pub struct Context<'a> {

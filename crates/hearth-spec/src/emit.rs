@@ -1,5 +1,6 @@
-//! YAML scalars that read back as the same string under YAML 1.1 and 1.2, shared by every
-//! renderer that writes YAML and by `hearth show`.
+//! Writing YAML: scalars that read back as the same string under YAML 1.1 and 1.2, and an
+//! ordered block writer. Shared by every renderer that writes YAML and by `hearth show`; it lives
+//! here, beside the YAML reader, so that neither has to borrow it from the other.
 
 /// A double-quoted scalar (JSON string syntax is valid YAML): always safe, for values such as
 /// URLs, templates and free text.
