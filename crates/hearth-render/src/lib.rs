@@ -6,6 +6,7 @@
 //! and never see secret values unless the caller passes them: secrets reach files only of kind
 //! [`Kind::EnvSecret`] (mode 0600), as `{{secret:NAME}}` placeholders by default.
 
+mod alerting;
 mod file;
 mod query;
 mod reader;

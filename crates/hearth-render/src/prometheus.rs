@@ -12,6 +12,7 @@
 
 use std::fmt::Write as _;
 
+use crate::alerting;
 use crate::query::{address, dirs, http_port, service};
 use crate::reader::Runner;
 use crate::yaml::quoted as q;
@@ -73,18 +74,9 @@ pub fn render(cx: &Context, out: &mut Output) {
     file.content = y;
     out.push(file);
 
-    if !mon.rules.is_empty() {
-        let mut r = String::from("# Alert rules rendered by Hearth from `monitoring.alerts.rules`.\ngroups:\n");
-        r.push_str("  - name: hearth\n    rules:\n");
-        for rule in &mon.rules {
-            let _ = writeln!(r, "      - alert: {}", q(&rule.name));
-            let _ = writeln!(r, "        expr: {}", q(&rule.expr));
-            if !rule.for_.is_empty() {
-                let _ = writeln!(r, "        for: {}", q(&rule.for_));
-            }
-            let _ = writeln!(r, "        labels:\n          severity: {}", q(&rule.severity));
-            let _ = writeln!(r, "        annotations:\n          summary: {}", q(&rule.summary));
-        }
+    if let Some(rules) = alerting::rules(m) {
+        let mut r = String::from("# Alert rules rendered by Hearth from `monitoring.alerts.rules`.\n");
+        r.push_str(&rules.to_block(&q));
         let file = File::new(machine, format!("{host_dir}/{rules_rel}"), Kind::PrometheusRules, r);
         out.push(runner.config(file).from("monitoring").from(format!("service/{name}")));
     }

@@ -49,7 +49,7 @@ use std::net::IpAddr;
 
 use hearth_catalog::{App, Provides};
 use hearth_model::Model;
-use hearth_model::model::{Channel, Guest, GuestKind, Opening, Placement, Repository, Service, Template, Tls};
+use hearth_model::model::{Guest, GuestKind, Opening, Placement, Repository, Service, Template, Tls};
 use hearth_spec::ast::{Auth, Form};
 
 use crate::shell::sh_quote;
@@ -62,7 +62,7 @@ mod nix;
 mod services;
 mod system;
 
-use nix::{N, attr, json, nix_str, path, raw_lines};
+use nix::{N, attr, nix_str, path, raw_lines};
 
 const NIXPKGS: &str = "github:NixOS/nixpkgs/nixos-24.11";
 const STATE_VERSION: &str = "24.11";

@@ -1,6 +1,8 @@
 //! Monitoring services as NixOS modules: Prometheus, Alertmanager, Grafana and Loki.
 
 use super::*;
+use crate::alerting;
+use crate::yaml::quoted;
 
 impl<'a> HostConfig<'a> {
     pub(super) fn prometheus(&mut self, name: &str, s: &Service) {
@@ -27,20 +29,9 @@ impl<'a> HostConfig<'a> {
             ("globalConfig", N::attrs(vec![("scrape_interval", N::s(&mon.scrape_interval))])),
             ("scrapeConfigs", scrape),
         ];
-        if !mon.rules.is_empty() {
-            let mut yaml = String::from("groups:\n  - name: hearth\n    rules:\n");
-            for r in &mon.rules {
-                let _ = write!(
-                    yaml,
-                    "      - alert: {}\n        expr: {}\n        for: {}\n        labels:\n          severity: {}\n        annotations:\n          summary: {}\n",
-                    json(&r.name),
-                    json(&r.expr),
-                    json(&r.for_),
-                    json(&r.severity),
-                    json(&r.summary)
-                );
-            }
-            entries.push(("rules", N::List(vec![N::Lines(yaml)])));
+        if let Some(rules) = alerting::rules(model) {
+            // The same rules as the standalone rules file, as the YAML text NixOS takes.
+            entries.push(("rules", N::List(vec![N::Lines(rules.to_block(&quoted))])));
         }
         if let Some(am) = mon.alertmanager.as_deref().and_then(|a| model.services.get(a))
             && let Some(address) = am.address
@@ -62,73 +53,16 @@ impl<'a> HostConfig<'a> {
         self.sources.insert("monitoring".into());
         let port = s.ports.iter().find(|p| p.name == "http").map_or(9093, |p| p.host.unwrap_or(p.container));
         let cred_dir = "/run/credentials/alertmanager.service";
-        let mut receiver = vec![("name", N::s("default"))];
         let mut credentials = Vec::new();
-        let mut by_kind: BTreeMap<&str, Vec<N>> = BTreeMap::new();
-        for ch_name in &model.monitoring.notify {
-            let Some(ch) = model.notifications.get(ch_name) else { continue };
-            let source = format!("notification/{ch_name}");
-            self.sources.insert(source.clone());
-            let mut cred = |this: &mut Self, field: &str, reference: &str| -> String {
-                let id = format!("{ch_name}-{field}");
-                let value = fill(&Template::secret(reference), this.cx.secrets);
-                let file = this.secret(&format!("alertmanager-{id}"), value, &source);
-                credentials.push(format!("{id}:{file}"));
-                format!("{cred_dir}/{id}")
-            };
-            match ch {
-                Channel::Telegram { chat, token } => {
-                    let token_file = cred(self, "token", token);
-                    let chat_id = chat.parse::<i64>().map_or_else(|_| N::s(chat), N::num);
-                    by_kind.entry("telegram_configs").or_default().push(N::attrs(vec![
-                        ("bot_token_file", N::s(token_file)),
-                        ("chat_id", chat_id),
-                        ("send_resolved", N::b(true)),
-                    ]));
-                }
-                Channel::Ntfy { url, topic, token } => {
-                    let mut hook = vec![("url", N::s(format!("{}/{topic}", url.trim_end_matches('/'))))];
-                    if let Some(t) = token {
-                        let f = cred(self, "token", t);
-                        hook.push((
-                            "http_config",
-                            N::attrs(vec![("authorization", N::attrs(vec![("credentials_file", N::s(f))]))]),
-                        ));
-                    }
-                    by_kind.entry("webhook_configs").or_default().push(N::attrs(hook));
-                }
-                Channel::Gotify { url, token } => {
-                    let f = cred(self, "token", token);
-                    by_kind.entry("webhook_configs").or_default().push(N::attrs(vec![
-                        ("url", N::s(format!("{}/message", url.trim_end_matches('/')))),
-                        (
-                            "http_config",
-                            N::attrs(vec![("authorization", N::attrs(vec![("credentials_file", N::s(f))]))]),
-                        ),
-                    ]));
-                }
-                Channel::Email { to, from, smarthost, username, password } => {
-                    let mut e = vec![("to", N::s(to)), ("smarthost", N::s(smarthost))];
-                    if let Some(f) = from {
-                        e.push(("from", N::s(f)));
-                    }
-                    if let Some(u) = username {
-                        e.push(("auth_username", N::s(u)));
-                    }
-                    if let Some(p) = password {
-                        let f = cred(self, "password", p);
-                        e.push(("auth_password_file", N::s(f)));
-                    }
-                    by_kind.entry("email_configs").or_default().push(N::attrs(e));
-                }
-                Channel::Webhook { url } => {
-                    by_kind.entry("webhook_configs").or_default().push(N::attrs(vec![("url", N::s(url))]));
-                }
-            }
-        }
-        for (k, v) in by_kind {
-            receiver.push((k, N::List(v)));
-        }
+        // The standalone configuration (alertmanager.rs), with each secret as a systemd credential.
+        let config = alerting::alertmanager(model, &mut |ch, field, reference| {
+            let id = format!("{ch}-{field}");
+            let value = fill(&Template::secret(reference), self.cx.secrets);
+            let file = self.secret(&format!("alertmanager-{id}"), value, &format!("notification/{ch}"));
+            credentials.push(format!("{id}:{file}"));
+            format!("{cred_dir}/{id}")
+        });
+        self.sources.extend(config.sources);
         let mut entries = vec![(
             path(&["services", "prometheus", "alertmanager"]),
             N::attrs(vec![
@@ -136,21 +70,7 @@ impl<'a> HostConfig<'a> {
                 ("port", N::num(port)),
                 // amtool would run in the build sandbox, where the credential files do not exist.
                 ("checkConfig", N::b(false)),
-                (
-                    "configuration",
-                    N::attrs(vec![
-                        (
-                            "route",
-                            N::attrs(vec![
-                                ("receiver", N::s("default")),
-                                ("group_by", N::strs(&["alertname", "instance"])),
-                                ("group_wait", N::s("30s")),
-                                ("repeat_interval", N::s("4h")),
-                            ]),
-                        ),
-                        ("receivers", N::List(vec![N::attrs(receiver)])),
-                    ]),
-                ),
+                ("configuration", N::from_yaml(&config.doc)),
             ]),
         )];
         if !credentials.is_empty() {

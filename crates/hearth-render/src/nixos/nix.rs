@@ -2,6 +2,8 @@
 
 use std::fmt::Write as _;
 
+use crate::yaml::Node;
+
 /// A Nix value, written with two-space indentation.
 pub(super) enum N {
     Str(String),
@@ -32,6 +34,28 @@ impl N {
 
     pub(super) fn attrs(entries: Vec<(&str, N)>) -> N {
         N::Attrs(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+    }
+
+    /// A YAML tree as the Nix value NixOS modules turn back into that YAML (`settings`,
+    /// `configuration`): mappings become attribute sets, sequences lists; comments are dropped.
+    pub(super) fn from_yaml(node: &Node) -> N {
+        match node {
+            Node::Str(s) | Node::Plain(s) => N::s(s),
+            Node::Int(n) => N::num(n),
+            Node::Num(n) => N::Raw(n.clone()),
+            Node::Bool(b) => N::b(*b),
+            Node::Null | Node::Comment(_) => N::Raw("null".into()),
+            Node::Seq(items) | Node::Flow(items) => {
+                N::List(items.iter().filter(|i| !matches!(i, Node::Comment(_))).map(N::from_yaml).collect())
+            }
+            Node::Map(entries) => N::Attrs(
+                entries
+                    .iter()
+                    .filter(|(_, v)| !matches!(v, Node::Comment(_)))
+                    .map(|(k, v)| (k.clone(), N::from_yaml(v)))
+                    .collect(),
+            ),
+        }
     }
 
     pub(super) fn write(&self, out: &mut String, indent: usize) {
@@ -124,11 +148,6 @@ pub(super) fn raw_lines(text: &str, indent: usize) -> String {
     }
     let _ = write!(s, "{pad}''");
     s
-}
-
-/// A YAML scalar as a JSON string (valid YAML, and no quoting surprises).
-pub(super) fn json(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_default()
 }
 
 #[cfg(test)]
