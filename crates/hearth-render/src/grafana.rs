@@ -8,14 +8,12 @@
 //! dashboard shows the node-exporter basics (CPU, memory, disk, network, targets up); they are a
 //! starting point the operator can extend in Grafana (UI edits are allowed but not saved back).
 
-use std::fmt::Write as _;
-
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::query::{address, dirs, http_port, service};
 use crate::reader::Runner;
-use crate::yaml::quoted as q;
+use crate::yaml::{Node, quoted};
 use crate::{Context, File, Kind, Output};
 
 const PROMETHEUS_UID: &str = "hearth-prometheus";
@@ -31,44 +29,55 @@ pub fn render(cx: &Context, out: &mut Output) {
     let src = format!("service/{name}");
     let runner = Runner::of(cx, name, svc);
 
-    let mut ds = String::from("# Data sources rendered by Hearth from `monitoring`.\napiVersion: 1\ndatasources:");
     let prometheus = service(m, mon.prometheus.as_deref());
     let loki = service(m, mon.loki.as_deref());
-    if prometheus.is_none() && loki.is_none() {
-        ds.push_str(" []");
-    }
-    ds.push('\n');
     let mut ds_file =
         runner.config(File::new(machine, "", Kind::GrafanaProvisioning, "")).from("monitoring").from(src.as_str());
+    let mut sources = Vec::new();
     for (kind, title, uid, found) in
         [("prometheus", "Prometheus", PROMETHEUS_UID, prometheus), ("loki", "Loki", LOKI_UID, loki)]
     {
         let Some((sname, s)) = found else { continue };
         let url = format!("http://{}:{}", address(m, s), http_port(s));
-        let _ = writeln!(ds, "  - name: {}\n    uid: {}\n    type: {kind}\n    access: proxy", q(title), q(uid));
-        let _ = writeln!(ds, "    url: {}\n    isDefault: {}\n    editable: false", q(&url), kind == "prometheus");
+        sources.push(Node::Map(vec![
+            ("name".into(), Node::s(title)),
+            ("uid".into(), Node::s(uid)),
+            ("type".into(), Node::Plain(kind.into())),
+            ("access".into(), Node::Plain("proxy".into())),
+            ("url".into(), Node::s(&url)),
+            ("isDefault".into(), Node::Bool(kind == "prometheus")),
+            ("editable".into(), Node::Bool(false)),
+        ]));
         ds_file = ds_file.from(format!("service/{sname}"));
     }
     ds_file.path = format!("{prov_dir}/datasources/hearth.yaml");
-    ds_file.content = ds;
+    ds_file.content = Node::Map(vec![
+        Node::comment("Data sources rendered by Hearth from `monitoring`."),
+        ("apiVersion".into(), Node::Int(1)),
+        ("datasources".into(), Node::Seq(sources)),
+    ])
+    .to_block(&quoted);
     out.push(ds_file);
 
     let dash_dir = "dashboards";
-    let provider = format!(
-        "# Dashboard provider rendered by Hearth from `monitoring.dashboards`.\n\
-         apiVersion: 1\n\
-         providers:\n  \
-           - name: \"hearth\"\n    \
-             orgId: 1\n    \
-             folder: \"Hearth\"\n    \
-             type: file\n    \
-             disableDeletion: true\n    \
-             allowUiUpdates: true\n    \
-             updateIntervalSeconds: 60\n    \
-             options:\n      \
-               path: {}\n",
-        q(&format!("{data_proc}/{dash_dir}"))
-    );
+    let provider = Node::Map(vec![
+        Node::comment("Dashboard provider rendered by Hearth from `monitoring.dashboards`."),
+        ("apiVersion".into(), Node::Int(1)),
+        (
+            "providers".into(),
+            Node::Seq(vec![Node::Map(vec![
+                ("name".into(), Node::s("hearth")),
+                ("orgId".into(), Node::Int(1)),
+                ("folder".into(), Node::s("Hearth")),
+                ("type".into(), Node::Plain("file".into())),
+                ("disableDeletion".into(), Node::Bool(true)),
+                ("allowUiUpdates".into(), Node::Bool(true)),
+                ("updateIntervalSeconds".into(), Node::Int(60)),
+                ("options".into(), Node::Map(vec![("path".into(), Node::s(&format!("{data_proc}/{dash_dir}")))])),
+            ])]),
+        ),
+    ])
+    .to_block(&quoted);
     let file = File::new(machine, format!("{prov_dir}/dashboards/hearth.yaml"), Kind::GrafanaProvisioning, provider);
     out.push(runner.config(file).from("monitoring").from(src.as_str()));
 

@@ -10,12 +10,10 @@
 //! syntax, which YAML 1.2 accepts), so names, expressions and `{{ $labels }}` templates never
 //! need hand-escaping.
 
-use std::fmt::Write as _;
-
 use crate::alerting;
 use crate::query::{address, dirs, http_port, service};
 use crate::reader::Runner;
-use crate::yaml::quoted as q;
+use crate::yaml::{Node, quoted as q};
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -26,34 +24,31 @@ pub fn render(cx: &Context, out: &mut Output) {
     let rules_rel = "rules/hearth.yml";
     let mon = &m.monitoring;
 
-    let mut y = String::new();
-    y.push_str("# Prometheus configuration rendered by Hearth from `monitoring`.\n");
+    let mut doc = vec![Node::comment("Prometheus configuration rendered by Hearth from `monitoring`.")];
     if mon.agent.as_deref() == Some("alloy") {
         // Receiving remote writes is a command-line flag, not a key of this file.
-        y.push_str("# The alloy agents push metrics with remote_write: start Prometheus with\n");
-        y.push_str("# `--web.enable-remote-write-receiver` (a command-line flag, not a key of this file).\n");
+        doc.push(Node::comment("The alloy agents push metrics with remote_write: start Prometheus with"));
+        doc.push(Node::comment("`--web.enable-remote-write-receiver` (a command-line flag, not a key of this file)."));
     }
-    y.push_str("global:\n");
     let interval = mon.scrape_interval.as_str();
-    let _ = writeln!(y, "  scrape_interval: {}", q(interval));
-    let _ = writeln!(y, "  evaluation_interval: {}", q(interval));
-    let _ = writeln!(y, "  external_labels:\n    homelab: {}", q(&m.homelab));
+    doc.push((
+        "global".into(),
+        Node::Map(vec![
+            ("scrape_interval".into(), Node::s(interval)),
+            ("evaluation_interval".into(), Node::s(interval)),
+            ("external_labels".into(), Node::Map(vec![("homelab".into(), Node::s(&m.homelab))])),
+        ]),
+    ));
     if !mon.rules.is_empty() {
-        let _ = writeln!(y, "rule_files:\n  - {}", q(&format!("{proc_dir}/{rules_rel}")));
+        doc.push(("rule_files".into(), Node::Seq(vec![Node::s(&format!("{proc_dir}/{rules_rel}"))])));
     }
     let alertmanager = service(m, mon.alertmanager.as_deref());
     if let Some((_, am)) = alertmanager {
-        let _ = writeln!(
-            y,
-            "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [{}]",
-            q(&format!("{}:{}", address(m, am), http_port(am)))
-        );
+        let target = Node::s(&format!("{}:{}", address(m, am), http_port(am)));
+        let static_configs = Node::Seq(vec![Node::Map(vec![("targets".into(), Node::Flow(vec![target]))])]);
+        let alertmanagers = Node::Seq(vec![Node::Map(vec![("static_configs".into(), static_configs)])]);
+        doc.push(("alerting".into(), Node::Map(vec![("alertmanagers".into(), alertmanagers)])));
     }
-    y.push_str("scrape_configs:");
-    if mon.scrape.is_empty() {
-        y.push_str(" []");
-    }
-    y.push('\n');
     let runner = Runner::of(cx, name, svc);
     let mut file = runner
         .config(File::new(machine, format!("{host_dir}/prometheus.yml"), Kind::Prometheus, String::new()))
@@ -62,16 +57,20 @@ pub fn render(cx: &Context, out: &mut Output) {
     if let Some((am, _)) = alertmanager {
         file = file.from(format!("service/{am}"));
     }
+    let mut jobs = Vec::new();
     for job in &mon.scrape {
-        let _ = writeln!(y, "  - job_name: {}", q(&job.job));
-        let _ = writeln!(y, "    metrics_path: {}", q(&job.path));
-        let targets: Vec<String> = job.targets.iter().map(|t| q(t)).collect();
-        let _ = writeln!(y, "    static_configs:\n      - targets: [{}]", targets.join(", "));
+        let targets = Node::Flow(job.targets.iter().map(|t| Node::s(t)).collect());
+        jobs.push(Node::Map(vec![
+            ("job_name".into(), Node::s(&job.job)),
+            ("metrics_path".into(), Node::s(&job.path)),
+            ("static_configs".into(), Node::Seq(vec![Node::Map(vec![("targets".into(), targets)])])),
+        ]));
         if m.services.contains_key(&job.job) {
             file = file.from(format!("service/{}", job.job));
         }
     }
-    file.content = y;
+    doc.push(("scrape_configs".into(), Node::Seq(jobs)));
+    file.content = Node::Map(doc).to_block(&q);
     out.push(file);
 
     if let Some(rules) = alerting::rules(m) {
