@@ -21,6 +21,12 @@ const STACKS: &str = "/opt/hearth/stacks";
 const RELOADS: &[&str] =
     &["caddy.service", "nginx.service", "postgresql.service", "prometheus.service", "prometheus-alertmanager.service"];
 
+/// The user some catalog images switch to before reading their files, by app, where the catalog
+/// entry names none (it only names a user it sets itself): the official `redis` image's `redis`
+/// (999), the `nginx` image's worker user (101), `prom/alertmanager`'s `nobody` (65534). A 0600
+/// file owned by root would be unreadable to them.
+const IMAGE_USERS: &[(&str, &str)] = &[("alertmanager", "65534"), ("nginx", "101"), ("redis", "999")];
+
 /// How a service's process runs, as far as the files it reads are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Runner {
@@ -42,7 +48,10 @@ impl Runner {
             Form::Docker => Runner::Container {
                 dir: stack_dir(&s.stack),
                 service: name.to_string(),
-                user: app.and_then(|a| a.user.clone()),
+                user: app.and_then(|a| a.user.clone()).or_else(|| {
+                    let app = s.app.as_deref()?;
+                    IMAGE_USERS.iter().find(|(a, _)| *a == app).map(|(_, uid)| uid.to_string())
+                }),
             },
             Form::Native => match app.and_then(|a| a.native.as_ref()) {
                 Some(native) => match &native.unit {

@@ -56,10 +56,8 @@ pub fn render(cx: &Context, out: &mut Output) {
         let conf_file = runner.config(File::new(machine, format!("{folder}/redis.conf"), Kind::Redis, conf));
         let conf_file = dbs.iter().fold(conf_file.from(&source), |f, d| f.from(format!("service/{}", d.consumer)));
         out.push(conf_file);
-        let secret_file = runner.private(File::new(machine, format!("{folder}/secret.conf"), Kind::EnvSecret, secret));
-        // The official image drops to its `redis` user, uid 999, before it reads the config.
-        let secret_file = if s.form == Form::Docker { secret_file.owned_by("999", "999") } else { secret_file };
-        out.push(secret_file.from(&source));
+        let secret_file = File::new(machine, format!("{folder}/secret.conf"), Kind::EnvSecret, secret);
+        out.push(runner.private(secret_file).from(&source));
     }
 }
 

@@ -166,6 +166,9 @@ fn private_files_belong_to_their_daemon() {
     let files = common::render(&model);
     check(&files, "/etc/redis/secret.conf", "redis");
     check(&files, "/etc/hearth/postgres/passwords.env", "postgres");
+    // In a container: the uid the image's process runs as.
+    let files = common::render(&example("zfs-proxmox-media-cloud"));
+    check(&files, "/opt/hearth/redis/config/secret.conf", "999");
 }
 
 fn example(name: &str) -> hearth_model::Model {
