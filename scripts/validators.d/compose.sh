@@ -3,7 +3,7 @@
 #
 # - PyYAML (PyPI): the structural tests read compose files back as a YAML 1.1 reader would.
 # - check-jsonschema (PyPI): every rendered compose.yaml against the Compose specification's
-#   JSON schema (shared/schemas/compose-spec.json).
+#   JSON schema (schemas/compose-spec/compose-spec.json in this repository).
 # - Docker Compose v2 (`docker compose config -q` in each stack folder; `config` reads, merges
 #   and checks the project and its `env_file`s without pulling or contacting the daemon).
 #   Debian 12 only packages Compose v1 (`docker-compose` 1.29), which rejects the top-level

@@ -10,7 +10,7 @@
 #   offline. Its services are never started here (no init in CI containers).
 # - python3-yaml: YAML parsing for the structural checks of the cloudflared config.
 # The Proxmox API parameters are checked by the test itself against
-# ../shared/schemas/pve-apidata.json (the schema of the API, from pve-docs); cloudflared and
+# schemas/proxmox/pve-apidata.json (the schema of the API, from pve-docs); cloudflared and
 # wg-quick have no offline config checker in Debian 12 (cloudflared is not packaged; `wg` cannot
 # parse wg-quick's own keys), so those files get structural checks and reviewed snapshots.
 set -euo pipefail

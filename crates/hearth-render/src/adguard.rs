@@ -8,11 +8,10 @@
 //! (or posts each entry to `/control/rewrite/add`). Entries are `{domain, answer}`, the format of
 //! the catalog's v0.107 line.
 
-use std::fmt::Write as _;
-
 use hearth_spec::ast::Form;
 
-use crate::prometheus::{dirs, dns_records, q, service};
+use crate::query::{dirs, dns_records, service};
+use crate::yaml::{Node, quoted};
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -33,18 +32,18 @@ pub fn render(cx: &Context, out: &mut Output) {
             .and_then(|c| c.rsplit_once('/'))
             .map_or_else(|| "/opt/AdGuardHome".to_string(), |(d, _)| d.to_string())
     };
-    let mut c = String::from(
-        "# DNS rewrites rendered by Hearth from `dns` and the exposed services.\n\
-         # A fragment of AdGuardHome.yaml: merge `filtering.rewrites` into the live file.\n\
-         filtering:\n  rewrites:",
-    );
-    if dns_records(m).is_empty() {
-        c.push_str(" []");
-    }
-    c.push('\n');
-    for r in dns_records(m) {
-        let _ = writeln!(c, "    - domain: {}\n      answer: {}", q(&r.name), q(&r.address.to_string()));
-    }
+    let rewrites = dns_records(m)
+        .into_iter()
+        .map(|r| {
+            Node::Map(vec![("domain".into(), Node::s(&r.name)), ("answer".into(), Node::s(&r.address.to_string()))])
+        })
+        .collect();
+    let doc = Node::Map(vec![
+        Node::comment("DNS rewrites rendered by Hearth from `dns` and the exposed services."),
+        Node::comment("A fragment of AdGuardHome.yaml: merge `filtering.rewrites` into the live file."),
+        ("filtering".into(), Node::Map(vec![("rewrites".into(), Node::Seq(rewrites))])),
+    ]);
+    let c = doc.to_block(&quoted);
     out.push(
         File::new(svc.on.name(), format!("{dir}/AdGuardHome.hearth.yaml"), Kind::AdguardHome, c)
             .from("dns")

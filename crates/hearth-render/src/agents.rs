@@ -14,8 +14,9 @@
 
 use std::fmt::Write as _;
 
-use crate::prometheus::{address, http_port, q, service};
-use crate::{Context, File, Kind, Output};
+use crate::query::{address, http_port, service};
+use crate::yaml::quoted as q;
+use crate::{Activation, Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {
     let m = cx.model;
@@ -40,8 +41,9 @@ pub fn render(cx: &Context, out: &mut Output) {
     machines.sort();
 
     for (machine, entity, docker) in machines {
-        let (path, kind, content) = match mon.agent.as_deref() {
+        let (app, path, kind, content) = match mon.agent.as_deref() {
             Some("alloy") if prometheus.is_some() || loki.is_some() => (
+                "alloy",
                 "/etc/alloy/config.alloy",
                 Kind::Alloy,
                 alloy(
@@ -53,12 +55,18 @@ pub fn render(cx: &Context, out: &mut Output) {
                 ),
             ),
             Some("promtail") => match &loki {
-                Some((_, url)) => ("/etc/promtail/config.yml", Kind::Promtail, promtail(machine, docker, url)),
+                Some((_, url)) => {
+                    ("promtail", "/etc/promtail/config.yml", Kind::Promtail, promtail(machine, docker, url))
+                }
                 None => continue,
             },
             _ => continue,
         };
+        // The agent runs natively on every machine, from its package (packages.rs lists it).
         let mut file = File::new(machine, path, kind, content).from("monitoring").from(entity);
+        if let Some(unit) = cx.catalog.get(app).and_then(|a| a.native.as_ref()).and_then(|n| n.unit.as_ref()) {
+            file = file.activate(Activation::Restart { unit: unit.clone() });
+        }
         for (n, _) in [&prometheus, &loki].into_iter().flatten() {
             file = file.from(format!("service/{n}"));
         }

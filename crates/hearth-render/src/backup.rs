@@ -21,17 +21,15 @@
 //!
 //! Jobs on NixOS guests are left to the NixOS renderer, which declares them as
 //! `services.restic.backups` (NixOS manages `/etc/systemd/system` itself).
-//!
-//! The helpers at the end are shared by the other data renderers (postgres, redis, mongo, minio,
-//! zfs, pbs).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hearth_catalog::Provides;
 use hearth_model::Model;
-use hearth_model::model::{BackupJob, Dump, Engine, Policy, Repository, Service, Template};
+use hearth_model::model::{BackupJob, Dump, Policy, Repository, Service, Template};
 use hearth_spec::ast::Form;
 
+use crate::shell::sh_quote;
+use crate::systemd::{self, timer};
 use crate::{Context, File, Kind, Output, fill};
 
 /// Where the textfile collector of node-exporter reads `*.prom` files.
@@ -207,14 +205,14 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
 
     let timer = timer(&format!("hearth-backup-{name}.service (policy {})", job.policy), &policy.on_calendar);
     let source = format!("service/{name}");
-    for (path, content, mode) in [
-        (script_path.clone(), script, 0o755),
-        (format!("/etc/systemd/system/hearth-backup-{name}.service"), unit, 0o644),
-        (format!("/etc/systemd/system/hearth-backup-{name}.timer"), timer, 0o644),
-    ] {
-        out.push(File::new(&job.machine, path, Kind::SystemdUnit, content).mode(mode).from(&source).from("backups"));
+    // The units run the script at each start: a changed script needs nothing else.
+    out.push(
+        File::new(&job.machine, script_path.clone(), Kind::Script, script).mode(0o755).from(&source).from("backups"),
+    );
+    for file in systemd::timed(&job.machine, &format!("hearth-backup-{name}"), unit, timer) {
+        out.push(file.from(&source).from("backups"));
     }
-    if job.dumps.iter().any(|d| d.engine == Engine::Mongodb)
+    if job.dumps.iter().any(|d| d.engine == hearth_model::model::Engine::Mongodb)
         && let Some(s) = service
     {
         out.push(
@@ -244,7 +242,7 @@ fn dump_commands(name: &str, s: &Service, dumps: &[Dump]) -> Vec<String> {
     let docker = s.form == Form::Docker;
     let exec = |flags: &str| format!("docker exec{flags} \"$(container {} {})\"", sh_quote(&s.stack), sh_quote(name));
     let mut lines = Vec::new();
-    if dumps.iter().any(|d| d.engine == Engine::Postgres) {
+    if dumps.iter().any(|d| d.engine == hearth_model::model::Engine::Postgres) {
         // Roles and their password hashes: a restore of the databases needs them first.
         lines.push(if docker {
             format!("{} pg_dumpall --username=postgres --globals-only > \"$DUMPS/postgres-globals.sql\"", exec(""))
@@ -317,56 +315,8 @@ fn render_checks(out: &mut Output, model: &Model, env_files: &BTreeMap<String, B
              IOSchedulingClass=idle\n"
         );
         let timer = timer(&format!("hearth-restic-check-{repo}.service"), calendar);
-        for (path, content) in [
-            (format!("/etc/systemd/system/hearth-restic-check-{repo}.service"), unit),
-            (format!("/etc/systemd/system/hearth-restic-check-{repo}.timer"), timer),
-        ] {
-            out.push(File::new(machine, path, Kind::SystemdUnit, content).from("backups"));
+        for file in systemd::timed(machine, &format!("hearth-restic-check-{repo}"), unit, timer) {
+            out.push(file.from("backups"));
         }
     }
-}
-
-/// A timer for a unit of the same name; `Persistent` catches up on runs missed while off.
-pub(crate) fn timer(what: &str, on_calendar: &str) -> String {
-    format!(
-        "# Rendered by Hearth.\n\
-         [Unit]\n\
-         Description=Schedule of {what}\n\n\
-         [Timer]\n\
-         OnCalendar={on_calendar}\n\
-         Persistent=true\n\n\
-         [Install]\n\
-         WantedBy=timers.target\n"
-    )
-}
-
-/// A word for POSIX sh: as is when it only holds safe characters, else single-quoted.
-pub(crate) fn sh_quote(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
-}
-
-/// Whether a service's catalog app provides `kind`.
-pub(crate) fn provides(cx: &Context, s: &Service, kind: Provides) -> bool {
-    s.app.as_deref().and_then(|a| cx.catalog.get(a)).is_some_and(|a| a.provides(kind))
-}
-
-/// The shell prefix that runs a program in a compose service's container (`-i` in `flags` to
-/// pass stdin), or `None` for a native service.
-pub(crate) fn docker_exec(name: &str, s: &Service, flags: &str) -> Option<String> {
-    (s.form == Form::Docker).then(|| {
-        format!(
-            "docker exec{flags} \"$(docker ps -q --filter label=com.docker.compose.project={} --filter label=com.docker.compose.service={})\"",
-            sh_quote(&s.stack),
-            sh_quote(name)
-        )
-    })
-}
-
-/// An environment variable name from a free name: `github-runner` -> `GITHUB_RUNNER`.
-pub(crate) fn env_name(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
 }

@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use hearth_model::model::{Template, Tls};
 use hearth_spec::ast::Auth;
 
-use crate::traefik::shared::{self, Location, Proxy, Site, SsoKind};
+use crate::sites::{self, Location, Proxy, Site, SsoKind};
 use crate::{Context, Kind, Output};
 
 /// The environment variables of the secrets file (named by the model, which also puts them on
@@ -31,10 +31,14 @@ pub fn render(cx: &Context, out: &mut Output) {
     let Some(proxy) = Proxy::find(cx, "caddy") else {
         return;
     };
-    let sites = shared::sites(cx, &proxy);
+    let sites = sites::sites(cx, &proxy);
 
-    let file = shared::from_sites(
-        proxy.file(proxy.host_path("/etc/caddy/Caddyfile"), Kind::Caddyfile, caddyfile(cx, &proxy, &sites)),
+    let file = sites::from_sites(
+        proxy.runner.config(proxy.file(
+            proxy.host_path("/etc/caddy/Caddyfile"),
+            Kind::Caddyfile,
+            caddyfile(cx, &proxy, &sites),
+        )),
         &sites,
     );
     out.push(file);
@@ -46,21 +50,21 @@ pub fn render(cx: &Context, out: &mut Output) {
         let _ = writeln!(env, "{DNS_TOKEN_VAR}={}", crate::fill(&Template::secret(token.clone()), cx.secrets));
     }
     if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
-        let _ = writeln!(env, "{BASIC_USER_VAR}={}", crate::fill(&Template::secret(shared::BASIC_USER), cx.secrets));
-        let _ = writeln!(env, "{BASIC_HASH_VAR}={}", crate::fill(&Template::secret(shared::BASIC_HASH), cx.secrets));
+        let _ = writeln!(env, "{BASIC_USER_VAR}={}", crate::fill(&Template::secret(sites::BASIC_USER), cx.secrets));
+        let _ = writeln!(env, "{BASIC_HASH_VAR}={}", crate::fill(&Template::secret(sites::BASIC_HASH), cx.secrets));
     }
     if !env.is_empty() {
         let content = format!(
             "# Secrets the Caddyfile reads from the environment; load as the Caddy process's environment\n\
              # (`env_file:` / `EnvironmentFile=`). The basic-auth hash is bcrypt (`caddy hash-password`).\n{env}"
         );
-        out.push(proxy.file(proxy.host_path("/etc/caddy/secrets.env"), Kind::EnvSecret, content));
+        out.push(proxy.runner.env(proxy.file(proxy.host_path("/etc/caddy/secrets.env"), Kind::EnvSecret, content)));
     }
 }
 
 /// The handlers several sites share, as snippets (`import NAME`) so each site block stays short.
 fn snippets(c: &mut String, sites: &[Site], sso: &SsoKind) {
-    let mut allows: Vec<&shared::Allow> =
+    let mut allows: Vec<&sites::Allow> =
         sites.iter().flat_map(|s| &s.locations).filter_map(|l| l.allow.as_ref()).collect();
     allows.sort_by_key(|a| a.name);
     allows.dedup_by_key(|a| a.name);
@@ -84,13 +88,13 @@ fn snippets(c: &mut String, sites: &[Site], sso: &SsoKind) {
                 let _ = writeln!(c, "\treverse_proxy /outpost.goauthentik.io/* {base}");
                 let _ = writeln!(c, "\tforward_auth {base} {{");
                 c.push_str("\t\turi /outpost.goauthentik.io/auth/caddy\n");
-                let _ = writeln!(c, "\t\tcopy_headers {}", shared::AUTHENTIK_HEADERS.join(" "));
+                let _ = writeln!(c, "\t\tcopy_headers {}", sites::AUTHENTIK_HEADERS.join(" "));
                 c.push_str("\t}\n");
             }
             SsoKind::Authelia { base } => {
                 let _ = writeln!(c, "\tforward_auth {base} {{");
                 c.push_str("\t\turi /api/authz/forward-auth\n");
-                let _ = writeln!(c, "\t\tcopy_headers {}", shared::AUTHELIA_HEADERS.join(" "));
+                let _ = writeln!(c, "\t\tcopy_headers {}", sites::AUTHELIA_HEADERS.join(" "));
                 c.push_str("\t}\n");
             }
             SsoKind::Missing => {

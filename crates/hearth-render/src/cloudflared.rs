@@ -22,6 +22,7 @@
 use hearth_model::model::{Service, Template, Tls};
 use hearth_spec::ast::{Access, Form};
 
+use crate::reader::Runner;
 use crate::{Context, File, Kind, Output, fill};
 
 pub const CONFIG: &str = "/etc/cloudflared/config.yml";
@@ -34,9 +35,9 @@ pub fn render(cx: &Context, out: &mut Output) {
     let machine = svc.on.name();
     let proxy = cx.model.ingress.proxy.as_deref().and_then(|p| cx.model.services.get(p).map(|s| (p, s)));
     let token_from = if svc.form == Form::Native { TOKEN_ENV } else { "the compose project's secret env file" };
-    let mut file = File::new(machine, CONFIG, Kind::Cloudflared, config(cx, tunnel, token_from, proxy.map(|(_, s)| s)))
-        .from(format!("service/{tunnel}"))
-        .from("ingress");
+    let runner = Runner::of(cx, tunnel, svc);
+    let file = File::new(machine, CONFIG, Kind::Cloudflared, config(cx, tunnel, token_from, proxy.map(|(_, s)| s)));
+    let mut file = runner.config(file).from(format!("service/{tunnel}")).from("ingress");
     if let Some((p, _)) = proxy {
         file = file.from(format!("service/{p}"));
     }
@@ -54,53 +55,54 @@ pub fn render(cx: &Context, out: &mut Output) {
             "# Tunnel token of `{tunnel}`, rendered by Hearth. Secret: keep it mode 0600.\nTUNNEL_TOKEN={}\n",
             fill(&token, cx.secrets)
         );
-        out.push(File::new(machine, TOKEN_ENV, Kind::EnvSecret, text).from(format!("service/{tunnel}")));
+        out.push(runner.env(File::new(machine, TOKEN_ENV, Kind::EnvSecret, text)).from(format!("service/{tunnel}")));
     }
 }
 
-use crate::yaml::quoted;
+use crate::yaml::{Node, quoted};
 
-/// The first of `names` the proxy publishes on its machine, as reached from the tunnel.
-fn published(s: &Service, names: &[&str], default: u16) -> u16 {
-    names.iter().find_map(|n| s.port(n).filter(|p| p.published)).map_or(default, |p| p.reachable)
+fn port(s: &Service, names: &[&str], default: u16) -> u16 {
+    names.iter().find_map(|n| s.ports.iter().find(|p| p.name == *n).and_then(|p| p.host)).unwrap_or(default)
 }
 
 fn config(cx: &Context, tunnel: &str, token_from: &str, proxy: Option<&Service>) -> String {
-    let mut s = format!(
-        "# Cloudflare Tunnel `{tunnel}`, rendered by Hearth.\n\
-         # Credentials: the tunnel token, TUNNEL_TOKEN in {token_from}.\n\
-         # Replace the id below with the tunnel's UUID (`cloudflared tunnel list`).\n\
-         tunnel: {TUNNEL_ID_PLACEHOLDER}\n\
-         no-autoupdate: true\n\
-         ingress:\n"
-    );
+    let mut ingress = Vec::new();
     for r in cx.model.routes.iter().filter(|r| r.access == Access::Tunnel) {
-        s.push_str(&format!("  - hostname: {}\n", quoted(&r.fqdn)));
+        let mut rule = vec![("hostname".to_string(), Node::s(&r.fqdn))];
         match proxy.and_then(|p| p.address.map(|a| (p, a))) {
             Some((p, addr)) => {
                 let host = if addr.is_ipv6() { format!("[{addr}]") } else { addr.to_string() };
                 match &cx.model.ingress.tls {
                     Tls::None => {
-                        s.push_str(&format!("    service: http://{host}:{}\n", published(p, &["web", "http"], 80)));
+                        let url = format!("http://{host}:{}", port(p, &["web", "http"], 80));
+                        rule.push(("service".into(), Node::Plain(url)));
                     }
                     tls => {
-                        s.push_str(&format!(
-                            "    service: https://{host}:{}\n    originRequest:\n      originServerName: {}\n",
-                            published(p, &["websecure", "https"], 443),
-                            quoted(&r.fqdn)
-                        ));
+                        let url = format!("https://{host}:{}", port(p, &["websecure", "https"], 443));
+                        rule.push(("service".into(), Node::Plain(url)));
+                        let mut origin = vec![("originServerName".to_string(), Node::s(&r.fqdn))];
                         if *tls == Tls::Internal {
-                            s.push_str("      noTLSVerify: true\n");
+                            origin.push(("noTLSVerify".into(), Node::Bool(true)));
                         }
+                        rule.push(("originRequest".into(), Node::Map(origin)));
                     }
                 }
             }
             None => {
                 let upstream = r.upstreams.first().map_or("http_status:502", String::as_str);
-                s.push_str(&format!("    service: {upstream}\n"));
+                rule.push(("service".into(), Node::Plain(upstream.into())));
             }
         }
+        ingress.push(Node::Map(rule));
     }
-    s.push_str("  - service: http_status:404\n");
-    s
+    ingress.push(Node::Map(vec![("service".into(), Node::Plain("http_status:404".into()))]));
+    Node::Map(vec![
+        Node::comment(format!("Cloudflare Tunnel `{tunnel}`, rendered by Hearth.")),
+        Node::comment(format!("Credentials: the tunnel token, TUNNEL_TOKEN in {token_from}.")),
+        Node::comment("Replace the id below with the tunnel's UUID (`cloudflared tunnel list`)."),
+        ("tunnel".into(), Node::Plain(TUNNEL_ID_PLACEHOLDER.into())),
+        ("no-autoupdate".into(), Node::Bool(true)),
+        ("ingress".into(), Node::Seq(ingress)),
+    ])
+    .to_block(&quoted)
 }

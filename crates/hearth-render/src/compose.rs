@@ -36,10 +36,8 @@ use hearth_model::model::{Companion, Healthcheck, Placement, Port, Probe as Mode
 use hearth_spec::ast::{Form, Protocol};
 use hearth_spec::units::Duration;
 
-use crate::{Context, File, Kind, Output, fill};
-
-/// Where stacks live on a machine.
-const STACKS: &str = "/opt/hearth/stacks";
+use crate::reader::stack_dir;
+use crate::{Activation, Context, File, Kind, Output, fill};
 
 /// Renders every stack of every Docker machine.
 pub fn render(cx: &Context, out: &mut Output) {
@@ -120,7 +118,7 @@ struct Container {
 }
 
 fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) {
-    let dir = format!("{STACKS}/{}", on.stack);
+    let dir = stack_dir(on.stack);
     let mut sources: BTreeSet<String> = BTreeSet::new();
     let mut containers: Vec<Container> = Vec::new();
     for &name in members {
@@ -150,7 +148,9 @@ fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) 
             }
             let owner = c.labels.get("hearth.service").unwrap_or(&c.key);
             out.push(
-                File::new(on.name, format!("{dir}/{file}"), Kind::EnvSecret, text).from(format!("service/{owner}")),
+                File::new(on.name, format!("{dir}/{file}"), Kind::EnvSecret, text)
+                    .activate(Activation::ComposeUp { dir: dir.clone() })
+                    .from(format!("service/{owner}")),
             );
         }
         services.push((c.key.clone(), container_yaml(c, &network, env_file)));
@@ -165,7 +165,8 @@ fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) 
         on.stack, on.name
     );
     text.push_str(&Y::Map(doc).to_block(&compose_scalar));
-    let mut file = File::new(on.name, format!("{dir}/compose.yaml"), Kind::Compose, text);
+    let mut file = File::new(on.name, format!("{dir}/compose.yaml"), Kind::Compose, text)
+        .activate(Activation::ComposeUp { dir: dir.clone() });
     for src in sources {
         file = file.from(src);
     }

@@ -8,7 +8,8 @@
 
 use std::fmt::Write as _;
 
-use crate::prometheus::{dirs, dns_records, service};
+use crate::query::{dirs, dns_records, service};
+use crate::reader::Runner;
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -22,9 +23,6 @@ pub fn render(cx: &Context, out: &mut Output) {
     for r in dns_records(m) {
         let _ = writeln!(c, "address=/{}/{}", r.name, r.address);
     }
-    out.push(
-        File::new(svc.on.name(), format!("{dir}/hearth.conf"), Kind::Dnsmasq, c)
-            .from("dns")
-            .from(format!("service/{name}")),
-    );
+    let file = File::new(svc.on.name(), format!("{dir}/hearth.conf"), Kind::Dnsmasq, c);
+    out.push(Runner::of(cx, name, svc).config(file).from("dns").from(format!("service/{name}")));
 }

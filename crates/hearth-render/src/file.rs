@@ -31,6 +31,14 @@ pub enum Kind {
     MongoInit,
     MinioInit,
     SystemdUnit,
+    /// A shell script a unit or an activation runs.
+    Script,
+    /// The Debian packages a machine needs, one per line.
+    Packages,
+    /// A `sysusers.d` file: system users the services need.
+    Sysusers,
+    /// A `tmpfiles.d` file: directories the services need, with owner and mode.
+    Tmpfiles,
     Zfs,
     Pbs,
     Nftables,
@@ -71,6 +79,10 @@ pub enum Activation {
     Reload { unit: String },
     /// A compose file: `docker compose up -d --remove-orphans` in its folder.
     ComposeUp { dir: String },
+    /// A container that reads this file must be restarted: `docker compose restart SERVICE` in
+    /// the folder of its compose file (`up -d` does not restart a container whose bind-mounted
+    /// file changed).
+    RestartContainer { dir: String, service: String },
     /// An nftables ruleset: `nft -f` it.
     LoadRuleset,
     /// An idempotent script or command to run once the rest is in place (database init, ZFS

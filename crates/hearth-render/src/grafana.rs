@@ -8,12 +8,12 @@
 //! dashboard shows the node-exporter basics (CPU, memory, disk, network, targets up); they are a
 //! starting point the operator can extend in Grafana (UI edits are allowed but not saved back).
 
-use std::fmt::Write as _;
-
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::prometheus::{address, dirs, http_port, q, service};
+use crate::query::{address, dirs, http_port, service};
+use crate::reader::Runner;
+use crate::yaml::{Node, quoted};
 use crate::{Context, File, Kind, Output};
 
 const PROMETHEUS_UID: &str = "hearth-prometheus";
@@ -27,57 +27,65 @@ pub fn render(cx: &Context, out: &mut Output) {
     let (prov_dir, _) = dirs(svc, "provisioning", "/etc/grafana/provisioning");
     let (data_host, data_proc) = dirs(svc, "data", "/var/lib/grafana");
     let src = format!("service/{name}");
+    let runner = Runner::of(cx, name, svc);
 
-    let mut ds = String::from("# Data sources rendered by Hearth from `monitoring`.\napiVersion: 1\ndatasources:");
     let prometheus = service(m, mon.prometheus.as_deref());
     let loki = service(m, mon.loki.as_deref());
-    if prometheus.is_none() && loki.is_none() {
-        ds.push_str(" []");
-    }
-    ds.push('\n');
-    let mut ds_file = File::new(machine, "", Kind::GrafanaProvisioning, "").from("monitoring").from(src.as_str());
+    let mut ds_file =
+        runner.config(File::new(machine, "", Kind::GrafanaProvisioning, "")).from("monitoring").from(src.as_str());
+    let mut sources = Vec::new();
     for (kind, title, uid, found) in
         [("prometheus", "Prometheus", PROMETHEUS_UID, prometheus), ("loki", "Loki", LOKI_UID, loki)]
     {
         let Some((sname, s)) = found else { continue };
         let url = format!("http://{}:{}", address(m, s), http_port(s));
-        let _ = writeln!(ds, "  - name: {}\n    uid: {}\n    type: {kind}\n    access: proxy", q(title), q(uid));
-        let _ = writeln!(ds, "    url: {}\n    isDefault: {}\n    editable: false", q(&url), kind == "prometheus");
+        sources.push(Node::Map(vec![
+            ("name".into(), Node::s(title)),
+            ("uid".into(), Node::s(uid)),
+            ("type".into(), Node::Plain(kind.into())),
+            ("access".into(), Node::Plain("proxy".into())),
+            ("url".into(), Node::s(&url)),
+            ("isDefault".into(), Node::Bool(kind == "prometheus")),
+            ("editable".into(), Node::Bool(false)),
+        ]));
         ds_file = ds_file.from(format!("service/{sname}"));
     }
     ds_file.path = format!("{prov_dir}/datasources/hearth.yaml");
-    ds_file.content = ds;
+    ds_file.content = Node::Map(vec![
+        Node::comment("Data sources rendered by Hearth from `monitoring`."),
+        ("apiVersion".into(), Node::Int(1)),
+        ("datasources".into(), Node::Seq(sources)),
+    ])
+    .to_block(&quoted);
     out.push(ds_file);
 
     let dash_dir = "dashboards";
-    let provider = format!(
-        "# Dashboard provider rendered by Hearth from `monitoring.dashboards`.\n\
-         apiVersion: 1\n\
-         providers:\n  \
-           - name: \"hearth\"\n    \
-             orgId: 1\n    \
-             folder: \"Hearth\"\n    \
-             type: file\n    \
-             disableDeletion: true\n    \
-             allowUiUpdates: true\n    \
-             updateIntervalSeconds: 60\n    \
-             options:\n      \
-               path: {}\n",
-        q(&format!("{data_proc}/{dash_dir}"))
-    );
-    out.push(
-        File::new(machine, format!("{prov_dir}/dashboards/hearth.yaml"), Kind::GrafanaProvisioning, provider)
-            .from("monitoring")
-            .from(src.as_str()),
-    );
+    let provider = Node::Map(vec![
+        Node::comment("Dashboard provider rendered by Hearth from `monitoring.dashboards`."),
+        ("apiVersion".into(), Node::Int(1)),
+        (
+            "providers".into(),
+            Node::Seq(vec![Node::Map(vec![
+                ("name".into(), Node::s("hearth")),
+                ("orgId".into(), Node::Int(1)),
+                ("folder".into(), Node::s("Hearth")),
+                ("type".into(), Node::Plain("file".into())),
+                ("disableDeletion".into(), Node::Bool(true)),
+                ("allowUiUpdates".into(), Node::Bool(true)),
+                ("updateIntervalSeconds".into(), Node::Int(60)),
+                ("options".into(), Node::Map(vec![("path".into(), Node::s(&format!("{data_proc}/{dash_dir}")))])),
+            ])]),
+        ),
+    ])
+    .to_block(&quoted);
+    let file = File::new(machine, format!("{prov_dir}/dashboards/hearth.yaml"), Kind::GrafanaProvisioning, provider);
+    out.push(runner.config(file).from("monitoring").from(src.as_str()));
 
     for d in &mon.dashboards {
         let text = serde_json::to_string_pretty(&dashboard(d)).unwrap_or_default() + "\n";
-        out.push(
-            File::new(machine, format!("{data_host}/{dash_dir}/{d}.json"), Kind::GrafanaProvisioning, text)
-                .from("monitoring")
-                .from(src.as_str()),
-        );
+        // The provider reads the folder again every minute: no restart.
+        let file = File::new(machine, format!("{data_host}/{dash_dir}/{d}.json"), Kind::GrafanaProvisioning, text);
+        out.push(runner.owns(file).from("monitoring").from(src.as_str()));
     }
 }
 

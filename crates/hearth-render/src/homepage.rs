@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use crate::prometheus::{dirs, q, service};
+use crate::query::{dirs, service};
+use crate::reader::Runner;
+use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
 
 struct Tile<'a> {
@@ -48,7 +50,9 @@ pub fn render(cx: &Context, out: &mut Output) {
     if groups.is_empty() {
         y.push_str("[]\n");
     }
-    let mut file = File::new(svc.on.name(), format!("{dir}/services.yaml"), Kind::Homepage, "")
+    let runner = Runner::of(cx, name, svc);
+    let mut file = runner
+        .config(File::new(svc.on.name(), format!("{dir}/services.yaml"), Kind::Homepage, ""))
         .from("monitoring")
         .from(format!("service/{name}"));
     for (group, tiles) in &groups {
@@ -77,9 +81,6 @@ pub fn render(cx: &Context, out: &mut Output) {
         "# Dashboard settings rendered by Hearth.\ntitle: {}\nheaderStyle: clean\nhideVersion: true\n",
         q(&m.homelab)
     );
-    out.push(
-        File::new(svc.on.name(), format!("{dir}/settings.yaml"), Kind::Homepage, settings)
-            .from("monitoring")
-            .from(format!("service/{name}")),
-    );
+    let file = File::new(svc.on.name(), format!("{dir}/settings.yaml"), Kind::Homepage, settings);
+    out.push(runner.config(file).from("monitoring").from(format!("service/{name}")));
 }

@@ -30,10 +30,13 @@ use hearth_model::model::{Placement, Port, Probe, Service, Template, Tls};
 use hearth_spec::ast::Protocol;
 use serde_json::{Map, Value, json};
 
-use crate::{Context, File, Kind, Output, fill};
+use crate::{Activation, Context, File, Kind, Output, fill};
 
 /// The storage each stateful volume claims; the model carries no volume sizes.
 const DEFAULT_CLAIM: &str = "1Gi";
+
+/// Where k3s installs `kubectl` (a link to the k3s binary).
+const KUBECTL: &str = "/usr/local/bin/kubectl";
 
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
@@ -68,7 +71,9 @@ pub fn render(cx: &Context, out: &mut Output) {
             // Strings are always quoted: Kubernetes reads YAML 1.1, where `on` or `08` change type.
             text.push_str(&crate::yaml::Node::from_json(d).to_block(&crate::yaml::quoted));
         }
-        let mut file = File::new(machine, format!("{dir}/{name}.yaml"), Kind::Kubernetes, text).from(&source);
+        let path = format!("{dir}/{name}.yaml");
+        let apply = Activation::Run { argv: vec![KUBECTL.into(), "apply".into(), "-f".into(), path.clone()] };
+        let mut file = File::new(machine, path, Kind::Kubernetes, text).activate(apply).from(&source);
         if c.is_some() {
             file = file.from(format!("guest/{machine}"));
         }
@@ -80,7 +85,13 @@ pub fn render(cx: &Context, out: &mut Output) {
             for (k, v) in secret {
                 env.push_str(&format!("{k}={}\n", fill(v, cx.secrets)));
             }
-            out.push(File::new(machine, format!("{dir}/{name}.secrets.env"), Kind::EnvSecret, env).from(&source));
+            let path = format!("{dir}/{name}.secrets.env");
+            // Create or replace the Secret from the file, idempotently.
+            let script = format!(
+                "{KUBECTL} create secret generic hearth-{name} --from-env-file={path} --dry-run=client -o yaml | {KUBECTL} apply -f -"
+            );
+            let apply = Activation::Run { argv: vec!["/bin/sh".into(), "-c".into(), script] };
+            out.push(File::new(machine, path, Kind::EnvSecret, env).activate(apply).from(&source));
         }
     }
 }

@@ -6,9 +6,14 @@
 //! and never see secret values unless the caller passes them: secrets reach files only of kind
 //! [`Kind::EnvSecret`] (mode 0600), as `{{secret:NAME}}` placeholders by default.
 
+mod alerting;
 mod file;
+mod query;
+mod reader;
 mod secrets;
-pub mod yaml;
+mod shell;
+mod sites;
+mod systemd;
 
 pub mod adguard;
 pub mod agents;
@@ -28,6 +33,7 @@ pub mod mongo;
 pub mod nftables;
 pub mod nginx;
 pub mod nixos;
+pub mod packages;
 pub mod pbs;
 pub mod postgres;
 pub mod prometheus;
@@ -43,6 +49,8 @@ pub use secrets::{SecretValues, fill, placeholder};
 
 use hearth_catalog::Catalog;
 use hearth_model::Model;
+/// The YAML writer every YAML renderer uses (`hearth_spec::emit`).
+use hearth_spec::emit as yaml;
 
 /// What every renderer reads.
 pub struct Context<'a> {
@@ -84,6 +92,12 @@ pub fn render(cx: &Context) -> Vec<File> {
     kubernetes::render(cx, &mut out);
     let mut files = out.finish();
     files.retain(|f| !superseded_by_nixos(cx.model, f));
+    let needs = packages::render(cx, &files);
+    if needs.is_empty() {
+        return files;
+    }
+    files.extend(needs);
+    files.sort_by(|a, b| (&a.machine, &a.path).cmp(&(&b.machine, &b.path)));
     files
 }
 

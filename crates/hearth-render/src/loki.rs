@@ -8,7 +8,9 @@
 
 use hearth_spec::ast::Form;
 
-use crate::prometheus::{dirs, q, service};
+use crate::query::{dirs, port, service};
+use crate::reader::Runner;
+use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -27,8 +29,8 @@ pub fn render(cx: &Context, out: &mut Output) {
             .and_then(|n| n.data.clone()),
     };
     let data = native_data.unwrap_or_else(|| dirs(svc, "data", "/var/lib/loki").1);
-    let http = svc.port_or_first(&["http"]).map_or(0, |p| p.listen);
-    let grpc = svc.port("grpc").map_or(9096, |p| p.listen);
+    let http = port(svc, "http").1;
+    let grpc = svc.ports.iter().find(|p| p.name == "grpc").map_or(9096, |p| p.container);
     let retention = m.monitoring.retention.as_str();
     let content = format!(
         "# Loki configuration rendered by Hearth from `monitoring`.\n\
@@ -48,9 +50,6 @@ analytics:\n  reporting_enabled: false\n",
         compactor = q(&format!("{data}/compactor")),
         retention = q(retention),
     );
-    out.push(
-        File::new(svc.on.name(), format!("{host_dir}/loki.yaml"), Kind::Loki, content)
-            .from("monitoring")
-            .from(format!("service/{name}")),
-    );
+    let file = File::new(svc.on.name(), format!("{host_dir}/loki.yaml"), Kind::Loki, content);
+    out.push(Runner::of(cx, name, svc).config(file).from("monitoring").from(format!("service/{name}")));
 }

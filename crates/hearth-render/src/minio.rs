@@ -19,8 +19,9 @@ use std::collections::BTreeMap;
 use hearth_catalog::Provides;
 use hearth_model::model::{Bucket, Service, Template};
 
-use crate::backup::{docker_exec, env_name, provides, sh_quote};
-use crate::{Context, File, Kind, Output, fill};
+use crate::query::{listen_port, provides};
+use crate::shell::{docker_exec, env_name, sh_quote};
+use crate::{Activation, Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
@@ -52,6 +53,7 @@ pub fn render(cx: &Context, out: &mut Output) {
             ),
         ];
         for f in files {
+            let f = f.activate(Activation::Run { argv: vec!["/bin/sh".into(), "/etc/hearth/minio/init.sh".into()] });
             let f = consumers.keys().fold(f.from(&source), |f, c| f.from(format!("service/{c}")));
             out.push(f);
         }
@@ -86,7 +88,7 @@ pub(crate) fn policy(buckets: &[&str]) -> String {
 }
 
 fn init_sh(name: &str, s: &Service, buckets: &[&Bucket], consumers: &BTreeMap<&str, Vec<&str>>) -> String {
-    let port = s.port_or_first(&["api"]).map_or(9000, |p| p.listen);
+    let port = listen_port(s, &["api"]).unwrap_or(9000);
     let mc = match docker_exec(name, s, " -i") {
         Some(exec) => exec.replacen("docker exec -i", "docker exec -i -e MC_HOST_hearth", 1) + " mc",
         None => "${HEARTH_MC:-mc}".to_string(),

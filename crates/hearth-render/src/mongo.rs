@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 
 use hearth_model::model::{Database, Service, Template};
 
-use crate::backup::{docker_exec, env_name, sh_quote};
-use crate::{Context, File, Kind, Output, fill};
+use crate::query::listen_port;
+use crate::shell::{docker_exec, env_name, sh_quote};
+use crate::{Activation, Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
@@ -26,6 +27,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         let Some(s) = model.services.get(*server) else { continue };
         let machine = s.on.name();
         let source = format!("service/{server}");
+        let apply = Activation::Run { argv: vec!["/bin/sh".into(), "/etc/hearth/mongo/apply.sh".into()] };
         let files = [
             File::new(machine, "/etc/hearth/mongo/init.js", Kind::MongoInit, init_js(server, databases)),
             File::new(
@@ -38,6 +40,7 @@ pub fn render(cx: &Context, out: &mut Output) {
                 .mode(0o755),
         ];
         for f in files {
+            let f = f.activate(apply.clone());
             let f = databases
                 .iter()
                 .flat_map(|d| &d.consumers)
@@ -113,7 +116,7 @@ fn credentials(cx: &Context, server: &str, s: &Service, databases: &[&Database])
 }
 
 fn apply_sh(server: &str, s: &Service, databases: &[&Database]) -> String {
-    let url = format!("mongodb://127.0.0.1:{}/admin", s.port_or_first(&["mongodb"]).map_or(27017, |p| p.listen));
+    let url = format!("mongodb://127.0.0.1:{}/admin", listen_port(s, &["mongodb"]).unwrap_or(27017));
     let mut vars = vec!["MONGO_ROOT_USERNAME".to_string(), "MONGO_ROOT_PASSWORD".to_string()];
     for d in databases {
         let v = format!("MONGO_PW_{}", env_name(&d.user));

@@ -32,7 +32,7 @@ use std::net::IpAddr;
 
 use hearth_model::model::Opening;
 
-use crate::{Context, File, Kind, Output};
+use crate::{Activation, Context, File, Kind, Output};
 
 /// Where the ruleset goes.
 pub const PATH: &str = "/etc/nftables.d/hearth.nft";
@@ -53,7 +53,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         let docker = runtime == Some(hearth_spec::ast::Runtime::Docker);
         let content = ruleset(machine, openings, docker);
         let source = if guest.is_some() { format!("guest/{machine}") } else { format!("host/{machine}") };
-        let mut file = File::new(machine, PATH, Kind::Nftables, content).from(source);
+        let mut file = File::new(machine, PATH, Kind::Nftables, content).activate(Activation::LoadRuleset).from(source);
         for s in by_machine.get(machine.as_str()).into_iter().flatten() {
             file = file.from(format!("service/{s}"));
         }

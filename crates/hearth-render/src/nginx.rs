@@ -17,7 +17,7 @@ use std::fmt::Write as _;
 use hearth_model::model::{Template, Tls};
 use hearth_spec::ast::Auth;
 
-use crate::traefik::shared::{self, Location, Proxy, Site, SsoKind};
+use crate::sites::{self, Location, Proxy, Site, SsoKind};
 use crate::{Context, Kind, Output};
 
 /// The paths NGINX reads, which depend on whether it runs natively or in a container.
@@ -60,21 +60,22 @@ pub fn render(cx: &Context, out: &mut Output) {
     let Some(proxy) = Proxy::find(cx, "nginx") else {
         return;
     };
-    let sites = shared::sites(cx, &proxy);
+    let sites = sites::sites(cx, &proxy);
     let paths = Paths::of(&proxy);
 
-    let file = shared::from_sites(
-        proxy.file(
+    let file = sites::from_sites(
+        proxy.runner.config(proxy.file(
             proxy.host_path(&format!("{}/hearth.conf", paths.conf)),
             Kind::Nginx,
             config(cx, &proxy, &sites, &paths),
-        ),
+        )),
         &sites,
     );
     out.push(file);
 
     if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
-        out.push(proxy.file(proxy.host_path(&paths.htpasswd), Kind::EnvSecret, shared::htpasswd(cx)));
+        // The workers read it at each request: owned by their user, no reload.
+        out.push(proxy.runner.owns(proxy.file(proxy.host_path(&paths.htpasswd), Kind::EnvSecret, sites::htpasswd(cx))));
     }
     if let Tls::Acme { challenge, provider: Some(provider), token: Some(token), .. } = &cx.model.ingress.tls
         && *challenge == hearth_spec::ast::Challenge::Dns
@@ -84,6 +85,7 @@ pub fn render(cx: &Context, out: &mut Output) {
             provider.replace('-', "_"),
             crate::fill(&Template::secret(token.clone()), cx.secrets)
         );
+        // certbot (root) reads it at each renewal: nothing to restart.
         out.push(proxy.file(format!("/etc/letsencrypt/hearth-{provider}.ini"), Kind::EnvSecret, content));
     }
 }
@@ -287,7 +289,7 @@ fn authentik_request() -> String {
         add_header Set-Cookie $auth_cookie;
 ",
     );
-    for h in shared::AUTHENTIK_HEADERS {
+    for h in sites::AUTHENTIK_HEADERS {
         let var = h.to_ascii_lowercase().replace('-', "_");
         let _ = writeln!(s, "        auth_request_set ${var} $upstream_http_{var};");
         let _ = writeln!(s, "        proxy_set_header {h} ${var};");
@@ -321,7 +323,7 @@ fn authelia_request() -> String {
         error_page 401 =302 $redirection_url;
 ",
     );
-    for h in shared::AUTHELIA_HEADERS {
+    for h in sites::AUTHELIA_HEADERS {
         let var = format!("authelia_{}", h.to_ascii_lowercase().replace('-', "_"));
         let _ =
             writeln!(s, "        auth_request_set ${var} $upstream_http_{};", h.to_ascii_lowercase().replace('-', "_"));

@@ -19,8 +19,9 @@ use std::collections::BTreeMap;
 
 use hearth_model::model::{Database, Service, Template};
 
-use crate::backup::{docker_exec, env_name, sh_quote};
-use crate::{Context, File, Kind, Output, fill};
+use crate::reader::Runner;
+use crate::shell::{docker_exec, env_name, sh_quote};
+use crate::{Activation, Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
@@ -44,12 +45,29 @@ pub fn render(cx: &Context, out: &mut Output) {
         };
         let roles = roles(databases);
         let source = format!("service/{server}");
+        let runner = Runner::of(cx, server, s);
+        let apply = Activation::Run { argv: vec!["/bin/sh".into(), format!("{dir}/apply.sh")] };
         let files = [
-            File::new(machine, format!("{dir}/init.sql"), Kind::PostgresInit, init_sql(server, databases, &roles)),
-            File::new(machine, format!("{dir}/passwords.env"), Kind::EnvSecret, passwords_env(cx, server, &roles)),
+            File::new(machine, format!("{dir}/init.sql"), Kind::PostgresInit, init_sql(server, databases, &roles))
+                .activate(apply.clone()),
+            runner
+                .owns(File::new(
+                    machine,
+                    format!("{dir}/passwords.env"),
+                    Kind::EnvSecret,
+                    passwords_env(cx, server, &roles),
+                ))
+                .activate(apply.clone()),
             File::new(machine, format!("{dir}/apply.sh"), Kind::PostgresInit, apply_sh(server, s, &dir, &roles))
-                .mode(0o755),
-            File::new(machine, format!("{dir}/pg_hba.conf"), Kind::PostgresInit, pg_hba(cx, server, databases)),
+                .mode(0o755)
+                .activate(apply),
+            // The server reads it (`hba_file`), and re-reads it on reload.
+            runner.config(File::new(
+                machine,
+                format!("{dir}/pg_hba.conf"),
+                Kind::PostgresInit,
+                pg_hba(cx, server, databases),
+            )),
         ];
         for f in files {
             let f = databases

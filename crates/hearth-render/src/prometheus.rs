@@ -9,15 +9,11 @@
 //! Every string that comes from the spec is written as a double-quoted YAML scalar (JSON string
 //! syntax, which YAML 1.2 accepts), so names, expressions and `{{ $labels }}` templates never
 //! need hand-escaping.
-//!
-//! The small helpers at the bottom (addresses, volume paths, quoting) are shared by the other
-//! observability renderers.
 
-use std::fmt::Write as _;
-
-use hearth_model::model::{DnsRecord, Model, Service};
-use hearth_spec::ast::Form;
-
+use crate::alerting;
+use crate::query::{address, dirs, http_port, service};
+use crate::reader::Runner;
+use crate::yaml::{Node, quoted as q};
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -28,112 +24,59 @@ pub fn render(cx: &Context, out: &mut Output) {
     let rules_rel = "rules/hearth.yml";
     let mon = &m.monitoring;
 
-    let mut y = String::new();
-    y.push_str("# Prometheus configuration rendered by Hearth from `monitoring`.\n");
+    let mut doc = vec![Node::comment("Prometheus configuration rendered by Hearth from `monitoring`.")];
     if mon.agent.as_deref() == Some("alloy") {
         // Receiving remote writes is a command-line flag, not a key of this file.
-        y.push_str("# The alloy agents push metrics with remote_write: start Prometheus with\n");
-        y.push_str("# `--web.enable-remote-write-receiver` (a command-line flag, not a key of this file).\n");
+        doc.push(Node::comment("The alloy agents push metrics with remote_write: start Prometheus with"));
+        doc.push(Node::comment("`--web.enable-remote-write-receiver` (a command-line flag, not a key of this file)."));
     }
-    y.push_str("global:\n");
     let interval = mon.scrape_interval.as_str();
-    let _ = writeln!(y, "  scrape_interval: {}", q(interval));
-    let _ = writeln!(y, "  evaluation_interval: {}", q(interval));
-    let _ = writeln!(y, "  external_labels:\n    homelab: {}", q(&m.homelab));
+    doc.push((
+        "global".into(),
+        Node::Map(vec![
+            ("scrape_interval".into(), Node::s(interval)),
+            ("evaluation_interval".into(), Node::s(interval)),
+            ("external_labels".into(), Node::Map(vec![("homelab".into(), Node::s(&m.homelab))])),
+        ]),
+    ));
     if !mon.rules.is_empty() {
-        let _ = writeln!(y, "rule_files:\n  - {}", q(&format!("{proc_dir}/{rules_rel}")));
+        doc.push(("rule_files".into(), Node::Seq(vec![Node::s(&format!("{proc_dir}/{rules_rel}"))])));
     }
     let alertmanager = service(m, mon.alertmanager.as_deref());
     if let Some((_, am)) = alertmanager {
-        let _ = writeln!(
-            y,
-            "alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [{}]",
-            q(&format!("{}:{}", address(m, am), http_port(am)))
-        );
+        let target = Node::s(&format!("{}:{}", address(m, am), http_port(am)));
+        let static_configs = Node::Seq(vec![Node::Map(vec![("targets".into(), Node::Flow(vec![target]))])]);
+        let alertmanagers = Node::Seq(vec![Node::Map(vec![("static_configs".into(), static_configs)])]);
+        doc.push(("alerting".into(), Node::Map(vec![("alertmanagers".into(), alertmanagers)])));
     }
-    y.push_str("scrape_configs:");
-    if mon.scrape.is_empty() {
-        y.push_str(" []");
-    }
-    y.push('\n');
-    let mut file = File::new(machine, format!("{host_dir}/prometheus.yml"), Kind::Prometheus, String::new())
+    let runner = Runner::of(cx, name, svc);
+    let mut file = runner
+        .config(File::new(machine, format!("{host_dir}/prometheus.yml"), Kind::Prometheus, String::new()))
         .from("monitoring")
         .from(format!("service/{name}"));
     if let Some((am, _)) = alertmanager {
         file = file.from(format!("service/{am}"));
     }
+    let mut jobs = Vec::new();
     for job in &mon.scrape {
-        let _ = writeln!(y, "  - job_name: {}", q(&job.job));
-        let _ = writeln!(y, "    metrics_path: {}", q(&job.path));
-        let targets: Vec<String> = job.targets.iter().map(|t| q(t)).collect();
-        let _ = writeln!(y, "    static_configs:\n      - targets: [{}]", targets.join(", "));
+        let targets = Node::Flow(job.targets.iter().map(|t| Node::s(t)).collect());
+        jobs.push(Node::Map(vec![
+            ("job_name".into(), Node::s(&job.job)),
+            ("metrics_path".into(), Node::s(&job.path)),
+            ("static_configs".into(), Node::Seq(vec![Node::Map(vec![("targets".into(), targets)])])),
+        ]));
         if m.services.contains_key(&job.job) {
             file = file.from(format!("service/{}", job.job));
         }
     }
-    file.content = y;
+    doc.push(("scrape_configs".into(), Node::Seq(jobs)));
+    file.content = Node::Map(doc).to_block(&q);
     out.push(file);
 
-    if !mon.rules.is_empty() {
-        let mut r = String::from("# Alert rules rendered by Hearth from `monitoring.alerts.rules`.\ngroups:\n");
-        r.push_str("  - name: hearth\n    rules:\n");
-        for rule in &mon.rules {
-            let _ = writeln!(r, "      - alert: {}", q(&rule.name));
-            let _ = writeln!(r, "        expr: {}", q(&rule.expr));
-            if !rule.for_.is_empty() {
-                let _ = writeln!(r, "        for: {}", q(&rule.for_));
-            }
-            let _ = writeln!(r, "        labels:\n          severity: {}", q(&rule.severity));
-            let _ = writeln!(r, "        annotations:\n          summary: {}", q(&rule.summary));
-        }
-        out.push(
-            File::new(machine, format!("{host_dir}/{rules_rel}"), Kind::PrometheusRules, r)
-                .from("monitoring")
-                .from(format!("service/{name}")),
-        );
+    if let Some(rules) = alerting::rules(m) {
+        let mut r = String::from("# Alert rules rendered by Hearth from `monitoring.alerts.rules`.\n");
+        r.push_str(&rules.to_block(&q));
+        let file = File::new(machine, format!("{host_dir}/{rules_rel}"), Kind::PrometheusRules, r);
+        out.push(runner.config(file).from("monitoring").from(format!("service/{name}")));
     }
-}
-
-/// A monitoring role's service by name, when it is set and exists.
-pub(crate) fn service<'m>(m: &'m Model, name: Option<&'m str>) -> Option<(&'m str, &'m Service)> {
-    let name = name?;
-    m.services.get(name).map(|s| (name, s))
-}
-
-/// The address other machines reach a service at: its own, else its machine's, else the
-/// machine's name (resolvable through the homelab's DNS).
-pub(crate) fn address(m: &Model, svc: &Service) -> String {
-    svc.address
-        .or_else(|| m.guests.get(svc.on.name()).and_then(|g| g.address))
-        .or_else(|| m.hosts.get(svc.on.name()).and_then(|h| h.address))
-        .map_or_else(|| svc.on.name().to_string(), |a| a.to_string())
-}
-
-/// The host port of the service's `http` port (its first port otherwise), as other machines
-/// reach it.
-pub(crate) fn http_port(svc: &Service) -> u16 {
-    svc.port_or_first(&["http"]).map_or(0, |p| p.reachable)
-}
-
-/// A volume's folder as `(path on the machine, path the process sees)`. For a container these
-/// are the bind mount's source and target; natively the resolver sets both to the same path.
-/// Without such a volume, `fallback` on both sides.
-pub(crate) fn dirs(svc: &Service, volume: &str, fallback: &str) -> (String, String) {
-    let found = svc.volumes.iter().find(|v| v.name == volume);
-    match found {
-        Some(v) if svc.form == Form::Docker => {
-            (v.source.trim_end_matches('/').to_string(), v.target.trim_end_matches('/').to_string())
-        }
-        Some(v) => (v.target.trim_end_matches('/').to_string(), v.target.trim_end_matches('/').to_string()),
-        None => (fallback.to_string(), fallback.to_string()),
-    }
-}
-
-pub(crate) use crate::yaml::quoted as q;
-
-/// The internal DNS records, each (name, address) once: a name exposed by two services, or also
-/// listed under `dns.records`, appears twice in the model.
-pub(crate) fn dns_records(m: &Model) -> Vec<&DnsRecord> {
-    let mut seen = std::collections::BTreeSet::new();
-    m.dns_records.iter().filter(|r| seen.insert((r.name.as_str(), r.address))).collect()
 }

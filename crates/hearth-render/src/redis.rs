@@ -14,7 +14,8 @@ use hearth_catalog::Provides;
 use hearth_model::model::{Service, Template};
 use hearth_spec::ast::Form;
 
-use crate::backup::provides;
+use crate::query::{listen_port, provides};
+use crate::reader::Runner;
 use crate::{Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -34,7 +35,7 @@ pub fn render(cx: &Context, out: &mut Output) {
              protected-mode yes\n\
              port {port}\n\
              databases {databases}\n",
-            port = s.port_or_first(&["redis"]).map_or(6379, |p| p.listen),
+            port = listen_port(s, &["redis"]).unwrap_or(6379),
         );
         for d in &dbs {
             conf.push_str(&format!("# db {}: {}\n", d.db, d.consumer));
@@ -51,10 +52,12 @@ pub fn render(cx: &Context, out: &mut Output) {
         );
         let source = format!("service/{name}");
         let machine = s.on.name();
-        let conf_file = File::new(machine, format!("{folder}/redis.conf"), Kind::Redis, conf).from(&source);
-        let conf_file = dbs.iter().fold(conf_file, |f, d| f.from(format!("service/{}", d.consumer)));
+        let runner = Runner::of(cx, name, s);
+        let conf_file = runner.config(File::new(machine, format!("{folder}/redis.conf"), Kind::Redis, conf));
+        let conf_file = dbs.iter().fold(conf_file.from(&source), |f, d| f.from(format!("service/{}", d.consumer)));
         out.push(conf_file);
-        out.push(File::new(machine, format!("{folder}/secret.conf"), Kind::EnvSecret, secret).from(&source));
+        let secret_file = File::new(machine, format!("{folder}/secret.conf"), Kind::EnvSecret, secret);
+        out.push(runner.private(secret_file).from(&source));
     }
 }
 

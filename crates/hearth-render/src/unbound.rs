@@ -11,7 +11,9 @@ use std::net::IpAddr;
 
 use hearth_spec::ast::Form;
 
-use crate::prometheus::{dirs, dns_records, q, service};
+use crate::query::{dirs, dns_records, service};
+use crate::reader::Runner;
+use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
 
 pub fn render(cx: &Context, out: &mut Output) {
@@ -42,7 +44,8 @@ pub fn render(cx: &Context, out: &mut Output) {
             q(&format!("{}. 300 IN {ty} {}", r.name.trim_end_matches('.'), r.address))
         );
     }
-    out.push(File::new(svc.on.name(), path, Kind::Unbound, c).from("dns").from(format!("service/{name}")));
+    let file = File::new(svc.on.name(), path, Kind::Unbound, c);
+    out.push(Runner::of(cx, name, svc).config(file).from("dns").from(format!("service/{name}")));
 }
 
 fn in_zone(name: &str, zone: &str) -> bool {

@@ -15,6 +15,7 @@
 use hearth_model::model::Template;
 use hearth_spec::ast::Form;
 
+use crate::reader::Runner;
 use crate::{Context, File, Kind, Output, fill};
 
 pub const CONFIG: &str = "/etc/wireguard/wg0.conf";
@@ -42,10 +43,12 @@ pub fn render(cx: &Context, out: &mut Output) {
              # AllowedIPs = 10.13.13.2/32\n"
         );
         let source = format!("service/{name}");
+        // wg-quick (root) reads both when the interface comes up.
+        let runner = Runner::of(cx, name, s);
         for machine in std::iter::once(s.on.name()).chain(s.also_on.iter().map(String::as_str)) {
-            out.push(File::new(machine, CONFIG, Kind::Wireguard, conf.clone()).from(&source));
+            out.push(runner.config(File::new(machine, CONFIG, Kind::Wireguard, conf.clone())).from(&source));
             let key = fill(&Template::secret(format!("secret:{name}-private-key")), cx.secrets);
-            out.push(File::new(machine, KEY, Kind::EnvSecret, format!("{key}\n")).from(&source));
+            out.push(runner.env(File::new(machine, KEY, Kind::EnvSecret, format!("{key}\n"))).from(&source));
         }
     }
 }

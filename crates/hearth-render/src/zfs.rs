@@ -20,8 +20,13 @@ use std::collections::BTreeMap;
 
 use hearth_model::Model;
 
-use crate::backup::{sh_quote, timer};
-use crate::{Context, File, Kind, Output};
+use crate::shell::sh_quote;
+use crate::systemd::{self, timer};
+use crate::{Activation, Context, File, Kind, Output};
+
+/// The script that creates the datasets; it skips the ones that exist, so deploy runs it on
+/// every change.
+const DATASETS_SH: &str = "/etc/hearth/zfs/datasets.sh";
 
 const SNAPSHOT_SH: &str = r#"#!/bin/sh
 # Usage: snapshot.sh DATASET LABEL KEEP. Rendered by Hearth.
@@ -87,7 +92,10 @@ pub fn render(cx: &Context, out: &mut Output) {
             }
         }
         out.push(
-            File::new(host, "/etc/hearth/zfs/datasets.sh", Kind::Zfs, sh).mode(0o755).from(format!("host/{host}")),
+            File::new(host, DATASETS_SH, Kind::Zfs, sh)
+                .mode(0o755)
+                .activate(Activation::Run { argv: vec!["/bin/sh".into(), DATASETS_SH.into()] })
+                .from(format!("host/{host}")),
         );
     }
     render_snapshots(out, model);
@@ -202,11 +210,7 @@ fn render_replication(out: &mut Output, model: &Model) {
 }
 
 fn push_units(out: &mut Output, host: &str, unit: &str, service: String, timer: String) {
-    for (ext, content) in [("service", service), ("timer", timer)] {
-        out.push(
-            File::new(host, format!("/etc/systemd/system/{unit}.{ext}"), Kind::SystemdUnit, content)
-                .from("backups")
-                .from(format!("host/{host}")),
-        );
+    for file in systemd::timed(host, unit, service, timer) {
+        out.push(file.from("backups").from(format!("host/{host}")));
     }
 }

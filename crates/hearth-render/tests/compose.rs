@@ -14,6 +14,9 @@ use serde_json::Value;
 
 const KINDS: [Kind; 2] = [Kind::Compose, Kind::EnvSecret];
 
+/// The Compose specification's JSON schema, under `schemas/`.
+const SCHEMA: &str = "compose-spec/compose-spec.json";
+
 /// The compose renderer's files: its kinds under the stacks folder (other renderers write
 /// `env-secret` files of their own elsewhere).
 fn mine(files: &[File]) -> Vec<File> {
@@ -40,11 +43,7 @@ fn compose() -> Option<Vec<&'static str>> {
             return Some(cmd);
         }
     }
-    assert!(
-        std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_none(),
-        "Docker Compose v2 is not installed; run scripts/validators.d/compose.sh"
-    );
-    eprintln!("skipping: Docker Compose v2 is not installed (run scripts/validators.d/compose.sh)");
+    common::unavailable("Docker Compose v2 is not installed");
     None
 }
 
@@ -69,8 +68,7 @@ fn compose_config(cmd: &[&str], stack_dir: &Path) -> Value {
 fn yaml11(path: &Path) -> Option<Value> {
     let have = Command::new("python3").args(["-c", "import yaml"]).output().is_ok_and(|o| o.status.success());
     if !have {
-        assert!(std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_none(), "PyYAML is not installed");
-        eprintln!("skipping: PyYAML is not installed (run scripts/validators.d/compose.sh)");
+        common::unavailable("PyYAML is not installed");
         return None;
     }
     let out = Command::new("python3")
@@ -80,10 +78,6 @@ fn yaml11(path: &Path) -> Option<Value> {
         .expect("run python3");
     assert!(out.status.success(), "{} does not parse: {}", path.display(), String::from_utf8_lossy(&out.stderr));
     Some(serde_json::from_slice(&out.stdout).expect("JSON"))
-}
-
-fn schema() -> PathBuf {
-    common::repo().join("../shared/schemas/compose-spec.json")
 }
 
 #[test]
@@ -106,7 +100,7 @@ fn every_example_passes_the_schema_and_docker_compose() {
         stacks += composes.len();
         if jsonschema {
             let mut cmd = Command::new("check-jsonschema");
-            cmd.arg("--schemafile").arg(schema());
+            cmd.arg("--schemafile").arg(common::schema(SCHEMA));
             for f in &composes {
                 cmd.arg(on_disk(&dir, f));
             }
@@ -131,7 +125,7 @@ fn every_example_passes_the_schema_and_docker_compose() {
         "compose: {stacks} stacks; check-jsonschema passed {schema_ok}, docker compose config passed {config_ok}"
     );
     assert!(stacks > 0, "the examples render compose stacks");
-    if std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_some() {
+    if common::validators_required() {
         assert_eq!((schema_ok, config_ok), (stacks, stacks), "every stack went through both validators");
     }
 }
@@ -340,7 +334,7 @@ fn uses_and_via_within_a_stack_become_depends_on_and_service_mode() {
     let path = on_disk(&dir, media);
     if common::have("check-jsonschema") {
         common::run_ok(
-            Command::new("check-jsonschema").arg("--schemafile").arg(schema()).arg(&path),
+            Command::new("check-jsonschema").arg("--schemafile").arg(common::schema(SCHEMA)).arg(&path),
             "check-jsonschema",
         );
     }
@@ -359,13 +353,6 @@ fn uses_and_via_within_a_stack_become_depends_on_and_service_mode() {
     );
     let ports = doc["services"]["gluetun"]["ports"].as_array().unwrap();
     assert!(ports.contains(&Value::from("8989:8989/tcp")), "{ports:?}");
-}
-
-#[test]
-fn rendering_is_deterministic() {
-    for (name, model) in common::examples() {
-        assert_eq!(mine(&common::render(&model)), mine(&common::render(&model)), "{name}");
-    }
 }
 
 fn snapshot_text(files: &[File]) -> String {

@@ -2,7 +2,7 @@
 //! real PostgreSQL runs the rendered init.sql on a throwaway cluster, a real redis-server loads
 //! the rendered redis.conf, `systemd-analyze verify` checks every unit, `sh -n` every script,
 //! `node --check` the mongosh script; the Proxmox sections and MinIO policies are parsed and
-//! checked structurally. Plus snapshots, determinism and the secret rule.
+//! checked structurally. Plus snapshots and the secret rule.
 
 mod common;
 
@@ -61,18 +61,6 @@ fn snapshot_text(files: &[File]) -> String {
         .map(|f| format!("==> {}:{} ({}, {:o})\n{}", f.machine, f.path, f.kind.as_str(), f.mode, f.content))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-#[test]
-fn deterministic() {
-    for (name, model) in common::examples() {
-        let a = data_files(&model, None);
-        let b = data_files(&model, None);
-        assert_eq!(a, b, "{name}: two renders differ");
-        let a = data_files(&model, Some(&TestSecrets));
-        let b = data_files(&model, Some(&TestSecrets));
-        assert_eq!(a, b, "{name}: two renders with secrets differ");
-    }
 }
 
 #[test]
@@ -482,8 +470,7 @@ fn postgres_init_runs_on_a_real_cluster() {
         return;
     }
     let Some(bin) = postgres_bin() else {
-        assert!(std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_none(), "no initdb under /usr/lib/postgresql");
-        eprintln!("skipping: no initdb under /usr/lib/postgresql");
+        common::unavailable("no initdb under /usr/lib/postgresql");
         return;
     };
     let root = is_root();

@@ -317,7 +317,7 @@ fn every_file_passes_its_validator() {
     // The examples render every kind above; with the validators installed each check must
     // have run at least once, so a renderer that stops producing a kind fails here.
     assert!(checked.contains_key("alloy structure"), "the examples render Alloy configs");
-    if std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_some() {
+    if common::validators_required() {
         let expected = [
             "adguard structure",
             "alloy structure",
@@ -393,13 +393,6 @@ fn secrets_stay_in_secret_files() {
         assert!(am.content.contains(&format!("\"{p}\"")), "{p} not referenced");
     }
     assert!(am.content.contains("chat_id: -100123456"));
-}
-
-#[test]
-fn rendering_is_deterministic() {
-    for (name, m) in all_models() {
-        assert_eq!(common::render(&m), common::render(&m), "{name}");
-    }
 }
 
 /// Every file of this group, one after another, for a snapshot.

@@ -68,11 +68,9 @@ fn path_of(dir: &Path, f: &File) -> PathBuf {
 }
 
 #[test]
-fn rendering_is_deterministic_and_paths_are_unique() {
+fn paths_are_unique_and_have_sources() {
     for (name, model) in common::examples().into_iter().chain([("wireguard".to_string(), wireguard_variant())]) {
         let a = common::render(&model);
-        let b = common::render(&model);
-        assert_eq!(dump(&ours(&a)), dump(&ours(&b)), "{name}: two renders differ");
         let mut seen = BTreeSet::new();
         for f in ours(&a) {
             assert!(seen.insert((&f.machine, &f.path)), "{name}: {}:{} written twice", f.machine, f.path);
@@ -137,18 +135,10 @@ fn nft() -> Option<String> {
 
 // ----- Proxmox API schema -----
 
-fn pve_schema() -> Option<Value> {
-    let path = std::env::var_os("HEARTH_PVE_APIDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| common::repo().join("../shared/schemas/pve-apidata.json"));
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(serde_json::from_str(&text).expect("pve-apidata.json parses")),
-        Err(e) => {
-            assert!(std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_none(), "{}: {e}", path.display());
-            eprintln!("skipping: no Proxmox API schema at {} ({e})", path.display());
-            None
-        }
-    }
+fn pve_schema() -> Value {
+    let path = common::schema("proxmox/pve-apidata.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).expect("pve-apidata.json parses")
 }
 
 /// The POST parameters of an API path, found anywhere in the schema tree.
@@ -247,7 +237,7 @@ fn check_parameters(props: &serde_json::Map<String, Value>, params: &serde_json:
 
 #[test]
 fn proxmox_guests_match_the_api_schema() {
-    let Some(schema) = pve_schema() else { return };
+    let schema = pve_schema();
     let lxc = post_parameters(&schema, "/nodes/{node}/lxc").expect("lxc endpoint in schema");
     let qemu = post_parameters(&schema, "/nodes/{node}/qemu").expect("qemu endpoint in schema");
     let mut checked = 0;
@@ -278,7 +268,7 @@ fn proxmox_guests_match_the_api_schema() {
 
 #[test]
 fn the_schema_check_catches_mistakes() {
-    let Some(schema) = pve_schema() else { return };
+    let schema = pve_schema();
     let lxc = post_parameters(&schema, "/nodes/{node}/lxc").unwrap();
     let bad: serde_json::Map<String, Value> = serde_json::from_str(
         r#"{"node": "pve", "vmid": 5, "memory": "512", "unprivileged": true, "net0": "name=eth0,bridgee=vmbr0", "color": "red"}"#,
@@ -504,11 +494,7 @@ fn can_use_namespaces() -> bool {
     let netns = Command::new("ip").args(["netns", "list"]).output().is_ok_and(|o| o.status.success());
     let tools = common::have("nft") && common::have("python3");
     if !(root && netns) {
-        assert!(
-            std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_none(),
-            "the firewall test needs root and `ip netns` (root: {root}, ip netns: {netns})"
-        );
-        eprintln!("skipping the firewall test: it needs root and `ip netns` (root: {root}, ip netns: {netns})");
+        common::unavailable(&format!("the firewall test needs root and `ip netns` (root: {root}, ip netns: {netns})"));
     }
     root && netns && tools
 }

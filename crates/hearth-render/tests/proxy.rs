@@ -114,31 +114,6 @@ fn secrets_stay_in_env_secret_files() {
     }
 }
 
-#[test]
-fn rendering_is_deterministic() {
-    for (name, model) in cases() {
-        let a: Vec<File> = common::render(&model).into_iter().filter(|f| KINDS.contains(&f.kind)).collect();
-        let b: Vec<File> = common::render(&model).into_iter().filter(|f| KINDS.contains(&f.kind)).collect();
-        assert_eq!(a, b, "{name}");
-    }
-}
-
-/// Where the Traefik JSON schemas are (`HEARTH_SCHEMAS`, default `shared/schemas` beside the repository).
-fn schemas() -> Option<PathBuf> {
-    let dir =
-        std::env::var_os("HEARTH_SCHEMAS").map_or_else(|| common::repo().join("../shared/schemas"), PathBuf::from);
-    if dir.join("traefik-v3.json").is_file() && dir.join("traefik-v3-file-provider.json").is_file() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_none(),
-        "the Traefik schemas are not in {}; set `HEARTH_SCHEMAS`",
-        dir.display()
-    );
-    eprintln!("skipping: no Traefik schemas in {}", dir.display());
-    None
-}
-
 /// YAML files converted to JSON beside them (`<file>.json`); the conversion is the YAML check.
 fn yaml_to_json(paths: &[PathBuf]) -> Vec<PathBuf> {
     let script = "import json, sys, yaml\nfor p in sys.argv[1:]:\n    with open(p) as f:\n        doc = yaml.safe_load(f)\n    with open(p + '.json', 'w') as f:\n        json.dump(doc, f)\n";
@@ -155,7 +130,6 @@ fn traefik_files_match_the_schemas() {
     if !common::have("check-jsonschema") || !common::have("python3") {
         return;
     }
-    let Some(schemas) = schemas() else { return };
     let mut checked = 0;
     for (name, model) in cases() {
         let files = common::render(&model);
@@ -164,16 +138,17 @@ fn traefik_files_match_the_schemas() {
         }
         let dir = common::temp_dir(&format!("proxy-traefik-{name}"));
         common::write_tree(&files, &dir);
-        for (kind, schema) in
-            [(Kind::TraefikStatic, "traefik-v3.json"), (Kind::TraefikDynamic, "traefik-v3-file-provider.json")]
-        {
+        for (kind, schema) in [
+            (Kind::TraefikStatic, "traefik/traefik-v3.json"),
+            (Kind::TraefikDynamic, "traefik/traefik-v3-file-provider.json"),
+        ] {
             let paths: Vec<PathBuf> = common::of_kind(&files, kind).iter().map(|f| dest(&dir, f)).collect();
             if paths.is_empty() {
                 continue;
             }
             let json = yaml_to_json(&paths);
             common::run_ok(
-                Command::new("check-jsonschema").arg("--schemafile").arg(schemas.join(schema)).args(&json),
+                Command::new("check-jsonschema").arg("--schemafile").arg(common::schema(schema)).args(&json),
                 &format!("{name}: check-jsonschema {schema}"),
             );
             if kind == Kind::TraefikDynamic {

@@ -8,6 +8,7 @@
 pub mod ast;
 pub mod decode;
 pub mod diagnostic;
+pub mod emit;
 pub mod load;
 pub mod net;
 pub mod reference;

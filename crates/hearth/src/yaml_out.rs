@@ -1,7 +1,7 @@
 //! `hearth show` as YAML: the model's JSON written as block YAML through the renderers' own
 //! writer, so every YAML Hearth prints follows the same quoting rules.
 
-use hearth_render::yaml::{Node, scalar};
+use hearth_spec::emit::{Node, scalar};
 use serde_json::Value;
 
 /// Writes a JSON value as a YAML document.

@@ -60,19 +60,32 @@ pub fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// Whether a validator is installed. In CI (`HEARTH_REQUIRE_VALIDATORS=1`) a missing validator
-/// fails the test; on a developer machine the test says what is missing and passes.
+/// Whether validators are required (`HEARTH_REQUIRE_VALIDATORS=1`, set by `.ci/run`).
+pub fn validators_required() -> bool {
+    std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_some()
+}
+
+/// The one place a validator that cannot run is reported: in CI it fails the test, on a developer
+/// machine the test says what it skips and goes on. Returns `false` so callers can write
+/// `found || unavailable(..)`.
+pub fn unavailable(what: &str) -> bool {
+    assert!(!validators_required(), "{what}; the scripts in scripts/validators.d/ install it");
+    eprintln!("skipping: {what} (run the scripts in scripts/validators.d/)");
+    false
+}
+
+/// Whether a validator is installed (see [`unavailable`]).
 pub fn have(tool: &str) -> bool {
     let found =
         Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("HEARTH_REQUIRE_VALIDATORS").is_none(),
-            "validator `{tool}` is not installed; .ci/run installs it"
-        );
-        eprintln!("skipping: `{tool}` is not installed (run the scripts in scripts/validators.d/)");
-    }
-    found
+    found || unavailable(&format!("`{tool}` is not installed"))
+}
+
+/// A schema vendored under `schemas/` at the repository root, e.g. `traefik/traefik-v3.json`.
+pub fn schema(path: &str) -> PathBuf {
+    let file = repo().join("schemas").join(path);
+    assert!(file.is_file(), "{} is missing: the repository carries its schemas", file.display());
+    file
 }
 
 /// Runs a command and panics with its output if it fails; returns its standard output.

@@ -1,5 +1,6 @@
-//! YAML scalars that read back as the same string under YAML 1.1 and 1.2, shared by every
-//! renderer that writes YAML and by `hearth show`.
+//! Writing YAML: scalars that read back as the same string under YAML 1.1 and 1.2, and an
+//! ordered block writer. Shared by every renderer that writes YAML and by `hearth show`; it lives
+//! here, beside the YAML reader, so that neither has to borrow it from the other.
 
 /// A double-quoted scalar (JSON string syntax is valid YAML): always safe, for values such as
 /// URLs, templates and free text.
@@ -37,6 +38,13 @@ pub enum Node {
     Null,
     Seq(Vec<Node>),
     Map(Vec<(String, Node)>),
+    /// A string written as a plain scalar where that is unambiguous (see [`scalar`]), whatever
+    /// the writer does with other strings.
+    Plain(String),
+    /// A sequence written in flow style on its key's line: `[a, b]`.
+    Flow(Vec<Node>),
+    /// A comment line (`# text`) in a mapping (its key is ignored) or a sequence.
+    Comment(String),
 }
 
 impl Node {
@@ -46,6 +54,11 @@ impl Node {
 
     pub fn strs(v: &[String]) -> Node {
         Node::Seq(v.iter().map(|s| Node::Str(s.clone())).collect())
+    }
+
+    /// A comment line as a mapping entry.
+    pub fn comment(text: impl Into<String>) -> (String, Node) {
+        (String::new(), Node::Comment(text.into()))
     }
 
     /// The same tree from JSON, keeping its key order.
@@ -81,6 +94,11 @@ impl Node {
             Node::Null => Some("null".into()),
             Node::Seq(v) if v.is_empty() => Some("[]".into()),
             Node::Map(v) if v.is_empty() => Some("{}".into()),
+            Node::Plain(s) => Some(scalar(s)),
+            Node::Flow(items) => {
+                let items: Vec<String> = items.iter().map(|i| i.inline(string).unwrap_or_default()).collect();
+                Some(format!("[{}]", items.join(", ")))
+            }
             _ => None,
         }
     }
@@ -94,6 +112,10 @@ impl Node {
                 for (i, (k, v)) in entries.iter().enumerate() {
                     if !(first_inline && i == 0) {
                         out.push_str(&pad);
+                    }
+                    if let Node::Comment(text) = v {
+                        out.push_str(&format!("# {text}\n"));
+                        continue;
                     }
                     out.push_str(&scalar(k));
                     out.push(':');
@@ -115,6 +137,10 @@ impl Node {
                     if !(first_inline && i == 0) {
                         out.push_str(&pad);
                     }
+                    if let Node::Comment(text) = item {
+                        out.push_str(&format!("# {text}\n"));
+                        continue;
+                    }
                     out.push_str("- ");
                     match item.inline(string) {
                         Some(s) => {
@@ -124,6 +150,10 @@ impl Node {
                         None => item.write_at(out, indent + 2, true, string),
                     }
                 }
+            }
+            Node::Comment(text) => {
+                out.push_str(&pad);
+                out.push_str(&format!("# {text}\n"));
             }
             other => {
                 out.push_str(&pad);
@@ -147,6 +177,22 @@ mod tests {
             assert!(scalar(q).starts_with('"'), "{q}");
         }
         assert_eq!(quoted("a\"b"), "\"a\\\"b\"");
+    }
+
+    #[test]
+    fn flow_plain_and_comments() {
+        let doc = Node::Map(vec![
+            Node::comment("first"),
+            ("a".into(), Node::Flow(vec![Node::s("x"), Node::Int(1)])),
+            (
+                "b".into(),
+                Node::Seq(vec![
+                    Node::Comment("none".into()),
+                    Node::Map(vec![("name".into(), Node::Plain("hearth".into()))]),
+                ]),
+            ),
+        ]);
+        assert_eq!(doc.to_block(&quoted), "# first\na: [\"x\", 1]\nb:\n  # none\n  - name: hearth\n");
     }
 
     #[test]

@@ -1,0 +1,162 @@
+//! What a machine needs before its files can take effect: the Debian packages of its native
+//! services and tools (`/etc/hearth/packages.list`), the system users no package creates
+//! (`/etc/sysusers.d/hearth.conf`) and the data folders the services write outside their package's
+//! own (`/etc/tmpfiles.d/hearth.conf`).
+//!
+//! Computed from the model and from the files the other renderers wrote (a machine with an
+//! nftables ruleset needs `nftables`, one with an Alloy configuration needs `alloy`), so a planner
+//! reading the render alone knows every action of a change. NixOS machines get none of these: the
+//! flake declares packages, users and folders itself.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use hearth_catalog::Native;
+use hearth_model::model::Service;
+use hearth_spec::ast::Form;
+
+use crate::{Activation, Context, File, Kind};
+
+pub const PACKAGES: &str = "/etc/hearth/packages.list";
+pub const SYSUSERS: &str = "/etc/sysusers.d/hearth.conf";
+pub const TMPFILES: &str = "/etc/tmpfiles.d/hearth.conf";
+
+/// Packages that do not create the user their service runs as: the upstream `.deb` of MinIO
+/// leaves `minio-user` to the operator, and Traefik ships as a bare release binary.
+const CREATE_NO_USER: &[&str] = &["minio", "traefik"];
+
+/// What one machine needs.
+#[derive(Default)]
+struct Needs {
+    packages: BTreeSet<String>,
+    /// user -> what needs it
+    users: BTreeMap<String, String>,
+    /// path -> (user, what needs it)
+    dirs: BTreeMap<String, (String, String)>,
+    sources: BTreeSet<String>,
+}
+
+/// The files of every machine that needs packages, users or folders, given the other renderers'
+/// files.
+pub fn render(cx: &Context, files: &[File]) -> Vec<File> {
+    let model = cx.model;
+    let mut needs: BTreeMap<String, Needs> = BTreeMap::new();
+    for (name, s) in &model.services {
+        if s.form != Form::Native {
+            continue;
+        }
+        let Some(native) = s.app.as_deref().and_then(|a| cx.catalog.get(a)).and_then(|a| a.native.as_ref()) else {
+            continue;
+        };
+        for machine in s.machines() {
+            if model.is_nixos(machine) {
+                continue;
+            }
+            native_needs(needs.entry(machine.to_string()).or_default(), name, s, native);
+        }
+    }
+    for f in files.iter().filter(|f| !model.is_nixos(&f.machine)) {
+        let tool = match f.kind {
+            Kind::Nftables => Some("nftables".to_string()),
+            Kind::Alloy => package_of(cx, "alloy"),
+            Kind::Promtail => package_of(cx, "promtail"),
+            // A backup script runs restic.
+            Kind::Script if f.path.starts_with("/etc/hearth/backup/") => package_of(cx, "restic"),
+            _ => None,
+        };
+        if let Some(package) = tool {
+            let n = needs.entry(f.machine.clone()).or_default();
+            n.packages.insert(package);
+            n.sources.extend(f.sources.iter().cloned());
+        }
+    }
+    let mut out = Vec::new();
+    for (machine, n) in needs {
+        let finish = |file: File| n.sources.iter().fold(file, |f, s| f.from(s.clone()));
+        if !n.packages.is_empty() {
+            let mut text = String::from("# Debian packages this machine needs, rendered by Hearth. One per line.\n");
+            for p in &n.packages {
+                text.push_str(p);
+                text.push('\n');
+            }
+            out.push(finish(File::new(&machine, PACKAGES, Kind::Packages, text).activate(Activation::InstallPackages)));
+        }
+        if !n.users.is_empty() {
+            let mut text = String::from("# System users no package creates, rendered by Hearth (sysusers.d(5)).\n");
+            for (user, why) in &n.users {
+                text.push_str(&format!("u {user} - \"{why}\"\n"));
+            }
+            out.push(finish(File::new(&machine, SYSUSERS, Kind::Sysusers, text).activate(Activation::Sysusers)));
+        }
+        if !n.dirs.is_empty() {
+            let mut text = String::from("# Data folders of native services, rendered by Hearth (tmpfiles.d(5)).\n");
+            for (path, (user, why)) in &n.dirs {
+                text.push_str(&format!("# {why}\nd {path} 0750 {user} {user} -\n"));
+            }
+            out.push(finish(File::new(&machine, TMPFILES, Kind::Tmpfiles, text).activate(Activation::Tmpfiles)));
+        }
+    }
+    out
+}
+
+/// A native service's package, user and data folders.
+fn native_needs(n: &mut Needs, name: &str, s: &Service, native: &Native) {
+    // No colon: it is also the user's GECOS field.
+    let why = format!("Hearth service {name}");
+    if let Some(package) = &native.package {
+        n.packages.insert(expand_version(package, s.image.as_deref()));
+        if let Some(user) = &native.user
+            && CREATE_NO_USER.contains(&package.as_str())
+        {
+            n.users.entry(user.clone()).or_insert_with(|| why.clone());
+        }
+    }
+    n.sources.insert(format!("service/{name}"));
+    let Some(user) = &native.user else { return };
+    // The package makes its own data folder; one the spec moved elsewhere is Hearth's to make.
+    for v in s.volumes.iter().filter(|v| v.stateful && !v.readonly) {
+        if native.data.as_deref() != Some(v.source.as_str()) && v.source.starts_with('/') {
+            n.dirs.entry(v.source.clone()).or_insert_with(|| (user.clone(), format!("{why}, volume {}", v.name)));
+        }
+    }
+}
+
+/// The Debian package of a catalog app that runs natively.
+fn package_of(cx: &Context, app: &str) -> Option<String> {
+    cx.catalog.get(app)?.native.as_ref()?.package.clone()
+}
+
+/// A package name with `{{ version }}` replaced by the major version of the service's image tag
+/// (`postgresql-{{ version }}` with `postgres:16.4` -> `postgresql-16`). Without a numeric tag the
+/// unversioned package is meant (`postgresql`, Debian's package of its default version).
+fn expand_version(package: &str, image: Option<&str>) -> String {
+    const VERSION: &str = "{{ version }}";
+    if !package.contains(VERSION) {
+        return package.to_string();
+    }
+    let major: String = image
+        .and_then(hearth_catalog::image_tag)
+        .map(|t| t.chars().take_while(char::is_ascii_digit).collect())
+        .unwrap_or_default();
+    if major.is_empty() {
+        package.replace(&format!("-{VERSION}"), "").replace(VERSION, "")
+    } else {
+        package.replace(VERSION, &major)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(package: &str, image: Option<&str>, expected: &str) {
+        assert_eq!(expand_version(package, image), expected, "{package} with {image:?}");
+    }
+
+    #[test]
+    fn versions() {
+        check("redis-server", Some("redis:7.2"), "redis-server");
+        check("postgresql-{{ version }}", Some("postgres:16.4-alpine"), "postgresql-16");
+        check("postgresql-{{ version }}", Some("postgres:latest"), "postgresql");
+        check("postgresql-{{ version }}", None, "postgresql");
+    }
+}

@@ -1,0 +1,31 @@
+//! Shell text: quoting words for POSIX sh, running a program in a compose service's container,
+//! and environment variable names made from free names.
+
+use hearth_model::model::Service;
+use hearth_spec::ast::Form;
+
+/// A word for POSIX sh: as is when it only holds safe characters, else single-quoted.
+pub(crate) fn sh_quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The shell prefix that runs a program in a compose service's container (`-i` in `flags` to
+/// pass stdin), or `None` for a native service.
+pub(crate) fn docker_exec(name: &str, s: &Service, flags: &str) -> Option<String> {
+    (s.form == Form::Docker).then(|| {
+        format!(
+            "docker exec{flags} \"$(docker ps -q --filter label=com.docker.compose.project={} --filter label=com.docker.compose.service={})\"",
+            sh_quote(&s.stack),
+            sh_quote(name)
+        )
+    })
+}
+
+/// An environment variable name from a free name: `github-runner` -> `GITHUB_RUNNER`.
+pub(crate) fn env_name(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect()
+}
