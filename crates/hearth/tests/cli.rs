@@ -327,3 +327,56 @@ fn secrets_list_names_what_only_the_operator_can_supply() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Runs `check` on `bytes` in both formats and holds the graphical report to the short one: the
+/// same exit code (1), the same `file:line:col` for every diagnostic, and short snippet lines.
+fn check_graphical(name: &str, bytes: &[u8], first_location: &str) -> String {
+    let dir = tempdir();
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, bytes).expect("write spec");
+    let path = path.to_str().expect("utf-8 path");
+    let short = hearth(&["--format", "short", "check", path]);
+    let human = hearth(&["check", path]);
+    assert_eq!(human.code, Some(1), "{name}: graphical exit {:?}, stderr:\n{}", human.code, human.stderr);
+    assert_eq!(short.code, Some(1), "{name}: short exit {:?}, stderr:\n{}", short.code, short.stderr);
+    let short_locations: Vec<&str> =
+        short.stderr.lines().filter(|l| l.starts_with(path)).filter_map(|l| l.split(": ").next()).collect();
+    let human_locations: Vec<&str> =
+        human.stderr.lines().filter_map(|l| l.split_once("─[").map(|(_, rest)| rest.trim_end_matches(']'))).collect();
+    assert_eq!(short_locations, human_locations, "{name}: locations differ:\n{}", human.stderr);
+    assert_eq!(short_locations.first().map(|l| &l[path.len()..]), Some(first_location), "{name}");
+    let longest = human.stderr.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(longest <= 300, "{name}: a {longest}-character line in:\n{}", human.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+    human.stderr
+}
+
+#[test]
+fn graphical_report_survives_awkward_sources() {
+    let long = "a".repeat(2_000_000);
+    let run = check_graphical("2mb-key", format!("{long}: 1\n").as_bytes(), ":1:2000001");
+    assert!(run.contains("aaaa: 1"), "the snippet shows where the key ends:\n{run}");
+    let value = "v".repeat(300_000);
+    check_graphical("long-line-error-at-start", format!("homelab: lab\ndomian: {value}\n").as_bytes(), ":2:1");
+    check_graphical(
+        "long-line-error-far-right",
+        format!("{{homelab: lab, domain: {value}.arpa, domian: x}}\n").as_bytes(),
+        ":1:300031",
+    );
+    let tabs = "\t".repeat(70_000);
+    check_graphical("tabs", format!("{{homelab: lab,{tabs}domian: x}}\n").as_bytes(), ":1:70015");
+    check_graphical("crlf", b"homelab: lab\r\ndomian: x\r\n", ":2:1");
+    check_graphical("lone-cr", b"homelab: lab\rdomian: x\n", ":1:14");
+    let wide = "é".repeat(50_000);
+    check_graphical("multi-byte", format!("{{homelab: \"{wide}\", domian: x}}\n").as_bytes(), ":1:50015");
+    check_graphical("control-characters", b"homelab: lab\x1b[31m\ndomian: x\n", ":1:10");
+    check_graphical("eof-without-newline", b"homelab: lab\nnetworks: {", ":2:11");
+    check_graphical("eof-after-newline", b"homelab: lab\nnetworks: {\n", ":2:11");
+    check_graphical("two-errors-far-apart", format!("{{homelab: lab, x: {value}, domian: 1}}").as_bytes(), ":1:16");
+    let pad = " ".repeat(100_000);
+    let hosts = format!(
+        "{{homelab: lab, networks: {{lan: {{cidr: 192.168.1.0/24}}}}, hosts: {{a: {{address: 192.168.1.10, network: lan}},{pad}b: {{address: 192.168.1.10, network: lan}}}}}}\n"
+    );
+    let run = check_graphical("labels-far-apart", hosts.as_bytes(), ":1:100119");
+    assert!(run.contains("first use at "), "the far label becomes a note:\n{run}");
+}

@@ -4,7 +4,11 @@
 use std::io::{IsTerminal, Write};
 
 use hearth_spec::{Diagnostic, Severity, SourceMap};
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan};
+
+use excerpt::{Excerpt, Label};
+
+mod excerpt;
 
 /// How diagnostics are printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -20,13 +24,18 @@ pub fn use_colour() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-#[derive(Debug)]
 struct Report<'a> {
     d: &'a Diagnostic,
-    source: NamedSource<String>,
+    source: Excerpt,
     labels: Vec<LabeledSpan>,
     help: Option<String>,
     code: String,
+}
+
+impl std::fmt::Debug for Report<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Report").field("d", self.d).field("code", &self.code).finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Display for Report<'_> {
@@ -55,8 +64,8 @@ impl miette::Diagnostic for Report<'_> {
     }
 }
 
-fn span(s: hearth_spec::Span) -> SourceSpan {
-    SourceSpan::new((s.start as usize).into(), s.len())
+fn range(s: hearth_spec::Span) -> std::ops::Range<usize> {
+    s.start as usize..s.end as usize
 }
 
 /// Renders one diagnostic the way `hearth` prints it.
@@ -65,17 +74,23 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, format: Format, colour: bool)
         return d.render_short(sources);
     }
     let file = sources.file(d.primary.span.file);
-    let mut labels = vec![LabeledSpan::new_primary_with_span(
-        Some(if d.primary.text.is_empty() { "here".to_string() } else { d.primary.text.clone() }),
-        span(d.primary.span),
-    )];
+    let primary = Label {
+        range: range(d.primary.span),
+        text: if d.primary.text.is_empty() { "here".to_string() } else { d.primary.text.clone() },
+    };
+    let mut secondary = Vec::new();
     let mut notes = Vec::new();
     for l in &d.secondary {
         if l.span.file == d.primary.span.file {
-            labels.push(LabeledSpan::new_with_span(Some(l.text.clone()), span(l.span)));
+            secondary.push(Label { range: range(l.span), text: l.text.clone() });
         } else {
             notes.push(format!("{} at {}", l.text, sources.location(l.span)));
         }
+    }
+    let placed = excerpt::place(file, primary, secondary);
+    for l in &placed.hidden {
+        let span = hearth_spec::Span::new(d.primary.span.file, l.range.start, l.range.end);
+        notes.push(format!("{} at {}", l.text, sources.location(span)));
     }
     let mut help = d.help.clone();
     if !notes.is_empty() {
@@ -85,13 +100,7 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, format: Format, colour: bool)
             None => joined,
         });
     }
-    let report = Report {
-        d,
-        source: NamedSource::new(file.path.display().to_string(), file.text.clone()),
-        labels,
-        help,
-        code: d.code.as_str().to_string(),
-    };
+    let report = Report { d, source: placed.source, labels: placed.labels, help, code: d.code.as_str().to_string() };
     let theme = if colour { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_context_lines(1).with_width(100);
     let mut out = String::new();
@@ -111,4 +120,38 @@ pub fn print(diagnostics: &[Diagnostic], sources: &SourceMap, format: Format) ->
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     (errors, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_spec::{Code, Diagnostic, SourceMap, Span};
+
+    use super::{Format, render};
+
+    /// Renders a diagnostic with the given primary and secondary byte ranges over `text` and
+    /// checks that the graphical header names `location`, as the short format does.
+    fn check(text: &str, primary: (u32, u32), secondary: &[(u32, u32)], location: &str) {
+        let mut sources = SourceMap::new();
+        let file = sources.add("t.yaml", text);
+        let span = |(start, end): (u32, u32)| Span { file, start, end };
+        let mut d = Diagnostic::new(Code::UnknownKey, span(primary), "message");
+        for &s in secondary {
+            d = d.with(span(s), "other");
+        }
+        let short = render(&d, &sources, Format::Short, false);
+        assert!(short.starts_with(&format!("t.yaml:{location}: ")), "{short}");
+        let human = render(&d, &sources, Format::Human, false);
+        assert!(human.contains(&format!("─[t.yaml:{location}]")), "{location}:\n{human}");
+    }
+
+    #[test]
+    fn spans_outside_the_text_or_inside_a_character_still_render() {
+        check("a: 1\n", (5, 5), &[], "2:1");
+        check("a: 1", (4, 4), &[], "1:5");
+        check("a: 1\n", (3, 1), &[(0, 99)], "1:4");
+        check("é: 1\n", (1, 2), &[(1, 1)], "1:2");
+        check("a: 1\n", (90, 99), &[(0, 1)], "2:1");
+        check("", (0, 0), &[(0, 5)], "1:1");
+        check("a: 1\r\nb: 2\r\n", (4, 6), &[(10, 12)], "1:5");
+    }
 }
