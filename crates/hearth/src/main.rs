@@ -103,13 +103,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check { path } => {
-            let a = analyze(&path);
+            let a = analyze(&path)?;
             let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
             summary(errors, warnings);
             Ok(a.exit_code(errors))
         }
         Command::Render { path, out, with_secrets } => {
-            let a = analyze(&path);
+            let a = analyze(&path)?;
             let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
             let Some(model) = a.model.as_ref().filter(|_| errors == 0) else {
                 summary(errors, warnings);
@@ -123,13 +123,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 None
             };
-            let n =
-                render_cmd::run(model, &a.sources, &out, live.as_ref().map(|l| l as &dyn hearth_render::SecretValues))?;
+            let n = render_cmd::run(model, &a.sources, &out, live.as_ref())?;
             eprintln!("rendered {n} files into `{}`", out.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Docs { path, out } => {
-            let a = analyze(&path);
+            let a = analyze(&path)?;
             let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
             let Some(model) = a.model.as_ref().filter(|_| errors == 0) else {
                 summary(errors, warnings);
@@ -142,7 +141,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Resolve { path } => {
-            let a = analyze(&path);
+            let a = analyze(&path)?;
             let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
             summary(errors, warnings);
             let (Some(model), Some(allocations), false) = (&a.model, &a.allocations, errors > 0) else {
@@ -164,7 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Secrets { action } => {
             let path = action.spec_path().to_path_buf();
-            let a = analyze(&path);
+            let a = analyze(&path)?;
             if a.io_error || a.model.is_none() {
                 report::print(&a.diagnostics, &a.sources, cli.format);
                 return Ok(ExitCode::from(if a.io_error { 2 } else { 1 }));
@@ -181,7 +180,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .collect();
                 serde_json::Value::Array(names)
             } else {
-                let a = analyze(&path);
+                let a = analyze(&path)?;
                 let (errors, warnings) = report::print(&a.diagnostics, &a.sources, cli.format);
                 if errors > 0 {
                     summary(errors, warnings);
@@ -223,22 +222,22 @@ impl Analyzed {
 }
 
 /// Loads the spec and, when it decoded, resolves and checks it. Reads `hearth.lock` beside the
-/// spec if there is one; never writes anything.
-fn analyze(path: &std::path::Path) -> Analyzed {
+/// spec if there is one (an unreadable or damaged one is an error); never writes anything.
+fn analyze(path: &std::path::Path) -> anyhow::Result<Analyzed> {
     let loaded = hearth_spec::load(path, &FsFiles);
     let io_error = loaded.diagnostics.iter().any(|d| d.code == Code::Io);
     let mut diagnostics = loaded.diagnostics;
     let mut model = None;
     let mut allocations = None;
     if !io_error && !diagnostics.iter().any(|d| matches!(d.code, Code::YamlSyntax | Code::YamlLimit)) {
-        let previous = persist::read_lock(&loaded.root);
+        let previous = persist::read_lock(&loaded.root)?;
         let analysis = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &previous);
         diagnostics.extend(analysis.diagnostics);
         hearth_spec::diagnostic::sort(&mut diagnostics);
         model = Some(analysis.model);
         allocations = Some(analysis.allocations);
     }
-    Analyzed { root: loaded.root, sources: loaded.sources, diagnostics, model, allocations, io_error }
+    Ok(Analyzed { root: loaded.root, sources: loaded.sources, diagnostics, model, allocations, io_error })
 }
 
 fn summary(errors: usize, warnings: usize) {

@@ -82,12 +82,7 @@ pub fn manifest(files: &[File], model: &Model, sources: &SourceMap) -> String {
     text
 }
 
-pub fn run(
-    model: &Model,
-    sources: &SourceMap,
-    out_dir: &Path,
-    secrets: Option<&dyn SecretValues>,
-) -> anyhow::Result<usize> {
+pub fn run(model: &Model, sources: &SourceMap, out_dir: &Path, secrets: Option<&LiveSecrets>) -> anyhow::Result<usize> {
     if out_dir.exists() {
         let is_empty = fs::read_dir(out_dir).map(|mut d| d.next().is_none()).unwrap_or(false);
         if !is_empty && !out_dir.join("manifest.json").exists() {
@@ -97,7 +92,22 @@ pub fn run(
             );
         }
     }
-    let files = hearth_render::render(&Context { model, catalog: hearth_catalog::builtin(), secrets });
+    let files = hearth_render::render(&Context {
+        model,
+        catalog: hearth_catalog::builtin(),
+        secrets: secrets.map(|l| l as &dyn SecretValues),
+    });
+    // A value that could not be read would be left as a placeholder: refuse before writing.
+    let failures = secrets.map(LiveSecrets::failures).unwrap_or_default();
+    if !failures.is_empty() {
+        let list: Vec<String> = failures.iter().map(|(r, why)| format!("  `{r}`: {why}")).collect();
+        bail!(
+            "cannot read {} secret value{} for `--with-secrets`, so nothing was written:\n{}",
+            failures.len(),
+            if failures.len() == 1 { "" } else { "s" },
+            list.join("\n")
+        );
+    }
     let parent = out_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(parent).with_context(|| format!("cannot create `{}`", parent.display()))?;
     let name = out_dir.file_name().map_or_else(|| "render".into(), |n| n.to_string_lossy().to_string());
@@ -144,11 +154,12 @@ pub fn run(
 }
 
 /// Secret values from the store, the environment and 1Password, for `--with-secrets`. A value
-/// used in many files is decrypted (or read with `op`) once.
+/// used in many files is decrypted (or read with `op`) once. A value that cannot be read is
+/// remembered with the reason, so the render can fail naming every one of them.
 pub struct LiveSecrets {
     store: hearth_secrets::Store,
     identity: hearth_secrets::Identity,
-    seen: std::sync::Mutex<std::collections::HashMap<String, Option<String>>>,
+    seen: std::sync::Mutex<std::collections::BTreeMap<String, Result<String, String>>>,
 }
 
 impl LiveSecrets {
@@ -156,24 +167,37 @@ impl LiveSecrets {
         LiveSecrets { store, identity, seen: Default::default() }
     }
 
-    fn lookup(&self, reference: &str) -> Option<String> {
+    fn lookup(&self, reference: &str) -> Result<String, String> {
         if let Some(name) = reference.strip_prefix("secret:") {
-            return self.store.get(name, &self.identity).ok().map(|s| s.expose().to_string());
+            return self.store.get(name, &self.identity).map(|s| s.expose().to_string()).map_err(|e| e.to_string());
         }
         if let Some(var) = reference.strip_prefix("env:") {
-            return std::env::var(var).ok();
+            return std::env::var(var).map_err(|e| format!("`{var}`: {e}"));
         }
         if reference.starts_with("op://") {
-            let out = std::process::Command::new("op").args(["read", "--no-newline", reference]).output().ok()?;
-            return out.status.success().then(|| String::from_utf8_lossy(&out.stdout).to_string());
+            let out = std::process::Command::new("op")
+                .args(["read", "--no-newline", reference])
+                .output()
+                .map_err(|e| format!("cannot run `op`: {e}"))?;
+            if !out.status.success() {
+                return Err(format!("`op read` failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+            }
+            return String::from_utf8(out.stdout)
+                .map_err(|_| "`op read` printed a value that is not UTF-8".to_string());
         }
-        None
+        Err("not a reference Hearth can read".to_string())
+    }
+
+    /// Every reference that could not be read, with why, sorted.
+    pub fn failures(&self) -> Vec<(String, String)> {
+        let seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.iter().filter_map(|(r, v)| v.as_ref().err().map(|e| (r.clone(), e.clone()))).collect()
     }
 }
 
 impl SecretValues for LiveSecrets {
     fn get(&self, reference: &str) -> Option<String> {
         let mut seen = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        seen.entry(reference.to_string()).or_insert_with(|| self.lookup(reference)).clone()
+        seen.entry(reference.to_string()).or_insert_with(|| self.lookup(reference)).as_ref().ok().cloned()
     }
 }

@@ -380,3 +380,62 @@ fn graphical_report_survives_awkward_sources() {
     let run = check_graphical("labels-far-apart", hosts.as_bytes(), ":1:100119");
     assert!(run.contains("first use at "), "the far label becomes a note:\n{run}");
 }
+
+/// A scratch folder holding `examples/minimal.yaml` as `hearth.yaml`; returns the folder.
+fn minimal_spec() -> PathBuf {
+    let dir = tempdir();
+    std::fs::copy(repo_root().join("examples/minimal.yaml"), dir.join("hearth.yaml")).expect("copy");
+    dir
+}
+
+/// Runs `check` on the minimal example beside `lock` as its `hearth.lock` and expects exit 2
+/// with `expected` on stderr.
+fn check_lock(lock: &str, expected: &str) {
+    let dir = minimal_spec();
+    std::fs::write(dir.join("hearth.lock"), lock).expect("write lock");
+    let run = hearth(&["check", dir.join("hearth.yaml").to_str().expect("utf-8")]);
+    assert_eq!(run.code, Some(2), "{lock:?}: {}", run.stderr);
+    assert!(run.stderr.contains(expected), "{lock:?}: expected `{expected}` in:\n{}", run.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_lock_file_that_does_not_parse_is_an_error_at_its_line() {
+    check_lock(
+        "# header\nguest/a/id = 100\nguest/b/id 101\n",
+        "hearth.lock:3: expected `key = value`, found `guest/b/id 101`",
+    );
+    check_lock("a = 1\na = 2\n", "hearth.lock:2: `a` is already set on line 1");
+    // A lock file that cannot be read (here a folder) is an error too, not an empty lock.
+    let dir = minimal_spec();
+    std::fs::create_dir(dir.join("hearth.lock")).expect("mkdir");
+    let run = hearth(&["check", dir.join("hearth.yaml").to_str().expect("utf-8")]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("cannot read `") && run.stderr.contains("hearth.lock`"), "{}", run.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn with_secrets_fails_naming_every_secret_it_cannot_read() {
+    let (dir, other) = (minimal_spec(), minimal_spec());
+    for d in [&dir, &other] {
+        let run = hearth(&["resolve", d.join("hearth.yaml").to_str().expect("utf-8")]);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+    }
+    // The other folder's identity cannot decrypt this store.
+    std::fs::copy(other.join(".hearth/identity.txt"), dir.join(".hearth/identity.txt")).expect("copy identity");
+    let spec = dir.join("hearth.yaml");
+    let out = dir.join("out");
+    let run = hearth(&["render", spec.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8"), "--with-secrets"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(!out.exists(), "a render with unreadable secrets wrote files");
+    let list = hearth(&["secrets", "list", spec.to_str().expect("utf-8")]);
+    let generated: Vec<&str> =
+        list.stdout.lines().filter(|l| l.contains(" generated ")).map(|l| l.split(' ').next().unwrap_or("")).collect();
+    assert!(!generated.is_empty(), "{}", list.stdout);
+    for name in generated {
+        assert!(run.stderr.contains(&format!("`secret:{name}`: ")), "`{name}` not named in:\n{}", run.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&other);
+}
