@@ -240,6 +240,11 @@ fn render_is_deterministic_and_maps_every_file_to_spec_lines() {
             let mode = std::fs::metadata(a.join("out").join(path)).expect("metadata");
             let mode = std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777;
             assert_eq!(format!("{mode:04o}"), e["mode"].as_str().expect("mode"), "{example}: {path}");
+            for field in ["owner", "group"] {
+                assert!(!e[field].as_str().unwrap_or_default().is_empty(), "{example}: {path} has no {field}");
+            }
+            let activation = e["activation"].as_array().expect("activation");
+            assert!(activation.iter().all(|a| a["action"].is_string()), "{example}: {path}: {activation:?}");
             if e["kind"] == "env-secret" {
                 assert_eq!(mode, 0o600, "{example}: {path}");
             } else {
@@ -250,6 +255,19 @@ fn render_is_deterministic_and_maps_every_file_to_spec_lines() {
         let _ = std::fs::remove_dir_all(&a);
         let _ = std::fs::remove_dir_all(&b);
     }
+}
+
+#[test]
+fn completions_cover_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = hearth(&["completions", shell]);
+        assert_eq!(run.code, Some(0), "{shell}: {}", run.stderr);
+        for command in ["check", "show", "render", "docs", "resolve", "secrets", "schema", "completions"] {
+            assert!(run.stdout.contains(command), "{shell}: `{command}` missing from the script");
+        }
+    }
+    let run = hearth(&["completions", "tcsh"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
 }
 
 #[test]
