@@ -457,3 +457,39 @@ fn with_secrets_fails_naming_every_secret_it_cannot_read() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&other);
 }
+
+/// Every field and enum value `hearth schema` reveals, as `Def.field` or `Def=value`.
+fn schema_names(schema: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut visit = |def: &str, v: &serde_json::Value| {
+        for p in v["properties"].as_object().into_iter().flat_map(|o| o.keys()) {
+            out.push((format!("{def}.{p}"), p.clone()));
+        }
+        for e in v["enum"].as_array().into_iter().flatten().filter_map(|e| e.as_str()) {
+            out.push((format!("{def}={e}"), e.to_string()));
+        }
+    };
+    visit("Spec", schema);
+    for (name, def) in schema["$defs"].as_object().expect("$defs") {
+        visit(name, def);
+        for p in def["properties"].as_object().into_iter().flat_map(|o| o.values()) {
+            visit(name, p);
+        }
+    }
+    out
+}
+
+#[test]
+fn spec_md_names_every_field_the_schema_has() {
+    let run = hearth(&["schema"]);
+    let schema: serde_json::Value = serde_json::from_str(&run.stdout).expect("schema is JSON");
+    let doc = std::fs::read_to_string(repo_root().join("docs/SPEC.md")).expect("SPEC.md");
+    let words: std::collections::BTreeSet<&str> =
+        doc.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).collect();
+    let missing: Vec<String> = schema_names(&schema)
+        .into_iter()
+        .filter(|(_, word)| !words.contains(word.as_str()))
+        .map(|(what, _)| what)
+        .collect();
+    assert!(missing.is_empty(), "docs/SPEC.md never mentions: {}", missing.join(", "));
+}
