@@ -375,6 +375,10 @@ fn graphical_report_survives_awkward_sources() {
     let run = check_graphical("2mb-key", format!("{long}: 1\n").as_bytes(), ":1:2000001");
     assert!(run.contains("aaaa: 1"), "the snippet shows where the key ends:\n{run}");
     let value = "v".repeat(300_000);
+    // An explicit key may be any length: the message quoting it is cut, not wrapped over pages.
+    let key = "k".repeat(200_000);
+    let run = check_graphical("long-explicit-key", format!("homelab: x\n? {key}\n: 1\n").as_bytes(), ":2:3");
+    assert!(run.lines().count() < 40, "{} lines", run.lines().count());
     check_graphical("long-line-error-at-start", format!("homelab: lab\ndomian: {value}\n").as_bytes(), ":2:1");
     check_graphical(
         "long-line-error-far-right",

@@ -40,7 +40,7 @@ impl std::fmt::Debug for Report<'_> {
 
 impl std::fmt::Display for Report<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.d.message)
+        write!(f, "{}: {}", self.code, clip(&self.d.message))
     }
 }
 
@@ -64,6 +64,18 @@ impl miette::Diagnostic for Report<'_> {
     }
 }
 
+/// The most characters of a message, label or help text the graphical report prints: a
+/// message quoting a megabyte-long key would otherwise fill thousands of wrapped lines.
+const TEXT_LIMIT: usize = 400;
+
+/// `text`, cut to [`TEXT_LIMIT`] characters with an ellipsis.
+fn clip(text: &str) -> String {
+    match text.char_indices().nth(TEXT_LIMIT) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
 fn range(s: hearth_spec::Span) -> std::ops::Range<usize> {
     s.start as usize..s.end as usize
 }
@@ -76,13 +88,13 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, format: Format, colour: bool)
     let file = sources.file(d.primary.span.file);
     let primary = Label {
         range: range(d.primary.span),
-        text: if d.primary.text.is_empty() { "here".to_string() } else { d.primary.text.clone() },
+        text: if d.primary.text.is_empty() { "here".to_string() } else { clip(&d.primary.text) },
     };
     let mut secondary = Vec::new();
     let mut notes = Vec::new();
     for l in &d.secondary {
         if l.span.file == d.primary.span.file {
-            secondary.push(Label { range: range(l.span), text: l.text.clone() });
+            secondary.push(Label { range: range(l.span), text: clip(&l.text) });
         } else {
             notes.push(format!("{} at {}", l.text, sources.location(l.span)));
         }
@@ -92,7 +104,7 @@ pub fn render(d: &Diagnostic, sources: &SourceMap, format: Format, colour: bool)
         let span = hearth_spec::Span::new(d.primary.span.file, l.range.start, l.range.end);
         notes.push(format!("{} at {}", l.text, sources.location(span)));
     }
-    let mut help = d.help.clone();
+    let mut help = d.help.as_deref().map(clip);
     if !notes.is_empty() {
         let joined = notes.join("; ");
         help = Some(match help {
