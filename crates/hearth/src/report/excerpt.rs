@@ -15,6 +15,9 @@ use miette::{LabeledSpan, MietteError, MietteSpanContents, SourceCode, SourceSpa
 pub const WINDOW: usize = 200;
 /// How many characters before the first label on a long line stay visible.
 const LEAD: usize = 60;
+/// The most lines one label may cover; a longer one (a whole mapping, a whole file) is shown on
+/// its first line only, so the snippet stays a snippet.
+const MAX_LABEL_LINES: usize = 12;
 /// What stands for the cut part of a long line.
 const ELLIPSIS: &str = "…";
 
@@ -117,7 +120,10 @@ pub fn place(file: &SourceFile, primary: Label, secondary: Vec<Label>) -> Placed
     let text = file.text.as_str();
     let fix = |l: Label| {
         let start = floor_boundary(text, l.range.start);
-        let end = floor_boundary(text, l.range.end).max(start);
+        let mut end = floor_boundary(text, l.range.end).max(start);
+        if line_of(file, end) - line_of(file, start) > MAX_LABEL_LINES {
+            end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+        }
         Label { range: start..end, text: l.text }
     };
     // The header names the position `--format short` names, computed from the span as given.

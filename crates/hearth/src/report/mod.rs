@@ -166,4 +166,17 @@ mod tests {
         check("", (0, 0), &[(0, 5)], "1:1");
         check("a: 1\r\nb: 2\r\n", (4, 6), &[(10, 12)], "1:5");
     }
+
+    #[test]
+    fn a_label_over_many_lines_shows_its_first_line_only() {
+        let text = "k: v\n".repeat(100_000);
+        let mut sources = SourceMap::new();
+        let file = sources.add("t.yaml", text.as_str());
+        let d = Diagnostic::new(Code::MissingKey, Span { file, start: 0, end: text.len() as u32 }, "no name");
+        let human = render(&d, &sources, Format::Human, false);
+        assert!(human.lines().count() < 12, "{human}");
+        let d = Diagnostic::new(Code::MissingKey, Span { file, start: 0, end: 24 }, "five lines");
+        let human = render(&d, &sources, Format::Human, false);
+        assert!(human.contains(" 5 │ ├─▶ k: v"), "a short multi-line label keeps its lines:\n{human}");
+    }
 }
