@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fuzz Hearth's loader + checker: arbitrary bytes -> load_str -> (if it decoded) analyze.
-# It must never panic.
+# Fuzz the whole path a user hits: arbitrary bytes -> load_str -> (if it decoded) analyze ->
+# (if it has no errors) render every file and the manifest; every diagnostic is printed in both
+# report formats (graphical miette, with and without colour, and short). It must never panic.
+# Both engines run the same function, hearth_fuzz::load_check (fuzz/src/lib.rs).
 #
 # usage: scripts/fuzz.sh [SECONDS] [ENGINE]
 #   SECONDS  how long to run (default 300)

@@ -10,7 +10,7 @@ use hearth_model::Model;
 use hearth_model::model::{Host, HostKind, Placement};
 use hearth_spec::ast::Access;
 
-use crate::overview::{guests_of, kind_label};
+use crate::machines::{guests_of, kind_label};
 use crate::{DOT_FILE, Options, SVG_FILE};
 
 /// One box in the diagram.

@@ -7,8 +7,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use hearth_model::Model;
 use ipnet::{IpNet, Ipv4Net};
 
+use crate::machines::kind_label;
 use crate::md::Table;
-use crate::overview::kind_label;
 
 struct Entry {
     machine: String,

@@ -10,6 +10,7 @@
 //! `DIR/`[`DOT_FILE`], and renders the DOT to `DIR/`[`SVG_FILE`] with `dot -Tsvg` when Graphviz
 //! is installed.
 
+mod machines;
 mod md;
 
 pub mod backups;

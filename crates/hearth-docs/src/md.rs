@@ -1,6 +1,5 @@
-//! Small Markdown helpers: tables with escaped cells, code spans, counts and shared lookups.
+//! Small Markdown helpers: tables with escaped cells, code spans, counts, secret names.
 
-use hearth_model::Model;
 use hearth_model::model::{Part, Template};
 
 /// A Markdown table; cells are escaped when added.
@@ -109,38 +108,4 @@ pub fn secrets_of(t: &Template) -> Vec<String> {
             Part::Text(_) => None,
         })
         .collect()
-}
-
-/// `name (address)` or `name`.
-pub fn machine_label(model: &Model, machine: &str) -> String {
-    match model.machine_address(machine) {
-        Some(a) => format!("{machine} ({a})"),
-        None => machine.to_string(),
-    }
-}
-
-/// Every machine name in reading order: each host, then its guests by id; then guests on
-/// undeclared hosts, then any other name (clusters) in sorted order.
-pub fn machine_order(model: &Model) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for h in model.hosts.keys() {
-        out.push(h.clone());
-        out.extend(crate::overview::guests_of(model, h).into_iter().map(|(n, _)| n.clone()));
-    }
-    for g in model.guests.keys() {
-        if !out.contains(g) {
-            out.push(g.clone());
-        }
-    }
-    let mut rest: Vec<String> = model
-        .firewall
-        .keys()
-        .cloned()
-        .chain(model.services.values().map(|s| s.on.name().to_string()))
-        .filter(|m| !out.contains(m))
-        .collect();
-    rest.sort();
-    rest.dedup();
-    out.extend(rest);
-    out
 }

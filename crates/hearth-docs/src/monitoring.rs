@@ -4,6 +4,7 @@
 use hearth_model::Model;
 use hearth_model::model::Channel;
 
+use crate::machines;
 use crate::md::{self, Table};
 
 pub fn write(model: &Model, out: &mut String) {
@@ -19,7 +20,8 @@ pub fn write(model: &Model, out: &mut String) {
         ("start page", &m.dashboard),
     ] {
         if let Some(s) = svc {
-            let machine = model.services.get(s).map(|x| md::machine_label(model, x.on.name())).unwrap_or_default();
+            let machine =
+                model.services.get(s).map(|x| machines::machine_label(model, x.on.name())).unwrap_or_default();
             parts.row(&[role.to_string(), s.clone(), machine]);
         }
     }

@@ -3,8 +3,10 @@
 
 use hearth_catalog::Catalog;
 use hearth_model::Model;
-use hearth_model::model::{Guest, GuestKind, Host, HostKind, Placement, Service};
+use hearth_model::model::{Guest, Host, HostKind, Placement, Service};
 use hearth_spec::ast::Runtime;
+
+use crate::machines::{guests_of, kind_label};
 
 pub fn write(model: &Model, _catalog: &Catalog, out: &mut String) {
     out.push_str("## Overview\n\n");
@@ -110,13 +112,6 @@ fn host_line(name: &str, h: &Host) -> String {
     parts.join(" - ")
 }
 
-pub(crate) fn kind_label(g: &Guest) -> String {
-    match g.kind {
-        GuestKind::Lxc => format!("LXC {}", g.id),
-        GuestKind::Vm => format!("VM {}", g.id),
-    }
-}
-
 fn guest_line(name: &str, g: &Guest) -> String {
     let mut parts = vec![format!("{name} [{}]", kind_label(g))];
     if let Some(a) = g.address {
@@ -133,13 +128,6 @@ fn guest_line(name: &str, g: &Guest) -> String {
         r => line.push_str(&format!(" ({r})")),
     }
     line
-}
-
-/// Guests of a host, by id.
-pub(crate) fn guests_of<'a>(model: &'a Model, host: &str) -> Vec<(&'a String, &'a Guest)> {
-    let mut v: Vec<(&String, &Guest)> = model.guests.iter().filter(|(_, g)| g.host == host).collect();
-    v.sort_by(|a, b| (a.1.id, a.0).cmp(&(b.1.id, b.0)));
-    v
 }
 
 /// One line per service placed on (or replicated to) a machine.

@@ -7,7 +7,8 @@ use hearth_model::Model;
 use hearth_model::model::{Opening, Tls};
 use hearth_spec::ast::Protocol;
 
-use crate::md::{self, Table};
+use crate::machines;
+use crate::md::Table;
 
 pub fn write(model: &Model, out: &mut String) {
     out.push_str("## Ports and URLs\n\n");
@@ -59,14 +60,14 @@ fn port_map(model: &Model, out: &mut String) {
         }
     }
     let listed: BTreeSet<&String> = ports.keys().chain(model.firewall.keys()).collect();
-    let machines: Vec<String> = md::machine_order(model).into_iter().filter(|m| listed.contains(m)).collect();
+    let machines: Vec<String> = machines::machine_order(model).into_iter().filter(|m| listed.contains(m)).collect();
     if machines.is_empty() {
         out.push_str("No machine publishes a port.\n\n");
         return;
     }
     let empty: Vec<Opening> = Vec::new();
     for m in &machines {
-        out.push_str(&format!("**{}**\n\n", md::machine_label(model, m)));
+        out.push_str(&format!("**{}**\n\n", machines::machine_label(model, m)));
         let openings = model.firewall.get(m).unwrap_or(&empty);
         let mut table = Table::new(&["Port", "Protocol", "Used by", "Open to"]);
         let mut keys: BTreeSet<(u16, String)> = ports.get(m).map(|p| p.keys().cloned().collect()).unwrap_or_default();

@@ -8,8 +8,8 @@ use hearth_model::Model;
 use hearth_model::model::{Guest, Host, HostKind};
 use hearth_spec::units::Size;
 
+use crate::machines::{guests_of, kind_label};
 use crate::md::{self, Table};
-use crate::overview::{guests_of, kind_label};
 
 /// Allocated resources of one host's guests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -38,14 +38,85 @@ impl Allocations {
         out
     }
 
-    /// Parses [`Allocations::to_text`]; lines that do not parse are ignored (they are re-allocated).
-    pub fn from_text(text: &str) -> Allocations {
-        let values = text
-            .lines()
-            .filter(|l| !l.trim_start().starts_with('#'))
-            .filter_map(|l| l.split_once(" = "))
-            .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            .collect();
-        Allocations { values }
+    /// Parses [`Allocations::to_text`]. Blank lines and `#` comments are skipped; any other
+    /// line must be `key = value`, each key once. A line that does not parse is an error: dropping
+    /// it would silently renumber what it held.
+    pub fn from_text(text: &str) -> Result<Allocations, LockError> {
+        let mut values = BTreeMap::new();
+        let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            let trimmed = raw.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let Some((key, value)) = raw.split_once(" = ").map(|(k, v)| (k.trim(), v.trim())) else {
+                return Err(LockError::Malformed { line, text: excerpt(trimmed) });
+            };
+            if key.is_empty() || value.is_empty() {
+                return Err(LockError::Malformed { line, text: excerpt(trimmed) });
+            }
+            if let Some(&first) = first_seen.get(key) {
+                return Err(LockError::Duplicate { line, key: excerpt(key), first });
+            }
+            first_seen.insert(key, line);
+            values.insert(key.to_string(), value.to_string());
+        }
+        Ok(Allocations { values })
+    }
+}
+
+/// Why a lock file could not be parsed, with the 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LockError {
+    #[error("expected `key = value`, found `{text}`")]
+    Malformed { line: usize, text: String },
+    #[error("`{key}` is already set on line {first}")]
+    Duplicate { line: usize, key: String, first: usize },
+}
+
+impl LockError {
+    /// The 1-based line the error is on.
+    pub fn line(&self) -> usize {
+        match self {
+            LockError::Malformed { line, .. } | LockError::Duplicate { line, .. } => *line,
+        }
+    }
+}
+
+/// At most 80 characters of a line, for an error message.
+fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Allocations, LockError};
+
+    /// Parses `text` and compares the result, as `key=value` pairs or the error, with `expected`.
+    fn check(text: &str, expected: Result<&[(&str, &str)], LockError>) {
+        let got = Allocations::from_text(text);
+        let want = expected
+            .map(|pairs| Allocations { values: pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() });
+        assert_eq!(got, want, "{text:?}");
+    }
+
+    #[test]
+    fn parses_what_it_writes_and_refuses_the_rest() {
+        let mut a = Allocations::default();
+        a.set("guest/db/id".into(), "105".into());
+        a.set("guest/db/address".into(), "192.168.1.20".into());
+        assert_eq!(Allocations::from_text(&a.to_text()), Ok(a));
+        check("", Ok(&[]));
+        check("# comment\n\n  \nguest/a/id = 100\r\n", Ok(&[("guest/a/id", "100")]));
+        check("guest/a/id = 100\nguest/a/id\n", Err(LockError::Malformed { line: 2, text: "guest/a/id".into() }));
+        check("guest/a/id=100\n", Err(LockError::Malformed { line: 1, text: "guest/a/id=100".into() }));
+        check(" = 100\n", Err(LockError::Malformed { line: 1, text: "= 100".into() }));
+        check("a = 1\n# x\na = 2\n", Err(LockError::Duplicate { line: 3, key: "a".into(), first: 1 }));
+        let long = "x".repeat(1000);
+        check(&long, Err(LockError::Malformed { line: 1, text: format!("{}…", "x".repeat(80)) }));
     }
 }

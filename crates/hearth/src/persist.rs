@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, anyhow, bail};
 use hearth_model::{Allocations, Model};
 use hearth_secrets::Store;
 
@@ -18,9 +18,18 @@ pub fn store_path(root: &Path) -> PathBuf {
     root.with_file_name(hearth_secrets::STORE_FILE_NAME)
 }
 
-/// Reads the lock file; a missing or unreadable one means no previous allocations.
-pub fn read_lock(root: &Path) -> Allocations {
-    std::fs::read_to_string(lock_path(root)).map(|t| Allocations::from_text(&t)).unwrap_or_default()
+/// Reads the lock file; a missing one means no previous allocations. One that cannot be read or
+/// parsed is an error naming its line: ignoring it would renumber guests and addresses.
+pub fn read_lock(root: &Path) -> anyhow::Result<Allocations> {
+    let path = lock_path(root);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Allocations::default()),
+        Err(e) => bail!("cannot read `{}`: {e}", path.display()),
+    };
+    Allocations::from_text(&text).map_err(|e| {
+        anyhow!("{}:{}: {e}; correct the line or restore the file from version control", path.display(), e.line())
+    })
 }
 
 /// Writes the lock file if its content changed. Returns whether it wrote.

@@ -240,6 +240,11 @@ fn render_is_deterministic_and_maps_every_file_to_spec_lines() {
             let mode = std::fs::metadata(a.join("out").join(path)).expect("metadata");
             let mode = std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777;
             assert_eq!(format!("{mode:04o}"), e["mode"].as_str().expect("mode"), "{example}: {path}");
+            for field in ["owner", "group"] {
+                assert!(!e[field].as_str().unwrap_or_default().is_empty(), "{example}: {path} has no {field}");
+            }
+            let activation = e["activation"].as_array().expect("activation");
+            assert!(activation.iter().all(|a| a["action"].is_string()), "{example}: {path}: {activation:?}");
             if e["kind"] == "env-secret" {
                 assert_eq!(mode, 0o600, "{example}: {path}");
             } else {
@@ -250,6 +255,19 @@ fn render_is_deterministic_and_maps_every_file_to_spec_lines() {
         let _ = std::fs::remove_dir_all(&a);
         let _ = std::fs::remove_dir_all(&b);
     }
+}
+
+#[test]
+fn completions_cover_every_command() {
+    for shell in ["bash", "zsh", "fish"] {
+        let run = hearth(&["completions", shell]);
+        assert_eq!(run.code, Some(0), "{shell}: {}", run.stderr);
+        for command in ["check", "show", "render", "docs", "resolve", "secrets", "schema", "completions"] {
+            assert!(run.stdout.contains(command), "{shell}: `{command}` missing from the script");
+        }
+    }
+    let run = hearth(&["completions", "tcsh"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
 }
 
 #[test]
@@ -326,4 +344,156 @@ fn secrets_list_names_what_only_the_operator_can_supply() {
         list.stdout
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Runs `check` on `bytes` in both formats and holds the graphical report to the short one: the
+/// same exit code (1), the same `file:line:col` for every diagnostic, and short snippet lines.
+fn check_graphical(name: &str, bytes: &[u8], first_location: &str) -> String {
+    let dir = tempdir();
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, bytes).expect("write spec");
+    let path = path.to_str().expect("utf-8 path");
+    let short = hearth(&["--format", "short", "check", path]);
+    let human = hearth(&["check", path]);
+    assert_eq!(human.code, Some(1), "{name}: graphical exit {:?}, stderr:\n{}", human.code, human.stderr);
+    assert_eq!(short.code, Some(1), "{name}: short exit {:?}, stderr:\n{}", short.code, short.stderr);
+    let short_locations: Vec<&str> =
+        short.stderr.lines().filter(|l| l.starts_with(path)).filter_map(|l| l.split(": ").next()).collect();
+    let human_locations: Vec<&str> =
+        human.stderr.lines().filter_map(|l| l.split_once("─[").map(|(_, rest)| rest.trim_end_matches(']'))).collect();
+    assert_eq!(short_locations, human_locations, "{name}: locations differ:\n{}", human.stderr);
+    assert_eq!(short_locations.first().map(|l| &l[path.len()..]), Some(first_location), "{name}");
+    let longest = human.stderr.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(longest <= 300, "{name}: a {longest}-character line in:\n{}", human.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+    human.stderr
+}
+
+#[test]
+fn graphical_report_survives_awkward_sources() {
+    let long = "a".repeat(2_000_000);
+    let run = check_graphical("2mb-key", format!("{long}: 1\n").as_bytes(), ":1:2000001");
+    assert!(run.contains("aaaa: 1"), "the snippet shows where the key ends:\n{run}");
+    let value = "v".repeat(300_000);
+    // An explicit key may be any length: the message quoting it is cut, not wrapped over pages.
+    let key = "k".repeat(200_000);
+    let run = check_graphical("long-explicit-key", format!("homelab: x\n? {key}\n: 1\n").as_bytes(), ":2:3");
+    assert!(run.lines().count() < 40, "{} lines", run.lines().count());
+    check_graphical("long-line-error-at-start", format!("homelab: lab\ndomian: {value}\n").as_bytes(), ":2:1");
+    check_graphical(
+        "long-line-error-far-right",
+        format!("{{homelab: lab, domain: {value}.arpa, domian: x}}\n").as_bytes(),
+        ":1:300031",
+    );
+    let tabs = "\t".repeat(70_000);
+    check_graphical("tabs", format!("{{homelab: lab,{tabs}domian: x}}\n").as_bytes(), ":1:70015");
+    check_graphical("crlf", b"homelab: lab\r\ndomian: x\r\n", ":2:1");
+    check_graphical("lone-cr", b"homelab: lab\rdomian: x\n", ":1:14");
+    let wide = "é".repeat(50_000);
+    check_graphical("multi-byte", format!("{{homelab: \"{wide}\", domian: x}}\n").as_bytes(), ":1:50015");
+    check_graphical("control-characters", b"homelab: lab\x1b[31m\ndomian: x\n", ":1:10");
+    check_graphical("eof-without-newline", b"homelab: lab\nnetworks: {", ":2:11");
+    check_graphical("eof-after-newline", b"homelab: lab\nnetworks: {\n", ":2:11");
+    check_graphical("two-errors-far-apart", format!("{{homelab: lab, x: {value}, domian: 1}}").as_bytes(), ":1:16");
+    let pad = " ".repeat(100_000);
+    let hosts = format!(
+        "{{homelab: lab, networks: {{lan: {{cidr: 192.168.1.0/24}}}}, hosts: {{a: {{address: 192.168.1.10, network: lan}},{pad}b: {{address: 192.168.1.10, network: lan}}}}}}\n"
+    );
+    let run = check_graphical("labels-far-apart", hosts.as_bytes(), ":1:100119");
+    assert!(run.contains("first use at "), "the far label becomes a note:\n{run}");
+}
+
+/// A scratch folder holding `examples/minimal.yaml` as `hearth.yaml`; returns the folder.
+fn minimal_spec() -> PathBuf {
+    let dir = tempdir();
+    std::fs::copy(repo_root().join("examples/minimal.yaml"), dir.join("hearth.yaml")).expect("copy");
+    dir
+}
+
+/// Runs `check` on the minimal example beside `lock` as its `hearth.lock` and expects exit 2
+/// with `expected` on stderr.
+fn check_lock(lock: &str, expected: &str) {
+    let dir = minimal_spec();
+    std::fs::write(dir.join("hearth.lock"), lock).expect("write lock");
+    let run = hearth(&["check", dir.join("hearth.yaml").to_str().expect("utf-8")]);
+    assert_eq!(run.code, Some(2), "{lock:?}: {}", run.stderr);
+    assert!(run.stderr.contains(expected), "{lock:?}: expected `{expected}` in:\n{}", run.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_lock_file_that_does_not_parse_is_an_error_at_its_line() {
+    check_lock(
+        "# header\nguest/a/id = 100\nguest/b/id 101\n",
+        "hearth.lock:3: expected `key = value`, found `guest/b/id 101`",
+    );
+    check_lock("a = 1\na = 2\n", "hearth.lock:2: `a` is already set on line 1");
+    // A lock file that cannot be read (here a folder) is an error too, not an empty lock.
+    let dir = minimal_spec();
+    std::fs::create_dir(dir.join("hearth.lock")).expect("mkdir");
+    let run = hearth(&["check", dir.join("hearth.yaml").to_str().expect("utf-8")]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("cannot read `") && run.stderr.contains("hearth.lock`"), "{}", run.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn with_secrets_fails_naming_every_secret_it_cannot_read() {
+    let (dir, other) = (minimal_spec(), minimal_spec());
+    for d in [&dir, &other] {
+        let run = hearth(&["resolve", d.join("hearth.yaml").to_str().expect("utf-8")]);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+    }
+    // The other folder's identity cannot decrypt this store.
+    std::fs::copy(other.join(".hearth/identity.txt"), dir.join(".hearth/identity.txt")).expect("copy identity");
+    let spec = dir.join("hearth.yaml");
+    let out = dir.join("out");
+    let run = hearth(&["render", spec.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8"), "--with-secrets"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(!out.exists(), "a render with unreadable secrets wrote files");
+    let list = hearth(&["secrets", "list", spec.to_str().expect("utf-8")]);
+    let generated: Vec<&str> =
+        list.stdout.lines().filter(|l| l.contains(" generated ")).map(|l| l.split(' ').next().unwrap_or("")).collect();
+    assert!(!generated.is_empty(), "{}", list.stdout);
+    for name in generated {
+        assert!(run.stderr.contains(&format!("`secret:{name}`: ")), "`{name}` not named in:\n{}", run.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&other);
+}
+
+/// Every field and enum value `hearth schema` reveals, as `Def.field` or `Def=value`.
+fn schema_names(schema: &serde_json::Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut visit = |def: &str, v: &serde_json::Value| {
+        for p in v["properties"].as_object().into_iter().flat_map(|o| o.keys()) {
+            out.push((format!("{def}.{p}"), p.clone()));
+        }
+        for e in v["enum"].as_array().into_iter().flatten().filter_map(|e| e.as_str()) {
+            out.push((format!("{def}={e}"), e.to_string()));
+        }
+    };
+    visit("Spec", schema);
+    for (name, def) in schema["$defs"].as_object().expect("$defs") {
+        visit(name, def);
+        for p in def["properties"].as_object().into_iter().flat_map(|o| o.values()) {
+            visit(name, p);
+        }
+    }
+    out
+}
+
+#[test]
+fn spec_md_names_every_field_the_schema_has() {
+    let run = hearth(&["schema"]);
+    let schema: serde_json::Value = serde_json::from_str(&run.stdout).expect("schema is JSON");
+    let doc = std::fs::read_to_string(repo_root().join("docs/SPEC.md")).expect("SPEC.md");
+    let words: std::collections::BTreeSet<&str> =
+        doc.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).collect();
+    let missing: Vec<String> = schema_names(&schema)
+        .into_iter()
+        .filter(|(_, word)| !words.contains(word.as_str()))
+        .map(|(what, _)| what)
+        .collect();
+    assert!(missing.is_empty(), "docs/SPEC.md never mentions: {}", missing.join(", "));
 }

@@ -3,9 +3,10 @@
 //! `mutate SECONDS [SEED_DIR...]` reads every *.yaml in the seed dirs (default: ../examples and
 //! ../tests/invalid), then until SECONDS have passed picks a seed, applies 1-8 mutations (byte
 //! flips, token splices, line swaps/duplication/deletion, key swaps, value swaps, deep nesting,
-//! anchors/aliases, indentation shifts) and runs load_str + analyze under catch_unwind. A panicking
-//! input is saved under crashes-found/ with its panic message and location. Inputs that produced a
-//! diagnostic code never seen before are kept as new seeds (a crude coverage signal).
+//! anchors/aliases, indentation shifts, very long lines) and runs the whole path of
+//! `hearth_fuzz::load_check` under catch_unwind. A panicking input is saved under crashes-found/
+//! with its panic message and location. Inputs that produced a diagnostic code never seen before
+//! are kept as new seeds (a crude coverage signal).
 
 use std::collections::HashSet;
 use std::fs;
@@ -62,7 +63,7 @@ fn mutate(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>]) -> Vec<u8> {
     let rounds = 1 + rng.below(8);
     for _ in 0..rounds {
         let len = d.len();
-        match rng.below(14) {
+        match rng.below(15) {
             0 if len > 0 => {
                 let i = rng.below(len);
                 d[i] ^= 1 << rng.below(8);
@@ -159,6 +160,14 @@ fn mutate(rng: &mut Rng, input: &[u8], seeds: &[Vec<u8>]) -> Vec<u8> {
                 } else if d.get(i) == Some(&b' ') {
                     d.remove(i);
                 }
+            }
+            13 => {
+                // a very long line (tens of thousands of columns, tabs, wide or CR characters):
+                // the graphical report must still lay it out
+                let i = rng.below(len + 1);
+                let unit = rng.pick(&[" ", "\t", "a", "é", "\r", "[", "x: "]).as_bytes().to_vec();
+                let n = 1 + rng.below(80_000 / unit.len());
+                d.splice(i..i, unit.repeat(n));
             }
             _ => {
                 // duplicate a region (duplicate keys, repeated entries)

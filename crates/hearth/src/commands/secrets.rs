@@ -2,53 +2,29 @@
 //! rotate values in the encrypted store. Values are read from stdin and never printed.
 
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use hearth_model::Model;
 use hearth_secrets::{SecretString, Store};
 
+use crate::checked::{self, Gate};
+use crate::cli::SecretsAction;
 use crate::persist;
+use crate::report::Format;
 
-#[derive(clap::Subcommand)]
-pub enum Action {
-    /// Every secret the spec needs or declares, and whether it has a value.
-    List {
-        #[arg(default_value = "hearth.yaml")]
-        path: PathBuf,
-    },
-    /// Store a value read from stdin (a terminal prompt hides it).
-    Set {
-        name: String,
-        #[arg(default_value = "hearth.yaml")]
-        path: PathBuf,
-    },
-    /// Replace a generated secret with a new random value.
-    Rotate {
-        name: String,
-        #[arg(default_value = "hearth.yaml")]
-        path: PathBuf,
-    },
-}
-
-impl Action {
-    pub fn spec_path(&self) -> &Path {
-        match self {
-            Action::List { path } | Action::Set { path, .. } | Action::Rotate { path, .. } => path,
-        }
-    }
-}
-
-pub fn run(action: Action, root: &Path, model: Option<&Model>) -> anyhow::Result<ExitCode> {
+pub fn run(action: SecretsAction, format: Format) -> anyhow::Result<ExitCode> {
+    let spec = match checked::load(action.spec_path(), format, Gate::Model)? {
+        Ok(spec) => spec,
+        Err(code) => return Ok(code),
+    };
+    let (root, model) = (spec.root.as_path(), &spec.model);
     let store_path = persist::store_path(root);
     match action {
-        Action::List { .. } => {
+        SecretsAction::List { .. } => {
             let store = Store::open(&store_path).with_context(|| format!("cannot open `{}`", store_path.display()))?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{:<48} {:<10} {:<28} USED BY", "NAME", "STATUS", "SOURCE")?;
             let stored = |name: &str| if store.contains(name) { "stored" } else { "missing" };
-            let Some(model) = model else { return Ok(ExitCode::SUCCESS) };
             for s in &model.generated_secrets {
                 writeln!(out, "{:<48} {:<10} {:<28} {}", s.name, stored(&s.name), "generated", s.used_by.join(", "))?;
             }
@@ -73,7 +49,7 @@ pub fn run(action: Action, root: &Path, model: Option<&Model>) -> anyhow::Result
             }
             Ok(ExitCode::SUCCESS)
         }
-        Action::Set { name, .. } => {
+        SecretsAction::Set { name, .. } => {
             let value = read_value(&name)?;
             let mut store =
                 Store::open_or_init(&store_path).with_context(|| format!("cannot open `{}`", store_path.display()))?;
@@ -82,8 +58,8 @@ pub fn run(action: Action, root: &Path, model: Option<&Model>) -> anyhow::Result
             eprintln!("stored `{name}` in `{}`", store_path.display());
             Ok(ExitCode::SUCCESS)
         }
-        Action::Rotate { name, .. } => {
-            let Some(secret) = model.and_then(|m| m.generated_secrets.iter().find(|s| s.name == name)) else {
+        SecretsAction::Rotate { name, .. } => {
+            let Some(secret) = model.generated_secrets.iter().find(|s| s.name == name) else {
                 bail!("`{name}` is not a generated secret of this spec; use `hearth secrets set {name}` for others");
             };
             let mut store =

@@ -1,0 +1,32 @@
+//! One module per command. Each takes its parsed arguments and returns the exit code; errors
+//! that are not the spec's (I/O, refusals) come back as `anyhow` errors and exit 2.
+//!
+//! Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 usage or I/O problems.
+
+mod check;
+mod completions;
+mod docs;
+pub mod render;
+mod resolve;
+mod schema;
+mod secrets;
+mod show;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command};
+
+/// Runs the command the arguments name.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let format = cli.format;
+    match cli.command {
+        Command::Check(args) => check::run(&args, format),
+        Command::Show(args) => show::run(&args, format),
+        Command::Render(args) => render::run(&args, format),
+        Command::Docs(args) => docs::run(&args, format),
+        Command::Resolve(args) => resolve::run(&args, format),
+        Command::Secrets { action } => secrets::run(action, format),
+        Command::Schema => schema::run(),
+        Command::Completions(args) => completions::run(&args),
+    }
+}
