@@ -1,5 +1,6 @@
 //! `hearth lab down`: removes every container, network and volume carrying the lab's label, and
-//! stops the proxies it started. Nothing without the label is touched.
+//! stops the proxies it started and the routes between its networks. Nothing without the label
+//! is touched.
 
 use std::path::Path;
 
@@ -7,8 +8,8 @@ use serde::Serialize;
 
 use crate::error::Error;
 use crate::process::docker;
-use crate::proxy;
 use crate::state::{self, LABEL, LabState, Paths, ProxyState};
+use crate::{proxy, routing};
 
 /// What `down` removed, for the CLI to print.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -55,6 +56,7 @@ pub(crate) fn teardown(id: &str, proxies: &[ProxyState]) -> Result<DownReport, E
         docker(["volume", "rm", "-f"].iter().map(|s| s.to_string()).chain(volumes.iter().cloned()))?;
     }
     report.volumes = volumes.len();
+    routing::close(id)?;
     for p in proxies {
         proxy::stop(p)?;
     }

@@ -25,6 +25,7 @@ mod prepare;
 mod process;
 mod proxy;
 pub mod readdress;
+mod routing;
 mod state;
 mod tokens;
 mod up;

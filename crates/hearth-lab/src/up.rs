@@ -16,7 +16,7 @@ use crate::machines::{self, Machine, OfflineImage, Skipped};
 use crate::parallel::each;
 use crate::process::{self, docker};
 use crate::state::{self, LABEL, LabState, MachineState, NetworkState, Paths};
-use crate::{LabInput, keys, proxy};
+use crate::{LabInput, keys, proxy, routing};
 
 /// How `up` runs.
 #[derive(Debug, Clone)]
@@ -98,8 +98,10 @@ pub fn up(input: &LabInput, dir: &Path, options: &UpOptions) -> Result<UpReport,
             },
         );
     }
+    let subnets: Vec<String> = lab.networks.values().map(|n| n.subnet.clone()).collect();
     // Saved before anything else starts, so `down` finds the proxies of a run that fails later.
     lab.save(&paths)?;
+    routing::open(&id, &subnets)?;
     for (name, net) in &lab.networks {
         let started = proxy::start(&paths.proxy_dir(), name, net.gateway, &net.subnet)?;
         lab.proxies.push(started);

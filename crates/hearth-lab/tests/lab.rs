@@ -79,6 +79,7 @@ fn lab_up_use_and_down() {
     }));
     let id = hearth_lab::lab_id(&dir);
     let down = hearth_lab::down(&dir).expect("lab down");
+    assert!(!ok("iptables -S DOCKER-USER").contains(&format!("{}={id}", hearth_lab::LABEL)), "down left routing rules");
     for kind in ["ps -a", "network ls", "volume ls"] {
         assert_eq!(labelled(kind, &id), "", "`docker {kind}` still lists labelled objects after down");
     }
@@ -122,6 +123,16 @@ fn exercise(dir: &Path, input: &hearth_lab::LabInput, report: &hearth_lab::UpRep
     let key = dir.join("id_ed25519");
     let mode = std::fs::metadata(&key).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777);
     assert_eq!(mode.ok(), Some(0o600));
+
+    // The lab routes between its own networks, as the homelab's router does between VLANs.
+    let reach = format!("exec 3<>/dev/tcp/{}/22 && head -c 7 <&3", db.address);
+    let out = hearth_lab::exec_output(dir, "apps", &["bash", "-c", &reach]).expect("exec");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "SSH-2.0",
+        "apps reaches db's sshd: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // exec returns the command's exit status.
     assert_eq!(hearth_lab::exec(dir, "db", &["sh".into(), "-c".into(), "exit 7".into()]).expect("exec"), 7);
