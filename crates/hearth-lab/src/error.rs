@@ -17,8 +17,11 @@ pub enum Error {
     Io { path: PathBuf, source: std::io::Error },
     #[error("the spec cannot be re-addressed for the lab: {0}")]
     Readdress(#[from] ReaddressError),
-    #[error("the lab's copy of the spec has {count} error(s); run `hearth check` on the spec first")]
-    Spec { count: usize },
+    #[error("`{}` cannot be re-addressed for the lab: {source}", path.display())]
+    ReaddressFile { path: PathBuf, source: ReaddressError },
+    /// The spec, or its re-addressed copy, does not resolve; `diagnostics` says why.
+    #[error("the lab's copy of the spec has {} error(s); run `hearth check` on the spec first", diagnostics.len())]
+    Spec { diagnostics: Vec<hearth_spec::Diagnostic> },
     #[error("no lab is up here (`{0}` does not exist): run `hearth lab up`")]
     NoLab(PathBuf),
     #[error("the lab state `{path}` cannot be read: {message}")]
@@ -29,6 +32,8 @@ pub enum Error {
     UnknownNetwork { machine: String, network: String },
     #[error("machine `{machine}` has the address `{address}`, which is its network's gateway in the lab")]
     GatewayAddress { machine: String, address: String },
+    #[error("no free address is left in `{subnet}` for machine `{machine}`")]
+    NoFreeAddress { machine: String, subnet: String },
     #[error("machine `{machine}` did not become ready: {reason}")]
     NotReady { machine: String, reason: String },
     #[error("image `{image}` is not on this machine's Docker engine, so it cannot be loaded into `{machine}`")]

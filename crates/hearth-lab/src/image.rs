@@ -7,7 +7,7 @@
 //! disabled, and `lab up` starts it only on machines with `runtime: docker`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
@@ -88,8 +88,11 @@ fn compose_plugin() -> Result<PathBuf, Error> {
 }
 
 fn build(tag: &str, mirror: &str, compose: &Path) -> Result<(), Error> {
-    let dir = std::env::temp_dir().join(format!("hearth-lab-build-{}", tag.replace([':', '/'], "-")));
-    // A folder left by an interrupted build is incomplete: start again.
+    // One folder per process: two `lab up`s building at once each import the same recipe, and
+    // the tag ends up on identical content whichever finishes last.
+    let name = format!("hearth-lab-build-{}-{}", tag.replace([':', '/'], "-"), std::process::id());
+    let dir = std::env::temp_dir().join(name);
+    // A folder left by an interrupted build of a process with the same id is incomplete.
     if dir.exists() {
         std::fs::remove_dir_all(&dir).map_err(Error::io(&dir))?;
     }
@@ -174,12 +177,7 @@ fn adjust(root: &Path, mirror: &str, compose: &Path) -> Result<(), Error> {
 /// Streams the folder into `docker import`, with systemd as the command.
 fn import(root: &Path, tag: &str) -> Result<(), Error> {
     let mut tar = Command::new("tar");
-    tar.arg("-C").arg(root).args(["--numeric-owner", "-c", "."]).stdout(Stdio::piped());
-    let mut tar_child = tar.spawn().map_err(|e| process::spawn_error(&tar, e))?;
-    let stdout = tar_child
-        .stdout
-        .take()
-        .ok_or_else(|| Error::Command { command: process::line(&tar), stderr: "no standard output".to_string() })?;
+    tar.arg("-C").arg(root).args(["--numeric-owner", "-c", "."]);
     let mut import = Command::new("docker");
     import.args([
         "import",
@@ -192,14 +190,6 @@ fn import(root: &Path, tag: &str) -> Result<(), Error> {
         "-",
         tag,
     ]);
-    import.stdin(stdout);
-    let out = import.output().map_err(|e| process::spawn_error(&import, e))?;
-    let tar_status = tar_child.wait().map_err(|e| process::spawn_error(&tar, e))?;
-    if !out.status.success() {
-        return Err(process::failed(&import, &out));
-    }
-    if !tar_status.success() {
-        return Err(Error::Command { command: process::line(&tar), stderr: format!("exit status {tar_status}") });
-    }
+    process::pipe(&mut tar, &mut import)?;
     docker(["image", "inspect", "--format", "{{.Id}}", tag]).map(drop)
 }

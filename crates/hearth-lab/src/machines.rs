@@ -105,3 +105,39 @@ pub fn service_images(model: &Model, machines: &[Machine]) -> Vec<OfflineImage> 
     out.sort_by(|a, b| (&a.machine, &a.service).cmp(&(&b.machine, &b.service)));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads, resolves and renders a spec, then compares what the lab makes of it.
+    fn check(spec: &str, expected_machines: &[(&str, bool)], expected_skipped: &[&str]) {
+        let loaded = hearth_spec::load_str("hearth.yaml", spec);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let catalog = hearth_catalog::builtin();
+        let analysis = hearth_model::analyze(&loaded.spec, catalog, &hearth_model::Allocations::default());
+        let files = hearth_render::render(&hearth_render::Context { model: &analysis.model, catalog, secrets: None });
+        let got = machines(&analysis.model, &files);
+        let got: Vec<(&str, bool)> = got.iter().map(|m| (m.name.as_str(), m.docker)).collect();
+        assert_eq!(got, expected_machines);
+        let skipped: Vec<String> =
+            skipped(&analysis.model).iter().map(|s| format!("{}: {}", s.machine, s.what)).collect();
+        assert_eq!(skipped, expected_skipped);
+    }
+
+    const BASE: &str = "homelab: t\nnetworks: { lan: { cidr: 192.168.1.0/24 } }\n";
+
+    #[test]
+    fn machines_and_what_the_lab_skips() {
+        check(
+            &format!(
+                "{BASE}hosts: {{ pve: {{ address: 192.168.1.10, network: lan, proxmox: {{ node: pve }}, storage: {{ tank: {{ kind: zfs }} }} }} }}\n\
+                 guests:\n  apps: {{ vm: {{ on: pve }}, network: lan, runtime: docker, size: {{ cores: 1, memory: 1GiB, disk: 8GiB }} }}\n  \
+                 ha: {{ vm: {{ on: pve }}, network: lan, runtime: none, size: {{ cores: 1, memory: 1GiB, disk: 8GiB }} }}\n\
+                 services: {{ whoami: {{ image: \"traefik/whoami:v1.10.3\", on: apps, ports: {{ http: 80 }} }} }}\n"
+            ),
+            &[("apps", true), ("pve", false)],
+            &["pve: Proxmox API (guest creation)", "pve: ZFS pool `tank`", "ha: machine"],
+        );
+    }
+}

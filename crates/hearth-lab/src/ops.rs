@@ -57,7 +57,12 @@ pub fn exec(dir: &Path, machine: &str, argv: &[String]) -> Result<i32, Error> {
     let lab = LabState::load(&Paths::new(dir))?;
     let m = lab.machine(machine)?;
     let mut cmd = Command::new("docker");
-    cmd.arg("exec").arg("-i").arg(&m.container).args(argv);
+    cmd.arg("exec").arg("-i");
+    // A terminal gets a terminal, so interactive programs (a shell, an editor) work.
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        cmd.arg("-t");
+    }
+    cmd.arg(&m.container).args(argv);
     cmd.stdin(Stdio::inherit()).stdout(Stdio::inherit()).stderr(Stdio::inherit());
     let status = cmd.status().map_err(|e| process::spawn_error(&cmd, e))?;
     // A command killed by a signal has no exit code; shells report 128 + signal, so does this.
@@ -95,22 +100,10 @@ pub fn load_image(dir: &Path, machine: &str, image: &str) -> Result<(), Error> {
         return Err(Error::NoSuchImage { image: image.to_string(), machine: machine.to_string() });
     }
     let mut save = Command::new("docker");
-    save.args(["save", image]).stdout(Stdio::piped()).stdin(Stdio::null());
-    let mut saver = save.spawn().map_err(|e| process::spawn_error(&save, e))?;
-    let Some(stdout) = saver.stdout.take() else {
-        return Err(Error::Command { command: process::line(&save), stderr: "no standard output".to_string() });
-    };
+    save.args(["save", image]);
     let mut load = Command::new("docker");
-    load.args(["exec", "-i", &m.container, "docker", "load", "-q"]).stdin(stdout);
-    let out = load.output().map_err(|e| process::spawn_error(&load, e))?;
-    let saved = saver.wait().map_err(|e| process::spawn_error(&save, e))?;
-    if !out.status.success() {
-        return Err(process::failed(&load, &out));
-    }
-    if !saved.success() {
-        return Err(Error::Command { command: process::line(&save), stderr: format!("exit status {saved}") });
-    }
-    Ok(())
+    load.args(["exec", "-i", &m.container, "docker", "load", "-q"]);
+    process::pipe(&mut save, &mut load)
 }
 
 /// The service images missing from their machines' engines: each is "image not available offline".

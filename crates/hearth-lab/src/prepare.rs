@@ -15,7 +15,7 @@ use ipnet::Ipv4Net;
 
 use crate::error::Error;
 use crate::process;
-use crate::readdress::{AddressMap, ReaddressError};
+use crate::readdress::AddressMap;
 use crate::state::{self, LABEL, Paths};
 
 /// The homelab as the lab runs it: every address a lab address.
@@ -41,9 +41,8 @@ impl LabInput {
 /// A spec with errors is refused: the caller checks the real spec first and reports them.
 pub fn prepare(spec: &Path, catalog: &Catalog, dir: &Path) -> Result<LabInput, Error> {
     let original = hearth_spec::load(spec, &FsFiles);
-    let errors = original.diagnostics.iter().filter(|d| d.is_error()).count();
-    if errors > 0 {
-        return Err(Error::Spec { count: errors });
+    if original.has_errors() {
+        return Err(Error::Spec { diagnostics: original.diagnostics });
     }
     let networks: Vec<(String, ipnet::IpNet)> =
         original.spec.networks.iter().map(|(name, n)| (name.to_string(), n.cidr.value.0)).collect();
@@ -53,20 +52,21 @@ pub fn prepare(spec: &Path, catalog: &Catalog, dir: &Path) -> Result<LabInput, E
     let files = Readdressed { map: &map, error: RefCell::new(None) };
     let loaded = hearth_spec::load(spec, &files);
     if let Some(e) = files.error.into_inner() {
-        return Err(e.into());
+        return Err(e);
     }
     let lock_path = loaded.root.with_file_name("hearth.lock");
     let allocations = match std::fs::read_to_string(&lock_path) {
-        Ok(text) => Allocations::from_text(&map.rewrite(&text)?),
+        Ok(text) => Allocations::from_text(
+            &map.rewrite(&text).map_err(|source| Error::ReaddressFile { path: lock_path.clone(), source })?,
+        ),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Allocations::default(),
         Err(e) => return Err(Error::Io { path: lock_path, source: e }),
     };
     let analysis = hearth_model::analyze(&loaded.spec, catalog, &allocations);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.extend(analysis.diagnostics);
-    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    if errors > 0 {
-        return Err(Error::Spec { count: errors });
+    if diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(Error::Spec { diagnostics });
     }
     let files = hearth_render::render(&hearth_render::Context { model: &analysis.model, catalog, secrets: None });
     Ok(LabInput { map, model: analysis.model, files, diagnostics })
@@ -75,8 +75,9 @@ pub fn prepare(spec: &Path, catalog: &Catalog, dir: &Path) -> Result<LabInput, E
 /// Spec files as the lab sees them: read from disk, every address re-addressed.
 struct Readdressed<'a> {
     map: &'a AddressMap,
-    /// The first address that could not be mapped; loading reports only an I/O failure.
-    error: RefCell<Option<ReaddressError>>,
+    /// The first address that could not be mapped, and its file; loading reports only an I/O
+    /// failure.
+    error: RefCell<Option<Error>>,
 }
 
 impl Files for Readdressed<'_> {
@@ -84,7 +85,7 @@ impl Files for Readdressed<'_> {
         let text = FsFiles.read(path)?;
         self.map.rewrite(&text).map_err(|e| {
             let message = format!("{}: {e}", path.display());
-            self.error.borrow_mut().get_or_insert(e);
+            self.error.borrow_mut().get_or_insert(Error::ReaddressFile { path: path.to_path_buf(), source: e });
             io::Error::other(message)
         })
     }

@@ -31,6 +31,26 @@ where
     run(Command::new("docker").args(args))
 }
 
+/// Runs `from | to` (`tar -c | docker import -`, `docker save | docker exec -i M docker load`);
+/// either side failing is an error.
+pub fn pipe(from: &mut Command, to: &mut Command) -> Result<(), Error> {
+    from.stdout(Stdio::piped()).stdin(Stdio::null());
+    let mut source = from.spawn().map_err(|e| spawn_error(from, e))?;
+    let Some(stdout) = source.stdout.take() else {
+        return Err(Error::Command { command: line(from), stderr: "no standard output".to_string() });
+    };
+    to.stdin(stdout);
+    let out = to.output().map_err(|e| spawn_error(to, e))?;
+    let status = source.wait().map_err(|e| spawn_error(from, e))?;
+    if !out.status.success() {
+        return Err(failed(to, &out));
+    }
+    if !status.success() {
+        return Err(Error::Command { command: line(from), stderr: format!("exit status {status}") });
+    }
+    Ok(())
+}
+
 /// The error for a command that exited unsuccessfully.
 pub fn failed(cmd: &Command, out: &Output) -> Error {
     let stderr = String::from_utf8_lossy(&out.stderr);

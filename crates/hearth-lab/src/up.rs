@@ -185,9 +185,10 @@ fn place(input: &LabInput, machines: &[Machine]) -> Result<Placement, Error> {
             None => {
                 let (subnet, gateway) = networks[&net];
                 let used = taken.entry(net.clone()).or_default();
-                let free = subnet.hosts().find(|a| *a != gateway && !used.contains(a)).ok_or_else(|| {
-                    Error::NotReady { machine: name.clone(), reason: format!("no free address left in `{subnet}`") }
-                })?;
+                let free = subnet
+                    .hosts()
+                    .find(|a| *a != gateway && !used.contains(a))
+                    .ok_or_else(|| Error::NoFreeAddress { machine: name.clone(), subnet: subnet.to_string() })?;
                 used.push(free);
                 free
             }
@@ -240,6 +241,9 @@ fn start_machine(
         &net.docker_name,
         "--ip",
         &m.address.to_string(),
+        // Machines find each other by name through Docker's resolver, as on a LAN with DNS.
+        "--network-alias",
+        name,
     ]
     .iter()
     .map(|s| s.to_string())

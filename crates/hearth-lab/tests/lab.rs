@@ -187,3 +187,26 @@ fn exercise(dir: &Path, input: &hearth_lab::LabInput, report: &hearth_lab::UpRep
     let status = hearth_lab::status(dir).expect("status");
     assert_eq!(status, report.machines);
 }
+
+#[test]
+fn prepare_names_an_address_outside_every_network() {
+    if !docker_available() {
+        assert!(
+            std::env::var("HEARTH_REQUIRE_LAB").as_deref() != Ok("1"),
+            "HEARTH_REQUIRE_LAB=1 but no Docker engine answers"
+        );
+        eprintln!("skipped: no Docker engine answers `docker info`");
+        return;
+    }
+    let root = workspace("outside");
+    let spec = root.join("hearth.yaml");
+    let text = SPEC.replace("address: 10.0.20.10", "address: 10.0.20.10, description: \"was 172.16.5.5\"");
+    std::fs::write(&spec, text).expect("spec written");
+    let err =
+        hearth_lab::prepare(&spec, hearth_catalog::builtin(), &hearth_lab::state_dir(&spec)).expect_err("refused");
+    let expected = format!(
+        "`{}` cannot be re-addressed for the lab: `172.16.5.5` (line 11) is outside every spec network, so the lab has no address for it",
+        spec.display()
+    );
+    assert_eq!(err.to_string(), expected);
+}
