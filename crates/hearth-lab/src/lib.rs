@@ -11,7 +11,8 @@
 //! - `down`: [`down`] → [`DownReport`].
 //!
 //! Deploy reaches machines through the `ssh_config` in the state folder ([`ssh_config_path`]);
-//! [`load_image`] puts a locally built image into a machine's Docker engine. Errors are
+//! [`load_image`] puts a locally built image into a machine's Docker engine, and
+//! [`offline_images`] lists the service images still missing. Errors are
 //! [`Error`], worded for the operator.
 
 mod down;
@@ -36,7 +37,7 @@ pub use down::{DownReport, down};
 pub use error::Error;
 pub use image::{BUILDER_VERSION, DEFAULT_MIRROR, PACKAGES, SUITE};
 pub use machines::{Machine, OfflineImage, Skipped};
-pub use ops::{MachineStatus, exec, exec_output, load_image, ssh, ssh_command, status};
+pub use ops::{MachineStatus, exec, exec_output, load_image, offline_images, ssh, ssh_command, status};
 pub use prepare::{LabInput, prepare};
 pub use readdress::AddressMap;
 pub use state::{LABEL, LabState, MachineState, NetworkState, dir_for as state_dir, lab_id};

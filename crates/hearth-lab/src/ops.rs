@@ -106,8 +106,16 @@ pub fn load_image(dir: &Path, machine: &str, image: &str) -> Result<(), Error> {
     process::pipe(&mut save, &mut load)
 }
 
-/// The service images missing from their machines' engines: each is "image not available offline".
-pub fn missing_images(lab: &LabState, wanted: &[OfflineImage]) -> Result<Vec<OfflineImage>, Error> {
+/// The Docker services of the lab in `dir` whose image their machine's engine lacks, each to be
+/// reported as "image not available offline"; call again after [`load_image`].
+pub fn offline_images(dir: &Path, input: &crate::LabInput) -> Result<Vec<OfflineImage>, Error> {
+    let lab = LabState::load(&Paths::new(dir))?;
+    let machines = crate::machines::machines(&input.model, &input.files);
+    missing_images(&lab, &crate::machines::service_images(&input.model, &machines))
+}
+
+/// The service images missing from their machines' engines.
+pub(crate) fn missing_images(lab: &LabState, wanted: &[OfflineImage]) -> Result<Vec<OfflineImage>, Error> {
     let mut out = Vec::new();
     for w in wanted {
         let Ok(m) = lab.machine(&w.machine) else { continue };
