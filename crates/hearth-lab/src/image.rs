@@ -162,13 +162,12 @@ fn adjust(root: &Path, mirror: &str, compose: &Path) -> Result<(), Error> {
             std::fs::remove_file(&link).map_err(Error::io(&link))?;
         }
     }
-    for dir in ["var/cache/apt/archives"] {
-        let path = root.join(dir);
-        for entry in std::fs::read_dir(&path).map_err(Error::io(&path))? {
-            let p = entry.map_err(Error::io(&path))?.path();
-            if p.extension().is_some_and(|e| e == "deb") {
-                std::fs::remove_file(&p).map_err(Error::io(&p))?;
-            }
+    // The downloaded packages are installed; keeping them would only grow every machine.
+    let archives = root.join("var/cache/apt/archives");
+    for entry in std::fs::read_dir(&archives).map_err(Error::io(&archives))? {
+        let p = entry.map_err(Error::io(&archives))?.path();
+        if p.extension().is_some_and(|e| e == "deb") {
+            std::fs::remove_file(&p).map_err(Error::io(&p))?;
         }
     }
     Ok(())

@@ -22,6 +22,7 @@ mod keys;
 mod machines;
 mod ops;
 mod parallel;
+mod placement;
 mod prepare;
 mod process;
 mod proxy;

@@ -42,7 +42,7 @@ impl<T> Mapped<T> {
 
 /// Where the lab looks for free subnets: far from Docker's default pools (`172.17.0.0/16` and
 /// up, `192.168.0.0/16`) and from the `10.0.x.0`/`10.10.x.0` ranges homelabs favour.
-const POOL: &str = "10.200.0.0/13";
+const POOL: Ipv4Net = Ipv4Net::new_assert(Ipv4Addr::new(10, 200, 0, 0), 13);
 
 /// A spec network and the lab subnet that stands in for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,13 +103,12 @@ impl AddressMap {
                 _ => pending.push((name, spec)),
             }
         }
-        let pool: Ipv4Net = POOL.parse().expect("the pool is a valid subnet");
         for (name, spec) in pending {
             let prefix = spec.prefix_len();
-            if prefix < pool.prefix_len() {
+            if prefix < POOL.prefix_len() {
                 return Err(ReaddressError::TooLarge { name, cidr: spec.to_string() });
             }
-            let lab = pool
+            let lab = POOL
                 .subnets(prefix)
                 .map_err(|_| ReaddressError::TooLarge { name: name.clone(), cidr: spec.to_string() })?
                 .find(|candidate| !overlaps(&used, *candidate))

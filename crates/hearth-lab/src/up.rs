@@ -1,22 +1,21 @@
 //! `hearth lab up`: networks, proxies, keys and one booted Debian container per machine.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use ipnet::Ipv4Net;
 use serde::Serialize;
 
 use crate::down::teardown;
 use crate::error::Error;
 use crate::image::{self, Image};
-use crate::machines::{self, Machine, OfflineImage, Skipped};
+use crate::machines::{self, OfflineImage, Skipped};
 use crate::parallel::each;
 use crate::process::{self, docker};
 use crate::state::{self, LABEL, LabState, MachineState, NetworkState, Paths};
-use crate::{LabInput, keys, proxy, routing};
+use crate::{LabInput, keys, placement, proxy, routing};
 
 /// How `up` runs.
 #[derive(Debug, Clone)]
@@ -59,7 +58,17 @@ pub fn up(input: &LabInput, dir: &Path, options: &UpOptions) -> Result<UpReport,
 
     let Image { tag, built } = image::ensure(&options.mirror)?;
     let machines = machines::machines(&input.model, &input.files);
-    let placed = place(input, &machines)?;
+    let subnets = input.map.networks.iter().map(|(name, s)| (name.clone(), s.lab)).collect();
+    let gateways = input
+        .model
+        .networks
+        .iter()
+        .filter_map(|(name, n)| match n.gateway {
+            Some(IpAddr::V4(g)) => Some((name.clone(), g)),
+            _ => None,
+        })
+        .collect();
+    let placed = placement::place(&subnets, &gateways, &machines)?;
 
     let mut lab = LabState {
         id: id.clone(),
@@ -135,67 +144,6 @@ pub fn up(input: &LabInput, dir: &Path, options: &UpOptions) -> Result<UpReport,
         offline_images: offline,
         ssh_config: state::absolute(&paths.ssh_config()),
     })
-}
-
-/// Lab networks in use (subnet, gateway) and each machine's network and address.
-struct Placement {
-    networks: BTreeMap<String, (Ipv4Net, Ipv4Addr)>,
-    machines: Vec<(String, Ipv4Addr)>,
-}
-
-fn place(input: &LabInput, machines: &[Machine]) -> Result<Placement, Error> {
-    let mut networks = BTreeMap::new();
-    let mut taken: BTreeMap<String, Vec<Ipv4Addr>> = BTreeMap::new();
-    let mut chosen = Vec::new();
-    let only = (input.map.networks.len() == 1).then(|| input.map.networks.keys().next().cloned()).flatten();
-    for m in machines {
-        let net = m
-            .network
-            .clone()
-            .or_else(|| only.clone())
-            .ok_or_else(|| Error::UnknownNetwork { machine: m.name.clone(), network: "(none)".to_string() })?;
-        let subnet = input
-            .map
-            .networks
-            .get(&net)
-            .ok_or_else(|| Error::UnknownNetwork { machine: m.name.clone(), network: net.clone() })?
-            .lab;
-        let gateway = match input.model.networks.get(&net).and_then(|n| n.gateway) {
-            Some(IpAddr::V4(g)) => g,
-            _ => subnet.hosts().next().unwrap_or(subnet.network()),
-        };
-        networks.insert(net.clone(), (subnet, gateway));
-        let address = match m.address {
-            Some(IpAddr::V4(a)) => Some(a),
-            _ => None,
-        };
-        if address == Some(gateway) {
-            return Err(Error::GatewayAddress { machine: m.name.clone(), address: gateway.to_string() });
-        }
-        if let Some(a) = address {
-            taken.entry(net.clone()).or_default().push(a);
-        }
-        chosen.push((m.name.clone(), net, address));
-    }
-    // Machines without an address get the lowest free one, deterministically.
-    let mut out = Vec::new();
-    for (name, net, address) in chosen {
-        let address = match address {
-            Some(a) => a,
-            None => {
-                let (subnet, gateway) = networks[&net];
-                let used = taken.entry(net.clone()).or_default();
-                let free = subnet
-                    .hosts()
-                    .find(|a| *a != gateway && !used.contains(a))
-                    .ok_or_else(|| Error::NoFreeAddress { machine: name.clone(), subnet: subnet.to_string() })?;
-                used.push(free);
-                free
-            }
-        };
-        out.push((net, address));
-    }
-    Ok(Placement { networks, machines: out })
 }
 
 /// Creates, provisions and starts one machine's container.
