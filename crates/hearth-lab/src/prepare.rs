@@ -47,7 +47,9 @@ pub fn prepare(spec: &Path, catalog: &Catalog, dir: &Path) -> Result<LabInput, E
     let networks: Vec<(String, ipnet::IpNet)> =
         original.spec.networks.iter().map(|(name, n)| (name.to_string(), n.cidr.value.0)).collect();
     let previous = state::previous_map(&Paths::new(dir))?;
-    let map = AddressMap::plan(&networks, &subnets_in_use(&state::lab_id(dir))?, &previous)?;
+    let id = state::lab_id(dir);
+    let seed = u32::from_str_radix(&id[..id.len().min(8)], 16).unwrap_or(0);
+    let map = AddressMap::plan(&networks, &subnets_in_use(&id)?, &previous, seed)?;
 
     let files = Readdressed { map: &map, error: RefCell::new(None) };
     let loaded = hearth_spec::load(spec, &files);

@@ -74,11 +74,14 @@ impl AddressMap {
     /// Gives each network a free lab subnet of its size. `taken` holds the subnets in use on this
     /// machine (Docker networks, host routes); spec networks are avoided too, so a lab address is
     /// never one of the spec's. Networks keep the subnet `previous` gave them when it is still
-    /// free and of the right size, so addresses stay stable across `lab up` runs.
+    /// free and of the right size, so addresses stay stable across `lab up` runs. New subnets
+    /// are searched from a place that depends on `seed` (the lab's id), so two labs planned at
+    /// the same moment, neither seeing the other's networks yet, start from different subnets.
     pub fn plan(
         networks: &[(String, ipnet::IpNet)],
         taken: &[Ipv4Net],
         previous: &AddressMap,
+        seed: u32,
     ) -> Result<AddressMap, ReaddressError> {
         let mut specs = Vec::new();
         for (name, cidr) in networks {
@@ -108,9 +111,15 @@ impl AddressMap {
             if prefix < POOL.prefix_len() {
                 return Err(ReaddressError::TooLarge { name, cidr: spec.to_string() });
             }
-            let lab = POOL
+            let candidates: Vec<Ipv4Net> = POOL
                 .subnets(prefix)
                 .map_err(|_| ReaddressError::TooLarge { name: name.clone(), cidr: spec.to_string() })?
+                .collect();
+            let start = seed as usize % candidates.len().max(1);
+            let lab = candidates[start..]
+                .iter()
+                .chain(&candidates[..start])
+                .copied()
                 .find(|candidate| !overlaps(&used, *candidate))
                 .ok_or_else(|| ReaddressError::PoolExhausted { name: name.clone(), prefix })?;
             used.push(lab);
@@ -204,7 +213,7 @@ mod tests {
     fn map(nets: &[(&str, &str)], taken: &[&str]) -> AddressMap {
         let nets: Vec<_> = nets.iter().map(|(n, c)| (n.to_string(), c.parse().unwrap())).collect();
         let taken: Vec<Ipv4Net> = taken.iter().map(|t| t.parse().unwrap()).collect();
-        AddressMap::plan(&nets, &taken, &AddressMap::default()).unwrap()
+        AddressMap::plan(&nets, &taken, &AddressMap::default(), 0).unwrap()
     }
 
     /// One rewrite: spec text in, lab text (or the error message) out.
@@ -261,12 +270,17 @@ mod tests {
             ("lan".to_string(), "192.168.1.0/24".parse().unwrap()),
             ("b".to_string(), "10.1.0.0/24".parse().unwrap()),
         ];
-        let again = AddressMap::plan(&nets, &[], &m).unwrap();
+        let again = AddressMap::plan(&nets, &[], &m, 0).unwrap();
         assert_eq!(again.networks["lan"].lab.to_string(), "10.201.1.0/24");
         assert_eq!(again.networks["b"].lab.to_string(), "10.200.0.0/24");
         let v6 = vec![("v6".to_string(), "fd00::/64".parse().unwrap())];
-        assert!(matches!(AddressMap::plan(&v6, &[], &m), Err(ReaddressError::Ipv6 { .. })));
+        assert!(matches!(AddressMap::plan(&v6, &[], &m, 0), Err(ReaddressError::Ipv6 { .. })));
+        let seeded = AddressMap::plan(&nets, &[], &AddressMap::default(), 3).unwrap();
+        assert_eq!(seeded.networks["lan"].lab.to_string(), "10.200.3.0/24");
+        assert_eq!(seeded.networks["b"].lab.to_string(), "10.200.4.0/24");
+        let wraps = AddressMap::plan(&nets[..1], &[], &AddressMap::default(), 2048 + 2047).unwrap();
+        assert_eq!(wraps.networks["lan"].lab.to_string(), "10.207.255.0/24");
         let huge = vec![("huge".to_string(), "10.0.0.0/8".parse().unwrap())];
-        assert!(matches!(AddressMap::plan(&huge, &[], &m), Err(ReaddressError::TooLarge { .. })));
+        assert!(matches!(AddressMap::plan(&huge, &[], &m, 0), Err(ReaddressError::TooLarge { .. })));
     }
 }
