@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::error::Error;
 use crate::process::{self, docker};
 
-/// Bumped whenever [`adjust`] changes what it writes, so cached images are rebuilt.
+/// Bumped whenever the files written into the root file system change, so cached images are rebuilt.
 pub const BUILDER_VERSION: u32 = 1;
 
 /// The Debian release lab machines run.

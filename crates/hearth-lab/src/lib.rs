@@ -12,7 +12,11 @@
 //!
 //! Deploy reaches machines through the `ssh_config` in the state folder ([`ssh_config_path`]);
 //! [`load_image`] puts a locally built image into a machine's Docker engine, and
-//! [`offline_images`] lists the service images still missing. Errors are
+//! [`offline_images`] lists the service images still missing.
+//!
+//! `up` and `down` run as root on a machine with a Docker engine and what `scripts/lab-deps.sh`
+//! installs: `debootstrap` builds the image, `iptables` routes between the lab's networks, and
+//! tinyproxy drops to `nobody` after binding. Errors are
 //! [`Error`], worded for the operator.
 
 mod down;

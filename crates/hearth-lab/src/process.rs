@@ -67,6 +67,7 @@ pub fn spawn_error(cmd: &Command, source: std::io::Error) -> Error {
             "docker" => "the lab runs on the local Docker engine",
             "debootstrap" | "tinyproxy" => "run `scripts/lab-deps.sh` (or `apt-get install debootstrap tinyproxy`)",
             "ssh" | "ssh-keygen" => "install `openssh-client`",
+            "iptables" => "install `iptables` (the lab routes between its networks with it)",
             _ => "install it and retry",
         };
         return Error::Missing { program, hint: hint.to_string() };

@@ -24,7 +24,7 @@ use crate::tokens::{Token, tokens};
 pub enum Mapped<T> {
     /// It lies in a spec network: this is its lab counterpart.
     To(T),
-    /// It belongs to no homelab (see [`passes_through`]) and stays as written.
+    /// It belongs to no homelab (loopback, unspecified, multicast, public) and stays as written.
     Keep,
     /// A private address outside every spec network: the lab has no counterpart for it.
     Outside,
