@@ -18,6 +18,8 @@ pub struct DownReport {
     pub networks: usize,
     pub volumes: usize,
     pub proxies: usize,
+    /// Firewall rules that let the lab's networks reach each other.
+    pub routes: usize,
 }
 
 /// Takes the lab whose state lives in `dir` down. Safe to run when nothing is up.
@@ -56,7 +58,7 @@ pub(crate) fn teardown(id: &str, proxies: &[ProxyState]) -> Result<DownReport, E
         docker(["volume", "rm", "-f"].iter().map(|s| s.to_string()).chain(volumes.iter().cloned()))?;
     }
     report.volumes = volumes.len();
-    routing::close(id)?;
+    report.routes = routing::close(id)?;
     for p in proxies {
         proxy::stop(p)?;
     }
