@@ -188,3 +188,41 @@ pub fn write(path: &Path, content: &str) -> Result<(), Error> {
     std::fs::write(&tmp, content).map_err(Error::io(&tmp))?;
     std::fs::rename(&tmp, path).map_err(Error::io(path))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_config_and_known_hosts() {
+        let machine = |address: [u8; 4]| MachineState {
+            container: "c".into(),
+            network: "lan".into(),
+            address: Ipv4Addr::from(address),
+            docker: false,
+        };
+        let state = LabState {
+            id: "abc".into(),
+            homelab: "h".into(),
+            image: "i".into(),
+            admin: "hearth".into(),
+            map: AddressMap::default(),
+            networks: BTreeMap::new(),
+            machines: [("db".to_string(), machine([10, 200, 1, 10])), ("apps".to_string(), machine([10, 200, 0, 2]))]
+                .into_iter()
+                .collect(),
+            proxies: Vec::new(),
+        };
+        let paths = Paths::new(Path::new("/lab"));
+        assert_eq!(
+            ssh_config(&paths, &state),
+            "# Written by `hearth lab up`; use with `ssh -F THIS-FILE MACHINE`.\n\
+             \nHost apps\n  HostName 10.200.0.2\n  User hearth\n  IdentityFile /lab/id_ed25519\n  IdentitiesOnly yes\n  \
+             UserKnownHostsFile /lab/known_hosts\n  StrictHostKeyChecking yes\n  GlobalKnownHostsFile /dev/null\n  LogLevel ERROR\n\
+             \nHost db\n  HostName 10.200.1.10\n  User hearth\n  IdentityFile /lab/id_ed25519\n  IdentitiesOnly yes\n  \
+             UserKnownHostsFile /lab/known_hosts\n  StrictHostKeyChecking yes\n  GlobalKnownHostsFile /dev/null\n  LogLevel ERROR\n"
+        );
+        let keys = [("db".to_string(), "ssh-ed25519 AAAA db@hearth-lab\n".to_string())].into_iter().collect();
+        assert_eq!(known_hosts(&state, &keys), "db,10.200.1.10 ssh-ed25519 AAAA db@hearth-lab\n");
+    }
+}

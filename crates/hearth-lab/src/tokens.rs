@@ -59,7 +59,9 @@ fn token(text: &str, start: usize, end: usize) -> Option<Token> {
     }
     let addr: Ipv4Addr = run.parse().ok()?;
     let mut stop = start + run.len();
-    if stop < bytes.len() && is_word(bytes[stop]) {
+    // After a sentence's dot, what follows decides (`10.0.0.1.example` is a name).
+    let next = if end > stop { end } else { stop };
+    if bytes.get(next).copied().is_some_and(is_word) {
         return None;
     }
     let mut prefix = None;
@@ -78,4 +80,28 @@ fn token(text: &str, start: usize, end: usize) -> Option<Token> {
 /// Characters that make a digit part of a longer name or number.
 fn is_word(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'.'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The tokens found in `input`, as the text they span.
+    fn check(input: &str, expected: &[&str]) {
+        let got: Vec<&str> = tokens(input).iter().map(|t| &input[t.start..t.end]).collect();
+        assert_eq!(got, expected, "tokens of {input:?}");
+    }
+
+    #[test]
+    fn finds_whole_addresses_outside_comments() {
+        check("a: 10.0.0.1", &["10.0.0.1"]);
+        check("a: [10.0.0.1, 10.0.0.2-10.0.0.9]", &["10.0.0.1", "10.0.0.2", "10.0.0.9"]);
+        check("cidr: 10.0.0.0/24, url: http://10.0.0.5:80/24h", &["10.0.0.0/24", "10.0.0.5"]);
+        check("n: 10.0.0.0/33", &["10.0.0.0"]);
+        check("end of sentence 10.0.0.1.", &["10.0.0.1"]);
+        check("a: 10.0.0.1.example", &[]);
+        check("v: 1.2.3, w: 1.2.3.4.5, x: a1.2.3.4, y: 999.1.1.1", &[]);
+        check("# 10.0.0.1\na: 10.0.0.2 # 10.0.0.3\nb: 'x # 10.0.0.4'", &["10.0.0.2", "10.0.0.4"]);
+        check("u: http://h/#10.0.0.7", &["10.0.0.7"]);
+    }
 }
