@@ -15,7 +15,7 @@ use crate::machines::Machine;
 /// The lab networks in use and where every machine sits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Placement {
-    /// Network name → (lab subnet, gateway).
+    /// Every network: name → (lab subnet, gateway).
     pub networks: BTreeMap<String, (Ipv4Net, Ipv4Addr)>,
     /// Per machine, in the order given: network name and address.
     pub machines: Vec<(String, Ipv4Addr)>,
@@ -50,12 +50,9 @@ pub fn place(
         }
         chosen.push((m.name.clone(), net, subnet, address));
     }
+    // Every spec network gets its lab network, machines or not, as the homelab has them all.
     let mut networks = BTreeMap::new();
-    for (_, net, subnet, _) in &chosen {
-        if networks.contains_key(net) {
-            continue;
-        }
-        let subnet = *subnet;
+    for (net, &subnet) in subnets {
         let taken = used.entry(net.clone()).or_default();
         let gateway = match gateways.get(net) {
             Some(g) => *g,
@@ -123,10 +120,14 @@ mod tests {
         check(
             &[("lan", "10.200.0.1")],
             &["a@lan=10.200.0.10", "b@lan"],
-            "a lan 10.200.0.10\nb lan 10.200.0.2\ngateway lan 10.200.0.1",
+            "a lan 10.200.0.10\nb lan 10.200.0.2\ngateway data 10.200.1.6\ngateway lan 10.200.0.1",
         );
         // Without a spec gateway the bridge takes the highest address no machine holds.
-        check(&[], &["a@data=10.200.1.6", "b@data"], "a data 10.200.1.6\nb data 10.200.1.1\ngateway data 10.200.1.5");
+        check(
+            &[],
+            &["a@data=10.200.1.6", "b@data"],
+            "a data 10.200.1.6\nb data 10.200.1.1\ngateway data 10.200.1.5\ngateway lan 10.200.0.254",
+        );
         check(
             &[("lan", "10.200.0.1")],
             &["a@lan=10.200.0.1"],
