@@ -25,12 +25,7 @@ pub struct DownReport {
 /// Takes the lab whose state lives in `dir` down. Safe to run when nothing is up.
 pub fn down(dir: &Path) -> Result<DownReport, Error> {
     let paths = Paths::new(dir);
-    let proxies = match LabState::load(&paths) {
-        Ok(s) => s.proxies,
-        Err(Error::NoLab(_)) => Vec::new(),
-        Err(e) => return Err(e),
-    };
-    let report = teardown(&state::lab_id(dir), &proxies)?;
+    let report = teardown(dir)?;
     for path in [paths.state(), paths.ssh_config(), paths.known_hosts()] {
         if path.exists() {
             std::fs::remove_file(&path).map_err(Error::io(&path))?;
@@ -39,8 +34,19 @@ pub fn down(dir: &Path) -> Result<DownReport, Error> {
     Ok(report)
 }
 
+/// Removes everything the lab in `dir` created (by its label), and stops the proxies its state
+/// records; a missing state only means there are no proxies to stop.
+pub(crate) fn teardown(dir: &Path) -> Result<DownReport, Error> {
+    let proxies = match LabState::load(&Paths::new(dir)) {
+        Ok(s) => s.proxies,
+        Err(Error::NoLab(_)) => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    remove_labelled(&state::lab_id(dir), &proxies)
+}
+
 /// Removes what carries the label `hearth.lab=ID`, then stops the given proxies.
-pub(crate) fn teardown(id: &str, proxies: &[ProxyState]) -> Result<DownReport, Error> {
+fn remove_labelled(id: &str, proxies: &[ProxyState]) -> Result<DownReport, Error> {
     let filter = format!("label={LABEL}={id}");
     let mut report = DownReport::default();
     let containers = ids(&docker(["ps", "-aq", "--filter", &filter])?);

@@ -100,21 +100,22 @@ impl Files for Readdressed<'_> {
 /// Subnets a lab network must not overlap: other Docker networks (this lab's own excepted, so
 /// an `up` over a running lab keeps its subnets) and this machine's routes.
 fn subnets_in_use(id: &str) -> Result<Vec<Ipv4Net>, Error> {
-    let mut out = Vec::new();
     let all = process::run(Command::new("docker").args(["network", "ls", "-q"]))?;
-    let ours =
-        process::run(Command::new("docker").args(["network", "ls", "-q", "--filter", &format!("label={LABEL}={id}")]))?;
-    let ours: Vec<&str> = ours.lines().collect();
-    let others: Vec<&str> = all.lines().filter(|l| !l.trim().is_empty() && !ours.contains(l)).collect();
-    if !others.is_empty() {
-        let text = process::run(
-            Command::new("docker")
-                .args(["network", "inspect", "--format", "{{range .IPAM.Config}}{{.Subnet}} {{end}}"])
-                .args(&others),
-        )?;
-        out.extend(text.split_whitespace().filter_map(|s| s.parse::<Ipv4Net>().ok()));
+    let all: Vec<&str> = all.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let mut ours = Vec::new();
+    let mut out = Vec::new();
+    if !all.is_empty() {
+        let format = format!("{{{{index .Labels \"{LABEL}\"}}}}|{{{{range .IPAM.Config}}}}{{{{.Subnet}}}} {{{{end}}}}");
+        let text = process::run(Command::new("docker").args(["network", "inspect", "--format", &format]).args(&all))?;
+        for line in text.lines() {
+            let (label, subnets) = line.split_once('|').unwrap_or(("", line));
+            let subnets = subnets.split_whitespace().filter_map(|s| s.parse::<Ipv4Net>().ok());
+            if label == id { ours.extend(subnets) } else { out.extend(subnets) }
+        }
     }
-    out.extend(routes(&std::fs::read_to_string("/proc/net/route").unwrap_or_default()));
+    // The routes to this lab's own bridges are not in the way of the subnets they serve.
+    let table = std::fs::read_to_string("/proc/net/route").map_err(Error::io("/proc/net/route"))?;
+    out.extend(routes(&table).into_iter().filter(|r| !ours.contains(r)));
     Ok(out)
 }
 

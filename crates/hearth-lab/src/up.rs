@@ -53,8 +53,7 @@ pub struct UpReport {
 pub fn up(input: &LabInput, dir: &Path, options: &UpOptions) -> Result<UpReport, Error> {
     let paths = Paths::new(dir);
     let id = state::lab_id(dir);
-    let previous = LabState::load(&paths).ok();
-    teardown(&id, previous.as_ref().map(|s| s.proxies.as_slice()).unwrap_or_default())?;
+    teardown(dir)?;
 
     let Image { tag, built } = image::ensure(&options.mirror)?;
     let machines = machines::machines(&input.model, &input.files);

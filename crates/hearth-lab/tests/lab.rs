@@ -81,7 +81,13 @@ fn lab_up_use_and_down() {
     let report = hearth_lab::up(&input, &dir, &hearth_lab::UpOptions::default());
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let report = report.expect("lab up");
+        assert!(!report.machines.is_empty());
         exercise(&dir, &input, &report);
+        // `up` over a running lab starts it afresh, on the same subnets and addresses.
+        let again = hearth_lab::prepare(&spec, catalog, &dir).expect("prepare again");
+        assert_eq!(again.map, input.map);
+        let second = hearth_lab::up(&again, &dir, &hearth_lab::UpOptions::default()).expect("lab up again");
+        assert_eq!(second.machines, report.machines);
     }));
     let id = hearth_lab::lab_id(&dir);
     let down = hearth_lab::down(&dir).expect("lab down");
