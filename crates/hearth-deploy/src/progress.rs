@@ -1,0 +1,108 @@
+//! Showing progress: a line per machine on a terminal (indicatif), plain one-line events
+//! otherwise, JSON lines for scripts; and the summary table at the end.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+use crate::event::{Event, Events};
+use crate::report::{Outcome, Report};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// A spinner line per machine (stderr is a terminal).
+    Terminal,
+    /// `machine: what happened`, one line per event on stderr.
+    Plain,
+    /// One JSON object per event on stdout.
+    Json,
+}
+
+/// An [`Events`] sink that prints.
+pub struct Progress {
+    style: Style,
+    multi: MultiProgress,
+    bars: Mutex<BTreeMap<String, ProgressBar>>,
+}
+
+impl Progress {
+    pub fn new(style: Style) -> Progress {
+        Progress { style, multi: MultiProgress::new(), bars: Mutex::new(BTreeMap::new()) }
+    }
+
+    fn bar(&self, machine: &str) -> Option<ProgressBar> {
+        let mut bars = self.bars.lock().ok()?;
+        let bar = bars.entry(machine.to_string()).or_insert_with(|| {
+            let bar = self.multi.add(ProgressBar::new_spinner());
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix:.bold} {msg}") {
+                bar.set_style(style);
+            }
+            bar.set_prefix(machine.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Some(bar.clone())
+    }
+}
+
+impl Events for Progress {
+    fn event(&self, event: Event) {
+        match self.style {
+            Style::Json => {
+                if let Ok(line) = serde_json::to_string(&event) {
+                    let mut out = std::io::stdout().lock();
+                    // A closed stdout (a pipe to `head`) is the reader's choice; progress is not
+                    // worth failing the deploy over.
+                    let _ = writeln!(out, "{line}");
+                }
+            }
+            Style::Plain => eprintln!("{}: {}", event.machine, event.kind.describe()),
+            Style::Terminal => {
+                if let Some(bar) = self.bar(&event.machine) {
+                    if event.kind.is_final() {
+                        bar.finish_with_message(event.kind.describe());
+                    } else {
+                        bar.set_message(event.kind.describe());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The table printed after apply or rollback: one row per machine.
+pub fn summary(report: &Report) -> String {
+    let rows: Vec<(String, String, String)> = report
+        .machines
+        .iter()
+        .map(|m| {
+            let (result, detail) = match &m.outcome {
+                Outcome::Unchanged => ("unchanged".to_string(), String::new()),
+                Outcome::Applied { generation } => ("applied".to_string(), format!("generation {generation}")),
+                Outcome::RolledBack { generation, restored, reason } => (
+                    "rolled back".to_string(),
+                    format!(
+                        "generation {generation} → {}: {reason}",
+                        restored.map_or("none".to_string(), |r| r.to_string())
+                    ),
+                ),
+                Outcome::Failed { message } => ("failed".to_string(), message.clone()),
+                Outcome::Skipped { reason } => ("skipped".to_string(), reason.clone()),
+            };
+            (m.machine.clone(), result, detail)
+        })
+        .collect();
+    let width = |f: fn(&(String, String, String)) -> &String, title: &str| {
+        rows.iter().map(|r| f(r).chars().count()).max().unwrap_or(0).max(title.len())
+    };
+    let (w0, w1) = (width(|r| &r.0, "MACHINE"), width(|r| &r.1, "RESULT"));
+    let mut out = format!("{:w0$}  {:w1$}  DETAIL\n", "MACHINE", "RESULT");
+    for (machine, result, detail) in rows {
+        out.push_str(format!("{machine:w0$}  {result:w1$}  {detail}").trim_end());
+        out.push('\n');
+    }
+    out
+}
