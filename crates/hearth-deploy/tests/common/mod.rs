@@ -58,8 +58,8 @@ impl Lab {
 
     /// Holds every machine for this test alone.
     pub fn all(mut self) -> Lab {
-        for i in 0..self.machines.len().min(TURNS.len()) {
-            self._turn.push(TURNS[i].lock().unwrap_or_else(|e| e.into_inner()));
+        for turn in TURNS.iter().take(self.machines.len()) {
+            self._turn.push(turn.lock().unwrap_or_else(|e| e.into_inner()));
         }
         self
     }
