@@ -1,0 +1,62 @@
+//! `hearth lab`: the homelab on the local Docker engine, one booted Debian container per managed
+//! machine, on internal networks re-addressed into subnets of the lab's own.
+//!
+//! One function per subcommand, each taking the lab's state folder ([`state_dir`]: `.hearth/lab/`
+//! beside the spec) and returning data for the CLI to print:
+//!
+//! - `up`: [`prepare`] (load, re-address, resolve, render) then [`up`] → [`UpReport`];
+//! - `status`: [`status`] → [`MachineStatus`] per machine;
+//! - `exec MACHINE -- CMD…`: [`exec`] → CMD's exit status;
+//! - `ssh MACHINE`: [`ssh`] (or [`ssh_command`] to run it yourself) → ssh's exit status;
+//! - `down`: [`down`] → [`DownReport`].
+//!
+//! Deploy reaches machines through the `ssh_config` in the state folder ([`ssh_config_path`]);
+//! [`load_image`] puts a locally built image into a machine's Docker engine, and
+//! [`offline_images`] lists the service images still missing. Errors are
+//! [`Error`], worded for the operator.
+
+mod down;
+mod error;
+mod image;
+mod keys;
+mod machines;
+mod ops;
+mod parallel;
+mod prepare;
+mod process;
+mod proxy;
+pub mod readdress;
+mod routing;
+mod state;
+mod tokens;
+mod up;
+
+use std::path::{Path, PathBuf};
+
+pub use down::{DownReport, down};
+pub use error::Error;
+pub use image::{BUILDER_VERSION, DEFAULT_MIRROR, PACKAGES, SUITE};
+pub use machines::{Machine, OfflineImage, Skipped};
+pub use ops::{MachineStatus, exec, exec_output, load_image, offline_images, ssh, ssh_command, status};
+pub use prepare::{LabInput, prepare};
+pub use readdress::AddressMap;
+pub use state::{LABEL, LabState, MachineState, NetworkState, dir_for as state_dir, lab_id};
+pub use up::{UpOptions, UpReport, up};
+
+/// The lab's `ssh_config` in a state folder: `ssh -F PATH MACHINE` reaches a machine as the
+/// admin user with the lab's key, host keys checked against the lab's `known_hosts`.
+pub fn ssh_config_path(dir: &Path) -> PathBuf {
+    state::absolute(&dir.join("ssh_config"))
+}
+
+/// The lab's state (machines, addresses, networks) as `up` left it.
+pub fn load_state(dir: &Path) -> Result<LabState, Error> {
+    LabState::load(&state::Paths::new(dir))
+}
+
+/// Builds the lab image unless an image of the same recipe exists; returns its tag and whether
+/// this call built it.
+pub fn ensure_image(mirror: &str) -> Result<(String, bool), Error> {
+    let image = image::ensure(mirror)?;
+    Ok((image.tag, image.built))
+}
