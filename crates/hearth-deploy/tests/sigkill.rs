@@ -50,7 +50,6 @@ true
 #[test]
 fn sigkill_trials() {
     let Some(lab) = Lab::get() else { return };
-    let lab = lab.all();
     let trials: usize = std::env::var("HEARTH_SIGKILL_TRIALS").ok().and_then(|n| n.parse().ok()).unwrap_or(50);
     for m in &lab.machines {
         lab.reset(&m.name);
@@ -67,6 +66,8 @@ fn sigkill_trials() {
         let mut child = Command::new(&exe)
             .args(["--ignored", "--exact", "child_apply", "--quiet"])
             .env("HEARTH_TRIAL", i.to_string())
+            .env("HEARTH_DEPLOY_SSH_CONFIG", lab.config())
+            .env("HEARTH_DEPLOY_MACHINES", lab.machines.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(","))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hearth_deploy::{
@@ -12,63 +12,89 @@ use hearth_deploy::{
 };
 use hearth_render::{Activation, File, Kind};
 
-/// Tests that share a machine take turns.
-static TURNS: [Mutex<()>; 8] = [const { Mutex::new(()) }; 8];
-
-pub struct Lab {
-    pub machines: Vec<Machine>,
-    pub config: PathBuf,
-    pub ssh: SshOptions,
+/// Where the machines come from. An environment-given lab is left running; one this process
+/// started is taken down when the last handle goes.
+struct Env {
+    config: PathBuf,
+    ssh: SshOptions,
     _control: tempfile::TempDir,
-    _turn: Vec<MutexGuard<'static, ()>>,
+    owned: Option<(tempfile::TempDir, PathBuf)>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some((_, dir)) = &self.owned
+            && let Err(e) = hearth_lab::down(dir)
+        {
+            eprintln!("lab down failed: {e}");
+        }
+    }
+}
+
+/// The test homelab's machines, as `tests/data/deploy-lab.yaml` names them.
+const MACHINES: [&str; 3] = ["one", "two", "three"];
+
+#[derive(Clone)]
+pub struct Lab {
+    env: Arc<Env>,
+    pub machines: Vec<Machine>,
 }
 
 impl Lab {
-    /// The lab from the environment, or `None` (with a message) when there is none and it is not
-    /// required.
+    /// The lab named by `HEARTH_DEPLOY_SSH_CONFIG` and `HEARTH_DEPLOY_MACHINES`, else a lab of
+    /// `tests/data/deploy-lab.yaml` started on the local Docker engine, else `None` with a
+    /// message (a failure when `HEARTH_REQUIRE_LAB=1`).
     pub fn get() -> Option<Lab> {
+        let required = std::env::var("HEARTH_REQUIRE_LAB").as_deref() == Ok("1");
+        let control = tempfile::tempdir().expect("a temporary folder");
         let config = std::env::var_os("HEARTH_DEPLOY_SSH_CONFIG").map(PathBuf::from);
         let names = std::env::var("HEARTH_DEPLOY_MACHINES").unwrap_or_default();
-        let (Some(config), false) = (config, names.is_empty()) else {
-            if std::env::var("HEARTH_REQUIRE_LAB").as_deref() == Ok("1") {
-                panic!("HEARTH_REQUIRE_LAB=1 but HEARTH_DEPLOY_SSH_CONFIG and HEARTH_DEPLOY_MACHINES are not set");
+        let (config, names, owned) = match config {
+            Some(config) if !names.is_empty() => {
+                (config, names.split(',').map(|n| n.trim().to_string()).collect(), None)
             }
-            eprintln!("skipped: no lab (set HEARTH_DEPLOY_SSH_CONFIG and HEARTH_DEPLOY_MACHINES)");
-            return None;
+            _ => match start_lab() {
+                Ok((dir, state)) => (
+                    hearth_lab::ssh_config_path(&state),
+                    MACHINES.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+                    Some((dir, state)),
+                ),
+                Err(reason) => {
+                    assert!(!required, "HEARTH_REQUIRE_LAB=1 but no lab: {reason}");
+                    eprintln!("skipped: no lab ({reason})");
+                    return None;
+                }
+            },
         };
-        let control = tempfile::tempdir().expect("a temporary folder");
         let mut ssh = SshOptions::new(control.path().join("ssh"));
         ssh.extra_config = Some(config.clone());
-        let machines = names.split(',').map(|n| Machine::new(n.trim(), n.trim())).collect();
-        Some(Lab { machines, config, ssh, _control: control, _turn: Vec::new() })
+        let machines = names.iter().map(|n| Machine::new(n, n)).collect();
+        Some(Lab { env: Arc::new(Env { config, ssh, _control: control, owned }), machines })
     }
 
-    /// The `i`th machine, held for this test alone.
+    /// The same lab restricted to machine `i`.
+    pub fn only(&self, i: usize) -> Lab {
+        Lab { env: self.env.clone(), machines: vec![self.machines[i % self.machines.len()].clone()] }
+    }
+
     pub fn machine(&self, i: usize) -> Machine {
         self.machines[i].clone()
     }
 
-    /// Restricts the lab to machine `i` for the rest of the test, waiting for its turn.
-    pub fn only(mut self, i: usize) -> Lab {
-        let guard = TURNS[i % TURNS.len()].lock().unwrap_or_else(|e| e.into_inner());
-        self._turn.push(guard);
-        self.machines = vec![self.machines[i].clone()];
-        self
+    /// The ssh_config reaching the machines, for a child process.
+    pub fn config(&self) -> &PathBuf {
+        &self.env.config
     }
 
-    /// Holds every machine for this test alone.
-    pub fn all(mut self) -> Lab {
-        for turn in TURNS.iter().take(self.machines.len()) {
-            self._turn.push(turn.lock().unwrap_or_else(|e| e.into_inner()));
-        }
-        self
+    fn ssh(&self) -> &SshOptions {
+        &self.env.ssh
     }
 
     /// Runs a shell command as root on a machine through plain `ssh` and returns its stdout.
     pub fn sh(&self, machine: &str, script: &str) -> String {
         let out = Command::new("ssh")
             .arg("-F")
-            .arg(&self.config)
+            .arg(&self.env.config)
             .args(["-o", "BatchMode=yes", machine, "sudo", "-n", "sh", "-c"])
             .arg(shell_word(script))
             .output()
@@ -98,18 +124,18 @@ impl Lab {
 
     pub fn rollback(&self, to: RollbackTo, timeout: Duration) -> Report {
         Lab::runtime()
-            .block_on(hearth_deploy::rollback(&self.machines, &self.ssh, to, &Lab::options(timeout), &Quiet))
+            .block_on(hearth_deploy::rollback(&self.machines, self.ssh(), to, &Lab::options(timeout), &Quiet))
             .expect("rollback runs")
     }
 
     pub fn generations(&self) -> Vec<MachineGenerations> {
-        Lab::runtime().block_on(hearth_deploy::generations(&self.machines, &self.ssh, &Quiet))
+        Lab::runtime().block_on(hearth_deploy::generations(&self.machines, self.ssh(), &Quiet))
     }
 
     pub fn apply_recorded(&self, files: &[DesiredFile], timeout: Duration) -> (Report, String) {
         let recorder = Recorder::default();
         let report = Lab::runtime()
-            .block_on(hearth_deploy::apply(&self.machines, &self.ssh, files, &Lab::options(timeout), &recorder))
+            .block_on(hearth_deploy::apply(&self.machines, self.ssh(), files, &Lab::options(timeout), &recorder))
             .expect("apply runs");
         let events = recorder.0.lock().unwrap().iter().map(|e| serde_json::to_string(e).unwrap()).collect::<Vec<_>>();
         (report, events.join("\n"))
@@ -121,7 +147,27 @@ pub fn apply(lab: &Lab, files: &[DesiredFile], timeout: Duration) -> Report {
 }
 
 pub fn plan(lab: &Lab, files: &[DesiredFile]) -> Plan {
-    Lab::runtime().block_on(hearth_deploy::plan(&lab.machines, &lab.ssh, files, &Quiet)).expect("plan runs")
+    Lab::runtime().block_on(hearth_deploy::plan(&lab.machines, lab.ssh(), files, &Quiet)).expect("plan runs")
+}
+
+/// Starts a lab of the test homelab in a folder of its own (the lab keeps its state beside the
+/// spec), or says why not.
+fn start_lab() -> Result<(tempfile::TempDir, PathBuf), String> {
+    let docker = Command::new("docker").arg("info").output().map_err(|e| format!("docker: {e}"))?;
+    if !docker.status.success() {
+        return Err("no Docker engine answers `docker info`".to_string());
+    }
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let spec = dir.path().join("deploy-lab.yaml");
+    std::fs::write(&spec, include_str!("../data/deploy-lab.yaml")).map_err(|e| e.to_string())?;
+    let state = hearth_lab::state_dir(&spec);
+    let input = hearth_lab::prepare(&spec, hearth_catalog::builtin(), &state).map_err(|e| e.to_string())?;
+    if let Err(e) = hearth_lab::up(&input, &state, &hearth_lab::UpOptions::default()) {
+        // A half-started lab is taken down before reporting.
+        let _ = hearth_lab::down(&state);
+        return Err(e.to_string());
+    }
+    Ok((dir, state))
 }
 
 fn shell_word(s: &str) -> String {
