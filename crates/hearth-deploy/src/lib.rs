@@ -22,6 +22,7 @@ mod script;
 mod shell;
 mod ssh;
 mod target;
+pub mod text;
 
 pub use actions::Action;
 pub use deploy::{ApplyOptions, MachineGenerations, RollbackTo, apply, generations, plan, rollback};

@@ -21,6 +21,20 @@ pub enum Style {
     Json,
 }
 
+impl Style {
+    /// A spinner line per machine when stderr is a terminal, plain lines otherwise.
+    pub fn detect(json: bool) -> Style {
+        use std::io::IsTerminal;
+        if json {
+            Style::Json
+        } else if std::io::stderr().is_terminal() {
+            Style::Terminal
+        } else {
+            Style::Plain
+        }
+    }
+}
+
 /// An [`Events`] sink that prints.
 pub struct Progress {
     style: Style,
@@ -105,4 +119,28 @@ pub fn summary(report: &Report) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::MachineReport;
+
+    #[test]
+    fn summary_table() {
+        let row = |machine: &str, outcome| MachineReport { machine: machine.into(), outcome, plan: None };
+        let report = Report {
+            machines: vec![
+                row("db", Outcome::Applied { generation: 4 }),
+                row(
+                    "proxy",
+                    Outcome::RolledBack { generation: 7, restored: Some(6), reason: "not confirmed in time".into() },
+                ),
+                row("apps", Outcome::Skipped { reason: "`db` did not succeed".into() }),
+                row("dns", Outcome::Unchanged),
+            ],
+            unmanaged: vec![],
+        };
+        insta::assert_snapshot!(summary(&report));
+    }
 }

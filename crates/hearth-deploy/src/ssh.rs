@@ -104,6 +104,13 @@ fn wrapper_config(control_dir: &Path, extra: &Path) -> Result<PathBuf, DeployErr
     let extra = std::path::absolute(extra).map_err(err)?;
     let path = control_dir.join("ssh_config");
     let text = format!("Include \"{}\"\nInclude ~/.ssh/config\n", extra.display());
-    std::fs::write(&path, text).map_err(err)?;
+    if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) {
+        return Ok(path);
+    }
+    // Connections to other machines may be reading the file right now: they must see a whole
+    // one, so it is written aside and renamed into place.
+    let temp = control_dir.join(format!("ssh_config.{}.{:?}", std::process::id(), std::thread::current().id()));
+    std::fs::write(&temp, text).map_err(err)?;
+    std::fs::rename(&temp, &path).map_err(err)?;
     Ok(path)
 }
