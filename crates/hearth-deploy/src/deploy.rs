@@ -3,6 +3,7 @@
 //! returns data the CLI prints.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -112,7 +113,7 @@ pub async fn plan(
             .await;
             let plan = result.unwrap_or_else(|e| MachinePlan::failed(&m.name, &e));
             match &plan.error {
-                Some(message) => ctx.emit(&m.name, EventKind::Failed { message: message.clone() }),
+                Some(message) => ctx.emit(&m.name, EventKind::Done(Outcome::Failed { message: message.clone() })),
                 None => ctx.emit(&m.name, EventKind::Planned { changes: plan.files.len(), drift: plan.drift.len() }),
             }
             plan
@@ -144,6 +145,31 @@ pub async fn apply(
     let grouped = by_machine(machines, files)?;
     let redactor = Redactor::new(files.iter().map(|d| &d.file));
     let ctx = Ctx { ssh, events };
+    each_machine(&ctx, machines, options, |machine| {
+        let files = grouped.get(&machine.name).cloned().unwrap_or_default();
+        let (ctx, redactor) = (&ctx, &redactor);
+        async move { apply_machine(ctx, machine, &files, options, redactor).await }
+    })
+    .await
+}
+
+fn finish(ctx: &Ctx<'_>, machine: &str, outcome: Outcome, plan: Option<MachinePlan>) -> MachineReport {
+    ctx.emit(machine, EventKind::Done(outcome.clone()));
+    MachineReport { machine: machine.to_string(), outcome, plan }
+}
+
+/// Runs `work` on every managed machine in the order and parallelism `options` give, and
+/// collects the report.
+async fn each_machine<'m, W, Fut>(
+    ctx: &Ctx<'_>,
+    machines: &'m [Machine],
+    options: &ApplyOptions,
+    work: W,
+) -> Result<Report, DeployError>
+where
+    W: Fn(&'m Machine) -> Fut,
+    Fut: Future<Output = (Outcome, Option<MachinePlan>)>,
+{
     let managed: Vec<&Machine> = machines.iter().filter(|m| m.managed).collect();
     let names: Vec<String> = managed.iter().map(|m| m.name.clone()).collect();
     let preds = schedule::predecessors(&names, &options.order)?;
@@ -153,34 +179,16 @@ pub async fn apply(
         options.jobs,
         |i| {
             let machine = managed[i];
-            let files = grouped.get(&machine.name).cloned().unwrap_or_default();
-            let (ctx, redactor) = (&ctx, &redactor);
+            let done = work(machine);
             async move {
-                let (outcome, plan) = apply_machine(ctx, machine, &files, options, redactor).await;
+                let (outcome, plan) = done.await;
                 finish(ctx, &machine.name, outcome, plan)
             }
         },
-        |i, pred| {
-            let reason = format!("`{pred}` did not succeed");
-            finish(&ctx, &names[i], Outcome::Skipped { reason }, None)
-        },
+        |i, pred| finish(ctx, &names[i], Outcome::Skipped { reason: format!("`{pred}` did not succeed") }, None),
     )
     .await;
     Ok(Report { machines: reports, unmanaged: unmanaged(machines) })
-}
-
-fn finish(ctx: &Ctx<'_>, machine: &str, outcome: Outcome, plan: Option<MachinePlan>) -> MachineReport {
-    let kind = match &outcome {
-        Outcome::Unchanged => EventKind::Unchanged,
-        Outcome::Applied { generation } => EventKind::Applied { generation: *generation },
-        Outcome::RolledBack { generation, restored, reason } => {
-            EventKind::RolledBack { generation: *generation, restored: *restored, reason: reason.clone() }
-        }
-        Outcome::Failed { message } => EventKind::Failed { message: message.clone() },
-        Outcome::Skipped { reason } => EventKind::Skipped { reason: reason.clone() },
-    };
-    ctx.emit(machine, kind);
-    MachineReport { machine: machine.to_string(), outcome, plan }
 }
 
 async fn apply_machine(
@@ -259,7 +267,7 @@ async fn settle_activation(
             };
         }
         Err(e @ DeployError::Connect { .. }) => {
-            ctx.emit(name, EventKind::Failed { message: format!("{e}; trying a new connection") });
+            ctx.emit(name, EventKind::Reconnecting { reason: e.to_string() });
         }
         Err(e) => return Outcome::Failed { message: e.to_string() },
         Ok(Activated::Yes) => {}
@@ -335,28 +343,16 @@ pub async fn rollback(
     events: &dyn Events,
 ) -> Result<Report, DeployError> {
     let ctx = Ctx { ssh, events };
-    let managed: Vec<&Machine> = machines.iter().filter(|m| m.managed).collect();
-    let names: Vec<String> = managed.iter().map(|m| m.name.clone()).collect();
-    let preds = schedule::predecessors(&names, &options.order)?;
-    let reports = schedule::run(
-        &names,
-        &preds,
-        options.jobs,
-        |i| {
-            let ctx = &ctx;
-            let machine = managed[i];
-            async move {
-                let outcome = match rollback_machine(ctx, machine, to, options).await {
-                    Ok(outcome) => outcome,
-                    Err(e) => Outcome::Failed { message: e.to_string() },
-                };
-                finish(ctx, &machine.name, outcome, None)
+    each_machine(&ctx, machines, options, |machine| {
+        let ctx = &ctx;
+        async move {
+            match rollback_machine(ctx, machine, to, options).await {
+                Ok(outcome) => (outcome, None),
+                Err(e) => (Outcome::Failed { message: e.to_string() }, None),
             }
-        },
-        |i, pred| finish(&ctx, &names[i], Outcome::Skipped { reason: format!("`{pred}` did not succeed") }, None),
-    )
-    .await;
-    Ok(Report { machines: reports, unmanaged: unmanaged(machines) })
+        }
+    })
+    .await
 }
 
 async fn rollback_machine(

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 
+use crate::report::Outcome;
+
 /// One step of one machine. Events name paths and generations, never file contents.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
@@ -22,7 +24,6 @@ pub enum EventKind {
         changes: usize,
         drift: usize,
     },
-    Unchanged,
     Uploading {
         generation: u64,
         bytes: usize,
@@ -33,35 +34,18 @@ pub enum EventKind {
     Confirming {
         generation: u64,
     },
-    /// The new generation is active and confirmed.
-    Applied {
-        generation: u64,
-    },
-    /// The machine went back to `restored` (`None`: to no generation at all).
-    RolledBack {
-        generation: u64,
-        restored: Option<u64>,
+    /// The connection dropped during activation; a new one will tell how it ended.
+    Reconnecting {
         reason: String,
     },
-    Failed {
-        message: String,
-    },
-    Skipped {
-        reason: String,
-    },
+    /// The machine is done: how it ended.
+    Done(Outcome),
 }
 
 impl EventKind {
     /// Whether the machine is done.
     pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            EventKind::Unchanged
-                | EventKind::Applied { .. }
-                | EventKind::RolledBack { .. }
-                | EventKind::Failed { .. }
-                | EventKind::Skipped { .. }
-        )
+        matches!(self, EventKind::Done(_))
     }
 
     /// A short line for humans.
@@ -70,17 +54,14 @@ impl EventKind {
             EventKind::Connecting => "connecting".to_string(),
             EventKind::Waiting { on } => format!("waiting for {}", on.join(", ")),
             EventKind::Planned { changes, drift } => format!("{changes} file changes, {drift} drifted"),
-            EventKind::Unchanged => "no changes".to_string(),
             EventKind::Uploading { generation, bytes } => format!("uploading generation {generation} ({bytes} bytes)"),
             EventKind::Activating { generation } => format!("activating generation {generation}"),
             EventKind::Confirming { generation } => format!("confirming generation {generation} over a new connection"),
-            EventKind::Applied { generation } => format!("generation {generation} active"),
-            EventKind::RolledBack { generation, restored, reason } => match restored {
-                Some(r) => format!("generation {generation} rolled back to {r}: {reason}"),
-                None => format!("generation {generation} rolled back to nothing: {reason}"),
+            EventKind::Reconnecting { reason } => format!("{reason}; trying a new connection"),
+            EventKind::Done(outcome) => match outcome.describe() {
+                (result, detail) if detail.is_empty() => result.to_string(),
+                (result, detail) => format!("{result}: {detail}"),
             },
-            EventKind::Failed { message } => format!("failed: {message}"),
-            EventKind::Skipped { reason } => format!("skipped: {reason}"),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::event::{Event, Events};
-use crate::report::{Outcome, Report};
+use crate::report::Report;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
@@ -87,26 +87,23 @@ impl Events for Progress {
     }
 }
 
+impl Progress {
+    /// Stops every spinner still running (a plan's machines end at `planned`).
+    pub fn finish(&self) {
+        if let Ok(bars) = self.bars.lock() {
+            bars.values().filter(|b| !b.is_finished()).for_each(ProgressBar::abandon);
+        }
+    }
+}
+
 /// The table printed after apply or rollback: one row per machine.
 pub fn summary(report: &Report) -> String {
     let rows: Vec<(String, String, String)> = report
         .machines
         .iter()
         .map(|m| {
-            let (result, detail) = match &m.outcome {
-                Outcome::Unchanged => ("unchanged".to_string(), String::new()),
-                Outcome::Applied { generation } => ("applied".to_string(), format!("generation {generation}")),
-                Outcome::RolledBack { generation, restored, reason } => (
-                    "rolled back".to_string(),
-                    format!(
-                        "generation {generation} → {}: {reason}",
-                        restored.map_or("none".to_string(), |r| r.to_string())
-                    ),
-                ),
-                Outcome::Failed { message } => ("failed".to_string(), message.clone()),
-                Outcome::Skipped { reason } => ("skipped".to_string(), reason.clone()),
-            };
-            (m.machine.clone(), result, detail)
+            let (result, detail) = m.outcome.describe();
+            (m.machine.clone(), result.to_string(), detail)
         })
         .collect();
     let width = |f: fn(&(String, String, String)) -> &String, title: &str| {
@@ -124,7 +121,7 @@ pub fn summary(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::MachineReport;
+    use crate::report::{MachineReport, Outcome};
 
     #[test]
     fn summary_table() {

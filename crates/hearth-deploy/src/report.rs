@@ -31,6 +31,23 @@ impl Outcome {
     pub fn is_success(&self) -> bool {
         matches!(self, Outcome::Unchanged | Outcome::Applied { .. })
     }
+
+    /// The result in a word or two and its detail, for the summary table and progress lines.
+    pub fn describe(&self) -> (&'static str, String) {
+        match self {
+            Outcome::Unchanged => ("unchanged", String::new()),
+            Outcome::Applied { generation } => ("applied", format!("generation {generation}")),
+            Outcome::RolledBack { generation, restored, reason } => (
+                "rolled back",
+                format!(
+                    "generation {generation} → {}: {reason}",
+                    restored.map_or("none".to_string(), |r| r.to_string())
+                ),
+            ),
+            Outcome::Failed { message } => ("failed", message.clone()),
+            Outcome::Skipped { reason } => ("skipped", reason.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
