@@ -137,7 +137,13 @@ pub fn plan_machine(
     for entry in &removed {
         changes.push(change(entry, Change::Remove, Vec::new(), "no longer rendered"));
     }
-    let drift: Vec<Drift> = state.drift.iter().map(|(path, kind)| Drift { path: path.clone(), kind: *kind }).collect();
+    // A drifted file this apply removes anyway is not worth reporting.
+    let drift: Vec<Drift> = state
+        .drift
+        .iter()
+        .filter(|(path, _)| !removed.iter().any(|e| &e.path == *path))
+        .map(|(path, kind)| Drift { path: path.clone(), kind: *kind })
+        .collect();
     // A drifted file that is still wanted is put back, so its actions run again.
     let mut touched: BTreeSet<String> =
         changes.iter().filter(|c| c.change != Change::Remove).map(|c| c.path.clone()).collect();
