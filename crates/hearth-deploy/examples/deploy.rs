@@ -37,12 +37,11 @@ fn main() {
         .iter()
         .map(|f| DesiredFile { reason: f.sources.iter().cloned().collect::<Vec<_>>().join(", "), file: f.clone() })
         .collect();
-    if let Some(text) = args.iter().position(|a| a == "--touch").and_then(|i| args.get(i + 1)) {
-        if let Some(d) =
-            files.iter_mut().find(|d| d.file.kind != hearth_render::Kind::EnvSecret && d.file.path.ends_with(".nft"))
-        {
-            d.file.content.push_str(&format!("# {text}\n"));
-        }
+    let touch = args.iter().position(|a| a == "--touch").and_then(|i| args.get(i + 1));
+    if let Some(text) = touch
+        && let Some(d) = files.iter_mut().find(|d| d.file.path.ends_with(".nft"))
+    {
+        d.file.content.push_str(&format!("# {text}\n"));
     }
     if command == "dump" {
         let Some(out) = args.get(2) else {
