@@ -32,6 +32,14 @@ generations() {
     echo "gen$T${d##*/}$T$(cat "$d/result" 2>/dev/null || echo staged)$T$c$T$(stat -c %Y "$d")"
   done
 }
+# Keeps the newest ten generations, the confirmed one and the one its revert restores.
+prune() {
+  prev=$(sed -n 's/^  "previous": \([0-9][0-9]*\).*/\1/p' "$H/generations/$1/manifest.json")
+  keep=" $(ls "$H/generations" | grep -E '^[0-9]+$' | sort -n | tail -n 10 | tr '\n' ' ') $1 $prev "
+  for d in "$H"/generations/[0-9]*; do
+    case $keep in *" ${d##*/} "*) ;; *) rm -rf "$d" ;; esac
+  done
+}
 cmd=$1
 shift
 case $cmd in
@@ -94,6 +102,7 @@ confirm)
     systemctl stop hearth-rollback.timer hearth-rollback.service >/dev/null 2>&1 || true
     rm -f "$H/pending"
     touch "$H/generations/$g/confirmed"
+    prune "$g"
     echo confirmed
   else
     echo "not-pending$T$(cat "$H/generations/$g/result" 2>/dev/null || echo staged)"

@@ -75,10 +75,13 @@ fn sigkill_trials() {
         std::thread::sleep(delay);
         child.kill().expect("SIGKILL");
         child.wait().expect("the child is reaped");
-        for m in &lab.machines {
-            let problems = lab.sh(&m.name, WHOLE);
-            assert!(problems.trim().is_empty(), "trial {i} ({delay:?}), {}: {problems}", m.name);
-        }
+        std::thread::scope(|scope| {
+            let checks: Vec<_> = lab.machines.iter().map(|m| (m, scope.spawn(|| lab.sh(&m.name, WHOLE)))).collect();
+            for (m, check) in checks {
+                let problems = check.join().expect("the check runs");
+                assert!(problems.trim().is_empty(), "trial {i} ({delay:?}), {}: {problems}", m.name);
+            }
+        });
         let files = all_targets(&lab, i);
         let report = apply(&lab, &files, Duration::from_secs(2));
         assert!(report.is_success(), "trial {i} ({delay:?}): re-apply {report:#?}");
