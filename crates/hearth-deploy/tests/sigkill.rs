@@ -75,6 +75,7 @@ fn sigkill_trials() {
         std::thread::sleep(delay);
         child.kill().expect("SIGKILL");
         child.wait().expect("the child is reaped");
+        let phase = Instant::now();
         std::thread::scope(|scope| {
             let checks: Vec<_> = lab.machines.iter().map(|m| (m, scope.spawn(|| lab.sh(&m.name, WHOLE)))).collect();
             for (m, check) in checks {
@@ -82,11 +83,17 @@ fn sigkill_trials() {
                 assert!(problems.trim().is_empty(), "trial {i} ({delay:?}), {}: {problems}", m.name);
             }
         });
+        let checked = phase.elapsed();
         let files = all_targets(&lab, i);
         let report = apply(&lab, &files, Duration::from_secs(2));
         assert!(report.is_success(), "trial {i} ({delay:?}): re-apply {report:#?}");
+        let applied = phase.elapsed();
         let again = plan(&lab, &files);
         assert!(again.machines.iter().all(|p| p.is_empty()), "trial {i} ({delay:?}): not converged {again:#?}");
+        eprintln!(
+            "trial {i}: killed after {delay:?}; checked {checked:?}, re-applied {applied:?}, planned {:?}",
+            phase.elapsed()
+        );
     }
     eprintln!("{trials} SIGKILL trials on {} machines in {:?}", lab.machines.len(), started.elapsed());
 }
