@@ -59,11 +59,12 @@ impl Lab {
                     MACHINES.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
                     Some((dir, state)),
                 ),
-                Err(reason) => {
+                Err(Start::NoDocker(reason)) => {
                     assert!(!required, "HEARTH_REQUIRE_LAB=1 but no lab: {reason}");
                     eprintln!("skipped: no lab ({reason})");
                     return None;
                 }
+                Err(Start::Failed(reason)) => panic!("the Docker engine answers but the lab did not start: {reason}"),
             },
         };
         let mut ssh = SshOptions::new(control.path().join("ssh"));
@@ -150,22 +151,29 @@ pub fn plan(lab: &Lab, files: &[DesiredFile]) -> Plan {
     Lab::runtime().block_on(hearth_deploy::plan(&lab.machines, lab.ssh(), files, &Quiet)).expect("plan runs")
 }
 
+/// Why there is no lab: only a missing Docker engine lets the tests skip.
+enum Start {
+    NoDocker(String),
+    Failed(String),
+}
+
 /// Starts a lab of the test homelab in a folder of its own (the lab keeps its state beside the
 /// spec), or says why not.
-fn start_lab() -> Result<(tempfile::TempDir, PathBuf), String> {
-    let docker = Command::new("docker").arg("info").output().map_err(|e| format!("docker: {e}"))?;
+fn start_lab() -> Result<(tempfile::TempDir, PathBuf), Start> {
+    let docker = Command::new("docker").arg("info").output().map_err(|e| Start::NoDocker(format!("docker: {e}")))?;
     if !docker.status.success() {
-        return Err("no Docker engine answers `docker info`".to_string());
+        return Err(Start::NoDocker("no Docker engine answers `docker info`".to_string()));
     }
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let failed = |e: &dyn std::fmt::Display| Start::Failed(e.to_string());
+    let dir = tempfile::tempdir().map_err(|e| failed(&e))?;
     let spec = dir.path().join("deploy-lab.yaml");
-    std::fs::write(&spec, include_str!("../data/deploy-lab.yaml")).map_err(|e| e.to_string())?;
+    std::fs::write(&spec, include_str!("../data/deploy-lab.yaml")).map_err(|e| failed(&e))?;
     let state = hearth_lab::state_dir(&spec);
-    let input = hearth_lab::prepare(&spec, hearth_catalog::builtin(), &state).map_err(|e| e.to_string())?;
+    let input = hearth_lab::prepare(&spec, hearth_catalog::builtin(), &state).map_err(|e| failed(&e))?;
     if let Err(e) = hearth_lab::up(&input, &state, &hearth_lab::UpOptions::default()) {
         // A half-started lab is taken down before reporting.
         let _ = hearth_lab::down(&state);
-        return Err(e.to_string());
+        return Err(failed(&e));
     }
     Ok((dir, state))
 }
