@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// What a file is, as recorded in `manifest.json`. The names are stable.
@@ -61,7 +61,7 @@ impl Kind {
 /// effect. A planner computes every action of a change from these alone; renderers say what their
 /// file needs, deploy decides the order (packages, users and directories, files in place, unit
 /// reloads, rulesets, restarts, compose stacks, init scripts).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum Activation {
     /// The file is a list of Debian packages, one per line: install what is missing.

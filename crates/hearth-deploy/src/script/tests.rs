@@ -1,0 +1,91 @@
+//! Snapshots of the generated scripts, and the actions a plan derives from activations.
+
+use std::collections::BTreeSet;
+
+use hearth_render::{Activation, File, Kind};
+
+use crate::actions::{Action, needed, steps};
+use crate::manifest::Entry;
+
+fn entry(path: &str, kind: Kind, activation: &[Activation]) -> Entry {
+    let mut file = File::new("m", path, kind, "x");
+    for a in activation {
+        file = file.activate(a.clone());
+    }
+    Entry::of(&file).unwrap()
+}
+
+fn unit(name: &str, start: bool) -> Activation {
+    Activation::Unit { unit: name.to_string(), start }
+}
+
+fn restart(name: &str) -> Activation {
+    Activation::Restart { unit: name.to_string() }
+}
+
+fn sample() -> (Vec<Entry>, Vec<Entry>) {
+    let target = vec![
+        entry("/etc/apt/hearth-packages", Kind::SystemdUnit, &[Activation::InstallPackages]),
+        entry("/etc/caddy/Caddyfile", Kind::Caddyfile, &[Activation::Reload { unit: "caddy.service".into() }]),
+        entry("/etc/nftables.conf", Kind::Nftables, &[Activation::LoadRuleset]),
+        entry("/etc/systemd/system/app.service", Kind::SystemdUnit, &[unit("app.service", true)]),
+        entry("/srv/app/.env", Kind::EnvSecret, &[restart("app.service")]),
+        entry("/srv/stack/compose.yaml", Kind::Compose, &[Activation::ComposeUp { dir: "/srv/stack".into() }]),
+    ];
+    let removed = vec![entry("/etc/systemd/system/old.service", Kind::SystemdUnit, &[unit("old.service", true)])];
+    (target, removed)
+}
+
+#[test]
+fn transition_script() {
+    let (target, removed) = sample();
+    insta::assert_snapshot!(super::transition(
+        "transition to generation 2",
+        "/var/lib/hearth/generations/2/files",
+        &target,
+        &removed
+    ));
+}
+
+#[test]
+fn wrappers() {
+    let confirm = std::time::Duration::from_secs(30);
+    insta::assert_snapshot!(format!("{}\n---\n{}", super::activate(2, Some(1), confirm), super::rollback(2, Some(1))));
+}
+
+fn check(changed: &[&str], removed: &[&str], expected: &[Action]) {
+    let (target, gone) = sample();
+    let set = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>();
+    assert_eq!(
+        needed(&steps(&target, &gone), &set(changed), &set(removed)),
+        expected,
+        "changed {changed:?} removed {removed:?}"
+    );
+}
+
+#[test]
+fn actions_follow_activations() {
+    let app = || "app.service".to_string();
+    check(&[], &[], &[]);
+    check(&["/srv/app/.env"], &[], &[Action::Restart { unit: app() }]);
+    check(
+        &["/etc/systemd/system/app.service", "/srv/app/.env"],
+        &[],
+        &[Action::DaemonReload, Action::EnableUnit { unit: app() }, Action::Restart { unit: app() }],
+    );
+    check(&["/etc/caddy/Caddyfile"], &[], &[Action::Reload { unit: "caddy.service".into() }]);
+    check(
+        &["/etc/nftables.conf", "/etc/apt/hearth-packages"],
+        &[],
+        &[
+            Action::InstallPackages { list: "/etc/apt/hearth-packages".into() },
+            Action::LoadRuleset { file: "/etc/nftables.conf".into() },
+        ],
+    );
+    check(
+        &[],
+        &["/etc/systemd/system/old.service"],
+        &[Action::StopUnit { unit: "old.service".into() }, Action::DaemonReload],
+    );
+    check(&["/srv/stack/compose.yaml"], &[], &[Action::ComposeUp { dir: "/srv/stack".into() }]);
+}
