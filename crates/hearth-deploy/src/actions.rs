@@ -48,6 +48,11 @@ pub enum Action {
     ComposeUp {
         dir: String,
     },
+    /// `docker compose restart SERVICE` for a container whose bind-mounted file changed.
+    RestartContainer {
+        dir: String,
+        service: String,
+    },
     Run {
         argv: Vec<String>,
     },
@@ -126,6 +131,11 @@ pub fn steps(target: &[Entry], removed: &[Entry]) -> Vec<Step> {
                 Activation::Restart { unit } => units.add(Action::Restart { unit: unit.clone() }, path, false),
                 Activation::Reload { unit } => units.add(Action::Reload { unit: unit.clone() }, path, false),
                 Activation::ComposeUp { dir } => last.add(Action::ComposeUp { dir: dir.clone() }, path, false),
+                Activation::RestartContainer { dir, service } => last.add(
+                    Action::RestartContainer { dir: dir.clone(), service: service.clone() },
+                    path,
+                    false,
+                ),
                 Activation::LoadRuleset => rules.add(Action::LoadRuleset { file: path.into() }, path, false),
                 Activation::Run { argv } => last.add(Action::Run { argv: argv.clone() }, path, false),
             }
@@ -158,6 +168,13 @@ pub fn steps(target: &[Entry], removed: &[Entry]) -> Vec<Step> {
     }
     // Units run in name order so that two runs of one activation look the same.
     units.order.sort_by(|a, b| unit_key(a).cmp(&unit_key(b)));
+    // Stacks come up before a container of theirs restarts, and init scripts run last; the sort
+    // is stable, so each kind keeps the order its files came in.
+    last.order.sort_by_key(|a| match a {
+        Action::ComposeUp { .. } => 0,
+        Action::RestartContainer { .. } => 1,
+        _ => 2,
+    });
     phases.into_iter().flat_map(Steps::finish).collect()
 }
 

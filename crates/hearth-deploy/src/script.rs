@@ -172,6 +172,12 @@ fn emit(out: &mut String, step: &Step, flags: &BTreeMap<(bool, &str), String>) {
             quote(&format!("compose up {dir}")),
             quote(dir)
         ),
+        Action::RestartContainer { dir, service } => format!(
+            "say {}; (cd {} && docker compose restart {})",
+            quote(&format!("restart container {service} in {dir}")),
+            quote(dir),
+            quote(service)
+        ),
         Action::Run { argv } => format!("say {}; {}", quote(&format!("run {}", argv.join(" "))), join(argv)),
     };
     let _ = writeln!(out, "if {cond}; then {body}; fi");

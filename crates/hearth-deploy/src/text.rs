@@ -61,6 +61,7 @@ fn describe(action: &crate::actions::Action) -> String {
         A::Restart { unit } => format!("restart {unit}"),
         A::Reload { unit } => format!("reload {unit}"),
         A::ComposeUp { dir } => format!("docker compose up in {dir}"),
+        A::RestartContainer { dir, service } => format!("restart container {service} in {dir}"),
         A::Run { argv } => format!("run {}", argv.join(" ")),
     }
 }
