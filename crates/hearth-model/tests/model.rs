@@ -529,3 +529,36 @@ services:
     assert_eq!(image("immich"), "ghcr.io/immich-app/immich-machine-learning:v1.121.0");
     assert_eq!(image("authentik"), "ghcr.io/goauthentik/server:2024.12.1");
 }
+
+#[test]
+fn port_conflicts_at_the_top_of_the_range() {
+    check(
+        "
+guests:
+  docker: { vm: { on: pve }, network: lan, runtime: docker }
+services:
+  a: { image: x/a:1, on: docker, ports: { p: 65535 }, healthcheck: { tcp: p } }
+  b: { image: x/b:1, on: docker, ports: { p: 65535 }, healthcheck: { tcp: p } }
+#                                            ^^^^^ E308
+",
+    );
+}
+
+#[test]
+fn a_companion_port_conflict_says_the_companion_cannot_move() {
+    let text = [
+        BASE,
+        "
+guests:
+  docker: { vm: { on: pve }, network: lan, runtime: docker }
+services:
+  one: { app: pair, on: docker, backup: false }
+  two: { app: pair, on: docker, backup: false }
+",
+    ]
+    .concat();
+    let (a, loaded) = analyze_spec(&text, &pair_catalog(), &Allocations::default());
+    let conflicts: Vec<String> = a.diagnostics.iter().map(|d| d.render_short(&loaded.sources)).collect();
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert!(conflicts[0].contains("`two-sidecar` runs beside its service"), "{}", conflicts[0]);
+}
