@@ -562,3 +562,20 @@ services:
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     assert!(conflicts[0].contains("`two-sidecar` runs beside its service"), "{}", conflicts[0]);
 }
+
+#[test]
+fn a_one_address_network_at_the_top_of_the_range_is_full() {
+    check_with(
+        "
+homelab: test
+networks:
+  top: { cidr: \"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128\" }
+#              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ E309
+hosts:
+  pve: { proxmox: {} }
+guests:
+  g: { lxc: { on: pve }, network: top }
+",
+        hearth_catalog::builtin(),
+    );
+}
