@@ -579,3 +579,20 @@ guests:
         hearth_catalog::builtin(),
     );
 }
+
+#[test]
+fn budgets_whose_totals_do_not_fit_still_report() {
+    check_with(
+        "
+homelab: test
+hosts:
+  pve: { proxmox: {}, hardware: { cores: 4, memory: 16GiB } }
+#                                        ^ W401
+#                                                   ^^^^^ E401
+guests:
+  a: { vm: { on: pve }, size: { cores: 4000000000, memory: 9000000TiB } }
+  b: { vm: { on: pve }, size: { cores: 4000000000, memory: 9000000TiB } }
+",
+        hearth_catalog::builtin(),
+    );
+}
