@@ -404,6 +404,9 @@ pub struct Service {
     pub after: Vec<String>,
     /// Container settings: the spec's, else the catalog's (devices and capabilities: both).
     pub command: Option<Vec<String>>,
+    /// The user the container runs as, when its catalog entry names one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
     pub privileged: bool,
     pub devices: Vec<String>,
     pub cap_add: Vec<String>,

@@ -1,6 +1,6 @@
 //! Where things were claimed in the spec, kept by the resolver for the checks that follow it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use hearth_spec::Span;
@@ -19,4 +19,7 @@ pub struct Origins {
     pub redis: Vec<(String, u32, String, Span)>,
     /// Host port claims: (machine, port, protocol, service, span).
     pub ports: Vec<(String, u16, Protocol, String, Span)>,
+    /// Port claimers whose ports the spec cannot change: companion containers
+    /// (`<service>-<companion>`), which publish what their catalog entry says.
+    pub companions: BTreeSet<String>,
 }

@@ -43,8 +43,9 @@ fn check(annotated: &str) {
 /// ```
 ///
 /// Markers are removed before the spec is analyzed, so they shift no position. On a mismatch the
-/// message shows the spec annotated with what the analysis really reported.
-fn check_with(annotated: &str, catalog: &hearth_catalog::Catalog) {
+/// message shows the spec annotated with what the analysis really reported. Returns the
+/// diagnostics as `render_short` prints them, for tests that look at the wording too.
+fn check_with(annotated: &str, catalog: &hearth_catalog::Catalog) -> Vec<String> {
     let (text, expected) = markers::parse(annotated);
     let (a, loaded) = analyze_spec(&text, catalog, &Allocations::default());
     let mut all = loaded.diagnostics.clone();
@@ -68,6 +69,7 @@ fn check_with(annotated: &str, catalog: &hearth_catalog::Catalog) {
         markers::render(&text, &got),
         rendered.join("\n")
     );
+    rendered
 }
 
 #[test]
@@ -455,7 +457,7 @@ fn pair_catalog() -> hearth_catalog::Catalog {
 fn companion_ports_are_claimed_and_conflict_checked() {
     // Two instances on one machine: the sidecar's published port clashes, its unpublished one
     // does not; the service's own HTTP port is a catalog default and moves.
-    check_with(
+    let diagnostics = check_with(
         &[
             BASE,
             "
@@ -472,6 +474,8 @@ services:
         .concat(),
         &pair_catalog(),
     );
+    // A companion's port comes from its catalog entry: the help does not suggest remapping it.
+    assert!(diagnostics[0].contains("`two-sidecar` runs beside its service"), "{}", diagnostics[0]);
 }
 
 #[test]
@@ -528,4 +532,52 @@ services:
     let image = |s: &str| a.model.services[s].companions[0].image.clone();
     assert_eq!(image("immich"), "ghcr.io/immich-app/immich-machine-learning:v1.121.0");
     assert_eq!(image("authentik"), "ghcr.io/goauthentik/server:2024.12.1");
+}
+
+#[test]
+fn port_conflicts_at_the_top_of_the_range() {
+    check(
+        "
+guests:
+  docker: { vm: { on: pve }, network: lan, runtime: docker }
+services:
+  a: { image: x/a:1, on: docker, ports: { p: 65535 }, healthcheck: { tcp: p } }
+  b: { image: x/b:1, on: docker, ports: { p: 65535 }, healthcheck: { tcp: p } }
+#                                            ^^^^^ E308
+",
+    );
+}
+
+#[test]
+fn a_one_address_network_at_the_top_of_the_range_is_full() {
+    check_with(
+        "
+homelab: test
+networks:
+  top: { cidr: \"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128\" }
+#              ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ E309
+hosts:
+  pve: { proxmox: {} }
+guests:
+  g: { lxc: { on: pve }, network: top }
+",
+        hearth_catalog::builtin(),
+    );
+}
+
+#[test]
+fn budgets_whose_totals_do_not_fit_still_report() {
+    check_with(
+        "
+homelab: test
+hosts:
+  pve: { proxmox: {}, hardware: { cores: 4, memory: 16GiB } }
+#                                        ^ W401
+#                                                   ^^^^^ E401
+guests:
+  a: { vm: { on: pve }, size: { cores: 4000000000, memory: 9000000TiB } }
+  b: { vm: { on: pve }, size: { cores: 4000000000, memory: 9000000TiB } }
+",
+        hearth_catalog::builtin(),
+    );
 }

@@ -31,7 +31,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hearth_catalog::App;
 use hearth_model::model::{Companion, Healthcheck, Placement, Port, Probe as ModelProbe, Service, Template};
 use hearth_spec::ast::{Form, Protocol};
 use hearth_spec::units::Duration;
@@ -124,8 +123,7 @@ fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) 
     for &name in members {
         let Some(s) = on.placed.get(name) else { continue };
         sources.insert(format!("service/{name}"));
-        let app = s.app.as_deref().and_then(|a| cx.catalog.get(a));
-        let Some(main) = service_container(on, name, s, app, &mut sources) else { continue };
+        let Some(main) = service_container(on, name, s, &mut sources) else { continue };
         for c in &s.companions {
             containers.push(companion_container(name, s, &main, c));
         }
@@ -192,13 +190,7 @@ fn joins_vpn(s: &Service, vpn: &str) -> bool {
     s.via.as_deref() == Some(vpn) && s.network_mode.as_deref().is_none_or(|m| m.starts_with("service:"))
 }
 
-fn service_container(
-    on: &Machine,
-    name: &str,
-    s: &Service,
-    app: Option<&App>,
-    sources: &mut BTreeSet<String>,
-) -> Option<Container> {
+fn service_container(on: &Machine, name: &str, s: &Service, sources: &mut BTreeSet<String>) -> Option<Container> {
     let image = s.image.clone()?;
     let (mode, after) = network_mode(on, s);
     if let Some(vpn) = &s.via {
@@ -232,7 +224,7 @@ fn service_container(
         image,
         hostname: mode.is_none(),
         command: s.command.clone().unwrap_or_default(),
-        user: app.and_then(|a| a.user.clone()),
+        user: s.user.clone(),
         network_mode: mode,
         ports,
         volumes,

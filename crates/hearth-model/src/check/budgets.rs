@@ -4,6 +4,8 @@ use hearth_spec::{Code, Diagnostic, Spec};
 
 use crate::model::Model;
 
+/// Totals saturate: a spec may give sizes whose sum does not fit, and the check must still say
+/// the host is over budget rather than overflow.
 pub(super) fn budgets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     for e in &spec.hosts.entries {
         let Some(hw) = &e.value.hardware else { continue };
@@ -13,7 +15,7 @@ pub(super) fn budgets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             continue;
         }
         if let Some(mem) = &hw.memory {
-            let total: u64 = guests.iter().map(|(_, g)| g.memory.bytes).sum();
+            let total: u64 = guests.iter().map(|(_, g)| g.memory.bytes).fold(0, |a, b| a.saturating_add(b));
             if total > mem.value.bytes {
                 let shown = hearth_spec::units::Size::new(total, mem.value.binary);
                 out.push(
@@ -31,9 +33,14 @@ pub(super) fn budgets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        let total_storage: u64 =
-            e.value.storage.iter().filter_map(|(_, p)| p.size.as_ref()).map(|s| s.value.bytes).sum();
-        let total_disk: u64 = guests.iter().map(|(_, g)| g.disk.bytes).sum();
+        let total_storage: u64 = e
+            .value
+            .storage
+            .iter()
+            .filter_map(|(_, p)| p.size.as_ref())
+            .map(|s| s.value.bytes)
+            .fold(0, |a, b| a.saturating_add(b));
+        let total_disk: u64 = guests.iter().map(|(_, g)| g.disk.bytes).fold(0, |a, b| a.saturating_add(b));
         if total_storage > 0 && total_disk > total_storage {
             let span = e.value.storage.entries.first().map_or(e.key_span, |p| p.key_span);
             out.push(
@@ -56,7 +63,7 @@ pub(super) fn budgets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                 .iter()
                 .filter(|(_, g)| g.storage.as_deref() == Some(pe.name.as_str()))
                 .map(|(_, g)| g.disk.bytes)
-                .sum();
+                .fold(0, |a, b| a.saturating_add(b));
             if used > size.value.bytes {
                 out.push(
                     Diagnostic::new(
@@ -73,7 +80,7 @@ pub(super) fn budgets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                 );
             }
         }
-        let cores: u32 = guests.iter().map(|(_, g)| g.cores).sum();
+        let cores: u32 = guests.iter().map(|(_, g)| g.cores).fold(0, |a, b| a.saturating_add(b));
         let physical = hw.cores.as_ref().map(|c| c.value);
         let threads = hw.threads.as_ref().map(|t| t.value).or(physical);
         if let (Some(t), Some(span)) =

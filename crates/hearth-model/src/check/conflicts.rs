@@ -66,14 +66,30 @@ pub(super) fn ports(origins: &Origins, out: &mut Vec<Diagnostic>) {
         for &udp in layers {
             match claimed.get(&(machine.as_str(), *port, udp)) {
                 Some((other, other_span)) if other != service => {
-                    let free = (*port + 1..u16::MAX)
+                    let free = (port.saturating_add(1)..u16::MAX)
                         .find(|p| !claimed.keys().any(|(m, q, _)| m == machine && q == p))
                         .unwrap_or(*port);
+                    let help = if origins.companions.contains(service) {
+                        format!(
+                            "`{service}` runs beside its service with the port its app gives it: publish `{other}` on another port, e.g. `ports: {{ <name>: {free} }}`, or move one of them to another machine"
+                        )
+                    } else {
+                        format!(
+                            "publish one of them on another port, e.g. `ports: {{ <name>: {free} }}`, or move it to another machine"
+                        )
+                    };
                     out.push(
-                        Diagnostic::new(Code::PortConflict, *span, format!("port {port}/{} on `{machine}` is taken by `{other}` and `{service}`", if udp { "udp" } else { "tcp" }))
-                            .label(format!("`{service}` wants {port}"))
-                            .with(*other_span, format!("`{other}` has it"))
-                            .help(format!("publish one of them on another port, e.g. `ports: {{ <name>: {free} }}`, or move it to another machine")),
+                        Diagnostic::new(
+                            Code::PortConflict,
+                            *span,
+                            format!(
+                                "port {port}/{} on `{machine}` is taken by `{other}` and `{service}`",
+                                if udp { "udp" } else { "tcp" }
+                            ),
+                        )
+                        .label(format!("`{service}` wants {port}"))
+                        .with(*other_span, format!("`{other}` has it"))
+                        .help(help),
                     );
                 }
                 Some(_) => {}

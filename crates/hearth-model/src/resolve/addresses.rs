@@ -85,7 +85,7 @@ impl Resolver<'_> {
         };
         let (lo, hi) = match &net.allocate {
             Some(r) => (to_u128(r.value.first), to_u128(r.value.last)),
-            None => (to_u128(cidr.network()) + 1, to_u128(cidr.broadcast())),
+            None => (to_u128(cidr.network()).saturating_add(1), to_u128(cidr.broadcast())),
         };
         let start = pool.cursors.get(net_name).copied().unwrap_or(lo).max(lo);
         // Bounded: a /8 must not make allocation scan sixteen million addresses per guest.
@@ -94,7 +94,7 @@ impl Resolver<'_> {
             let a = from_u128(n);
             if address_usable(net, a, &pool.taken) {
                 pool.taken.insert(a);
-                pool.cursors.insert(net_name.to_string(), n + 1);
+                pool.cursors.insert(net_name.to_string(), n.saturating_add(1));
                 self.allocations.set(key, a.to_string());
                 return Some(a);
             }

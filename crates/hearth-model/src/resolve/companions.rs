@@ -31,6 +31,7 @@ impl Resolver<'_> {
         let mut out = Vec::new();
         for (cname, c) in app.companions.iter() {
             let container = format!("{name}-{cname}");
+            self.origins.companions.insert(container.clone());
             let mut ports = Vec::new();
             for (pname, p) in c.ports.iter() {
                 let protocol = p.protocol.unwrap_or(Protocol::Tcp);

@@ -4,8 +4,8 @@
 //! addresses, Redis DB numbers, database names and users), names the secrets to generate and
 //! computes connection strings. Problems met on the way (unknown references, exhausted pools)
 //! are reported as diagnostics; the rest of the checks live in `check`. One module per concern:
-//! machines and guests, services with their ports and volumes, wiring (`uses:`), Redis numbers,
-//! routes, secrets.
+//! machines, guests and their addresses; services with their ports, volumes and companions;
+//! wiring (environment), connections (`uses:`) and exposures; Redis numbers; routes; secrets.
 
 mod addresses;
 mod companions;

@@ -126,6 +126,7 @@ impl Resolver<'_> {
                     backup,
                     after: svc.after.iter().map(|a| a.value.clone()).collect(),
                     command: svc.command.clone().or_else(|| app.and_then(|a| a.command.clone())),
+                    user: app.and_then(|a| a.user.clone()),
                     privileged: svc.privileged.or_else(|| app.and_then(|a| a.privileged)).unwrap_or(false),
                     devices: union(app.map(|a| a.devices.as_slice()).unwrap_or_default(), &svc.devices),
                     cap_add: union(app.map(|a| a.cap_add.as_slice()).unwrap_or_default(), &svc.cap_add),
