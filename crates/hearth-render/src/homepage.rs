@@ -8,13 +8,11 @@
 //! dashboard-icons set Homepage resolves by name. Tiles whose titles would repeat within a group
 //! get the service's name appended, since Homepage keys tiles by title.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-
 use crate::query::{dirs, service};
 use crate::reader::Runner;
-use crate::yaml::quoted as q;
+use crate::yaml::{Node, quoted};
 use crate::{Context, File, Kind, Output};
+use std::collections::BTreeMap;
 
 struct Tile<'a> {
     service: &'a str,
@@ -46,41 +44,47 @@ pub fn render(cx: &Context, out: &mut Output) {
         });
     }
 
-    let mut y = String::from("# Dashboard tiles rendered by Hearth from the exposed services.\n");
-    if groups.is_empty() {
-        y.push_str("[]\n");
-    }
     let runner = Runner::of(cx, name, svc);
     let mut file = runner
         .config(File::new(svc.on.name(), format!("{dir}/services.yaml"), Kind::Homepage, ""))
         .from("monitoring")
         .from(format!("service/{name}"));
+    let mut doc = vec![Node::Comment("Dashboard tiles rendered by Hearth from the exposed services.".into())];
     for (group, tiles) in &groups {
-        let _ = writeln!(y, "- {}:", q(group));
+        let mut items = Vec::new();
         for t in tiles {
             let repeated = tiles.iter().filter(|o| o.title == t.title).count() > 1;
             let title = if repeated { format!("{} ({})", t.title, t.service) } else { t.title.clone() };
-            let _ = writeln!(y, "    - {}:", q(&title));
-            let _ = writeln!(y, "        href: {}", q(&t.href));
+            let mut tile = vec![("href".to_string(), Node::s(&t.href))];
             if let Some(d) = &t.description {
-                let _ = writeln!(y, "        description: {}", q(d));
+                tile.push(("description".into(), Node::s(d)));
             }
             if let Some(i) = &t.icon {
-                let _ = writeln!(y, "        icon: {}", q(i));
+                tile.push(("icon".into(), Node::s(i)));
             }
             if let Some(mon) = t.monitor {
-                let _ = writeln!(y, "        siteMonitor: {}", q(mon));
+                tile.push(("siteMonitor".into(), Node::s(mon)));
             }
+            items.push(Node::TextMap(vec![(title, Node::Map(tile))]));
             file = file.from(format!("service/{}", t.service));
         }
+        doc.push(Node::TextMap(vec![(group.to_string(), Node::Seq(items))]));
     }
-    file.content = y;
+    file.content = if groups.is_empty() {
+        // A comment alone would be an empty document: Homepage wants a list.
+        format!("{}[]\n", Node::Seq(doc).to_block(&quoted))
+    } else {
+        Node::Seq(doc).to_block(&quoted)
+    };
     out.push(file);
 
-    let settings = format!(
-        "# Dashboard settings rendered by Hearth.\ntitle: {}\nheaderStyle: clean\nhideVersion: true\n",
-        q(&m.homelab)
-    );
+    let settings = Node::Map(vec![
+        Node::comment("Dashboard settings rendered by Hearth."),
+        ("title".into(), Node::s(&m.homelab)),
+        ("headerStyle".into(), Node::Plain("clean".into())),
+        ("hideVersion".into(), Node::Bool(true)),
+    ])
+    .to_block(&quoted);
     let file = File::new(svc.on.name(), format!("{dir}/settings.yaml"), Kind::Homepage, settings);
     out.push(runner.config(file).from("monitoring").from(format!("service/{name}")));
 }

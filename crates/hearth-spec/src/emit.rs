@@ -38,6 +38,9 @@ pub enum Node {
     Null,
     Seq(Vec<Node>),
     Map(Vec<(String, Node)>),
+    /// A mapping whose keys are free text (titles, group names), written like string values
+    /// instead of as plain scalars where possible.
+    TextMap(Vec<(String, Node)>),
     /// A string written as a plain scalar where that is unambiguous (see [`scalar`]), whatever
     /// the writer does with other strings.
     Plain(String),
@@ -93,7 +96,7 @@ impl Node {
             Node::Bool(b) => Some(b.to_string()),
             Node::Null => Some("null".into()),
             Node::Seq(v) if v.is_empty() => Some("[]".into()),
-            Node::Map(v) if v.is_empty() => Some("{}".into()),
+            Node::Map(v) | Node::TextMap(v) if v.is_empty() => Some("{}".into()),
             Node::Plain(s) => Some(scalar(s)),
             Node::Flow(items) => {
                 let items: Vec<String> = items.iter().map(|i| i.inline(string).unwrap_or_default()).collect();
@@ -108,7 +111,8 @@ impl Node {
     fn write_at(&self, out: &mut String, indent: usize, first_inline: bool, string: &dyn Fn(&str) -> String) {
         let pad = " ".repeat(indent);
         match self {
-            Node::Map(entries) if !entries.is_empty() => {
+            Node::Map(entries) | Node::TextMap(entries) if !entries.is_empty() => {
+                let text_keys = matches!(self, Node::TextMap(_));
                 for (i, (k, v)) in entries.iter().enumerate() {
                     if !(first_inline && i == 0) {
                         out.push_str(&pad);
@@ -117,7 +121,7 @@ impl Node {
                         out.push_str(&format!("# {text}\n"));
                         continue;
                     }
-                    out.push_str(&scalar(k));
+                    out.push_str(&if text_keys { string(k) } else { scalar(k) });
                     out.push(':');
                     match v.inline(string) {
                         Some(s) => {
@@ -193,6 +197,13 @@ mod tests {
             ),
         ]);
         assert_eq!(doc.to_block(&quoted), "# first\na: [\"x\", 1]\nb:\n  # none\n  - name: hearth\n");
+    }
+
+    #[test]
+    fn text_keys_are_written_like_values() {
+        let doc =
+            Node::Seq(vec![Node::TextMap(vec![("Media".into(), Node::Map(vec![("href".into(), Node::s("x"))]))])]);
+        assert_eq!(doc.to_block(&quoted), "- \"Media\":\n    href: \"x\"\n");
     }
 
     #[test]

@@ -48,7 +48,7 @@ impl N {
             Node::Seq(items) | Node::Flow(items) => {
                 N::List(items.iter().filter(|i| !matches!(i, Node::Comment(_))).map(N::from_yaml).collect())
             }
-            Node::Map(entries) => N::Attrs(
+            Node::Map(entries) | Node::TextMap(entries) => N::Attrs(
                 entries
                     .iter()
                     .filter(|(_, v)| !matches!(v, Node::Comment(_)))
