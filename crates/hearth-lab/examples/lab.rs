@@ -15,7 +15,14 @@ fn main() {
     let started = Instant::now();
     let result: Result<String, hearth_lab::Error> = match command.as_str() {
         "up" => hearth_lab::prepare(spec, hearth_catalog::builtin(), &dir)
-            .and_then(|input| hearth_lab::up(&input, &dir, &hearth_lab::UpOptions::default()))
+            .and_then(|input| {
+                // HEARTH_LAB_JOBS: machines started at once, to measure the effect of parallelism.
+                let mut options = hearth_lab::UpOptions::default();
+                if let Some(jobs) = std::env::var("HEARTH_LAB_JOBS").ok().and_then(|j| j.parse().ok()) {
+                    options.jobs = jobs;
+                }
+                hearth_lab::up(&input, &dir, &options)
+            })
             .map(|r| serde_json::to_string_pretty(&r).unwrap_or_default()),
         "status" => hearth_lab::status(&dir).map(|s| serde_json::to_string_pretty(&s).unwrap_or_default()),
         "down" => hearth_lab::down(&dir).map(|r| format!("{r:?}")),

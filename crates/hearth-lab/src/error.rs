@@ -36,6 +36,10 @@ pub enum Error {
     GatewayAddress { machine: String, address: String },
     #[error("no free address is left in `{subnet}` for machine `{machine}`")]
     NoFreeAddress { machine: String, subnet: String },
+    #[error(
+        "`fs.inotify.max_user_instances` is {limit} and {used} are in use, but {machines} lab machines need about {needed} more: raise it with `sysctl -w fs.inotify.max_user_instances=8192` (`scripts/lab-deps.sh` does)"
+    )]
+    InotifyLimit { limit: usize, used: usize, machines: usize, needed: usize },
     #[error("machine `{machine}` did not become ready: {reason}")]
     NotReady { machine: String, reason: String },
     #[error("image `{image}` is not on this machine's Docker engine, so it cannot be loaded into `{machine}`")]

@@ -23,6 +23,7 @@ mod down;
 mod error;
 mod image;
 mod keys;
+mod limits;
 mod machines;
 mod ops;
 mod parallel;

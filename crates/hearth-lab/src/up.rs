@@ -15,7 +15,7 @@ use crate::machines::{self, OfflineImage, Skipped};
 use crate::parallel::each;
 use crate::process::{self, docker};
 use crate::state::{self, LABEL, LabState, MachineState, NetworkState, Paths};
-use crate::{LabInput, keys, placement, proxy, routing};
+use crate::{LabInput, keys, limits, placement, proxy, routing};
 
 /// How `up` runs.
 #[derive(Debug, Clone)]
@@ -57,6 +57,7 @@ pub fn up(input: &LabInput, dir: &Path, options: &UpOptions) -> Result<UpReport,
 
     let Image { tag, built } = image::ensure(&options.mirror)?;
     let machines = machines::machines(&input.model, &input.files);
+    limits::check(machines.len())?;
     let subnets = input.map.networks.iter().map(|(name, s)| (name.clone(), s.lab)).collect();
     let gateways = input
         .model
