@@ -49,6 +49,7 @@ fn apply_noop_change_remove_rollback(lab: &Lab) {
     assert_eq!(lab.sh(&m.name, "systemctl is-active hearth-test-web.service").trim(), "active");
     assert_eq!(lab.sh(&m.name, "stat -c '%a %U' /etc/hearth-test/app.env").trim(), "600 root");
     assert_eq!(lab.sh(&m.name, "cat /srv/hearth-test/index.html"), "hello\n");
+    assert_eq!(lab.sh(&m.name, "stat -c %a /srv/hearth-test /etc/hearth-test"), "755\n755\n");
     // Nothing changed: nothing happens, no generation is made.
     let before = lab.sh(&m.name, "systemctl show -p ActiveEnterTimestampMonotonic hearth-test-web.service");
     let report = apply(lab, &files_v1(&m.name, "hello"), Duration::from_secs(5));
