@@ -18,7 +18,10 @@ lab=$root/target/release/examples/lab
 deploy=$root/target/release/examples/deploy
 config=$work/.hearth/lab/ssh_config
 
-cleanup() { "$lab" down "$spec" >/dev/null || echo "lab down failed; remove the containers labelled hearth.lab by hand" >&2; }
+cleanup() {
+    "$lab" down "$spec" >/dev/null || echo "lab down failed; remove the containers labelled hearth.lab by hand" >&2
+    rm -rf "$work"
+}
 trap cleanup EXIT
 "$lab" up "$spec" >/dev/null
 machines=$(sed -n 's/^Host //p' "$config" | tr '\n' ' ')

@@ -20,9 +20,10 @@ umask 077
 export DEBIAN_FRONTEND=noninteractive
 # A file matches when it exists with the same content, mode, owner and group.
 same() { [ -f "$2" ] && cmp -s "$1" "$2" && [ "$(stat -c '%a %U %G' "$2")" = "$3" ]; }
-# Files go in place by rename, so a reader never sees half a file.
+# Files go in place by rename, so a reader never sees half a file. Folders Hearth creates are
+# 0755 (the umask of 077 is for the files, which get their own mode before the rename).
 place() {
-  mkdir -p "$(dirname "$2")"
+  (umask 022 && mkdir -p "$(dirname "$2")")
   cp "$1" "$2.hearth-new"
   chown "$4:$5" "$2.hearth-new"
   chmod "$3" "$2.hearth-new"

@@ -19,6 +19,25 @@ fn deploy_on_the_lab() {
     apply_noop_change_remove_rollback(&lab.only(0));
     a_change_that_cuts_ssh_rolls_itself_back(&lab.only(1));
     canary_secrets_never_leave_the_secret_files(&lab.only(2));
+    a_firewall_that_cuts_ssh_rolls_itself_back(&lab.only(0));
+}
+
+fn a_firewall_that_cuts_ssh_rolls_itself_back(lab: &Lab) {
+    let m = lab.machine(0);
+    lab.reset(&m.name);
+    let with = |open| {
+        let mut files = files_v1(&m.name, "hello");
+        files.push(common::firewall(&m.name, open));
+        files
+    };
+    assert!(apply(lab, &with(true), Duration::from_secs(5)).is_success());
+    let report = apply(lab, &with(false), Duration::from_secs(3));
+    match &report.machines[0].outcome {
+        Outcome::RolledBack { generation: 2, restored: Some(1), .. } => {}
+        other => panic!("expected a rollback, got {other:?}"),
+    }
+    assert_eq!(lab.sh(&m.name, "readlink /var/lib/hearth/current").trim(), "generations/1");
+    assert!(!lab.sh(&m.name, "nft list table inet hearthtest").contains("drop"));
 }
 
 fn apply_noop_change_remove_rollback(lab: &Lab) {
@@ -30,6 +49,7 @@ fn apply_noop_change_remove_rollback(lab: &Lab) {
     assert_eq!(lab.sh(&m.name, "systemctl is-active hearth-test-web.service").trim(), "active");
     assert_eq!(lab.sh(&m.name, "stat -c '%a %U' /etc/hearth-test/app.env").trim(), "600 root");
     assert_eq!(lab.sh(&m.name, "cat /srv/hearth-test/index.html"), "hello\n");
+    assert_eq!(lab.sh(&m.name, "stat -c %a /srv/hearth-test /etc/hearth-test"), "755\n755\n");
     // Nothing changed: nothing happens, no generation is made.
     let before = lab.sh(&m.name, "systemctl show -p ActiveEnterTimestampMonotonic hearth-test-web.service");
     let report = apply(lab, &files_v1(&m.name, "hello"), Duration::from_secs(5));

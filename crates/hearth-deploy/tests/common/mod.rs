@@ -111,7 +111,8 @@ impl Lab {
             "systemctl stop hearth-rollback.timer hearth-rollback.service hearth-activate.service hearth-test-web.service 2>/dev/null; \
              systemctl disable hearth-test-web.service 2>/dev/null; \
              rm -rf /var/lib/hearth /srv/hearth-test /etc/hearth-test /etc/systemd/system/hearth-test-web.service \
-               /etc/ssh/sshd_config.d/hearth-deny.conf; systemctl daemon-reload; true",
+               /etc/ssh/sshd_config.d/hearth-deny.conf; nft delete table inet hearthtest 2>/dev/null; \
+             systemctl daemon-reload; true",
         );
     }
 
@@ -222,6 +223,17 @@ pub fn sshd_deny(machine: &str) -> DesiredFile {
         File::new(machine, "/etc/ssh/sshd_config.d/hearth-deny.conf", Kind::SystemdUnit, "DenyUsers *\n")
             .activate(Activation::Restart { unit: "ssh.service".to_string() }),
     )
+}
+
+/// A firewall of its own: `open` accepts everything, otherwise new SSH connections are dropped
+/// (the established one stays up, as a real operator's would until it times out).
+pub fn firewall(machine: &str, open: bool) -> DesiredFile {
+    let rule = if open { "" } else { "    tcp dport 22 ct state new drop\n" };
+    let text = format!(
+        "table inet hearthtest\ndelete table inet hearthtest\ntable inet hearthtest {{\n  chain input {{\n    \
+         type filter hook input priority 0; policy accept;\n{rule}  }}\n}}\n"
+    );
+    desired(File::new(machine, "/etc/hearth-test/firewall.nft", Kind::Nftables, text).activate(Activation::LoadRuleset))
 }
 
 /// The test files with a fresh canary as the secret value.
