@@ -131,11 +131,9 @@ pub fn steps(target: &[Entry], removed: &[Entry]) -> Vec<Step> {
                 Activation::Restart { unit } => units.add(Action::Restart { unit: unit.clone() }, path, false),
                 Activation::Reload { unit } => units.add(Action::Reload { unit: unit.clone() }, path, false),
                 Activation::ComposeUp { dir } => last.add(Action::ComposeUp { dir: dir.clone() }, path, false),
-                Activation::RestartContainer { dir, service } => last.add(
-                    Action::RestartContainer { dir: dir.clone(), service: service.clone() },
-                    path,
-                    false,
-                ),
+                Activation::RestartContainer { dir, service } => {
+                    last.add(Action::RestartContainer { dir: dir.clone(), service: service.clone() }, path, false)
+                }
                 Activation::LoadRuleset => rules.add(Action::LoadRuleset { file: path.into() }, path, false),
                 Activation::Run { argv } => last.add(Action::Run { argv: argv.clone() }, path, false),
             }

@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use hearth_spec::ast::{PoolKind, Runtime};
 use hearth_model::Model;
 use hearth_model::model::HostKind;
 use hearth_render::File;
+use hearth_spec::ast::{PoolKind, Runtime};
 use serde::Serialize;
 
 /// A machine the lab starts a container for.

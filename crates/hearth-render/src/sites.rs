@@ -160,8 +160,7 @@ impl SsoKind {
         let Some((port_name, default)) = primary else {
             return SsoKind::Missing;
         };
-        let port =
-            service.port(&port_name).map_or(default, |p| p.reachable);
+        let port = service.port(&port_name).map_or(default, |p| p.reachable);
         let host = match address {
             std::net::IpAddr::V4(a) => a.to_string(),
             std::net::IpAddr::V6(a) => format!("[{a}]"),

@@ -113,8 +113,7 @@ impl<'a> HostConfig<'a> {
                 && let Some(ds) = model.services.get(svc_name)
                 && let Some(address) = ds.address
             {
-                let port =
-                    ds.port("http").map_or(default_port, |p| p.reachable);
+                let port = ds.port("http").map_or(default_port, |p| p.reachable);
                 let title = if kind == "prometheus" { "Prometheus" } else { "Loki" };
                 datasources.push(N::attrs(vec![
                     ("name", N::s(title)),

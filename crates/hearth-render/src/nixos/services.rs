@@ -65,7 +65,11 @@ impl<'a> HostConfig<'a> {
             .collect();
         let major = if major.is_empty() { "16".to_string() } else { major };
         let port = s.port("postgres").map_or(5432, |p| p.reachable);
-        let dbs: Vec<_> = model.databases.iter().filter(|d| d.server == name && d.engine == hearth_model::model::Engine::Postgres).collect();
+        let dbs: Vec<_> = model
+            .databases
+            .iter()
+            .filter(|d| d.server == name && d.engine == hearth_model::model::Engine::Postgres)
+            .collect();
         let mut databases: Vec<String> = dbs.iter().map(|d| d.name.clone()).collect();
         databases.sort();
         databases.dedup();

@@ -1,0 +1,150 @@
+//! What a deploy command acts on: the machines of the model as deploy targets (the real ones at
+//! their addresses, or the lab's through its ssh_config), and the files each gets, with the spec
+//! lines that caused them and secret values filled in from the age store.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context as _, bail};
+use hearth_deploy::{DesiredFile, Machine, SshOptions};
+use hearth_model::Model;
+use hearth_render::{Context, File, Kind, SecretValues};
+
+use crate::checked::{self, Checked, Gate};
+use crate::cli::TargetArgs;
+use crate::live_secrets::LiveSecrets;
+use crate::manifest::entity_lines;
+use crate::order;
+use crate::persist;
+use crate::report::Format;
+
+/// The machines, files and connection settings of one deploy command.
+pub struct Targets {
+    pub machines: Vec<Machine>,
+    /// Empty unless the command asked for files.
+    pub files: Vec<DesiredFile>,
+    pub ssh: SshOptions,
+    /// `(before, after)` machine pairs: the data tier first, the proxy last.
+    pub order: Vec<(String, String)>,
+}
+
+/// Whether the command needs the files (plan, apply) or only the machines (rollback, generations).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Machines,
+    Files,
+}
+
+/// Checks the spec (printing its diagnostics), then builds the targets: with `--lab` from
+/// `hearth_lab::prepare` and the lab's state, else from the model. Returns the exit code to stop
+/// with when the spec has errors.
+pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Result<Targets, ExitCode>> {
+    let spec = match checked::load(&args.spec.path, format, Gate::Errors)? {
+        Ok(spec) => spec,
+        Err(code) => return Ok(Err(code)),
+    };
+    let (model, all, ssh) = if args.lab {
+        let dir = hearth_lab::state_dir(&spec.root);
+        let state = hearth_lab::load_state(&dir).context("the lab is not up; start it with `hearth lab up`")?;
+        let input = hearth_lab::prepare(&spec.root, hearth_catalog::builtin(), &dir)?;
+        let mut machines: Vec<Machine> = state.machines.keys().map(|name| Machine::new(name, name)).collect();
+        machines.extend(unmanaged(&input.model));
+        let mut ssh = SshOptions::new(dir.join("ssh-control"));
+        ssh.extra_config = Some(hearth_lab::ssh_config_path(&dir));
+        (input.model, machines, ssh)
+    } else {
+        let machines = real_machines(&spec.model);
+        let mut ssh =
+            SshOptions::new(spec.root.parent().unwrap_or(&PathBuf::new()).join(".hearth").join("ssh-control"));
+        ssh.accept_new_host_keys = args.accept_new_host_keys;
+        (spec.model.clone(), machines, ssh)
+    };
+    let machines = select(all, &args.machines)?;
+    let files = match need {
+        Need::Machines => Vec::new(),
+        Need::Files => desired(&spec, &model)?,
+    };
+    Ok(Ok(Targets { machines, files, ssh, order: order::edges(&model) }))
+}
+
+/// Guests with `managed: false`: listed so deploy can say it left them alone.
+fn unmanaged(model: &Model) -> impl Iterator<Item = Machine> + '_ {
+    model
+        .guests
+        .iter()
+        .filter(|(_, g)| !g.managed)
+        .map(|(name, _)| Machine { managed: false, ..Machine::new(name, name) })
+}
+
+/// Every host and guest, reached at its address (else its host name) as the admin user.
+fn real_machines(model: &Model) -> Vec<Machine> {
+    let user = Some(model.admin.user.clone());
+    let hosts = model.hosts.iter().map(|(name, h)| Machine {
+        user: user.clone(),
+        ..Machine::new(name, &h.address.map_or_else(|| name.clone(), |a| a.to_string()))
+    });
+    let guests = model.guests.iter().map(|(name, g)| Machine {
+        user: user.clone(),
+        managed: g.managed,
+        ..Machine::new(name, &g.address.map_or_else(|| g.hostname.clone(), |a| a.to_string()))
+    });
+    hosts.chain(guests).collect()
+}
+
+/// The machines `--machine` names (all when it names none); an unknown name is an error.
+fn select(all: Vec<Machine>, wanted: &[String]) -> anyhow::Result<Vec<Machine>> {
+    let known: BTreeSet<&str> = all.iter().map(|m| m.name.as_str()).collect();
+    if let Some(missing) = wanted.iter().find(|w| !known.contains(w.as_str())) {
+        let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
+        bail!("no machine `{missing}` to deploy to; the machines are {}", list.join(", "));
+    }
+    Ok(all.into_iter().filter(|m| wanted.is_empty() || wanted.contains(&m.name)).collect())
+}
+
+/// The rendered files of `model`, each with its reason (the spec lines of the entities it came
+/// from, found in the checked spec: the lab's re-addressed spec has the same lines). Secret files
+/// get their values from the age store; a value that cannot be read fails, naming the secret.
+fn desired(spec: &Checked, model: &Model) -> anyhow::Result<Vec<DesiredFile>> {
+    let catalog = hearth_catalog::builtin();
+    let mut files = hearth_render::render(&Context { model, catalog, secrets: None });
+    if files.iter().any(|f| f.kind == Kind::EnvSecret) {
+        files = with_secrets(spec, model)?;
+    }
+    Ok(files.into_iter().map(|file| DesiredFile { reason: reason(&file, spec), file }).collect())
+}
+
+fn with_secrets(spec: &Checked, model: &Model) -> anyhow::Result<Vec<File>> {
+    let store_path = persist::store_path(&spec.root);
+    let store = hearth_secrets::Store::open(&store_path)?;
+    let identity = hearth_secrets::Identity::load(&store_path, false)?;
+    let live = LiveSecrets::new(store, identity);
+    let files = hearth_render::render(&Context {
+        model,
+        catalog: hearth_catalog::builtin(),
+        secrets: Some(&live as &dyn SecretValues),
+    });
+    let failures = live.failures();
+    if !failures.is_empty() {
+        let list: Vec<String> = failures.iter().map(|(r, why)| format!("  `{r}`: {why}")).collect();
+        bail!("cannot read {} secret value(s), so nothing was deployed:\n{}", failures.len(), list.join("\n"));
+    }
+    Ok(files)
+}
+
+fn reason(file: &File, spec: &Checked) -> String {
+    let mut lines: Vec<String> =
+        file.sources.iter().flat_map(|key| entity_lines(key, &spec.model, &spec.sources)).collect();
+    lines.sort();
+    lines.dedup();
+    lines.join(", ")
+}
+
+/// The async runtime deploy runs on: two workers, since the work is waiting on SSH.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
