@@ -29,11 +29,15 @@ pub struct Targets {
     pub order: Vec<(String, String)>,
 }
 
-/// Whether the command needs the files (plan, apply) or only the machines (rollback, generations).
+/// Whether the command needs the files or only the machines (rollback, generations).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     Machines,
+    /// Files whose secret values must all be read: apply.
     Files,
+    /// Files for a read-only comparison: plan. A secret value that cannot be read is named in a
+    /// warning and its file compared as rendered with the placeholder (it shows as changed).
+    FilesForPlan,
 }
 
 /// Checks the spec (printing its diagnostics), then builds the targets: with `--lab` from
@@ -63,7 +67,7 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
     let machines = select(all, &args.machines)?;
     let files = match need {
         Need::Machines => Vec::new(),
-        Need::Files => desired(&spec, &model)?,
+        Need::Files | Need::FilesForPlan => desired(&spec, &model, need == Need::Files)?,
     };
     Ok(Ok(Targets { machines, files, ssh, order: order::edges(&model) }))
 }
@@ -104,17 +108,35 @@ fn select(all: Vec<Machine>, wanted: &[String]) -> anyhow::Result<Vec<Machine>> 
 
 /// The rendered files of `model`, each with its reason (the spec lines of the entities it came
 /// from, found in the checked spec: the lab's re-addressed spec has the same lines). Secret files
-/// get their values from the age store; a value that cannot be read fails, naming the secret.
-fn desired(spec: &Checked, model: &Model) -> anyhow::Result<Vec<DesiredFile>> {
+/// get their values from the age store; a value that cannot be read fails when `strict`, naming
+/// the secret, and is named in a warning otherwise.
+fn desired(spec: &Checked, model: &Model, strict: bool) -> anyhow::Result<Vec<DesiredFile>> {
     let catalog = hearth_catalog::builtin();
     let mut files = hearth_render::render(&Context { model, catalog, secrets: None });
     if files.iter().any(|f| f.kind == Kind::EnvSecret) {
-        files = with_secrets(spec, model)?;
+        let unread = match with_secrets(spec, model) {
+            Ok((filled, unread)) => {
+                files = filled;
+                unread
+            }
+            Err(e) => vec![format!("  the secret store: {e:#}")],
+        };
+        if !unread.is_empty() {
+            let message = format!("cannot read {} secret value(s):\n{}", unread.len(), unread.join("\n"));
+            if strict {
+                bail!("{message}");
+            }
+            eprintln!(
+                "warning: {message}\n  the plan compares their files as rendered with placeholders; `apply` needs the values"
+            );
+        }
     }
     Ok(files.into_iter().map(|file| DesiredFile { reason: reason(&file, spec), file }).collect())
 }
 
-fn with_secrets(spec: &Checked, model: &Model) -> anyhow::Result<Vec<File>> {
+/// The files rendered with secret values from the age store, and each reference that could not
+/// be read (left as its placeholder), with why.
+fn with_secrets(spec: &Checked, model: &Model) -> anyhow::Result<(Vec<File>, Vec<String>)> {
     let store_path = persist::store_path(&spec.root);
     let store = hearth_secrets::Store::open(&store_path)?;
     let identity = hearth_secrets::Identity::load(&store_path, false)?;
@@ -124,12 +146,8 @@ fn with_secrets(spec: &Checked, model: &Model) -> anyhow::Result<Vec<File>> {
         catalog: hearth_catalog::builtin(),
         secrets: Some(&live as &dyn SecretValues),
     });
-    let failures = live.failures();
-    if !failures.is_empty() {
-        let list: Vec<String> = failures.iter().map(|(r, why)| format!("  `{r}`: {why}")).collect();
-        bail!("cannot read {} secret value(s), so nothing was deployed:\n{}", failures.len(), list.join("\n"));
-    }
-    Ok(files)
+    let unread = live.failures().iter().map(|(r, why)| format!("  `{r}`: {why}")).collect();
+    Ok((files, unread))
 }
 
 fn reason(file: &File, spec: &Checked) -> String {

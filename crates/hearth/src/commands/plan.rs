@@ -10,7 +10,7 @@ use crate::report::Format;
 use crate::targets::{self, Need};
 
 pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
-    let targets = match targets::load(&args.target, format, Need::Files)? {
+    let targets = match targets::load(&args.target, format, Need::FilesForPlan)? {
         Ok(t) => t,
         Err(code) => return Ok(code),
     };
