@@ -54,7 +54,7 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
         let input = hearth_lab::prepare(&spec.root, hearth_catalog::builtin(), &dir)?;
         let mut machines: Vec<Machine> = state.machines.keys().map(|name| Machine::new(name, name)).collect();
         machines.extend(unmanaged(&input.model));
-        let mut ssh = SshOptions::new(dir.join("ssh-control"));
+        let mut ssh = SshOptions::new(control_dir(&dir));
         ssh.extra_config = Some(hearth_lab::ssh_config_path(&dir));
         (input.model, machines, ssh)
     } else {
@@ -70,6 +70,19 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
         Need::Files | Need::FilesForPlan => desired(&spec, &model, need == Need::Files)?,
     };
     Ok(Ok(Targets { machines, files, ssh, order: order::edges(&model) }))
+}
+
+/// A short private folder for the SSH control sockets of the spec beside `dir`. A socket's path
+/// may not pass 108 bytes, and OpenSSH and the `openssh` crate add about 50 to the folder's, so a
+/// folder beside a spec deep in the file system would make every connection fail: the sockets go
+/// under `$XDG_RUNTIME_DIR` (else the temporary folder), one folder per spec location.
+fn control_dir(dir: &std::path::Path) -> PathBuf {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()).hash(&mut hasher);
+    std::env::var("USER").unwrap_or_default().hash(&mut hasher);
+    let base = std::env::var_os("XDG_RUNTIME_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
+    base.join(format!("hearth-ssh-{:016x}", hasher.finish()))
 }
 
 /// Guests with `managed: false`: listed so deploy can say it left them alone.
