@@ -189,7 +189,9 @@ fn lab_up_apply_noop_change_down() {
         results,
         [("apps", "unchanged"), ("db", "unchanged"), ("edge", "unchanged"), ("mon", "applied"), ("pve", "unchanged")]
     );
-    assert!(ok(&["generations", spec, "--lab", "--machine", "mon"]).stdout.contains('2'));
+    let generations = ok(&["generations", spec, "--lab", "--machine", "mon"]).stdout;
+    let current: Vec<&str> = generations.lines().filter_map(|l| l.trim_start().strip_prefix("* ")).collect();
+    assert_eq!(current.first().and_then(|l| l.split_whitespace().next()), Some("2"), "{generations}");
     for r in [&applied, &noop, &changed, &plan] {
         for v in &values {
             assert!(!r.stdout.contains(v) && !r.stderr.contains(v), "a secret value was printed");
@@ -203,5 +205,28 @@ fn lab_up_apply_noop_change_down() {
         assert_eq!(labelled(kind, &id), "", "a {kind} of the lab is left");
     }
     drop(lab);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Deploy commands that must stop before contacting any machine: exit code and a stderr part.
+fn check_refusal(args: &[&str], code: i32, stderr_part: &str) {
+    let r = super::hearth(args);
+    assert_eq!(r.code, Some(code), "hearth {args:?}: {}", r.stderr);
+    assert!(r.stderr.contains(stderr_part), "hearth {args:?}: {}", r.stderr);
+    assert_eq!(r.stdout, "", "hearth {args:?}");
+}
+
+#[test]
+fn deploy_commands_refuse_before_connecting() {
+    let dir = tempdir();
+    let spec = dir.join("hearth.yaml");
+    std::fs::copy(repo_root().join("tests/lab/homelab.yaml"), &spec).expect("copy the spec");
+    let spec = spec.to_str().expect("utf-8");
+    check_refusal(&["plan", spec, "--lab"], 2, "start it with `hearth lab up`");
+    check_refusal(&["apply", spec, "--lab", "--yes"], 2, "start it with `hearth lab up`");
+    check_refusal(&["generations", spec, "--lab"], 2, "start it with `hearth lab up`");
+    check_refusal(&["rollback", spec, "--lab"], 2, "needs `--machine M`");
+    check_refusal(&["lab", "status", spec], 2, "hearth lab up");
+    check_refusal(&["plan", "tests/invalid/01-yaml-syntax.yaml", "--lab"], 1, "error");
     let _ = std::fs::remove_dir_all(&dir);
 }
