@@ -27,6 +27,8 @@ pub struct Targets {
     pub ssh: SshOptions,
     /// `(before, after)` machine pairs: the data tier first, the proxy last.
     pub order: Vec<(String, String)>,
+    /// With `--lab`: the lab's state folder and what `prepare` made of the spec.
+    pub lab: Option<(PathBuf, hearth_lab::LabInput)>,
 }
 
 /// Whether the command needs the files or only the machines (rollback, generations).
@@ -48,7 +50,7 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
         Ok(spec) => spec,
         Err(code) => return Ok(Err(code)),
     };
-    let (model, all, ssh) = if args.lab {
+    let (model, all, ssh, lab) = if args.lab {
         let dir = hearth_lab::state_dir(&spec.root);
         let state = hearth_lab::load_state(&dir).context("the lab is not up; start it with `hearth lab up`")?;
         let input = hearth_lab::prepare(&spec.root, hearth_catalog::builtin(), &dir)?;
@@ -56,20 +58,19 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
         machines.extend(unmanaged(&input.model));
         let mut ssh = SshOptions::new(control_dir(&dir));
         ssh.extra_config = Some(hearth_lab::ssh_config_path(&dir));
-        (input.model, machines, ssh)
+        (input.model.clone(), machines, ssh, Some((dir, input)))
     } else {
         let machines = real_machines(&spec.model);
-        let mut ssh =
-            SshOptions::new(spec.root.parent().unwrap_or(&PathBuf::new()).join(".hearth").join("ssh-control"));
+        let mut ssh = SshOptions::new(control_dir(spec.root.parent().unwrap_or(&PathBuf::new())));
         ssh.accept_new_host_keys = args.accept_new_host_keys;
-        (spec.model.clone(), machines, ssh)
+        (spec.model.clone(), machines, ssh, None)
     };
     let machines = select(all, &args.machines)?;
     let files = match need {
         Need::Machines => Vec::new(),
         Need::Files | Need::FilesForPlan => desired(&spec, &model, need == Need::Files)?,
     };
-    Ok(Ok(Targets { machines, files, ssh, order: order::edges(&model) }))
+    Ok(Ok(Targets { machines, files, ssh, order: order::edges(&model), lab }))
 }
 
 /// A short private folder for the SSH control sockets of the spec beside `dir`. A socket's path

@@ -17,6 +17,12 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
         Ok(t) => t,
         Err(code) => return Ok(code),
     };
+    // The lab's engines cannot pull: each missing image is named before its machine fails on it.
+    if let Some((dir, input)) = &targets.lab {
+        for i in hearth_lab::offline_images(dir, input)? {
+            eprintln!("image not available offline: `{}` for service {} on {}", i.image, i.service, i.machine);
+        }
+    }
     let runtime = targets::runtime()?;
     let progress = Progress::new(Style::detect(false));
     let plan = runtime.block_on(hearth_deploy::plan(&targets.machines, &targets.ssh, &targets.files, &progress))?;

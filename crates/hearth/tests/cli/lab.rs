@@ -150,6 +150,7 @@ fn lab_up_apply_noop_change_down() {
 
     // Apply: every service active, the container healthy.
     let applied = ok(&["apply", spec, "--lab", "--yes"]);
+    assert!(!applied.stderr.contains("image not available offline"), "the loaded image is found: {}", applied.stderr);
     for (machine, unit) in UNITS {
         assert_eq!(
             exec(spec, machine, &["systemctl", "is-active", unit]),
