@@ -221,6 +221,15 @@ fn start_machine(
         "# Written by `hearth lab up`.\nHostKey /etc/ssh/ssh_host_ed25519_key\nPasswordAuthentication no\n",
         0o644,
     )?;
+    // The lab's containers cannot create user namespaces, so a packaged unit asking for one
+    // (redis-server's `PrivateUsers=true`) would fail at its USER step: every service runs
+    // without, through a drop-in for all services.
+    stage_file(
+        &stage,
+        "etc/systemd/system/service.d/hearth-lab.conf",
+        "# Written by `hearth lab up`: lab containers cannot create user namespaces.\n[Service]\nPrivateUsers=no\n",
+        0o644,
+    )?;
     stage_file(&stage, "etc/apt/apt.conf.d/80hearth-lab-proxy", &proxy::apt_config(net.gateway), 0o644)?;
     stage_file(&stage, "etc/sudoers.d/hearth-lab", &format!("{} ALL=(ALL) NOPASSWD:ALL\n", lab.admin), 0o440)?;
     docker(["cp".to_string(), format!("{}/.", stage.display()), format!("{}:/", m.container)])?;

@@ -24,6 +24,11 @@ pub const TMPFILES: &str = "/etc/tmpfiles.d/hearth.conf";
 /// leaves `minio-user` to the operator, and Traefik ships as a bare release binary.
 const CREATE_NO_USER: &[&str] = &["minio", "traefik"];
 
+/// Packages Debian only recommends that a service cannot start without, since deploy installs
+/// with `--no-install-recommends`: Unbound's default DNSSEC validation reads the root trust
+/// anchor that `dns-root-data` ships.
+const NEEDED_RECOMMENDS: &[(&str, &str)] = &[("unbound", "dns-root-data")];
+
 /// What one machine needs.
 #[derive(Default)]
 struct Needs {
@@ -104,6 +109,9 @@ fn native_needs(n: &mut Needs, name: &str, s: &Service, native: &Native) {
     let why = format!("Hearth service {name}");
     if let Some(package) = &native.package {
         n.packages.insert(expand_version(package, s.image.as_deref()));
+        for (_, extra) in NEEDED_RECOMMENDS.iter().filter(|(p, _)| p == package) {
+            n.packages.insert(extra.to_string());
+        }
         if let Some(user) = &native.user
             && CREATE_NO_USER.contains(&package.as_str())
         {

@@ -4,7 +4,8 @@
 //! pulls in with `include-toplevel`; in the catalog image it is `a-records.conf` in the config
 //! volume, which the image's `unbound.conf` includes inside its `server:` clause. The file starts
 //! with its own `server:` line, valid in both places. The zone is `transparent`: names Hearth
-//! does not know still resolve normally (the zone may be a public domain).
+//! does not know still resolve normally (the zone may be a public domain). Natively it also
+//! makes Unbound listen on every IPv4 address and answer the homelab's networks.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
@@ -29,6 +30,14 @@ pub fn render(cx: &Context, out: &mut Output) {
     };
     let mut c =
         String::from("# Internal DNS records rendered by Hearth from `dns` and the exposed services.\nserver:\n");
+    if svc.form != Form::Docker {
+        // Debian's default listens on localhost only (and fails where `::1` is missing): the
+        // homelab's resolver answers on every address, to the homelab's networks.
+        c.push_str("    interface: 0.0.0.0\n");
+        for network in m.networks.values() {
+            let _ = writeln!(c, "    access-control: {} allow", network.cidr);
+        }
+    }
     let zone = m.dns.zone.trim_end_matches('.');
     if !zone.is_empty() && dns_records(m).into_iter().any(|r| in_zone(&r.name, zone)) {
         let _ = writeln!(c, "    local-zone: {} transparent", q(&format!("{zone}.")));

@@ -38,6 +38,19 @@ pub enum Command {
     Schema,
     /// Print the completion script for a shell, e.g. `hearth completions bash`.
     Completions(CompletionsArgs),
+    /// Run the homelab on the local Docker engine: one Debian container per managed machine.
+    Lab {
+        #[command(subcommand)]
+        action: LabAction,
+    },
+    /// Show, per machine, the files and actions `apply` would change; connects read-only.
+    Plan(PlanArgs),
+    /// Bring every machine to the rendered files, with a rollback timer until confirmed.
+    Apply(ApplyArgs),
+    /// Switch machines back to an earlier generation.
+    Rollback(RollbackArgs),
+    /// List each machine's generations, the current one marked.
+    Generations(TargetArgs),
 }
 
 /// The spec every command reads.
@@ -114,4 +127,83 @@ impl SecretsAction {
 pub struct CompletionsArgs {
     /// The shell to complete for.
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Subcommand)]
+pub enum LabAction {
+    /// Start one container per managed machine, on re-addressed internal networks.
+    Up(SpecArgs),
+    /// Every lab machine with its address and container state.
+    Status(SpecArgs),
+    /// Run a command on a lab machine as root; exits with the command's status.
+    Exec {
+        machine: String,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+        /// Spec file, or a folder holding `hearth.yaml`.
+        #[arg(long, default_value = "hearth.yaml")]
+        spec: PathBuf,
+    },
+    /// Open an SSH session on a lab machine as the admin user.
+    Ssh {
+        machine: String,
+        /// Spec file, or a folder holding `hearth.yaml`.
+        #[arg(long, default_value = "hearth.yaml")]
+        spec: PathBuf,
+    },
+    /// Remove every container, network and volume the lab created.
+    Down(SpecArgs),
+}
+
+/// Which machines a deploy command acts on and how it reaches them.
+#[derive(Args)]
+pub struct TargetArgs {
+    #[command(flatten)]
+    pub spec: SpecArgs,
+    /// Act on the lab's machines (`hearth lab up`) instead of the real ones.
+    #[arg(long)]
+    pub lab: bool,
+    /// Only this machine; repeat for more. Default: every managed machine.
+    #[arg(long = "machine", value_name = "MACHINE")]
+    pub machines: Vec<String>,
+    /// Record the host key of a machine never contacted before instead of refusing it.
+    #[arg(long)]
+    pub accept_new_host_keys: bool,
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print the plan as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Apply without asking (required when stdin is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Machines worked on at once.
+    #[arg(long, default_value_t = 8)]
+    pub jobs: usize,
+    /// Seconds a machine waits for confirmation before restoring the previous generation.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub confirm_timeout: u64,
+}
+
+#[derive(Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// The generation to switch back to; default the one before the current.
+    #[arg(long, value_name = "N")]
+    pub to: Option<u64>,
+    /// Seconds a machine waits for confirmation before restoring the generation it left.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub confirm_timeout: u64,
 }

@@ -12,8 +12,10 @@ pub mod cli;
 pub mod commands;
 mod live_secrets;
 pub mod manifest;
+mod order;
 mod persist;
 pub mod report;
+mod targets;
 mod yaml_out;
 
 use std::io::Write;

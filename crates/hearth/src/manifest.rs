@@ -21,7 +21,7 @@ struct Entry<'a> {
 }
 
 /// Spec line ranges (`hearth.yaml:12-30`) of one model entity, e.g. `service/n8n`.
-fn entity_lines(key: &str, model: &Model, sources: &SourceMap) -> Vec<String> {
+pub fn entity_lines(key: &str, model: &Model, sources: &SourceMap) -> Vec<String> {
     model
         .spans
         .get(key)

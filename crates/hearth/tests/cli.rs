@@ -4,6 +4,9 @@
 //! `# expect: CODE LINE:COL` lines naming the diagnostics it must produce; the whole stderr of
 //! `hearth --format short check` is snapshotted with insta, one snapshot per file.
 
+#[path = "cli/lab.rs"]
+mod lab;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

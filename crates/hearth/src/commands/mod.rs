@@ -1,13 +1,19 @@
 //! One module per command. Each takes its parsed arguments and returns the exit code; errors
 //! that are not the spec's (I/O, refusals) come back as `anyhow` errors and exit 2.
 //!
-//! Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 usage or I/O problems.
+//! Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 usage or I/O problems,
+//! 3 a machine could not be planned, applied or rolled back (the others may have been).
 
+mod apply;
 mod check;
 mod completions;
 mod docs;
+mod generations;
+mod lab;
+mod plan;
 pub mod render;
 mod resolve;
+mod rollback;
 mod schema;
 mod secrets;
 mod show;
@@ -28,5 +34,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Secrets { action } => secrets::run(action, format),
         Command::Schema => schema::run(),
         Command::Completions(args) => completions::run(&args),
+        Command::Lab { action } => lab::run(action, format),
+        Command::Plan(args) => plan::run(&args, format),
+        Command::Apply(args) => apply::run(&args, format),
+        Command::Rollback(args) => rollback::run(&args, format),
+        Command::Generations(args) => generations::run(&args, format),
     }
 }

@@ -1,0 +1,33 @@
+//! `hearth plan`: per machine, the files to add, change and remove (each with the spec lines
+//! that caused it), drift, and the actions that would follow. Connects read-only; secrets by name.
+
+use std::process::ExitCode;
+
+use hearth_deploy::{Progress, Style};
+
+use crate::cli::PlanArgs;
+use crate::report::Format;
+use crate::targets::{self, Need};
+
+pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
+    let targets = match targets::load(&args.target, format, Need::FilesForPlan)? {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
+    };
+    // `--json` prints the plan, not progress events, on stdout.
+    let progress = Progress::new(if args.json { Style::Plain } else { Style::detect(false) });
+    let plan = targets::runtime()?.block_on(hearth_deploy::plan(
+        &targets.machines,
+        &targets.ssh,
+        &targets.files,
+        &progress,
+    ))?;
+    progress.finish();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+    } else {
+        print!("{}", hearth_deploy::text::plan(&plan));
+    }
+    let failed = plan.machines.iter().any(|m| m.error.is_some());
+    Ok(if failed { ExitCode::from(3) } else { ExitCode::SUCCESS })
+}
