@@ -42,7 +42,7 @@ use std::path::{Path, PathBuf};
 pub use down::{DownReport, down};
 pub use error::Error;
 pub use image::{BUILDER_VERSION, DEFAULT_MIRROR, PACKAGES, SUITE};
-pub use machines::{Machine, OfflineImage, Skipped};
+pub use machines::{Machine, OfflineImage, Skipped, SkippedFile, skipped_files};
 pub use ops::{MachineStatus, exec, exec_output, load_image, offline_images, ssh, ssh_command, status};
 pub use prepare::{LabInput, prepare};
 pub use readdress::AddressMap;

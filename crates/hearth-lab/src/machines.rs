@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use hearth_model::Model;
 use hearth_model::model::HostKind;
-use hearth_render::File;
+use hearth_render::{File, Kind};
 use hearth_spec::ast::{PoolKind, Runtime};
 use serde::Serialize;
 
@@ -56,10 +56,67 @@ pub fn machines(model: &Model, files: &[File]) -> Vec<Machine> {
     out
 }
 
+/// A file the lab does not deploy because it belongs to something the lab skips.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedFile {
+    pub machine: String,
+    pub path: String,
+    /// The skipped item it belongs to, as [`skipped`] lists it.
+    pub what: String,
+    pub reason: String,
+}
+
+/// The kinds of thing the lab skips; a skipped item and the files that belong to it share one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cause {
+    ProxmoxApi,
+    ZfsPools,
+    Passthrough,
+    Nixos,
+    Unmanaged,
+}
+
 /// What the lab leaves out: hardware (ZFS pools, device passthrough), the Proxmox API (the lab
 /// makes guests as containers), NixOS configurations (lab machines run Debian), and machines
 /// Hearth does not manage.
 pub fn skipped(model: &Model) -> Vec<Skipped> {
+    skipped_items(model).into_iter().map(|(_, item)| item).collect()
+}
+
+/// The files of `files` that belong to an item of [`skipped`], in the order given. Deploy in the
+/// lab leaves these out, so that `lab up`'s list and what deploy omits cannot disagree.
+pub fn skipped_files(model: &Model, files: &[File]) -> Vec<SkippedFile> {
+    let items = skipped_items(model);
+    files
+        .iter()
+        .filter_map(|f| {
+            let cause = cause_of(f)?;
+            let (_, item) = items.iter().find(|(c, item)| *c == cause && item.machine == f.machine)?;
+            Some(SkippedFile {
+                machine: f.machine.clone(),
+                path: f.path.clone(),
+                what: item.what.clone(),
+                reason: item.reason.clone(),
+            })
+        })
+        .collect()
+}
+
+/// What a file is part of, from its kind (and, for the ZFS snapshot and replication units, the
+/// unit name the ZFS renderer gives them). Files of no skipped kind return `None`.
+fn cause_of(file: &File) -> Option<Cause> {
+    match file.kind {
+        Kind::ProxmoxGuest | Kind::CloudInit => Some(Cause::ProxmoxApi),
+        Kind::Zfs => Some(Cause::ZfsPools),
+        Kind::SystemdUnit if file.path.starts_with("/etc/systemd/system/hearth-zfs-") => Some(Cause::ZfsPools),
+        Kind::Nixos => Some(Cause::Nixos),
+        _ => None,
+    }
+}
+
+/// Every skipped item with its cause. A host's ZFS pools are one item: its ZFS files serve all
+/// of them at once.
+fn skipped_items(model: &Model) -> Vec<(Cause, Skipped)> {
     let mut out = Vec::new();
     let skip = |machine: &str, what: String, reason: &str| Skipped {
         machine: machine.to_string(),
@@ -68,24 +125,28 @@ pub fn skipped(model: &Model) -> Vec<Skipped> {
     };
     for (name, h) in &model.hosts {
         if h.kind == HostKind::Proxmox {
-            out.push(skip(name, "Proxmox API (guest creation)".into(), "the lab runs each guest as a container"));
+            let item = skip(name, "Proxmox API (guest creation)".into(), "the lab runs each guest as a container");
+            out.push((Cause::ProxmoxApi, item));
         }
-        for (pool, p) in &h.pools {
-            if p.kind == PoolKind::Zfs {
-                out.push(skip(name, format!("ZFS pool `{pool}`"), "the lab has no disks to pool"));
-            }
+        let pools: Vec<String> =
+            h.pools.iter().filter(|(_, p)| p.kind == PoolKind::Zfs).map(|(pool, _)| format!("`{pool}`")).collect();
+        if !pools.is_empty() {
+            let noun = if pools.len() == 1 { "ZFS pool" } else { "ZFS pools" };
+            let item = skip(name, format!("{noun} {}", pools.join(", ")), "the lab has no disks to pool");
+            out.push((Cause::ZfsPools, item));
         }
     }
     for (name, g) in &model.guests {
         if !g.managed {
-            out.push(skip(name, "machine".into(), "`managed: false`: Hearth does not touch it"));
+            out.push((Cause::Unmanaged, skip(name, "machine".into(), "`managed: false`: Hearth does not touch it")));
             continue;
         }
         for device in &g.devices {
-            out.push(skip(name, format!("passthrough of `{device}`"), "the lab has no devices to pass through"));
+            let item = skip(name, format!("passthrough of `{device}`"), "the lab has no devices to pass through");
+            out.push((Cause::Passthrough, item));
         }
         if g.os.starts_with("nixos") {
-            out.push(skip(name, "NixOS configuration".into(), "lab machines run Debian"));
+            out.push((Cause::Nixos, skip(name, "NixOS configuration".into(), "lab machines run Debian")));
         }
     }
     out
@@ -140,5 +201,82 @@ mod tests {
             &[("apps", true), ("pve", false)],
             &["pve: Proxmox API (guest creation)", "pve: ZFS pool `tank`", "ha: machine"],
         );
+    }
+
+    /// The files the lab leaves out of `example`, summed up per skipped item as
+    /// `machine: what: N file(s)`. Each must belong to an item `skipped` lists, and no file of a
+    /// skipped kind may be kept.
+    fn check_files(example: &str, text: &str, expected: &[&str]) {
+        let loaded = hearth_spec::load_str(example, text);
+        assert!(!loaded.has_errors(), "{example}: {:?}", loaded.diagnostics);
+        let catalog = hearth_catalog::builtin();
+        let analysis = hearth_model::analyze(&loaded.spec, catalog, &hearth_model::Allocations::default());
+        let files = hearth_render::render(&hearth_render::Context { model: &analysis.model, catalog, secrets: None });
+        let items = skipped(&analysis.model);
+        let left_out = skipped_files(&analysis.model, &files);
+        let mut counts = std::collections::BTreeMap::new();
+        for f in &left_out {
+            assert!(
+                items.iter().any(|i| i.machine == f.machine && i.what == f.what && i.reason == f.reason),
+                "{example}: {f:?} belongs to no skipped item"
+            );
+            *counts.entry(format!("{}: {}", f.machine, f.what)).or_insert(0) += 1;
+        }
+        let kept = files.iter().filter(|f| !left_out.iter().any(|s| s.machine == f.machine && s.path == f.path));
+        for f in kept {
+            assert!(cause_of(f).is_none(), "{example}: {} {} is of a skipped kind but kept", f.machine, f.path);
+        }
+        let got: Vec<String> = counts.iter().map(|(k, n)| format!("{k}: {n} file(s)")).collect();
+        assert_eq!(got, expected, "{example}");
+    }
+
+    #[test]
+    fn the_lab_leaves_out_exactly_the_files_of_skipped_items() {
+        let examples: &[(&str, &str, &[&str])] = &[
+            (
+                "lxc-media-apps-tunnel.yaml",
+                include_str!("../../../examples/lxc-media-apps-tunnel.yaml"),
+                &["pve: Proxmox API (guest creation): 16 file(s)"],
+            ),
+            (
+                "minimal.yaml",
+                include_str!("../../../examples/minimal.yaml"),
+                &["pve: Proxmox API (guest creation): 2 file(s)"],
+            ),
+            (
+                "nixos-proxmox-five-vms.yaml",
+                include_str!("../../../examples/nixos-proxmox-five-vms.yaml"),
+                &[
+                    "database-server: NixOS configuration: 6 file(s)",
+                    "docker-host: NixOS configuration: 6 file(s)",
+                    "monitoring: NixOS configuration: 6 file(s)",
+                    "pve: Proxmox API (guest creation): 5 file(s)",
+                    "storage-server: NixOS configuration: 6 file(s)",
+                    "web-server: NixOS configuration: 6 file(s)",
+                ],
+            ),
+            (
+                "ryzen-tiered-lxc-platform.yaml",
+                include_str!("../../../examples/ryzen-tiered-lxc-platform.yaml"),
+                &["pve: Proxmox API (guest creation): 16 file(s)"],
+            ),
+            (
+                "two-node-docker-pbs.yaml",
+                include_str!("../../../examples/two-node-docker-pbs.yaml"),
+                &[
+                    "srv-1: ZFS pool `ssd`: 4 file(s)",
+                    "srv-2: Proxmox API (guest creation): 2 file(s)",
+                    "srv-2: ZFS pool `rpool`: 4 file(s)",
+                ],
+            ),
+            (
+                "zfs-proxmox-media-cloud.yaml",
+                include_str!("../../../examples/zfs-proxmox-media-cloud.yaml"),
+                &["pve: Proxmox API (guest creation): 13 file(s)", "pve: ZFS pool `tank`: 8 file(s)"],
+            ),
+        ];
+        for (name, text, expected) in examples {
+            check_files(name, text, expected);
+        }
     }
 }

@@ -29,6 +29,9 @@ pub struct Targets {
     pub order: Vec<(String, String)>,
     /// With `--lab`: the lab's state folder and what `prepare` made of the spec.
     pub lab: Option<(PathBuf, hearth_lab::LabInput)>,
+    /// With `--lab`: the files of the selected machines left out because they belong to what the
+    /// lab skips (ZFS pools, the Proxmox API, NixOS configurations). Empty without `--lab`.
+    pub skipped: Vec<hearth_lab::SkippedFile>,
 }
 
 /// Whether the command needs the files or only the machines (rollback, generations).
@@ -66,11 +69,37 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
         (spec.model.clone(), machines, ssh, None)
     };
     let machines = select(all, &args.machines)?;
-    let files = match need {
+    let mut files = match need {
         Need::Machines => Vec::new(),
         Need::Files | Need::FilesForPlan => desired(&spec, &model, need == Need::Files)?,
     };
-    Ok(Ok(Targets { machines, files, ssh, order: order::edges(&model), lab }))
+    let skipped = if lab.is_some() { leave_out_skipped(&model, &machines, &mut files) } else { Vec::new() };
+    Ok(Ok(Targets { machines, files, ssh, order: order::edges(&model), lab, skipped }))
+}
+
+/// Removes from `files` those that belong to what the lab skips and returns them, limited to the
+/// selected `machines` (the others are not deployed anyway).
+fn leave_out_skipped(
+    model: &Model,
+    machines: &[Machine],
+    files: &mut Vec<DesiredFile>,
+) -> Vec<hearth_lab::SkippedFile> {
+    let rendered: Vec<File> = files.iter().map(|d| d.file.clone()).collect();
+    let selected: BTreeSet<&str> = machines.iter().map(|m| m.name.as_str()).collect();
+    let skipped: Vec<_> = hearth_lab::skipped_files(model, &rendered)
+        .into_iter()
+        .filter(|s| selected.contains(s.machine.as_str()))
+        .collect();
+    let left_out: BTreeSet<(&str, &str)> = skipped.iter().map(|s| (s.machine.as_str(), s.path.as_str())).collect();
+    files.retain(|d| !left_out.contains(&(d.file.machine.as_str(), d.file.path.as_str())));
+    skipped
+}
+
+/// Prints each file the lab leaves out, with what it belongs to and why, on stderr.
+pub fn print_skipped(skipped: &[hearth_lab::SkippedFile]) {
+    for s in skipped {
+        eprintln!("skipped on {}: {} ({}: {})", s.machine, s.path, s.what, s.reason);
+    }
 }
 
 /// A short private folder for the SSH control sockets of the spec beside `dir`. A socket's path

@@ -14,6 +14,9 @@ pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
         Ok(t) => t,
         Err(code) => return Ok(code),
     };
+    if !args.json {
+        targets::print_skipped(&targets.skipped);
+    }
     // `--json` prints the plan, not progress events, on stdout.
     let progress = Progress::new(if args.json { Style::Plain } else { Style::detect(false) });
     let plan = targets::runtime()?.block_on(hearth_deploy::plan(
@@ -24,7 +27,12 @@ pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
     ))?;
     progress.finish();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        let mut json = serde_json::to_value(&plan)?;
+        // With `--lab`, the files left out are data beside the plan; without it the plan is unchanged.
+        if targets.lab.is_some() {
+            json["lab_skipped"] = serde_json::to_value(&targets.skipped)?;
+        }
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!("{}", hearth_deploy::text::plan(&plan));
     }

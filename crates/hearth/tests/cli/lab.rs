@@ -178,6 +178,10 @@ fn lab_up_apply_noop_change_down() {
     assert_eq!(changed_machines(spec), ["mon"]);
     let plan = ok(&["plan", spec, "--lab"]);
     assert!(plan.stdout.contains("hearth.yaml:"), "each file names its spec lines: {}", plan.stdout);
+    // The Proxmox host's guest definitions belong to the Proxmox API, which the lab skips.
+    let skipped = "skipped on pve: /etc/hearth/proxmox/";
+    assert!(plan.stderr.contains(skipped), "{}", plan.stderr);
+    assert!(!plan.stdout.contains("/etc/hearth/proxmox/"), "{}", plan.stdout);
     let changed = ok(&["apply", spec, "--lab", "--yes"]);
     let results: Vec<(&str, &str)> = changed
         .stdout
