@@ -66,3 +66,13 @@ pub fn ensure_image(mirror: &str) -> Result<(String, bool), Error> {
     let image = image::ensure(mirror)?;
     Ok((image.tag, image.built))
 }
+
+/// Whether a Docker engine answers `docker info`: the one thing a lab cannot do without.
+pub fn engine_answers() -> bool {
+    std::process::Command::new("docker")
+        .arg("info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}

@@ -16,8 +16,7 @@ const TINY: &str = "hearth-lab-test/tiny:1";
 /// Whether a Docker engine answers; without one the test is skipped, except in CI
 /// (`HEARTH_REQUIRE_LAB=1`), where that is a failure.
 fn lab_possible() -> bool {
-    let docker = Command::new("docker").arg("info").stdout(Stdio::null()).stderr(Stdio::null()).status();
-    if docker.is_ok_and(|s| s.success()) {
+    if hearth_lab::engine_answers() {
         return true;
     }
     assert!(

@@ -62,8 +62,7 @@ impl Drop for Lab {
 }
 
 fn lab_possible() -> bool {
-    let docker = Command::new("docker").arg("info").stdout(Stdio::null()).stderr(Stdio::null()).status();
-    if docker.is_ok_and(|s| s.success()) {
+    if hearth_lab::engine_answers() {
         return true;
     }
     assert!(
