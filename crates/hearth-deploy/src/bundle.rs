@@ -36,7 +36,7 @@ impl Generation<'_> {
             ("secrets".to_string(), m.secrets_list()),
             (
                 "transition.sh".to_string(),
-                script::transition(&format!("transition to generation {g}"), &src, &m.files, &removed),
+                script::transition(&format!("transition to generation {g}"), &src, &m.files, &removed, prev_files),
             ),
             (
                 "revert.sh".to_string(),
@@ -45,6 +45,7 @@ impl Generation<'_> {
                     &prev_src,
                     prev_files,
                     &revert_removed,
+                    &m.files,
                 ),
             ),
             ("activate.sh".to_string(), script::activate(g, prev_number, self.confirm_timeout)),

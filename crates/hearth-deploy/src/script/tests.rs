@@ -39,11 +39,14 @@ fn sample() -> (Vec<Entry>, Vec<Entry>) {
 #[test]
 fn transition_script() {
     let (target, removed) = sample();
+    // The previous generation had the unit and the one removed: every other path is taken over.
+    let from = vec![target[3].clone(), removed[0].clone()];
     insta::assert_snapshot!(super::transition(
         "transition to generation 2",
         "/var/lib/hearth/generations/2/files",
         &target,
-        &removed
+        &removed,
+        &from
     ));
 }
 
