@@ -85,10 +85,18 @@ wait_active() {
 }
 "#;
 
+/// Which files a transition takes over, keeping what is at their paths first.
+pub struct Takeover<'a> {
+    /// The files Hearth manages before the transition: a target path outside them is taken over.
+    pub from: &'a [Entry],
+    /// A revert skips a path that still holds the file it puts back: the transition it undoes
+    /// failed before letting go of it, so what is there is Hearth's own and no original.
+    pub undo: bool,
+}
+
 /// The transition to a generation whose files are under `src` (a folder on the machine),
-/// removing the files of the previous generation that it no longer has. `from` are the files
-/// Hearth manages before it: a target path outside them is taken over, its original kept.
-pub fn transition(title: &str, src: &str, target: &[Entry], removed: &[Entry], from: &[Entry]) -> String {
+/// removing the files of the previous generation that it no longer has.
+pub fn transition(title: &str, src: &str, target: &[Entry], removed: &[Entry], takeover: &Takeover) -> String {
     let mut out = format!("#!/bin/sh\n# Hearth: {title}.\n{PRELUDE}S={}\n", quote(src));
     let mut flags = BTreeMap::new();
     out.push_str("\n# What differs from the machine decides what runs.\n");
@@ -117,8 +125,13 @@ pub fn transition(title: &str, src: &str, target: &[Entry], removed: &[Entry], f
     }
     out.push_str("\n# Files in place.\n");
     for (i, entry) in target.iter().enumerate() {
-        if !from.iter().any(|f| f.path == entry.path) {
-            let _ = writeln!(out, "keep {}", quote(&entry.path));
+        if !takeover.from.iter().any(|f| f.path == entry.path) {
+            let path = quote(&entry.path);
+            if takeover.undo {
+                let _ = writeln!(out, "if [ \"$c{i}\" = 1 ]; then keep {path}; fi");
+            } else {
+                let _ = writeln!(out, "keep {path}");
+            }
         }
         let _ = writeln!(
             out,
