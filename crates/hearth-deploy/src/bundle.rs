@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::error::DeployError;
 use crate::manifest::Manifest;
-use crate::script::{self, ROOT};
+use crate::script::{self, ROOT, Takeover};
 
 /// One generation ready to go: what the tar holds besides the files.
 pub struct Generation<'a> {
@@ -36,7 +36,13 @@ impl Generation<'_> {
             ("secrets".to_string(), m.secrets_list()),
             (
                 "transition.sh".to_string(),
-                script::transition(&format!("transition to generation {g}"), &src, &m.files, &removed),
+                script::transition(
+                    &format!("transition to generation {g}"),
+                    &src,
+                    &m.files,
+                    &removed,
+                    &Takeover { from: prev_files, undo: false },
+                ),
             ),
             (
                 "revert.sh".to_string(),
@@ -45,6 +51,7 @@ impl Generation<'_> {
                     &prev_src,
                     prev_files,
                     &revert_removed,
+                    &Takeover { from: &m.files, undo: true },
                 ),
             ),
             ("activate.sh".to_string(), script::activate(g, prev_number, self.confirm_timeout)),

@@ -106,7 +106,7 @@ pub async fn plan(
             let result = async {
                 let conn = Connection::open(m, ctx.ssh).await?;
                 let nonce = nonce();
-                let state = remote::state(&conn, &m.name, &nonce, false).await;
+                let state = remote::state(&conn, &m.name, &nonce, false, &desired_paths(&files)).await;
                 conn.close().await;
                 plan::plan_machine(&m.name, &files, &state?, &nonce)
             }
@@ -206,7 +206,7 @@ async fn apply_machine(
     };
     let nonce = nonce();
     let prepared = async {
-        let state = remote::state(&conn, name, &nonce, true).await?;
+        let state = remote::state(&conn, name, &nonce, true, &desired_paths(files)).await?;
         let plan = plan::plan_machine(name, files, &state, &nonce)?;
         Ok::<_, DeployError>((state, plan))
     }
@@ -308,7 +308,7 @@ async fn await_rollback(
     for _ in 0..10 {
         let checked = async {
             let conn = Connection::open(machine, ctx.ssh).await?;
-            let state = remote::state(&conn, name, "-", false).await;
+            let state = remote::state(&conn, name, "-", false, &[]).await;
             conn.close().await;
             state
         }
@@ -365,7 +365,7 @@ async fn rollback_machine(
     ctx.emit(name, EventKind::Connecting);
     let conn = Connection::open(machine, ctx.ssh).await?;
     let result = async {
-        let state = remote::state(&conn, name, "-", true).await?;
+        let state = remote::state(&conn, name, "-", true, &[]).await?;
         let current =
             state.manifest.as_ref().ok_or_else(|| DeployError::NothingToRollBack { machine: name.to_string() })?;
         let target = match to {
@@ -407,7 +407,7 @@ pub async fn generations(machines: &[Machine], ssh: &SshOptions, events: &dyn Ev
             ctx.emit(&m.name, EventKind::Connecting);
             let state = async {
                 let conn = Connection::open(m, ctx.ssh).await?;
-                let state = remote::state(&conn, &m.name, "-", false).await;
+                let state = remote::state(&conn, &m.name, "-", false, &[]).await;
                 conn.close().await;
                 state
             }
@@ -431,4 +431,9 @@ pub async fn generations(machines: &[Machine], ssh: &SshOptions, events: &dyn Ev
         }
     });
     futures_util::future::join_all(tasks).await
+}
+
+/// The paths a machine is asked about, so the plan can tell a file it adds from one it takes over.
+fn desired_paths<'a>(files: &[&'a DesiredFile]) -> Vec<&'a str> {
+    files.iter().map(|d| d.file.path.as_str()).collect()
 }

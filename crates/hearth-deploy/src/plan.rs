@@ -11,6 +11,11 @@ use crate::error::DeployError;
 use crate::manifest::{Entry, keyed_hex};
 use crate::remote::{DriftKind, State};
 
+/// What a plan says of a file it adds over one that exists on the machine.
+pub const TAKE_OVER: &str = "replace (original kept)";
+/// What a plan says of a file it removes whose original Hearth kept.
+pub const RESTORE: &str = "original restored";
+
 /// A rendered file and why it exists (the spec lines the binary derived from its sources).
 #[derive(Debug, Clone)]
 pub struct DesiredFile {
@@ -32,7 +37,9 @@ pub struct FileChange {
     pub path: String,
     pub change: Change,
     pub secret: bool,
-    /// What differs: `content`, `mode 644 → 600`, `owner`, `activation`.
+    /// What differs: `content`, `mode 644 → 600`, `owner`, `activation`; for an added file over
+    /// an existing one `replace (original kept)`, for a removed one whose original comes back
+    /// `original restored`.
     pub what: Vec<String>,
     pub reason: String,
 }
@@ -104,7 +111,9 @@ pub fn plan_machine(
     let deployed = state.manifest.as_ref();
     for (entry, file) in desired.iter().zip(sorted(files)) {
         let Some(old) = deployed.and_then(|m| m.get(&entry.path)) else {
-            changes.push(change(entry, Change::Add, Vec::new(), &file.reason));
+            // Something Hearth never wrote is there: it is kept and comes back when Hearth lets go.
+            let what = if state.existing.contains(&entry.path) { vec![TAKE_OVER.to_string()] } else { Vec::new() };
+            changes.push(change(entry, Change::Add, what, &file.reason));
             continue;
         };
         let mut what = Vec::new();
@@ -135,7 +144,8 @@ pub fn plan_machine(
         })
         .unwrap_or_default();
     for entry in &removed {
-        changes.push(change(entry, Change::Remove, Vec::new(), "no longer rendered"));
+        let what = if state.kept.contains(&entry.path) { vec![RESTORE.to_string()] } else { Vec::new() };
+        changes.push(change(entry, Change::Remove, what, "no longer rendered"));
     }
     // A drifted file this apply removes anyway is not worth reporting.
     let drift: Vec<Drift> = state
@@ -171,4 +181,54 @@ fn sorted<'a>(files: &[&'a DesiredFile]) -> Vec<&'a DesiredFile> {
 
 fn change(entry: &Entry, change: Change, what: Vec<String>, reason: &str) -> FileChange {
     FileChange { path: entry.path.clone(), change, secret: entry.secret, what, reason: reason.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_render::{File, Kind};
+
+    use super::*;
+    use crate::manifest::{Manifest, Origin};
+
+    fn desired(path: &str) -> DesiredFile {
+        DesiredFile { file: File::new("m", path, Kind::Homepage, "x\n"), reason: "test".into() }
+    }
+
+    /// Plans `want` against a machine whose current generation holds `deployed`, where `existing`
+    /// paths exist and `kept` originals are kept, and compares `(path, change, what)`.
+    fn check(want: &[&str], deployed: &[&str], existing: &[&str], kept: &[&str], expected: &[(&str, Change, &[&str])]) {
+        let files: Vec<DesiredFile> = want.iter().map(|p| desired(p)).collect();
+        let refs: Vec<&DesiredFile> = files.iter().collect();
+        let old: Vec<DesiredFile> = deployed.iter().map(|p| desired(p)).collect();
+        let state = State {
+            current: Some(1),
+            existing: existing.iter().map(|p| p.to_string()).collect(),
+            kept: kept.iter().map(|p| p.to_string()).collect(),
+            manifest: Some(Manifest {
+                generation: 1,
+                previous: None,
+                origin: Origin::Apply,
+                files: entries(&old.iter().collect::<Vec<_>>()).unwrap(),
+            }),
+            ..State::default()
+        };
+        let plan = plan_machine("m", &refs, &state, "nonce").unwrap();
+        let got: Vec<(&str, Change, Vec<&str>)> = plan
+            .files
+            .iter()
+            .map(|f| (f.path.as_str(), f.change, f.what.iter().map(String::as_str).collect()))
+            .collect();
+        let expected: Vec<(&str, Change, Vec<&str>)> = expected.iter().map(|(p, c, w)| (*p, *c, w.to_vec())).collect();
+        assert_eq!(got, expected, "want {want:?} deployed {deployed:?} existing {existing:?} kept {kept:?}");
+    }
+
+    #[test]
+    fn existing_files_are_taken_over_and_restored() {
+        check(&["/etc/a"], &[], &[], &[], &[("/etc/a", Change::Add, &[])]);
+        check(&["/etc/a"], &[], &["/etc/a"], &[], &[("/etc/a", Change::Add, &[TAKE_OVER])]);
+        // A path Hearth already manages exists too; it is no take-over.
+        check(&["/etc/a"], &["/etc/a"], &["/etc/a"], &["/etc/a"], &[]);
+        check(&[], &["/etc/a"], &[], &["/etc/a"], &[("/etc/a", Change::Remove, &[RESTORE])]);
+        check(&[], &["/etc/a"], &[], &[], &[("/etc/a", Change::Remove, &[])]);
+    }
 }

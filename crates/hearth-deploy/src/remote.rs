@@ -1,12 +1,12 @@
 //! The calls Hearth makes on a machine (`remote.sh`) and the reading of their answers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::process::Output;
 
 use serde::Serialize;
 
 use crate::error::DeployError;
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, check_path};
 use crate::redact::Redactor;
 use crate::shell::{join, quote};
 use crate::ssh::Connection;
@@ -52,6 +52,10 @@ pub struct State {
     pub drift: BTreeMap<String, DriftKind>,
     /// Nonce-keyed hashes of the current generation's secret files.
     pub keyed: BTreeMap<String, String>,
+    /// Of the paths asked about, those where something exists on the machine.
+    pub existing: BTreeSet<String>,
+    /// Paths of the current generation whose original Hearth keeps, to restore on release.
+    pub kept: BTreeSet<String>,
     pub manifest: Option<Manifest>,
 }
 
@@ -81,10 +85,18 @@ fn checked(machine: &str, output: Output, redactor: &Redactor) -> Result<String,
 }
 
 /// Reads the machine's state; with `settle`, first waits for a running activation and undoes an
-/// unconfirmed one.
-pub async fn state(conn: &Connection, machine: &str, nonce: &str, settle: bool) -> Result<State, DeployError> {
+/// unconfirmed one. `paths` are checked for existence; one the line protocol cannot carry is
+/// left out, as the plan refuses it anyway.
+pub async fn state(
+    conn: &Connection,
+    machine: &str,
+    nonce: &str,
+    settle: bool,
+    paths: &[&str],
+) -> Result<State, DeployError> {
     let line = command_line(&["state", nonce, if settle { "settle" } else { "look" }]);
-    let output = conn.run(&line, b"").await?;
+    let asked: String = paths.iter().filter(|p| check_path(machine, p).is_ok()).map(|p| format!("{p}\n")).collect();
+    let output = conn.run(&line, asked.as_bytes()).await?;
     parse_state(machine, &checked(machine, output, &Redactor::default())?)
 }
 
@@ -119,6 +131,12 @@ pub fn parse_state(machine: &str, text: &str) -> Result<State, DeployError> {
                     other => return Err(protocol(machine, format!("unknown drift `{other}`"))),
                 };
                 state.drift.insert(path.to_string(), kind);
+            }
+            ["exists", path] => {
+                state.existing.insert(path.to_string());
+            }
+            ["kept", path] => {
+                state.kept.insert(path.to_string());
             }
             ["keyed", path, hash] => {
                 state.keyed.insert(path.to_string(), hash.to_string());
@@ -212,7 +230,7 @@ mod tests {
     #[test]
     fn reads_state() {
         let text = "current\t2\npending\t-\ngen\t2\tactivated\t1\t100\ngen\t1\tactivated\t1\t50\n\
-                    drift\t/etc/a b\tcontent\nkeyed\t/srv/.env\tabc\nmanifest\n\
+                    drift\t/etc/a b\tcontent\nexists\t/etc/c\nkept\t/etc/a b\nkeyed\t/srv/.env\tabc\nmanifest\n\
                     {\"generation\":2,\"previous\":1,\"origin\":\"apply\",\"files\":[]}";
         let state = parse_state("m", text).unwrap();
         assert_eq!((state.current, state.pending, state.next()), (Some(2), None, 3));
@@ -221,6 +239,7 @@ mod tests {
             [(1, false), (2, true)]
         );
         assert_eq!(state.drift.get("/etc/a b"), Some(&DriftKind::Content));
+        assert!(state.existing.contains("/etc/c") && state.kept.contains("/etc/a b"));
         assert_eq!(state.manifest.map(|m| m.previous), Some(Some(1)));
     }
 

@@ -21,7 +21,7 @@ settle() {
   if [ -f "$H/pending" ]; then
     g=$(cat "$H/pending")
     systemctl stop hearth-rollback.timer >/dev/null 2>&1 || true
-    sh "$H/generations/$g/rollback.sh"
+    sh "$H/generations/$g/rollback.sh" </dev/null
   fi
   rm -rf "$H"/generations/.staging-*
 }
@@ -50,6 +50,10 @@ state)
   echo "current$T${cur:--}"
   echo "pending$T$(cat "$H/pending" 2>/dev/null || echo -)"
   generations
+  # The desired paths come on stdin: the plan shows which of them Hearth would take over.
+  while IFS= read -r path; do
+    if [ -e "$path" ] || [ -L "$path" ]; then echo "exists$T$path"; fi
+  done
   if [ -n "$cur" ]; then
     D=$H/generations/$cur
     while IFS=$T read -r mode owner group path; do
@@ -57,6 +61,7 @@ state)
       elif ! cmp -s "$D/files$path" "$path"; then echo "drift$T$path${T}content"
       elif [ "$(stat -c '%a %U %G' "$path")" != "$mode $owner $group" ]; then echo "drift$T$path${T}metadata"
       fi
+      if [ -e "$H/originals$path" ] || [ -L "$H/originals$path" ]; then echo "kept$T$path"; fi
     done <"$D/paths"
     while IFS= read -r path; do
       echo "keyed$T$path$T$({ printf %s "$nonce"; cat "$D/files$path"; } | sha256sum | cut -d' ' -f1)"

@@ -30,6 +30,32 @@ place() {
   mv -f "$2.hearth-new" "$2"
 }
 say() { echo "hearth: $*"; }
+O=/var/lib/hearth/originals
+# A file Hearth takes over is kept once, as it was (content, mode, owner, group), so that
+# releasing the path puts it back. A kept original is never replaced: after a crash the path
+# may already hold Hearth's own file.
+keep() {
+  if { [ -e "$1" ] || [ -L "$1" ]; } && [ ! -e "$O$1" ] && [ ! -L "$O$1" ]; then
+    say "keep the original $1"
+    (umask 077 && mkdir -p "$(dirname "$O$1")")
+    cp -a "$1" "$O$1.hearth-new"
+    mv -f "$O$1.hearth-new" "$O$1"
+  fi
+}
+# A path Hearth lets go of gets its kept original back, else it goes. The kept copy is dropped
+# once restored, so a later take-over keeps the file as it is then.
+release() {
+  if [ -e "$O$1" ] || [ -L "$O$1" ]; then
+    say "restore the original $1"
+    (umask 022 && mkdir -p "$(dirname "$1")")
+    cp -a "$O$1" "$1.hearth-new"
+    mv -f "$1.hearth-new" "$1"
+    rm -f "$O$1"
+  else
+    say "remove $1"
+    rm -f "$1"
+  fi
+}
 packages() {
   missing=""
   for p in $(sed -e 's/#.*//' "$1"); do
@@ -59,9 +85,18 @@ wait_active() {
 }
 "#;
 
+/// Which files a transition takes over, keeping what is at their paths first.
+pub struct Takeover<'a> {
+    /// The files Hearth manages before the transition: a target path outside them is taken over.
+    pub from: &'a [Entry],
+    /// A revert skips a path that still holds the file it puts back: the transition it undoes
+    /// failed before letting go of it, so what is there is Hearth's own and no original.
+    pub undo: bool,
+}
+
 /// The transition to a generation whose files are under `src` (a folder on the machine),
 /// removing the files of the previous generation that it no longer has.
-pub fn transition(title: &str, src: &str, target: &[Entry], removed: &[Entry]) -> String {
+pub fn transition(title: &str, src: &str, target: &[Entry], removed: &[Entry], takeover: &Takeover) -> String {
     let mut out = format!("#!/bin/sh\n# Hearth: {title}.\n{PRELUDE}S={}\n", quote(src));
     let mut flags = BTreeMap::new();
     out.push_str("\n# What differs from the machine decides what runs.\n");
@@ -79,7 +114,7 @@ pub fn transition(title: &str, src: &str, target: &[Entry], removed: &[Entry]) -
     for (i, entry) in removed.iter().enumerate() {
         let flag = format!("r{i}");
         let path = quote(&entry.path);
-        let _ = writeln!(out, "{flag}=0; if [ -e {path} ] || [ -L {path} ]; then {flag}=1; fi");
+        let _ = writeln!(out, "{flag}=0; if [ -e {path} ] || [ -L {path} ] || [ -e \"$O\"{path} ]; then {flag}=1; fi");
         flags.insert((true, entry.path.as_str()), flag);
     }
     let steps = steps(target, removed);
@@ -90,6 +125,14 @@ pub fn transition(title: &str, src: &str, target: &[Entry], removed: &[Entry]) -
     }
     out.push_str("\n# Files in place.\n");
     for (i, entry) in target.iter().enumerate() {
+        if !takeover.from.iter().any(|f| f.path == entry.path) {
+            let path = quote(&entry.path);
+            if takeover.undo {
+                let _ = writeln!(out, "if [ \"$c{i}\" = 1 ]; then keep {path}; fi");
+            } else {
+                let _ = writeln!(out, "keep {path}");
+            }
+        }
         let _ = writeln!(
             out,
             "if [ \"$c{i}\" = 1 ]; then say {}; place \"$S\"{} {} {} {} {}; fi",
@@ -103,11 +146,7 @@ pub fn transition(title: &str, src: &str, target: &[Entry], removed: &[Entry]) -
     }
     for (i, entry) in removed.iter().enumerate() {
         let path = quote(&entry.path);
-        let _ = writeln!(
-            out,
-            "if [ \"$r{i}\" = 1 ]; then say {}; rm -f {path}; fi",
-            quote(&format!("remove {}", entry.path))
-        );
+        let _ = writeln!(out, "if [ \"$r{i}\" = 1 ]; then release {path}; fi");
     }
     out.push('\n');
     for step in after {

@@ -113,6 +113,13 @@ mod tests {
                             what: vec![],
                             reason: "hearth.yaml:20 (service app)".into(),
                         },
+                        FileChange {
+                            path: "/etc/caddy/Caddyfile".into(),
+                            change: Change::Add,
+                            secret: false,
+                            what: vec![crate::plan::TAKE_OVER.into()],
+                            reason: "hearth.yaml:30 (service caddy)".into(),
+                        },
                     ],
                     drift: vec![Drift { path: "/etc/motd".into(), kind: DriftKind::Content }],
                     actions: vec![Action::Restart { unit: "redis-server.service".into() }],

@@ -20,6 +20,65 @@ fn deploy_on_the_lab() {
     a_change_that_cuts_ssh_rolls_itself_back(&lab.only(1));
     canary_secrets_never_leave_the_secret_files(&lab.only(2));
     a_firewall_that_cuts_ssh_rolls_itself_back(&lab.only(0));
+    an_existing_file_is_kept_and_given_back(&lab.only(1));
+}
+
+/// A file Hearth never wrote, with content and metadata Hearth would not choose.
+const ORIGINAL: &str = "/etc/hearth-test/taken.conf";
+const KEPT: &str = "/var/lib/hearth/originals/etc/hearth-test/taken.conf";
+
+fn put_original(lab: &Lab, machine: &str) {
+    lab.sh(
+        machine,
+        &format!(
+            "mkdir -p /etc/hearth-test && printf 'by hand\\n\\001 no newline' >{ORIGINAL} && \
+             chown nobody:nogroup {ORIGINAL} && chmod 640 {ORIGINAL}"
+        ),
+    );
+}
+
+/// The original's checksum, mode, owner and group.
+fn original_state(lab: &Lab, machine: &str, path: &str) -> String {
+    lab.sh(machine, &format!("sha256sum <{path} | cut -d' ' -f1; stat -c '%a %U %G' {path}"))
+}
+
+fn an_existing_file_is_kept_and_given_back(lab: &Lab) {
+    let m = lab.machine(0);
+    lab.reset(&m.name);
+    put_original(lab, &m.name);
+    let before = original_state(lab, &m.name, ORIGINAL);
+    let mut with = files_v1(&m.name, "hello");
+    with.push(common::taken(&m.name));
+    // The plan says the file is taken over; apply keeps the original and puts Hearth's in place.
+    let p = plan(lab, &with);
+    let taken: Vec<_> = p.machines[0].files.iter().filter(|f| f.path == ORIGINAL).map(|f| f.what.clone()).collect();
+    assert_eq!(taken, [vec!["replace (original kept)".to_string()]], "{p:#?}");
+    assert!(apply(lab, &with, Duration::from_secs(5)).is_success());
+    assert_eq!(lab.sh(&m.name, &format!("cat {ORIGINAL}")), "hearth\n");
+    assert_eq!(original_state(lab, &m.name, KEPT), before);
+    // A second generation with the file changed keeps the first original.
+    let mut changed = files_v1(&m.name, "changed");
+    changed.push(common::taken(&m.name));
+    assert!(apply(lab, &changed, Duration::from_secs(5)).is_success());
+    assert_eq!(original_state(lab, &m.name, KEPT), before);
+    // The generation without the path gives the original back, byte for byte.
+    let p = plan(lab, &files_v1(&m.name, "changed"));
+    let gone: Vec<_> = p.machines[0].files.iter().filter(|f| f.path == ORIGINAL).map(|f| f.what.clone()).collect();
+    assert_eq!(gone, [vec!["original restored".to_string()]], "{p:#?}");
+    assert!(apply(lab, &files_v1(&m.name, "changed"), Duration::from_secs(5)).is_success());
+    assert_eq!(original_state(lab, &m.name, ORIGINAL), before);
+    assert_eq!(lab.sh(&m.name, &format!("test -e {KEPT} && echo kept || echo gone")).trim(), "gone");
+
+    // A failed first generation rolls back to no generation and leaves the original in place.
+    lab.reset(&m.name);
+    put_original(lab, &m.name);
+    let report = apply(lab, &[common::broken_unit(&m.name), common::taken(&m.name)], Duration::from_secs(5));
+    match &report.machines[0].outcome {
+        Outcome::RolledBack { generation: 1, restored: None, .. } => {}
+        other => panic!("expected a rollback, got {other:?}"),
+    }
+    assert_eq!(original_state(lab, &m.name, ORIGINAL), before);
+    assert_eq!(lab.sh(&m.name, &format!("test -e {KEPT} && echo kept || echo gone")).trim(), "gone");
 }
 
 fn a_firewall_that_cuts_ssh_rolls_itself_back(lab: &Lab) {

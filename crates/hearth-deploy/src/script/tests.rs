@@ -39,12 +39,31 @@ fn sample() -> (Vec<Entry>, Vec<Entry>) {
 #[test]
 fn transition_script() {
     let (target, removed) = sample();
+    // The previous generation had the unit and the one removed: every other path is taken over.
+    let from = vec![target[3].clone(), removed[0].clone()];
     insta::assert_snapshot!(super::transition(
         "transition to generation 2",
         "/var/lib/hearth/generations/2/files",
         &target,
-        &removed
+        &removed,
+        &super::Takeover { from: &from, undo: false }
     ));
+}
+
+#[test]
+fn revert_script_keeps_only_what_differs() {
+    // Undoing generation 2 puts back the removed unit: it is kept only if the path holds
+    // something other than that unit, i.e. generation 2 had let go of it already.
+    let (target, removed) = sample();
+    let text = super::transition(
+        "return from generation 2 to the one before",
+        "/var/lib/hearth/generations/1/files",
+        &removed,
+        &target,
+        &super::Takeover { from: &target, undo: true },
+    );
+    let keeps: Vec<&str> = text.lines().filter(|l| l.contains("keep /")).collect();
+    assert_eq!(keeps, ["if [ \"$c0\" = 1 ]; then keep /etc/systemd/system/old.service; fi"]);
 }
 
 #[test]

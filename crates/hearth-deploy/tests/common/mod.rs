@@ -217,6 +217,24 @@ pub fn files_v2(machine: &str) -> Vec<DesiredFile> {
     vec![desired(File::new(machine, "/etc/hearth-test/other.conf", Kind::Homepage, "other\n"))]
 }
 
+/// A file over the one the lab tests put at its path by hand.
+pub fn taken(machine: &str) -> DesiredFile {
+    desired(File::new(machine, "/etc/hearth-test/taken.conf", Kind::Homepage, "hearth\n"))
+}
+
+/// The test unit with a program that does not exist: `systemctl restart` fails at once.
+pub fn broken_unit(machine: &str) -> DesiredFile {
+    desired(
+        File::new(
+            machine,
+            "/etc/systemd/system/hearth-test-web.service",
+            Kind::SystemdUnit,
+            "[Service]\nType=exec\nExecStart=/nonexistent/hearth-test\n\n[Install]\nWantedBy=multi-user.target\n",
+        )
+        .activate(Activation::Unit { unit: UNIT.to_string(), start: true }),
+    )
+}
+
 /// An sshd change that refuses every login: the operator is cut off once sshd restarts.
 pub fn sshd_deny(machine: &str) -> DesiredFile {
     desired(
