@@ -187,11 +187,15 @@ fn emit(out: &mut String, step: &Step, flags: &BTreeMap<(bool, &str), String>) {
         Action::EnableUnit { unit } => {
             format!("say {}; systemctl enable --quiet {}", quote(&format!("enable {unit}")), quote(unit))
         }
+        // `reset-failed` first: a unit that failed or restarted often in the last seconds (an
+        // earlier activation, a rollback) has hit systemd's start limit, and `restart` would
+        // refuse it although the new files may well fix it.
         Action::Restart { unit } => {
             let var = unit_var(unit);
             format!(
-                "say {}; systemctl restart {}; VERIFY=\"$VERIFY {}\"; {var}=1",
+                "say {}; systemctl reset-failed {} 2>/dev/null || true; systemctl restart {}; VERIFY=\"$VERIFY {}\"; {var}=1",
                 quote(&format!("restart {unit}")),
+                quote(unit),
                 quote(unit),
                 quote(unit)
             )
@@ -200,8 +204,9 @@ fn emit(out: &mut String, step: &Step, flags: &BTreeMap<(bool, &str), String>) {
             let var = unit_var(unit);
             let _ = writeln!(
                 out,
-                "if {cond} && [ \"${{{var}:-0}}\" = 0 ]; then say {}; systemctl reload-or-restart {}; VERIFY=\"$VERIFY {}\"; fi",
+                "if {cond} && [ \"${{{var}:-0}}\" = 0 ]; then say {}; systemctl reset-failed {} 2>/dev/null || true; systemctl reload-or-restart {}; VERIFY=\"$VERIFY {}\"; fi",
                 quote(&format!("reload {unit}")),
+                quote(unit),
                 quote(unit),
                 quote(unit)
             );
