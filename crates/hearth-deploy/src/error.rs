@@ -14,8 +14,6 @@ pub enum DeployError {
     Protocol { machine: String, reason: String },
     #[error("`{machine}` is `managed: false`: Hearth never contacts it")]
     Unmanaged { machine: String },
-    #[error("`{machine}` is not among the machines given")]
-    UnknownMachine { machine: String },
     #[error("path `{path}` on `{machine}` must be absolute and free of newlines and tabs")]
     BadPath { machine: String, path: String },
     #[error("`{machine}` has no generation `{generation}`")]

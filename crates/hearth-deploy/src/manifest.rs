@@ -34,7 +34,7 @@ impl Entry {
             owner: file.owner.clone(),
             group: file.group.clone(),
             secret,
-            sha256: (!secret).then(|| sha256_hex(file.content.as_bytes())),
+            sha256: (!secret).then(|| file.sha256()),
             activation: file.activation.clone(),
         })
     }
@@ -99,10 +99,6 @@ pub fn check_path(machine: &str, path: &str) -> Result<(), DeployError> {
         return Err(DeployError::BadPath { machine: machine.to_string(), path: path.to_string() });
     }
     Ok(())
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SHA-256 of the nonce followed by the content: what the machine reports for a secret file.

@@ -1,11 +1,7 @@
 //! POSIX shell quoting for the scripts Hearth sends to machines.
 
-/// Quotes `s` as one shell word: bare when it holds only safe characters, otherwise in single
-/// quotes with embedded single quotes closed, escaped and reopened.
-pub fn quote(s: &str) -> String {
-    let safe = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c));
-    if safe { s.to_string() } else { format!("'{}'", s.replace('\'', r"'\''")) }
-}
+/// Quotes `s` as one shell word, the same way the rendered scripts do.
+pub use hearth_render::sh_quote as quote;
 
 /// Quotes every word and joins them with spaces.
 pub fn join<S: AsRef<str>>(words: &[S]) -> String {

@@ -52,7 +52,7 @@ pub use up::{UpOptions, UpReport, up};
 /// The lab's `ssh_config` in a state folder: `ssh -F PATH MACHINE` reaches a machine as the
 /// admin user with the lab's key, host keys checked against the lab's `known_hosts`.
 pub fn ssh_config_path(dir: &Path) -> PathBuf {
-    state::absolute(&dir.join("ssh_config"))
+    state::absolute(&state::Paths::new(dir).ssh_config())
 }
 
 /// The lab's state (machines, addresses, networks) as `up` left it.

@@ -61,8 +61,9 @@ pub fn render(cx: &Context, out: &mut Output) {
 
 use crate::yaml::{Node, quoted};
 
-fn port(s: &Service, names: &[&str], default: u16) -> u16 {
-    names.iter().find_map(|n| s.ports.iter().find(|p| p.name == *n).and_then(|p| p.host)).unwrap_or(default)
+/// The first of `names` the proxy publishes on its machine, as reached from the tunnel.
+fn published(s: &Service, names: &[&str], default: u16) -> u16 {
+    names.iter().find_map(|n| s.port(n).filter(|p| p.published)).map_or(default, |p| p.reachable)
 }
 
 fn config(cx: &Context, tunnel: &str, token_from: &str, proxy: Option<&Service>) -> String {
@@ -74,11 +75,11 @@ fn config(cx: &Context, tunnel: &str, token_from: &str, proxy: Option<&Service>)
                 let host = if addr.is_ipv6() { format!("[{addr}]") } else { addr.to_string() };
                 match &cx.model.ingress.tls {
                     Tls::None => {
-                        let url = format!("http://{host}:{}", port(p, &["web", "http"], 80));
+                        let url = format!("http://{host}:{}", published(p, &["web", "http"], 80));
                         rule.push(("service".into(), Node::Plain(url)));
                     }
                     tls => {
-                        let url = format!("https://{host}:{}", port(p, &["websecure", "https"], 443));
+                        let url = format!("https://{host}:{}", published(p, &["websecure", "https"], 443));
                         rule.push(("service".into(), Node::Plain(url)));
                         let mut origin = vec![("originServerName".to_string(), Node::s(&r.fqdn))];
                         if *tls == Tls::Internal {

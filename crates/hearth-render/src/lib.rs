@@ -46,6 +46,7 @@ pub mod zfs;
 
 pub use file::{Activation, File, Kind, Output};
 pub use secrets::{SecretValues, fill, placeholder};
+pub use shell::sh_quote;
 
 use hearth_catalog::Catalog;
 use hearth_model::Model;

@@ -5,7 +5,7 @@ use hearth_model::model::Service;
 use hearth_spec::ast::Form;
 
 /// A word for POSIX sh: as is when it only holds safe characters, else single-quoted.
-pub(crate) fn sh_quote(s: &str) -> String {
+pub fn sh_quote(s: &str) -> String {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c)) {
         s.to_string()
     } else {

@@ -161,8 +161,7 @@ enum Start {
 /// Starts a lab of the test homelab in a folder of its own (the lab keeps its state beside the
 /// spec), or says why not.
 fn start_lab() -> Result<(tempfile::TempDir, PathBuf), Start> {
-    let docker = Command::new("docker").arg("info").output().map_err(|e| Start::NoDocker(format!("docker: {e}")))?;
-    if !docker.status.success() {
+    if !hearth_lab::engine_answers() {
         return Err(Start::NoDocker("no Docker engine answers `docker info`".to_string()));
     }
     let failed = |e: &dyn std::fmt::Display| Start::Failed(e.to_string());
