@@ -8,7 +8,7 @@
 
 use hearth_spec::ast::Form;
 
-use crate::query::{dirs, port, service};
+use crate::query::{dirs, listen_port, service};
 use crate::reader::Runner;
 use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
@@ -29,8 +29,8 @@ pub fn render(cx: &Context, out: &mut Output) {
             .and_then(|n| n.data.clone()),
     };
     let data = native_data.unwrap_or_else(|| dirs(svc, "data", "/var/lib/loki").1);
-    let http = port(svc, "http").1;
-    let grpc = svc.ports.iter().find(|p| p.name == "grpc").map_or(9096, |p| p.container);
+    let http = listen_port(svc, &["http"]).unwrap_or(0);
+    let grpc = svc.port("grpc").map_or(9096, |p| p.listen);
     let retention = m.monitoring.retention.as_str();
     let content = format!(
         "# Loki configuration rendered by Hearth from `monitoring`.\n\

@@ -31,6 +31,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use hearth_model::model::Opening;
+use hearth_spec::ast::L4;
 
 use crate::{Activation, Context, File, Kind, Output};
 
@@ -76,7 +77,7 @@ fn services_by_machine<'a>(cx: &'a Context) -> std::collections::BTreeMap<&'a st
 /// One rule's worth of an opening: sources split by family, reasons merged.
 struct Rule {
     port: u16,
-    protocol: String,
+    protocol: L4,
     anywhere: bool,
     v4: Vec<String>,
     v6: Vec<String>,
@@ -86,12 +87,12 @@ struct Rule {
 }
 
 fn rules(openings: &[Opening]) -> Vec<Rule> {
-    let mut merged: BTreeMap<(u16, String, Vec<String>), Vec<String>> = BTreeMap::new();
+    let mut merged: BTreeMap<(u16, L4, Vec<String>), Vec<String>> = BTreeMap::new();
     for o in openings {
         let mut from = o.from.clone();
         from.sort();
         from.dedup();
-        let reasons = merged.entry((o.port, o.protocol.as_str().to_string(), from)).or_default();
+        let reasons = merged.entry((o.port, o.protocol, from)).or_default();
         if !reasons.contains(&o.reason) {
             reasons.push(o.reason.clone());
         }
@@ -124,16 +125,6 @@ fn family(src: &str) -> Option<bool> {
         }
     }
     Some(ip.is_ipv4())
-}
-
-/// The rule's protocol match, or `None` for a protocol nftables cannot filter by port.
-fn l4(protocol: &str) -> Option<&'static str> {
-    match protocol {
-        "tcp" => Some("tcp"),
-        "udp" => Some("udp"),
-        "sctp" => Some("sctp"),
-        _ => None,
-    }
 }
 
 /// A `comment "..."` argument: no double quotes (nftables strings cannot escape them), at most
@@ -198,14 +189,9 @@ fn ruleset(machine: &str, openings: &[Opening], docker: bool) -> String {
          \n"
     );
     for r in &rules {
-        match l4(&r.protocol) {
-            Some(p) => {
-                for line in rule_lines(r, &format!("{p} dport {}", r.port), "\t\t") {
-                    s.push_str(&line);
-                    s.push('\n');
-                }
-            }
-            None => s.push_str(&format!("\t\t# left out, protocol `{}` has no ports: port {}\n", r.protocol, r.port)),
+        for line in rule_lines(r, &format!("{} dport {}", r.protocol.as_str(), r.port), "\t\t") {
+            s.push_str(&line);
+            s.push('\n');
         }
     }
     s.push_str("\t}\n");
@@ -224,11 +210,10 @@ fn ruleset(machine: &str, openings: &[Opening], docker: bool) -> String {
              \n",
         );
         for r in &rules {
-            if let Some(p) = l4(&r.protocol) {
-                for line in rule_lines(r, &format!("meta l4proto {p} ct original proto-dst {}", r.port), "\t\t") {
-                    s.push_str(&line);
-                    s.push('\n');
-                }
+            let matcher = format!("meta l4proto {} ct original proto-dst {}", r.protocol.as_str(), r.port);
+            for line in rule_lines(r, &matcher, "\t\t") {
+                s.push_str(&line);
+                s.push('\n');
             }
         }
         s.push_str("\t\tdrop comment \"a published container port the spec does not open to this source\"\n\t}\n");

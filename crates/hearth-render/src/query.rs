@@ -30,15 +30,6 @@ pub(crate) fn http_port(svc: &Service) -> u16 {
     svc.port_or_first(&["http"]).map_or(0, |p| p.reachable)
 }
 
-/// A named port as `(reachable from other machines, listened on by the process)`.
-pub(crate) fn port(svc: &Service, name: &str) -> (u16, u16) {
-    svc.ports
-        .iter()
-        .find(|p| p.name == name)
-        .or_else(|| svc.ports.first())
-        .map_or((0, 0), |p| (p.reachable(), p.container))
-}
-
 /// A volume's folder as `(path on the machine, path the process sees)`. For a container these
 /// are the bind mount's source and target; natively the resolver sets both to the same path.
 /// Without such a volume, `fallback` on both sides.
