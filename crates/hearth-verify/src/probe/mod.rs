@@ -13,6 +13,8 @@ use std::time::Duration;
 use thiserror::Error;
 
 pub mod alertmanager;
+mod bson;
+mod clock;
 pub mod dns;
 pub mod http;
 pub mod mongo;
@@ -21,6 +23,9 @@ pub mod postgres;
 pub mod prometheus;
 pub mod redis;
 pub mod s3;
+mod scram;
+mod tls;
+mod web;
 
 /// Why a probe did not get the answer it needed.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -91,4 +96,21 @@ pub struct Login {
     pub user: String,
     pub password: Secret,
     pub database: String,
+}
+
+/// Runs `fut` with the probe's timeout; on expiry the error names the address and the time.
+pub(crate) async fn within<T>(
+    addr: SocketAddr,
+    timeout: Duration,
+    fut: impl std::future::Future<Output = Result<T, ProbeError>>,
+) -> Result<T, ProbeError> {
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(result) => result,
+        Err(_) => Err(ProbeError::Timeout { addr, after: timeout }),
+    }
+}
+
+/// Opens a TCP connection, turning the failure into [`ProbeError::Connect`].
+pub(crate) async fn connect(addr: SocketAddr) -> Result<tokio::net::TcpStream, ProbeError> {
+    tokio::net::TcpStream::connect(addr).await.map_err(|e| ProbeError::Connect { addr, reason: e.to_string() })
 }
