@@ -95,15 +95,20 @@ async fn send(
 ) -> Result<u16, Failure> {
     let scheme = if request.https { "https" } else { "http" };
     let host = request.host.trim_end_matches('.');
-    let client = reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .tls_backend_preconfigured(config)
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
-        .resolve(host, addr)
-        .timeout(timeout)
-        .build()
-        .map_err(|e| ProbeError::Protocol(format!("cannot set up the HTTP client: {e}")))?;
-    let url = format!("{scheme}://{host}:{}{}", addr.port(), request.path);
+        .timeout(timeout);
+    // A name is resolved to the address alone; an address in `host` cannot be redirected that
+    // way, so the URL names the probe's address (no SNI, the chain checked for that address)
+    // and only the `Host` header carries the one asked for.
+    let (builder, url) = if host.parse::<std::net::IpAddr>().is_ok() {
+        (builder, format!("{scheme}://{addr}{}", request.path))
+    } else {
+        (builder.resolve(host, addr), format!("{scheme}://{host}:{}{}", addr.port(), request.path))
+    };
+    let client = builder.build().map_err(|e| ProbeError::Protocol(format!("cannot set up the HTTP client: {e}")))?;
     match client.get(url).header(reqwest::header::HOST, host).send().await {
         Ok(response) => Ok(response.status().as_u16()),
         Err(e) => match certificate_error(&e) {

@@ -114,3 +114,16 @@ pub(crate) async fn within<T>(
 pub(crate) async fn connect(addr: SocketAddr) -> Result<tokio::net::TcpStream, ProbeError> {
     tokio::net::TcpStream::connect(addr).await.map_err(|e| ProbeError::Connect { addr, reason: e.to_string() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_credential() {
+        let login = Login { user: "app".into(), password: Secret::new("pw-canary"), database: "appdb".into() };
+        let shown = format!("{login:?}");
+        assert!(shown.contains("app") && !shown.contains("pw-canary"), "{shown}");
+        assert_eq!(login.password.expose(), "pw-canary");
+    }
+}

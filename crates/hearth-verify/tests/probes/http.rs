@@ -68,6 +68,11 @@ async fn caddy_routes_with_host_sni_and_chain() {
     let answer = get(common::loopback(http_port), &plain, TIMEOUT).await.unwrap();
     assert_eq!((answer.status, &answer.chain), (204, &Chain::None));
 
+    // An address as `Host` goes to the probe's address with that header and no SNI.
+    let by_address = Request { https: false, host: "127.0.0.1".into(), path: "/".into(), ca_pem: None };
+    let answer = get(common::loopback(http_port), &by_address, TIMEOUT).await.unwrap();
+    assert_ne!(answer.status, 204, "the plain site answers 204 to `plain.lab.test` only");
+
     let unknown = get(addr, &request("other.lab.test", Some(&ca)), TIMEOUT).await.unwrap_err();
     assert!(matches!(unknown, ProbeError::Tls(_)), "{unknown}");
 
