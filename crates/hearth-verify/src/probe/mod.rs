@@ -110,6 +110,12 @@ pub(crate) async fn within<T>(
     }
 }
 
+/// A server's message as a reason: trimmed, without a closing period (user messages end
+/// without one).
+pub(crate) fn tidy(text: &str) -> String {
+    text.trim().trim_end_matches('.').trim_end().to_string()
+}
+
 /// Opens a TCP connection, turning the failure into [`ProbeError::Connect`].
 pub(crate) async fn connect(addr: SocketAddr) -> Result<tokio::net::TcpStream, ProbeError> {
     tokio::net::TcpStream::connect(addr).await.map_err(|e| ProbeError::Connect { addr, reason: e.to_string() })
@@ -125,5 +131,11 @@ mod tests {
         let shown = format!("{login:?}");
         assert!(shown.contains("app") && !shown.contains("pw-canary"), "{shown}");
         assert_eq!(login.password.expose(), "pw-canary");
+    }
+
+    #[test]
+    fn server_messages_lose_their_closing_period() {
+        assert_eq!(tidy(" Authentication failed. "), "Authentication failed");
+        assert_eq!(tidy("DB index is out of range"), "DB index is out of range");
     }
 }

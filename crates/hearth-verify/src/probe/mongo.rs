@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 
 use super::bson::{self, Doc, Value};
 use super::scram::{self, Hash};
-use super::{Login, ProbeError, connect, within};
+use super::{Login, ProbeError, connect, tidy, within};
 
 /// OP_MSG's opcode.
 const OP_MSG: i32 = 2013;
@@ -92,7 +92,7 @@ fn ok(reply: Doc, user: &str) -> Result<Doc, ProbeError> {
         _ => String::new(),
     };
     let code = bson::get(&reply, "code").and_then(Value::as_f64).unwrap_or(0.0) as i64;
-    let reason = format!("{} ({code} {})", text("errmsg"), text("codeName"));
+    let reason = format!("{} ({code} {})", tidy(&text("errmsg")), text("codeName"));
     Err(match code {
         18 => ProbeError::Auth { user: user.to_string(), reason },
         13 => ProbeError::Denied { user: user.to_string(), reason },

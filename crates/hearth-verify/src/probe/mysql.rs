@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{Login, ProbeError, connect, within};
+use super::{Login, ProbeError, connect, tidy, within};
 
 /// What the server said the session is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -213,7 +213,7 @@ fn refusal(login: &Login, packet: &[u8]) -> ProbeError {
         Some(b'#') => packet.get(9..).unwrap_or_default(),
         _ => packet.get(3..).unwrap_or_default(),
     };
-    let reason = format!("{} (error {code})", String::from_utf8_lossy(text));
+    let reason = format!("{} (error {code})", tidy(&String::from_utf8_lossy(text)));
     let user = login.user.clone();
     match code {
         1045 | 1698 => ProbeError::Auth { user, reason },

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-use super::{Login, ProbeError, connect, within};
+use super::{Login, ProbeError, connect, tidy, within};
 
 /// What the server said the session is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,7 +53,7 @@ async fn run(addr: SocketAddr, login: &Login) -> Result<Session, ProbeError> {
 /// database, never the password.
 fn classify(addr: SocketAddr, login: &Login, error: &tokio_postgres::Error) -> ProbeError {
     if let Some(db) = error.as_db_error() {
-        let reason = db.message().to_string();
+        let reason = tidy(db.message());
         let code = db.code();
         return if *code == SqlState::INVALID_PASSWORD {
             ProbeError::Auth { user: login.user.clone(), reason }

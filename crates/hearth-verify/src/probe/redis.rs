@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::{ProbeError, Secret, connect, within};
+use super::{ProbeError, Secret, connect, tidy, within};
 
 /// How to log in and which DB to select.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -99,7 +99,7 @@ async fn command(conn: &mut BufReader<TcpStream>, addr: SocketAddr, args: &[&str
     let rest = &line[kind.len_utf8()..];
     Ok(match kind {
         '+' => Reply::Simple(rest.to_string()),
-        '-' => Reply::Error(rest.to_string()),
+        '-' => Reply::Error(tidy(rest)),
         ':' => Reply::Other(format!("the integer {rest}")),
         '$' => {
             // Read the bulk string's body so the connection stays in step.

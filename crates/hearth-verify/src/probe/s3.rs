@@ -14,7 +14,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::clock::Utc;
-use super::{ProbeError, Secret, web, within};
+use super::{ProbeError, Secret, tidy, web, within};
 
 /// SHA-256 of the empty payload.
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -75,7 +75,7 @@ async fn run(addr: SocketAddr, bucket: &Bucket, timeout: Duration) -> Result<Lis
     }
     let code = element(&body, "Code").unwrap_or_default();
     let message = element(&body, "Message").unwrap_or_default();
-    let reason = format!("{status} {code}: {message}");
+    let reason = format!("{status} {code}: {}", tidy(&message));
     let user = bucket.access_key.clone();
     Err(match code.as_str() {
         "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "InvalidToken" => ProbeError::Auth { user, reason },
