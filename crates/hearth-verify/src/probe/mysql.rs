@@ -272,15 +272,22 @@ impl Conn {
         let mut at = 0;
         let mut values = Vec::new();
         for _ in 0..2 {
-            let len = *row.get(at).ok_or_else(bad)?;
-            if len == 0xfb {
-                values.push(String::new());
-                at += 1;
-                continue;
-            }
-            let len = len as usize; // both values are short (< 251 bytes)
-            values.push(String::from_utf8_lossy(row.get(at + 1..at + 1 + len).ok_or_else(bad)?).into_owned());
-            at += 1 + len;
+            // A length-encoded string: one byte below 251, or 0xfc and two bytes; 0xfb is NULL.
+            let (len, head) = match *row.get(at).ok_or_else(bad)? {
+                0xfb => {
+                    values.push(String::new());
+                    at += 1;
+                    continue;
+                }
+                0xfc => (
+                    u16::from_le_bytes([*row.get(at + 1).ok_or_else(bad)?, *row.get(at + 2).ok_or_else(bad)?]) as usize,
+                    3,
+                ),
+                n if n < 0xfb => (n as usize, 1),
+                _ => return Err(bad()),
+            };
+            values.push(String::from_utf8_lossy(row.get(at + head..at + head + len).ok_or_else(bad)?).into_owned());
+            at += head + len;
         }
         let database = values.pop().unwrap_or_default();
         let user = values.pop().unwrap_or_default();
@@ -313,6 +320,47 @@ mod tests {
 
     const NATIVE: &str = "b32bb3a583e1340c0a1108d58b1be49781ad8c2f";
     const SHA2: &str = "746ebe205d56a0707acb3e796e834e0dd7b1d61743b26bd5202c7a623230c7c9";
+
+    /// A MySQL 8 greeting: version, 8 + 12 scramble bytes, capabilities with
+    /// CLIENT_SECURE_CONNECTION and CLIENT_PLUGIN_AUTH, and the plugin name.
+    #[test]
+    fn a_greeting_gives_version_scramble_and_plugin() {
+        let mut p = vec![10];
+        p.extend_from_slice(b"8.0.36\0");
+        p.extend_from_slice(&7u32.to_le_bytes());
+        p.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 0]);
+        p.extend_from_slice(&0xf7ffu16.to_le_bytes());
+        p.push(255);
+        p.extend_from_slice(&2u16.to_le_bytes());
+        p.extend_from_slice(&0xdfffu16.to_le_bytes());
+        p.push(21);
+        p.extend_from_slice(&[0; 10]);
+        p.extend_from_slice(&[9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 0]);
+        p.extend_from_slice(b"caching_sha2_password\0");
+        let g = Greeting::parse(&p).unwrap();
+        assert_eq!(g.version, "8.0.36");
+        assert_eq!(g.scramble, (1..=20).collect::<Vec<u8>>());
+        assert_eq!(g.plugin, "caching_sha2_password");
+        assert!(Greeting::parse(&p[..20]).is_none());
+        assert!(Greeting::parse(&[9]).is_none());
+    }
+
+    /// caching_sha2_password's full authentication: what the server decrypts with its private
+    /// key and XORs with the scramble is the password and a NUL.
+    #[test]
+    fn full_authentication_encrypts_the_password_for_the_server_key() {
+        use rsa::pkcs8::{EncodePublicKey, LineEnding};
+        let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
+        let pem = private.to_public_key().to_public_key_pem(LineEnding::LF).unwrap();
+        let scramble: Vec<u8> = (1..=20).collect();
+        let sent = encrypt_password(pem.as_bytes(), "secret", &scramble).unwrap();
+        let mut plain = private.decrypt(rsa::Oaep::new::<Sha1>(), &sent).unwrap();
+        for (i, b) in plain.iter_mut().enumerate() {
+            *b ^= scramble[i % scramble.len()];
+        }
+        assert_eq!(plain, b"secret\0");
+        assert!(encrypt_password(b"not a key", "secret", &scramble).is_err());
+    }
 
     #[test]
     fn refusals_are_sorted_by_error_number() {
