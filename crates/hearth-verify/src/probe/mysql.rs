@@ -206,6 +206,28 @@ fn encrypt_password(pem: &[u8], password: &str, scramble: &[u8]) -> Result<Vec<u
         .map_err(|_| ProbeError::Protocol("cannot encrypt the password with the server's RSA key".into()))
 }
 
+/// The first `n` values of a text result row, NULL as empty. Each is a length-encoded string:
+/// one length byte below 251, or 0xfc and a two-byte length; 0xfb is NULL.
+fn text_row(row: &[u8], n: usize) -> Option<Vec<String>> {
+    let mut at = 0;
+    let mut values = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (len, head) = match *row.get(at)? {
+            0xfb => {
+                values.push(String::new());
+                at += 1;
+                continue;
+            }
+            0xfc => (u16::from_le_bytes([*row.get(at + 1)?, *row.get(at + 2)?]) as usize, 3),
+            n if n < 0xfb => (n as usize, 1),
+            _ => return None,
+        };
+        values.push(String::from_utf8_lossy(row.get(at + head..at + head + len)?).into_owned());
+        at += head + len;
+    }
+    Some(values)
+}
+
 /// An ERR packet as the probe's reason.
 fn refusal(login: &Login, packet: &[u8]) -> ProbeError {
     let code = packet.get(1..3).map(|b| u16::from_le_bytes([b[0], b[1]])).unwrap_or(0);
@@ -268,27 +290,8 @@ impl Conn {
         // The EOF packet after the column definitions (no CLIENT_DEPRECATE_EOF asked).
         self.read().await?;
         let row = self.read().await?;
-        let bad = || ProbeError::Protocol("the query's answer does not parse".into());
-        let mut at = 0;
-        let mut values = Vec::new();
-        for _ in 0..2 {
-            // A length-encoded string: one byte below 251, or 0xfc and two bytes; 0xfb is NULL.
-            let (len, head) = match *row.get(at).ok_or_else(bad)? {
-                0xfb => {
-                    values.push(String::new());
-                    at += 1;
-                    continue;
-                }
-                0xfc => (
-                    u16::from_le_bytes([*row.get(at + 1).ok_or_else(bad)?, *row.get(at + 2).ok_or_else(bad)?]) as usize,
-                    3,
-                ),
-                n if n < 0xfb => (n as usize, 1),
-                _ => return Err(bad()),
-            };
-            values.push(String::from_utf8_lossy(row.get(at + head..at + head + len).ok_or_else(bad)?).into_owned());
-            at += head + len;
-        }
+        let mut values =
+            text_row(&row, 2).ok_or_else(|| ProbeError::Protocol("the query's answer does not parse".into()))?;
         let database = values.pop().unwrap_or_default();
         let user = values.pop().unwrap_or_default();
         Ok((user, database))
@@ -360,6 +363,18 @@ mod tests {
         }
         assert_eq!(plain, b"secret\0");
         assert!(encrypt_password(b"not a key", "secret", &scramble).is_err());
+    }
+
+    #[test]
+    fn row_values_are_length_encoded() {
+        let long = "u".repeat(300);
+        let mut row = vec![0xfc];
+        row.extend_from_slice(&300u16.to_le_bytes());
+        row.extend_from_slice(long.as_bytes());
+        row.push(0xfb);
+        assert_eq!(text_row(&row, 2), Some(vec![long.clone(), String::new()]));
+        assert_eq!(text_row(b"\x03app\x05appdb", 2), Some(vec!["app".to_string(), "appdb".to_string()]));
+        assert_eq!(text_row(b"\x05app", 1), None);
     }
 
     #[test]
