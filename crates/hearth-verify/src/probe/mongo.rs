@@ -3,8 +3,9 @@
 //!
 //! There is no live test: Debian 12 ships no MongoDB server (and PyPI none that speaks the wire
 //! protocol with SCRAM), so the tests check the SCRAM exchange against the RFC 5802 and RFC 7677
-//! vectors (`scram`), BSON against the specification's example (`bson`), and the OP_MSG framing
-//! and the command documents here byte for byte.
+//! vectors (`scram`), BSON against the specification's example (`bson`), the OP_MSG framing and
+//! the command documents here byte for byte, and the whole conversation against a stand-in
+//! server in the test that plays MongoDB's side of SCRAM-SHA-256 from a stored key.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -229,5 +230,103 @@ mod tests {
             ),
         ];
         assert_eq!(collection_names(&ok(names, "app").unwrap()), vec!["users".to_string()]);
+    }
+
+    /// MongoDB's side of the conversation, on a loopback socket: it knows the user's stored and
+    /// server keys (as MongoDB keeps them), checks the client's proof, signs, and lists one
+    /// collection. A wrong password fails the proof and gets MongoDB's code 18.
+    async fn stand_in(listener: tokio::net::TcpListener, password: &str) {
+        use base64::Engine;
+        use base64::engine::general_purpose::STANDARD as B64;
+        let h = Hash::Sha256;
+        let salted = h.hi(password.as_bytes(), b"salt-of-the-user", 4096);
+        let stored_key = h.digest(&h.hmac(&salted, b"Client Key"));
+        let server_key = h.hmac(&salted, b"Server Key");
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let read = async |stream: &mut TcpStream| {
+            let mut header = [0u8; 16];
+            stream.read_exact(&mut header).await.ok()?;
+            let len = i32::from_le_bytes(header[..4].try_into().unwrap()) as usize;
+            let mut body = vec![0u8; len - 16];
+            stream.read_exact(&mut body).await.ok()?;
+            decode_msg(&body)
+        };
+        let bin = |d: &Doc, k: &str| match bson::get(d, k) {
+            Some(Value::Binary(b)) => String::from_utf8(b.clone()).unwrap(),
+            other => panic!("{k}: {other:?}"),
+        };
+        let start = read(&mut stream).await.unwrap();
+        assert_eq!(bson::get(&start, "$db"), Some(&Value::Str("admin".into())));
+        let client_first = bin(&start, "payload");
+        let bare = client_first.strip_prefix("n,,").unwrap().to_string();
+        let nonce = format!("{}srv", bare.split("r=").nth(1).unwrap());
+        let server_first = format!("r={nonce},s={},i=4096", B64.encode(b"salt-of-the-user"));
+        let reply = vec![
+            ("conversationId".to_string(), Value::Int32(1)),
+            ("done".to_string(), Value::Bool(false)),
+            ("payload".to_string(), Value::Binary(server_first.clone().into_bytes())),
+            ("ok".to_string(), Value::Double(1.0)),
+        ];
+        stream.write_all(&encode_msg(100, &reply)).await.unwrap();
+        let cont = read(&mut stream).await.unwrap();
+        assert_eq!(bson::get(&cont, "conversationId"), Some(&Value::Int32(1)));
+        let client_final = bin(&cont, "payload");
+        let (without_proof, proof) = client_final.rsplit_once(",p=").unwrap();
+        let auth_message = format!("{bare},{server_first},{without_proof}");
+        let signature = h.hmac(&stored_key, auth_message.as_bytes());
+        let client_key: Vec<u8> = B64.decode(proof).unwrap().iter().zip(&signature).map(|(a, b)| a ^ b).collect();
+        if h.digest(&client_key) != stored_key {
+            let refusal = vec![
+                ("ok".to_string(), Value::Double(0.0)),
+                ("errmsg".to_string(), Value::Str("Authentication failed.".into())),
+                ("code".to_string(), Value::Int32(18)),
+                ("codeName".to_string(), Value::Str("AuthenticationFailed".into())),
+            ];
+            stream.write_all(&encode_msg(101, &refusal)).await.unwrap();
+            return;
+        }
+        let server_final = format!("v={}", B64.encode(h.hmac(&server_key, auth_message.as_bytes())));
+        let reply = vec![
+            ("conversationId".to_string(), Value::Int32(1)),
+            ("done".to_string(), Value::Bool(true)),
+            ("payload".to_string(), Value::Binary(server_final.into_bytes())),
+            ("ok".to_string(), Value::Int32(1)),
+        ];
+        stream.write_all(&encode_msg(101, &reply)).await.unwrap();
+        let list = read(&mut stream).await.unwrap();
+        assert_eq!(bson::get(&list, "$db"), Some(&Value::Str("appdb".into())));
+        let reply = vec![
+            (
+                "cursor".to_string(),
+                Value::Doc(vec![
+                    ("id".to_string(), Value::Int64(0)),
+                    (
+                        "firstBatch".to_string(),
+                        Value::Array(vec![Value::Doc(vec![("name".to_string(), Value::Str("users".into()))])]),
+                    ),
+                ]),
+            ),
+            ("ok".to_string(), Value::Double(1.0)),
+        ];
+        stream.write_all(&encode_msg(102, &reply)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn the_whole_conversation_with_a_stand_in_server() {
+        for (password, works) in [("pw-canary-5", true), ("wrong-canary-6", false)] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(stand_in(listener, "pw-canary-5"));
+            let login = Login { user: "app".into(), password: password.into(), database: "appdb".into() };
+            let result = super::login(addr, &login, "admin", Duration::from_secs(20)).await;
+            server.await.unwrap();
+            if works {
+                assert_eq!(result.unwrap(), vec!["users".to_string()]);
+            } else {
+                let e = result.unwrap_err();
+                assert!(matches!(e, ProbeError::Auth { ref user, .. } if user == "app"), "{e}");
+                assert_eq!(e.to_string(), "login as `app` refused: Authentication failed (18 AuthenticationFailed)");
+            }
+        }
     }
 }
