@@ -30,15 +30,16 @@ async fn prometheus_targets_and_series() {
     server.wait_for(port);
     let addr = common::loopback(port);
 
-    // Both targets are scraped within a few intervals.
+    // The API answers 503 until the TSDB is open; both targets are scraped within a few
+    // intervals after that.
     let deadline = Instant::now() + Duration::from_secs(60);
     let found = loop {
-        let found = targets(addr, TIMEOUT).await.unwrap();
-        let settled = found.len() == 2 && found.iter().all(|t| t.health != Health::Unknown);
-        if settled || Instant::now() > deadline {
-            break found;
+        match targets(addr, TIMEOUT).await {
+            Ok(found) if found.len() == 2 && found.iter().all(|t| t.health != Health::Unknown) => break found,
+            Ok(found) if Instant::now() > deadline => break found,
+            Err(e) if Instant::now() > deadline => panic!("{e}\n{}", server.log()),
+            _ => tokio::time::sleep(Duration::from_millis(500)).await,
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
     };
     let by_job = |job: &str| found.iter().find(|t| t.job == job).unwrap_or_else(|| panic!("no `{job}` in {found:?}"));
     let own = by_job("self");
