@@ -76,6 +76,20 @@ async fn postgres_login_and_its_refusals() {
     let mut server =
         Server::start("postgres", postgres, std::env::temp_dir().join(format!("hearth-verify-pg-{port}.log")));
     server.wait_for(port);
+    // The socket accepts before recovery ends ("the database system is starting up").
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let ready = || {
+        Command::new(bin.join("pg_isready"))
+            .arg("-h")
+            .arg(dir.path())
+            .args(["-p", &port.to_string()])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    while !ready() {
+        assert!(std::time::Instant::now() < deadline, "PostgreSQL is not ready:\n{}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let sql = format!(
         "create role app login password '{PASSWORD}'; create database appdb owner app;\
          create role blocked login password '{PASSWORD}';"
