@@ -13,4 +13,5 @@ mod probes {
     mod prometheus;
     mod redis;
     mod s3;
+    mod silent;
 }
