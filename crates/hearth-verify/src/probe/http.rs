@@ -113,13 +113,25 @@ async fn send(
         Ok(response) => Ok(response.status().as_u16()),
         Err(e) => match certificate_error(&e) {
             Some(reason) => Err(Failure::Certificate(reason)),
-            None if e.is_connect() && request.https => Err(Failure::Other(ProbeError::Tls(format!(
-                "handshake with {addr} as `{host}` failed: {}",
-                web::chain(&e)
-            )))),
+            None if e.is_connect() && request.https && !tcp_failure(&e) => Err(Failure::Other(ProbeError::Tls(
+                format!("handshake with {addr} as `{host}` failed: {}", web::chain(&e)),
+            ))),
             None => Err(Failure::Other(web::failed(addr, timeout, e))),
         },
     }
+}
+
+/// Whether a connect error is the TCP connection's own (refused, unreachable: an OS error)
+/// rather than the TLS handshake's.
+fn tcp_failure(error: &reqwest::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(s) = source {
+        if s.downcast_ref::<std::io::Error>().is_some_and(|io| io.raw_os_error().is_some()) {
+            return true;
+        }
+        source = s.source();
+    }
+    false
 }
 
 /// The certificate problem behind a request error, if that is what it was. tokio-rustls wraps

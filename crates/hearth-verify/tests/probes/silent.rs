@@ -1,5 +1,6 @@
-//! Every probe against a server that accepts and never answers: each gives up after its timeout
-//! with `ProbeError::Timeout` naming the address, instead of hanging.
+//! Every probe against a server that accepts and never answers (each gives up after its timeout
+//! with `ProbeError::Timeout` naming the address, instead of hanging) and against a port nothing
+//! listens on (each says it cannot connect).
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -72,4 +73,24 @@ async fn every_probe_gives_up_after_its_timeout() {
         s,
         probe::alertmanager::notify(addr, &alert, &["webhook".to_string()], Duration::from_secs(1), t).await,
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_probe_says_when_nothing_listens() {
+    let addr = super::common::loopback(super::common::free_port());
+    let t = Duration::from_secs(10);
+    let login = Login { user: "app".into(), password: "pw".into(), database: "appdb".into() };
+    let refused = |what: &str, e: ProbeError| {
+        assert!(matches!(e, ProbeError::Connect { addr: a, .. } if a == addr), "{what}: {e}");
+    };
+    refused("postgres", probe::postgres::login(addr, &login, t).await.unwrap_err());
+    refused("mysql", probe::mysql::login(addr, &login, t).await.unwrap_err());
+    refused("mongo", probe::mongo::login(addr, &login, "admin", t).await.unwrap_err());
+    refused("redis", probe::redis::ping(addr, &probe::redis::Auth::default(), t).await.unwrap_err());
+    refused("dns", probe::dns::resolve(addr, "a.lab.test", probe::dns::Family::V6, t).await.unwrap_err());
+    for https in [false, true] {
+        let request = probe::http::Request { https, host: "app.lab.test".into(), path: "/".into(), ca_pem: None };
+        refused("http", probe::http::get(addr, &request, t).await.unwrap_err());
+    }
+    refused("prometheus", probe::prometheus::targets(addr, t).await.unwrap_err());
 }
