@@ -39,10 +39,13 @@ async fn run(addr: SocketAddr, auth: &Auth) -> Result<(), ProbeError> {
         // The command carries the password: a failure is reported as `AUTH`, never echoed.
         match command(&mut conn, addr, &args).await? {
             Reply::Simple(s) if s == "OK" => {}
-            Reply::Error(e) if e.starts_with("NOPERM") => {
-                return Err(ProbeError::Denied { user, reason: e });
+            // Any refusal of `AUTH` that is not the server's rules is about the credentials.
+            Reply::Error(e) => {
+                return Err(match refusal(user.clone(), "", e.clone()) {
+                    ProbeError::Protocol(_) => ProbeError::Auth { user, reason: e },
+                    other => other,
+                });
             }
-            Reply::Error(e) => return Err(ProbeError::Auth { user, reason: e }),
             other => return Err(unexpected("AUTH", &other)),
         }
     }
@@ -59,10 +62,12 @@ async fn run(addr: SocketAddr, auth: &Auth) -> Result<(), ProbeError> {
     }
 }
 
+/// A Redis error by its prefix. `DENIED` is protected mode: a server without a password that
+/// refuses every client not on loopback.
 fn refusal(user: String, name: &str, e: String) -> ProbeError {
     if e.starts_with("NOAUTH") || e.starts_with("WRONGPASS") {
         ProbeError::Auth { user, reason: e }
-    } else if e.starts_with("NOPERM") {
+    } else if e.starts_with("NOPERM") || e.starts_with("DENIED") {
         ProbeError::Denied { user, reason: e }
     } else if e.contains("out of range") {
         ProbeError::Missing { name: name.to_string(), reason: e }
@@ -127,6 +132,19 @@ fn encode(args: &[&str]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_are_sorted_by_prefix() {
+        let by = |e: &str| refusal("app".into(), "DB 3", e.into());
+        assert!(matches!(by("DENIED Redis is running in protected mode"), ProbeError::Denied { .. }));
+        assert!(matches!(
+            by("NOPERM this user has no permissions to run the 'select' command"),
+            ProbeError::Denied { .. }
+        ));
+        assert!(matches!(by("NOAUTH Authentication required"), ProbeError::Auth { .. }));
+        assert!(matches!(by("ERR DB index is out of range"), ProbeError::Missing { .. }));
+        assert!(matches!(by("LOADING Redis is loading the dataset in memory"), ProbeError::Protocol(_)));
+    }
 
     #[test]
     fn commands_are_arrays_of_bulk_strings() {
