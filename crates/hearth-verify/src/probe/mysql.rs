@@ -10,6 +10,10 @@
 //!
 //! The server's error numbers tell the failures apart: 1045 (wrong password or unknown user),
 //! 1044 (user without rights on the database), 1049 (no such database), 1130 (host not allowed).
+//!
+//! MariaDB (Debian's) tests `mysql_native_password` live; MySQL, the only server with
+//! `caching_sha2_password`, is not in Debian, so a stand-in server in the tests plays its side:
+//! an auth switch to the plugin, a cache miss, the key request and the encrypted password.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -390,5 +394,107 @@ mod tests {
         assert!(matches!(err(1044), ProbeError::Denied { .. }));
         assert!(matches!(err(1049), ProbeError::Missing { .. }));
         assert_eq!(err(1045).to_string(), "login as `app` refused: Access denied (error 1045)");
+    }
+
+    /// MySQL 8's side of a login whose account uses `caching_sha2_password` and is not in the
+    /// server's cache: greeting with the native plugin, auth switch, full authentication with the
+    /// RSA key, then the result set of the probe's query.
+    async fn stand_in(listener: tokio::net::TcpListener, password: &'static str) {
+        use rsa::pkcs8::{EncodePublicKey, LineEnding};
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut seq = 0u8;
+        async fn send(stream: &mut TcpStream, seq: &mut u8, payload: &[u8]) {
+            let len = (payload.len() as u32).to_le_bytes();
+            let mut packet = vec![len[0], len[1], len[2], *seq];
+            packet.extend_from_slice(payload);
+            *seq = seq.wrapping_add(1);
+            stream.write_all(&packet).await.unwrap();
+        }
+        async fn receive(stream: &mut TcpStream, seq: &mut u8) -> Vec<u8> {
+            let mut header = [0u8; 4];
+            stream.read_exact(&mut header).await.unwrap();
+            assert_eq!(header[3], *seq, "sequence number");
+            *seq = header[3].wrapping_add(1);
+            let mut body = vec![0u8; u32::from_le_bytes([header[0], header[1], header[2], 0]) as usize];
+            stream.read_exact(&mut body).await.unwrap();
+            body
+        }
+        let mut greeting = vec![10];
+        greeting.extend_from_slice(b"8.0.36\0");
+        greeting.extend_from_slice(&[7, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 0]);
+        greeting.extend_from_slice(&0xf7ffu16.to_le_bytes());
+        greeting.extend_from_slice(&[255, 2, 0]);
+        greeting.extend_from_slice(&0x000fu16.to_le_bytes());
+        greeting.push(21);
+        greeting.extend_from_slice(&[0; 10]);
+        greeting.extend_from_slice(&[9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 0]);
+        greeting.extend_from_slice(b"mysql_native_password\0");
+        send(&mut stream, &mut seq, &greeting).await;
+        let response = receive(&mut stream, &mut seq).await;
+        let rest = &response[32..];
+        let user_end = rest.iter().position(|&b| b == 0).unwrap();
+        assert_eq!(&rest[..user_end], b"app");
+        let auth_len = rest[user_end + 1] as usize;
+        let after_auth = &rest[user_end + 2 + auth_len..];
+        assert!(after_auth.starts_with(b"appdb\0mysql_native_password\0"));
+        let scramble: Vec<u8> = (31..51).collect();
+        let mut switch = b"\xfecaching_sha2_password\0".to_vec();
+        switch.extend_from_slice(&scramble);
+        switch.push(0);
+        send(&mut stream, &mut seq, &switch).await;
+        let fast = receive(&mut stream, &mut seq).await;
+        assert_eq!(fast.len(), 32, "the caching_sha2 scramble");
+        send(&mut stream, &mut seq, &[0x01, 0x04]).await;
+        assert_eq!(receive(&mut stream, &mut seq).await, vec![0x02], "the public key request");
+        let private = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 1024).unwrap();
+        let pem = private.to_public_key().to_public_key_pem(LineEnding::LF).unwrap();
+        let mut key = vec![0x01];
+        key.extend_from_slice(pem.as_bytes());
+        send(&mut stream, &mut seq, &key).await;
+        let sealed = receive(&mut stream, &mut seq).await;
+        let mut plain = private.decrypt(rsa::Oaep::new::<Sha1>(), &sealed).unwrap();
+        for (i, b) in plain.iter_mut().enumerate() {
+            *b ^= scramble[i % scramble.len()];
+        }
+        if plain != [password.as_bytes(), b"\0"].concat() {
+            send(
+                &mut stream,
+                &mut seq,
+                b"\xff\x15\x04#28000Access denied for user 'app'@'127.0.0.1' (using password: YES)",
+            )
+            .await;
+            return;
+        }
+        send(&mut stream, &mut seq, &[0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00]).await;
+        seq = 0;
+        let query = receive(&mut stream, &mut seq).await;
+        assert_eq!(query[0], 0x03);
+        send(&mut stream, &mut seq, &[0x02]).await;
+        send(&mut stream, &mut seq, b"column one").await;
+        send(&mut stream, &mut seq, b"column two").await;
+        send(&mut stream, &mut seq, &[0xfe, 0, 0, 2, 0]).await;
+        send(&mut stream, &mut seq, b"\x0dapp@127.0.0.1\x05appdb").await;
+        send(&mut stream, &mut seq, &[0xfe, 0, 0, 2, 0]).await;
+    }
+
+    #[tokio::test]
+    async fn caching_sha2_full_authentication_with_a_stand_in_server() {
+        for (password, works) in [("pw-canary-8", true), ("wrong-canary-9", false)] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(stand_in(listener, "pw-canary-8"));
+            let login = Login { user: "app".into(), password: password.into(), database: "appdb".into() };
+            let result = super::login(addr, &login, Duration::from_secs(20)).await;
+            server.await.unwrap();
+            if works {
+                let session = result.unwrap();
+                assert_eq!((session.user.as_str(), session.database.as_str()), ("app@127.0.0.1", "appdb"));
+                assert_eq!(session.server_version, "8.0.36");
+            } else {
+                let e = result.unwrap_err();
+                assert!(matches!(e, ProbeError::Auth { .. }), "{e}");
+                assert!(!e.to_string().contains("canary"), "{e}");
+            }
+        }
     }
 }
