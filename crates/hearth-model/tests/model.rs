@@ -741,3 +741,28 @@ services:
         .join("\n");
     check_with(&fixed, hearth_catalog::builtin());
 }
+
+#[test]
+fn without_listed_resolvers_dns_and_unnamed_ports_open_to_the_networks_that_are_not_isolated() {
+    let spec = "
+homelab: test
+networks:
+  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 }
+  visitors: { cidr: 192.168.60.0/24, gateway: 192.168.60.1, zone: guest }
+  cameras: { cidr: 192.168.70.0/24, gateway: 192.168.70.1, zone: iot, isolated: false }
+hosts:
+  pve: { proxmox: {}, address: 192.168.1.10, network: lan, hardware: { cores: 4, threads: 8, memory: 16GiB } }
+guests:
+  dns: { lxc: { on: pve }, network: lan, address: 192.168.1.11 }
+dns: { server: adguard }
+services:
+  adguard: { app: adguard-home, on: dns, backup: false }
+";
+    let (a, _) = analyze_spec(spec, hearth_catalog::builtin(), &Allocations::default());
+    assert!(a.diagnostics.iter().all(|d| !d.is_error()), "{:?}", a.diagnostics);
+    assert!(a.model.networks["visitors"].isolated, "the guest zone is isolated by default");
+    assert!(!a.model.networks["cameras"].isolated, "`isolated: false` wins over the zone");
+    let trusted = ["192.168.1.0/24", "192.168.70.0/24"];
+    assert_eq!(opened(&a.model, "dns", 53, "DNS"), trusted);
+    assert_eq!(opened(&a.model, "dns", 3000, "http"), trusted);
+}
