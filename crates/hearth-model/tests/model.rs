@@ -766,3 +766,25 @@ services:
     assert_eq!(opened(&a.model, "dns", 53, "DNS"), trusted);
     assert_eq!(opened(&a.model, "dns", 3000, "http"), trusted);
 }
+
+#[test]
+fn without_a_proxy_the_tunnel_reaches_its_upstreams_and_exposed_ports_are_ports_like_others() {
+    let spec = "
+homelab: test
+domain: example.com
+networks:
+  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 }
+hosts:
+  pve: { proxmox: {}, address: 192.168.1.10, network: lan, hardware: { cores: 4, threads: 8, memory: 16GiB } }
+guests:
+  edge: { lxc: { on: pve }, network: lan, address: 192.168.1.20 }
+  apps: { vm: { on: pve }, network: lan, address: 192.168.1.21, runtime: docker, size: { cores: 2, memory: 4GiB } }
+ingress: { tunnel: cloudflared }
+services:
+  cloudflared: { app: cloudflared, on: edge, backup: false }
+  grafana: { app: grafana, on: apps, expose: { name: grafana, access: tunnel }, backup: false }
+";
+    let (a, _) = analyze_spec(spec, hearth_catalog::builtin(), &Allocations::default());
+    assert_eq!(opened(&a.model, "apps", 3000, "behind the tunnel"), ["192.168.1.20"]);
+    assert_eq!(opened(&a.model, "apps", 3000, "homelab's networks"), ["192.168.1.0/24"]);
+}

@@ -92,8 +92,15 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
 
     // Every service port no flow covers: the proxy's from anywhere, a data service's, an exposed
     // port or a metrics port from nowhere, the others from the networks that are not isolated.
-    let exposed_ports: BTreeSet<(&str, u16)> =
-        model.services.iter().flat_map(|(n, s)| s.exposes.iter().map(move |x| (n.as_str(), x.port))).collect();
+    // Exposed ports are reached through the proxy: its flows name it. Without one, clients (and
+    // a tunnel, whose flows are opened too) reach them directly, like any other port.
+    let fronted = model.ingress.proxy.is_some();
+    let exposed_ports: BTreeSet<(&str, u16)> = model
+        .services
+        .iter()
+        .filter(|_| fronted)
+        .flat_map(|(n, s)| s.exposes.iter().map(move |x| (n.as_str(), x.port)))
+        .collect();
     for (name, s) in &model.services {
         if matches!(s.on, Placement::Cluster(_)) {
             continue;

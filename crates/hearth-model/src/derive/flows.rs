@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use hearth_catalog::{Catalog, Provides};
 use hearth_spec::ast::{Auth, L4, Protocol};
 
-use crate::model::{Channel, Flow, FlowSource, Model, Placement, Repository, Service};
+use crate::model::{Channel, Flow, FlowSource, Model, Placement, Repository, Service, Tls};
 
 /// `host` and `port` of a URL or `host:port` (`http://10.0.0.5:9090/api`, `s3:http://…`,
 /// `smtp.example.com:587`, `postgresql://u:p@db:5432/x`); the port defaults by scheme.
@@ -308,7 +308,22 @@ fn monitoring(resolver: &Resolver, f: &mut Flows) {
 /// probe (each tile's first upstream).
 fn ingress(resolver: &Resolver, f: &mut Flows) {
     let m = f.model;
-    let Some(proxy) = m.ingress.proxy.clone() else { return };
+    let proxy = m.ingress.proxy.clone().filter(|p| m.services.contains_key(p));
+    // Without a proxy, the tunnel sends each of its names straight to the route's first
+    // upstream (as cloudflared's config is rendered).
+    if proxy.is_none()
+        && let Some(tunnel) = m.ingress.tunnel.clone()
+    {
+        for r in m.routes.iter().filter(|r| r.access == hearth_spec::ast::Access::Tunnel) {
+            let Some((host, port)) = r.upstreams.first().and_then(|u| endpoint(u)) else { continue };
+            let Some(machine) = resolver.machine(&host) else { continue };
+            for src in f.sources_of(&tunnel) {
+                let reason = format!("{}: {} behind the tunnel", r.service, port_name(m, &r.service, port));
+                f.add(src, &machine, port, L4::Tcp, reason, "ingress");
+            }
+        }
+    }
+    let Some(proxy) = proxy else { return };
     let proxies = f.sources_of(&proxy);
     for r in &m.routes {
         for u in &r.upstreams {
@@ -328,15 +343,16 @@ fn ingress(resolver: &Resolver, f: &mut Flows) {
             f.add(src.clone(), machine, port, L4::Tcp, format!("{}: forward auth for the proxy", sso.0), "ingress");
         }
     }
+    // The tunnel reaches the proxy on its HTTPS port, or its HTTP port without TLS.
     if let Some(tunnel) = &m.ingress.tunnel
         && let Some(p) = m.services.get(&proxy)
     {
-        let https = p.port_or_first(&["websecure", "https"]).map(|e| e.reachable);
+        let (names, default): (&[&str], u16) =
+            if m.ingress.tls == Tls::None { (&["web", "http"], 80) } else { (&["websecure", "https"], 443) };
+        let port = names.iter().find_map(|n| p.port(n).filter(|e| e.published)).map_or(default, |e| e.reachable);
         for machine in p.machines() {
             for src in f.sources_of(tunnel) {
-                if let Some(port) = https {
-                    f.add(src, machine, port, L4::Tcp, format!("{proxy}: the tunnel's upstream"), "ingress");
-                }
+                f.add(src, machine, port, L4::Tcp, format!("{proxy}: the tunnel's upstream"), "ingress");
             }
         }
     }
