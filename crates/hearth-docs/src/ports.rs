@@ -84,7 +84,7 @@ fn port_map(model: &Model, out: &mut String) {
             }
             by.dedup();
             let open = if matching.is_empty() {
-                "not opened in the firewall".to_string()
+                "this machine only (not opened in the firewall)".to_string()
             } else {
                 let mut parts: Vec<String> = Vec::new();
                 for o in &matching {

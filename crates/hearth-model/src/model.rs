@@ -49,6 +49,9 @@ pub struct Model {
     pub notifications: BTreeMap<String, Channel>,
     /// Backup repositories, policies and the jobs derived from `backup:`.
     pub backups: Backups,
+    /// Every connection the rendered homelab makes between its machines: what the firewall
+    /// opens, exactly from these sources.
+    pub flows: Vec<Flow>,
     /// Inbound openings per machine; everything else is dropped.
     pub firewall: BTreeMap<String, Vec<Opening>>,
     /// Router port forwards.
@@ -241,6 +244,41 @@ pub struct Opening {
     pub reason: String,
 }
 
+/// Where a flow comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", content = "name", rename_all = "lowercase")]
+pub enum FlowSource {
+    /// A guest or host of the homelab, reached at its address.
+    Machine(String),
+    /// Every client of a network (DNS clients), reached as the network's CIDR.
+    Network(String),
+    /// The internet (router forwards).
+    Anywhere,
+}
+
+/// One connection the rendered homelab makes: a consumer to what it `uses`, Prometheus to a
+/// scrape target, an agent to Prometheus or Loki, the proxy to an upstream, a backup job to its
+/// repository, a DNS client to the DNS server.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Flow {
+    pub from: FlowSource,
+    /// The machine connected to.
+    pub to: String,
+    /// The service connected to, when the port is one service's.
+    pub service: Option<String>,
+    pub port: u16,
+    pub protocol: L4,
+    /// Why, as the firewall's comment says it (`postgresql: postgres for its consumers`).
+    pub reason: String,
+    /// The spec entity that makes the connection (`service/NAME`, `monitoring`, `backups`,
+    /// `ingress`, `dns`, `notification/NAME`), for diagnostics and provenance.
+    pub origin: String,
+}
+
+/// Zones whose networks are isolated unless the spec says otherwise: the seeds keep IoT and
+/// guest networks apart from the homelab ("IoT/Guest networks: isolated, restricted").
+pub const ISOLATED_ZONES: &[&str] = &["iot", "guest"];
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Forward {
     pub port: u16,
@@ -274,6 +312,9 @@ pub struct Network {
     pub dhcp: Option<String>,
     pub allocate: Option<String>,
     pub dns: Vec<IpAddr>,
+    /// Machines here start no connection into other networks (beyond DNS to the network's own
+    /// resolvers), and ports opened to the homelab's networks stay closed to this one.
+    pub isolated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -21,7 +21,9 @@
 //! openings are also enforced in a `forward` chain. Docker's own `DOCKER-USER` chain lives in
 //! iptables and is flushed by nothing Hearth controls, so it was not used; instead this table's
 //! `forward` chain (policy accept, so routing for everything else is untouched) looks only at new
-//! connections Docker DNATed (`ct status dnat`), matches the port the client asked for with
+//! connections Docker DNATed (`ct status & dnat == 0 accept` lets the others through: a bit
+//! test, since `ct status != dnat` compares the whole status word and a DNATed connection always
+//! has other bits set, so it would accept every one of them), matches the port the client asked for with
 //! `ct original proto-dst` (after DNAT the port is the container's, which may differ), accepts
 //! the opening's sources and drops every other DNATed connection. Traffic entering from Docker's
 //! own bridges (`docker0`, `br-*`: containers reaching each other through a published port) is
@@ -204,7 +206,7 @@ fn ruleset(machine: &str, openings: &[Opening], docker: bool) -> String {
              \t\ttype filter hook forward priority filter; policy accept;\n\
              \n\
              \t\tct state != new accept\n\
-             \t\tct status != dnat accept\n\
+             \t\tct status & dnat == 0 accept\n\
              \t\tiifname \"docker0\" accept\n\
              \t\tiifname \"br-*\" accept\n\
              \n",

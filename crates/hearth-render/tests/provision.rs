@@ -14,7 +14,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use hearth_model::Model;
 use hearth_model::model::Port;
@@ -450,90 +450,7 @@ fn snapshots() {
 
 // ----- the firewall, live in network namespaces -----
 
-/// Network namespaces, veth pairs and listener processes of one test run, all removed on drop
-/// (also when an assertion fails).
-struct Lab {
-    prefix: String,
-    namespaces: Vec<String>,
-    children: Vec<Child>,
-}
-
-impl Lab {
-    fn new() -> Lab {
-        Lab { prefix: format!("hearth-t-{}", std::process::id()), namespaces: Vec::new(), children: Vec::new() }
-    }
-
-    fn ns(&mut self, suffix: &str) -> String {
-        let name = format!("{}-{suffix}", self.prefix);
-        common::run_ok(Command::new("ip").args(["netns", "add", &name]), "ip netns add");
-        self.namespaces.push(name.clone());
-        common::run_ok(Command::new("ip").args(["-n", &name, "link", "set", "lo", "up"]), "lo up");
-        name
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for ns in self.namespaces.iter().rev() {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
-}
-
-fn ip(args: &[&str]) {
-    common::run_ok(Command::new("ip").args(args), &format!("ip {}", args.join(" ")));
-}
-
-/// Whether namespaces can be made here: root and a working `ip netns`.
-fn can_use_namespaces() -> bool {
-    let root = Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    let netns = Command::new("ip").args(["netns", "list"]).output().is_ok_and(|o| o.status.success());
-    let tools = common::have("nft") && common::have("python3");
-    if !(root && netns) {
-        common::unavailable(&format!("the firewall test needs root and `ip netns` (root: {root}, ip netns: {netns})"));
-    }
-    root && netns && tools
-}
-
-const LISTENER: &str = r#"
-import socket, sys, threading
-def serve(port):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind(("0.0.0.0", port))
-    s.listen(64)
-    while True:
-        c, _ = s.accept()
-        c.close()
-for p in sys.argv[1:]:
-    threading.Thread(target=serve, args=(int(p),), daemon=True).start()
-print("ready", flush=True)
-threading.Event().wait()
-"#;
-
-/// Tries every `address:port` given; prints `address:port ok|refused|timeout` per target.
-const PROBE: &str = r#"
-import socket, sys, threading
-res = {}
-def probe(t):
-    host, port = t.rsplit(":", 1)
-    try:
-        socket.create_connection((host, int(port)), timeout=1).close()
-        res[t] = "ok"
-    except socket.timeout:
-        res[t] = "timeout"
-    except OSError as e:
-        res[t] = "refused:%s" % e.errno
-ts = [threading.Thread(target=probe, args=(t,)) for t in sys.argv[1:]]
-[t.start() for t in ts]
-[t.join() for t in ts]
-for t in sys.argv[1:]:
-    print(t, res[t])
-"#;
+use common::netns::{Lab, can_use_namespaces, ip, listen, probe_all};
 
 /// One connection attempt: from a machine to a server's address and port.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -613,37 +530,6 @@ fn attempts(model: &Model, machines: &BTreeMap<String, String>) -> Vec<Attempt> 
     out
 }
 
-/// Runs the probes of every source machine in parallel; returns `(from, target) -> outcome`.
-fn probe_all(ns_of: &BTreeMap<String, String>, attempts: &[Attempt]) -> BTreeMap<(String, String), String> {
-    let mut by_source: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for a in attempts {
-        by_source.entry(&a.from).or_default().push(&a.target);
-    }
-    let running: Vec<(&str, Child)> = by_source
-        .iter()
-        .map(|(from, targets)| {
-            let child = Command::new("ip")
-                .args(["netns", "exec", &ns_of[*from], "python3", "-c", PROBE])
-                .args(targets)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("probe starts");
-            (*from, child)
-        })
-        .collect();
-    let mut out = BTreeMap::new();
-    for (from, child) in running {
-        let o = child.wait_with_output().expect("probe finishes");
-        assert!(o.status.success(), "probe from {from}: {}", String::from_utf8_lossy(&o.stderr));
-        for line in String::from_utf8_lossy(&o.stdout).lines() {
-            let (target, outcome) = line.split_once(' ').unwrap();
-            out.insert((from.to_string(), target.to_string()), outcome.to_string());
-        }
-    }
-    out
-}
-
 #[test]
 fn databases_accept_their_consumers_and_refuse_every_other_guest() {
     if !can_use_namespaces() {
@@ -694,26 +580,18 @@ fn databases_accept_their_consumers_and_refuse_every_other_guest() {
             ns_of.insert(machine.clone(), ns);
         }
         // Listeners on every tested port of every server.
-        let mut listen: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        let mut listening: BTreeMap<&str, BTreeSet<u16>> = BTreeMap::new();
         for a in &attempts {
             let server_machine = model.services[&a.server].on.name();
-            listen.entry(server_machine).or_default().insert(a.target.rsplit(':').next().unwrap());
+            listening.entry(server_machine).or_default().insert(a.target.rsplit(':').next().unwrap().parse().unwrap());
         }
-        for (machine, ports) in &listen {
-            let mut child = Command::new("ip")
-                .args(["netns", "exec", &ns_of[*machine], "python3", "-c", LISTENER])
-                .args(ports.iter())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("listener starts");
-            let mut line = String::new();
-            std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
-            assert_eq!(line.trim(), "ready", "listener on {machine}");
-            lab.children.push(child);
+        for (machine, ports) in &listening {
+            listen(&mut lab, &ns_of[*machine], &ports.iter().copied().collect::<Vec<_>>());
         }
 
         // Control: without rulesets every attempt connects, so refusals below are the firewall's.
-        let open = probe_all(&ns_of, &attempts);
+        let pairs: Vec<(String, String)> = attempts.iter().map(|a| (a.from.clone(), a.target.clone())).collect();
+        let open = probe_all(&ns_of, &pairs);
         let failed: Vec<_> = open.iter().filter(|(_, o)| *o != "ok").collect();
         assert!(failed.is_empty(), "{name}: the wiring is broken before any firewall: {failed:?}");
 
@@ -730,7 +608,7 @@ fn databases_accept_their_consumers_and_refuse_every_other_guest() {
         }
         assert!(loaded >= 4, "{name}: rulesets loaded: {loaded}");
 
-        let results = probe_all(&ns_of, &attempts);
+        let results = probe_all(&ns_of, &pairs);
         let mut wrong = Vec::new();
         for a in &attempts {
             let outcome = &results[&(a.from.clone(), a.target.clone())];
@@ -761,4 +639,86 @@ fn databases_accept_their_consumers_and_refuse_every_other_guest() {
                 .collect();
         assert!(left.is_empty(), "namespaces left behind: {left:?}");
     }
+}
+
+/// The `forward` chain of a Docker machine, with Docker's DNAT imitated in a namespace: a
+/// published port the spec opens only to the proxy (Portainer's 9443 on `vm3-docker`, mapped to
+/// another container port as Docker does) must refuse a LAN client and admit the proxy, and a
+/// port the spec opens to the homelab's networks must admit the LAN client. The chain must test
+/// the `dnat` bit of `ct status`: an exact comparison (`ct status != dnat`) lets every DNATed
+/// connection through, since their status has other bits set too.
+#[test]
+fn docker_published_ports_refuse_sources_the_spec_does_not_name() {
+    if !can_use_namespaces() {
+        return;
+    }
+    let model = example("ryzen-tiered-lxc-platform");
+    let files = common::render(&model);
+    let dir = common::write_tree(&files, &common::temp_dir("provision-netns-dnat"));
+    let ruleset = files.iter().find(|f| f.machine == "vm3-docker" && f.kind == Kind::Nftables).expect("ruleset");
+    let docker = model.machine_address("vm3-docker").unwrap().to_string();
+    let proxy = model.machine_address(model.services["traefik"].on.name()).unwrap().to_string();
+    let lan_client = "10.0.1.50";
+    // Portainer (behind the proxy) and Plex's companion port (not exposed: the homelab's networks).
+    let (portainer, companion) = (9443, 8324);
+    assert!(ruleset.content.contains(&format!("ct original proto-dst {portainer} ")), "{}", ruleset.content);
+    assert!(ruleset.content.contains(&format!("ct original proto-dst {companion} ")), "{}", ruleset.content);
+
+    let mut lab = Lab::new();
+    let bridge = lab.ns("br");
+    ip(&["-n", &bridge, "link", "add", "br0", "type", "bridge"]);
+    ip(&["-n", &bridge, "link", "set", "br0", "up"]);
+    let mut ns_of = BTreeMap::new();
+    for (i, (machine, addr)) in
+        [("vm3-docker", docker.as_str()), ("traefik", &proxy), ("lan-client", lan_client)].into_iter().enumerate()
+    {
+        let ns = lab.ns(&i.to_string());
+        let port = format!("v{i}");
+        ip(&["-n", &bridge, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+        ip(&["-n", &bridge, "link", "set", &port, "master", "br0", "up"]);
+        ip(&["-n", &ns, "addr", "add", &format!("{addr}/8"), "dev", "eth0"]);
+        ip(&["-n", &ns, "link", "set", "eth0", "up"]);
+        ns_of.insert(machine.to_string(), ns);
+    }
+    // The container: a namespace behind `docker0`, reached only through the host's DNAT.
+    let host = ns_of["vm3-docker"].clone();
+    let container = lab.ns("ctr");
+    ip(&["-n", &host, "link", "add", "docker0", "type", "veth", "peer", "name", "eth0", "netns", &container]);
+    ip(&["-n", &host, "addr", "add", "172.17.0.1/16", "dev", "docker0"]);
+    ip(&["-n", &host, "link", "set", "docker0", "up"]);
+    ip(&["-n", &container, "addr", "add", "172.17.0.2/16", "dev", "eth0"]);
+    ip(&["-n", &container, "link", "set", "eth0", "up"]);
+    ip(&["-n", &container, "route", "add", "default", "via", "172.17.0.1"]);
+    common::run_ok(
+        Command::new("ip").args(["netns", "exec", &host, "sysctl", "-qw", "net.ipv4.ip_forward=1"]),
+        "ip_forward",
+    );
+    let nat = format!(
+        "table ip dockernat {{ chain prerouting {{ type nat hook prerouting priority dstnat; policy accept; \
+         tcp dport {portainer} dnat to 172.17.0.2:8443; tcp dport {companion} dnat to 172.17.0.2:{companion}; }}; }}"
+    );
+    common::run_ok(Command::new("ip").args(["netns", "exec", &host, "nft", &nat]), "Docker's DNAT");
+    listen(&mut lab, &container, &[8443, companion]);
+
+    let target = |port: u16| format!("{docker}:{port}");
+    let cases = [
+        ("traefik", target(portainer), true),
+        ("lan-client", target(portainer), false),
+        ("lan-client", target(companion), true),
+    ];
+    let pairs: Vec<(String, String)> = cases.iter().map(|(f, t, _)| (f.to_string(), t.clone())).collect();
+    let open = probe_all(&ns_of, &pairs);
+    assert!(open.values().all(|o| o == "ok"), "the DNAT wiring is broken before any firewall: {open:?}");
+
+    common::run_ok(
+        Command::new("ip").args(["netns", "exec", &host, "nft", "-f"]).arg(path_of(&dir, ruleset)),
+        "nft -f vm3-docker",
+    );
+    let results = probe_all(&ns_of, &pairs);
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter(|(f, t, allowed)| (results[&(f.to_string(), t.clone())] == "ok") != *allowed)
+        .map(|(f, t, allowed)| format!("{f} -> {t}: {}, expected {}", results[&(f.to_string(), t.clone())], allowed))
+        .collect();
+    assert!(wrong.is_empty(), "the Docker forward chain disagrees with the spec:\n{}", wrong.join("\n"));
 }

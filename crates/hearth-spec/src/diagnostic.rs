@@ -74,6 +74,8 @@ codes! {
     PublicWithoutTls = "E502", "public-without-tls", Error;
     DatabaseExposed = "E503", "database-exposed", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
+    FlowFromIsolatedNetwork = "E601", "flow-from-isolated-network", Error;
+    FlowFromNoAddress = "E602", "flow-from-no-address", Error;
     PublicWithoutAuth = "W501", "public-without-auth", Warning;
     DatabaseReachable = "W502", "database-reachable", Warning;
     UnpinnedImage = "W503", "unpinned-image", Warning;

@@ -9,6 +9,7 @@ mod budgets;
 mod conflicts;
 mod cycles;
 mod exposure;
+mod flows;
 mod images;
 mod names;
 mod references;
@@ -40,5 +41,6 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     exposure::databases(spec, catalog, model, &mut out);
     images::images(spec, &mut out);
     secrets::secrets(spec, model, &mut out);
+    flows::flows(spec, model, &mut out);
     out
 }

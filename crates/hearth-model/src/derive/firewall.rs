@@ -1,62 +1,55 @@
-//! Inbound firewall openings per machine, derived from the service graph. Everything not opened
-//! here is dropped by the rendered rulesets.
+//! Inbound firewall openings per machine Hearth manages (managed guests, hosts with a runtime).
+//! Everything not opened here is dropped by the rendered rulesets.
+//!
+//! The openings are the model's flows (`derive::flows`), each from exactly its sources: a
+//! data service's ports, an exposed port and a metrics port open to nothing else. Besides them:
+//! SSH from the management zone, the proxy's own ports from anywhere, and every other port of a
+//! service (not exposed, no metrics, no data) to the homelab's networks that are not isolated,
+//! which keeps IoT and guest networks out by default (the seeds: "IoT devices isolated from main
+//! network") while household clients keep reaching what the spec did not put behind the proxy
+//! (Plex's discovery, a Tdarr server for its nodes).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use hearth_catalog::{Catalog, Provides};
 use hearth_spec::ast::{L4, Protocol};
 
-use crate::model::{Model, Opening, Placement};
+use crate::model::{FlowSource, Model, Opening, Placement};
 
-/// The address and port a restic repository URL reaches, for `s3:`, `rest:` and `sftp:` URLs.
-fn repository_endpoint(url: &str) -> Option<(String, u16)> {
-    let (scheme, rest) = url.split_once(':')?;
-    match scheme {
-        "s3" | "rest" => {
-            let rest = rest.trim_start_matches("//");
-            let (default, rest) = match rest.split_once("://") {
-                Some(("https", r)) => (443, r),
-                Some((_, r)) => (80, r),
-                None => (if scheme == "s3" { 443 } else { 8000 }, rest),
-            };
-            let authority = rest.split('/').next()?;
-            let authority = authority.rsplit('@').next()?;
-            match authority.rsplit_once(':') {
-                Some((h, p)) => Some((h.to_string(), p.parse().ok()?)),
-                None => Some((authority.to_string(), default)),
-            }
-        }
-        "sftp" => {
-            let authority = rest.trim_start_matches("//").split(':').next()?;
-            Some((authority.rsplit('@').next()?.to_string(), 22))
-        }
-        _ => None,
-    }
-}
+/// A grouped flow's source addresses and CIDRs, and whether it also comes from anywhere.
+type Sources = (BTreeSet<String>, bool);
 
 /// Zone names treated as the management zone (SSH comes from there).
 const MANAGEMENT: &[&str] = &["management", "mgmt", "admin"];
 
-pub fn derive(catalog: &Catalog, model: &mut Model) {
-    let all_networks: Vec<String> = model.networks.values().map(|n| n.cidr.clone()).collect();
-    let management: Vec<String> =
-        model.networks.values().filter(|n| MANAGEMENT.contains(&n.zone.as_str())).map(|n| n.cidr.clone()).collect();
-    let ssh_from = if management.is_empty() { all_networks.clone() } else { management };
-    let address_of = |machine: &str| model.machine_address(machine).map(|a| a.to_string());
-    let service_addr = |name: &Option<String>| -> Vec<String> {
-        name.as_ref().and_then(|n| model.services.get(n)).and_then(|s| address_of(s.on.name())).into_iter().collect()
-    };
-    let prometheus = service_addr(&model.monitoring.prometheus);
-    let mut proxies = service_addr(&model.ingress.proxy);
-    proxies.extend(service_addr(&model.ingress.tunnel));
-    let mut rules: BTreeMap<String, BTreeSet<Opening>> = BTreeMap::new();
-    let machines: Vec<String> = model
+/// The machines whose firewall Hearth renders: managed guests and hosts with a runtime. Other
+/// machines (Proxmox hosts, appliances) are never given a ruleset: a drop policy without their
+/// own services' openings would lock them out.
+pub(crate) fn firewalled(model: &Model) -> BTreeSet<String> {
+    model
         .guests
         .iter()
         .filter(|(_, g)| g.managed)
         .map(|(n, _)| n.clone())
         .chain(model.hosts.iter().filter(|(_, h)| h.runtime.is_some()).map(|(n, _)| n.clone()))
-        .collect();
+        .collect()
+}
+
+pub fn derive(catalog: &Catalog, model: &mut Model) {
+    let trusted: Vec<String> = model.networks.values().filter(|n| !n.isolated).map(|n| n.cidr.clone()).collect();
+    let management: Vec<String> =
+        model.networks.values().filter(|n| MANAGEMENT.contains(&n.zone.as_str())).map(|n| n.cidr.clone()).collect();
+    let ssh_from = if management.is_empty() { trusted.clone() } else { management };
+    // Where a port no flow names is opened: the networks that are not isolated. A spec without
+    // networks has no zones to keep apart, so such a port stays open as before; one whose
+    // networks are all isolated opens it nowhere.
+    let default_from: Option<Vec<String>> = match (model.networks.is_empty(), trusted.is_empty()) {
+        (true, _) => Some(Vec::new()),
+        (false, true) => None,
+        (false, false) => Some(trusted),
+    };
+    let machines = firewalled(model);
+    let mut rules: BTreeMap<String, BTreeSet<Opening>> = BTreeMap::new();
     for m in &machines {
         rules.entry(m.clone()).or_default().insert(Opening {
             port: 22,
@@ -65,44 +58,55 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
             reason: "SSH from the management zone".into(),
         });
     }
-    // Each service's consumers' machine addresses, built once: looking them up per service would
-    // scan every service's `uses` for every service, quadratic in the size of the homelab.
-    let mut consumer_addresses: BTreeMap<&str, Vec<String>> = BTreeMap::new();
-    for c in model.services.values() {
-        let machines: Vec<String> = std::iter::once(c.on.name().to_string())
-            .chain(c.also_on.iter().cloned())
-            .filter_map(|m| address_of(&m))
-            .collect();
-        for u in &c.uses {
-            consumer_addresses.entry(u.service.as_str()).or_default().extend(machines.iter().cloned());
-        }
-    }
-    for v in consumer_addresses.values_mut() {
-        v.sort();
-        v.dedup();
-    }
-    let exposed_ports: BTreeSet<(String, u16)> =
-        model.services.iter().flat_map(|(n, s)| s.exposes.iter().map(move |x| (n.clone(), x.port))).collect();
-    for (name, s) in &model.services {
-        if let Placement::Cluster(cluster) = &s.on {
-            // Exposed cluster services are reached through the ingress controller on the
-            // cluster's servers (see the routes), from the proxy only.
-            if !s.exposes.is_empty() && !proxies.is_empty() {
-                for server in model.clusters.get(cluster).map(|c| c.servers.as_slice()).unwrap_or_default() {
-                    rules.entry(server.clone()).or_default().insert(Opening {
-                        port: 80,
-                        protocol: L4::Tcp,
-                        from: proxies.clone(),
-                        reason: format!("cluster `{cluster}` ingress behind the proxy"),
-                    });
-                }
-            }
+
+    // The flows, grouped by (machine, port, protocol, reason) with their sources merged. A
+    // source without an address cannot be named in a rule: it is left out, and the checks
+    // report the flow (E602), so nothing is opened wider to make up for it.
+    let mut grouped: BTreeMap<(String, u16, L4, String), Sources> = BTreeMap::new();
+    for f in &model.flows {
+        if !machines.contains(&f.to) {
             continue;
         }
-        let machine = s.on.name().to_string();
+        let entry = grouped.entry((f.to.clone(), f.port, f.protocol, f.reason.clone())).or_default();
+        match &f.from {
+            FlowSource::Machine(m) => {
+                if let Some(a) = model.machine_address(m) {
+                    entry.0.insert(a.to_string());
+                }
+            }
+            FlowSource::Network(n) => {
+                if let Some(net) = model.networks.get(n) {
+                    entry.0.insert(net.cidr.clone());
+                }
+            }
+            FlowSource::Anywhere => entry.1 = true,
+        }
+    }
+    for ((machine, port, protocol, reason), (from, anywhere)) in grouped {
+        if from.is_empty() && !anywhere {
+            continue;
+        }
+        let from = if anywhere { Vec::new() } else { from.into_iter().collect() };
+        rules.entry(machine).or_default().insert(Opening { port, protocol, from, reason });
+    }
+
+    // Every service port no flow covers: the proxy's from anywhere, a data service's, an exposed
+    // port or a metrics port from nowhere, the others from the networks that are not isolated.
+    // Exposed ports are reached through the proxy: its flows name it. Without one, clients (and
+    // a tunnel, whose flows are opened too) reach them directly, like any other port.
+    let fronted = model.ingress.proxy.is_some();
+    let exposed_ports: BTreeSet<(&str, u16)> = model
+        .services
+        .iter()
+        .filter(|_| fronted)
+        .flat_map(|(n, s)| s.exposes.iter().map(move |x| (n.as_str(), x.port)))
+        .collect();
+    for (name, s) in &model.services {
+        if matches!(s.on, Placement::Cluster(_)) {
+            continue;
+        }
         let app = s.app.as_deref().and_then(|a| catalog.get(a));
         let provides: Vec<Provides> = app.map(|a| a.provides.clone()).unwrap_or_default();
-        let consumers: Vec<String> = consumer_addresses.get(name.as_str()).cloned().unwrap_or_default();
         // Only a metrics port of its own is limited to Prometheus; when the app serves metrics on
         // its main port (Loki, Grafana) that port is for its clients too.
         let primary = app.and_then(|a| a.primary_port()).map(|(n, _)| n.to_string());
@@ -116,110 +120,32 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
                 Protocol::Dns => &[L4::Tcp, L4::Udp],
                 _ => &[L4::Tcp],
             };
-            let (from, reason) = if provides.iter().any(|k| k.is_database()) {
-                // Consumers always reach a data service's ports; Prometheus too when the port
-                // also serves metrics (MinIO's S3 API does).
-                let mut from = consumers.clone();
-                if Some(&p.name) == metrics_port.as_ref() {
-                    from.extend(prometheus.iter().cloned());
-                    from.sort();
-                    from.dedup();
-                }
-                (from, format!("{name}: {} for its consumers", p.name))
-            } else if provides.contains(&Provides::Proxy) {
-                (Vec::new(), format!("{name}: {} (reverse proxy)", p.name))
-            } else if provides.contains(&Provides::Dns) && port == 53 {
-                (all_networks.clone(), format!("{name}: DNS for the homelab"))
-            } else if Some(&p.name) == metrics_port.as_ref() && !exposed_ports.contains(&(name.clone(), port)) {
-                (prometheus.clone(), format!("{name}: metrics for Prometheus"))
-            } else if exposed_ports.contains(&(name.clone(), port)) && !proxies.is_empty() {
-                (proxies.clone(), format!("{name}: {} behind the proxy", p.name))
+            let (from, reason) = if provides.contains(&Provides::Proxy) {
+                (Some(Vec::new()), format!("{name}: {} (reverse proxy)", p.name))
+            } else if provides.iter().any(|k| k.is_database())
+                || exposed_ports.contains(&(name.as_str(), port))
+                || Some(&p.name) == metrics_port.as_ref()
+                || (provides.contains(&Provides::Dns) && port == 53)
+            {
+                (None, String::new())
             } else {
-                (all_networks.clone(), format!("{name}: {}", p.name))
+                (default_from.clone(), format!("{name}: {} for the homelab's networks", p.name))
             };
-            if provides.iter().any(|k| k.is_database()) && from.is_empty() {
-                // A database nobody uses is reachable from nowhere.
-                continue;
-            }
+            let Some(from) = from else { continue };
             for proto in protos {
-                let opening = Opening { port, protocol: *proto, from: from.clone(), reason: reason.clone() };
-                rules.entry(machine.clone()).or_default().insert(opening.clone());
-                for other in &s.also_on {
-                    rules.entry(other.clone()).or_default().insert(opening.clone());
+                for machine in s.machines().into_iter().filter(|m| machines.contains(*m)) {
+                    let opening = Opening { port, protocol: *proto, from: from.clone(), reason: reason.clone() };
+                    rules.entry(machine.to_string()).or_default().insert(opening);
                 }
             }
         }
     }
-    if !prometheus.is_empty() {
-        let node_port =
-            catalog.get("node-exporter").and_then(|a| a.ports.iter().next().map(|(_, p)| p.port)).unwrap_or(9100);
-        if model.monitoring.scrape.iter().any(|j| j.job == "node") {
-            for m in &machines {
-                rules.entry(m.clone()).or_default().insert(Opening {
-                    port: node_port,
-                    protocol: L4::Tcp,
-                    from: prometheus.clone(),
-                    reason: "node exporter for Prometheus".into(),
-                });
-            }
-        }
-    }
-    // Backup jobs reach restic repositories served by machines of the homelab (MinIO's S3 API,
-    // a REST server, SFTP on a storage machine).
-    let addresses: BTreeMap<String, String> = model
-        .guests
-        .iter()
-        .filter_map(|(n, g)| g.address.map(|a| (a.to_string(), n.clone())))
-        .chain(model.hosts.iter().filter_map(|(n, h)| h.address.map(|a| (a.to_string(), n.clone()))))
-        .collect();
-    for (repo_name, repo) in &model.backups.repositories {
-        let crate::model::Repository::Restic { url, .. } = repo else { continue };
-        let Some((host, port)) = repository_endpoint(url) else { continue };
-        let Some(machine) = addresses.get(&host) else { continue };
-        let mut from: Vec<String> = model
-            .backups
-            .jobs
-            .iter()
-            .filter(|j| model.backups.policies.get(&j.policy).is_some_and(|p| p.to.contains(repo_name)))
-            .filter_map(|j| address_of(&j.machine))
-            .collect();
-        from.sort();
-        from.dedup();
-        if from.is_empty() {
-            continue;
-        }
-        let set = rules.entry(machine.clone()).or_default();
-        // The port may already be open to its consumers: widen that opening rather than adding a
-        // second rule for the same port.
-        let existing = set.iter().find(|o| o.port == port && o.protocol == L4::Tcp && !o.from.is_empty()).cloned();
-        match existing {
-            Some(mut o) => {
-                set.remove(&o);
-                o.from.extend(from);
-                o.from.sort();
-                o.from.dedup();
-                o.reason = format!("{}; backups to repository `{repo_name}`", o.reason);
-                set.insert(o);
-            }
-            None => {
-                set.insert(Opening {
-                    port,
-                    protocol: L4::Tcp,
-                    from,
-                    reason: format!("backups to repository `{repo_name}`"),
-                });
-            }
-        }
-    }
-    for f in &model.forwards {
-        let machine =
-            if model.services.contains_key(&f.to) { model.services[&f.to].on.name().to_string() } else { f.to.clone() };
-        rules.entry(machine).or_default().insert(Opening {
-            port: f.to_port,
-            protocol: f.protocol,
-            from: Vec::new(),
-            reason: format!("router forward of WAN port {}", f.port),
-        });
+    // An opening to anywhere already admits every source of the same port: the narrower ones
+    // would only repeat it.
+    for set in rules.values_mut() {
+        let open: BTreeSet<(u16, L4)> =
+            set.iter().filter(|o| o.from.is_empty()).map(|o| (o.port, o.protocol)).collect();
+        set.retain(|o| o.from.is_empty() || !open.contains(&(o.port, o.protocol)));
     }
     model.firewall = rules.into_iter().map(|(m, set)| (m, set.into_iter().collect())).collect();
 }

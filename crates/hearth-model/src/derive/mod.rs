@@ -1,8 +1,10 @@
 //! Derived operations: what the homelab needs beyond its machines and services, computed from
-//! the resolved services. Ingress and DNS, monitoring, backups, the firewall, provenance.
+//! the resolved services. Ingress and DNS, monitoring, backups, the flows between machines and
+//! the firewall that opens them, provenance.
 
 pub(crate) mod backups;
 mod firewall;
+pub(crate) mod flows;
 pub mod ingress;
 mod monitoring;
 
@@ -10,6 +12,8 @@ use hearth_catalog::Catalog;
 use hearth_spec::Spec;
 
 use crate::model::Model;
+
+pub(crate) use firewall::firewalled;
 
 /// A secret reference as the model records it: `secret:NAME` of a secret declared with an
 /// outside source becomes that source (`env:VAR`, `op://...`), so every later stage looks the
@@ -29,6 +33,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     ingress::derive(spec, catalog, model);
     monitoring::derive(spec, catalog, model);
     backups::derive(spec, catalog, model);
+    flows::derive(catalog, model);
     firewall::derive(catalog, model);
     provenance(spec, model);
 }

@@ -23,6 +23,13 @@ impl Resolver<'_> {
                     dhcp: n.dhcp.as_ref().map(|d| d.value.to_string()),
                     allocate: n.allocate.as_ref().map(|a| a.value.to_string()),
                     dns: n.dns.iter().map(|d| d.value.0).collect(),
+                    isolated: n.isolated.as_ref().map_or_else(
+                        || {
+                            let zone = n.zone.as_ref().map_or(name, |z| z.value.as_str());
+                            crate::model::ISOLATED_ZONES.contains(&zone)
+                        },
+                        |i| i.value,
+                    ),
                 };
                 (name.to_string(), net)
             })

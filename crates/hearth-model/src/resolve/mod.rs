@@ -89,6 +89,7 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         monitoring: Default::default(),
         notifications: BTreeMap::new(),
         backups: Default::default(),
+        flows: Vec::new(),
         firewall: BTreeMap::new(),
         forwards: Vec::new(),
         router_address: spec.router.as_ref().and_then(|r| r.address.as_ref()).map(|a| a.value.0),

@@ -7,6 +7,8 @@ use std::process::Command;
 
 use hearth_render::{Context, File, Kind};
 
+pub mod netns;
+
 /// The repository root.
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")

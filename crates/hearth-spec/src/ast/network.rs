@@ -14,6 +14,10 @@ spec_struct! {
         opt vlan: Sp<u16>,
         /// Security zone label (default: the network's name).
         opt zone: Sp<String>,
+        /// Machines here start no connection into other networks beyond DNS to this network's
+        /// `dns:` resolvers, and ports opened to the homelab's networks stay closed to it
+        /// (default: true for the zones `iot` and `guest`).
+        opt isolated: Sp<bool>,
         /// Proxmox bridge (default `vmbr0`).
         opt bridge: String,
         /// Never allocated.

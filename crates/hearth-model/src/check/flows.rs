@@ -1,0 +1,101 @@
+//! The connections the homelab makes (`Model::flows`) against what the spec closes: a flow that
+//! starts on an isolated network and leaves it (E601), and a flow whose source has no address,
+//! which no firewall rule can name (E602). Either would be dropped once deployed, so the spec is
+//! refused before anything is.
+
+use std::collections::BTreeSet;
+use std::net::IpAddr;
+
+use hearth_spec::{Code, Diagnostic, Span, Spec};
+
+use crate::model::{FlowSource, Model};
+
+/// The network a machine is on: the one it names, else the one holding its address.
+fn network_of(model: &Model, machine: &str) -> Option<String> {
+    let named = model
+        .guests
+        .get(machine)
+        .and_then(|g| g.network.clone())
+        .or_else(|| model.hosts.get(machine).and_then(|h| h.network.clone()));
+    named.or_else(|| {
+        let address: IpAddr = model.machine_address(machine)?;
+        model
+            .networks
+            .iter()
+            .find(|(_, n)| n.cidr.parse::<ipnet::IpNet>().is_ok_and(|c| c.contains(&address)))
+            .map(|(name, _)| name.clone())
+    })
+}
+
+/// Where a flow comes from in the spec: the `uses` entry for a consumer, else the entry or
+/// section that makes the connection.
+fn origin_span(spec: &Spec, origin: &str, service: Option<&str>) -> Option<Span> {
+    if let Some(name) = origin.strip_prefix("service/") {
+        let e = spec.services.entry(name)?;
+        let used = e.value.uses.iter().find(|u| Some(u.service.value.as_str()) == service).map(|u| u.service.span);
+        return Some(used.unwrap_or(e.key_span));
+    }
+    if let Some(name) = origin.strip_prefix("notification/") {
+        return spec.notifications.entry(name).map(|e| e.key_span);
+    }
+    spec.spans.key(origin)
+}
+
+/// The span of a machine's entry, for a secondary label or a fallback primary span.
+fn machine_span(spec: &Spec, machine: &str) -> Option<Span> {
+    spec.guests.entry(machine).map(|e| e.key_span).or_else(|| spec.hosts.entry(machine).map(|e| e.key_span))
+}
+
+pub(super) fn flows(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    let firewalled = crate::derive::firewalled(model);
+    let mut seen = BTreeSet::new();
+    for f in &model.flows {
+        let FlowSource::Machine(from) = &f.from else { continue };
+        let Some(span) = origin_span(spec, &f.origin, f.service.as_deref()).or_else(|| machine_span(spec, from)) else {
+            continue;
+        };
+        let what = f.service.as_ref().map_or_else(|| format!("`{}`", f.to), |s| format!("`{s}` on `{}`", f.to));
+        if let Some(net) = network_of(model, from)
+            && model.networks.get(&net).is_some_and(|n| n.isolated)
+            && network_of(model, &f.to).as_ref() != Some(&net)
+            && seen.insert((Code::FlowFromIsolatedNetwork, from.clone(), f.to.clone(), f.origin.clone()))
+        {
+            let mut d = Diagnostic::new(
+                Code::FlowFromIsolatedNetwork,
+                span,
+                format!(
+                    "`{from}` is on isolated network `{net}` but must reach {what} (port {}, {})",
+                    f.port, f.reason
+                ),
+            )
+            .label("needs a connection out of an isolated network")
+            .help(format!(
+                "add `isolated: false` to network `{net}` if its machines may reach the homelab, or move `{from}` to a network that is not isolated"
+            ));
+            if let Some(e) = spec.networks.entry(&net) {
+                d = d.with(e.key_span, "isolated");
+            }
+            out.push(d);
+        }
+        if firewalled.contains(&f.to)
+            && model.machine_address(from).is_none()
+            && seen.insert((Code::FlowFromNoAddress, from.clone(), f.to.clone(), f.origin.clone()))
+        {
+            let kind = if model.guests.contains_key(from) { "guest" } else { "host" };
+            let mut d = Diagnostic::new(
+                Code::FlowFromNoAddress,
+                span,
+                format!(
+                    "`{from}` has no address, so the firewall of `{}` cannot let it reach {what} (port {}, {})",
+                    f.to, f.port, f.reason
+                ),
+            )
+            .label("needs a source address")
+            .help(format!("give {kind} `{from}` an `address:` (and a `network:` holding it)"));
+            if let Some(s) = machine_span(spec, from) {
+                d = d.with(s, "no address");
+            }
+            out.push(d);
+        }
+    }
+}
