@@ -241,22 +241,30 @@ fn seed_000_nixos_shape() {
     let model = common::examples().into_iter().find(|(n, _)| n == "nixos-proxmox-five-vms").unwrap().1;
     let files = common::render(&model);
     let nix = common::of_kind(&files, Kind::Nixos);
-    let guests = ["database-server", "docker-host", "monitoring", "storage-server", "web-server"];
-    for g in guests {
+    // Guest names and their hostnames: the configurations are named after the hostnames.
+    let guests = [
+        ("database-server", "database-server"),
+        ("docker-host", "docker-host"),
+        ("monitoring", "monitoring-server"),
+        ("storage-server", "storage-server"),
+        ("web-server", "web-server"),
+    ];
+    for (g, _) in guests {
         let on: Vec<&str> = nix.iter().filter(|f| f.machine == g).map(|f| f.path.as_str()).collect();
         assert!(on.contains(&"/etc/nixos/flake.nix"), "{g}: {on:?}");
-        for other in guests {
+        for (_, other) in guests {
             assert!(on.contains(&format!("/etc/nixos/hosts/{other}/configuration.nix").as_str()), "{g}: {on:?}");
         }
     }
     let flake = &nix.iter().find(|f| f.path == "/etc/nixos/flake.nix").unwrap().content;
     assert!(flake.contains("inputs.nixpkgs.url = \"github:NixOS/nixpkgs/nixos-24.11\";"));
-    for g in guests {
-        assert!(flake.contains(&format!("modules = [ ./hosts/{g}/configuration.nix ];")), "{flake}");
+    for (_, h) in guests {
+        assert!(flake.contains(&format!("modules = [ ./hosts/{h}/configuration.nix ];")), "{flake}");
     }
     let config = |g: &str| {
+        let h = guests.iter().find(|(n, _)| *n == g).unwrap().1;
         nix.iter()
-            .find(|f| f.machine == g && f.path == format!("/etc/nixos/hosts/{g}/configuration.nix"))
+            .find(|f| f.machine == g && f.path == format!("/etc/nixos/hosts/{h}/configuration.nix"))
             .unwrap()
             .content
             .clone()
@@ -324,4 +332,25 @@ fn snapshot_seed_000_nixos() {
 fn snapshot_k3s_kubernetes() {
     let files = common::render(&load("k3s.yaml", K3S));
     insta::assert_snapshot!("nix-k8s-k3s", dump(&common::of_kind(&files, Kind::Kubernetes)));
+}
+
+/// The flake's attributes and host folders are the guests' hostnames, which is what
+/// `nixos-rebuild switch --flake /etc/nixos` picks on each machine and what the seed deploys
+/// (`.#monitoring-server` for the guest `monitoring`); each guest's rebuild names its own.
+#[test]
+fn flake_attributes_are_hostnames() {
+    let model = common::examples().into_iter().find(|(n, _)| n == "nixos-proxmox-five-vms").unwrap().1;
+    let files = common::render(&model);
+    let flake = files.iter().find(|f| f.machine == "monitoring" && f.path == "/etc/nixos/flake.nix").unwrap();
+    assert!(flake.content.contains("      monitoring-server = nixpkgs.lib.nixosSystem {"), "{}", flake.content);
+    assert!(flake.content.contains("modules = [ ./hosts/monitoring-server/configuration.nix ];"), "{}", flake.content);
+    assert!(!flake.content.contains("      monitoring = "), "{}", flake.content);
+    assert!(
+        files
+            .iter()
+            .any(|f| f.machine == "web-server" && f.path == "/etc/nixos/hosts/monitoring-server/configuration.nix"),
+        "the configuration's folder is the hostname"
+    );
+    let hearth_render::Activation::Run { argv } = &flake.activation[0] else { panic!("{:?}", flake.activation) };
+    assert_eq!(argv.last().unwrap(), "/etc/nixos#monitoring-server");
 }
