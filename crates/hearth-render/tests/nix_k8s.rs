@@ -354,3 +354,18 @@ fn flake_attributes_are_hostnames() {
     let hearth_render::Activation::Run { argv } = &flake.activation[0] else { panic!("{:?}", flake.activation) };
     assert_eq!(argv.last().unwrap(), "/etc/nixos#monitoring-server");
 }
+
+/// NixOS's `services.redis.servers.<name>` keeps its data in `/var/lib/redis-<name>`, so that
+/// is what the backup saves; `/var/lib/redis` is the Debian package's folder.
+#[test]
+fn nixos_native_data_paths_are_nixos_paths() {
+    let model = common::examples().into_iter().find(|(n, _)| n == "nixos-proxmox-five-vms").unwrap().1;
+    let job = model.backups.jobs.iter().find(|j| j.service == "redis").unwrap();
+    assert_eq!(job.paths, vec!["/var/lib/redis-redis".to_string()]);
+    let files = common::render(&model);
+    let db = files
+        .iter()
+        .find(|f| f.machine == "database-server" && f.path == "/etc/nixos/hosts/database-server/configuration.nix")
+        .unwrap();
+    assert!(db.content.contains("paths = [ \"/var/lib/redis-redis\" ];"), "{}", db.content);
+}
