@@ -581,3 +581,41 @@ guests:
         hearth_catalog::builtin(),
     );
 }
+
+/// One name, one answer: a record naming an exposed name is reported and not served (the name
+/// answers with the proxy's address, where its route is); a second record of the same name is
+/// reported and loses to the first; a record of the proxy's own address is harmless.
+#[test]
+fn dns_names_get_one_answer() {
+    let spec = "
+guests:
+  media: { vm: { on: pve }, network: lan, address: 192.168.1.22, runtime: docker }
+  edge: { vm: { on: pve }, network: lan, address: 192.168.1.23, runtime: docker }
+ingress: { proxy: caddy, tls: { internal: true } }
+services:
+  caddy: { app: caddy, on: edge, backup: false }
+  jellyfin: { app: jellyfin, on: media, expose: jellyfin, backup: false }
+  kuma: { app: uptime-kuma, on: media, expose: status, backup: false }
+dns:
+  records:
+    jellyfin: 192.168.1.22
+#   ^^^^^^^^ W510
+    status: 192.168.1.23
+    nas: 192.168.1.22
+    nas.example.com: 192.168.1.23
+#   ^^^^^^^^^^^^^^^ W651
+";
+    check(spec);
+    let (text, _) = markers::parse(&format!("{BASE}{spec}"));
+    let (a, _) = analyze_spec(&text, hearth_catalog::builtin(), &Allocations::default());
+    let answers: Vec<(&str, String)> =
+        a.model.dns_records.iter().map(|r| (r.name.as_str(), r.address.to_string())).collect();
+    assert_eq!(
+        answers,
+        [
+            ("jellyfin.example.com", "192.168.1.23".to_string()),
+            ("nas.example.com", "192.168.1.22".to_string()),
+            ("status.example.com", "192.168.1.23".to_string()),
+        ]
+    );
+}

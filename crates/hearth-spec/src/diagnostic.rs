@@ -85,6 +85,7 @@ codes! {
     StorageOverCapacity = "W509", "storage-over-capacity", Warning;
     RecordShadowsExposure = "W510", "record-shadows-exposure", Warning;
     AcmeHttpUnreachable = "W511", "acme-http-unreachable", Warning;
+    DuplicateRecord = "W651", "duplicate-record", Warning;
 }
 
 impl fmt::Display for Code {

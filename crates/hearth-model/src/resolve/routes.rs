@@ -1,5 +1,8 @@
 //! Proxy routes and DNS records from the exposures, and the proxy's own environment.
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
 use hearth_spec::ast::{Auth, Protocol};
 
 use super::Resolver;
@@ -55,6 +58,7 @@ impl Resolver<'_> {
             .and_then(|p| model.services.get(&p.value))
             .and_then(|s| s.address);
         let mut routes = Vec::new();
+        let mut answers: BTreeMap<String, IpAddr> = BTreeMap::new();
         for (name, s) in &model.services {
             for x in &s.exposes {
                 let mut upstreams = Vec::new();
@@ -91,7 +95,7 @@ impl Resolver<'_> {
                     auth: x.auth,
                 });
                 if let Some(addr) = proxy_addr {
-                    model.dns_records.push(DnsRecord { name: x.fqdn.clone(), address: addr });
+                    answers.entry(x.fqdn.clone()).or_insert(addr);
                 }
             }
         }
@@ -106,11 +110,14 @@ impl Resolver<'_> {
                 .unwrap_or_else(|| "home.arpa".into());
             for e in &dns.records.entries {
                 let name = if e.name.contains('.') { e.name.clone() } else { format!("{}.{zone}", e.name) };
-                model.dns_records.push(DnsRecord { name, address: e.value.value.0 });
+                // A record for a name that already has an answer is not served: an exposed name
+                // answers with the proxy's address, where its route is (W510), and a second
+                // record of the same name loses to the first (W651).
+                answers.entry(name).or_insert(e.value.value.0);
             }
         }
-        model.dns_records.sort_by(|a, b| (&a.name, a.address).cmp(&(&b.name, b.address)));
-        // A service exposing one name on two paths gets one record, not two.
-        model.dns_records.dedup_by(|a, b| a.name == b.name && a.address == b.address);
+        // One name, one answer: a resolver holding two answers for a name hands out either, so
+        // half the lookups would miss the route. The map keeps names sorted.
+        model.dns_records = answers.into_iter().map(|(name, address)| DnsRecord { name, address }).collect();
     }
 }
