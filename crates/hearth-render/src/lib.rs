@@ -92,6 +92,8 @@ pub fn render(cx: &Context) -> Vec<File> {
     nixos::render(cx, &mut out);
     kubernetes::render(cx, &mut out);
     let mut files = out.finish();
+    kubernetes::relocate(cx.model, &mut files);
+    files.sort_by(|a, b| (&a.machine, &a.path).cmp(&(&b.machine, &b.path)));
     files.retain(|f| !superseded_by_nixos(cx.model, f));
     let needs = packages::render(cx, &files);
     if needs.is_empty() {

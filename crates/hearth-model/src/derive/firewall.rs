@@ -69,10 +69,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
     // scan every service's `uses` for every service, quadratic in the size of the homelab.
     let mut consumer_addresses: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for c in model.services.values() {
-        let machines: Vec<String> = std::iter::once(c.on.name().to_string())
-            .chain(c.also_on.iter().cloned())
-            .filter_map(|m| address_of(&m))
-            .collect();
+        let machines: Vec<String> = model.source_machines(c).into_iter().filter_map(address_of).collect();
         for u in &c.uses {
             consumer_addresses.entry(u.service.as_str()).or_default().extend(machines.iter().cloned());
         }
@@ -85,16 +82,43 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
         model.services.iter().flat_map(|(n, s)| s.exposes.iter().map(move |x| (n.clone(), x.port))).collect();
     for (name, s) in &model.services {
         if let Placement::Cluster(cluster) = &s.on {
-            // Exposed cluster services are reached through the ingress controller on the
-            // cluster's servers (see the routes), from the proxy only.
-            if !s.exposes.is_empty() && !proxies.is_empty() {
-                for server in model.clusters.get(cluster).map(|c| c.servers.as_slice()).unwrap_or_default() {
-                    rules.entry(server.clone()).or_default().insert(Opening {
-                        port: 80,
-                        protocol: L4::Tcp,
-                        from: proxies.clone(),
-                        reason: format!("cluster `{cluster}` ingress behind the proxy"),
-                    });
+            // A cluster service is reached from outside the cluster at its NodePorts on every
+            // node (see the routes and connections): an exposed port from the proxy, every port
+            // from the consumers outside the cluster. Pods of the cluster reach it through the
+            // cluster network and need no opening.
+            let nodes = model.cluster_nodes(cluster);
+            let outside: Vec<String> = consumer_addresses
+                .get(name.as_str())
+                .into_iter()
+                .flatten()
+                .filter(|a| !nodes.iter().any(|n| address_of(n).as_ref() == Some(*a)))
+                .cloned()
+                .collect();
+            for p in &s.ports {
+                let Some(&node_port) = s.node_ports.get(&p.name) else { continue };
+                let mut from = outside.clone();
+                if exposed_ports.contains(&(name.clone(), p.reachable())) {
+                    from.extend(proxies.iter().cloned());
+                }
+                from.sort();
+                from.dedup();
+                if from.is_empty() {
+                    continue;
+                }
+                let protos: &[L4] = match p.protocol {
+                    Protocol::Udp => &[L4::Udp],
+                    Protocol::Dns => &[L4::Tcp, L4::Udp],
+                    _ => &[L4::Tcp],
+                };
+                for node in &nodes {
+                    for &protocol in protos {
+                        rules.entry(node.to_string()).or_default().insert(Opening {
+                            port: node_port,
+                            protocol,
+                            from: from.clone(),
+                            reason: format!("{name}: {} (NodePort of cluster `{cluster}`)", p.name),
+                        });
+                    }
                 }
             }
             continue;
@@ -221,5 +245,54 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
             reason: format!("router forward of WAN port {}", f.port),
         });
     }
+    cluster_openings(model, &mut rules);
     model.firewall = rules.into_iter().map(|(m, set)| (m, set.into_iter().collect())).collect();
+}
+
+/// k3s's pod network (its default `--cluster-cidr`): pods reach the API server and kubelets
+/// through the node's own addresses from there.
+const K3S_POD_CIDR: &str = "10.42.0.0/16";
+
+/// What the nodes of a cluster need from each other: the API server (6443) on the servers, the
+/// kubelet (10250) on every node, embedded etcd (2379, 2380) between servers, and on k3s
+/// flannel's VXLAN (8472/udp) between all nodes; on k3s the API server and kubelets also from
+/// the pod network. Without these an agent never joins and in-cluster DNS has no API.
+fn cluster_openings(model: &Model, rules: &mut BTreeMap<String, BTreeSet<Opening>>) {
+    for (cluster, c) in &model.clusters {
+        let nodes = model.cluster_nodes(cluster);
+        let k3s = c.kind == hearth_spec::ast::ClusterKind::K3s;
+        let mut node_addresses: Vec<String> =
+            nodes.iter().filter_map(|n| model.machine_address(n).map(|a| a.to_string())).collect();
+        node_addresses.sort();
+        let mut with_pods = node_addresses.clone();
+        if k3s {
+            with_pods.push(K3S_POD_CIDR.to_string());
+        }
+        let mut server_addresses: Vec<String> =
+            c.servers.iter().filter_map(|n| model.machine_address(n).map(|a| a.to_string())).collect();
+        server_addresses.sort();
+        let mut open = |machine: &str, port: u16, protocol: L4, from: &[String], what: &str| {
+            if !from.is_empty() {
+                rules.entry(machine.to_string()).or_default().insert(Opening {
+                    port,
+                    protocol,
+                    from: from.to_vec(),
+                    reason: format!("cluster `{cluster}`: {what}"),
+                });
+            }
+        };
+        for server in &c.servers {
+            open(server, 6443, L4::Tcp, &with_pods, "API server");
+            if c.servers.len() > 1 {
+                open(server, 2379, L4::Tcp, &server_addresses, "etcd clients");
+                open(server, 2380, L4::Tcp, &server_addresses, "etcd peers");
+            }
+        }
+        for node in &nodes {
+            open(node, 10250, L4::Tcp, &with_pods, "kubelet");
+            if k3s {
+                open(node, 8472, L4::Udp, &node_addresses, "flannel VXLAN");
+            }
+        }
+    }
 }

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use hearth_spec::ast::{Auth, Protocol};
+use hearth_spec::{Code, Diagnostic};
 
 use super::Resolver;
 use crate::model::{DnsRecord, Model, Placement, Route, Template};
@@ -50,6 +51,23 @@ impl Resolver<'_> {
     }
 
     pub(super) fn routes_and_dns(&mut self, model: &mut Model) {
+        // The proxy listens on its machine's 80 and 443 and reads its routes from files there; a
+        // pod has neither, so the proxy runs on a guest or host and routes into clusters.
+        if let Some(p) = self.spec.ingress.as_ref().and_then(|i| i.proxy.as_ref())
+            && let Some(Placement::Cluster(cluster)) = model.services.get(&p.value).map(|s| &s.on)
+        {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::ProxyOnCluster,
+                    p.span,
+                    format!("the proxy `{}` runs on cluster `{cluster}`; it must run on a guest or host", p.value),
+                )
+                .help(format!(
+                    "place `{}` on a guest or host (`on: <guest>`): it routes to the cluster's services at their NodePorts",
+                    p.value
+                )),
+            );
+        }
         let proxy_addr = self
             .spec
             .ingress
@@ -74,12 +92,20 @@ impl Resolver<'_> {
                     "http"
                 };
                 if let Placement::Cluster(cluster) = &s.on {
-                    // A service on a cluster is reached through the cluster's ingress controller
-                    // (port 80 on its server nodes), which routes by host name to the pods.
-                    let servers = model.clusters.get(cluster).map(|c| c.servers.clone()).unwrap_or_default();
-                    for g in servers {
-                        let at = model.machine_address(&g).map_or(g, |a| a.to_string());
-                        upstreams.push(format!("http://{at}:80"));
+                    // A service on a cluster is reached at the NodePort of the exposed port, on
+                    // every node of the cluster (kube-proxy forwards it to a pod wherever it
+                    // runs): the homelab's proxy routes and terminates TLS, so the cluster needs
+                    // no ingress controller of its own.
+                    let node_port = s
+                        .ports
+                        .iter()
+                        .find(|p| p.reachable() == x.port || p.container == x.port)
+                        .and_then(|p| s.node_ports.get(&p.name));
+                    if let Some(node_port) = node_port {
+                        for g in model.cluster_nodes(cluster) {
+                            let at = model.machine_address(g).map_or_else(|| g.to_string(), |a| a.to_string());
+                            upstreams.push(format!("{scheme}://{at}:{node_port}"));
+                        }
                     }
                 } else {
                     for m in machines {
