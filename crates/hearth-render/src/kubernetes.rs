@@ -108,8 +108,8 @@ pub(crate) fn control_plane<'m>(model: &'m Model, cluster: &str) -> Option<&'m s
 /// Moves the files other renderers wrote for services on a cluster, which name the cluster as
 /// their machine, to its first server: the paths are the pods' `hostPath` volumes there (see
 /// [`render`]), and scripts that run in a service's container reach it with `kubectl exec`. A
-/// restart of the container becomes a `kubectl rollout restart` of its Deployment; Compose and
-/// unit actions, which mean nothing for a pod, are dropped.
+/// restart of the container becomes a `kubectl rollout restart` of its Deployment; bringing a
+/// Compose project up, which means nothing for a pod, is dropped.
 pub fn relocate(model: &Model, files: &mut [File]) {
     for f in files.iter_mut() {
         if !model.clusters.contains_key(&f.machine) {
@@ -127,8 +127,10 @@ pub fn relocate(model: &Model, files: &mut [File]) {
                         .chain([format!("deployment/{service}")])
                         .collect(),
                 }),
-                a @ Activation::Run { .. } => Some(a),
-                _ => None,
+                Activation::ComposeUp { .. } => None,
+                // Units, packages and scripts of the node itself (a backup timer saving the
+                // hostPath folders) work there as on any machine.
+                a => Some(a),
             })
             .collect();
         f.sources.insert(format!("guest/{machine}"));

@@ -335,6 +335,18 @@ fn cluster_files_land_on_the_control_plane() {
     for f in common::of_kind(&files, Kind::Kubernetes) {
         assert!(!f.content.contains("Ingress"), "{}: the homelab's proxy routes, not an Ingress", f.path);
     }
+    // A backup of a cluster service runs on the node holding its hostPath folders, as units
+    // that are still enabled there.
+    let text = K3S.replacen("    on: k3s\n    backup: false\n", "    on: k3s\n    backup: nightly\n", 1)
+        + "backups:\n  repositories: { usb: { restic: /mnt/usb/restic } }\n  policies: { nightly: { at: \"03:00\", to: [usb], keep: { daily: 7 } } }\n";
+    let files = common::render(&load("k3s-backup.yaml", &text));
+    let timer = files.iter().find(|f| f.path.ends_with("/hearth-backup-pg.timer")).expect("a backup timer for pg");
+    assert_eq!(timer.machine, "k3s-1");
+    assert!(
+        matches!(&timer.activation[..], [hearth_render::Activation::Unit { start: true, .. }]),
+        "{:?}",
+        timer.activation
+    );
 }
 
 #[test]
