@@ -664,7 +664,7 @@ guests:
 
 /// One name, one answer: a record naming an exposed name is reported and not served (the name
 /// answers with the proxy's address, where its route is); a second record of the same name is
-/// reported and loses to the first; a record of the proxy's own address is harmless.
+/// reported and loses to the first.
 #[test]
 fn dns_names_get_one_answer() {
     let spec = "
@@ -681,6 +681,7 @@ dns:
     jellyfin: 192.168.1.22
 #   ^^^^^^^^ W510
     status: 192.168.1.23
+#   ^^^^^^ W510
     nas: 192.168.1.22
     nas.example.com: 192.168.1.23
 #   ^^^^^^^^^^^^^^^ W651

@@ -179,17 +179,17 @@ pub(super) fn routes_to_nowhere(spec: &Spec, model: &Model, origins: &Origins, o
                 .help(help),
             );
         }
-        // Only when the exposure's answer differs: a record of the proxy's own address is harmless.
-        let shadowed = model.dns_records.iter().any(|r| r.name == fqdn && r.address != a);
-        if let Some((svc, _)) = model.services.iter().find(|(_, s)| s.exposes.iter().any(|x| x.fqdn == fqdn))
-            && shadowed
-        {
+        // Whether the exposure's answer (the proxy's address) is served instead of the record's.
+        let not_served = model.dns_records.iter().any(|r| r.name == fqdn && r.address != a);
+        if let Some((svc, _)) = model.services.iter().find(|(_, s)| s.exposes.iter().any(|x| x.fqdn == fqdn)) {
+            let note =
+                if not_served { ", which answers with the proxy's address, so the record is not served" } else { "" };
             out.push(
                 Diagnostic::new(
                     Code::RecordShadowsExposure,
                     e.key_span,
                     format!(
-                        "record `{}` gives `{fqdn}` a second address; `{svc}` already exposes that name, which answers with the proxy's address, so the record is not served",
+                        "record `{}` gives `{fqdn}` a second address; `{svc}` already exposes that name{note}",
                         e.name
                     ),
                 )
