@@ -342,6 +342,13 @@ fn cluster_files_land_on_the_control_plane() {
     let files = common::render(&load("k3s-backup.yaml", &text));
     let timer = files.iter().find(|f| f.path.ends_with("/hearth-backup-pg.timer")).expect("a backup timer for pg");
     assert_eq!(timer.machine, "k3s-1");
+    let script = files.iter().find(|f| f.machine == "k3s-1" && f.path == "/etc/hearth/backup/pg.sh").unwrap();
+    assert!(
+        script.content.contains("/usr/local/bin/kubectl exec --namespace=default deployment/pg -- pg_dump "),
+        "{}",
+        script.content
+    );
+    assert!(!script.content.contains("docker exec"), "{}", script.content);
     assert!(
         matches!(&timer.activation[..], [hearth_render::Activation::Unit { start: true, .. }]),
         "{:?}",
