@@ -503,3 +503,19 @@ fn nixos_native_data_paths_are_nixos_paths() {
         .unwrap();
     assert!(db.content.contains("paths = [ \"/var/lib/redis-redis\" ];"), "{}", db.content);
 }
+
+/// A cluster whose server runs NixOS still gets its manifests and their Secret files: the flake
+/// supersedes the other renderers' service files there, not what `kubectl` applies.
+#[test]
+fn nixos_cluster_servers_keep_their_manifests() {
+    let text = K3S.replacen(
+        "  k3s-1:\n    vm: { on: pve, storage: local-lvm }\n    os: debian-12\n",
+        "  k3s-1:\n    vm: { on: pve, storage: local-lvm }\n    os: nixos\n",
+        1,
+    );
+    assert!(text.contains("os: nixos"), "the spec changed shape");
+    let files = common::render(&load("k3s-nixos.yaml", &text));
+    let on = |path: &str| files.iter().any(|f| f.machine == "k3s-1" && f.path == path);
+    assert!(on("/var/lib/hearth/k8s/k3s/whoami.yaml"));
+    assert!(on("/var/lib/hearth/k8s/k3s/whoami.secrets.env"));
+}
