@@ -123,6 +123,9 @@ spec_struct! {
         opt nixos: String,
         opt user: String,
         opt data: String,
+        /// Where the NixOS module keeps the data, when not at `data`; `{{ service }}` is the
+        /// service's name (NixOS's Redis keeps `/var/lib/redis-<name>`).
+        opt nixos_data: String,
     }
 }
 

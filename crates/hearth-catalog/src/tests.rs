@@ -95,7 +95,7 @@ fn placeholders_are_known() {
             }
         }
         if let Some(n) = &app.native {
-            for v in [&n.package, &n.config].into_iter().flatten() {
+            for v in [&n.package, &n.config, &n.nixos_data].into_iter().flatten() {
                 check(name, v);
             }
         }

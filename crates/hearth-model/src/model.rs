@@ -294,6 +294,23 @@ impl Model {
         self.guests.get(machine).and_then(|g| g.address).or_else(|| self.hosts.get(machine).and_then(|h| h.address))
     }
 
+    /// The nodes of a cluster, servers first: where its NodePorts answer.
+    pub fn cluster_nodes(&self, cluster: &str) -> Vec<&str> {
+        self.clusters
+            .get(cluster)
+            .map(|c| c.servers.iter().chain(&c.agents).map(String::as_str).collect())
+            .unwrap_or_default()
+    }
+
+    /// The machines a service's connections come from: its own, or every node of its cluster
+    /// (a pod's traffic leaves through the address of the node it runs on).
+    pub fn source_machines<'a>(&'a self, s: &'a Service) -> Vec<&'a str> {
+        match &s.on {
+            Placement::Cluster(cluster) => self.cluster_nodes(cluster),
+            _ => s.machines(),
+        }
+    }
+
     /// Whether a machine is a NixOS guest (its flake configures its services).
     pub fn is_nixos(&self, machine: &str) -> bool {
         self.guests.get(machine).is_some_and(|g| g.os.starts_with("nixos"))
@@ -463,6 +480,20 @@ pub struct Service {
     /// Authentik's worker), each `<service>-<companion>`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub companions: Vec<Companion>,
+    /// On a cluster: the NodePort of each port (by name), where machines outside the cluster
+    /// (the proxy, consumers) reach it on any node. Empty elsewhere.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_ports: BTreeMap<String, u16>,
+}
+
+/// The namespace Hearth's Kubernetes objects live in.
+pub const CLUSTER_NAMESPACE: &str = "default";
+
+impl Service {
+    /// The in-cluster DNS name of the Kubernetes Service of service `name`.
+    pub fn cluster_dns(name: &str) -> String {
+        format!("{name}.{CLUSTER_NAMESPACE}.svc.cluster.local")
+    }
 }
 
 /// A container a catalog app runs beside its service, resolved like the service itself.

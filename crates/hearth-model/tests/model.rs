@@ -382,27 +382,107 @@ backups:
     assert_eq!(job.paths, ["/var/lib/postgresql"], "a native PostgreSQL keeps its data where the package does");
 }
 
+/// Services on a cluster: pods of the cluster reach each other by Service DNS name and port,
+/// machines outside it (the proxy, consumers) at a node address and the port's NodePort, which
+/// the nodes open to exactly those machines; the nodes open what the cluster itself needs.
 #[test]
-fn cluster_services_are_routed_through_the_cluster_ingress() {
+fn cluster_services_are_reached_by_dns_name_inside_and_node_port_outside() {
     let (a, _) = analyze_text(
         "
 guests:
   k1: { vm: { on: pve }, network: lan, address: 192.168.1.50 }
+  k2: { vm: { on: pve }, network: lan, address: 192.168.1.51 }
   edge: { vm: { on: pve }, network: lan, address: 192.168.1.40, runtime: docker }
-clusters: { k3s: { kind: k3s, servers: [k1] } }
+clusters: { k3s: { kind: k3s, servers: [k1], agents: [k2] } }
 ingress: { proxy: traefik, tls: { internal: true } }
 services:
   traefik: { app: traefik, on: edge, backup: false }
   kuma: { app: uptime-kuma, on: k3s, expose: status, backup: false }
   kuma2: { app: uptime-kuma, on: k3s, backup: false }
+  pg: { app: postgresql, on: k3s, backup: false }
+  inside: { image: example/app:1.0, on: k3s, ports: { http: 3000 }, uses: [pg], backup: false }
+  outside: { image: example/app:1.0, on: edge, ports: { http: 3000 }, uses: [pg], backup: false }
 ",
         &Allocations::default(),
     );
-    assert!(a.diagnostics.is_empty(), "two pods on one cluster share no machine ports: {:?}", a.diagnostics);
+    let errors: Vec<_> = a.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "two pods on one cluster share no machine ports: {errors:?}");
+    let url = |s: &str| a.model.services[s].uses[0].url.as_ref().unwrap().to_string();
+    assert_eq!(
+        url("inside"),
+        "postgresql://inside:${secret:pg-inside-password}@pg.default.svc.cluster.local:5432/inside"
+    );
+    let pg_port = a.model.services["pg"].node_ports["postgres"];
+    assert!((30000..=32767).contains(&pg_port), "{pg_port}");
+    assert_eq!(
+        url("outside"),
+        format!("postgresql://outside:${{secret:pg-outside-password}}@192.168.1.50:{pg_port}/outside")
+    );
+    // NodePorts are unique on the cluster.
+    let mut all: Vec<u16> = a.model.services.values().flat_map(|s| s.node_ports.values().copied()).collect();
+    let n = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), n);
+    let kuma_port = a.model.services["kuma"].node_ports["http"];
     let route = a.model.routes.iter().find(|r| r.service == "kuma").expect("a route");
-    assert_eq!(route.upstreams, ["http://192.168.1.50:80"]);
-    let opening = a.model.firewall["k1"].iter().find(|o| o.port == 80).expect("port 80 on the cluster server");
-    assert_eq!(opening.from, ["192.168.1.40"]);
+    assert_eq!(
+        route.upstreams,
+        [format!("http://192.168.1.50:{kuma_port}"), format!("http://192.168.1.51:{kuma_port}")]
+    );
+    for node in ["k1", "k2"] {
+        let open = |port: u16| a.model.firewall[node].iter().find(|o| o.port == port).map(|o| o.from.clone());
+        assert_eq!(open(kuma_port), Some(vec!["192.168.1.40".to_string()]), "{node}: the proxy reaches kuma");
+        assert_eq!(open(pg_port), Some(vec!["192.168.1.40".to_string()]), "{node}: only `outside` reaches pg");
+        assert_eq!(open(10250), Some(vec!["192.168.1.50".into(), "192.168.1.51".into(), "10.42.0.0/16".into()]));
+        assert_eq!(open(8472), Some(vec!["192.168.1.50".to_string(), "192.168.1.51".to_string()]));
+        assert!(open(80).is_none(), "{node}: no ingress controller port");
+        assert!(
+            open(a.model.services["kuma2"].node_ports["http"]).is_none(),
+            "{node}: kuma2 is used by nobody outside"
+        );
+    }
+    assert!(a.model.firewall["k1"].iter().any(|o| o.port == 6443), "the API server on the server");
+    assert!(!a.model.firewall["k2"].iter().any(|o| o.port == 6443), "no API server on an agent");
+}
+
+/// A pod on a cluster reaches a database outside it from its node's address: the database's
+/// consumers are every node of the cluster.
+#[test]
+fn cluster_consumers_connect_from_every_node() {
+    let (a, _) = analyze_text(
+        "
+guests:
+  k1: { vm: { on: pve }, network: lan, address: 192.168.1.50 }
+  k2: { vm: { on: pve }, network: lan, address: 192.168.1.51 }
+  db: { vm: { on: pve }, network: lan, address: 192.168.1.60 }
+clusters: { k3s: { kind: k3s, servers: [k1], agents: [k2] } }
+services:
+  pg: { app: postgresql, on: db, form: native, backup: false }
+  app: { image: example/app:1.0, on: k3s, ports: { http: 3000 }, uses: [pg], backup: false }
+",
+        &Allocations::default(),
+    );
+    let open = a.model.firewall["db"].iter().find(|o| o.port == 5432).expect("5432 on db");
+    assert_eq!(open.from, ["192.168.1.50", "192.168.1.51"]);
+}
+
+#[test]
+fn proxy_on_a_cluster_and_clusters_without_servers_are_refused() {
+    check(
+        "
+guests:
+  k1: { vm: { on: pve }, network: lan, address: 192.168.1.50 }
+clusters:
+  k3s: { kind: k3s, servers: [k1] }
+  empty: { kind: k3s, servers: [] }
+# ^^^^^ E652
+ingress: { proxy: traefik, tls: { internal: true } }
+#                 ^^^^^^^ E651
+services:
+  traefik: { app: traefik, on: k3s, backup: false }
+",
+    );
 }
 
 #[test]
@@ -787,4 +867,43 @@ services:
     let (a, _) = analyze_spec(spec, hearth_catalog::builtin(), &Allocations::default());
     assert_eq!(opened(&a.model, "apps", 3000, "behind the tunnel"), ["192.168.1.20"]);
     assert_eq!(opened(&a.model, "apps", 3000, "homelab's networks"), ["192.168.1.0/24"]);
+}
+
+/// One name, one answer: a record naming an exposed name is reported and not served (the name
+/// answers with the proxy's address, where its route is); a second record of the same name is
+/// reported and loses to the first.
+#[test]
+fn dns_names_get_one_answer() {
+    let spec = "
+guests:
+  media: { vm: { on: pve }, network: lan, address: 192.168.1.22, runtime: docker }
+  edge: { vm: { on: pve }, network: lan, address: 192.168.1.23, runtime: docker }
+ingress: { proxy: caddy, tls: { internal: true } }
+services:
+  caddy: { app: caddy, on: edge, backup: false }
+  jellyfin: { app: jellyfin, on: media, expose: jellyfin, backup: false }
+  kuma: { app: uptime-kuma, on: media, expose: status, backup: false }
+dns:
+  records:
+    jellyfin: 192.168.1.22
+#   ^^^^^^^^ W510
+    status: 192.168.1.23
+#   ^^^^^^ W510
+    nas: 192.168.1.22
+    nas.example.com: 192.168.1.23
+#   ^^^^^^^^^^^^^^^ W651
+";
+    check(spec);
+    let (text, _) = markers::parse(&format!("{BASE}{spec}"));
+    let (a, _) = analyze_spec(&text, hearth_catalog::builtin(), &Allocations::default());
+    let answers: Vec<(&str, String)> =
+        a.model.dns_records.iter().map(|r| (r.name.as_str(), r.address.to_string())).collect();
+    assert_eq!(
+        answers,
+        [
+            ("jellyfin.example.com", "192.168.1.23".to_string()),
+            ("nas.example.com", "192.168.1.22".to_string()),
+            ("status.example.com", "192.168.1.23".to_string()),
+        ]
+    );
 }

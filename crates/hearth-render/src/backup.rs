@@ -240,7 +240,11 @@ fn mongodump_config(cx: &Context, s: &Service) -> String {
 /// One shell line per dump, writing into `$DUMPS`.
 fn dump_commands(name: &str, s: &Service, dumps: &[Dump]) -> Vec<String> {
     let docker = s.form == Form::Docker;
-    let exec = |flags: &str| format!("docker exec{flags} \"$(container {} {})\"", sh_quote(&s.stack), sh_quote(name));
+    // A pod of a cluster is reached with `kubectl exec` from the node the script runs on.
+    let exec = |flags: &str| match &s.on {
+        hearth_model::model::Placement::Cluster(_) => crate::shell::docker_exec(name, s, flags).unwrap_or_default(),
+        _ => format!("docker exec{flags} \"$(container {} {})\"", sh_quote(&s.stack), sh_quote(name)),
+    };
     let mut lines = Vec::new();
     if dumps.iter().any(|d| d.engine == hearth_model::model::Engine::Postgres) {
         // Roles and their password hashes: a restore of the databases needs them first.

@@ -1,63 +1,66 @@
 //! Kubernetes manifests for services placed on a cluster (`on: <cluster>`): one multi-document
 //! file per service, `/var/lib/hearth/k8s/<cluster>/<service>.yaml`, on the cluster's first
-//! server guest (where `kubectl apply -f` runs; the cluster's name when it lists no server).
+//! server (its control plane, where k3s installs `kubectl`), applied there with `kubectl apply`.
+//! Every object lives in the namespace `default`, which the model's in-cluster DNS names
+//! (`<service>.default.svc.cluster.local`) assume.
 //!
 //! Each file holds, in apply order:
-//! - a `Service` (ClusterIP) with the service's ports, so other workloads and the ingress reach it
-//!   by name; its port numbers are the model's host ports (what exposures and `uses:` point at),
-//!   its target ports the container ports by name;
-//! - a `Deployment`, or a `StatefulSet` when the service has stateful volumes: those become
-//!   `volumeClaimTemplates` (1Gi requested, the cluster's default storage class; the model has no
-//!   sizes), so each replica keeps its own claim across restarts and rescheduling. Socket volumes
-//!   (the Docker socket) are `hostPath`; other non-stateful volumes are `emptyDir`, because a
-//!   machine path means nothing on a node the scheduler picks;
-//! - an `Ingress` per exposure: host = the exposed name, path prefix, `ingressClassName: traefik`
-//!   on k3s (its bundled controller), TLS from a `<name>-tls` Secret (cert-manager or the operator
-//!   provides it) unless the homelab serves plain HTTP.
+//! - a `Service` with the service's ports: its port numbers are the model's (what pods of the
+//!   cluster use with the DNS name), its target ports the container ports by name. When the
+//!   homelab's proxy routes to it or a consumer outside the cluster uses it, it is a `NodePort`
+//!   Service with the model's NodePorts, which the proxy's routes, the consumers' connection
+//!   strings and the nodes' firewall openings name; else `ClusterIP`. No `Ingress` is rendered:
+//!   the homelab's proxy terminates TLS and routes by name, so the cluster needs neither an
+//!   ingress controller nor TLS secrets;
+//! - a `Deployment`. Every volume is a `hostPath` at the model's path (the spec's declared path,
+//!   else `/opt/hearth/<service>/<volume>`), never an `emptyDir` or a claim of a made-up size, so
+//!   declared data is where the operator put it and kept across restarts. Pods with volumes are
+//!   pinned to the first server by its hostname, the machine those paths (and the files other
+//!   renderers write into them, moved there by [`relocate`]) are on, and replaced with the
+//!   `Recreate` strategy so two pods never share the folders. Mounts (`mounts:`, data brought in
+//!   from elsewhere) must exist (`Directory`); Hearth's own folders are created
+//!   (`DirectoryOrCreate`).
 //!
 //! Secrets: non-secret environment is inline; secret environment comes from `envFrom` of the
 //! Secret `hearth-<service>`, whose values never enter a manifest. Hearth writes them to the 0600
-//! file `<service>.secrets.env` beside the manifest, for
-//! `kubectl create secret generic hearth-<service> --from-env-file=...`.
+//! file `<service>.secrets.env` beside the manifest, applied as that Secret.
 //!
 //! Probes come from the healthcheck (the catalog's argument vector for a command probe, else
 //! `sh -c`): readiness with the check's period, timeout and retries; liveness the same after the
 //! catalog's start period. Memory is requested at the catalog's minimum and limited by the
 //! service's `resources`.
+//!
+//! Files other renderers write for a service on a cluster (a Redis `redis.conf` in its config
+//! volume, PostgreSQL's init script) name the cluster as their machine; [`relocate`] moves them
+//! to the first server and turns a container restart into `kubectl rollout restart`.
 
 use hearth_catalog::App;
-use hearth_model::model::{Placement, Port, Probe, Service, Template, Tls};
+use hearth_model::Model;
+use hearth_model::model::{CLUSTER_NAMESPACE, Placement, Port, Probe, Service, Template};
 use hearth_spec::ast::Protocol;
 use serde_json::{Map, Value, json};
 
 use crate::{Activation, Context, File, Kind, Output, fill};
 
-/// The storage each stateful volume claims; the model carries no volume sizes.
-const DEFAULT_CLAIM: &str = "1Gi";
-
 /// Where k3s installs `kubectl` (a link to the k3s binary).
-const KUBECTL: &str = "/usr/local/bin/kubectl";
+pub(crate) const KUBECTL: &str = "/usr/local/bin/kubectl";
 
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
     for (name, s) in &model.services {
         let Placement::Cluster(cluster) = &s.on else { continue };
-        let c = model.clusters.get(cluster);
-        let machine = c.and_then(|c| c.servers.first()).map_or(cluster.as_str(), String::as_str);
-        let k3s = c.is_some_and(|c| c.kind == hearth_spec::ast::ClusterKind::K3s);
+        let Some(machine) = control_plane(model, cluster) else { continue };
         let app = s.app.as_deref().and_then(|a| cx.catalog.get(a));
         let dir = format!("/var/lib/hearth/k8s/{cluster}");
         let source = format!("service/{name}");
 
         let secret: Vec<(&String, &Template)> = s.env.iter().filter(|(_, v)| v.is_secret()).collect();
         let mut docs = Vec::new();
-        if let Some(svc) = service(name, s) {
+        if let Some(svc) = service(model, name, s) {
             docs.push(svc);
         }
-        docs.push(workload(name, s, app, !secret.is_empty()));
-        for (i, e) in s.exposes.iter().enumerate() {
-            docs.push(ingress(cx, name, s, i, e, k3s));
-        }
+        let pin = model.guests.get(machine).map_or(machine, |g| g.hostname.as_str());
+        docs.push(workload(name, s, app, !secret.is_empty(), pin));
         let mut text = format!(
             "# Kubernetes objects of service `{name}` on cluster `{cluster}`, rendered by Hearth.\n# kubectl apply -f {dir}/{name}.yaml\n"
         );
@@ -73,10 +76,10 @@ pub fn render(cx: &Context, out: &mut Output) {
         }
         let path = format!("{dir}/{name}.yaml");
         let apply = Activation::Run { argv: vec![KUBECTL.into(), "apply".into(), "-f".into(), path.clone()] };
-        let mut file = File::new(machine, path, Kind::Kubernetes, text).activate(apply).from(&source);
-        if c.is_some() {
-            file = file.from(format!("guest/{machine}"));
-        }
+        let file = File::new(machine, path, Kind::Kubernetes, text)
+            .activate(apply)
+            .from(&source)
+            .from(format!("guest/{machine}"));
         out.push(file);
         if !secret.is_empty() {
             let mut env = format!(
@@ -88,11 +91,50 @@ pub fn render(cx: &Context, out: &mut Output) {
             let path = format!("{dir}/{name}.secrets.env");
             // Create or replace the Secret from the file, idempotently.
             let script = format!(
-                "{KUBECTL} create secret generic hearth-{name} --from-env-file={path} --dry-run=client -o yaml | {KUBECTL} apply -f -"
+                "{KUBECTL} create secret generic hearth-{name} --namespace={CLUSTER_NAMESPACE} --from-env-file={path} --dry-run=client -o yaml | {KUBECTL} apply -f -"
             );
             let apply = Activation::Run { argv: vec!["/bin/sh".into(), "-c".into(), script] };
             out.push(File::new(machine, path, Kind::EnvSecret, env).activate(apply).from(&source));
         }
+    }
+}
+
+/// The machine that applies a cluster's manifests: its first server. A cluster without one is
+/// refused by the checks.
+pub(crate) fn control_plane<'m>(model: &'m Model, cluster: &str) -> Option<&'m str> {
+    model.clusters.get(cluster).and_then(|c| c.servers.first()).map(String::as_str)
+}
+
+/// Moves the files other renderers wrote for services on a cluster, which name the cluster as
+/// their machine, to its first server: the paths are the pods' `hostPath` volumes there (see
+/// [`render`]), and scripts that run in a service's container reach it with `kubectl exec`. A
+/// restart of the container becomes a `kubectl rollout restart` of its Deployment; bringing a
+/// Compose project up, which means nothing for a pod, is dropped.
+pub fn relocate(model: &Model, files: &mut [File]) {
+    for f in files.iter_mut() {
+        if !model.clusters.contains_key(&f.machine) {
+            continue;
+        }
+        let Some(machine) = control_plane(model, &f.machine) else { continue };
+        let machine = machine.to_string();
+        f.activation = std::mem::take(&mut f.activation)
+            .into_iter()
+            .filter_map(|a| match a {
+                Activation::RestartContainer { service, .. } => Some(Activation::Run {
+                    argv: [KUBECTL, "rollout", "restart", "--namespace", CLUSTER_NAMESPACE]
+                        .map(String::from)
+                        .into_iter()
+                        .chain([format!("deployment/{service}")])
+                        .collect(),
+                }),
+                Activation::ComposeUp { .. } => None,
+                // Units, packages and scripts of the node itself (a backup timer saving the
+                // hostPath folders) work there as on any machine.
+                a => Some(a),
+            })
+            .collect();
+        f.sources.insert(format!("guest/{machine}"));
+        f.machine = machine;
     }
 }
 
@@ -123,16 +165,23 @@ fn protocols(p: &Port) -> Vec<(&'static str, String)> {
     }
 }
 
-fn service(name: &str, s: &Service) -> Option<Value> {
+fn service(model: &Model, name: &str, s: &Service) -> Option<Value> {
+    // Reached from outside the cluster: the proxy routes to it, or a consumer elsewhere uses it.
+    let outside = !s.exposes.is_empty()
+        || model.services.values().any(|c| c.on != s.on && c.uses.iter().any(|u| u.service == name));
     let mut ports = Vec::new();
     for p in &s.ports {
         for (proto, pname) in protocols(p) {
-            ports.push(json!({
+            let mut port = json!({
                 "name": pname,
                 "port": p.reachable(),
                 "targetPort": pname,
                 "protocol": proto,
-            }));
+            });
+            if outside && let Some(node_port) = s.node_ports.get(&p.name) {
+                port["nodePort"] = json!(node_port);
+            }
+            ports.push(port);
         }
     }
     if ports.is_empty() {
@@ -141,9 +190,17 @@ fn service(name: &str, s: &Service) -> Option<Value> {
     Some(json!({
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": { "name": name, "labels": labels(name) },
-        "spec": { "type": "ClusterIP", "selector": { "app.kubernetes.io/name": name }, "ports": ports },
+        "metadata": metadata(name),
+        "spec": {
+            "type": if outside { "NodePort" } else { "ClusterIP" },
+            "selector": { "app.kubernetes.io/name": name },
+            "ports": ports,
+        },
     }))
+}
+
+fn metadata(name: &str) -> Value {
+    json!({ "name": name, "namespace": CLUSTER_NAMESPACE, "labels": labels(name) })
 }
 
 /// A Kubernetes volume name from a catalog volume name.
@@ -154,8 +211,7 @@ fn volume_name(name: &str) -> String {
     s.trim_matches('-').to_string()
 }
 
-fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool) -> Value {
-    let stateful = s.volumes.iter().any(|v| v.stateful);
+fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool, node: &str) -> Value {
     let mut container = Map::new();
     container.insert("name".into(), json!(name));
     container.insert("image".into(), json!(s.image.clone().unwrap_or_default()));
@@ -211,7 +267,6 @@ fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool) -> Val
     }
     let mut mounts = Vec::new();
     let mut volumes = Vec::new();
-    let mut claims = Vec::new();
     for v in &s.volumes {
         let vname = volume_name(&v.name);
         let mut m = json!({ "name": vname, "mountPath": v.target });
@@ -220,39 +275,37 @@ fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool) -> Val
         }
         mounts.push(m);
         let socket = app.and_then(|a| a.volumes.get(&v.name)).is_some_and(|av| av.socket == Some(true));
-        if v.stateful {
-            claims.push(json!({
-                "metadata": { "name": vname },
-                "spec": { "accessModes": ["ReadWriteOnce"], "resources": { "requests": { "storage": DEFAULT_CLAIM } } },
-            }));
-        } else if socket {
-            volumes.push(json!({ "name": vname, "hostPath": { "path": v.source } }));
+        let own = v.source.starts_with(&format!("/opt/hearth/{name}/"));
+        let kind = if socket {
+            "Socket"
+        } else if v.stateful || own {
+            "DirectoryOrCreate"
         } else {
-            volumes.push(json!({ "name": vname, "emptyDir": {} }));
-        }
+            "Directory"
+        };
+        volumes.push(json!({ "name": vname, "hostPath": { "path": v.source, "type": kind } }));
     }
     if !mounts.is_empty() {
         container.insert("volumeMounts".into(), json!(mounts));
     }
     let mut pod = Map::new();
     pod.insert("containers".into(), json!([Value::Object(container)]));
-    if !volumes.is_empty() {
+    let pinned = !volumes.is_empty();
+    if pinned {
+        pod.insert("nodeSelector".into(), json!({ "kubernetes.io/hostname": node }));
         pod.insert("volumes".into(), json!(volumes));
     }
     let mut spec = Map::new();
-    if stateful {
-        spec.insert("serviceName".into(), json!(name));
-    }
     spec.insert("replicas".into(), json!(1 + s.also_on.len()));
+    if pinned {
+        spec.insert("strategy".into(), json!({ "type": "Recreate" }));
+    }
     spec.insert("selector".into(), json!({ "matchLabels": { "app.kubernetes.io/name": name } }));
     spec.insert("template".into(), json!({ "metadata": { "labels": labels(name) }, "spec": Value::Object(pod) }));
-    if stateful {
-        spec.insert("volumeClaimTemplates".into(), json!(claims));
-    }
     json!({
         "apiVersion": "apps/v1",
-        "kind": if stateful { "StatefulSet" } else { "Deployment" },
-        "metadata": { "name": name, "labels": labels(name) },
+        "kind": "Deployment",
+        "metadata": metadata(name),
         "spec": Value::Object(spec),
     })
 }
@@ -290,38 +343,6 @@ fn probes(s: &Service) -> Option<(Value, Value)> {
         live["initialDelaySeconds"] = json!(start.as_secs());
     }
     Some((probe, live))
-}
-
-fn ingress(cx: &Context, name: &str, s: &Service, i: usize, e: &hearth_model::model::Exposure, k3s: bool) -> Value {
-    let port =
-        s.ports.iter().find(|p| p.host == Some(e.port) || p.container == e.port).map_or(e.port, |p| p.reachable());
-    let object = if i == 0 { name.to_string() } else { format!("{name}-{i}") };
-    let mut spec = Map::new();
-    if k3s {
-        spec.insert("ingressClassName".into(), json!("traefik"));
-    }
-    if cx.model.ingress.tls != Tls::None {
-        let secret: String =
-            e.fqdn.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' }).collect();
-        spec.insert("tls".into(), json!([{ "hosts": [e.fqdn], "secretName": format!("{secret}-tls") }]));
-    }
-    spec.insert(
-        "rules".into(),
-        json!([{
-            "host": e.fqdn,
-            "http": { "paths": [{
-                "path": e.path.clone().unwrap_or_else(|| "/".into()),
-                "pathType": "Prefix",
-                "backend": { "service": { "name": name, "port": { "number": port } } },
-            }] },
-        }]),
-    );
-    json!({
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "Ingress",
-        "metadata": { "name": object, "labels": labels(name) },
-        "spec": Value::Object(spec),
-    })
 }
 
 #[cfg(test)]

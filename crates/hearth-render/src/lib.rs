@@ -92,6 +92,8 @@ pub fn render(cx: &Context) -> Vec<File> {
     nixos::render(cx, &mut out);
     kubernetes::render(cx, &mut out);
     let mut files = out.finish();
+    kubernetes::relocate(cx.model, &mut files);
+    files.sort_by(|a, b| (&a.machine, &a.path).cmp(&(&b.machine, &b.path)));
     files.retain(|f| !superseded_by_nixos(cx.model, f));
     let needs = packages::render(cx, &files);
     if needs.is_empty() {
@@ -110,8 +112,10 @@ fn superseded_by_nixos(model: &Model, file: &File) -> bool {
         return false;
     }
     match file.kind {
-        Kind::Nixos | Kind::PostgresInit | Kind::MongoInit | Kind::MinioInit => false,
-        Kind::EnvSecret => !file.path.starts_with("/etc/hearth/"),
+        // The manifests of a cluster whose server runs NixOS are applied with kubectl there like
+        // anywhere else; the flake does not hold them.
+        Kind::Nixos | Kind::PostgresInit | Kind::MongoInit | Kind::MinioInit | Kind::Kubernetes => false,
+        Kind::EnvSecret => !file.path.starts_with("/etc/hearth/") && !file.path.starts_with("/var/lib/hearth/k8s/"),
         _ => true,
     }
 }

@@ -185,7 +185,7 @@ fn pg_hba(cx: &Context, server: &str, databases: &[&Database]) -> String {
         let mut addresses = Vec::new();
         for consumer in &d.consumers {
             let Some(c) = model.services.get(consumer) else { continue };
-            for m in c.machines() {
+            for m in model.source_machines(c) {
                 match model.machine_address(m) {
                     Some(a) => {
                         let cidr = if a.is_ipv4() { format!("{a}/32") } else { format!("{a}/128") };

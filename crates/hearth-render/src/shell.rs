@@ -1,7 +1,8 @@
-//! Shell text: quoting words for POSIX sh, running a program in a compose service's container,
+//! Shell text: quoting words for POSIX sh, running a program in a compose service's container
+//! (or a cluster service's pod),
 //! and environment variable names made from free names.
 
-use hearth_model::model::Service;
+use hearth_model::model::{CLUSTER_NAMESPACE, Placement, Service};
 use hearth_spec::ast::Form;
 
 /// A word for POSIX sh: as is when it only holds safe characters, else single-quoted.
@@ -14,8 +15,16 @@ pub fn sh_quote(s: &str) -> String {
 }
 
 /// The shell prefix that runs a program in a compose service's container (`-i` in `flags` to
-/// pass stdin), or `None` for a native service.
+/// pass stdin), or `None` for a native service. On a cluster it is `kubectl exec` into the
+/// service's Deployment, run on the control plane (see `kubernetes::relocate`).
 pub(crate) fn docker_exec(name: &str, s: &Service, flags: &str) -> Option<String> {
+    if matches!(s.on, Placement::Cluster(_)) {
+        return Some(format!(
+            "{} exec{flags} --namespace={CLUSTER_NAMESPACE} {} --",
+            crate::kubernetes::KUBECTL,
+            sh_quote(&format!("deployment/{name}"))
+        ));
+    }
     (s.form == Form::Docker).then(|| {
         format!(
             "docker exec{flags} \"$(docker ps -q --filter label=com.docker.compose.project={} --filter label=com.docker.compose.service={})\"",

@@ -8,8 +8,10 @@ use std::process::Command;
 
 use hearth_render::{File, Kind};
 
-/// A k3s cluster of two guests running three services, with a database on a guest, an exposed
-/// stateful app, a stateless app with secret environment and limits, and a command probe.
+/// A k3s cluster of two guests running seven services: exposed stateful apps, a stateless app
+/// with secret environment and limits, a command probe, PostgreSQL and Redis in the cluster used
+/// from inside it (`app`) and from a Docker guest (`semaphore`), declared volume paths and a
+/// mount; a database on a guest used from the cluster.
 const K3S: &str = r#"
 homelab: k3s-lab
 domain: example.com
@@ -67,6 +69,34 @@ services:
     app: uptime-kuma
     on: k3s
     expose: status
+  pg:
+    app: postgresql
+    on: k3s
+    backup: false
+  cache:
+    app: redis
+    on: k3s
+    backup: false
+  semaphore:
+    app: semaphore
+    on: edge
+    uses: [pg]
+    backup: false
+  jellyfin:
+    app: jellyfin
+    on: k3s
+    volumes: { config: /srv/jellyfin/config }
+    mounts: { /media/movies: /srv/media/movies }
+    expose: jellyfin
+    backup: false
+  app:
+    image: ghcr.io/example/app:1.2.3
+    on: k3s
+    ports: { http: 3000 }
+    uses: [pg, cache]
+    volumes: { uploads: /srv/app/uploads }
+    healthcheck: { http: { port: http, path: / } }
+    backup: false
   whoami:
     image: traefik/whoami:v1.10.3
     on: k3s
@@ -180,46 +210,150 @@ fn manifests_validate() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 3, "the k3s model's three services");
+    assert_eq!(checked, 7, "the k3s model's seven services");
 }
 
-/// The manifests' structure, read back with a real YAML parser.
+/// A `hostPath` volume: its name, path and type.
+type HostPath = (String, String, &'static str);
+
+/// The manifests' structure, read back with a real YAML parser: a Service (NodePort when reached
+/// from outside the cluster) and a Deployment, every object in `default`, no Ingress (the
+/// homelab's proxy routes to the NodePorts), and every volume a `hostPath` at the model's path.
 #[test]
 fn manifest_structure() {
     if !common::have("python3") {
         return;
     }
-    let files = common::render(&load("k3s.yaml", K3S));
+    let model = load("k3s.yaml", K3S);
+    let files = common::render(&model);
     let dir = common::temp_dir("nix-k8s-structure");
     let manifests = common::of_kind(&files, Kind::Kubernetes);
     let owned: Vec<File> = manifests.iter().map(|f| (*f).clone()).collect();
     common::write_tree(&owned, &dir);
     let script = r#"
-import sys, yaml
+import sys, json, yaml
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
-kinds = [d["kind"] for d in docs]
-name = sys.argv[2]
-assert kinds[0] == "Service" and kinds[-1] == "Ingress", kinds
-work = docs[1]
-assert work["kind"] == sys.argv[3], work["kind"]
-c = work["spec"]["template"]["spec"]["containers"][0]
+name, service_type, secret = sys.argv[2], sys.argv[3], sys.argv[4]
+volumes = json.loads(sys.argv[5])
+assert [d["kind"] for d in docs] == ["Service", "Deployment"], [d["kind"] for d in docs]
+assert all(d["metadata"]["namespace"] == "default" for d in docs)
+svc, work = docs
+assert svc["spec"]["type"] == service_type, svc["spec"]
+assert all(("nodePort" in p) == (service_type == "NodePort") for p in svc["spec"]["ports"])
+pod = work["spec"]["template"]["spec"]
+c = pod["containers"][0]
 assert ":" in c["image"] and not c["image"].endswith(":latest")
 assert "readinessProbe" in c and "livenessProbe" in c
-if sys.argv[4] == "secret":
+if secret == "secret":
     assert c["envFrom"] == [{"secretRef": {"name": "hearth-" + name}}], c.get("envFrom")
-ing = docs[-1]
-assert ing["spec"]["ingressClassName"] == "traefik"
-assert ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == name
+got = {v["name"]: v["hostPath"] for v in pod.get("volumes", [])}
+assert got == volumes, (got, volumes)
+assert "volumeClaimTemplates" not in work["spec"]
+if volumes:
+    assert pod["nodeSelector"] == {"kubernetes.io/hostname": "k3s-1"}
+    assert work["spec"]["strategy"] == {"type": "Recreate"}
 "#;
-    for (service, kind, secret) in
-        [("n8n", "StatefulSet", "secret"), ("uptime-kuma", "StatefulSet", "plain"), ("whoami", "Deployment", "secret")]
-    {
+    let own = |svc: &str, vol: &str| (vol.to_string(), format!("/opt/hearth/{svc}/{vol}"), "DirectoryOrCreate");
+    let cases: Vec<(&str, &str, &str, Vec<HostPath>)> = vec![
+        ("n8n", "NodePort", "secret", vec![own("n8n", "data")]),
+        ("uptime-kuma", "NodePort", "plain", vec![own("uptime-kuma", "data")]),
+        ("whoami", "NodePort", "secret", vec![]),
+        // Used from a Docker guest: reached at its NodePort.
+        ("pg", "NodePort", "secret", vec![own("pg", "data")]),
+        // Used only from inside the cluster.
+        ("cache", "ClusterIP", "secret", vec![own("cache", "config"), own("cache", "data")]),
+        (
+            "jellyfin",
+            "NodePort",
+            "plain",
+            vec![
+                own("jellyfin", "cache"),
+                ("config".into(), "/srv/jellyfin/config".into(), "DirectoryOrCreate"),
+                own("jellyfin", "media"),
+                // A mount is data brought in from elsewhere: it must exist, never be created empty.
+                ("media-movies".into(), "/srv/media/movies".into(), "Directory"),
+            ],
+        ),
+        ("app", "ClusterIP", "secret", vec![("uploads".into(), "/srv/app/uploads".into(), "DirectoryOrCreate")]),
+    ];
+    for (service, service_type, secret, volumes) in cases {
+        let volumes: serde_json::Map<String, serde_json::Value> =
+            volumes.into_iter().map(|(n, p, t)| (n, serde_json::json!({ "path": p, "type": t }))).collect();
         let path = dir.join(format!("k3s-1/var/lib/hearth/k8s/k3s/{service}.yaml"));
         common::run_ok(
-            Command::new("python3").arg("-c").arg(script).arg(&path).args([service, kind, secret]),
+            Command::new("python3").arg("-c").arg(script).arg(&path).args([
+                service,
+                service_type,
+                secret,
+                &serde_json::Value::Object(volumes).to_string(),
+            ]),
             &format!("structure of {service}"),
         );
     }
+}
+
+/// Every file lands on a machine that exists (never on the cluster's name), and what the
+/// cluster's services need is wired for where it runs: in-cluster consumers use the Service's
+/// DNS name, consumers elsewhere a node's address and the NodePort; the proxy routes to the
+/// NodePorts; PostgreSQL's init runs through `kubectl exec`; Redis's config lands on the node
+/// its pod is pinned to, at the path its volume mounts.
+#[test]
+fn cluster_files_land_on_the_control_plane() {
+    let model = load("k3s.yaml", K3S);
+    let files = common::render(&model);
+    for f in &files {
+        assert!(
+            model.guests.contains_key(&f.machine) || model.hosts.contains_key(&f.machine),
+            "{}:{} is on no machine",
+            f.machine,
+            f.path
+        );
+    }
+    let file = |machine: &str, path: &str| {
+        files
+            .iter()
+            .find(|f| f.machine == machine && f.path == path)
+            .unwrap_or_else(|| panic!("no {machine}:{path}"))
+            .clone()
+    };
+    let env = file("k3s-1", "/var/lib/hearth/k8s/k3s/app.secrets.env").content;
+    assert!(env.contains("@pg.default.svc.cluster.local:5432/app\n"), "{env}");
+    assert!(env.contains("@cache.default.svc.cluster.local:6379/0\n"), "{env}");
+    let pg_port = model.services["pg"].node_ports["postgres"];
+    let compose = files.iter().find(|f| f.machine == "edge" && f.content.contains("SEMAPHORE_DB_HOST")).unwrap();
+    assert!(compose.content.contains("SEMAPHORE_DB_HOST: \"192.168.10.5\"\n"), "{}", compose.content);
+    assert!(compose.content.contains(&format!("SEMAPHORE_DB_PORT: \"{pg_port}\"")), "{}", compose.content);
+    let apply = file("k3s-1", "/etc/hearth/postgres/apply.sh").content;
+    assert!(apply.contains("/usr/local/bin/kubectl exec -i --namespace=default deployment/pg --"), "{apply}");
+    assert!(!apply.contains("docker"), "{apply}");
+    let redis = file("k3s-1", "/opt/hearth/cache/config/redis.conf");
+    assert!(redis.activation.iter().all(|a| matches!(a, hearth_render::Activation::Run { argv } if argv.join(" ") == "/usr/local/bin/kubectl rollout restart --namespace default deployment/cache")), "{:?}", redis.activation);
+    let kuma_port = model.services["uptime-kuma"].node_ports["http"];
+    let traefik = file("edge", "/opt/hearth/traefik/config/dynamic/hearth.yml").content;
+    assert!(traefik.contains(&format!("url: \"http://192.168.10.5:{kuma_port}\"")), "{traefik}");
+    assert!(traefik.contains(&format!("url: \"http://192.168.10.6:{kuma_port}\"")), "{traefik}");
+    for f in common::of_kind(&files, Kind::Kubernetes) {
+        assert!(!f.content.contains("Ingress"), "{}: the homelab's proxy routes, not an Ingress", f.path);
+    }
+    // A backup of a cluster service runs on the node holding its hostPath folders, as units
+    // that are still enabled there.
+    let text = K3S.replacen("    on: k3s\n    backup: false\n", "    on: k3s\n    backup: nightly\n", 1)
+        + "backups:\n  repositories: { usb: { restic: /mnt/usb/restic } }\n  policies: { nightly: { at: \"03:00\", to: [usb], keep: { daily: 7 } } }\n";
+    let files = common::render(&load("k3s-backup.yaml", &text));
+    let timer = files.iter().find(|f| f.path.ends_with("/hearth-backup-pg.timer")).expect("a backup timer for pg");
+    assert_eq!(timer.machine, "k3s-1");
+    let script = files.iter().find(|f| f.machine == "k3s-1" && f.path == "/etc/hearth/backup/pg.sh").unwrap();
+    assert!(
+        script.content.contains("/usr/local/bin/kubectl exec --namespace=default deployment/pg -- pg_dump "),
+        "{}",
+        script.content
+    );
+    assert!(!script.content.contains("docker exec"), "{}", script.content);
+    assert!(
+        matches!(&timer.activation[..], [hearth_render::Activation::Unit { start: true, .. }]),
+        "{:?}",
+        timer.activation
+    );
 }
 
 #[test]
@@ -241,22 +375,30 @@ fn seed_000_nixos_shape() {
     let model = common::examples().into_iter().find(|(n, _)| n == "nixos-proxmox-five-vms").unwrap().1;
     let files = common::render(&model);
     let nix = common::of_kind(&files, Kind::Nixos);
-    let guests = ["database-server", "docker-host", "monitoring", "storage-server", "web-server"];
-    for g in guests {
+    // Guest names and their hostnames: the configurations are named after the hostnames.
+    let guests = [
+        ("database-server", "database-server"),
+        ("docker-host", "docker-host"),
+        ("monitoring", "monitoring-server"),
+        ("storage-server", "storage-server"),
+        ("web-server", "web-server"),
+    ];
+    for (g, _) in guests {
         let on: Vec<&str> = nix.iter().filter(|f| f.machine == g).map(|f| f.path.as_str()).collect();
         assert!(on.contains(&"/etc/nixos/flake.nix"), "{g}: {on:?}");
-        for other in guests {
+        for (_, other) in guests {
             assert!(on.contains(&format!("/etc/nixos/hosts/{other}/configuration.nix").as_str()), "{g}: {on:?}");
         }
     }
     let flake = &nix.iter().find(|f| f.path == "/etc/nixos/flake.nix").unwrap().content;
     assert!(flake.contains("inputs.nixpkgs.url = \"github:NixOS/nixpkgs/nixos-24.11\";"));
-    for g in guests {
-        assert!(flake.contains(&format!("modules = [ ./hosts/{g}/configuration.nix ];")), "{flake}");
+    for (_, h) in guests {
+        assert!(flake.contains(&format!("modules = [ ./hosts/{h}/configuration.nix ];")), "{flake}");
     }
     let config = |g: &str| {
+        let h = guests.iter().find(|(n, _)| *n == g).unwrap().1;
         nix.iter()
-            .find(|f| f.machine == g && f.path == format!("/etc/nixos/hosts/{g}/configuration.nix"))
+            .find(|f| f.machine == g && f.path == format!("/etc/nixos/hosts/{h}/configuration.nix"))
             .unwrap()
             .content
             .clone()
@@ -324,4 +466,56 @@ fn snapshot_seed_000_nixos() {
 fn snapshot_k3s_kubernetes() {
     let files = common::render(&load("k3s.yaml", K3S));
     insta::assert_snapshot!("nix-k8s-k3s", dump(&common::of_kind(&files, Kind::Kubernetes)));
+}
+
+/// The flake's attributes and host folders are the guests' hostnames, which is what
+/// `nixos-rebuild switch --flake /etc/nixos` picks on each machine and what the seed deploys
+/// (`.#monitoring-server` for the guest `monitoring`); each guest's rebuild names its own.
+#[test]
+fn flake_attributes_are_hostnames() {
+    let model = common::examples().into_iter().find(|(n, _)| n == "nixos-proxmox-five-vms").unwrap().1;
+    let files = common::render(&model);
+    let flake = files.iter().find(|f| f.machine == "monitoring" && f.path == "/etc/nixos/flake.nix").unwrap();
+    assert!(flake.content.contains("      monitoring-server = nixpkgs.lib.nixosSystem {"), "{}", flake.content);
+    assert!(flake.content.contains("modules = [ ./hosts/monitoring-server/configuration.nix ];"), "{}", flake.content);
+    assert!(!flake.content.contains("      monitoring = "), "{}", flake.content);
+    assert!(
+        files
+            .iter()
+            .any(|f| f.machine == "web-server" && f.path == "/etc/nixos/hosts/monitoring-server/configuration.nix"),
+        "the configuration's folder is the hostname"
+    );
+    let hearth_render::Activation::Run { argv } = &flake.activation[0] else { panic!("{:?}", flake.activation) };
+    assert_eq!(argv.last().unwrap(), "/etc/nixos#monitoring-server");
+}
+
+/// NixOS's `services.redis.servers.<name>` keeps its data in `/var/lib/redis-<name>`, so that
+/// is what the backup saves; `/var/lib/redis` is the Debian package's folder.
+#[test]
+fn nixos_native_data_paths_are_nixos_paths() {
+    let model = common::examples().into_iter().find(|(n, _)| n == "nixos-proxmox-five-vms").unwrap().1;
+    let job = model.backups.jobs.iter().find(|j| j.service == "redis").unwrap();
+    assert_eq!(job.paths, vec!["/var/lib/redis-redis".to_string()]);
+    let files = common::render(&model);
+    let db = files
+        .iter()
+        .find(|f| f.machine == "database-server" && f.path == "/etc/nixos/hosts/database-server/configuration.nix")
+        .unwrap();
+    assert!(db.content.contains("paths = [ \"/var/lib/redis-redis\" ];"), "{}", db.content);
+}
+
+/// A cluster whose server runs NixOS still gets its manifests and their Secret files: the flake
+/// supersedes the other renderers' service files there, not what `kubectl` applies.
+#[test]
+fn nixos_cluster_servers_keep_their_manifests() {
+    let text = K3S.replacen(
+        "  k3s-1:\n    vm: { on: pve, storage: local-lvm }\n    os: debian-12\n",
+        "  k3s-1:\n    vm: { on: pve, storage: local-lvm }\n    os: nixos\n",
+        1,
+    );
+    assert!(text.contains("os: nixos"), "the spec changed shape");
+    let files = common::render(&load("k3s-nixos.yaml", &text));
+    let on = |path: &str| files.iter().any(|f| f.machine == "k3s-1" && f.path == path);
+    assert!(on("/var/lib/hearth/k8s/k3s/whoami.yaml"));
+    assert!(on("/var/lib/hearth/k8s/k3s/whoami.secrets.env"));
 }

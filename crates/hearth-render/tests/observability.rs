@@ -428,3 +428,45 @@ fn snapshots() {
         }
     }
 }
+
+/// Every DNS server's file gives each name one answer: a resolver holding two hands out either,
+/// so half the lookups of an exposed name would miss its route (`jellyfin.local` in the
+/// ZFS example, which also has a record of its own).
+#[test]
+fn dns_names_have_one_answer() {
+    let mut checked = 0;
+    for (name, model) in all_models() {
+        for f in common::render(&model) {
+            let names: Vec<String> = match f.kind {
+                Kind::AdguardHome => f
+                    .content
+                    .lines()
+                    .filter_map(|l| l.trim_start().strip_prefix("- domain: "))
+                    .map(|d| d.trim_matches('"').to_string())
+                    .collect(),
+                Kind::Dnsmasq => f
+                    .content
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("address=/"))
+                    .filter_map(|l| l.split('/').next())
+                    .map(str::to_string)
+                    .collect(),
+                Kind::Unbound => f
+                    .content
+                    .lines()
+                    .filter_map(|l| l.trim_start().strip_prefix("local-data: \""))
+                    .filter_map(|l| l.split(' ').next())
+                    .map(|n| n.trim_end_matches('.').to_string())
+                    .collect(),
+                _ => continue,
+            };
+            assert!(!names.is_empty(), "{name}: {} answers nothing", f.path);
+            let mut seen = std::collections::BTreeSet::new();
+            for n in &names {
+                assert!(seen.insert(n), "{name}: {} answers `{n}` twice:\n{}", f.path, f.content);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "only {checked} DNS files");
+}

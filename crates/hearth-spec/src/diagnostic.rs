@@ -73,6 +73,8 @@ codes! {
     PlaintextSecret = "E501", "plaintext-secret", Error;
     PublicWithoutTls = "E502", "public-without-tls", Error;
     DatabaseExposed = "E503", "database-exposed", Error;
+    ProxyOnCluster = "E651", "proxy-on-cluster", Error;
+    ClusterWithoutServer = "E652", "cluster-without-server", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     FlowFromIsolatedNetwork = "E601", "flow-from-isolated-network", Error;
     FlowFromNoAddress = "E602", "flow-from-no-address", Error;
@@ -87,6 +89,7 @@ codes! {
     StorageOverCapacity = "W509", "storage-over-capacity", Warning;
     RecordShadowsExposure = "W510", "record-shadows-exposure", Warning;
     AcmeHttpUnreachable = "W511", "acme-http-unreachable", Warning;
+    DuplicateRecord = "W651", "duplicate-record", Warning;
 }
 
 impl fmt::Display for Code {

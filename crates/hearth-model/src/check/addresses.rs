@@ -1,7 +1,7 @@
 //! Addresses: each given once, inside its network and outside its reserved ranges; DNS records
 //! pointing at addresses that exist.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use hearth_spec::{Code, Diagnostic, Span, Spec};
@@ -133,9 +133,28 @@ pub(super) fn routes_to_nowhere(spec: &Spec, model: &Model, origins: &Origins, o
         origins.addresses.iter().map(|a| a.0).chain(model.guests.values().filter_map(|g| g.address)).collect();
     let Some(dns) = &spec.dns else { return };
     let zone = dns.zone.as_ref().map(|z| z.value.clone()).or_else(|| model.domain.clone()).unwrap_or_default();
+    // The first record of each name, which the resolver serves.
+    let mut first: BTreeMap<String, (&str, IpAddr)> = BTreeMap::new();
     for e in &dns.records.entries {
         let a = e.value.value.0;
         let fqdn = if e.name.contains('.') { e.name.clone() } else { format!("{}.{zone}", e.name) };
+        match first.get(&fqdn) {
+            Some((other, b)) if *b != a => out.push(
+                Diagnostic::new(
+                    Code::DuplicateRecord,
+                    e.key_span,
+                    format!(
+                        "record `{}` gives `{fqdn}` a second address; record `{other}` already answers {b}",
+                        e.name
+                    ),
+                )
+                .help(format!("remove one of the records `{other}` and `{}`: only `{other}` is served", e.name)),
+            ),
+            Some(_) => {}
+            None => {
+                first.insert(fqdn.clone(), (e.name.as_str(), a));
+            }
+        }
         // The machine the operator most likely meant: the one running a service of that name.
         let label = e.name.split('.').next().unwrap_or(&e.name);
         let meant = model
@@ -160,12 +179,19 @@ pub(super) fn routes_to_nowhere(spec: &Spec, model: &Model, origins: &Origins, o
                 .help(help),
             );
         }
+        // Whether the exposure's answer (the proxy's address) is served instead of the record's.
+        let not_served = model.dns_records.iter().any(|r| r.name == fqdn && r.address != a);
         if let Some((svc, _)) = model.services.iter().find(|(_, s)| s.exposes.iter().any(|x| x.fqdn == fqdn)) {
+            let note =
+                if not_served { ", which answers with the proxy's address, so the record is not served" } else { "" };
             out.push(
                 Diagnostic::new(
                     Code::RecordShadowsExposure,
                     e.key_span,
-                    format!("record `{}` gives `{fqdn}` a second address; `{svc}` already exposes that name", e.name),
+                    format!(
+                        "record `{}` gives `{fqdn}` a second address; `{svc}` already exposes that name{note}",
+                        e.name
+                    ),
                 )
                 .help("remove the record: exposed names get their record (pointing at the proxy) automatically"),
             );

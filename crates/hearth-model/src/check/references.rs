@@ -157,6 +157,16 @@ pub(super) fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnosti
         }
     }
     for e in &spec.clusters.entries {
+        if e.value.servers.is_empty() {
+            out.push(
+                Diagnostic::new(
+                    Code::ClusterWithoutServer,
+                    e.key_span,
+                    format!("cluster `{}` has no server to run its control plane and apply its manifests", e.name),
+                )
+                .help("name at least one guest in `servers:`"),
+            );
+        }
         for g in e.value.servers.iter().chain(&e.value.agents) {
             if !spec.guests.is_declared(&g.value) {
                 unknown(out, g.span, "guest", &g.value, spec.guests.names().collect());

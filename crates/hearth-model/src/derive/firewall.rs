@@ -147,5 +147,54 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
             set.iter().filter(|o| o.from.is_empty()).map(|o| (o.port, o.protocol)).collect();
         set.retain(|o| o.from.is_empty() || !open.contains(&(o.port, o.protocol)));
     }
+    cluster_openings(model, &mut rules);
     model.firewall = rules.into_iter().map(|(m, set)| (m, set.into_iter().collect())).collect();
+}
+
+/// k3s's pod network (its default `--cluster-cidr`): pods reach the API server and kubelets
+/// through the node's own addresses from there.
+const K3S_POD_CIDR: &str = "10.42.0.0/16";
+
+/// What the nodes of a cluster need from each other: the API server (6443) on the servers, the
+/// kubelet (10250) on every node, embedded etcd (2379, 2380) between servers, and on k3s
+/// flannel's VXLAN (8472/udp) between all nodes; on k3s the API server and kubelets also from
+/// the pod network. Without these an agent never joins and in-cluster DNS has no API.
+fn cluster_openings(model: &Model, rules: &mut BTreeMap<String, BTreeSet<Opening>>) {
+    for (cluster, c) in &model.clusters {
+        let nodes = model.cluster_nodes(cluster);
+        let k3s = c.kind == hearth_spec::ast::ClusterKind::K3s;
+        let mut node_addresses: Vec<String> =
+            nodes.iter().filter_map(|n| model.machine_address(n).map(|a| a.to_string())).collect();
+        node_addresses.sort();
+        let mut with_pods = node_addresses.clone();
+        if k3s {
+            with_pods.push(K3S_POD_CIDR.to_string());
+        }
+        let mut server_addresses: Vec<String> =
+            c.servers.iter().filter_map(|n| model.machine_address(n).map(|a| a.to_string())).collect();
+        server_addresses.sort();
+        let mut open = |machine: &str, port: u16, protocol: L4, from: &[String], what: &str| {
+            if !from.is_empty() {
+                rules.entry(machine.to_string()).or_default().insert(Opening {
+                    port,
+                    protocol,
+                    from: from.to_vec(),
+                    reason: format!("cluster `{cluster}`: {what}"),
+                });
+            }
+        };
+        for server in &c.servers {
+            open(server, 6443, L4::Tcp, &with_pods, "API server");
+            if c.servers.len() > 1 {
+                open(server, 2379, L4::Tcp, &server_addresses, "etcd clients");
+                open(server, 2380, L4::Tcp, &server_addresses, "etcd peers");
+            }
+        }
+        for node in &nodes {
+            open(node, 10250, L4::Tcp, &with_pods, "kubelet");
+            if k3s {
+                open(node, 8472, L4::Udp, &node_addresses, "flannel VXLAN");
+            }
+        }
+    }
 }

@@ -149,8 +149,7 @@ impl Flows<'_> {
         self.model
             .services
             .get(name)
-            .filter(|s| placed(s).is_some())
-            .map(|s| s.machines().into_iter().map(|m| FlowSource::Machine(m.to_string())).collect())
+            .map(|s| self.model.source_machines(s).into_iter().map(|m| FlowSource::Machine(m.to_string())).collect())
             .unwrap_or_default()
     }
 }
@@ -304,7 +303,7 @@ fn monitoring(resolver: &Resolver, f: &mut Flows) {
 }
 
 /// The proxy (and the tunnel, which hands everything to the proxy) to every route's upstreams,
-/// to the SSO provider's endpoint, and to clusters' ingress; Homepage to what its status dots
+/// to the SSO provider's endpoint (a cluster service's upstreams are its NodePorts on every node); Homepage to what its status dots
 /// probe (each tile's first upstream).
 fn ingress(resolver: &Resolver, f: &mut Flows) {
     let m = f.model;
@@ -353,18 +352,6 @@ fn ingress(resolver: &Resolver, f: &mut Flows) {
         for machine in p.machines() {
             for src in f.sources_of(tunnel) {
                 f.add(src, machine, port, L4::Tcp, format!("{proxy}: the tunnel's upstream"), "ingress");
-            }
-        }
-    }
-    for (cname, c) in &m.clusters {
-        let exposed = m.services.values().any(|s| s.on == Placement::Cluster(cname.clone()) && !s.exposes.is_empty());
-        if !exposed {
-            continue;
-        }
-        for server in &c.servers {
-            for src in &proxies {
-                let reason = format!("cluster `{cname}` ingress behind the proxy");
-                f.add(src.clone(), server, 80, L4::Tcp, reason, "ingress");
             }
         }
     }

@@ -9,7 +9,7 @@ use hearth_spec::ast;
 use hearth_spec::{Code, Diagnostic};
 
 use super::Resolver;
-use crate::model::{Bucket, Database, Engine, Model, Port, Service, Template, Use};
+use crate::model::{Bucket, Database, Engine, Model, Placement, Port, Service, Template, Use};
 use crate::template::Vars;
 
 /// One connection being resolved: who connects where, the placeholders its wiring may use, and
@@ -56,8 +56,29 @@ impl Resolver<'_> {
             .find(|k| app.is_some_and(|a| a.uses.contains(k.as_str())))
             .or_else(|| provides.first())
             .copied();
-        let host = t.address.map_or_else(|| t.on.name().to_string(), |a| a.to_string());
-        let port = protocol_port(t, tapp, kind);
+        let (host, port) = match &t.on {
+            // A service on a cluster: its Service's DNS name and port from a pod of the same
+            // cluster; from anywhere else, the first node's address and the port's NodePort.
+            Placement::Cluster(cluster) => {
+                let port = protocol_port(t, tapp, kind);
+                let same = model.services.get(name).is_some_and(|c| c.on == t.on);
+                if same {
+                    (Service::cluster_dns(target), port.map(Port::reachable))
+                } else {
+                    let node = model.cluster_nodes(cluster).first().map(|n| n.to_string());
+                    let host = node
+                        .as_deref()
+                        .and_then(|n| model.machine_address(n).map(|a| a.to_string()))
+                        .or(node)
+                        .unwrap_or_else(|| cluster.clone());
+                    (host, port.and_then(|p| t.node_ports.get(&p.name).copied()))
+                }
+            }
+            _ => (
+                t.address.map_or_else(|| t.on.name().to_string(), |a| a.to_string()),
+                protocol_port(t, tapp, kind).map(Port::reachable),
+            ),
+        };
         let mut c = Connection {
             consumer: name,
             target,
@@ -164,15 +185,14 @@ impl Resolver<'_> {
 }
 
 /// The port consumers talk to (MinIO's S3 `api`, not its web console): the port named after the
-/// kind or `api`, else the app's primary one, else the first; as reached from other machines.
-fn protocol_port(t: &Service, tapp: Option<&App>, kind: Option<Provides>) -> Option<u16> {
+/// kind or `api`, else the app's primary one, else the first.
+fn protocol_port<'t>(t: &'t Service, tapp: Option<&App>, kind: Option<Provides>) -> Option<&'t Port> {
     let kind_name = kind.map(|k| k.as_str());
     t.ports
         .iter()
         .find(|p| Some(p.name.as_str()) == kind_name || p.name == "api")
         .or_else(|| tapp.and_then(|a| a.primary_port()).and_then(|(pn, _)| t.ports.iter().find(|p| p.name == pn)))
         .or_else(|| t.ports.first())
-        .map(Port::reachable)
 }
 
 /// The consumer's variables for a connection: its catalog wiring expanded, or for an image

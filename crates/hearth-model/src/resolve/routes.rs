@@ -1,6 +1,10 @@
 //! Proxy routes and DNS records from the exposures, and the proxy's own environment.
 
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
 use hearth_spec::ast::{Auth, Protocol};
+use hearth_spec::{Code, Diagnostic};
 
 use super::Resolver;
 use crate::model::{DnsRecord, Model, Placement, Route, Template};
@@ -47,6 +51,23 @@ impl Resolver<'_> {
     }
 
     pub(super) fn routes_and_dns(&mut self, model: &mut Model) {
+        // The proxy listens on its machine's 80 and 443 and reads its routes from files there; a
+        // pod has neither, so the proxy runs on a guest or host and routes into clusters.
+        if let Some(p) = self.spec.ingress.as_ref().and_then(|i| i.proxy.as_ref())
+            && let Some(Placement::Cluster(cluster)) = model.services.get(&p.value).map(|s| &s.on)
+        {
+            self.diags.push(
+                Diagnostic::new(
+                    Code::ProxyOnCluster,
+                    p.span,
+                    format!("the proxy `{}` runs on cluster `{cluster}`; it must run on a guest or host", p.value),
+                )
+                .help(format!(
+                    "place `{}` on a guest or host (`on: <guest>`): it routes to the cluster's services at their NodePorts",
+                    p.value
+                )),
+            );
+        }
         let proxy_addr = self
             .spec
             .ingress
@@ -55,6 +76,7 @@ impl Resolver<'_> {
             .and_then(|p| model.services.get(&p.value))
             .and_then(|s| s.address);
         let mut routes = Vec::new();
+        let mut answers: BTreeMap<String, IpAddr> = BTreeMap::new();
         for (name, s) in &model.services {
             for x in &s.exposes {
                 let mut upstreams = Vec::new();
@@ -70,12 +92,20 @@ impl Resolver<'_> {
                     "http"
                 };
                 if let Placement::Cluster(cluster) = &s.on {
-                    // A service on a cluster is reached through the cluster's ingress controller
-                    // (port 80 on its server nodes), which routes by host name to the pods.
-                    let servers = model.clusters.get(cluster).map(|c| c.servers.clone()).unwrap_or_default();
-                    for g in servers {
-                        let at = model.machine_address(&g).map_or(g, |a| a.to_string());
-                        upstreams.push(format!("http://{at}:80"));
+                    // A service on a cluster is reached at the NodePort of the exposed port, on
+                    // every node of the cluster (kube-proxy forwards it to a pod wherever it
+                    // runs): the homelab's proxy routes and terminates TLS, so the cluster needs
+                    // no ingress controller of its own.
+                    let node_port = s
+                        .ports
+                        .iter()
+                        .find(|p| p.reachable() == x.port || p.container == x.port)
+                        .and_then(|p| s.node_ports.get(&p.name));
+                    if let Some(node_port) = node_port {
+                        for g in model.cluster_nodes(cluster) {
+                            let at = model.machine_address(g).map_or_else(|| g.to_string(), |a| a.to_string());
+                            upstreams.push(format!("{scheme}://{at}:{node_port}"));
+                        }
                     }
                 } else {
                     for m in machines {
@@ -91,7 +121,7 @@ impl Resolver<'_> {
                     auth: x.auth,
                 });
                 if let Some(addr) = proxy_addr {
-                    model.dns_records.push(DnsRecord { name: x.fqdn.clone(), address: addr });
+                    answers.entry(x.fqdn.clone()).or_insert(addr);
                 }
             }
         }
@@ -106,11 +136,14 @@ impl Resolver<'_> {
                 .unwrap_or_else(|| "home.arpa".into());
             for e in &dns.records.entries {
                 let name = if e.name.contains('.') { e.name.clone() } else { format!("{}.{zone}", e.name) };
-                model.dns_records.push(DnsRecord { name, address: e.value.value.0 });
+                // A record for a name that already has an answer is not served: an exposed name
+                // answers with the proxy's address, where its route is (W510), and a second
+                // record of the same name loses to the first (W651).
+                answers.entry(name).or_insert(e.value.value.0);
             }
         }
-        model.dns_records.sort_by(|a, b| (&a.name, a.address).cmp(&(&b.name, b.address)));
-        // A service exposing one name on two paths gets one record, not two.
-        model.dns_records.dedup_by(|a, b| a.name == b.name && a.address == b.address);
+        // One name, one answer: a resolver holding two answers for a name hands out either, so
+        // half the lookups would miss the route. The map keeps names sorted.
+        model.dns_records = answers.into_iter().map(|(name, address)| DnsRecord { name, address }).collect();
     }
 }

@@ -143,17 +143,37 @@ impl Resolver<'_> {
                     metrics,
                     network_mode,
                     companions,
+                    node_ports: BTreeMap::new(),
                 },
             );
         }
         // Host ports are settled before anything connects to them, so routes and connection
         // strings use the port a service really got.
         self.settle_ports(model);
+        node_ports(model);
         // Second pass: connections and environment.
         for e in &spec.services.entries {
             if model.services.contains_key(&e.name) {
                 self.wire(&e.name, &e.value, model);
             }
+        }
+    }
+}
+
+/// The lowest NodePort of Kubernetes' default range (30000-32767).
+const NODE_PORT_FIRST: u16 = 30000;
+
+/// Gives every port of every service on a cluster a NodePort of its own on that cluster, in
+/// order of service name and port, from the bottom of Kubernetes' range: what the proxy and
+/// consumers outside the cluster connect to on any node. A DNS port's TCP and UDP share one.
+fn node_ports(model: &mut Model) {
+    let mut next: BTreeMap<String, u16> = BTreeMap::new();
+    for s in model.services.values_mut() {
+        let Placement::Cluster(cluster) = &s.on else { continue };
+        let port = next.entry(cluster.clone()).or_insert(NODE_PORT_FIRST);
+        for p in &s.ports {
+            s.node_ports.insert(p.name.clone(), *port);
+            *port += 1;
         }
     }
 }

@@ -69,13 +69,13 @@ impl Resolver<'_> {
                     dataset: None,
                 });
             }
-            if let Some(native) = app.native.as_ref().and_then(|n| n.data.as_ref())
+            if let Some(native) = self.native_data(name, app, on)
                 && form == Form::Native
             {
                 out.push(Volume {
                     name: "data".into(),
                     source: native.clone(),
-                    target: native.clone(),
+                    target: native,
                     stateful: true,
                     readonly: false,
                     dataset: None,
@@ -126,6 +126,23 @@ impl Resolver<'_> {
             v.dataset = self.dataset_of(on, &v.source);
         }
         out
+    }
+
+    /// Where a native service keeps its data: the NixOS module's folder on a NixOS guest when
+    /// the catalog names one (NixOS's Redis keeps `/var/lib/redis-<name>`, its Prometheus
+    /// `/var/lib/prometheus2`), else the package's.
+    fn native_data(&self, name: &str, app: &App, on: &Placement) -> Option<String> {
+        let native = app.native.as_ref()?;
+        let nixos = match on {
+            Placement::Guest(g) => {
+                self.spec.guests.get(g).and_then(|g| g.os.as_ref()).is_some_and(|os| os.value.starts_with("nixos"))
+            }
+            _ => false,
+        };
+        match &native.nixos_data {
+            Some(path) if nixos => Some(path.replace("{{ service }}", name)),
+            _ => native.data.clone(),
+        }
     }
 
     /// The `pool/dataset` holding a path on the machine a service runs on: through the guest's

@@ -1,9 +1,11 @@
 //! NixOS: one flake for every guest whose `os` starts with `nixos`, with a
-//! `hosts/<name>/configuration.nix` per guest in standard NixOS options.
+//! `hosts/<hostname>/configuration.nix` per guest in standard NixOS options. Each configuration's
+//! attribute and folder are the guest's hostname (its name unless `hostname:` says otherwise):
+//! `nixos-rebuild switch --flake /etc/nixos` builds `nixosConfigurations.<hostname>` by default.
 //!
 //! Layout: every NixOS guest gets the whole flake, `/etc/nixos/flake.nix` plus the
 //! `configuration.nix` of *every* NixOS guest, identical on each. `nixos-rebuild switch --flake
-//! /etc/nixos#<name>` then works on each machine from its own copy, any machine can build
+//! /etc/nixos#<hostname>` then works on each machine from its own copy, any machine can build
 //! (`--target-host`) or inspect another's system, and `/etc/nixos` is the same repository
 //! everywhere, which is how NixOS homelabs keep their configuration in one git repository.
 //! Putting the flake on one chosen machine would make that machine a single point of failure
@@ -91,12 +93,16 @@ pub fn render(cx: &Context, out: &mut Output) {
             }
             out.push(file);
         }
-        configs.push((name.to_string(), host.text(), host.sources));
+        configs.push((guest.hostname.clone(), host.text(), host.sources));
     }
-    for (machine, _) in &guests {
-        // Every file of the flake takes effect through one rebuild of this machine's system.
+    for (machine, guest) in &guests {
+        // Every file of the flake takes effect through one rebuild of this machine's system, of
+        // the configuration named after its hostname (the attribute `nixos-rebuild` picks by
+        // default, so a rebuild run by hand on the machine builds the same system).
         let rebuild = Activation::Run {
-            argv: [NIXOS_REBUILD, "switch", "--flake", &format!("/etc/nixos#{machine}")].map(String::from).to_vec(),
+            argv: [NIXOS_REBUILD, "switch", "--flake", &format!("/etc/nixos#{}", guest.hostname)]
+                .map(String::from)
+                .to_vec(),
         };
         let mut f = File::new(machine, "/etc/nixos/flake.nix", Kind::Nixos, &flake).activate(rebuild.clone());
         for (name, _) in &guests {
@@ -117,13 +123,14 @@ pub fn render(cx: &Context, out: &mut Output) {
 fn flake(model: &Model, guests: &[(&str, &Guest)]) -> String {
     let mut s = format!(
         "# NixOS flake of homelab `{}`, rendered by Hearth. The same flake is on every NixOS guest:\n\
-         #   nixos-rebuild switch --flake /etc/nixos#<name>\n\
+         #   nixos-rebuild switch --flake /etc/nixos#<hostname>\n\
          {{\n  description = {};\n\n  inputs.nixpkgs.url = {};\n\n  outputs = {{ self, nixpkgs }}: {{\n    nixosConfigurations = {{\n",
         model.homelab,
         nix_str(&format!("Homelab {}", model.homelab)),
         nix_str(NIXPKGS)
     );
-    for (name, _) in guests {
+    for (_, guest) in guests {
+        let name = &guest.hostname;
         let _ = write!(
             s,
             "      {} = nixpkgs.lib.nixosSystem {{\n        system = \"x86_64-linux\";\n        modules = [ ./hosts/{name}/configuration.nix ];\n      }};\n",

@@ -82,7 +82,7 @@ impl<'a> HostConfig<'a> {
             for c in &d.consumers {
                 self.sources.insert(format!("service/{c}"));
                 let Some(cs) = model.services.get(c) else { continue };
-                for m in cs.machines() {
+                for m in model.source_machines(cs) {
                     if let Some(a) = model.machine_address(m) {
                         let mask = if a.is_ipv4() { 32 } else { 128 };
                         let line = format!("host {} {} {a}/{mask} scram-sha-256\n", d.name, d.user);
