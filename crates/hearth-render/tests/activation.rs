@@ -27,6 +27,9 @@ const CONFIGS: &[Kind] = &[
     Kind::Promtail,
     Kind::Homepage,
     Kind::Redis,
+    Kind::PostgresConf,
+    Kind::Mongod,
+    Kind::Defaults,
     Kind::Cloudflared,
     Kind::Wireguard,
 ];
