@@ -123,6 +123,9 @@ spec_struct! {
         opt nixos: String,
         opt user: String,
         opt data: String,
+        /// Why Hearth cannot deploy the native form on a Debian machine (no package, or a
+        /// configuration it does not write); NixOS machines still run it from `nixos`.
+        opt debian_unsupported: String,
     }
 }
 

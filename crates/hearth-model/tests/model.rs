@@ -581,3 +581,31 @@ guests:
         hearth_catalog::builtin(),
     );
 }
+
+/// A native service Hearth can only deploy on NixOS (its catalog entry says why) is refused on a
+/// Debian machine; one whose package and configuration folder are named after its major version
+/// needs a version that starts with one.
+#[test]
+fn native_forms_hearth_can_deploy() {
+    let rendered = check_with(
+        &format!(
+            "{BASE}{}",
+            "
+guests:
+  vpn: { lxc: { on: pve }, network: lan }
+  nix: { vm: { on: pve }, network: lan, os: nixos }
+  db: { lxc: { on: pve }, network: lan }
+services:
+  netbird: { app: netbird, on: vpn, backup: false }
+#                              ^^^ E621
+  mesh: { app: netbird, on: nix, backup: false }
+  postgres: { app: postgresql, on: db, version: latest, backup: false }
+#                                               ^^^^^^ W503
+#                                               ^^^^^^ E622
+  pg16: { app: postgresql, on: db, version: \"16\", backup: false, ports: { postgres: 5433 } }
+"
+        ),
+        hearth_catalog::builtin(),
+    );
+    assert!(rendered[0].contains("add `runtime: docker` to `vpn`"), "{rendered:?}");
+}

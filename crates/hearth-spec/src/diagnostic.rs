@@ -73,6 +73,8 @@ codes! {
     PlaintextSecret = "E501", "plaintext-secret", Error;
     PublicWithoutTls = "E502", "public-without-tls", Error;
     DatabaseExposed = "E503", "database-exposed", Error;
+    NativeUnsupported = "E621", "native-unsupported", Error;
+    NativeNeedsVersion = "E622", "native-needs-version", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     PublicWithoutAuth = "W501", "public-without-auth", Warning;
     DatabaseReachable = "W502", "database-reachable", Warning;
