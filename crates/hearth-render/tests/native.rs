@@ -685,3 +685,26 @@ fn postgres_accepts_consumers_over_tcp() {
     }
     assert!(n > 0);
 }
+
+/// Debian's `redis-server.service` may write only `/var/lib/redis` (`ProtectSystem=strict`): a
+/// data folder the spec moves elsewhere gets a drop-in opening it, which restarts the unit.
+#[test]
+fn redis_may_write_a_moved_data_folder() {
+    let (_, mut model) = common::examples().into_iter().find(|(n, _)| n == "ryzen-tiered-lxc-platform").unwrap();
+    let files = render(&model);
+    let dropin = "/etc/systemd/system/redis-server.service.d/hearth.conf";
+    assert!(!files.iter().any(|f| f.path == dropin), "the package's own folder needs no drop-in");
+    let s = model.services.get_mut("redis").unwrap();
+    for v in s.volumes.iter_mut().filter(|v| v.name == "data") {
+        v.source = "/mnt/fast/redis".into();
+        v.target = "/mnt/fast/redis".into();
+    }
+    let machine = s.on.name().to_string();
+    let files = render(&model);
+    let f = files.iter().find(|f| f.machine == machine && f.path == dropin).expect("a drop-in for the moved folder");
+    assert_eq!(f.kind, Kind::SystemdUnit);
+    assert!(f.content.contains("[Service]\nReadWritePaths=/mnt/fast/redis\n"), "{}", f.content);
+    assert_eq!(f.activation, [hearth_render::Activation::Unit { unit: "redis-server.service".into(), start: true }]);
+    let conf = files.iter().find(|f| f.machine == machine && f.path == "/etc/redis/redis.conf").unwrap();
+    assert!(conf.content.contains("\ndir /mnt/fast/redis\n"));
+}
