@@ -609,3 +609,30 @@ services:
     );
     assert!(rendered[0].contains("add `runtime: docker` to `vpn`"), "{rendered:?}");
 }
+
+/// A native service whose app has no Debian package is not installed by Hearth on a Debian
+/// machine, nor does its environment reach it: a warning says so, naming the secret variables.
+#[test]
+fn native_without_a_package_is_reported() {
+    let rendered = check_with(
+        &format!(
+            "{BASE}{}",
+            "
+guests:
+  db: { lxc: { on: pve }, network: lan }
+  app: { lxc: { on: pve }, network: lan }
+  arr: { lxc: { on: pve }, network: lan }
+services:
+  postgres: { app: postgresql, on: db, backup: false }
+  n8n: { app: n8n, on: app, uses: [postgres], backup: false }
+#                      ^^^ W621
+  prowlarr: { app: prowlarr, on: arr, backup: false }
+#                                ^^^ W621
+"
+        ),
+        hearth_catalog::builtin(),
+    );
+    let n8n = rendered.iter().find(|r| r.contains("`n8n`")).unwrap();
+    assert!(n8n.contains("DB_POSTGRESDB_PASSWORD"), "{n8n}");
+    assert!(n8n.contains("add `runtime: docker` to `app`"), "{n8n}");
+}

@@ -87,6 +87,7 @@ codes! {
     StorageOverCapacity = "W509", "storage-over-capacity", Warning;
     RecordShadowsExposure = "W510", "record-shadows-exposure", Warning;
     AcmeHttpUnreachable = "W511", "acme-http-unreachable", Warning;
+    NativeWithoutPackage = "W621", "native-without-package", Warning;
 }
 
 impl fmt::Display for Code {

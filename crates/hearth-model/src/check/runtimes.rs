@@ -48,6 +48,32 @@ pub(super) fn runtimes(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut 
                 )),
             );
         }
+        let unpackaged = native.is_some_and(|n| n.package.is_none() && n.debian_unsupported.is_none());
+        if debian && unpackaged {
+            let app = s.app.as_deref().unwrap_or_default();
+            // What Hearth computed for the service that only a deployment could hand over.
+            let secret: Vec<String> =
+                s.env.iter().filter(|(_, v)| v.is_secret()).map(|(k, _)| format!("`{k}`")).collect();
+            let missing = if secret.is_empty() {
+                String::new()
+            } else {
+                format!("; its environment ({}) reaches no file on the machine", secret.join(", "))
+            };
+            let form = if e.value.form.is_some() { " and remove `form: native` from the service" } else { "" };
+            out.push(
+                Diagnostic::new(
+                    Code::NativeWithoutPackage,
+                    e.value.on.span,
+                    format!(
+                        "Hearth cannot install native `{}` on `{machine}`: app `{app}` has no Debian package{missing}",
+                        e.name
+                    ),
+                )
+                .help(format!(
+                    "install it on `{machine}` yourself and give it that environment, or run it with Docker: add `runtime: docker` to `{machine}`{form}"
+                )),
+            );
+        }
         let versioned =
             native.is_some_and(|n| [&n.package, &n.config].into_iter().flatten().any(|p| p.contains("{{ version }}")));
         let major = s.version().is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
