@@ -126,6 +126,9 @@ spec_struct! {
         /// Where the NixOS module keeps the data, when not at `data`; `{{ service }}` is the
         /// service's name (NixOS's Redis keeps `/var/lib/redis-<name>`).
         opt nixos_data: String,
+        /// Why Hearth cannot deploy the native form on a Debian machine (no package, or a
+        /// configuration it does not write); NixOS machines still run it from `nixos`.
+        opt debian_unsupported: String,
     }
 }
 

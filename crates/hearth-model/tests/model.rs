@@ -907,3 +907,58 @@ dns:
         ]
     );
 }
+
+/// A native service Hearth can only deploy on NixOS (its catalog entry says why) is refused on a
+/// Debian machine; one whose package and configuration folder are named after its major version
+/// needs a version that starts with one.
+#[test]
+fn native_forms_hearth_can_deploy() {
+    let rendered = check_with(
+        &format!(
+            "{BASE}{}",
+            "
+guests:
+  vpn: { lxc: { on: pve }, network: lan }
+  nix: { vm: { on: pve }, network: lan, os: nixos }
+  db: { lxc: { on: pve }, network: lan }
+services:
+  netbird: { app: netbird, on: vpn, backup: false }
+#                              ^^^ E621
+  mesh: { app: netbird, on: nix, backup: false }
+  postgres: { app: postgresql, on: db, version: latest, backup: false }
+#                                               ^^^^^^ W503
+#                                               ^^^^^^ E622
+  pg16: { app: postgresql, on: db, version: \"16\", backup: false, ports: { postgres: 5433 } }
+"
+        ),
+        hearth_catalog::builtin(),
+    );
+    assert!(rendered[0].contains("add `runtime: docker` to `vpn`"), "{rendered:?}");
+}
+
+/// A native service whose app has no Debian package is not installed by Hearth on a Debian
+/// machine, nor does its environment reach it: a warning says so, naming the secret variables.
+#[test]
+fn native_without_a_package_is_reported() {
+    let rendered = check_with(
+        &format!(
+            "{BASE}{}",
+            "
+guests:
+  db: { lxc: { on: pve }, network: lan }
+  app: { lxc: { on: pve }, network: lan }
+  arr: { lxc: { on: pve }, network: lan }
+services:
+  postgres: { app: postgresql, on: db, backup: false }
+  n8n: { app: n8n, on: app, uses: [postgres], backup: false }
+#                      ^^^ W621
+  prowlarr: { app: prowlarr, on: arr, backup: false }
+#                                ^^^ W621
+"
+        ),
+        hearth_catalog::builtin(),
+    );
+    let n8n = rendered.iter().find(|r| r.contains("`n8n`")).unwrap();
+    assert!(n8n.contains("DB_POSTGRESDB_PASSWORD"), "{n8n}");
+    assert!(n8n.contains("add `runtime: docker` to `app`"), "{n8n}");
+}

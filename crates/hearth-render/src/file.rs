@@ -27,10 +27,17 @@ pub enum Kind {
     Promtail,
     Homepage,
     PostgresInit,
+    /// A `postgresql.conf` drop-in in the cluster's `conf.d`.
+    PostgresConf,
     Redis,
     MongoInit,
+    /// `mongod.conf`, the configuration of a native MongoDB server.
+    Mongod,
     MinioInit,
     SystemdUnit,
+    /// `/etc/default/<package>`: the variables a Debian package's unit reads with
+    /// `EnvironmentFile=` (for Prometheus and Alertmanager, the daemon's command line as `ARGS=`).
+    Defaults,
     /// A shell script a unit or an activation runs.
     Script,
     /// The Debian packages a machine needs, one per line.

@@ -1,6 +1,11 @@
 //! Loki: a single-binary configuration storing chunks and a TSDB index on the local filesystem,
 //! with retention enforced by the compactor, on the machine of `monitoring.loki`.
 //!
+//! Natively the file is the one the `loki` package of Grafana's apt repository starts with
+//! (`loki.service`: `-config.file /etc/loki/config.yml`, the catalog's `native.config`) and the
+//! data is the service's data folder (which that package does not make: `packages` does); in a
+//! container it goes into the `config` volume.
+//!
 //! One process, an in-memory ring and replication factor 1 is the upstream's recommended setup
 //! for one machine. Paths are under the `data` volume as the process sees it; listen ports are
 //! the container ports of `http` and `grpc`. The schema starts at a fixed date so the rendered
@@ -8,6 +13,7 @@
 
 use hearth_spec::ast::Form;
 
+use crate::native;
 use crate::query::{dirs, listen_port, service};
 use crate::reader::Runner;
 use crate::yaml::quoted as q;
@@ -17,18 +23,13 @@ pub fn render(cx: &Context, out: &mut Output) {
     let m = cx.model;
     let Some((name, svc)) = service(m, m.monitoring.loki.as_deref()) else { return };
     let (host_dir, _) = dirs(svc, "config", "/etc/loki");
-    // Natively the package's data folder (the catalog's `native.data`); in a container the
-    // `data` volume's target.
-    let native_data = match svc.form {
-        Form::Docker => None,
-        _ => svc
-            .app
-            .as_deref()
-            .and_then(|a| cx.catalog.get(a))
-            .and_then(|a| a.native.as_ref())
-            .and_then(|n| n.data.clone()),
+    let (path, data) = match svc.form {
+        Form::Docker => (format!("{host_dir}/loki.yaml"), dirs(svc, "data", "/var/lib/loki").1),
+        _ => (
+            native::config(cx, svc).unwrap_or_else(|| "/etc/loki/config.yml".to_string()),
+            native::data_dir(cx, svc).unwrap_or_else(|| "/var/lib/loki".to_string()),
+        ),
     };
-    let data = native_data.unwrap_or_else(|| dirs(svc, "data", "/var/lib/loki").1);
     let http = listen_port(svc, &["http"]).unwrap_or(0);
     let grpc = svc.port("grpc").map_or(9096, |p| p.listen);
     let retention = m.monitoring.retention.as_str();
@@ -50,6 +51,6 @@ analytics:\n  reporting_enabled: false\n",
         compactor = q(&format!("{data}/compactor")),
         retention = q(retention),
     );
-    let file = File::new(svc.on.name(), format!("{host_dir}/loki.yaml"), Kind::Loki, content);
+    let file = File::new(svc.on.name(), path, Kind::Loki, content);
     out.push(Runner::of(cx, name, svc).config(file).from("monitoring").from(format!("service/{name}")));
 }

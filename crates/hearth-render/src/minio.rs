@@ -10,6 +10,11 @@
 //! - `credentials.env` (secret, mode 0600): the root login and one `MINIO_SECRET_KEY_<CONSUMER>`
 //!   per consumer (the secret `<server>-<consumer>-secret-key`).
 //!
+//! A native server also gets `/etc/default/minio`, the `EnvironmentFile=` of the unit MinIO's
+//! `.deb` installs, which refuses to start without `MINIO_VOLUMES`: the data folder, the listen
+//! addresses of both ports (`MINIO_OPTS`) and the service's environment, root login included
+//! (secret, mode 0600: systemd reads it as root before starting `minio-user`'s process).
+//!
 //! For a Docker server `mc` runs inside the container (the image ships it). For a native one it
 //! is `mc` on the PATH; `HEARTH_MC` replaces it (Debian's `mc` is Midnight Commander, MinIO's
 //! own package calls it `mcli`).
@@ -19,7 +24,9 @@ use std::collections::BTreeMap;
 use hearth_catalog::Provides;
 use hearth_model::model::{Bucket, Service, Template};
 
+use crate::native;
 use crate::query::{listen_port, provides};
+use crate::reader::Runner;
 use crate::shell::{docker_exec, env_name, sh_quote};
 use crate::{Activation, Context, File, Kind, Output, fill};
 
@@ -28,6 +35,10 @@ pub fn render(cx: &Context, out: &mut Output) {
     for (name, s) in &model.services {
         if !provides(cx, s, Provides::S3) {
             continue;
+        }
+        if let Some(path) = native::config(cx, s).filter(|p| p.starts_with("/etc/default/")) {
+            let file = File::new(s.on.name(), path, Kind::EnvSecret, default_env(cx, name, s));
+            out.push(Runner::of(cx, name, s).env(file).from(format!("service/{name}")));
         }
         let buckets: Vec<&Bucket> = model.buckets.iter().filter(|b| b.server == *name).collect();
         if buckets.is_empty() {
@@ -58,6 +69,30 @@ pub fn render(cx: &Context, out: &mut Output) {
             out.push(f);
         }
     }
+}
+
+/// `/etc/default/minio`: what MinIO's unit starts the server with (`minio server $MINIO_OPTS
+/// $MINIO_VOLUMES`) and the service's environment.
+fn default_env(cx: &Context, name: &str, s: &Service) -> String {
+    let data = native::data_dir(cx, s).unwrap_or_else(|| "/var/lib/minio".to_string());
+    let api = listen_port(s, &["api"]).unwrap_or(9000);
+    let console = s.port("console").map_or(9001, |p| p.listen);
+    let mut out = format!(
+        "# MinIO server `{name}`, rendered by Hearth: the environment of MinIO's minio.service.\n\
+         # Secret: keep it mode 0600.\n\
+         MINIO_VOLUMES={}\n\
+         MINIO_OPTS={}\n",
+        sh_quote(&data),
+        sh_quote(&format!("--address :{api} --console-address :{console}")),
+    );
+    let mut env = s.env.clone();
+    env.entry("MINIO_ROOT_USER".to_string()).or_insert_with(|| Template::text("admin"));
+    env.entry("MINIO_ROOT_PASSWORD".to_string())
+        .or_insert_with(|| Template::secret(format!("secret:{name}-root-password")));
+    for (var, value) in &env {
+        out.push_str(&format!("{var}={}\n", sh_quote(&fill(value, cx.secrets))));
+    }
+    out
 }
 
 /// An IAM policy allowing read and write on the given buckets and nothing else.

@@ -1,6 +1,12 @@
-//! MongoDB users per MongoDB server, on the server's machine under `/etc/hearth/mongo/`:
+//! MongoDB servers: the configuration of a native server, and the users per server on the
+//! server's machine under `/etc/hearth/mongo/`:
 //!
-//! - `init.js`: a mongosh script that logs in as the root user and creates (or updates, so
+//! - natively, `mongod.conf` where MongoDB's `mongodb-org` package reads it (the catalog's
+//!   `native.config`, `/etc/mongod.conf`): authorization on, listening on every address (the
+//!   firewall decides who connects), data in the service's data folder, the package's log file.
+//! - `init.js`: a mongosh script that logs in as the root user (creating it first when no user
+//!   exists yet, which MongoDB's localhost exception allows on a fresh native server; the image
+//!   creates it in a container) and creates (or updates, so
 //!   re-running rotates passwords) one user per database with `readWrite` on it. The user lives
 //!   in its own database, which is the `authSource` the consumers' `mongodb://.../<db>` URLs
 //!   imply. Every password is read from the environment (`process.env.MONGO_PW_<USER>`), so the
@@ -11,14 +17,26 @@
 
 use std::collections::BTreeMap;
 
+use hearth_catalog::Provides;
 use hearth_model::model::{Database, Service, Template};
 
-use crate::query::listen_port;
+use crate::native;
+use crate::query::{listen_port, provides};
+use crate::reader::Runner;
 use crate::shell::{docker_exec, env_name, sh_quote};
+use crate::yaml::{Node, quoted};
 use crate::{Activation, Context, File, Kind, Output, fill};
 
 pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
+    for (name, s) in &model.services {
+        if provides(cx, s, Provides::Mongodb)
+            && let Some(path) = native::config(cx, s)
+        {
+            let file = File::new(s.on.name(), path, Kind::Mongod, mongod_conf(cx, name, s));
+            out.push(Runner::of(cx, name, s).restarted(file).from(format!("service/{name}")));
+        }
+    }
     let mut servers: BTreeMap<&str, Vec<&Database>> = BTreeMap::new();
     for d in model.databases.iter().filter(|d| d.engine == hearth_model::model::Engine::Mongodb) {
         servers.entry(d.server.as_str()).or_default().push(d);
@@ -50,6 +68,29 @@ pub fn render(cx: &Context, out: &mut Output) {
     }
 }
 
+/// `mongod.conf` of a native server: the `mongodb-org` package's defaults (data, log, time zones)
+/// with the service's data folder and port, every address, and authorization on.
+fn mongod_conf(cx: &Context, name: &str, s: &Service) -> String {
+    let data = native::data_dir(cx, s).unwrap_or_else(|| "/var/lib/mongodb".to_string());
+    let port = listen_port(s, &["mongodb"]).unwrap_or(27017);
+    let doc = Node::Map(vec![
+        Node::comment(format!("MongoDB server `{name}`, rendered by Hearth.")),
+        ("storage".into(), Node::Map(vec![("dbPath".into(), Node::s(&data))])),
+        (
+            "systemLog".into(),
+            Node::Map(vec![
+                ("destination".into(), Node::s("file")),
+                ("logAppend".into(), Node::Bool(true)),
+                ("path".into(), Node::s("/var/log/mongodb/mongod.log")),
+            ]),
+        ),
+        ("net".into(), Node::Map(vec![("port".into(), Node::Int(port.into())), ("bindIp".into(), Node::s("0.0.0.0"))])),
+        ("processManagement".into(), Node::Map(vec![("timeZoneInfo".into(), Node::s("/usr/share/zoneinfo"))])),
+        ("security".into(), Node::Map(vec![("authorization".into(), Node::s("enabled"))])),
+    ]);
+    doc.to_block(&quoted)
+}
+
 /// A JavaScript string literal (JSON's escaping is valid JavaScript).
 fn js(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"\"".to_string())
@@ -65,7 +106,16 @@ fn init_js(server: &str, databases: &[&Database]) -> String {
            return value;\n\
          }}\n\n\
          const admin = db.getSiblingDB('admin');\n\
-         admin.auth(env('MONGO_ROOT_USERNAME'), env('MONGO_ROOT_PASSWORD'));\n\n\
+         const rootUser = env('MONGO_ROOT_USERNAME');\n\
+         const rootPassword = env('MONGO_ROOT_PASSWORD');\n\
+         try {{\n  \
+           admin.auth(rootUser, rootPassword);\n\
+         }} catch (e) {{\n  \
+           // A fresh native server has no user: MongoDB's localhost exception lets this connection\n  \
+           // create the first one, the root Hearth logs in as. Anything else fails here.\n  \
+           admin.createUser({{ user: rootUser, pwd: rootPassword, roles: [{{ role: 'root', db: 'admin' }}] }});\n  \
+           admin.auth(rootUser, rootPassword);\n\
+         }}\n\n\
          function ensureUser(database, user, password) {{\n  \
            const target = db.getSiblingDB(database);\n  \
            const roles = [{{ role: 'readWrite', db: database }}];\n  \

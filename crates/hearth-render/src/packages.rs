@@ -24,6 +24,11 @@ pub const TMPFILES: &str = "/etc/tmpfiles.d/hearth.conf";
 /// leaves `minio-user` to the operator, and Traefik ships as a bare release binary.
 const CREATE_NO_USER: &[&str] = &["minio", "traefik"];
 
+/// Packages that make no data folder for their service: Grafana's `loki` starts in whatever
+/// folder its configuration names, MinIO's `.deb` in `MINIO_VOLUMES`, Traefik's binary in its
+/// ACME storage folder. Hearth makes it, owned by the service's user.
+const MAKE_NO_DATA: &[&str] = &["loki", "minio", "traefik"];
+
 /// Packages Debian only recommends that a service cannot start without, since deploy installs
 /// with `--no-install-recommends`: Unbound's default DNSSEC validation reads the root trust
 /// anchor that `dns-root-data` ships.
@@ -120,9 +125,12 @@ fn native_needs(n: &mut Needs, name: &str, s: &Service, native: &Native) {
     }
     n.sources.insert(format!("service/{name}"));
     let Some(user) = &native.user else { return };
-    // The package makes its own data folder; one the spec moved elsewhere is Hearth's to make.
+    // The package makes its own data folder (unless it makes none); one the spec moved elsewhere
+    // is Hearth's to make.
+    let makes_data = !native.package.as_deref().is_some_and(|p| MAKE_NO_DATA.contains(&p));
     for v in s.volumes.iter().filter(|v| v.stateful && !v.readonly) {
-        if native.data.as_deref() != Some(v.source.as_str()) && v.source.starts_with('/') {
+        let packaged = makes_data && native.data.as_deref() == Some(v.source.as_str());
+        if !packaged && v.source.starts_with('/') {
             n.dirs.entry(v.source.clone()).or_insert_with(|| (user.clone(), format!("{why}, volume {}", v.name)));
         }
     }

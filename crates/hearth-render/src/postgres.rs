@@ -12,13 +12,19 @@
 //! - `apply.sh`: sources `passwords.env` and runs psql with one `-v pw_<role>=...` per role. The
 //!   psql command can be replaced with `HEARTH_PSQL` (the tests point it at a throwaway cluster).
 //! - `pg_hba.conf`: `local all postgres peer` for administration, then one `host` line per
-//!   database and consumer machine with `scram-sha-256`; nothing else may connect. The server's
-//!   configuration points `hba_file` at it.
+//!   database and consumer machine with `scram-sha-256`; nothing else may connect.
+//! - natively, `hearth.conf` in the cluster's `conf.d` (`/etc/postgresql/<major>/main/conf.d/`,
+//!   which Debian's `postgresql.conf` includes last): `listen_addresses = '*'` and the port, so
+//!   the consumers on other machines can connect at all (Debian's default is `localhost`), and
+//!   `hba_file` pointing at the `pg_hba.conf` above. Who may connect is `pg_hba.conf`'s and the
+//!   firewall's decision, not the listening address's.
 
 use std::collections::BTreeMap;
 
 use hearth_model::model::{Database, Service, Template};
 
+use crate::native;
+use crate::query::listen_port;
 use crate::reader::Runner;
 use crate::shell::{docker_exec, env_name, sh_quote};
 use crate::{Activation, Context, File, Kind, Output, fill};
@@ -47,7 +53,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         let source = format!("service/{server}");
         let runner = Runner::of(cx, server, s);
         let apply = Activation::Run { argv: vec!["/bin/sh".into(), format!("{dir}/apply.sh")] };
-        let files = [
+        let mut files = vec![
             File::new(machine, format!("{dir}/init.sql"), Kind::PostgresInit, init_sql(server, databases, &roles))
                 .activate(apply.clone()),
             runner
@@ -69,6 +75,19 @@ pub fn render(cx: &Context, out: &mut Output) {
                 pg_hba(cx, server, databases),
             )),
         ];
+        if let Some(config) = native::config(cx, s) {
+            let conf_d = config.rsplit_once('/').map_or(config.as_str(), |(d, _)| d);
+            let port = listen_port(s, &["postgres"]).unwrap_or(5432);
+            let content = format!(
+                "# PostgreSQL server `{server}`, rendered by Hearth; read after postgresql.conf.\n\
+                 # Listen on every address: pg_hba.conf and the firewall decide who connects.\n\
+                 listen_addresses = '*'\n\
+                 port = {port}\n\
+                 hba_file = '{dir}/pg_hba.conf'\n"
+            );
+            let file = File::new(machine, format!("{conf_d}/conf.d/hearth.conf"), Kind::PostgresConf, content);
+            files.push(runner.restarted(file));
+        }
         for f in files {
             let f = databases
                 .iter()
@@ -148,8 +167,12 @@ fn passwords_env(cx: &Context, server: &str, roles: &BTreeMap<&str, &str>) -> St
 }
 
 fn apply_sh(server: &str, s: &Service, dir: &str, roles: &BTreeMap<&str, &str>) -> String {
-    let psql = docker_exec(server, s, " -i")
-        .map_or_else(|| "runuser -u postgres -- psql".to_string(), |exec| format!("{exec} psql --username=postgres"));
+    // Natively over the cluster's socket, which is named after its port.
+    let port = listen_port(s, &["postgres"]).unwrap_or(5432);
+    let psql = docker_exec(server, s, " -i").map_or_else(
+        || format!("runuser -u postgres -- psql --port={port}"),
+        |exec| format!("{exec} psql --username=postgres"),
+    );
     let mut sh = format!(
         "#!/bin/sh\n\
          # Creates the roles and databases of PostgreSQL server `{server}` (init.sql), rendered by Hearth.\n\

@@ -6,12 +6,17 @@
 //! `/etc/prometheus` natively), and the paths *inside* the files are the ones the process sees
 //! (the volume's target), so the same text works in Docker and natively.
 //!
+//! Natively, Debian's `prometheus` unit takes its command line from `/etc/default/prometheus`
+//! (`ARGS=`): the configuration file, the data folder, the listen port, `monitoring.retention` and,
+//! when Alloy agents push with `remote_write`, the receiver flag.
+//!
 //! Every string that comes from the spec is written as a double-quoted YAML scalar (JSON string
 //! syntax, which YAML 1.2 accepts), so names, expressions and `{{ $labels }}` templates never
 //! need hand-escaping.
 
 use crate::alerting;
-use crate::query::{address, dirs, http_port, service};
+use crate::native;
+use crate::query::{address, dirs, http_port, listen_port, service};
 use crate::reader::Runner;
 use crate::yaml::{Node, quoted as q};
 use crate::{Context, File, Kind, Output};
@@ -24,8 +29,10 @@ pub fn render(cx: &Context, out: &mut Output) {
     let rules_rel = "rules/hearth.yml";
     let mon = &m.monitoring;
 
+    let receiver = mon.agent.as_deref() == Some("alloy");
+    let native = native::entry(cx, svc).is_some();
     let mut doc = vec![Node::comment("Prometheus configuration rendered by Hearth from `monitoring`.")];
-    if mon.agent.as_deref() == Some("alloy") {
+    if receiver && !native {
         // Receiving remote writes is a command-line flag, not a key of this file.
         doc.push(Node::comment("The alloy agents push metrics with remote_write: start Prometheus with"));
         doc.push(Node::comment("`--web.enable-remote-write-receiver` (a command-line flag, not a key of this file)."));
@@ -50,6 +57,21 @@ pub fn render(cx: &Context, out: &mut Output) {
         doc.push(("alerting".into(), Node::Map(vec![("alertmanagers".into(), alertmanagers)])));
     }
     let runner = Runner::of(cx, name, svc);
+    if native {
+        let data = native::data_dir(cx, svc).unwrap_or_else(|| "/var/lib/prometheus".to_string());
+        let mut args = vec![
+            format!("--config.file={proc_dir}/prometheus.yml"),
+            // Debian's default layout: the TSDB in `metrics2` under the data folder.
+            format!("--storage.tsdb.path={data}/metrics2/"),
+            format!("--storage.tsdb.retention.time={}", mon.retention),
+            format!("--web.listen-address=:{}", listen_port(svc, &["http"]).unwrap_or(9090)),
+        ];
+        if receiver {
+            args.push("--web.enable-remote-write-receiver".to_string());
+        }
+        let file = native::args_file(machine, "prometheus", &format!("Prometheus `{name}`"), &args);
+        out.push(runner.env(file).from("monitoring").from(format!("service/{name}")));
+    }
     let mut file = runner
         .config(File::new(machine, format!("{host_dir}/prometheus.yml"), Kind::Prometheus, String::new()))
         .from("monitoring")

@@ -87,6 +87,15 @@ impl Runner {
         }
     }
 
+    /// A configuration file whose settings only take effect when the process starts (PostgreSQL's
+    /// `listen_addresses`): root's, readable by all, restarted on change.
+    pub(crate) fn restarted(&self, file: File) -> File {
+        match self.restart(false) {
+            Some(a) => file.activate(a),
+            None => file,
+        }
+    }
+
     /// A secret file the process itself reads at start: owned by the process's user so that mode
     /// 0600 still lets it read, and restarted on change.
     pub(crate) fn private(&self, file: File) -> File {

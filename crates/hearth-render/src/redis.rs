@@ -9,6 +9,10 @@
 //! more when an allocated DB number needs it. The password is the secret `<server>-password`,
 //! the one the consumers' `redis://` URLs carry. NixOS machines are left to the NixOS renderer
 //! (`services.redis.servers`).
+//!
+//! Debian's `redis-server.service` may write only its own folders (`ProtectSystem=strict`,
+//! `ReadWritePaths=-/var/lib/redis`): a native data folder the spec moves elsewhere gets a unit
+//! drop-in adding it, or the server could not write its append-only file there.
 
 use hearth_catalog::Provides;
 use hearth_model::model::{Service, Template};
@@ -16,7 +20,10 @@ use hearth_spec::ast::Form;
 
 use crate::query::{listen_port, provides};
 use crate::reader::Runner;
-use crate::{Context, File, Kind, Output, fill};
+use crate::{Activation, Context, File, Kind, Output, fill};
+
+/// The folder Debian's Redis unit may write, and the server's data folder by default.
+const PACKAGE_DATA: &str = "/var/lib/redis";
 
 pub fn render(cx: &Context, out: &mut Output) {
     for (name, s) in &cx.model.services {
@@ -58,6 +65,20 @@ pub fn render(cx: &Context, out: &mut Output) {
         out.push(conf_file);
         let secret_file = File::new(machine, format!("{folder}/secret.conf"), Kind::EnvSecret, secret);
         out.push(runner.private(secret_file).from(&source));
+        if let Runner::Native { unit, .. } = &runner
+            && !std::path::Path::new(&data_dir).starts_with(PACKAGE_DATA)
+        {
+            let dropin = format!(
+                "# Rendered by Hearth: Redis server `{name}` keeps its data in {data_dir}, which\n\
+                 # {unit} (ProtectSystem=strict) may not write otherwise.\n\
+                 [Service]\n\
+                 ReadWritePaths={data_dir}\n"
+            );
+            let file =
+                File::new(machine, format!("/etc/systemd/system/{unit}.d/hearth.conf"), Kind::SystemdUnit, dropin)
+                    .activate(Activation::Unit { unit: unit.clone(), start: true });
+            out.push(file.from(&source));
+        }
     }
 }
 
@@ -72,7 +93,7 @@ fn placement(s: &Service) -> (String, String, String) {
         let data = volume("data").map_or_else(|| "/data".to_string(), |v| v.target.clone());
         (folder, inside, data)
     } else {
-        let data = volume("data").map_or_else(|| "/var/lib/redis".to_string(), |v| v.source.clone());
+        let data = volume("data").map_or_else(|| PACKAGE_DATA.to_string(), |v| v.source.clone());
         ("/etc/redis".to_string(), "/etc/redis".to_string(), data)
     }
 }

@@ -27,6 +27,9 @@ const CONFIGS: &[Kind] = &[
     Kind::Promtail,
     Kind::Homepage,
     Kind::Redis,
+    Kind::PostgresConf,
+    Kind::Mongod,
+    Kind::Defaults,
     Kind::Cloudflared,
     Kind::Wireguard,
 ];
@@ -66,6 +69,13 @@ fn problems(f: &File, all: &[File]) -> Vec<String> {
     let dir = f.path.rsplit_once('/').map_or("", |(d, _)| d);
     let only = |a: Activation| f.activation == [a];
     match f.kind {
+        // A drop-in (`<unit>.d/*.conf`) changes its unit: daemon-reload and restart it.
+        Kind::SystemdUnit if dir.ends_with(".d") => {
+            let unit = dir.rsplit('/').next().unwrap_or_default().trim_end_matches(".d");
+            if !only(Activation::Unit { unit: unit.to_string(), start: true }) {
+                p.push("a drop-in restarts its unit".into());
+            }
+        }
         Kind::SystemdUnit => {
             let timer =
                 name.strip_suffix(".service").is_some_and(|stem| on_machine(&format!("{dir}/{stem}.timer")).is_some());

@@ -381,10 +381,10 @@ fn secrets_stay_in_secret_files() {
     assert_eq!(
         paths,
         [
-            "/etc/alertmanager/secrets/gotify-token",
-            "/etc/alertmanager/secrets/mail-password",
-            "/etc/alertmanager/secrets/ntfy-token",
-            "/etc/alertmanager/secrets/telegram-token",
+            "/etc/prometheus/alertmanager-secrets/gotify-token",
+            "/etc/prometheus/alertmanager-secrets/mail-password",
+            "/etc/prometheus/alertmanager-secrets/ntfy-token",
+            "/etc/prometheus/alertmanager-secrets/telegram-token",
         ]
     );
     assert!(secrets.iter().all(|f| f.mode == 0o600 && f.content.starts_with("{{")));

@@ -73,6 +73,8 @@ codes! {
     PlaintextSecret = "E501", "plaintext-secret", Error;
     PublicWithoutTls = "E502", "public-without-tls", Error;
     DatabaseExposed = "E503", "database-exposed", Error;
+    NativeUnsupported = "E621", "native-unsupported", Error;
+    NativeNeedsVersion = "E622", "native-needs-version", Error;
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
@@ -89,6 +91,7 @@ codes! {
     StorageOverCapacity = "W509", "storage-over-capacity", Warning;
     RecordShadowsExposure = "W510", "record-shadows-exposure", Warning;
     AcmeHttpUnreachable = "W511", "acme-http-unreachable", Warning;
+    NativeWithoutPackage = "W621", "native-without-package", Warning;
     DuplicateRecord = "W651", "duplicate-record", Warning;
 }
 

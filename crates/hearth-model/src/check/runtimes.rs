@@ -1,4 +1,6 @@
-//! Runtimes: every service's form runs on its machine's runtime.
+//! Runtimes: every service's form runs on its machine's runtime, and a native service on a
+//! Debian machine is one Hearth can deploy there: its catalog entry does not say it cannot, and
+//! a package named after a major version (`postgresql-{{ version }}`) gets one.
 
 use hearth_catalog::Catalog;
 use hearth_spec::ast::{Form, Runtime};
@@ -28,6 +30,68 @@ pub(super) fn runtimes(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut 
         };
         let no_native =
             s.form == Form::Native && s.app.as_deref().and_then(|a| catalog.get(a)).is_some_and(|a| a.native.is_none());
+        let native = s.app.as_deref().and_then(|a| catalog.get(a)).and_then(|a| a.native.as_ref());
+        let debian = s.form == Form::Native && ok && !model.is_nixos(machine);
+        if debian && let Some(why) = native.and_then(|n| n.debian_unsupported.as_deref()) {
+            let app = s.app.as_deref().unwrap_or_default();
+            let form = if e.value.form.is_some() { " and remove `form: native` from the service" } else { "" };
+            out.push(
+                Diagnostic::new(
+                    Code::NativeUnsupported,
+                    e.value.on.span,
+                    format!("`{}` cannot run natively on `{machine}`: {why}", e.name),
+                )
+                .label(format!("`{machine}` is no NixOS machine"))
+                .help(format!(
+                    "run it with Docker: add `runtime: docker` to `{machine}`{form}; or place it on a NixOS machine, whose `{}` module runs `{app}` natively",
+                    native.and_then(|n| n.nixos.as_deref()).unwrap_or("services")
+                )),
+            );
+        }
+        let unpackaged = native.is_some_and(|n| n.package.is_none() && n.debian_unsupported.is_none());
+        if debian && unpackaged {
+            let app = s.app.as_deref().unwrap_or_default();
+            // What Hearth computed for the service that only a deployment could hand over.
+            let secret: Vec<String> =
+                s.env.iter().filter(|(_, v)| v.is_secret()).map(|(k, _)| format!("`{k}`")).collect();
+            let missing = if secret.is_empty() {
+                String::new()
+            } else {
+                format!("; its environment ({}) reaches no file on the machine", secret.join(", "))
+            };
+            let form = if e.value.form.is_some() { " and remove `form: native` from the service" } else { "" };
+            out.push(
+                Diagnostic::new(
+                    Code::NativeWithoutPackage,
+                    e.value.on.span,
+                    format!(
+                        "Hearth cannot install native `{}` on `{machine}`: app `{app}` has no Debian package{missing}",
+                        e.name
+                    ),
+                )
+                .help(format!(
+                    "install it on `{machine}` yourself and give it that environment, or run it with Docker: add `runtime: docker` to `{machine}`{form}"
+                )),
+            );
+        }
+        let versioned =
+            native.is_some_and(|n| [&n.package, &n.config].into_iter().flatten().any(|p| p.contains("{{ version }}")));
+        let major = s.version().is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()));
+        if debian && versioned && !major {
+            let span =
+                e.value.version.as_ref().map_or(e.value.app.as_ref().map_or(e.value.on.span, |a| a.span), |v| v.span);
+            out.push(
+                Diagnostic::new(
+                    Code::NativeNeedsVersion,
+                    span,
+                    format!(
+                        "native `{}` needs a major version: its Debian package and configuration folder are named after it",
+                        e.name
+                    ),
+                )
+                .help("set `version:` to the major version to install, e.g. `version: \"15\"` (Debian 12's PostgreSQL)"),
+            );
+        }
         if no_native {
             out.push(
                 Diagnostic::new(
