@@ -7,6 +7,7 @@ use hearth_model::{Allocations, analyze};
 const BASE: &str = "
 homelab: test
 domain: example.com
+admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
 networks:
   lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1, reserved: [192.168.1.2-192.168.1.9] }
 hosts:
@@ -88,6 +89,49 @@ services:
 }
 
 #[test]
+fn guests_proxmox_cannot_create_or_nobody_can_reach() {
+    // A disk on SHR (DSM's own volume) or on a pool without the content type, mounts on a VM
+    // Hearth does not configure, and cloud-init VMs without an operator key.
+    check_with(
+        "
+homelab: test
+domain: example.com
+networks: { lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 } }
+hosts:
+  pve:
+    proxmox: {}
+    address: 192.168.1.10
+    network: lan
+    storage:
+      local-lvm: { kind: lvm-thin, content: [images, rootdir] }
+      nas: { kind: shr, path: /mnt/pve/nas, content: [backup, iso] }
+      isos: { kind: dir, path: /srv/iso, content: [iso] }
+guests:
+  dsm:
+    vm: { on: pve, storage: nas }
+#                           ^^^ E641
+    os: dsm
+    runtime: none
+  ct: { lxc: { on: pve, storage: isos }, network: lan, backup: false }
+#                                ^^^^ E641
+  haos:
+    vm: { on: pve }
+    os: haos
+    runtime: none
+    mounts: { /media: nas/media }
+#             ^^^^^^ E642
+  docker:
+# ^^^^^^ W641
+    vm: { on: pve, storage: local-lvm }
+    network: lan
+    runtime: docker
+    mounts: { /srv/media: nas/media }
+",
+        hearth_catalog::builtin(),
+    );
+}
+
+#[test]
 fn conflicts() {
     // Duplicate address, duplicate id, address outside the subnet, address on the gateway.
     check(
@@ -126,6 +170,7 @@ fn budgets_and_oversubscription() {
     check_with(
         "
 homelab: test
+admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
 hosts:
   pve: { proxmox: {}, hardware: { cores: 4, threads: 8, memory: 16GiB } }
 #                                                    ^ W401
@@ -570,6 +615,7 @@ fn budgets_whose_totals_do_not_fit_still_report() {
     check_with(
         "
 homelab: test
+admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
 hosts:
   pve: { proxmox: {}, hardware: { cores: 4, memory: 16GiB } }
 #                                        ^ W401

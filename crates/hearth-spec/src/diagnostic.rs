@@ -73,6 +73,9 @@ codes! {
     PlaintextSecret = "E501", "plaintext-secret", Error;
     PublicWithoutTls = "E502", "public-without-tls", Error;
     DatabaseExposed = "E503", "database-exposed", Error;
+    GuestStorageUnfit = "E641", "guest-storage-unfit", Error;
+    VmMountUnsupported = "E642", "vm-mount-unsupported", Error;
+    BackupUnreachable = "E643", "backup-unreachable", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     PublicWithoutAuth = "W501", "public-without-auth", Warning;
     DatabaseReachable = "W502", "database-reachable", Warning;
@@ -85,6 +88,7 @@ codes! {
     StorageOverCapacity = "W509", "storage-over-capacity", Warning;
     RecordShadowsExposure = "W510", "record-shadows-exposure", Warning;
     AcmeHttpUnreachable = "W511", "acme-http-unreachable", Warning;
+    PlaceholderSshKey = "W641", "placeholder-ssh-key", Warning;
 }
 
 impl fmt::Display for Code {
