@@ -144,8 +144,12 @@ fn shell_scripts_parse() {
         let dir = common::write_tree(&files, &common::temp_dir(&format!("data-sh-{name}")));
         for f in files.iter().filter(|f| f.path.ends_with(".sh")) {
             let path = dir.join(&f.machine).join(f.path.trim_start_matches('/'));
-            assert!(f.content.starts_with("#!/bin/sh\n"), "{name}: {} has no #!/bin/sh", f.path);
-            common::run_ok(Command::new("sh").arg("-n").arg(&path), &format!("{name}: sh -n {}", f.path));
+            // bash only where the script needs it (`pipefail` in the whole-guest backups).
+            let bash = f.content.starts_with("#!/bin/bash\n");
+            assert!(bash || f.content.starts_with("#!/bin/sh\n"), "{name}: {} has no #!/bin/sh", f.path);
+            if !bash {
+                common::run_ok(Command::new("sh").arg("-n").arg(&path), &format!("{name}: sh -n {}", f.path));
+            }
             common::run_ok(Command::new("bash").arg("-n").arg(&path), &format!("{name}: bash -n {}", f.path));
             n += 1;
         }
@@ -659,7 +663,15 @@ fn restic_script_runs() {
     step("backup");
     step("backup");
     step("metric");
-    step("forget");
+    // Pruning is the repository's own script's, once per repository.
+    for repo in &policy.to {
+        let prune = files.iter().find(|f| f.path == format!("/etc/hearth/backup/repository-{repo}.sh")).unwrap();
+        let local = dir.join(format!("repository-{repo}.sh"));
+        std::fs::write(&local, prune.content.replace("/etc/hearth/restic/", &format!("{}/", env.display()))).unwrap();
+        let mut c = Command::new("sh");
+        c.arg(&local).arg("prune").env("XDG_CACHE_HOME", dir.join("cache"));
+        common::run_ok(&mut c, &format!("repository-{repo}.sh prune"));
+    }
     let metric = std::fs::read_to_string(textfile.join(format!("hearth-backup-{}.prom", job.service))).unwrap();
     let line = metric.lines().find(|l| !l.starts_with('#')).unwrap();
     let (name, value) = line.split_once(' ').unwrap();

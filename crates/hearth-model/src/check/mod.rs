@@ -37,6 +37,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     addresses::routes_to_nowhere(spec, model, origins, &mut out);
     exposure::acme_reachability(spec, &mut out);
     backups::backups(spec, catalog, model, &mut out);
+    backups::unreachable_repositories(spec, model, &mut out);
     guests::guests(spec, model, &mut out);
     exposure::exposure(spec, catalog, &mut out);
     exposure::databases(spec, catalog, model, &mut out);
