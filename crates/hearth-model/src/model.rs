@@ -636,6 +636,10 @@ pub struct Database {
     pub user: String,
     pub password_secret: String,
     pub consumers: Vec<String>,
+    /// Extensions its consumers' apps need in it (catalog `uses.<kind>.extensions`).
+    pub extensions: Vec<String>,
+    /// Whether its user must be a superuser (catalog `uses.<kind>.superuser`).
+    pub superuser: bool,
 }
 
 /// A database engine whose databases and users Hearth creates.

@@ -132,6 +132,53 @@ guests:
 }
 
 #[test]
+fn host_repository_folders_must_reach_the_guest_that_backs_up() {
+    // A container gets the folder mounted; a VM whose system Hearth does not configure cannot.
+    check_with(
+        "
+homelab: test
+domain: example.com
+networks: { lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 } }
+hosts:
+  pve:
+    proxmox: {}
+    address: 192.168.1.10
+    network: lan
+    storage: { backup: { kind: dir, path: /srv/backup } }
+guests:
+  ct: { lxc: { on: pve }, network: lan }
+  nix:
+# ^^^ E643
+    vm: { on: pve }
+    os: nixos
+    network: lan
+services:
+  vault: { app: vaultwarden, on: ct, backup: nightly }
+  vault2: { app: vaultwarden, on: nix, backup: nightly }
+backups:
+  repositories: { local: { restic: /srv/backup/restic } }
+  policies: { nightly: { at: \"03:00\", to: [local], keep: { daily: 7 } } }
+",
+        hearth_catalog::builtin(),
+    );
+    let (a, _) = analyze_spec(
+        "
+homelab: test
+networks: { lan: { cidr: 192.168.1.0/24 } }
+hosts: { pve: { proxmox: {}, storage: { backup: { kind: dir, path: /srv/backup } } } }
+guests: { ct: { lxc: { on: pve }, network: lan } }
+services: { vault: { app: vaultwarden, on: ct, backup: nightly } }
+backups:
+  repositories: { local: { restic: /srv/backup/restic } }
+  policies: { nightly: { at: \"03:00\", to: [local] } }
+",
+        hearth_catalog::builtin(),
+        &Allocations::default(),
+    );
+    assert_eq!(a.model.guests["ct"].mounts.get("/srv/backup/restic").map(String::as_str), Some("/srv/backup/restic"));
+}
+
+#[test]
 fn conflicts() {
     // Duplicate address, duplicate id, address outside the subnet, address on the gateway.
     check(

@@ -567,7 +567,9 @@ fn postgres_init_runs_on_a_real_cluster() {
                 );
                 let wrong = cluster.connect(&d.user, "wrong-password", &d.name);
                 assert!(!wrong.status.success(), "{name}: {} connects with a wrong password", d.user);
-                for other in dbs.iter().filter(|o| o.user != d.user) {
+                // A superuser (Immich's role, as its catalog entry asks) passes `CONNECT`;
+                // pg_hba.conf still admits it over the network to its own database only.
+                for other in dbs.iter().filter(|o| o.user != d.user && !d.superuser) {
                     let theirs = cluster.connect(&d.user, &password, &other.name);
                     assert!(!theirs.status.success(), "{name}: {} can connect to {}", d.user, other.name);
                     assert!(
@@ -703,4 +705,36 @@ fn no_path_clashes_with_other_renderers() {
             assert_eq!(full, Some(&f), "{name}: {}:{} is also written by another renderer", f.machine, f.path);
         }
     }
+}
+
+/// Immich's migrations manage pgvecto.rs and earthdistance: its role is a superuser and the
+/// extensions are created in its database (the real-cluster test above runs the SQL).
+#[test]
+fn immich_database_gets_its_superuser_and_extensions() {
+    let mut checked = 0;
+    for (name, model) in common::examples() {
+        let files = data_files(&model, None);
+        for d in &model.databases {
+            let immich = d.consumers.iter().any(|c| model.services[c].app.as_deref() == Some("immich"));
+            if !immich {
+                continue;
+            }
+            let server = &model.services[&d.server];
+            let init = files
+                .iter()
+                .find(|f| f.machine == server.on.name() && f.kind == Kind::PostgresInit && f.path.ends_with("init.sql"))
+                .unwrap_or_else(|| panic!("{name}: no init.sql for {}", d.server));
+            assert!(
+                init.content.contains(&format!("ALTER ROLE \"{}\" WITH LOGIN SUPERUSER PASSWORD", d.user)),
+                "{name}: {}",
+                init.content
+            );
+            let after = init.content.split(&format!("\\connect \"{}\"\n", d.name)).nth(1).unwrap_or_default();
+            for e in ["vectors", "earthdistance"] {
+                assert!(after.contains(&format!("CREATE EXTENSION IF NOT EXISTS \"{e}\" CASCADE;")), "{name}: {e}");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
 }
