@@ -132,6 +132,34 @@ guests:
 }
 
 #[test]
+fn the_guest_storage_help_is_an_edit_that_works() {
+    let spec = |storage: &str| {
+        format!(
+            "
+guests:
+  dsm:
+    vm: {{ on: pve, storage: {storage} }}
+    os: dsm
+    runtime: none
+hosts:
+  pve:
+    proxmox: {{}}
+    storage:
+      local-lvm: {{ kind: lvm-thin, content: [images, rootdir] }}
+      nas: {{ kind: shr, path: /mnt/pve/nas }}
+homelab: test
+"
+        )
+    };
+    let (a, loaded) = analyze_spec(&spec("nas"), hearth_catalog::builtin(), &Allocations::default());
+    let d = a.diagnostics.iter().find(|d| d.code == hearth_spec::Code::GuestStorageUnfit).expect("E641");
+    let help = d.render_short(&loaded.sources);
+    assert!(help.contains("`storage: local-lvm`"), "{help}");
+    let (a, _) = analyze_spec(&spec("local-lvm"), hearth_catalog::builtin(), &Allocations::default());
+    assert!(a.diagnostics.is_empty(), "{:?}", a.diagnostics);
+}
+
+#[test]
 fn host_repository_folders_must_reach_the_guest_that_backs_up() {
     // A container gets the folder mounted; a VM whose system Hearth does not configure cannot.
     check_with(

@@ -153,3 +153,16 @@ fn lxc_guests_get_the_operator_keys() {
         assert_eq!(text(&p, "ssh-public-keys"), model.admin.ssh_keys[0], "{gname}");
     }
 }
+
+#[test]
+fn vm_block_devices_pass_through_as_disks() {
+    // DSM builds its volume from the host's disks, passed through whole.
+    let mut model = example("ryzen-tiered-lxc-platform");
+    let disks = ["/dev/disk/by-id/ata-HDD0", "/dev/disk/by-id/ata-HDD1"];
+    model.guests.get_mut("vm1-xpenology").unwrap().devices = disks.iter().map(ToString::to_string).collect();
+    let files = common::render(&model);
+    let g = &model.guests["vm1-xpenology"];
+    let p = params(&files, g.id, "vm1-xpenology");
+    assert_eq!(text(&p, "scsi1"), disks[0]);
+    assert_eq!(text(&p, "scsi2"), disks[1]);
+}
