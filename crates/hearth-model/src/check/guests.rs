@@ -83,7 +83,7 @@ fn vm_mounts(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                 format!("VM `{}` (os `{}`) would never mount its `mounts:`", e.name, g.os),
             )
             .label("Hearth mounts host folders only in managed Debian and Ubuntu VMs")
-            .help("remove `mounts:` and mount the share inside the VM yourself, or run the VM as `os: debian-12`"),
+            .help("remove `mounts:` and mount the share inside the VM yourself"),
         );
     }
 }
