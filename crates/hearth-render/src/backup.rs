@@ -368,10 +368,16 @@ fn render_guest_job(
          METRIC={metric}\n\n\
          use_repository() {{\n    set -a\n    . \"/etc/hearth/restic/$1.env\"\n    set +a\n}}\n\n\
          {LOCKED}\
-         # Streams one guest's vzdump archive into the repository loaded in this shell.\n\
+         # Streams one guest's vzdump archive into the repository loaded in this shell. restic keeps\n\
+         # what it read when vzdump fails midway; that partial snapshot is forgotten again.\n\
          guest() {{\n    \
+         out=$(mktemp)\n    status=0\n    \
          vzdump \"$2\" --mode snapshot --compress zstd --stdout --quiet 1 |\n        \
-         {RESTIC} backup --host {host_q} --tag hearth --tag \"guest-$1\" --stdin --stdin-filename \"$3\"\n}}\n\n\
+         {RESTIC} backup --json --host {host_q} --tag hearth --tag \"guest-$1\" --stdin --stdin-filename \"$3\" >\"$out\" || status=$?\n    \
+         if [ \"$status\" -ne 0 ]; then\n        \
+         id=$(sed -n 's/.*\"snapshot_id\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$out\")\n        \
+         [ -z \"$id\" ] || {RESTIC} forget \"$id\" >&2 || true\n    \
+         fi\n    rm -f \"$out\"\n    return \"$status\"\n}}\n\n\
          case \"${{1:-}}\" in\n\
          backup)\n    failed=0\n    for repository in $REPOSITORIES; do\n        (\n            \
          use_repository \"$repository\" &&\n            {INIT}",

@@ -38,7 +38,12 @@ fn each_restic_repository_is_pruned_in_one_place() {
             }
             // A job that pruned by itself would take the repository's exclusive lock while the
             // policy's other jobs back up.
-            assert!(!f.content.contains(" forget"), "{name}: {}:{} prunes", f.machine, f.path);
+            let prunes = f
+                .content
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .any(|l| l.contains("--keep-") || l.contains("restic prune") || l.contains("--prune"));
+            assert!(!prunes, "{name}: {}:{} prunes", f.machine, f.path);
         }
         let mut pruned: BTreeMap<String, usize> = BTreeMap::new();
         for job in model.backups.jobs.iter().filter(|j| !model.is_nixos(&j.machine)) {
@@ -244,4 +249,69 @@ fn database_jobs_back_up_dumps_not_live_files() {
         }
     }
     assert!(checked > 0);
+}
+
+/// The rendered whole-guest backup run for real with a stand-in `vzdump` that streams bytes:
+/// each guest's archive lands in the restic repository under its file name, and a failing
+/// vzdump fails the backup (`pipefail`) instead of storing an empty archive.
+#[test]
+fn whole_guest_backup_streams_vzdump_into_restic() {
+    if !common::have("restic") || !common::have("bash") {
+        assert!(!common::validators_required(), "restic or bash missing");
+        return;
+    }
+    let model = example("ryzen-tiered-lxc-platform");
+    let files = common::render(&model);
+    let script = files.iter().find(|f| f.machine == "pve" && f.path == "/etc/hearth/backup/guests-weekly.sh").unwrap();
+    let dir = common::temp_dir("backups-vzdump");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(dir.join("env")).unwrap();
+    let fake = bin.join("vzdump");
+    std::fs::write(&fake, "#!/bin/sh\n[ -e \"$FAIL\" ] && exit 3\necho \"archive of guest $1\"\n").unwrap();
+    common::run_ok(Command::new("chmod").arg("+x").arg(&fake), "chmod");
+    for repo in restic_repos(&model, "weekly") {
+        std::fs::write(
+            dir.join(format!("env/{repo}.env")),
+            format!("RESTIC_REPOSITORY='{}'\nRESTIC_PASSWORD='test'\n", dir.join(format!("repo-{repo}")).display()),
+        )
+        .unwrap();
+    }
+    let local = dir.join("guests.sh");
+    std::fs::write(&local, localise(&script.content, &dir, &[])).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let run = |fail: bool| {
+        Command::new("bash")
+            .arg(&local)
+            .arg("backup")
+            .env("PATH", &path)
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("FAIL", if fail { dir.join("bin/vzdump").display().to_string() } else { "/nonexistent".into() })
+            .output()
+            .unwrap()
+    };
+    let ok = run(false);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let g = &model.guests["lxc1-traefik"];
+    let dumped = common::run_ok(
+        Command::new("restic")
+            .args(["dump", "--tag", "guest-lxc1-traefik", "latest", &format!("vzdump-lxc-{}.tar.zst", g.id)])
+            .env("RESTIC_REPOSITORY", dir.join("repo-nas"))
+            .env("RESTIC_PASSWORD", "test")
+            .env("XDG_CACHE_HOME", dir.join("cache")),
+        "restic dump",
+    );
+    assert_eq!(dumped, format!("archive of guest {}\n", g.id));
+    let failed = run(true);
+    assert!(!failed.status.success(), "a failing vzdump must fail the backup");
+    // ... and leave no partial snapshot behind: the latest is still the good archive.
+    let latest = common::run_ok(
+        Command::new("restic")
+            .args(["dump", "--tag", "guest-lxc1-traefik", "latest", &format!("vzdump-lxc-{}.tar.zst", g.id)])
+            .env("RESTIC_REPOSITORY", dir.join("repo-nas"))
+            .env("RESTIC_PASSWORD", "test")
+            .env("XDG_CACHE_HOME", dir.join("cache")),
+        "restic dump",
+    );
+    assert_eq!(latest, dumped);
 }
