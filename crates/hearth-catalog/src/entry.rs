@@ -103,6 +103,10 @@ spec_struct! {
     /// How a `uses:` of one kind is wired into the app.
     pub struct Wiring {
         def env: NamedMap<String>,
+        /// Database extensions the app needs in its database (PostgreSQL: `CREATE EXTENSION`).
+        def extensions: Vec<String>,
+        /// Whether the app's database role must be a superuser (its migrations manage extensions).
+        opt superuser: bool,
     }
 }
 

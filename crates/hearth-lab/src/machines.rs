@@ -241,7 +241,7 @@ mod tests {
             (
                 "minimal.yaml",
                 include_str!("../../../examples/minimal.yaml"),
-                &["pve: Proxmox API (guest creation): 2 file(s)"],
+                &["pve: Proxmox API (guest creation): 3 file(s)"],
             ),
             (
                 "nixos-proxmox-five-vms.yaml",
@@ -258,7 +258,7 @@ mod tests {
             (
                 "ryzen-tiered-lxc-platform.yaml",
                 include_str!("../../../examples/ryzen-tiered-lxc-platform.yaml"),
-                &["pve: Proxmox API (guest creation): 16 file(s)"],
+                &["pve: Proxmox API (guest creation): 19 file(s)"],
             ),
             (
                 "two-node-docker-pbs.yaml",
@@ -272,7 +272,7 @@ mod tests {
             (
                 "zfs-proxmox-media-cloud.yaml",
                 include_str!("../../../examples/zfs-proxmox-media-cloud.yaml"),
-                &["pve: Proxmox API (guest creation): 13 file(s)", "pve: ZFS pool `tank`: 8 file(s)"],
+                &["pve: Proxmox API (guest creation): 27 file(s)", "pve: ZFS pool `tank`: 8 file(s)"],
             ),
         ];
         for (name, text, expected) in examples {

@@ -416,6 +416,28 @@ pub struct Guest {
     pub backup: Option<String>,
 }
 
+impl Guest {
+    /// The distribution's generic cloud image a managed Debian or Ubuntu VM boots (Proxmox
+    /// imports it from `import/`), configured by cloud-init user-data; `None` for containers and
+    /// for VMs whose system Hearth does not configure (NixOS, appliances, unmanaged).
+    pub fn cloud_image(&self) -> Option<String> {
+        if self.kind != GuestKind::Vm || !self.managed {
+            return None;
+        }
+        match self.os.split_once('-') {
+            Some(("debian", version)) if !version.is_empty() => {
+                Some(format!("debian-{version}-genericcloud-amd64.qcow2"))
+            }
+            Some(("ubuntu", version)) if !version.is_empty() => {
+                // Ubuntu publishes it as `.img`, but it is a qcow2 image; Proxmox's `import`
+                // content only lists known disk extensions, so it is stored under `.qcow2`.
+                Some(format!("ubuntu-{version}-server-cloudimg-amd64.qcow2"))
+            }
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Cluster {
     pub kind: ClusterKind,
@@ -686,6 +708,10 @@ pub struct Database {
     pub user: String,
     pub password_secret: String,
     pub consumers: Vec<String>,
+    /// Extensions its consumers' apps need in it (catalog `uses.<kind>.extensions`).
+    pub extensions: Vec<String>,
+    /// Whether its user must be a superuser (catalog `uses.<kind>.superuser`).
+    pub superuser: bool,
 }
 
 /// A database engine whose databases and users Hearth creates.

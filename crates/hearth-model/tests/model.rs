@@ -7,6 +7,7 @@ use hearth_model::{Allocations, analyze};
 const BASE: &str = "
 homelab: test
 domain: example.com
+admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
 networks:
   lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1, reserved: [192.168.1.2-192.168.1.9] }
 hosts:
@@ -88,6 +89,124 @@ services:
 }
 
 #[test]
+fn guests_proxmox_cannot_create_or_nobody_can_reach() {
+    // A disk on SHR (DSM's own volume) or on a pool without the content type, mounts on a VM
+    // Hearth does not configure, and cloud-init VMs without an operator key.
+    check_with(
+        "
+homelab: test
+domain: example.com
+networks: { lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 } }
+hosts:
+  pve:
+    proxmox: {}
+    address: 192.168.1.10
+    network: lan
+    storage:
+      local-lvm: { kind: lvm-thin, content: [images, rootdir] }
+      nas: { kind: shr, path: /mnt/pve/nas, content: [backup, iso] }
+      isos: { kind: dir, path: /srv/iso, content: [iso] }
+guests:
+  dsm:
+    vm: { on: pve, storage: nas }
+#                           ^^^ E641
+    os: dsm
+    runtime: none
+  ct: { lxc: { on: pve, storage: isos }, network: lan, backup: false }
+#                                ^^^^ E641
+  haos:
+    vm: { on: pve }
+    os: haos
+    runtime: none
+    mounts: { /media: nas/media }
+#             ^^^^^^ E642
+  docker:
+# ^^^^^^ W641
+    vm: { on: pve, storage: local-lvm }
+    network: lan
+    runtime: docker
+    mounts: { /srv/media: nas/media }
+",
+        hearth_catalog::builtin(),
+    );
+}
+
+#[test]
+fn the_guest_storage_help_is_an_edit_that_works() {
+    let spec = |storage: &str| {
+        format!(
+            "
+guests:
+  dsm:
+    vm: {{ on: pve, storage: {storage} }}
+    os: dsm
+    runtime: none
+hosts:
+  pve:
+    proxmox: {{}}
+    storage:
+      local-lvm: {{ kind: lvm-thin, content: [images, rootdir] }}
+      nas: {{ kind: shr, path: /mnt/pve/nas }}
+homelab: test
+"
+        )
+    };
+    let (a, loaded) = analyze_spec(&spec("nas"), hearth_catalog::builtin(), &Allocations::default());
+    let d = a.diagnostics.iter().find(|d| d.code == hearth_spec::Code::GuestStorageUnfit).expect("E641");
+    let help = d.render_short(&loaded.sources);
+    assert!(help.contains("`storage: local-lvm`"), "{help}");
+    let (a, _) = analyze_spec(&spec("local-lvm"), hearth_catalog::builtin(), &Allocations::default());
+    assert!(a.diagnostics.is_empty(), "{:?}", a.diagnostics);
+}
+
+#[test]
+fn host_repository_folders_must_reach_the_guest_that_backs_up() {
+    // A container gets the folder mounted; a VM whose system Hearth does not configure cannot.
+    check_with(
+        "
+homelab: test
+domain: example.com
+networks: { lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 } }
+hosts:
+  pve:
+    proxmox: {}
+    address: 192.168.1.10
+    network: lan
+    storage: { backup: { kind: dir, path: /srv/backup } }
+guests:
+  ct: { lxc: { on: pve }, network: lan }
+  nix:
+# ^^^ E643
+    vm: { on: pve }
+    os: nixos
+    network: lan
+services:
+  vault: { app: vaultwarden, on: ct, backup: nightly }
+  vault2: { app: vaultwarden, on: nix, backup: nightly }
+backups:
+  repositories: { local: { restic: /srv/backup/restic } }
+  policies: { nightly: { at: \"03:00\", to: [local], keep: { daily: 7 } } }
+",
+        hearth_catalog::builtin(),
+    );
+    let (a, _) = analyze_spec(
+        "
+homelab: test
+networks: { lan: { cidr: 192.168.1.0/24 } }
+hosts: { pve: { proxmox: {}, storage: { backup: { kind: dir, path: /srv/backup } } } }
+guests: { ct: { lxc: { on: pve }, network: lan } }
+services: { vault: { app: vaultwarden, on: ct, backup: nightly } }
+backups:
+  repositories: { local: { restic: /srv/backup/restic } }
+  policies: { nightly: { at: \"03:00\", to: [local] } }
+",
+        hearth_catalog::builtin(),
+        &Allocations::default(),
+    );
+    assert_eq!(a.model.guests["ct"].mounts.get("/srv/backup/restic").map(String::as_str), Some("/srv/backup/restic"));
+}
+
+#[test]
 fn conflicts() {
     // Duplicate address, duplicate id, address outside the subnet, address on the gateway.
     check(
@@ -126,6 +245,7 @@ fn budgets_and_oversubscription() {
     check_with(
         "
 homelab: test
+admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
 hosts:
   pve: { proxmox: {}, hardware: { cores: 4, threads: 8, memory: 16GiB } }
 #                                                    ^ W401
@@ -650,6 +770,7 @@ fn budgets_whose_totals_do_not_fit_still_report() {
     check_with(
         "
 homelab: test
+admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
 hosts:
   pve: { proxmox: {}, hardware: { cores: 4, memory: 16GiB } }
 #                                        ^ W401

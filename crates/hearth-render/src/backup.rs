@@ -1,6 +1,7 @@
 //! Restic backups as systemd units: one oneshot service and timer per backup job, on the machine
-//! the backed-up service runs on, plus a `restic check` service and timer per repository whose
-//! policy asks for checks.
+//! the backed-up service runs on; whole-guest backups (vzdump) of each Proxmox host's guests to
+//! restic repositories; one prune per repository; a `restic check` per repository whose policy
+//! asks for checks.
 //!
 //! Why a script beside each unit: a policy may send one job to several repositories, each with
 //! its own `RESTIC_REPOSITORY`, password and backend credentials, and systemd can load only one
@@ -8,11 +9,26 @@
 //! repository's env file (`/etc/hearth/restic/<repo>.env`, mode 0600) in a subshell and keeps
 //! going when one repository fails, so the others still get the backup; the unit still fails.
 //! The unit runs the steps in systemd's own order: `ExecStartPre` dumps the databases into
-//! `/var/backups/hearth/<service>` (included in the backup), `ExecStart` backs up, the first
-//! `ExecStartPost` writes the `hearth_backup_last_success_timestamp_seconds` textfile metric the
-//! `backup-stale` alert reads (written before pruning, so a failed prune does not look like a
-//! failed backup), the second prunes with the policy's `keep`. Keeping shell out of the unit
-//! files also keeps systemd's own `$`, `%` and quote handling out of the shell code.
+//! `/var/backups/hearth/<service>` (backed up instead of the server's live data directory),
+//! `ExecStart` backs up, `ExecStartPost` writes the `hearth_backup_last_success_timestamp_seconds`
+//! textfile metric the `backup-stale` alert reads. Keeping shell out of the unit files also keeps
+//! systemd's own `$`, `%` and quote handling out of the shell code.
+//!
+//! Locks: every job of a policy starts at the same time, and restic refuses to work on a
+//! repository another run holds exclusively ("repository is already locked"; Debian 12's restic
+//! 0.14 has no `--retry-lock`). Backups share the lock with each other, so only `forget`, `prune`
+//! and `check` conflict. Hence one `hearth-restic-prune-<repo>` unit per repository (on the
+//! first machine by name that writes to it) forgets each job's snapshots with its policy's
+//! `keep`, one after the other, then prunes once, at each of its policies' times. Every restic
+//! call that can meet a lock goes through `locked`, which waits a minute and tries again (for up
+//! to six hours) while restic answers that the repository is locked.
+//!
+//! Whole-guest backups: on a Proxmox host whose guests have `backup:` with a policy that writes
+//! to restic, `/etc/hearth/backup/guests-<policy>.sh` streams `vzdump <id> --stdout` into
+//! `restic backup --stdin` per guest and repository (file `vzdump-lxc-<id>.tar.zst` or
+//! `vzdump-qemu-<id>.vma.zst`, tags `hearth` and `guest-<name>`); a restore is
+//! `restic dump latest vzdump-qemu-<id>.vma.zst | qmrestore - <id>` (`pct restore` for
+//! containers). It runs under bash for `pipefail`: a failed vzdump must fail the backup.
 //!
 //! The repository password is the model's reference for it (`restic-<repo>-password`, generated
 //! unless the spec declares it). A repository's `credentials` secret holds the
@@ -25,7 +41,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hearth_model::Model;
-use hearth_model::model::{BackupJob, Dump, Policy, Repository, Service, Template};
+use hearth_model::model::{BackupJob, Dump, GuestKind, Policy, Repository, Service, Template};
 use hearth_spec::ast::Form;
 
 use crate::shell::sh_quote;
@@ -35,6 +51,36 @@ use crate::{Context, File, Kind, Output, fill};
 /// Where the textfile collector of node-exporter reads `*.prom` files.
 pub(crate) const TEXTFILE_DIR: &str = "/var/lib/prometheus/node-exporter";
 const RESTIC: &str = "/usr/bin/restic";
+
+/// Opens the repository `$repository`, creating it on first use. Two jobs creating it at the same
+/// moment would each write a key and a config, leaving a config one of them cannot decrypt
+/// ("ciphertext verification failed", seen with restic 0.14), so creation holds a lock on the
+/// repository's env file.
+const INIT: &str = "{ /usr/bin/restic cat config >/dev/null 2>&1 || flock \"/etc/hearth/restic/$repository.env\" \
+     sh -c '/usr/bin/restic cat config >/dev/null 2>&1 || /usr/bin/restic init'; }";
+
+/// The shell function every restic call that can meet another run's lock goes through (see the
+/// module comment). `HEARTH_LOCK_RETRY_SECONDS` shortens the wait in tests.
+const LOCKED: &str = r#"# Runs a command; while restic answers that the repository is locked by another run (or, on the
+# first night, not created yet by the backups that start with the prune), waits and tries again,
+# for up to six hours.
+locked() {
+    tries=0
+    log=$(mktemp)
+    while :; do
+        status=0
+        "$@" 2>"$log" || status=$?
+        cat "$log" >&2
+        if [ "$status" -eq 0 ] || ! grep -q -e 'already locked' -e 'unable to open config file' "$log" || [ "$tries" -ge 360 ]; then
+            rm -f "$log"
+            return "$status"
+        fi
+        tries=$((tries + 1))
+        sleep "${HEARTH_LOCK_RETRY_SECONDS:-60}"
+    done
+}
+
+"#;
 
 pub fn render(cx: &Context, out: &mut Output) {
     let backups = &cx.model.backups;
@@ -54,6 +100,13 @@ pub fn render(cx: &Context, out: &mut Output) {
         env_files.entry(job.machine.clone()).or_default().extend(repos.iter().map(|r| r.to_string()));
         render_job(cx, out, job, policy, &repos);
     }
+    for (host, policy_name, guests) in guest_jobs(cx.model) {
+        let Some(policy) = backups.policies.get(policy_name) else { continue };
+        let repos = restic_repositories(cx.model, policy);
+        env_files.entry(host.to_string()).or_default().extend(repos.iter().map(|r| r.to_string()));
+        render_guest_job(out, host, policy_name, policy, &repos, &guests);
+    }
+    render_prunes(out, cx.model, &env_files);
     for (machine, repos) in &env_files {
         for repo in repos {
             if let Some(Repository::Restic { url, password, credentials }) = backups.repositories.get(repo) {
@@ -69,7 +122,6 @@ pub fn render(cx: &Context, out: &mut Output) {
             }
         }
     }
-    render_checks(out, cx.model, &env_files);
 }
 
 /// The restic repositories a policy writes to, in the policy's order.
@@ -106,26 +158,19 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
     let script_path = format!("/etc/hearth/backup/{name}.sh");
     let service = cx.model.services.get(name);
     let dumps = service.map(|s| dump_commands(name, s, &job.dumps)).unwrap_or_default();
-    let has_forget = !policy.keep.is_empty();
-
-    let steps = match (dumps.is_empty(), has_forget) {
-        (true, true) => "backup|metric|forget",
-        (true, false) => "backup|metric",
-        (false, true) => "dump|backup|metric|forget",
-        (false, false) => "dump|backup|metric",
-    };
+    let steps = if dumps.is_empty() { "backup|metric" } else { "dump|backup|metric" };
     let mut script = format!(
         "#!/bin/sh\n\
          # Backup of service `{name}` on `{machine}`, rendered by Hearth.\n\
          # Policy `{policy_name}` ({at}) to {repo_list}; run by hearth-backup-{name}.service, one step per unit line:\n\
-         # {steps} (dump: databases; metric: textfile collector; forget: prune with the policy's keep).\n\
+         # {steps} (dump: databases; metric: textfile collector); hearth-restic-prune-<repo> prunes.\n\
          set -eu\n\n\
          JOB={job_q}\n\
          {dumps_dir}\
          REPOSITORIES={repos_q}\n\
          METRIC={metric}\n\n\
          # Loads one repository's RESTIC_* and backend variables; called in a subshell per repository.\n\
-         use_repository() {{\n    set -a\n    . \"/etc/hearth/restic/$1.env\"\n    set +a\n}}\n\n",
+         use_repository() {{\n    set -a\n    . \"/etc/hearth/restic/$1.env\"\n    set +a\n}}\n\n{LOCKED}",
         machine = job.machine,
         policy_name = job.policy,
         at = policy.at,
@@ -160,20 +205,11 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
     }
     script.push_str(&format!(
         "backup)\n    failed=0\n    for repository in $REPOSITORIES; do\n        (\n            use_repository \"$repository\" &&\n            \
-         {{ {RESTIC} cat config >/dev/null 2>&1 || {RESTIC} init; }} &&\n            \
-         {RESTIC} backup --host {host} --tag hearth --tag \"$JOB\" -- {paths}\n        ) || failed=1\n    done\n    exit \"$failed\"\n    ;;\n",
+         {INIT} &&\n            \
+         locked {RESTIC} backup --host {host} --tag hearth --tag \"$JOB\" -- {paths}\n        ) || failed=1\n    done\n    exit \"$failed\"\n    ;;\n",
         host = sh_quote(&job.machine),
         paths = paths.join(" "),
     ));
-    if has_forget {
-        let keep: Vec<String> = policy.keep.iter().map(|(k, v)| format!("--keep-{k} {v}")).collect();
-        script.push_str(&format!(
-            "forget)\n    failed=0\n    for repository in $REPOSITORIES; do\n        (\n            use_repository \"$repository\" &&\n            \
-             {RESTIC} forget --prune --host {host} --tag \"$JOB\" {keep}\n        ) || failed=1\n    done\n    exit \"$failed\"\n    ;;\n",
-            host = sh_quote(&job.machine),
-            keep = keep.join(" "),
-        ));
-    }
     script.push_str(
         "metric)\n    mkdir -p \"${METRIC%/*}\"\n    {\n        \
          echo '# HELP hearth_backup_last_success_timestamp_seconds Unix time of the last successful backup.'\n        \
@@ -198,9 +234,6 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
     }
     unit.push_str(&format!("ExecStart=/bin/sh {script_path} backup\n"));
     unit.push_str(&format!("ExecStartPost=/bin/sh {script_path} metric\n"));
-    if has_forget {
-        unit.push_str(&format!("ExecStartPost=/bin/sh {script_path} forget\n"));
-    }
     unit.push_str("Nice=10\nIOSchedulingClass=idle\n");
 
     let timer = timer(&format!("hearth-backup-{name}.service (policy {})", job.policy), &policy.on_calendar);
@@ -292,35 +325,228 @@ fn dump_commands(name: &str, s: &Service, dumps: &[Dump]) -> Vec<String> {
     lines
 }
 
-/// `restic check` per repository whose policy has `check`, on the first machine (by name) that
-/// already holds the repository's env file.
-fn render_checks(out: &mut Output, model: &Model, env_files: &BTreeMap<String, BTreeSet<String>>) {
+/// A guest in a whole-guest backup: name, id, kind.
+type GuestRef<'a> = (&'a str, u32, GuestKind);
+
+/// Per Proxmox host and policy: the guests whose whole-guest backups go to restic repositories.
+type GuestJobs<'a> = Vec<(&'a str, &'a str, Vec<GuestRef<'a>>)>;
+
+fn guest_jobs(model: &Model) -> GuestJobs<'_> {
+    let mut jobs: BTreeMap<(&str, &str), Vec<GuestRef>> = BTreeMap::new();
+    for b in &model.backups.guests {
+        let Some(g) = model.guests.get(&b.guest) else { continue };
+        let Some(policy) = model.backups.policies.get(&b.policy) else { continue };
+        if restic_repositories(model, policy).is_empty() {
+            continue;
+        }
+        jobs.entry((g.host.as_str(), b.policy.as_str())).or_default().push((b.guest.as_str(), b.id, g.kind));
+    }
+    jobs.into_iter().map(|((host, policy), guests)| (host, policy, guests)).collect()
+}
+
+/// The file a guest's vzdump stream is stored as in restic.
+fn vzdump_file(id: u32, kind: GuestKind) -> String {
+    match kind {
+        GuestKind::Lxc => format!("vzdump-lxc-{id}.tar.zst"),
+        GuestKind::Vm => format!("vzdump-qemu-{id}.vma.zst"),
+    }
+}
+
+/// The whole-guest backups of one policy on one Proxmox host: vzdump streamed into restic.
+fn render_guest_job(
+    out: &mut Output,
+    host: &str,
+    policy_name: &str,
+    policy: &Policy,
+    repos: &[&str],
+    guests: &[GuestRef],
+) {
+    let name = format!("guests-{policy_name}");
+    let script_path = format!("/etc/hearth/backup/{name}.sh");
+    let mut script = format!(
+        "#!/bin/bash\n\
+         # Whole-guest backups of policy `{policy_name}` ({at}) on Proxmox host `{host}` to {repo_list}, rendered by Hearth.\n\
+         # Run by hearth-backup-{name}.service: backup|metric; hearth-restic-prune-<repo> prunes.\n\
+         set -euo pipefail\n\n\
+         REPOSITORIES={repos_q}\n\
+         METRIC={metric}\n\n\
+         use_repository() {{\n    set -a\n    . \"/etc/hearth/restic/$1.env\"\n    set +a\n}}\n\n\
+         {LOCKED}\
+         # Streams one guest's vzdump archive into the repository loaded in this shell. restic keeps\n\
+         # what it read when vzdump fails midway; that partial snapshot is forgotten again.\n\
+         guest() {{\n    \
+         out=$(mktemp)\n    status=0\n    \
+         vzdump \"$2\" --mode snapshot --compress zstd --stdout --quiet 1 |\n        \
+         {RESTIC} backup --json --host {host_q} --tag hearth --tag \"guest-$1\" --stdin --stdin-filename \"$3\" >\"$out\" || status=$?\n    \
+         if [ \"$status\" -ne 0 ]; then\n        \
+         id=$(sed -n 's/.*\"snapshot_id\":\"\\([0-9a-f]*\\)\".*/\\1/p' \"$out\")\n        \
+         [ -z \"$id\" ] || {RESTIC} forget \"$id\" >&2 || true\n    \
+         fi\n    rm -f \"$out\"\n    return \"$status\"\n}}\n\n\
+         case \"${{1:-}}\" in\n\
+         backup)\n    failed=0\n    for repository in $REPOSITORIES; do\n        (\n            \
+         use_repository \"$repository\" &&\n            {INIT}",
+        at = policy.at,
+        repo_list = repos.join(", "),
+        repos_q = sh_quote(&repos.join(" ")),
+        metric = sh_quote(&format!("{TEXTFILE_DIR}/hearth-backup-{name}.prom")),
+        host_q = sh_quote(host),
+    );
+    for (guest, id, kind) in guests {
+        script.push_str(&format!(
+            " &&\n            locked guest {} {id} {}",
+            sh_quote(guest),
+            sh_quote(&vzdump_file(*id, *kind))
+        ));
+    }
+    script.push_str("\n        ) || failed=1\n    done\n    exit \"$failed\"\n    ;;\n");
+    script.push_str("metric)\n    mkdir -p \"${METRIC%/*}\"\n    {\n        echo '# HELP hearth_backup_last_success_timestamp_seconds Unix time of the last successful backup.'\n        echo '# TYPE hearth_backup_last_success_timestamp_seconds gauge'\n");
+    for (guest, _, _) in guests {
+        script.push_str(&format!(
+            "        echo \"hearth_backup_last_success_timestamp_seconds{{job_name=\\\"guest-{guest}\\\"}} $(date +%s)\"\n"
+        ));
+    }
+    script.push_str(
+        "    } > \"$METRIC.tmp\"\n    mv \"$METRIC.tmp\" \"$METRIC\"\n    ;;\n*)\n    echo \"usage: $0 backup|metric\" >&2\n    exit 2\n    ;;\nesac\n",
+    );
+    let names: Vec<&str> = guests.iter().map(|(g, _, _)| *g).collect();
+    let unit = format!(
+        "# Rendered by Hearth: whole-guest backups of {guests}, policy `{policy_name}`.\n\
+         [Unit]\n\
+         Description=Hearth whole-guest backups (policy {policy_name})\n\
+         Wants=network-online.target\n\
+         After=network-online.target\n\n\
+         [Service]\n\
+         Type=oneshot\n\
+         ExecStart=/bin/bash {script_path} backup\n\
+         ExecStartPost=/bin/bash {script_path} metric\n\
+         Nice=10\n\
+         IOSchedulingClass=idle\n",
+        guests = names.join(", "),
+    );
+    let timer = timer(&format!("hearth-backup-{name}.service (policy {policy_name})"), &policy.on_calendar);
+    let mut files = vec![File::new(host, script_path.clone(), Kind::Script, script).mode(0o755)];
+    files.extend(systemd::timed(host, &format!("hearth-backup-{name}"), unit, timer));
+    for mut f in files {
+        f = f.from("backups").from(format!("host/{host}"));
+        for g in &names {
+            f = f.from(format!("guest/{g}"));
+        }
+        out.push(f);
+    }
+}
+
+/// Per restic repository, on the first machine (by name) that holds its env file: one script
+/// that forgets each job's snapshots with its policy's `keep` and then prunes once, and checks
+/// the repository when a policy asks for it, with a unit and timer each.
+fn render_prunes(out: &mut Output, model: &Model, env_files: &BTreeMap<String, BTreeSet<String>>) {
+    // repository -> forget lines, prune calendars, check (policy, calendar)
+    let mut forgets: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut calendars: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut checks: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
-    for (policy_name, policy) in &model.backups.policies {
-        let Some(calendar) = &policy.check else { continue };
+    let keep_args = |p: &Policy| p.keep.iter().map(|(k, v)| format!("--keep-{k} {v}")).collect::<Vec<_>>().join(" ");
+    let mut forget = |repo: &str, policy: &Policy, host: &str, tag: &str| {
+        forgets.entry(repo.to_string()).or_default().push(format!(
+            "    locked {RESTIC} forget --host {} --tag {} {}\n",
+            sh_quote(host),
+            sh_quote(tag),
+            keep_args(policy)
+        ));
+    };
+    for job in &model.backups.jobs {
+        if model.is_nixos(&job.machine) {
+            continue;
+        }
+        let Some(policy) = model.backups.policies.get(&job.policy) else { continue };
+        if policy.keep.is_empty() {
+            continue;
+        }
         for repo in restic_repositories(model, policy) {
-            checks.entry(repo).or_insert((policy_name.as_str(), calendar.as_str()));
+            forget(repo, policy, &job.machine, &job.service);
         }
     }
-    for (repo, (policy, calendar)) in checks {
-        let Some(machine) = env_files.iter().find(|(_, repos)| repos.contains(repo)).map(|(m, _)| m) else { continue };
-        let unit = format!(
-            "# Rendered by Hearth: integrity check of restic repository `{repo}` (policy `{policy}`).\n\
-             [Unit]\n\
-             Description=Hearth check of restic repository {repo}\n\
-             Wants=network-online.target\n\
-             After=network-online.target\n\n\
-             [Service]\n\
-             Type=oneshot\n\
-             EnvironmentFile=/etc/hearth/restic/{repo}.env\n\
-             # Reads back a small share of the pack files each run, not only the index.\n\
-             ExecStart={RESTIC} check --read-data-subset=5%%\n\
-             Nice=10\n\
-             IOSchedulingClass=idle\n"
-        );
-        let timer = timer(&format!("hearth-restic-check-{repo}.service"), calendar);
-        for file in systemd::timed(machine, &format!("hearth-restic-check-{repo}"), unit, timer) {
-            out.push(file.from("backups"));
+    for (host, policy_name, guests) in guest_jobs(model) {
+        let Some(policy) = model.backups.policies.get(policy_name) else { continue };
+        if policy.keep.is_empty() {
+            continue;
         }
+        for repo in restic_repositories(model, policy) {
+            for (guest, _, _) in &guests {
+                forget(repo, policy, host, &format!("guest-{guest}"));
+            }
+        }
+    }
+    for (policy_name, policy) in &model.backups.policies {
+        for repo in restic_repositories(model, policy) {
+            if !policy.keep.is_empty() {
+                calendars.entry(repo).or_default().insert(policy.on_calendar.as_str());
+            }
+            if let Some(calendar) = &policy.check {
+                checks.entry(repo).or_insert((policy_name.as_str(), calendar.as_str()));
+            }
+        }
+    }
+    let repos: BTreeSet<&str> = forgets.keys().map(String::as_str).chain(checks.keys().copied()).collect();
+    for repo in repos {
+        let Some(machine) = env_files.iter().find(|(_, repos)| repos.contains(repo)).map(|(m, _)| m) else { continue };
+        let script_path = format!("/etc/hearth/backup/repository-{repo}.sh");
+        let mut script = format!(
+            "#!/bin/sh\n\
+             # Maintenance of restic repository `{repo}`, rendered by Hearth: prune (hearth-restic-prune-{repo}) and\n\
+             # check (hearth-restic-check-{repo}). The only place the repository is pruned, so no two prunes meet.\n\
+             set -eu\n\
+             set -a\n\
+             . /etc/hearth/restic/{repo}.env\n\
+             set +a\n\n\
+             {LOCKED}\
+             case \"${{1:-}}\" in\n"
+        );
+        if let Some(lines) = forgets.get(repo) {
+            script.push_str(
+                "prune)\n    # Each job's snapshots with its policy's keep, one after the other, then one prune.\n",
+            );
+            for l in lines {
+                script.push_str(l);
+            }
+            script.push_str(&format!("    locked {RESTIC} prune\n    ;;\n"));
+            let unit = format!(
+                "# Rendered by Hearth: forget and prune of restic repository `{repo}`.\n\
+                 [Unit]\n\
+                 Description=Hearth prune of restic repository {repo}\n\
+                 Wants=network-online.target\n\
+                 After=network-online.target\n\n\
+                 [Service]\n\
+                 Type=oneshot\n\
+                 ExecStart=/bin/sh {script_path} prune\n\
+                 Nice=10\n\
+                 IOSchedulingClass=idle\n"
+            );
+            let cal: Vec<&str> = calendars.get(repo).map(|c| c.iter().copied().collect()).unwrap_or_default();
+            let timer = timer(&format!("hearth-restic-prune-{repo}.service"), &cal.join("\nOnCalendar="));
+            for file in systemd::timed(machine, &format!("hearth-restic-prune-{repo}"), unit, timer) {
+                out.push(file.from("backups"));
+            }
+        }
+        if let Some((policy, calendar)) = checks.get(repo) {
+            // Reads back a small share of the pack files each run, not only the index.
+            script.push_str(&format!("check)\n    locked {RESTIC} check --read-data-subset=5%\n    ;;\n"));
+            let unit = format!(
+                "# Rendered by Hearth: integrity check of restic repository `{repo}` (policy `{policy}`).\n\
+                 [Unit]\n\
+                 Description=Hearth check of restic repository {repo}\n\
+                 Wants=network-online.target\n\
+                 After=network-online.target\n\n\
+                 [Service]\n\
+                 Type=oneshot\n\
+                 ExecStart=/bin/sh {script_path} check\n\
+                 Nice=10\n\
+                 IOSchedulingClass=idle\n"
+            );
+            let timer = timer(&format!("hearth-restic-check-{repo}.service"), calendar);
+            for file in systemd::timed(machine, &format!("hearth-restic-check-{repo}"), unit, timer) {
+                out.push(file.from("backups"));
+            }
+        }
+        script.push_str("*)\n    echo \"usage: $0 prune|check\" >&2\n    exit 2\n    ;;\nesac\n");
+        out.push(File::new(machine, script_path, Kind::Script, script).mode(0o755).from("backups"));
     }
 }

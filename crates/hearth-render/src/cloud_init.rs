@@ -10,11 +10,14 @@
 //! on Debian, `docker-compose-v2` on Ubuntu, which ships the `docker compose` plugin). Addresses
 //! come from Proxmox's `ipconfig0`, not from here: Proxmox writes the network config itself.
 //!
-//! The spec has no field for the operator's SSH public key yet, so the user's
-//! `ssh_authorized_keys` holds a marked placeholder line that must be replaced before the VM is
-//! created; with `cicustom`, Proxmox's own `sshkeys` option is not applied.
+//! The VM's `mounts:` are mounted at boot (`mounts:`, type `virtiofs`, the tag being the directory
+//! mapping's id that proxmox.rs shares the host folder under).
+//!
+//! The user's `ssh_authorized_keys` are `admin.ssh_keys`; without any, a marked placeholder line
+//! that must be replaced before the VM is created (the check warns, W641); with `cicustom`,
+//! Proxmox's own `sshkeys` option is not applied.
 
-use hearth_model::model::{Guest, GuestKind, Model};
+use hearth_model::model::{Guest, Model};
 
 use crate::{Context, File, Kind, Output};
 
@@ -40,20 +43,7 @@ pub fn render(cx: &Context, out: &mut Output) {
 
 /// Whether a guest boots a cloud image configured by this module's user-data.
 pub(crate) fn uses_cloud_init(g: &Guest) -> bool {
-    g.kind == GuestKind::Vm && g.managed && cloud_image(&g.os).is_some()
-}
-
-/// The distribution's generic cloud image for an `os`, as Proxmox imports it from `import/`.
-pub(crate) fn cloud_image(os: &str) -> Option<String> {
-    match os.split_once('-') {
-        Some(("debian", version)) if !version.is_empty() => Some(format!("debian-{version}-genericcloud-amd64.qcow2")),
-        Some(("ubuntu", version)) if !version.is_empty() => {
-            // Ubuntu publishes it as `.img`, but it is a qcow2 image; Proxmox's `import` content
-            // only lists known disk extensions, so it is stored under `.qcow2`.
-            Some(format!("ubuntu-{version}-server-cloudimg-amd64.qcow2"))
-        }
-        _ => None,
-    }
+    g.cloud_image().is_some()
 }
 
 /// The `cicustom` volume of a guest's snippet.
@@ -104,6 +94,18 @@ fn user_data(model: &Model, g: &Guest) -> String {
     );
     for p in &packages {
         s.push_str(&format!("  - {p}\n"));
+    }
+    if !g.mounts.is_empty() {
+        // `nofail`: a missing share must not stop the boot; the services that need it fail and
+        // say so instead.
+        s.push_str("mounts:\n");
+        for (inside, host) in &g.mounts {
+            s.push_str(&format!(
+                "  - [{}, {}, virtiofs, \"defaults,nofail\", \"0\", \"0\"]\n",
+                crate::proxmox::mapping_id(host),
+                quoted(inside)
+            ));
+        }
     }
     s.push_str("runcmd:\n  - [systemctl, enable, --now, qemu-guest-agent]\n");
     if docker {

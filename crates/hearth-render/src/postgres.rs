@@ -7,7 +7,9 @@
 //!   a `DO` block), then brought to the wanted state on every run (login, password, owner,
 //!   `CONNECT` revoked from `PUBLIC` and granted to the owner), so it is also how passwords are
 //!   rotated. Passwords come from psql variables (`:'pw_n8n'`), which psql quotes as literals;
-//!   the SQL file itself holds no secret.
+//!   the SQL file itself holds no secret. A role whose app's catalog entry asks for a superuser
+//!   (Immich, whose migrations manage its extensions) is made one; the extensions the apps name
+//!   are created in their databases where the server has them, and psql warns where it has not.
 //! - `passwords.env` (secret, mode 0600): one `PW_<ROLE>=value` per role.
 //! - `apply.sh`: sources `passwords.env` and runs psql with one `-v pw_<role>=...` per role. The
 //!   psql command can be replaced with `HEARTH_PSQL` (the tests point it at a throwaway cluster).
@@ -127,13 +129,16 @@ fn init_sql(server: &str, databases: &[&Database], roles: &BTreeMap<&str, &str>)
          -- Run by apply.sh: psql -v ON_ERROR_STOP=1 -v pw_<role>=... (idempotent; re-running rotates passwords).\n\n"
     );
     for role in roles.keys() {
+        // A role whose app manages extensions in its migrations (catalog `superuser`) gets to.
+        let superuser = databases.iter().any(|d| d.user == *role && d.superuser);
         s.push_str(&format!(
             "-- role {role}\n\
              SELECT format('CREATE ROLE %I LOGIN', {lit}) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {lit})\\gexec\n\
-             ALTER ROLE {id} WITH LOGIN PASSWORD :'{var}';\n\n",
+             ALTER ROLE {id} WITH LOGIN {su}PASSWORD :'{var}';\n\n",
             lit = literal(role),
             id = ident(role),
             var = var(role),
+            su = if superuser { "SUPERUSER " } else { "" },
         ));
     }
     for d in databases {
@@ -151,6 +156,34 @@ fn init_sql(server: &str, databases: &[&Database], roles: &BTreeMap<&str, &str>)
             name_id = ident(&d.name),
             user_id = ident(&d.user),
         ));
+    }
+    s.push_str(&extensions_sql(databases));
+    s
+}
+
+/// The extensions the databases' apps need, created in each database where the server has them;
+/// where it does not, psql warns on every run, naming what to install.
+fn extensions_sql(databases: &[&Database]) -> String {
+    let mut s = String::new();
+    for d in databases.iter().filter(|d| !d.extensions.is_empty()) {
+        s.push_str(&format!("-- extensions of database {}\n\\connect {}\n", d.name, ident(&d.name)));
+        for e in &d.extensions {
+            let lit = literal(e);
+            s.push_str(&format!(
+                "SELECT NOT EXISTS (SELECT FROM pg_available_extensions WHERE name = {lit}) AS hearth_missing \\gset\n\
+                 \\if :hearth_missing\n\
+                 \\warn {warning}\n\
+                 \\else\n\
+                 CREATE EXTENSION IF NOT EXISTS {id} CASCADE;\n\
+                 \\endif\n",
+                id = ident(e),
+                warning = literal(&format!(
+                    "this PostgreSQL server has no extension {e}, which database {} needs: install it",
+                    d.name
+                )),
+            ));
+        }
+        s.push('\n');
     }
     s
 }

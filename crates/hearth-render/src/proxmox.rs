@@ -20,12 +20,21 @@
 //!   `x86-64-v2-AES` CPU type (Proxmox 8's default for new VMs),
 //!   `virtio-scsi-single`, a virtio NIC and the QEMU guest agent. A Debian or Ubuntu VM boots
 //!   the distribution's cloud image, imported from `local:import/` (`import-from`; Proxmox 8.2+
-//!   imports at the image's size, so deploy grows `scsi0` to the guest's disk afterwards), gets
+//!   imports at the image's size, so `<id>-<name>.resize.json` holds the
+//!   `PUT /nodes/{node}/qemu/{vmid}/resize` call that grows `scsi0` to the guest's disk), gets
 //!   a cloud-init drive, its address through `ipconfig0`, and the user-data snippet that
 //!   cloud_init.rs writes (`cicustom`). Other VMs (NixOS, HAOS, DSM) get an empty disk of the
-//!   guest's size and boot their installer or image as the operator provides it;
+//!   guest's size and boot their installer or image as the operator provides it; OVMF VMs get
+//!   an `efidisk0` on the same storage, `/dev/...` devices pass through as further SCSI disks;
+//! - `ostype` follows `os` (`qemu_ostype`): Linux and Linux-based appliances `l26`, Windows its
+//!   release, anything else `other`;
+//! - `nameserver`/`searchdomain`: the guest's network's `dns:` and the homelab's zone;
+//! - a VM's `mounts:` are host folders shared over virtiofs (Proxmox VE 8.4+): one directory
+//!   mapping per folder (`mapping-dir-<id>.json`, the `POST /cluster/mapping/dir` body, id
+//!   `mapping_id`), `virtiofsN` on the VM, and cloud_init.rs mounts the tag at the guest path;
 //! - storage: the guest's `storage`, else `local-lvm`, the default of a Proxmox install.
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use hearth_model::model::{Guest, GuestKind, Model};
@@ -39,21 +48,88 @@ const TEMPLATE_STORAGE: &str = "local";
 const DEFAULT_STORAGE: &str = "local-lvm";
 
 pub fn render(cx: &Context, out: &mut Output) {
+    // Directory mappings by host and id: one per shared host folder, however many VMs mount it.
+    let mut mappings: BTreeMap<(&str, String), (String, Vec<&str>)> = BTreeMap::new();
     for (name, g) in &cx.model.guests {
         let params = match g.kind {
             GuestKind::Lxc => lxc(cx.model, name, g),
             GuestKind::Vm => qemu(cx.model, name, g),
         };
-        let Ok(mut text) = serde_json::to_string_pretty(&Value::Object(params)) else { continue };
-        text.push('\n');
         let path = format!("/etc/hearth/proxmox/{}-{name}.json", g.id);
-        let mut file = File::new(&g.host, path, Kind::ProxmoxGuest, text).from(format!("guest/{name}"));
-        file = file.from(format!("host/{}", g.host));
-        if let Some(n) = &g.network {
-            file = file.from(format!("network/{n}"));
+        out.push(guest_file(g, name, path, &params));
+        if g.kind == GuestKind::Vm {
+            if params.get("scsi0").and_then(Value::as_str).is_some_and(|d| d.contains("import-from=")) {
+                // `import-from` copies the cloud image at its own size (2-3 GiB); the disk the
+                // spec asks for exists only after this `PUT /nodes/{node}/qemu/{vmid}/resize`.
+                let mut resize = Map::new();
+                resize.insert("node".into(), json!(node(cx.model, g)));
+                resize.insert("vmid".into(), json!(g.id));
+                resize.insert("disk".into(), json!("scsi0"));
+                resize.insert("size".into(), json!(format!("{}G", g.disk.gib_ceil().max(1))));
+                let path = format!("/etc/hearth/proxmox/{}-{name}.resize.json", g.id);
+                out.push(guest_file(g, name, path, &resize));
+            }
+            for host_path in g.mounts.values() {
+                mappings
+                    .entry((g.host.as_str(), mapping_id(host_path)))
+                    .or_insert_with(|| (host_path.clone(), Vec::new()))
+                    .1
+                    .push(name);
+            }
+        }
+    }
+    for ((host, id), (path, guests)) in mappings {
+        // `POST /cluster/mapping/dir`: the host folder virtiofs shares (Proxmox VE 8.4+).
+        let node = cx.model.hosts.get(host).and_then(|h| h.node.as_deref()).unwrap_or(host);
+        let mut p = Map::new();
+        p.insert("id".into(), json!(id));
+        p.insert("map".into(), json!([format!("node={node},path={path}")]));
+        p.insert("description".into(), json!(format!("{path}, shared with {} by Hearth", guests.join(", "))));
+        let Ok(mut text) = serde_json::to_string_pretty(&Value::Object(p)) else { continue };
+        text.push('\n');
+        let mut file = File::new(host, format!("/etc/hearth/proxmox/mapping-dir-{id}.json"), Kind::ProxmoxGuest, text)
+            .from(format!("host/{host}"));
+        for g in guests {
+            file = file.from(format!("guest/{g}"));
         }
         out.push(file);
     }
+}
+
+/// A guest's API request body as a file on its host.
+fn guest_file(g: &Guest, name: &str, path: String, params: &Map<String, Value>) -> File {
+    let mut text = serde_json::to_string_pretty(params).unwrap_or_default();
+    text.push('\n');
+    let mut file = File::new(&g.host, path, Kind::ProxmoxGuest, text).from(format!("guest/{name}"));
+    file = file.from(format!("host/{}", g.host));
+    if let Some(n) = &g.network {
+        file = file.from(format!("network/{n}"));
+    }
+    file
+}
+
+/// The id of the directory mapping that shares a host folder with VMs, which is also the
+/// virtiofs tag the VM mounts: `hearth-` and the path's characters, the rest as `-`
+/// (`/tank/services/infra` -> `hearth-tank-services-infra`), a valid `pve-configid`.
+pub(crate) fn mapping_id(host_path: &str) -> String {
+    let mut id = String::from("hearth");
+    for part in host_path.split(|c: char| !c.is_ascii_alphanumeric()).filter(|p| !p.is_empty()) {
+        id.push('-');
+        id.push_str(&part.to_ascii_lowercase());
+    }
+    id
+}
+
+/// `nameserver` and `searchdomain` of a guest: its network's resolvers and the homelab's zone.
+/// Without them Proxmox copies the host's `/etc/resolv.conf` into the guest.
+fn resolvers(model: &Model, g: &Guest, p: &mut Map<String, Value>) {
+    let Some(network) = g.network.as_ref().and_then(|n| model.networks.get(n)) else { return };
+    if network.dns.is_empty() {
+        return;
+    }
+    let servers: Vec<String> = network.dns.iter().map(ToString::to_string).collect();
+    p.insert("nameserver".into(), json!(servers.join(" ")));
+    p.insert("searchdomain".into(), json!(model.dns.zone));
 }
 
 fn storage(g: &Guest) -> &str {
@@ -107,6 +183,50 @@ fn lxc_ostype(os: &str) -> &'static str {
     KNOWN.into_iter().find(|k| *k == distro).unwrap_or("unmanaged")
 }
 
+/// QEMU `ostype` of a VM's `os`: `l26` for Linux systems, appliances built on Linux included
+/// (Home Assistant OS, Synology DSM, TrueNAS SCALE), the Windows release for `windows-*`, and
+/// `other` for the BSDs and anything not known to run Linux, where Linux-specific tuning
+/// would be wrong.
+pub(crate) fn qemu_ostype(os: &str) -> &'static str {
+    const LINUX: [&str; 22] = [
+        "debian",
+        "ubuntu",
+        "nixos",
+        "fedora",
+        "centos",
+        "rocky",
+        "alma",
+        "almalinux",
+        "rhel",
+        "opensuse",
+        "arch",
+        "archlinux",
+        "alpine",
+        "gentoo",
+        "devuan",
+        "haos",
+        "homeassistant",
+        "dsm",
+        "xpenology",
+        "truenas-scale",
+        "unraid",
+        "talos",
+    ];
+    let lower = os.to_ascii_lowercase();
+    if let Some(release) = lower.strip_prefix("windows-").or_else(|| lower.strip_prefix("win")) {
+        let release = release.trim_start_matches("server-");
+        return match release {
+            "11" | "2022" | "2025" => "win11",
+            "10" | "2016" | "2019" => "win10",
+            "8" | "8.1" | "2012" => "win8",
+            "7" | "2008r2" => "win7",
+            _ => "other",
+        };
+    }
+    let known = LINUX.iter().any(|l| lower == *l || lower.starts_with(&format!("{l}-")));
+    if known { "l26" } else { "other" }
+}
+
 /// The Proxmox node a guest goes on.
 fn node<'a>(model: &'a Model, g: &'a Guest) -> &'a str {
     model.hosts.get(&g.host).and_then(|h| h.node.as_deref()).unwrap_or(&g.host)
@@ -140,6 +260,12 @@ fn lxc(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
     let (link, ip) = net_parts(model, g);
     let net = std::iter::once("name=eth0".to_string()).chain(link).chain(ip).collect::<Vec<_>>().join(",");
     p.insert("net0".into(), json!(net));
+    resolvers(model, g, &mut p);
+    if !model.admin.ssh_keys.is_empty() {
+        // The admin's keys for root, so a managed container can be reached before anything else
+        // is set up in it.
+        p.insert("ssh-public-keys".into(), json!(model.admin.ssh_keys.join("\n")));
+    }
     if !g.features.is_empty() {
         let mut features = g.features.clone();
         features.sort();
@@ -166,7 +292,7 @@ fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
     p.insert("node".into(), json!(node(model, g)));
     p.insert("vmid".into(), json!(g.id));
     p.insert("name".into(), json!(g.hostname));
-    p.insert("ostype".into(), json!("l26"));
+    p.insert("ostype".into(), json!(qemu_ostype(&g.os)));
     p.insert("machine".into(), json!(g.machine.as_deref().unwrap_or("q35")));
     p.insert("bios".into(), json!(g.bios.as_deref().unwrap_or("seabios")));
     p.insert("cpu".into(), json!(g.cpu.as_deref().unwrap_or("x86-64-v2-AES")));
@@ -176,8 +302,14 @@ fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
     p.insert("scsihw".into(), json!("virtio-scsi-single"));
     let (link, ip) = net_parts(model, g);
     p.insert("net0".into(), json!(std::iter::once("virtio".to_string()).chain(link).collect::<Vec<_>>().join(",")));
-    match cloud_init::cloud_image(&g.os) {
-        Some(image) if g.managed => {
+    if g.bios.as_deref() == Some("ovmf") {
+        // UEFI keeps its variables (boot entries) on this disk; without it OVMF forgets them at
+        // every start. Keys are not pre-enrolled: Home Assistant OS and most appliances do not
+        // boot with Secure Boot on.
+        p.insert("efidisk0".into(), json!(format!("{storage}:1,efitype=4m,pre-enrolled-keys=0")));
+    }
+    match g.cloud_image() {
+        Some(image) => {
             p.insert(
                 "scsi0".into(),
                 json!(format!("{storage}:0,import-from={TEMPLATE_STORAGE}:import/{image},discard=on,iothread=1")),
@@ -185,6 +317,7 @@ fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
             p.insert("ide2".into(), json!(format!("{storage}:cloudinit")));
             p.insert("boot".into(), json!("order=scsi0"));
             p.insert("ipconfig0".into(), json!(ip.join(",")));
+            resolvers(model, g, &mut p);
             p.insert("ciuser".into(), json!(model.admin.user));
             p.insert("cicustom".into(), json!(format!("user={}", cloud_init::snippet_volume(name))));
         }
@@ -193,10 +326,18 @@ fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
             p.insert("boot".into(), json!("order=scsi0"));
         }
     }
+    for (i, host_path) in g.mounts.values().enumerate() {
+        p.insert(format!("virtiofs{i}"), json!(mapping_id(host_path)));
+    }
     let mut pci = 0;
     let mut usb = 0;
+    // Whole block devices (`/dev/disk/by-id/...`) pass through as further SCSI disks.
+    let mut disk = 1;
     for dev in &g.devices {
-        if let Some(addr) = dev.strip_prefix("pci:") {
+        if dev.starts_with('/') {
+            p.insert(format!("scsi{disk}"), json!(dev));
+            disk += 1;
+        } else if let Some(addr) = dev.strip_prefix("pci:") {
             p.insert(format!("hostpci{pci}"), json!(format!("host={addr},pcie=1")));
             pci += 1;
         } else if let Some(id) = dev.strip_prefix("usb:") {

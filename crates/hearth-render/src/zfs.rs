@@ -4,7 +4,7 @@
 //!   pool, skipping the ones that exist, so it is safe to re-run. The pools themselves are not
 //!   created: that needs the disks and is done once by hand.
 //! - `/etc/hearth/zfs/snapshot.sh DATASET LABEL KEEP` (kind `zfs`): takes
-//!   `DATASET@hearth-LABEL-<UTC time>` and destroys that label's snapshots beyond the newest
+//!   `DATASET@hearth-LABEL-<UTC time>` of it and every dataset below (`-r`) and destroys that label's snapshots beyond the newest
 //!   KEEP. The label keeps two schedules of one dataset (hourly and daily) from pruning each
 //!   other's snapshots; it is the schedule itself when that is a word (`hourly`), `daily-HHMM`
 //!   for a daily time, else the schedule's letters and digits.
@@ -30,17 +30,19 @@ const DATASETS_SH: &str = "/etc/hearth/zfs/datasets.sh";
 
 const SNAPSHOT_SH: &str = r#"#!/bin/sh
 # Usage: snapshot.sh DATASET LABEL KEEP. Rendered by Hearth.
-# Takes DATASET@hearth-LABEL-<UTC time>, then destroys that label's snapshots beyond the newest KEEP.
+# Takes DATASET@hearth-LABEL-<UTC time> of the dataset and every dataset below it (-r: a parent's
+# data is mostly in its children), then destroys that label's snapshots beyond the newest KEEP,
+# in the children too.
 set -eu
 dataset=$1
 label=$2
 keep=$3
-zfs snapshot "$dataset@hearth-$label-$(date -u +%Y%m%d-%H%M%S)"
+zfs snapshot -r "$dataset@hearth-$label-$(date -u +%Y%m%d-%H%M%S)"
 zfs list -H -t snapshot -o name -s creation -d 1 "$dataset" |
     grep -F "$dataset@hearth-$label-" |
     head -n "-$keep" |
     while read -r snapshot; do
-        zfs destroy "$snapshot"
+        zfs destroy -r "$snapshot"
     done
 "#;
 

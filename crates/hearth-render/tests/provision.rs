@@ -143,11 +143,16 @@ fn pve_schema() -> Value {
 
 /// The POST parameters of an API path, found anywhere in the schema tree.
 fn post_parameters<'a>(nodes: &'a Value, path: &str) -> Option<&'a serde_json::Map<String, Value>> {
+    parameters(nodes, path, "POST")
+}
+
+/// The parameters of one method of an API path, found anywhere in the schema tree.
+fn parameters<'a>(nodes: &'a Value, path: &str, method: &str) -> Option<&'a serde_json::Map<String, Value>> {
     for n in nodes.as_array()? {
         if n["path"] == path {
-            return n["info"]["POST"]["parameters"]["properties"].as_object();
+            return n["info"][method]["parameters"]["properties"].as_object();
         }
-        if let Some(found) = n.get("children").and_then(|c| post_parameters(c, path)) {
+        if let Some(found) = n.get("children").and_then(|c| parameters(c, path, method)) {
             return Some(found);
         }
     }
@@ -185,6 +190,7 @@ fn check_parameters(props: &serde_json::Map<String, Value>, params: &serde_json:
             "integer" => value.as_i64().is_some(),
             "number" => value.is_number(),
             "boolean" => matches!(value.as_i64(), Some(0 | 1)),
+            "array" => value.as_array().is_some_and(|items| items.iter().all(Value::is_string)),
             _ => value.is_string(),
         };
         if !ok {
@@ -240,10 +246,24 @@ fn proxmox_guests_match_the_api_schema() {
     let schema = pve_schema();
     let lxc = post_parameters(&schema, "/nodes/{node}/lxc").expect("lxc endpoint in schema");
     let qemu = post_parameters(&schema, "/nodes/{node}/qemu").expect("qemu endpoint in schema");
+    let resize = parameters(&schema, "/nodes/{node}/qemu/{vmid}/resize", "PUT").expect("resize endpoint in schema");
+    let mapping = post_parameters(&schema, "/cluster/mapping/dir").expect("directory mapping endpoint in schema");
     let mut checked = 0;
     for (name, model) in common::examples() {
         let files = common::render(&model);
-        let guests = common::of_kind(&files, Kind::ProxmoxGuest);
+        let all = common::of_kind(&files, Kind::ProxmoxGuest);
+        // Besides one creation request per guest: disk resizes and virtiofs directory mappings.
+        for f in all.iter().filter(|f| f.path.ends_with(".resize.json") || f.path.contains("/mapping-dir-")) {
+            let params: serde_json::Map<String, Value> = serde_json::from_str(&f.content).expect("JSON object");
+            let props = if f.path.ends_with(".resize.json") { resize } else { mapping };
+            let problems = check_parameters(props, &params);
+            assert!(problems.is_empty(), "{name}: {}:\n{}", f.path, problems.join("\n"));
+            checked += 1;
+        }
+        let guests: Vec<&File> = all
+            .into_iter()
+            .filter(|f| !f.path.ends_with(".resize.json") && !f.path.contains("/mapping-dir-"))
+            .collect();
         assert_eq!(guests.len(), model.guests.len(), "{name}: one file per guest");
         for f in guests {
             let params: serde_json::Map<String, Value> = serde_json::from_str(&f.content).expect("JSON object");

@@ -75,6 +75,9 @@ codes! {
     DatabaseExposed = "E503", "database-exposed", Error;
     NativeUnsupported = "E621", "native-unsupported", Error;
     NativeNeedsVersion = "E622", "native-needs-version", Error;
+    GuestStorageUnfit = "E641", "guest-storage-unfit", Error;
+    VmMountUnsupported = "E642", "vm-mount-unsupported", Error;
+    BackupUnreachable = "E643", "backup-unreachable", Error;
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
@@ -92,6 +95,7 @@ codes! {
     RecordShadowsExposure = "W510", "record-shadows-exposure", Warning;
     AcmeHttpUnreachable = "W511", "acme-http-unreachable", Warning;
     NativeWithoutPackage = "W621", "native-without-package", Warning;
+    PlaceholderSshKey = "W641", "placeholder-ssh-key", Warning;
     DuplicateRecord = "W651", "duplicate-record", Warning;
 }
 

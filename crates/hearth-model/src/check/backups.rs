@@ -5,6 +5,34 @@ use hearth_spec::{Code, Diagnostic, Spec};
 
 use crate::model::{Model, Placement};
 
+/// A job whose restic repository is a folder of the guest's Proxmox host, on a VM whose system
+/// Hearth does not configure: nothing would mount the folder, and the backup would stay inside
+/// the VM.
+pub(super) fn unreachable_repositories(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    for (guest, path) in crate::derive::backups::host_repository_paths(model) {
+        let Some(g) = model.guests.get(&guest) else { continue };
+        if g.mounts.contains_key(&path) || g.mounts.iter().any(|(i, h)| i == h && path.starts_with(&format!("{i}/"))) {
+            continue;
+        }
+        let Some(e) = spec.guests.entry(&guest) else { continue };
+        let services: Vec<String> =
+            model.backups.jobs.iter().filter(|j| j.machine == guest).map(|j| format!("`{}`", j.service)).collect();
+        out.push(
+            Diagnostic::new(
+                Code::BackupUnreachable,
+                e.key_span,
+                format!(
+                    "the backups of {} run in VM `{guest}`, which cannot mount the repository folder `{path}` of host `{}`",
+                    services.join(", "),
+                    g.host
+                ),
+            )
+            .label("the backup would land on the VM's own disk")
+            .help("send these services' policy to a repository the VM reaches over the network (`sftp:`, `s3:`, `rest:`), or run the VM as `os: debian-12`"),
+        );
+    }
+}
+
 pub(super) fn backups(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
     for e in &spec.services.entries {
         let Some(s) = model.services.get(&e.name) else { continue };

@@ -10,6 +10,7 @@ mod conflicts;
 mod cycles;
 mod exposure;
 mod flows;
+mod guests;
 mod images;
 mod names;
 mod references;
@@ -37,6 +38,8 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     addresses::routes_to_nowhere(spec, model, origins, &mut out);
     exposure::acme_reachability(spec, &mut out);
     backups::backups(spec, catalog, model, &mut out);
+    backups::unreachable_repositories(spec, model, &mut out);
+    guests::guests(spec, model, &mut out);
     exposure::exposure(spec, catalog, &mut out);
     exposure::databases(spec, catalog, model, &mut out);
     images::images(spec, &mut out);

@@ -6,7 +6,9 @@ use hearth_catalog::{Catalog, Provides};
 use hearth_spec::Spec;
 use hearth_spec::ast::BackupChoice;
 
-use crate::model::{BackupJob, Dump, GuestBackup, Model, Policy, Replication, Repository, Snapshot, Uncovered};
+use crate::model::{
+    BackupJob, Dump, GuestBackup, GuestKind, Model, Policy, Replication, Repository, Snapshot, Uncovered,
+};
 
 /// The name of a restic repository's password secret.
 pub fn restic_password_secret(repo: &str) -> String {
@@ -101,14 +103,12 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
             .collect();
         match &e.value.backup {
             Some(BackupChoice::Policy(p)) => {
-                let mut paths = stateful;
-                paths.extend(p.paths.iter().cloned());
                 let is_db = s
                     .app
                     .as_deref()
                     .and_then(|a| catalog.get(a))
                     .is_some_and(|a| a.provides.iter().any(|p| p.is_database() && *p != Provides::S3));
-                let dumps = if is_db {
+                let dumps: Vec<Dump> = if is_db {
                     model
                         .databases
                         .iter()
@@ -118,6 +118,11 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                 } else {
                     Vec::new()
                 };
+                // A database's files copied while the server writes them are no consistent
+                // backup; its dumps are. The data directory is backed up only when there is no
+                // dump to take instead.
+                let mut paths = if dumps.is_empty() { stateful } else { Vec::new() };
+                paths.extend(p.paths.iter().cloned());
                 model.backups.jobs.push(BackupJob {
                     service: e.name.clone(),
                     machine: s.on.name().to_string(),
@@ -140,6 +145,45 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     for (name, g) in &model.guests {
         if let Some(policy) = &g.backup {
             model.backups.guests.push(GuestBackup { guest: name.clone(), id: g.id, policy: policy.clone() });
+        }
+    }
+    mount_host_repositories(model);
+}
+
+/// The restic repositories a job writes to that are folders of its guest's Proxmox host, not of
+/// the guest: `(guest, path)`. A restic path is read where restic runs, so without a mount the
+/// backup would land inside the guest's own disk.
+pub fn host_repository_paths(model: &Model) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for job in &model.backups.jobs {
+        let Some(g) = model.guests.get(&job.machine) else { continue };
+        let Some(host) = model.hosts.get(&g.host) else { continue };
+        let Some(policy) = model.backups.policies.get(&job.policy) else { continue };
+        for repo in &policy.to {
+            let Some(Repository::Restic { url, .. }) = model.backups.repositories.get(repo) else { continue };
+            let on_host = url.starts_with('/')
+                && host.pools.values().any(|p| *url == p.path || url.starts_with(&format!("{}/", p.path)));
+            if on_host && !out.contains(&(job.machine.clone(), url.clone())) {
+                out.push((job.machine.clone(), url.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Mounts each host repository folder into the guests whose jobs write there, at the same path:
+/// a bind mount for a container, virtiofs for a VM whose system Hearth configures. Other VMs
+/// cannot get it mounted; the check refuses them (E643).
+fn mount_host_repositories(model: &mut Model) {
+    for (guest, path) in host_repository_paths(model) {
+        let Some(g) = model.guests.get_mut(&guest) else { continue };
+        let mountable = g.kind == GuestKind::Lxc || g.cloud_image().is_some();
+        let covered = g
+            .mounts
+            .iter()
+            .any(|(inside, host)| (path == *inside || path.starts_with(&format!("{inside}/"))) && (inside == host));
+        if mountable && !covered {
+            g.mounts.insert(path.clone(), path);
         }
     }
 }

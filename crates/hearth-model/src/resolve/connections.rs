@@ -22,6 +22,8 @@ struct Connection<'s> {
     port: Option<u16>,
     vars: Vars,
     record: Use,
+    /// How the consumer's app wires this kind of `uses:` (catalog), if it says.
+    wiring: Option<&'s hearth_catalog::Wiring>,
 }
 
 impl Resolver<'_> {
@@ -95,6 +97,7 @@ impl Resolver<'_> {
             },
             host,
             port,
+            wiring: kind.and_then(|k| app.and_then(|a| a.uses.get(k.as_str()))),
         };
         c.vars.text("host", c.host.clone());
         c.vars.text("port", port.map_or_else(String::new, |p| p.to_string()));
@@ -143,9 +146,19 @@ impl Resolver<'_> {
             user: user.clone(),
             password_secret: secret_name,
             consumers: Vec::new(),
+            extensions: Vec::new(),
+            superuser: false,
         };
         let db = register(&mut self.database_index, &mut model.databases, key, new);
         db.consumers.push(name.to_string());
+        if let Some(w) = c.wiring {
+            for e in &w.extensions {
+                if !db.extensions.contains(e) {
+                    db.extensions.push(e.clone());
+                }
+            }
+            db.superuser |= w.superuser == Some(true);
+        }
         c.record.database = Some(database);
         c.record.user = Some(user);
         c.record.url = url;

@@ -108,6 +108,8 @@ impl Resolver<'_> {
                 user: d.value.clone(),
                 password_secret: secret_name,
                 consumers: Vec::new(),
+                extensions: Vec::new(),
+                superuser: false,
             };
             register(&mut self.database_index, &mut model.databases, key, new);
         }

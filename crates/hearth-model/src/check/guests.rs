@@ -1,0 +1,114 @@
+//! Guests Proxmox cannot create as written, or that come up unreachable: a disk on a pool that
+//! holds no guest disks, a VM's `mounts:` that nothing inside the VM would mount, and VMs created
+//! with a placeholder SSH key.
+
+use hearth_spec::ast::PoolKind;
+use hearth_spec::{Code, Diagnostic, Spec};
+
+use crate::model::{GuestKind, Model};
+
+pub(super) fn guests(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    storage(spec, model, out);
+    vm_mounts(spec, model, out);
+    placeholder_keys(spec, model, out);
+}
+
+/// A guest's root disk goes on a Proxmox storage that holds guest disks: `images` for a VM,
+/// `rootdir` for a container. SHR is built by DSM inside a VM from passed-through disks, so it is
+/// no Proxmox storage at all, least of all for the DSM VM that builds it; a pool whose `content:`
+/// leaves the type out is refused by Proxmox at creation.
+fn storage(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    for e in &spec.guests.entries {
+        let Some(g) = model.guests.get(&e.name) else { continue };
+        let st = match g.kind {
+            GuestKind::Lxc => e.value.lxc.as_ref().and_then(|l| l.storage.as_ref()),
+            GuestKind::Vm => e.value.vm.as_ref().and_then(|v| v.storage.as_ref()),
+        };
+        let Some(st) = st else { continue };
+        let Some(pool) = spec.hosts.get(&g.host).and_then(|h| h.storage.get(&st.value)) else { continue };
+        let content = if g.kind == GuestKind::Vm { "images" } else { "rootdir" };
+        let why = if pool.kind == PoolKind::Shr {
+            format!("`{}` is SHR, which DSM builds inside a VM and Proxmox cannot store disks on", st.value)
+        } else if !pool.content.is_empty() && !pool.content.iter().any(|c| c == content) {
+            format!("the `content:` of pool `{}` has no `{content}`", st.value)
+        } else {
+            continue;
+        };
+        let fit: Vec<&str> = spec
+            .hosts
+            .get(&g.host)
+            .map(|h| {
+                h.storage
+                    .entries
+                    .iter()
+                    .filter(|p| {
+                        !matches!(p.value.kind, PoolKind::Shr | PoolKind::Usb | PoolKind::Raid)
+                            && (p.value.content.is_empty() || p.value.content.iter().any(|c| c == content))
+                    })
+                    .map(|p| p.name.as_str())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let help = match fit.first() {
+            Some(p) => format!("put the disk on another pool: `storage: {p}`"),
+            None => {
+                format!("declare a pool with `content: [{content}]` on host `{}` and name it in `storage:`", g.host)
+            }
+        };
+        out.push(
+            Diagnostic::new(
+                Code::GuestStorageUnfit,
+                st.span,
+                format!("guest `{}` cannot keep its disk on pool `{}`", e.name, st.value),
+            )
+            .label(why)
+            .help(help),
+        );
+    }
+}
+
+/// A VM reaches host folders through virtiofs, mounted by its cloud-init; a VM whose system
+/// Hearth does not configure (NixOS, appliances, unmanaged) would get the share but never mount it.
+fn vm_mounts(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    for e in &spec.guests.entries {
+        let Some(g) = model.guests.get(&e.name) else { continue };
+        let Some(first) = e.value.mounts.entries.first() else { continue };
+        if g.kind != GuestKind::Vm || g.cloud_image().is_some() {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                Code::VmMountUnsupported,
+                first.key_span,
+                format!("VM `{}` (os `{}`) would never mount its `mounts:`", e.name, g.os),
+            )
+            .label("Hearth mounts host folders only in managed Debian and Ubuntu VMs")
+            .help("remove `mounts:` and mount the share inside the VM yourself"),
+        );
+    }
+}
+
+/// Without `admin.ssh_keys`, cloud-init VMs are created with a placeholder key: nobody can log in.
+fn placeholder_keys(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    if !model.admin.ssh_keys.is_empty() {
+        return;
+    }
+    let vms: Vec<&str> = spec
+        .guests
+        .entries
+        .iter()
+        .filter(|e| model.guests.get(&e.name).is_some_and(|g| g.cloud_image().is_some()))
+        .map(|e| e.name.as_str())
+        .collect();
+    let Some(first) = vms.first().and_then(|n| spec.guests.entry(n)) else { return };
+    let list: Vec<String> = vms.iter().map(|n| format!("`{n}`")).collect();
+    out.push(
+        Diagnostic::new(
+            Code::PlaceholderSshKey,
+            first.key_span,
+            format!("no `admin.ssh_keys`: VM {} would get a placeholder SSH key", list.join(", ")),
+        )
+        .label("nobody could log into it")
+        .help("add `admin: { ssh_keys: [\"ssh-ed25519 AAAA... you@laptop\"] }` with your public key"),
+    );
+}

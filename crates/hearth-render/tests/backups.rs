@@ -1,0 +1,317 @@
+//! Backups as they run together, beyond each file's validity (`data.rs`): the jobs of a policy
+//! start at the same moment against one repository and must all succeed (Debian's restic against
+//! a local repository), each repository is pruned in one place, whole-guest backups to restic are
+//! rendered, host repository folders reach the guests that write to them, ZFS snapshots cover
+//! child datasets, and database jobs back up dumps rather than live files.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+
+use hearth_model::Model;
+use hearth_model::model::{GuestKind, Repository};
+use hearth_render::{File, Kind};
+
+fn example(name: &str) -> Model {
+    common::examples().into_iter().find(|(n, _)| n == name).map(|(_, m)| m).expect("example exists")
+}
+
+fn restic_repos(model: &Model, policy: &str) -> Vec<String> {
+    model.backups.policies[policy]
+        .to
+        .iter()
+        .filter(|r| matches!(model.backups.repositories.get(*r), Some(Repository::Restic { .. })))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn each_restic_repository_is_pruned_in_one_place() {
+    let mut checked = 0;
+    for (name, model) in common::examples() {
+        let files = common::render(&model);
+        for f in files.iter().filter(|f| f.path.starts_with("/etc/hearth/backup/") && f.path.ends_with(".sh")) {
+            if f.path.starts_with("/etc/hearth/backup/repository-") {
+                continue;
+            }
+            // A job that pruned by itself would take the repository's exclusive lock while the
+            // policy's other jobs back up.
+            let prunes = f
+                .content
+                .lines()
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .any(|l| l.contains("--keep-") || l.contains("restic prune") || l.contains("--prune"));
+            assert!(!prunes, "{name}: {}:{} prunes", f.machine, f.path);
+        }
+        let mut pruned: BTreeMap<String, usize> = BTreeMap::new();
+        for job in model.backups.jobs.iter().filter(|j| !model.is_nixos(&j.machine)) {
+            if model.backups.policies[&job.policy].keep.is_empty() {
+                continue;
+            }
+            for repo in restic_repos(&model, &job.policy) {
+                pruned.insert(repo, 0);
+            }
+        }
+        for f in &files {
+            if let Some(repo) =
+                f.path.strip_prefix("/etc/hearth/backup/repository-").and_then(|p| p.strip_suffix(".sh"))
+                && f.content.contains("prune)")
+            {
+                *pruned.entry(repo.to_string()).or_default() += 1;
+            }
+        }
+        for (repo, n) in pruned {
+            assert_eq!(n, 1, "{name}: repository `{repo}` pruned in {n} places");
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}
+
+/// Rewrites a rendered script's machine paths to a test folder.
+fn localise(content: &str, dir: &Path, paths: &[String]) -> String {
+    let mut c = content.replace("/etc/hearth/restic/", &format!("{}/env/", dir.display()));
+    c = c.replace("/var/lib/prometheus/node-exporter", &dir.join("textfile").display().to_string());
+    for p in paths {
+        c = c.replace(p.as_str(), &dir.join("data").display().to_string());
+    }
+    c
+}
+
+/// The steps a unit runs, in order: `(interpreter, script, step)` of its `Exec*` lines.
+fn steps(unit: &str) -> Vec<(String, String, String)> {
+    unit.lines()
+        .filter_map(|l| l.split_once('=').filter(|(k, _)| k.starts_with("Exec")).map(|(_, v)| v))
+        .filter_map(|v| {
+            let parts: Vec<&str> = v.split(' ').collect();
+            (parts.len() == 3).then(|| (parts[0].to_string(), parts[1].to_string(), parts[2].to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn a_policys_jobs_and_the_prune_run_at_once_and_all_succeed() {
+    if !common::have("restic") {
+        assert!(!common::validators_required(), "restic missing");
+        return;
+    }
+    let model = example("minimal");
+    let files = common::render(&model);
+    let dir = common::temp_dir("backups-concurrent");
+    std::fs::create_dir_all(dir.join("env")).unwrap();
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::write(dir.join("data/file.txt"), "hello").unwrap();
+    let all_paths: Vec<String> = model.backups.jobs.iter().flat_map(|j| j.paths.clone()).collect();
+    for repo in model.backups.repositories.keys() {
+        std::fs::write(
+            dir.join(format!("env/{repo}.env")),
+            format!("RESTIC_REPOSITORY='{}'\nRESTIC_PASSWORD='test'\n", dir.join(format!("repo-{repo}")).display()),
+        )
+        .unwrap();
+    }
+    // Every backup and prune unit of the machine, as its timers would start them at 03:00.
+    let units: Vec<&File> = files
+        .iter()
+        .filter(|f| {
+            f.kind == Kind::SystemdUnit
+                && f.path.ends_with(".service")
+                && (f.path.contains("hearth-backup-") || f.path.contains("hearth-restic-prune-"))
+        })
+        .collect();
+    assert!(units.len() > 2, "several units to run at once");
+    for unit in &units {
+        for (_, script, _) in steps(&unit.content) {
+            let f = files.iter().find(|f| f.machine == unit.machine && f.path == script).unwrap();
+            let local = dir.join(script.trim_start_matches('/').replace('/', "_"));
+            std::fs::write(&local, localise(&f.content, &dir, &all_paths)).unwrap();
+        }
+    }
+    let mut running = Vec::new();
+    for unit in &units {
+        let mut sequence = Vec::new();
+        for (shell, script, step) in steps(&unit.content) {
+            let local = dir.join(script.trim_start_matches('/').replace('/', "_"));
+            sequence.push(format!("{shell} {} {step}", local.display()));
+        }
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(sequence.join(" && "))
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("HEARTH_LOCK_RETRY_SECONDS", "1")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        running.push((unit.path.clone(), child));
+    }
+    for (unit, child) in running {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{unit} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    }
+    for job in &model.backups.jobs {
+        let snapshots = common::run_ok(
+            Command::new("restic")
+                .args(["snapshots", "--json", "--tag", &job.service])
+                .env("RESTIC_REPOSITORY", dir.join("repo-usb"))
+                .env("RESTIC_PASSWORD", "test")
+                .env("XDG_CACHE_HOME", dir.join("cache")),
+            "restic snapshots",
+        );
+        let list: serde_json::Value = serde_json::from_str(&snapshots).unwrap();
+        assert!(!list.as_array().unwrap().is_empty(), "{}: no snapshot", job.service);
+    }
+}
+
+#[test]
+fn whole_guest_backups_to_restic_are_rendered() {
+    let mut checked = 0;
+    for (name, model) in common::examples() {
+        let files = common::render(&model);
+        for b in &model.backups.guests {
+            if restic_repos(&model, &b.policy).is_empty() {
+                continue;
+            }
+            let g = &model.guests[&b.guest];
+            let script = files
+                .iter()
+                .find(|f| f.machine == g.host && f.path == format!("/etc/hearth/backup/guests-{}.sh", b.policy))
+                .unwrap_or_else(|| panic!("{name}: no whole-guest backup of `{}`", b.guest));
+            let file = match g.kind {
+                GuestKind::Lxc => format!("vzdump-lxc-{}.tar.zst", g.id),
+                GuestKind::Vm => format!("vzdump-qemu-{}.vma.zst", g.id),
+            };
+            let line = script.content.lines().find(|l| l.contains(&file)).unwrap_or_default();
+            assert!(line.contains(&format!(" {} ", g.id)) && line.contains("locked guest"), "{name}: {}", b.guest);
+            let timer = format!("/etc/systemd/system/hearth-backup-guests-{}.timer", b.policy);
+            assert!(files.iter().any(|f| f.machine == g.host && f.path == timer), "{name}: {timer}");
+            if common::have("bash") {
+                let dir = common::temp_dir(&format!("backups-guests-{name}"));
+                let path = dir.join("guests.sh");
+                std::fs::write(&path, &script.content).unwrap();
+                common::run_ok(Command::new("bash").arg("-n").arg(&path), "bash -n");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}
+
+#[test]
+fn host_repository_folders_reach_the_guests_that_write_there() {
+    let mut checked = 0;
+    for (name, model) in common::examples() {
+        let files = common::render(&model);
+        for job in &model.backups.jobs {
+            let Some(g) = model.guests.get(&job.machine) else { continue };
+            let pools: Vec<&str> = model.hosts[&g.host].pools.values().map(|p| p.path.as_str()).collect();
+            for repo in restic_repos(&model, &job.policy) {
+                let Some(Repository::Restic { url, .. }) = model.backups.repositories.get(&repo) else { continue };
+                if !pools.iter().any(|p| url == p || url.starts_with(&format!("{p}/"))) {
+                    continue;
+                }
+                let params = files
+                    .iter()
+                    .find(|f| f.path == format!("/etc/hearth/proxmox/{}-{}.json", g.id, job.machine))
+                    .unwrap();
+                let wanted = match g.kind {
+                    GuestKind::Lxc => format!("{url},mp={url}\""),
+                    GuestKind::Vm => "\"virtiofs".to_string(),
+                };
+                assert!(params.content.contains(&wanted), "{name}: `{}` writes to {url} on the host", job.machine);
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 0);
+}
+
+#[test]
+fn zfs_snapshots_cover_child_datasets() {
+    let model = example("zfs-proxmox-media-cloud");
+    let files = common::render(&model);
+    let script = files.iter().find(|f| f.path == "/etc/hearth/zfs/snapshot.sh").expect("snapshot script");
+    assert!(script.content.contains("zfs snapshot -r "), "{}", script.content);
+    assert!(script.content.contains("zfs destroy -r "), "{}", script.content);
+}
+
+#[test]
+fn database_jobs_back_up_dumps_not_live_files() {
+    let mut checked = 0;
+    for (name, model) in common::examples() {
+        for job in model.backups.jobs.iter().filter(|j| !j.dumps.is_empty()) {
+            let s = &model.services[&job.service];
+            for v in s.volumes.iter().filter(|v| v.stateful) {
+                assert!(!job.paths.contains(&v.source), "{name}: `{}` copies its live {}", job.service, v.source);
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}
+
+/// The rendered whole-guest backup run for real with a stand-in `vzdump` that streams bytes:
+/// each guest's archive lands in the restic repository under its file name, and a failing
+/// vzdump fails the backup (`pipefail`) instead of storing an empty archive.
+#[test]
+fn whole_guest_backup_streams_vzdump_into_restic() {
+    if !common::have("restic") || !common::have("bash") {
+        assert!(!common::validators_required(), "restic or bash missing");
+        return;
+    }
+    let model = example("ryzen-tiered-lxc-platform");
+    let files = common::render(&model);
+    let script = files.iter().find(|f| f.machine == "pve" && f.path == "/etc/hearth/backup/guests-weekly.sh").unwrap();
+    let dir = common::temp_dir("backups-vzdump");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::create_dir_all(dir.join("env")).unwrap();
+    let fake = bin.join("vzdump");
+    std::fs::write(&fake, "#!/bin/sh\n[ -e \"$FAIL\" ] && exit 3\necho \"archive of guest $1\"\n").unwrap();
+    common::run_ok(Command::new("chmod").arg("+x").arg(&fake), "chmod");
+    for repo in restic_repos(&model, "weekly") {
+        std::fs::write(
+            dir.join(format!("env/{repo}.env")),
+            format!("RESTIC_REPOSITORY='{}'\nRESTIC_PASSWORD='test'\n", dir.join(format!("repo-{repo}")).display()),
+        )
+        .unwrap();
+    }
+    let local = dir.join("guests.sh");
+    std::fs::write(&local, localise(&script.content, &dir, &[])).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let run = |fail: bool| {
+        Command::new("bash")
+            .arg(&local)
+            .arg("backup")
+            .env("PATH", &path)
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .env("FAIL", if fail { dir.join("bin/vzdump").display().to_string() } else { "/nonexistent".into() })
+            .output()
+            .unwrap()
+    };
+    let ok = run(false);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let g = &model.guests["lxc1-traefik"];
+    let dumped = common::run_ok(
+        Command::new("restic")
+            .args(["dump", "--tag", "guest-lxc1-traefik", "latest", &format!("vzdump-lxc-{}.tar.zst", g.id)])
+            .env("RESTIC_REPOSITORY", dir.join("repo-nas"))
+            .env("RESTIC_PASSWORD", "test")
+            .env("XDG_CACHE_HOME", dir.join("cache")),
+        "restic dump",
+    );
+    assert_eq!(dumped, format!("archive of guest {}\n", g.id));
+    let failed = run(true);
+    assert!(!failed.status.success(), "a failing vzdump must fail the backup");
+    // ... and leave no partial snapshot behind: the latest is still the good archive.
+    let latest = common::run_ok(
+        Command::new("restic")
+            .args(["dump", "--tag", "guest-lxc1-traefik", "latest", &format!("vzdump-lxc-{}.tar.zst", g.id)])
+            .env("RESTIC_REPOSITORY", dir.join("repo-nas"))
+            .env("RESTIC_PASSWORD", "test")
+            .env("XDG_CACHE_HOME", dir.join("cache")),
+        "restic dump",
+    );
+    assert_eq!(latest, dumped);
+}
