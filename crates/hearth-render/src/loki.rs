@@ -13,6 +13,9 @@ use crate::reader::Runner;
 use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
 
+/// The file the `grafana/loki` image's command reads, in its `/etc/loki` folder.
+const IMAGE_CONFIG: &str = "local-config.yaml";
+
 pub fn render(cx: &Context, out: &mut Output) {
     let m = cx.model;
     let Some((name, svc)) = service(m, m.monitoring.loki.as_deref()) else { return };
@@ -50,6 +53,9 @@ analytics:\n  reporting_enabled: false\n",
         compactor = q(&format!("{data}/compactor")),
         retention = q(retention),
     );
-    let file = File::new(svc.on.name(), format!("{host_dir}/loki.yaml"), Kind::Loki, content);
+    // The image's command is `-config.file=/etc/loki/local-config.yaml`, so in a container the
+    // file has that name in the mounted config folder.
+    let file_name = if svc.form == Form::Docker { IMAGE_CONFIG } else { "loki.yaml" };
+    let file = File::new(svc.on.name(), format!("{host_dir}/{file_name}"), Kind::Loki, content);
     out.push(Runner::of(cx, name, svc).config(file).from("monitoring").from(format!("service/{name}")));
 }
