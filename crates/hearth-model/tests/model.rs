@@ -581,3 +581,22 @@ guests:
         hearth_catalog::builtin(),
     );
 }
+
+#[test]
+fn volumes_handed_to_docker_keep_the_container_path_on_the_host() {
+    // Pelican Wings passes `/var/lib/pelican` to the Docker engine for the game servers' mounts.
+    check(
+        "
+guests:
+  games: { vm: { on: pve }, network: lan, runtime: docker, size: { cores: 1, memory: 2GiB } }
+  games2: { vm: { on: pve }, network: lan, runtime: docker, size: { cores: 1, memory: 2GiB } }
+  games3: { vm: { on: pve }, network: lan, runtime: docker, size: { cores: 1, memory: 2GiB } }
+services:
+  wings: { app: pelican-wings, on: games, backup: false, volumes: { data: /srv/pelican, config: /srv/wings } }
+#                                                                         ^^^^^^^^^^^^ E631
+  # The help's edit: without the override the volume is at the container's path.
+  fixed: { app: pelican-wings, on: games2, backup: false, volumes: { config: /srv/wings } }
+  same: { app: pelican-wings, on: games3, backup: false, volumes: { data: /var/lib/pelican/ } }
+",
+    );
+}

@@ -73,6 +73,7 @@ codes! {
     PlaintextSecret = "E501", "plaintext-secret", Error;
     PublicWithoutTls = "E502", "public-without-tls", Error;
     DatabaseExposed = "E503", "database-exposed", Error;
+    HostPathMustMatch = "E631", "host-path-must-match", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     PublicWithoutAuth = "W501", "public-without-auth", Warning;
     DatabaseReachable = "W502", "database-reachable", Warning;

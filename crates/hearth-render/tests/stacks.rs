@@ -1,0 +1,201 @@
+//! Docker stacks that start (issue 9, defect 5): what a rendered stack needs on its machine beyond a
+//! compose file that parses. Each test names the failure it guards against: an image reading a
+//! config file Hearth did not mount, a non-root image writing to a root-owned folder, a Compose
+//! that rejects the file, raw `compose:` keys that break the project. Compose files are loaded by
+//! Docker Compose v2 (`docker compose config`) where it is installed.
+
+mod common;
+
+use std::process::Command;
+
+use hearth_render::{File, Kind};
+use serde_json::Value;
+
+/// Renders a spec written in the test.
+fn render_spec(text: &str) -> Vec<File> {
+    let loaded = hearth_spec::load_str("test.yaml", text);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+    assert!(!a.diagnostics.iter().any(|d| d.is_error()), "{:?}", a.diagnostics);
+    common::render(&a.model)
+}
+
+fn example(name: &str) -> hearth_model::Model {
+    common::examples().into_iter().find(|(n, _)| n == name).map(|(_, m)| m).expect("example")
+}
+
+fn file<'a>(files: &'a [File], machine: &str, path: &str) -> &'a File {
+    files
+        .iter()
+        .find(|f| f.machine == machine && f.path == path)
+        .unwrap_or_else(|| panic!("{machine}:{path} is not rendered"))
+}
+
+/// `docker compose config` of the stack holding `compose`, as JSON; `None` without Compose v2.
+fn compose_config(files: &[File], compose: &File, what: &str) -> Option<Value> {
+    let have = Command::new("docker")
+        .args(["compose", "version"])
+        .output()
+        .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("v2."));
+    if !have {
+        common::unavailable("Docker Compose v2 is not installed");
+        return None;
+    }
+    let dir = common::write_tree(files, &common::temp_dir(&format!("stacks-{what}")));
+    let path = dir.join(&compose.machine).join(compose.path.trim_start_matches('/'));
+    let out = Command::new("docker")
+        .args(["compose", "config", "--format", "json"])
+        .current_dir(path.parent().unwrap())
+        .output()
+        .expect("run docker compose");
+    assert!(out.status.success(), "{what}: docker compose config failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    Some(serde_json::from_slice(&out.stdout).expect("JSON"))
+}
+
+const ONE_DOCKER_VM: &str = "
+homelab: t
+domain: example.com
+networks: { lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 } }
+hosts: { pve: { proxmox: {}, address: 192.168.1.10, network: lan } }
+guests: { docker: { vm: { on: pve }, network: lan, runtime: docker } }
+";
+
+#[test]
+fn raw_compose_labels_merge_with_hearths() {
+    let files = render_spec(&format!(
+        "{ONE_DOCKER_VM}
+services:
+  app:
+    image: ghcr.io/me/app:1.0
+    on: docker
+    ports: {{ http: 3000 }}
+    healthcheck: {{ tcp: http }}
+    compose: {{ labels: {{ com.example.team: web, hearth.service: spoofed }} }}
+  other:
+    image: ghcr.io/me/other:1.0
+    on: docker
+    ports: {{ http: 3001 }}
+    healthcheck: {{ tcp: http }}
+    compose: {{ labels: [\"com.example.list=yes\"] }}
+"
+    ));
+    let compose = files.iter().find(|f| f.kind == Kind::Compose).expect("a compose file");
+    let Some(config) = compose_config(&files, compose, "labels") else { return };
+    let labels = &config["services"]["app"]["labels"];
+    assert_eq!(labels["com.example.team"], "web", "{labels}");
+    // Hearth's own labels identify the container to deploy and verify: the spec cannot move them.
+    assert_eq!(labels["hearth.service"], "app", "{labels}");
+    assert_eq!(labels["hearth.stack"], "apps", "{labels}");
+    let labels = &config["services"]["other"]["labels"];
+    assert_eq!(labels["com.example.list"], "yes", "{labels}");
+    assert_eq!(labels["hearth.service"], "other", "{labels}");
+}
+
+#[test]
+fn raw_compose_network_mode_replaces_hearths_network() {
+    let files = render_spec(&format!(
+        "{ONE_DOCKER_VM}
+services:
+  app:
+    image: ghcr.io/me/app:1.0
+    on: docker
+    ports: {{ http: 3000 }}
+    healthcheck: {{ tcp: http }}
+    compose: {{ network_mode: host }}
+"
+    ));
+    let compose = files.iter().find(|f| f.kind == Kind::Compose).expect("a compose file");
+    let Some(config) = compose_config(&files, compose, "network-mode") else { return };
+    let app = &config["services"]["app"];
+    assert_eq!(app["network_mode"], "host", "{app}");
+    assert!(app.get("networks").is_none() && app.get("ports").is_none() && app.get("hostname").is_none(), "{app}");
+}
+
+#[test]
+fn loki_container_finds_its_config_where_its_image_looks() {
+    // The image's command is `-config.file=/etc/loki/local-config.yaml`.
+    let model = example("two-node-docker-pbs");
+    let files = common::render(&model);
+    let loki = &model.services["loki"];
+    let config = loki.volumes.iter().find(|v| v.target == "/etc/loki").expect("loki's config volume");
+    file(&files, "srv-1", &format!("{}/local-config.yaml", config.source));
+}
+
+#[test]
+fn pelican_wings_paths_are_the_same_on_the_host_and_in_the_container() {
+    // Wings hands these paths to the Docker engine for the game servers' own bind mounts.
+    let model = example("zfs-proxmox-media-cloud");
+    let wings = &model.services["wings"];
+    for name in ["data", "tmp"] {
+        let v = wings.volumes.iter().find(|v| v.name == name).expect("wings volume");
+        assert_eq!(v.source, v.target, "wings volume {name}");
+    }
+}
+
+/// The `d` lines of a machine's tmpfiles.d file: path -> (mode, user, group).
+fn tmpfiles(files: &[File], machine: &str) -> Vec<(String, String, String, String)> {
+    files
+        .iter()
+        .filter(|f| f.machine == machine && f.kind == Kind::Tmpfiles)
+        .flat_map(|f| f.content.lines().map(str::to_string).collect::<Vec<_>>())
+        .filter(|l| l.starts_with("d "))
+        .map(|l| {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            (w[1].to_string(), w[2].to_string(), w[3].to_string(), w[4].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn non_root_images_own_their_writable_bind_mounts() {
+    for (name, model) in common::examples() {
+        let files = common::render(&model);
+        for (sname, s) in model.services.iter().filter(|(_, s)| s.form == hearth_spec::ast::Form::Docker) {
+            let Some(user) = s.runs_as.as_deref() else { continue };
+            let (uid, gid) = user.split_once(':').unwrap_or((user, user));
+            for machine in s.machines() {
+                if model.is_nixos(machine) {
+                    continue;
+                }
+                let dirs = tmpfiles(&files, machine);
+                for v in s.volumes.iter().filter(|v| v.stateful && !v.readonly && v.source.starts_with('/')) {
+                    let line = dirs.iter().find(|d| d.0 == v.source);
+                    let Some((_, _, u, g)) = line else {
+                        panic!("{name}: {sname}'s {} ({}) is not made for user {user} on {machine}", v.name, v.source)
+                    };
+                    assert_eq!((u.as_str(), g.as_str()), (uid, gid), "{name}: {sname} {}", v.source);
+                }
+            }
+        }
+    }
+    // The images the issue names are known to the catalog.
+    let cat = hearth_catalog::builtin();
+    for (app, uid) in [("prometheus", "65534"), ("grafana", "472"), ("loki", "10001")] {
+        let user = cat.get(app).and_then(|a| a.image_user.clone()).unwrap_or_default();
+        assert!(user == uid || user.starts_with(&format!("{uid}:")), "{app}: image user {user:?}");
+    }
+}
+
+#[test]
+fn docker_vms_get_compose_v2() {
+    let mut checked = 0;
+    for (name, model) in common::examples() {
+        let files = common::render(&model);
+        for (gname, g) in model.guests.iter().filter(|(_, g)| g.runtime == hearth_spec::ast::Runtime::Docker) {
+            let Some(f) =
+                files.iter().find(|f| f.kind == Kind::CloudInit && f.path.ends_with(&format!("-{gname}.yaml")))
+            else {
+                continue;
+            };
+            let what = format!("{name}: {gname} ({})", g.os);
+            // Debian 12's `docker-compose` is Compose 1.29, which refuses the top-level `name:`.
+            if g.os == "debian-12" {
+                assert!(f.content.contains("Pin: release n=trixie"), "{what}: {}", f.content);
+                assert!(f.content.contains("deb http://deb.debian.org/debian trixie main"), "{what}");
+            }
+            assert!(f.content.contains("  - docker-compose") || f.content.contains("docker-compose-v2"), "{what}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 0);
+}
