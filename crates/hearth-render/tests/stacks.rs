@@ -199,3 +199,62 @@ fn docker_vms_get_compose_v2() {
     }
     assert!(checked > 0);
 }
+
+#[test]
+fn a_tunnel_container_reads_the_rendered_ingress() {
+    // cloudflared looks for `config.yml` in `/etc/cloudflared` (among its default folders); with a
+    // token it runs the tunnel the token names, with these ingress rules for a locally managed one.
+    let model = example("two-node-docker-pbs");
+    let files = common::render(&model);
+    let tunnel = model.ingress.tunnel.as_deref().expect("a tunnel");
+    let s = &model.services[tunnel];
+    assert_eq!(s.form, hearth_spec::ast::Form::Docker);
+    let config = files.iter().find(|f| f.kind == Kind::Cloudflared).expect("cloudflared config");
+    let mount = s.volumes.iter().find(|v| v.target == "/etc/cloudflared").expect("the config folder is mounted");
+    assert!(mount.readonly, "{mount:?}");
+    assert_eq!(config.path, format!("{}/config.yml", mount.source));
+    let compose = files
+        .iter()
+        .find(|f| {
+            f.kind == Kind::Compose && f.machine == config.machine && f.content.contains(&format!("\n  {tunnel}:\n"))
+        })
+        .expect("the tunnel's stack");
+    assert!(compose.content.contains(&format!("{}:/etc/cloudflared:ro", mount.source)), "{}", compose.content);
+}
+
+#[test]
+fn https_upstreams_are_proxied_without_verifying_their_self_signed_certificate() {
+    // Portainer answers on https://<address>:9443 with a self-signed certificate for no name.
+    let base = example("zfs-proxmox-media-cloud");
+    assert!(base.routes.iter().any(|r| r.upstreams.iter().any(|u| u.starts_with("https://"))));
+    for (app, needle) in [
+        ("traefik", "insecureSkipVerify: true"),
+        ("caddy", "tls_insecure_skip_verify"),
+        ("nginx", "proxy_ssl_verify off;"),
+    ] {
+        let mut m = base.clone();
+        m.ingress.proxy_app = Some(app.into());
+        let files = common::render(&m);
+        let text: String = files
+            .iter()
+            .filter(|f| matches!(f.kind, Kind::TraefikDynamic | Kind::Caddyfile | Kind::Nginx))
+            .map(|f| f.content.as_str())
+            .collect();
+        assert!(text.contains(needle), "{app}: no `{needle}`");
+    }
+    let files = common::render(&base);
+    let dynamic =
+        files.iter().find(|f| f.kind == Kind::TraefikDynamic && f.path.ends_with("/dynamic/hearth.yml")).unwrap();
+    let portainer =
+        dynamic.content.split("    portainer-local:\n      loadBalancer:").nth(1).expect("portainer service");
+    let portainer: Vec<&str> = portainer.lines().take_while(|l| l.is_empty() || l.starts_with("      ")).collect();
+    assert!(portainer.contains(&"        serversTransport: hearth-upstream-tls"), "{portainer:?}");
+}
+
+#[test]
+fn portainer_probes_itself_with_a_tool_its_image_has() {
+    // The plain image is built FROM scratch: no shell for CMD-SHELL, no wget or curl. Its
+    // `-alpine` variant has busybox.
+    let p = hearth_catalog::builtin().get("portainer").expect("portainer");
+    assert!(p.image.ends_with("-alpine"), "{}", *p.image);
+}
