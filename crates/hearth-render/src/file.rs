@@ -29,6 +29,8 @@ pub enum Kind {
     PostgresInit,
     Redis,
     MongoInit,
+    /// MariaDB/MySQL users and databases: `init.sql` and the `apply.sh` that runs it.
+    MysqlInit,
     MinioInit,
     SystemdUnit,
     /// A shell script a unit or an activation runs.

@@ -30,6 +30,7 @@ pub mod kubernetes;
 pub mod loki;
 pub mod minio;
 pub mod mongo;
+pub mod mysql;
 pub mod nftables;
 pub mod nginx;
 pub mod nixos;
@@ -80,6 +81,7 @@ pub fn render(cx: &Context) -> Vec<File> {
     postgres::render(cx, &mut out);
     redis::render(cx, &mut out);
     mongo::render(cx, &mut out);
+    mysql::render(cx, &mut out);
     minio::render(cx, &mut out);
     backup::render(cx, &mut out);
     zfs::render(cx, &mut out);
@@ -110,7 +112,7 @@ fn superseded_by_nixos(model: &Model, file: &File) -> bool {
         return false;
     }
     match file.kind {
-        Kind::Nixos | Kind::PostgresInit | Kind::MongoInit | Kind::MinioInit => false,
+        Kind::Nixos | Kind::PostgresInit | Kind::MongoInit | Kind::MysqlInit | Kind::MinioInit => false,
         Kind::EnvSecret => !file.path.starts_with("/etc/hearth/"),
         _ => true,
     }

@@ -258,3 +258,129 @@ fn portainer_probes_itself_with_a_tool_its_image_has() {
     let p = hearth_catalog::builtin().get("portainer").expect("portainer");
     assert!(p.image.ends_with("-alpine"), "{}", *p.image);
 }
+
+/// Secret values for the MariaDB test: awkward characters, different per secret.
+struct Values;
+
+impl hearth_render::SecretValues for Values {
+    fn get(&self, reference: &str) -> Option<String> {
+        Some(format!("p'w\"$\\ `{}` #x", reference.len()))
+    }
+}
+
+/// A throwaway MariaDB server on a loopback port, removed when dropped.
+struct Mariadb {
+    dir: std::path::PathBuf,
+    port: u16,
+    child: std::process::Child,
+}
+
+impl Mariadb {
+    fn start(name: &str) -> Option<Mariadb> {
+        if !common::have("mariadbd") || !common::have("mariadb-install-db") {
+            return None;
+        }
+        let dir = common::temp_dir(name);
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        common::run_ok(
+            Command::new("mariadb-install-db")
+                .args(["--no-defaults", "--auth-root-authentication-method=socket", "--skip-test-db"])
+                .arg(format!("--datadir={}", dir.join("data").display()))
+                .arg(format!("--user={}", whoami())),
+            "mariadb-install-db",
+        );
+        let child = Command::new("mariadbd")
+            .arg("--no-defaults")
+            .arg(format!("--datadir={}", dir.join("data").display()))
+            .arg(format!("--socket={}", dir.join("sock").display()))
+            .arg(format!("--port={port}"))
+            .args(["--bind-address=127.0.0.1", "--skip-name-resolve"])
+            .arg(format!("--user={}", whoami()))
+            .arg(format!("--pid-file={}", dir.join("pid").display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("log")).unwrap())
+            .spawn()
+            .expect("start mariadbd");
+        let db = Mariadb { dir, port, child };
+        for _ in 0..100 {
+            if db.root().arg("-e").arg("select 1").output().is_ok_and(|o| o.status.success()) {
+                return Some(db);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("mariadbd did not start: {}", std::fs::read_to_string(db.dir.join("log")).unwrap_or_default());
+    }
+
+    fn root_cmdline(&self) -> String {
+        format!("mariadb --no-defaults -uroot --socket={}", self.dir.join("sock").display())
+    }
+
+    fn root(&self) -> Command {
+        let mut c = Command::new("mariadb");
+        c.args(["--no-defaults", "-uroot"]).arg(format!("--socket={}", self.dir.join("sock").display()));
+        c
+    }
+
+    /// `select 1` in `database` as `user` over TCP.
+    fn login(&self, user: &str, password: &str, database: &str) -> std::process::Output {
+        Command::new("mariadb")
+            .args(["--no-defaults", "-h", "127.0.0.1"])
+            .arg(format!("-P{}", self.port))
+            .arg(format!("-u{user}"))
+            .arg(format!("-p{password}"))
+            .args([database, "-e", "select 1"])
+            .output()
+            .unwrap()
+    }
+}
+
+impl Drop for Mariadb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn whoami() -> String {
+    String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn mysql_consumers_get_their_databases_and_users_on_a_real_mariadb() {
+    use hearth_render::SecretValues as _;
+    let model = example("two-node-docker-pbs");
+    let dbs: Vec<_> = model.databases.iter().filter(|d| d.engine == hearth_model::model::Engine::Mysql).collect();
+    assert!(dbs.len() >= 2, "WordPress sites use MariaDB: {dbs:?}");
+    let files = hearth_render::render(&hearth_render::Context {
+        model: &model,
+        catalog: hearth_catalog::builtin(),
+        secrets: Some(&Values),
+    });
+    let server = &model.services[&dbs[0].server];
+    let apply = files
+        .iter()
+        .find(|f| f.machine == server.on.name() && f.path == "/etc/hearth/mysql/apply.sh")
+        .expect("MariaDB's init is rendered");
+    assert!(apply.content.contains("docker exec -i"), "{}", apply.content);
+    let Some(db) = Mariadb::start("stacks-mariadb") else { return };
+    let local = common::write_tree(&files, &common::temp_dir("stacks-mariadb-files")).join(&apply.machine);
+    let local = local.join("etc/hearth/mysql");
+    for round in 1..=2 {
+        common::run_ok(
+            Command::new("sh")
+                .arg(local.join("apply.sh"))
+                .env("HEARTH_MYSQL_DIR", &local)
+                .env("HEARTH_MYSQL", db.root_cmdline()),
+            &format!("apply.sh, run {round}"),
+        );
+    }
+    for d in &dbs {
+        let password = Values.get(&format!("secret:{}", d.password_secret)).unwrap();
+        let own = db.login(&d.user, &password, &d.name);
+        assert!(own.status.success(), "{} into {}: {}", d.user, d.name, String::from_utf8_lossy(&own.stderr));
+        assert!(!db.login(&d.user, "wrong", &d.name).status.success(), "{}: a wrong password works", d.user);
+        for other in dbs.iter().filter(|o| o.user != d.user) {
+            assert!(!db.login(&d.user, &password, &other.name).status.success(), "{} reaches {}", d.user, other.name);
+        }
+    }
+}
