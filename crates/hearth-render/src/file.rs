@@ -29,6 +29,8 @@ pub enum Kind {
     PostgresInit,
     Redis,
     MongoInit,
+    /// A CrowdSec bouncer's configuration file.
+    CrowdsecBouncer,
     /// MariaDB/MySQL users and databases: `init.sql` and the `apply.sh` that runs it.
     MysqlInit,
     MinioInit,

@@ -23,6 +23,7 @@ pub mod caddy;
 pub mod cloud_init;
 pub mod cloudflared;
 pub mod compose;
+pub mod crowdsec;
 pub mod dnsmasq;
 pub mod grafana;
 pub mod homepage;
@@ -82,6 +83,7 @@ pub fn render(cx: &Context) -> Vec<File> {
     redis::render(cx, &mut out);
     mongo::render(cx, &mut out);
     mysql::render(cx, &mut out);
+    crowdsec::render(cx, &mut out);
     minio::render(cx, &mut out);
     backup::render(cx, &mut out);
     zfs::render(cx, &mut out);

@@ -23,6 +23,7 @@ const CONFIGS: &[Kind] = &[
     Kind::PrometheusRules,
     Kind::Alertmanager,
     Kind::Loki,
+    Kind::CrowdsecBouncer,
     Kind::Alloy,
     Kind::Promtail,
     Kind::Homepage,

@@ -384,3 +384,63 @@ fn mysql_consumers_get_their_databases_and_users_on_a_real_mariadb() {
         }
     }
 }
+
+#[test]
+fn a_bouncers_key_is_generated_and_registered_on_its_crowdsec() {
+    use hearth_render::SecretValues as _;
+    let model = example("two-node-docker-pbs");
+    let bouncer = &model.services["cf-bouncer"];
+    let key = bouncer.env.get("LAPI_KEY").expect("LAPI_KEY");
+    assert!(key.is_secret());
+    let reference = key.to_string();
+    let reference = reference.trim_start_matches("${").trim_end_matches('}').to_string();
+    assert!(!model.external_secrets.iter().any(|s| reference.ends_with(&s.name)), "{reference} is generated");
+    let files = hearth_render::render(&hearth_render::Context {
+        model: &model,
+        catalog: hearth_catalog::builtin(),
+        secrets: Some(&Values),
+    });
+    let crowdsec = &model.services["crowdsec"];
+    let script = file(&files, crowdsec.on.name(), "/etc/hearth/crowdsec/bouncers.sh");
+    let env = file(&files, crowdsec.on.name(), "/etc/hearth/crowdsec/bouncers.env");
+    assert_eq!(env.mode, 0o600);
+    // Run it against a fake cscli that records its arguments.
+    let dir = common::write_tree(&files, &common::temp_dir("stacks-crowdsec")).join(crowdsec.on.name());
+    let log = dir.join("cscli.log");
+    let fake = dir.join("cscli");
+    std::fs::write(&fake, format!("#!/bin/sh\nprintf '%s\\n' \"$*\" >> {}\n", log.display())).unwrap();
+    common::run_ok(Command::new("chmod").arg("+x").arg(&fake), "chmod");
+    common::run_ok(
+        Command::new("sh")
+            .arg(dir.join("etc/hearth/crowdsec/bouncers.sh"))
+            .env("HEARTH_CROWDSEC_DIR", dir.join("etc/hearth/crowdsec"))
+            .env("HEARTH_CSCLI", &fake),
+        &format!("bouncers.sh: {}", script.content),
+    );
+    let expected = Values.get(&reference).unwrap();
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(calls.contains(&format!("bouncers add cf-bouncer --key {expected}\n")), "{calls}");
+}
+
+#[test]
+fn the_cloudflare_bouncer_gets_its_config_file_at_its_mount() {
+    let model = example("two-node-docker-pbs");
+    let files = common::render(&model);
+    let b = &model.services["cf-bouncer"];
+    let mount = b.volumes.iter().find(|v| v.name == "config").expect("config volume");
+    assert_eq!(mount.target, "/etc/crowdsec/bouncers/crowdsec-cloudflare-bouncer.yaml");
+    let f = file(&files, b.on.name(), &mount.source);
+    assert_eq!(f.kind, Kind::CrowdsecBouncer);
+    // Same Compose project as CrowdSec: the Local API by container name and container port.
+    assert!(f.content.contains("crowdsec_lapi_url: \"http://crowdsec:8080/\"\n"), "{}", f.content);
+    assert!(f.content.contains("crowdsec_lapi_key: ${LAPI_KEY}\n"), "{}", f.content);
+    assert!(!f.content.contains("{{secret:"), "the file holds no secret");
+    let dir = common::write_tree(&files, &common::temp_dir("stacks-bouncer"));
+    let path = dir.join(&f.machine).join(f.path.trim_start_matches('/'));
+    if common::have("python3") {
+        common::run_ok(
+            Command::new("python3").args(["-c", "import sys,yaml; yaml.safe_load(open(sys.argv[1]))"]).arg(&path),
+            "the bouncer's config is YAML",
+        );
+    }
+}
