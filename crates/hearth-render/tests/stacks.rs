@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 use hearth_render::{File, Kind};
@@ -443,4 +444,51 @@ fn the_cloudflare_bouncer_gets_its_config_file_at_its_mount() {
             "the bouncer's config is YAML",
         );
     }
+}
+
+/// Runs `sh -c script` in the test image as `user` with `host` mounted at `target`.
+fn run_as(user: &str, host: &Path, target: &str, script: &str) -> bool {
+    Command::new("docker")
+        .args(["run", "--rm", "--network", "none", "--user", user, "--entrypoint", "/bin/sh"])
+        .arg("-v")
+        .arg(format!("{}:{target}", host.display()))
+        .args([TEST_IMAGE, "-c", script])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The image `crates/hearth/tests/cli/lab.rs` builds from the lab's Debian image (it has `sh`).
+const TEST_IMAGE: &str = "hearth-lab/whoami:1";
+
+#[test]
+fn a_non_root_container_writes_to_the_data_folder_tmpfiles_made() {
+    let have = Command::new("docker").args(["image", "inspect", TEST_IMAGE]).output().is_ok_and(|o| o.status.success());
+    if !have || !common::have("systemd-tmpfiles") {
+        eprintln!("skipping: no {TEST_IMAGE} image (the CLI lab test builds it) or no systemd-tmpfiles");
+        return;
+    }
+    let dir = common::temp_dir("stacks-owner");
+    let data = dir.join("data");
+    let files = render_spec(&format!(
+        "{ONE_DOCKER_VM}
+services:
+  app:
+    image: {TEST_IMAGE}
+    on: docker
+    ports: {{ http: 8000 }}
+    healthcheck: {{ tcp: http }}
+    backup: false
+    volumes: {{ data: {} }}
+    compose: {{ user: \"65534:65534\" }}
+",
+        data.display()
+    ));
+    let tmpfiles = files.iter().find(|f| f.kind == Kind::Tmpfiles && f.machine == "docker").expect("tmpfiles.d");
+    let conf = dir.join("hearth.conf");
+    std::fs::write(&conf, &tmpfiles.content).unwrap();
+    common::run_ok(Command::new("systemd-tmpfiles").arg("--create").arg(&conf), "systemd-tmpfiles --create");
+    assert!(run_as("65534:65534", &data, "/data/data", "echo ok > /data/data/probe"), "65534 cannot write");
+    // Without it Docker makes the folder, root's, and the same write fails.
+    let missing = dir.join("made-by-docker");
+    assert!(!run_as("65534:65534", &missing, "/data/data", "echo ok > /data/data/probe"), "the test proves nothing");
 }
