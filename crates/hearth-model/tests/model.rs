@@ -600,3 +600,16 @@ services:
 ",
     );
 }
+
+#[test]
+fn docker_vms_need_a_debian_with_compose_v2() {
+    check(
+        "
+guests:
+  old: { vm: { on: pve }, network: lan, runtime: docker, os: debian-11, size: { cores: 1, memory: 2GiB } }
+#                                                            ^^^^^^^^^ E632
+  fixed: { vm: { on: pve }, network: lan, runtime: docker, os: debian-12, size: { cores: 1, memory: 2GiB } }
+  plain: { vm: { on: pve }, network: lan, os: debian-11, size: { cores: 1, memory: 2GiB } }
+",
+    );
+}

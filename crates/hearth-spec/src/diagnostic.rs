@@ -74,6 +74,7 @@ codes! {
     PublicWithoutTls = "E502", "public-without-tls", Error;
     DatabaseExposed = "E503", "database-exposed", Error;
     HostPathMustMatch = "E631", "host-path-must-match", Error;
+    NoComposeV2 = "E632", "no-compose-v2", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     PublicWithoutAuth = "W501", "public-without-auth", Warning;
     DatabaseReachable = "W502", "database-reachable", Warning;
