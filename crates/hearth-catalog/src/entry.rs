@@ -49,7 +49,12 @@ spec_struct! {
         req healthcheck: Healthcheck,
         opt metrics: Metrics,
         opt command: Vec<String>,
+        /// The user the container runs as, set by Hearth (compose `user:`).
         opt user: String,
+        /// The user the image itself switches to (its Dockerfile `USER`, or the user its entrypoint
+        /// drops to), as `uid` or `uid:gid`, when it is not root: the folders it writes must be
+        /// its own, and the secret files it reads too.
+        opt image_user: String,
         def cap_add: Vec<String>,
         def devices: Vec<String>,
         opt privileged: bool,
@@ -84,6 +89,9 @@ spec_struct! {
         /// A host path such as the Docker socket, mounted as is.
         opt socket: bool,
         opt host: String,
+        /// The host folder must have the container's path: the app hands the path to the Docker
+        /// engine for other containers' bind mounts (Pelican Wings and its game servers).
+        opt same_path: bool,
     }
 }
 

@@ -487,6 +487,11 @@ pub struct Service {
     /// The user the container runs as, when its catalog entry names one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The user (`uid` or `uid:gid`) the container's process runs as when it is not root: the
+    /// spec's `compose: { user: … }`, else the catalog's `user`, else the image's own user. Its
+    /// bind-mounted data folders and the secret files it reads are made its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_as: Option<String>,
     pub privileged: bool,
     pub devices: Vec<String>,
     pub cap_add: Vec<String>,

@@ -1083,3 +1083,35 @@ services:
     assert!(n8n.contains("DB_POSTGRESDB_PASSWORD"), "{n8n}");
     assert!(n8n.contains("add `runtime: docker` to `app`"), "{n8n}");
 }
+
+#[test]
+fn volumes_handed_to_docker_keep_the_container_path_on_the_host() {
+    // Pelican Wings passes `/var/lib/pelican` to the Docker engine for the game servers' mounts.
+    check(
+        "
+guests:
+  games: { vm: { on: pve }, network: lan, runtime: docker, size: { cores: 1, memory: 2GiB } }
+  games2: { vm: { on: pve }, network: lan, runtime: docker, size: { cores: 1, memory: 2GiB } }
+  games3: { vm: { on: pve }, network: lan, runtime: docker, size: { cores: 1, memory: 2GiB } }
+services:
+  wings: { app: pelican-wings, on: games, backup: false, volumes: { data: /srv/pelican, config: /srv/wings } }
+#                                                                         ^^^^^^^^^^^^ E631
+  # The help's edit: without the override the volume is at the container's path.
+  fixed: { app: pelican-wings, on: games2, backup: false, volumes: { config: /srv/wings } }
+  same: { app: pelican-wings, on: games3, backup: false, volumes: { data: /var/lib/pelican/ } }
+",
+    );
+}
+
+#[test]
+fn docker_vms_need_a_debian_with_compose_v2() {
+    check(
+        "
+guests:
+  old: { vm: { on: pve }, network: lan, runtime: docker, os: debian-11, size: { cores: 1, memory: 2GiB } }
+#                                                            ^^^^^^^^^ E632
+  fixed: { vm: { on: pve }, network: lan, runtime: docker, os: debian-12, size: { cores: 1, memory: 2GiB } }
+  plain: { vm: { on: pve }, network: lan, os: debian-11, size: { cores: 1, memory: 2GiB } }
+",
+    );
+}

@@ -121,8 +121,19 @@ fn location(c: &mut String, l: &Location, indent: &str) {
         }
     }
     let _ = write!(c, "{indent}\treverse_proxy {}", l.upstreams.join(" "));
-    if l.upstreams.len() > 1 {
+    // An upstream that speaks HTTPS itself (Portainer's 9443) is reached by address with a
+    // self-signed certificate for no name: encrypted, not verified.
+    let https = l.upstreams.iter().any(|u| u.starts_with("https://"));
+    if https && l.upstreams.len() == 1 {
+        let _ =
+            writeln!(c, " {{\n{indent}\t\ttransport http {{\n{indent}\t\t\ttls_insecure_skip_verify\n{indent}\t\t}}");
+        let _ = writeln!(c, "{indent}\t}}");
+    } else if l.upstreams.len() > 1 {
         let _ = writeln!(c, " {{\n{indent}\t\tlb_policy round_robin");
+        if https {
+            let _ =
+                writeln!(c, "{indent}\t\ttransport http {{\n{indent}\t\t\ttls_insecure_skip_verify\n{indent}\t\t}}");
+        }
         if let Some(h) = &l.health {
             let _ = writeln!(
                 c,

@@ -6,9 +6,14 @@
 //! What it sets up: hostname and FQDN (the DNS zone, else the domain), the homelab's timezone, an
 //! admin user `hearth` with passwordless sudo and a locked password, and the packages Hearth
 //! needs: `qemu-guest-agent` (Proxmox reads addresses and freezes filesystems through it) and,
-//! on a Docker VM, Docker and Compose from the distribution (`docker.io` with `docker-compose`
-//! on Debian, `docker-compose-v2` on Ubuntu, which ships the `docker compose` plugin). Addresses
-//! come from Proxmox's `ipconfig0`, not from here: Proxmox writes the network config itself.
+//! on a Docker VM, Docker and Compose v2 from the distribution: `docker.io` with the `docker
+//! compose` plugin, which is `docker-compose-v2` on Ubuntu and `docker-compose` from Debian 13 on.
+//! Debian 12's own `docker-compose` is Compose 1.29, which refuses every rendered project (the
+//! top-level `name:`), and Debian 12 has no Compose v2 package, not even in bookworm-backports;
+//! Debian 13's `docker-compose` (2.26) depends on nothing but glibc 2.34 (Debian 12 has 2.36), so
+//! a Debian 12 VM gets trixie's archive pinned to that one package: every other trixie package
+//! has a negative priority and is never installed, not even as a recommendation. Addresses come
+//! from Proxmox's `ipconfig0`, not from here: Proxmox writes the network config itself.
 //!
 //! The VM's `mounts:` are mounted at boot (`mounts:`, type `virtiofs`, the tag being the directory
 //! mapping's id that proxmox.rs shares the host folder under).
@@ -53,6 +58,25 @@ pub(crate) fn snippet_volume(guest: &str) -> String {
 
 use crate::yaml::quoted;
 
+/// Debian 13's archive for Docker Compose v2 alone, on a Debian 12 VM (see the module header).
+const TRIXIE_COMPOSE: &str = "\
+write_files:
+  - path: /etc/apt/sources.list.d/hearth-trixie.list
+    content: |
+      # Debian 13, for docker-compose (Compose v2) only: see /etc/apt/preferences.d/hearth-compose. By Hearth.
+      deb http://deb.debian.org/debian trixie main
+  - path: /etc/apt/preferences.d/hearth-compose
+    content: |
+      Explanation: Debian 12 packages only Compose 1.29; take Compose v2 from Debian 13 and nothing else.
+      Package: *
+      Pin: release n=trixie
+      Pin-Priority: -1
+
+      Package: docker-compose
+      Pin: release n=trixie
+      Pin-Priority: 990
+";
+
 fn user_data(model: &Model, g: &Guest) -> String {
     let fqdn = format!("{}.{}", g.hostname, model.dns.zone);
     // The operator's keys from `admin.ssh_keys`; without any, a marked line to replace.
@@ -67,6 +91,7 @@ fn user_data(model: &Model, g: &Guest) -> String {
         packages.push("docker.io");
         packages.push(if g.os.starts_with("ubuntu") { "docker-compose-v2" } else { "docker-compose" });
     }
+    let compose_from_trixie = docker && g.os == "debian-12";
     let mut s = format!(
         "#cloud-config\n\
          # User-data of VM `{hostname}`, rendered by Hearth (Proxmox `cicustom`).\n\
@@ -84,14 +109,17 @@ fn user_data(model: &Model, g: &Guest) -> String {
          \x20   lock_passwd: true\n\
          \x20   ssh_authorized_keys:\n\
 {keys}\
-         ssh_pwauth: false\n\
-         package_update: true\n\
-         packages:\n",
+         ssh_pwauth: false\n",
         hostname = g.hostname,
         tz = quoted(&model.timezone),
         user = model.admin.user,
         keys = keys,
     );
+    if compose_from_trixie {
+        // Written in cloud-init's first stage, before the package update and install.
+        s.push_str(TRIXIE_COMPOSE);
+    }
+    s.push_str("package_update: true\npackages:\n");
     for p in &packages {
         s.push_str(&format!("  - {p}\n"));
     }

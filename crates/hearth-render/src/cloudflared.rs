@@ -1,5 +1,8 @@
-//! `/etc/cloudflared/config.yml` on the machine of the tunnel service (`ingress.tunnel`): one
-//! ingress rule per route with `access: tunnel`, ending in the catch-all `http_status:404`.
+//! `config.yml` of the tunnel service (`ingress.tunnel`): one ingress rule per route with
+//! `access: tunnel`, ending in the catch-all `http_status:404`. Natively it is
+//! `/etc/cloudflared/config.yml`; in a container it is in the host folder of the `config` volume,
+//! which is mounted read-only at `/etc/cloudflared`, a folder cloudflared searches for
+//! `config.yml` by default.
 //!
 //! Every name goes to the reverse proxy, not to the service: the proxy applies the route's
 //! authentication and middlewares, so a tunnelled name is protected exactly like a public one.
@@ -17,11 +20,14 @@
 //! `tunnel:` names the tunnel for humans and logs; the model has no tunnel id, so it holds a
 //! marked placeholder. These ingress rules apply to a locally managed tunnel (`cloudflared
 //! tunnel create`); for a tunnel created in the Zero Trust dashboard, the dashboard's public
-//! hostnames take precedence.
+//! hostnames take precedence. A token runs the tunnel it names with this file's ingress rules
+//! when that tunnel is locally managed: create it with `cloudflared tunnel create` and take its
+//! token from `cloudflared tunnel token <name>`.
 
 use hearth_model::model::{Service, Template, Tls};
 use hearth_spec::ast::{Access, Form};
 
+use crate::query::dirs;
 use crate::reader::Runner;
 use crate::{Context, File, Kind, Output, fill};
 
@@ -36,7 +42,11 @@ pub fn render(cx: &Context, out: &mut Output) {
     let proxy = cx.model.ingress.proxy.as_deref().and_then(|p| cx.model.services.get(p).map(|s| (p, s)));
     let token_from = if svc.form == Form::Native { TOKEN_ENV } else { "the compose project's secret env file" };
     let runner = Runner::of(cx, tunnel, svc);
-    let file = File::new(machine, CONFIG, Kind::Cloudflared, config(cx, tunnel, token_from, proxy.map(|(_, s)| s)));
+    let path = match svc.form {
+        Form::Docker => format!("{}/config.yml", dirs(svc, "config", "/etc/cloudflared").0),
+        _ => CONFIG.to_string(),
+    };
+    let file = File::new(machine, path, Kind::Cloudflared, config(cx, tunnel, token_from, proxy.map(|(_, s)| s)));
     let mut file = runner.config(file).from(format!("service/{tunnel}")).from("ingress");
     if let Some((p, _)) = proxy {
         file = file.from(format!("service/{p}"));

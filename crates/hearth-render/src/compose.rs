@@ -371,9 +371,19 @@ fn container_yaml(c: &Container, network: &str, env_file: Option<String>) -> Y {
         m.push(("healthcheck".into(), h.clone()));
     }
     m.push(("labels".into(), Y::Map(c.labels.iter().map(|(k, v)| (k.clone(), Y::s(v))).collect())));
-    // The spec's escape hatch: raw keys replace what Hearth wrote under the same name.
+    // The spec's escape hatch: raw keys replace what Hearth wrote under the same name, except
+    // `labels`, which are added to Hearth's (deploy and verify find containers by them).
     if let Some(serde_json::Value::Object(raw)) = &c.raw {
         for (k, v) in raw {
+            if k == "labels" {
+                let mut labels = raw_labels(v);
+                labels.extend(c.labels.clone());
+                let node = Y::Map(labels.into_iter().map(|(k, v)| (k, Y::s(&v))).collect());
+                if let Some(slot) = m.iter_mut().find(|(key, _)| key == "labels") {
+                    slot.1 = node;
+                }
+                continue;
+            }
             let node = Y::from_json(v);
             match m.iter_mut().find(|(key, _)| key == k) {
                 Some(slot) => slot.1 = node,
@@ -382,6 +392,29 @@ fn container_yaml(c: &Container, network: &str, env_file: Option<String>) -> Y {
         }
     }
     Y::Map(m)
+}
+
+/// The spec's raw `labels:`, in either of Compose's forms (a map, or a list of `key=value`).
+fn raw_labels(v: &serde_json::Value) -> BTreeMap<String, String> {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    match v {
+        serde_json::Value::Object(map) => map.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                let s = text(i);
+                match s.split_once('=') {
+                    Some((k, v)) => (k.to_string(), v.to_string()),
+                    None => (s, String::new()),
+                }
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    }
 }
 
 /// What a health probe runs.

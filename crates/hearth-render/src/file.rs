@@ -33,6 +33,10 @@ pub enum Kind {
     MongoInit,
     /// `mongod.conf`, the configuration of a native MongoDB server.
     Mongod,
+    /// A CrowdSec bouncer's configuration file.
+    CrowdsecBouncer,
+    /// MariaDB/MySQL users and databases: `init.sql` and the `apply.sh` that runs it.
+    MysqlInit,
     MinioInit,
     SystemdUnit,
     /// `/etc/default/<package>`: the variables a Debian package's unit reads with

@@ -24,6 +24,7 @@ pub mod caddy;
 pub mod cloud_init;
 pub mod cloudflared;
 pub mod compose;
+pub mod crowdsec;
 pub mod dnsmasq;
 pub mod grafana;
 pub mod homepage;
@@ -31,6 +32,7 @@ pub mod kubernetes;
 pub mod loki;
 pub mod minio;
 pub mod mongo;
+pub mod mysql;
 pub mod nftables;
 pub mod nginx;
 pub mod nixos;
@@ -81,6 +83,8 @@ pub fn render(cx: &Context) -> Vec<File> {
     postgres::render(cx, &mut out);
     redis::render(cx, &mut out);
     mongo::render(cx, &mut out);
+    mysql::render(cx, &mut out);
+    crowdsec::render(cx, &mut out);
     minio::render(cx, &mut out);
     backup::render(cx, &mut out);
     zfs::render(cx, &mut out);
@@ -115,7 +119,7 @@ fn superseded_by_nixos(model: &Model, file: &File) -> bool {
     match file.kind {
         // The manifests of a cluster whose server runs NixOS are applied with kubectl there like
         // anywhere else; the flake does not hold them.
-        Kind::Nixos | Kind::PostgresInit | Kind::MongoInit | Kind::MinioInit | Kind::Kubernetes => false,
+        Kind::Nixos | Kind::PostgresInit | Kind::MongoInit | Kind::MysqlInit | Kind::MinioInit | Kind::Kubernetes => false,
         Kind::EnvSecret => !file.path.starts_with("/etc/hearth/") && !file.path.starts_with("/var/lib/hearth/k8s/"),
         _ => true,
     }

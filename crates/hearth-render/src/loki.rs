@@ -19,12 +19,17 @@ use crate::reader::Runner;
 use crate::yaml::quoted as q;
 use crate::{Context, File, Kind, Output};
 
+/// The file the `grafana/loki` image's command reads, in its `/etc/loki` folder.
+const IMAGE_CONFIG: &str = "local-config.yaml";
+
 pub fn render(cx: &Context, out: &mut Output) {
     let m = cx.model;
     let Some((name, svc)) = service(m, m.monitoring.loki.as_deref()) else { return };
     let (host_dir, _) = dirs(svc, "config", "/etc/loki");
     let (path, data) = match svc.form {
-        Form::Docker => (format!("{host_dir}/loki.yaml"), dirs(svc, "data", "/var/lib/loki").1),
+        // The image's command is `-config.file=/etc/loki/local-config.yaml`, so in a container
+        // the file has that name in the mounted config folder.
+        Form::Docker => (format!("{host_dir}/{IMAGE_CONFIG}"), dirs(svc, "data", "/var/lib/loki").1),
         _ => (
             native::config(cx, svc).unwrap_or_else(|| "/etc/loki/config.yml".to_string()),
             native::data_dir(cx, svc).unwrap_or_else(|| "/var/lib/loki".to_string()),

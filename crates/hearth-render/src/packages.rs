@@ -1,7 +1,10 @@
 //! What a machine needs before its files can take effect: the Debian packages of its native
 //! services and tools (`/etc/hearth/packages.list`), the system users no package creates
 //! (`/etc/sysusers.d/hearth.conf`) and the data folders the services write outside their package's
-//! own (`/etc/tmpfiles.d/hearth.conf`).
+//! own (`/etc/tmpfiles.d/hearth.conf`). A container whose process is not root (the model's
+//! `runs_as`: Prometheus's `nobody`, Grafana's 472, Loki's 10001) gets its writable bind-mounted
+//! data folders made and owned by that uid and gid here too: Docker would create a missing one
+//! owned by root, and the process could not write to it.
 //!
 //! Computed from the model and from the files the other renderers wrote (a machine with an
 //! nftables ruleset needs `nftables`, one with an Alloy configuration needs `alloy`), so a planner
@@ -40,8 +43,8 @@ struct Needs {
     packages: BTreeSet<String>,
     /// user -> what needs it
     users: BTreeMap<String, String>,
-    /// path -> (user, what needs it)
-    dirs: BTreeMap<String, (String, String)>,
+    /// path -> (user, group, what needs it)
+    dirs: BTreeMap<String, (String, String, String)>,
     sources: BTreeSet<String>,
 }
 
@@ -51,6 +54,12 @@ pub fn render(cx: &Context, files: &[File]) -> Vec<File> {
     let model = cx.model;
     let mut needs: BTreeMap<String, Needs> = BTreeMap::new();
     for (name, s) in &model.services {
+        if s.form == Form::Docker {
+            for machine in s.machines().into_iter().filter(|m| !model.is_nixos(m)) {
+                container_needs(needs.entry(machine.to_string()).or_default(), name, s);
+            }
+            continue;
+        }
         if s.form != Form::Native {
             continue;
         }
@@ -98,9 +107,9 @@ pub fn render(cx: &Context, files: &[File]) -> Vec<File> {
             out.push(finish(File::new(&machine, SYSUSERS, Kind::Sysusers, text).activate(Activation::Sysusers)));
         }
         if !n.dirs.is_empty() {
-            let mut text = String::from("# Data folders of native services, rendered by Hearth (tmpfiles.d(5)).\n");
-            for (path, (user, why)) in &n.dirs {
-                text.push_str(&format!("# {why}\nd {path} 0750 {user} {user} -\n"));
+            let mut text = String::from("# Data folders of services, rendered by Hearth (tmpfiles.d(5)).\n");
+            for (path, (user, group, why)) in &n.dirs {
+                text.push_str(&format!("# {why}\nd {path} 0750 {user} {group} -\n"));
             }
             out.push(finish(File::new(&machine, TMPFILES, Kind::Tmpfiles, text).activate(Activation::Tmpfiles)));
         }
@@ -131,8 +140,32 @@ fn native_needs(n: &mut Needs, name: &str, s: &Service, native: &Native) {
     for v in s.volumes.iter().filter(|v| v.stateful && !v.readonly) {
         let packaged = makes_data && native.data.as_deref() == Some(v.source.as_str());
         if !packaged && v.source.starts_with('/') {
-            n.dirs.entry(v.source.clone()).or_insert_with(|| (user.clone(), format!("{why}, volume {}", v.name)));
+            n.dirs
+                .entry(v.source.clone())
+                .or_insert_with(|| (user.clone(), user.clone(), format!("{why}, volume {}", v.name)));
         }
+    }
+}
+
+/// The data folders of a container whose process is not root, made its own before it starts.
+/// Only stateful, writable folders: configuration Hearth renders stays root's and readable, and a
+/// socket or host path the catalog mounts as is (the Docker socket) is not a folder to hand over.
+fn container_needs(n: &mut Needs, name: &str, s: &Service) {
+    let Some(user) = &s.runs_as else { return };
+    let (uid, gid) = user.split_once(':').unwrap_or((user, user));
+    let mut any = false;
+    for v in s.volumes.iter().filter(|v| v.stateful && !v.readonly && v.source.starts_with('/')) {
+        any = true;
+        n.dirs.entry(v.source.clone()).or_insert_with(|| {
+            (
+                uid.to_string(),
+                gid.to_string(),
+                format!("Hearth service {name}, volume {}, container user {user}", v.name),
+            )
+        });
+    }
+    if any {
+        n.sources.insert(format!("service/{name}"));
     }
 }
 

@@ -21,12 +21,6 @@ const STACKS: &str = "/opt/hearth/stacks";
 const RELOADS: &[&str] =
     &["caddy.service", "nginx.service", "postgresql.service", "prometheus.service", "prometheus-alertmanager.service"];
 
-/// The user some catalog images switch to before reading their files, by app, where the catalog
-/// entry names none (it only names a user it sets itself): the official `redis` image's `redis`
-/// (999), the `nginx` image's worker user (101), `prom/alertmanager`'s `nobody` (65534). A 0600
-/// file owned by root would be unreadable to them.
-const IMAGE_USERS: &[(&str, &str)] = &[("alertmanager", "65534"), ("nginx", "101"), ("redis", "999")];
-
 /// How a service's process runs, as far as the files it reads are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Runner {
@@ -34,7 +28,8 @@ pub(crate) enum Runner {
     /// none).
     Native { unit: String, user: Option<String> },
     /// The container `service` of the Compose project in `dir`, running as `user` (a uid, or
-    /// `uid:gid`) when the catalog says so.
+    /// `uid:gid`) when it is not root (the model's `runs_as`: the image's own user, such as
+    /// `prom/alertmanager`'s `nobody`, to which a 0600 file owned by root would be unreadable).
     Container { dir: String, service: String, user: Option<String> },
     /// Nothing Hearth starts: an appliance's own service, or an app without a catalog unit.
     Unmanaged,
@@ -45,14 +40,9 @@ impl Runner {
     pub(crate) fn of(cx: &Context, name: &str, s: &Service) -> Runner {
         let app = s.app.as_deref().and_then(|a| cx.catalog.get(a));
         match s.form {
-            Form::Docker => Runner::Container {
-                dir: stack_dir(&s.stack),
-                service: name.to_string(),
-                user: app.and_then(|a| a.user.clone()).or_else(|| {
-                    let app = s.app.as_deref()?;
-                    IMAGE_USERS.iter().find(|(a, _)| *a == app).map(|(_, uid)| uid.to_string())
-                }),
-            },
+            Form::Docker => {
+                Runner::Container { dir: stack_dir(&s.stack), service: name.to_string(), user: s.runs_as.clone() }
+            }
             Form::Native => match app.and_then(|a| a.native.as_ref()) {
                 Some(native) => match &native.unit {
                     Some(unit) => Runner::Native { unit: unit.clone(), user: native.user.clone() },

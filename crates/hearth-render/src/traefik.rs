@@ -35,6 +35,11 @@ use crate::yaml::quoted as q;
 /// The catalog's name for the ACME resolver in routers; any name works, this one says what it is.
 const RESOLVER: &str = "letsencrypt";
 
+/// The transport of upstreams that speak HTTPS themselves (Portainer's 9443): they are reached by
+/// address, with a self-signed certificate for no name Traefik could verify, so the connection
+/// stays encrypted but unverified. The homelab's firewall is what keeps the path trusted.
+const UPSTREAM_TLS: &str = "hearth-upstream-tls";
+
 pub fn render(cx: &Context, out: &mut Output) {
     let Some(proxy) = Proxy::find(cx, "traefik") else {
         return;
@@ -194,6 +199,9 @@ fn dynamic_config(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
             for u in &l.upstreams {
                 let _ = writeln!(services, "          - url: {}", q(u));
             }
+            if l.upstreams.iter().any(|u| u.starts_with("https://")) {
+                let _ = writeln!(services, "        serversTransport: {UPSTREAM_TLS}");
+            }
             if let Some(h) = &l.health {
                 let _ = writeln!(
                     services,
@@ -291,6 +299,9 @@ fn dynamic_config(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
     if !middlewares.is_empty() {
         y.push_str("  middlewares:\n");
         y.push_str(&middlewares);
+    }
+    if sites.iter().any(|s| s.any(|l| l.upstreams.iter().any(|u| u.starts_with("https://")))) {
+        let _ = writeln!(y, "  serversTransports:\n    {UPSTREAM_TLS}:\n      insecureSkipVerify: true");
     }
     if *tls == Tls::Internal {
         // The internal CA's certificates, one per name, placed beside the configuration.

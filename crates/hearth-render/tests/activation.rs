@@ -23,6 +23,7 @@ const CONFIGS: &[Kind] = &[
     Kind::PrometheusRules,
     Kind::Alertmanager,
     Kind::Loki,
+    Kind::CrowdsecBouncer,
     Kind::Alloy,
     Kind::Promtail,
     Kind::Homepage,
@@ -90,7 +91,13 @@ fn problems(f: &File, all: &[File]) -> Vec<String> {
         Kind::Packages if !only(Activation::InstallPackages) => p.push("not InstallPackages".into()),
         Kind::Sysusers if !only(Activation::Sysusers) => p.push("not Sysusers".into()),
         Kind::Tmpfiles if !only(Activation::Tmpfiles) => p.push("not Tmpfiles".into()),
-        Kind::Nixos | Kind::Kubernetes | Kind::PostgresInit | Kind::MongoInit | Kind::MinioInit | Kind::Zfs
+        Kind::Nixos
+        | Kind::Kubernetes
+        | Kind::PostgresInit
+        | Kind::MongoInit
+        | Kind::MysqlInit
+        | Kind::MinioInit
+        | Kind::Zfs
             if f.activation.is_empty() && !f.path.starts_with("/etc/hearth/zfs/") =>
         {
             p.push("no activation".into())

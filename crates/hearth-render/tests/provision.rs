@@ -370,7 +370,14 @@ fn cloudflared_config_routes_every_tunnel_name() {
         let svc = &model.services[tunnel];
         assert_eq!(configs.len(), 1, "{name}");
         let f = configs[0];
-        assert_eq!((f.machine.as_str(), f.path.as_str()), (svc.on.name(), "/etc/cloudflared/config.yml"));
+        let path = match svc.form {
+            hearth_spec::ast::Form::Docker => {
+                let v = svc.volumes.iter().find(|v| v.target == "/etc/cloudflared").expect("config volume");
+                format!("{}/config.yml", v.source)
+            }
+            _ => "/etc/cloudflared/config.yml".to_string(),
+        };
+        assert_eq!((f.machine.as_str(), f.path.as_str()), (svc.on.name(), path.as_str()));
         let dir = common::write_tree(&files, &common::temp_dir(&format!("provision-cf-{name}")));
         let doc = yaml_to_json(&path_of(&dir, f));
         assert!(doc["tunnel"].is_string(), "{name}: tunnel id");

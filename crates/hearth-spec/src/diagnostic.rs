@@ -75,6 +75,8 @@ codes! {
     DatabaseExposed = "E503", "database-exposed", Error;
     NativeUnsupported = "E621", "native-unsupported", Error;
     NativeNeedsVersion = "E622", "native-needs-version", Error;
+    HostPathMustMatch = "E631", "host-path-must-match", Error;
+    NoComposeV2 = "E632", "no-compose-v2", Error;
     GuestStorageUnfit = "E641", "guest-storage-unfit", Error;
     VmMountUnsupported = "E642", "vm-mount-unsupported", Error;
     BackupUnreachable = "E643", "backup-unreachable", Error;

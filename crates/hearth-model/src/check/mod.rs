@@ -35,6 +35,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     cycles::cycles(spec, &mut out);
     budgets::budgets(spec, model, &mut out);
     runtimes::runtimes(spec, catalog, model, &mut out);
+    runtimes::compose_v2(spec, model, &mut out);
     addresses::routes_to_nowhere(spec, model, origins, &mut out);
     exposure::acme_reachability(spec, &mut out);
     backups::backups(spec, catalog, model, &mut out);

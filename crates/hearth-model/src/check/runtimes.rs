@@ -127,3 +127,28 @@ pub(super) fn runtimes(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut 
         }
     }
 }
+
+/// A Docker VM that cloud-init sets up needs Docker Compose v2, which Hearth's projects require
+/// (the top-level `name:`). Debian has it from 13 and Debian 12 takes Debian 13's package (it
+/// needs glibc 2.34); older Debian releases have neither.
+pub(super) fn compose_v2(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    for e in &spec.guests.entries {
+        let Some(g) = model.guests.get(&e.name) else { continue };
+        if g.runtime != Runtime::Docker || g.kind != crate::model::GuestKind::Vm || !g.managed {
+            continue;
+        }
+        let Some(version) = g.os.strip_prefix("debian-").and_then(|v| v.parse::<u32>().ok()) else { continue };
+        if version >= 12 {
+            continue;
+        }
+        let span = e.value.os.as_ref().map_or(e.key_span, |o| o.span);
+        out.push(
+            Diagnostic::new(
+                Code::NoComposeV2,
+                span,
+                format!("Debian {version} has no Docker Compose v2, which the Docker VM `{}` needs", e.name),
+            )
+            .help("use `os: debian-12` or later"),
+        );
+    }
+}

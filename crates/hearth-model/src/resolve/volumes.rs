@@ -46,11 +46,30 @@ impl Resolver<'_> {
         };
         if let Some(app) = app {
             for (vname, v) in app.volumes.iter() {
+                let same_path = v.same_path == Some(true) && form == Form::Docker;
                 let source = if let Some(over) = svc.volumes.get(vname) {
-                    match translate(self, &over.value, over.span) {
-                        Some(p) => p,
-                        None => continue,
+                    let Some(p) = translate(self, &over.value, over.span) else { continue };
+                    if same_path && p.trim_end_matches('/') != v.path.trim_end_matches('/') {
+                        self.diags.push(
+                            Diagnostic::new(
+                                Code::HostPathMustMatch,
+                                over.span,
+                                format!(
+                                    "volume `{vname}` of service `{name}` must be `{}` on the host too: the app \
+                                     hands that path to the Docker engine for the containers it starts",
+                                    v.path
+                                ),
+                            )
+                            .help(format!(
+                                "remove `{vname}` from the service's `volumes:` (it then uses `{}`)",
+                                v.path
+                            )),
+                        );
+                        continue;
                     }
+                    p
+                } else if same_path {
+                    v.path.clone()
                 } else if v.socket == Some(true) {
                     v.host.clone().unwrap_or_else(|| v.path.clone())
                 } else if form == Form::Docker {
