@@ -32,8 +32,7 @@ use crate::shell::sh_quote;
 use crate::systemd::{self, timer};
 use crate::{Context, File, Kind, Output, fill};
 
-/// Where the textfile collector of node-exporter reads `*.prom` files.
-pub(crate) const TEXTFILE_DIR: &str = "/var/lib/prometheus/node-exporter";
+pub(crate) use hearth_model::model::TEXTFILE_DIR;
 const RESTIC: &str = "/usr/bin/restic";
 
 pub fn render(cx: &Context, out: &mut Output) {

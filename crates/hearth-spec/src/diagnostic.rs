@@ -73,6 +73,10 @@ codes! {
     PlaintextSecret = "E501", "plaintext-secret", Error;
     PublicWithoutTls = "E502", "public-without-tls", Error;
     DatabaseExposed = "E503", "database-exposed", Error;
+    UnknownExporter = "E611", "unknown-exporter", Error;
+    ExporterNotDeployed = "E612", "exporter-not-deployed", Error;
+    AlertWithoutData = "E613", "alert-without-data", Error;
+    NotifyWithoutAlertmanager = "E614", "notify-without-alertmanager", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     PublicWithoutAuth = "W501", "public-without-auth", Warning;
     DatabaseReachable = "W502", "database-reachable", Warning;
@@ -85,6 +89,8 @@ codes! {
     StorageOverCapacity = "W509", "storage-over-capacity", Warning;
     RecordShadowsExposure = "W510", "record-shadows-exposure", Warning;
     AcmeHttpUnreachable = "W511", "acme-http-unreachable", Warning;
+    MetricsUnreachable = "W611", "metrics-unreachable", Warning;
+    AlertsWithoutAlertmanager = "W612", "alerts-without-alertmanager", Warning;
 }
 
 impl fmt::Display for Code {

@@ -10,6 +10,7 @@ mod conflicts;
 mod cycles;
 mod exposure;
 mod images;
+mod monitoring;
 mod names;
 mod references;
 mod runtimes;
@@ -40,5 +41,6 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     exposure::databases(spec, catalog, model, &mut out);
     images::images(spec, &mut out);
     secrets::secrets(spec, model, &mut out);
+    monitoring::monitoring(spec, model, &mut out);
     out
 }
