@@ -175,6 +175,17 @@ impl App {
             .or_else(|| self.ports.iter().next())
     }
 
+    /// The name of the app's metrics port when that port is for Prometheus alone: the catalog
+    /// names such ports `metrics…` (`metrics`, `metrics-api`), and an exporter's port is for
+    /// nothing else. Prometheus may be given one without giving anyone else the app, unlike a
+    /// dashboard or API port that also serves `/metrics` (Traefik's `dashboard`, Caddy's `admin`).
+    pub fn metrics_only_port(&self) -> Option<&str> {
+        const EXPORTERS: &[&str] = &["node-exporter", "cadvisor", "blackbox-exporter"];
+        let port = &self.metrics.as_ref()?.port;
+        let only = port.starts_with("metrics") || EXPORTERS.contains(&self.name.value.as_str());
+        (only && self.ports.contains(port)).then_some(port.as_str())
+    }
+
     /// Whether the app serves the given kind of `uses:`.
     pub fn provides(&self, kind: Provides) -> bool {
         self.provides.contains(&kind)

@@ -39,6 +39,9 @@ pub fn write(model: &Model, out: &mut String) {
     if !m.exporters.is_empty() {
         facts.push(format!("exporters: {}", m.exporters.join(", ")));
     }
+    if !m.node_exporter.is_empty() {
+        facts.push(format!("node exporter (Debian's `prometheus-node-exporter`) on {}", m.node_exporter.join(", ")));
+    }
     facts.push(format!("retention {}", m.retention));
     facts.push(format!("scrape interval {}", m.scrape_interval));
     if !m.dashboards.is_empty() {
@@ -53,6 +56,11 @@ pub fn write(model: &Model, out: &mut String) {
         }
         t.write(out);
     }
+    if !m.unscraped.is_empty() {
+        let list: Vec<String> =
+            m.unscraped.iter().map(|u| format!("{} (port {})", u.service, md::code(&u.port))).collect();
+        out.push_str(&format!("Not scraped, their metrics port being unpublished: {}.\n\n", list.join(", ")));
+    }
     if !m.rules.is_empty() {
         out.push_str("### Alert rules\n\n");
         let mut t = Table::new(&["Alert", "Severity", "For", "Expression", "Summary"]);
@@ -62,6 +70,9 @@ pub fn write(model: &Model, out: &mut String) {
         t.write(out);
     }
     out.push_str("### Notification channels\n\n");
+    if m.alertmanager.is_none() && !m.rules.is_empty() {
+        out.push_str("No Alertmanager is declared: alerts fire only in Prometheus's UI and reach no channel.\n\n");
+    }
     if model.notifications.is_empty() {
         out.push_str("No notification channels are declared");
         if m.alertmanager.is_some() {
@@ -72,7 +83,14 @@ pub fn write(model: &Model, out: &mut String) {
         let mut t = Table::new(&["Channel", "Kind", "Destination", "Secrets", "Gets alerts"]);
         for (name, c) in &model.notifications {
             let (kind, dest, secrets) = channel(c);
-            let alerts = if m.notify.iter().any(|n| n == name) { "yes" } else { "no" };
+            // Alertmanager routes to the `notify` channels, or to every channel when none is
+            // named; without Alertmanager nothing is sent.
+            let routed = m.notify.is_empty() || m.notify.iter().any(|n| n == name);
+            let alerts = match (m.alertmanager.is_some(), routed) {
+                (true, true) => "yes",
+                (true, false) => "no",
+                (false, _) => "no (no Alertmanager)",
+            };
             t.row(&[name.clone(), kind.to_string(), dest, secrets.join(", "), alerts.to_string()]);
         }
         t.write(out);

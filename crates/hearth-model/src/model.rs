@@ -112,6 +112,10 @@ pub struct Monitoring {
     pub dashboard: Option<String>,
     pub agent: Option<String>,
     pub exporters: Vec<String>,
+    /// Machines Hearth installs Prometheus's node exporter on (its Debian package, or the NixOS
+    /// option): every machine of the `node` job. Alloy machines are not here: Alloy's own
+    /// `prometheus.exporter.unix` replaces it.
+    pub node_exporter: Vec<String>,
     pub retention: String,
     pub scrape_interval: String,
     pub dashboards: Vec<String>,
@@ -119,6 +123,18 @@ pub struct Monitoring {
     pub scrape: Vec<ScrapeJob>,
     pub rules: Vec<AlertRule>,
     pub notify: Vec<String>,
+    /// Metrics endpoints left out of the scrape jobs: container ports not published on their
+    /// machine, so not reachable at its address.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unscraped: Vec<Unscraped>,
+}
+
+/// A service's metrics port Prometheus cannot reach.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unscraped {
+    pub service: String,
+    /// The catalog's name of the port.
+    pub port: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,7 +142,24 @@ pub struct ScrapeJob {
     pub job: String,
     pub targets: Vec<String>,
     pub path: String,
+    /// A probe job: `targets` are what the Blackbox exporter at `exporter` probes with `module`,
+    /// not endpoints Prometheus scrapes itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<BlackboxProbe>,
 }
+
+/// Where a probe job's probes run.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlackboxProbe {
+    /// The Blackbox exporter, `address:port`.
+    pub exporter: String,
+    /// Its module (`http_2xx`).
+    pub module: String,
+}
+
+/// Where the node exporter's (and Alloy's) textfile collector reads `*.prom` files: Debian's
+/// default for `prometheus-node-exporter`, where the backup jobs write their last success.
+pub const TEXTFILE_DIR: &str = "/var/lib/prometheus/node-exporter";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertRule {

@@ -5,8 +5,12 @@
 //! pushes them with `prometheus.remote_write` to Prometheus (which needs its remote-write
 //! receiver flag), and ships the systemd journal, plus container logs found by Docker discovery
 //! on Docker machines, to Loki. Promtail (`/etc/promtail/config.yml`) ships the same logs; its
-//! metrics side is node-exporter, scraped by Prometheus. `node-exporter` as the agent has no
-//! configuration file, so nothing is rendered for it.
+//! metrics side is node-exporter, scraped by Prometheus.
+//!
+//! The node exporter (Debian's `prometheus-node-exporter`, on every machine the model lists in
+//! `monitoring.node_exporter`) gets its `/etc/default/prometheus-node-exporter`: its arguments
+//! name the textfile folder the backup jobs write to, and the file restarts the unit on change,
+//! so a deploy waits for the exporter Prometheus scrapes to be active.
 //!
 //! Every stream and series carries a `machine` label with the spec's machine name, so logs and
 //! metrics line up in Grafana whatever the hostnames are. A part whose destination is not in the
@@ -14,11 +18,17 @@
 
 use std::fmt::Write as _;
 
+use hearth_model::model::TEXTFILE_DIR;
+
 use crate::query::{address, http_port, service};
 use crate::yaml::quoted as q;
 use crate::{Activation, Context, File, Kind, Output};
 
+/// The node exporter's environment file, read by its unit (`EnvironmentFile=`).
+pub const NODE_EXPORTER_DEFAULTS: &str = "/etc/default/prometheus-node-exporter";
+
 pub fn render(cx: &Context, out: &mut Output) {
+    node_exporter(cx, out);
     let m = cx.model;
     let mon = &m.monitoring;
     let prometheus = service(m, mon.prometheus.as_deref())
@@ -81,10 +91,11 @@ fn alloy(machine: &str, docker: bool, prometheus: Option<&str>, loki: Option<&st
         let _ = write!(
             c,
             "\n// Host metrics, pushed to Prometheus (started with `--web.enable-remote-write-receiver`).\n\
-prometheus.exporter.unix \"host\" {{ }}\n\n\
+prometheus.exporter.unix \"host\" {{\n  // The backup jobs' last-success times (the backup-stale rule).\n  textfile {{\n    directory = {}\n  }}\n}}\n\n\
 prometheus.scrape \"host\" {{\n  targets         = prometheus.exporter.unix.host.targets\n  \
 scrape_interval = {}\n  forward_to      = [prometheus.remote_write.hearth.receiver]\n}}\n\n\
 prometheus.remote_write \"hearth\" {{\n  endpoint {{\n    url = {}\n  }}\n  external_labels = {{ machine = {m} }}\n}}\n",
+            q(TEXTFILE_DIR),
             q(interval),
             q(url),
         );
@@ -136,4 +147,23 @@ relabel_configs:\n      - source_labels: [\"__meta_docker_container_name\"]\n   
         );
     }
     c
+}
+
+fn node_exporter(cx: &Context, out: &mut Output) {
+    let m = cx.model;
+    let unit = cx.catalog.get("node-exporter").and_then(|a| a.native.as_ref()).and_then(|n| n.unit.clone());
+    for machine in m.monitoring.node_exporter.iter().filter(|n| !m.is_nixos(n)) {
+        let content = format!(
+            "# Rendered by Hearth from `monitoring`: the arguments of prometheus-node-exporter.service.\n\
+             # The textfile collector reads the backup jobs' last-success times (the backup-stale rule).\n\
+             ARGS=\"--collector.textfile.directory={TEXTFILE_DIR}\"\n"
+        );
+        let entity = if m.hosts.contains_key(machine) { format!("host/{machine}") } else { format!("guest/{machine}") };
+        let mut file =
+            File::new(machine, NODE_EXPORTER_DEFAULTS, Kind::NodeExporter, content).from("monitoring").from(entity);
+        if let Some(unit) = &unit {
+            file = file.activate(Activation::Restart { unit: unit.clone() });
+        }
+        out.push(file);
+    }
 }

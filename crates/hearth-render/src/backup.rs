@@ -48,8 +48,7 @@ use crate::shell::sh_quote;
 use crate::systemd::{self, timer};
 use crate::{Context, File, Kind, Output, fill};
 
-/// Where the textfile collector of node-exporter reads `*.prom` files.
-pub(crate) const TEXTFILE_DIR: &str = "/var/lib/prometheus/node-exporter";
+pub(crate) use hearth_model::model::TEXTFILE_DIR;
 const RESTIC: &str = "/usr/bin/restic";
 
 /// Opens the repository `$repository`, creating it on first use. Two jobs creating it at the same

@@ -20,6 +20,8 @@ pub enum Kind {
     Unbound,
     Prometheus,
     PrometheusRules,
+    Blackbox,
+    NodeExporter,
     Alertmanager,
     GrafanaProvisioning,
     Loki,

@@ -20,6 +20,7 @@ pub mod adguard;
 pub mod agents;
 pub mod alertmanager;
 pub mod backup;
+pub mod blackbox;
 pub mod caddy;
 pub mod cloud_init;
 pub mod cloudflared;
@@ -75,6 +76,7 @@ pub fn render(cx: &Context) -> Vec<File> {
     dnsmasq::render(cx, &mut out);
     unbound::render(cx, &mut out);
     prometheus::render(cx, &mut out);
+    blackbox::render(cx, &mut out);
     alertmanager::render(cx, &mut out);
     grafana::render(cx, &mut out);
     loki::render(cx, &mut out);

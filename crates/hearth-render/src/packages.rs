@@ -75,6 +75,11 @@ pub fn render(cx: &Context, files: &[File]) -> Vec<File> {
     }
     for f in files.iter().filter(|f| !model.is_nixos(&f.machine)) {
         let tool = match f.kind {
+            // The node exporter Prometheus scrapes on every managed machine is Debian's package,
+            // on Docker machines too: on the host rather than in a container, it sees the host's
+            // own network and filesystems, needs no privileged container in an unprivileged LXC,
+            // and its textfile collector reads the backup jobs' metrics, written on the host.
+            Kind::NodeExporter => package_of(cx, "node-exporter"),
             Kind::Nftables => Some("nftables".to_string()),
             Kind::Alloy => package_of(cx, "alloy"),
             Kind::Promtail => package_of(cx, "promtail"),

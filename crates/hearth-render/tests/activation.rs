@@ -21,6 +21,8 @@ const CONFIGS: &[Kind] = &[
     Kind::Unbound,
     Kind::Prometheus,
     Kind::PrometheusRules,
+    Kind::Blackbox,
+    Kind::NodeExporter,
     Kind::Alertmanager,
     Kind::Loki,
     Kind::CrowdsecBouncer,

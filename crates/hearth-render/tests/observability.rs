@@ -19,12 +19,13 @@ use hearth_model::model::Channel;
 use hearth_render::{File, Kind};
 use serde_json::Value;
 
-const KINDS: [Kind; 11] = [
+const KINDS: [Kind; 12] = [
     Kind::AdguardHome,
     Kind::Dnsmasq,
     Kind::Unbound,
     Kind::Prometheus,
     Kind::PrometheusRules,
+    Kind::Blackbox,
     Kind::Alertmanager,
     Kind::GrafanaProvisioning,
     Kind::Loki,
@@ -142,6 +143,7 @@ fn every_file_passes_its_validator() {
     let amtool = common::have("amtool");
     let unbound = common::have("unbound-checkconf");
     let dnsmasq = common::have("dnsmasq");
+    let blackbox = common::have("prometheus-blackbox-exporter");
     let mut checked: BTreeMap<&str, usize> = BTreeMap::new();
 
     for (name, model) in all_models() {
@@ -181,6 +183,15 @@ fn every_file_passes_its_validator() {
                         &format!("{name}: promtool check rules {}", f.path),
                     );
                     *checked.entry("promtool check rules").or_default() += 1;
+                }
+                Kind::Blackbox if blackbox => {
+                    common::run_ok(
+                        Command::new("prometheus-blackbox-exporter")
+                            .arg("--config.check")
+                            .arg(format!("--config.file={}", path.display())),
+                        &format!("{name}: prometheus-blackbox-exporter --config.check {}", f.path),
+                    );
+                    *checked.entry("blackbox_exporter --config.check").or_default() += 1;
                 }
                 Kind::Alertmanager if amtool => {
                     // Debian 12's amtool is 0.25, older than `bot_token_file` (0.26): the test copy

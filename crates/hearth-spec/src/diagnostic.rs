@@ -73,6 +73,10 @@ codes! {
     PlaintextSecret = "E501", "plaintext-secret", Error;
     PublicWithoutTls = "E502", "public-without-tls", Error;
     DatabaseExposed = "E503", "database-exposed", Error;
+    UnknownExporter = "E611", "unknown-exporter", Error;
+    ExporterNotDeployed = "E612", "exporter-not-deployed", Error;
+    AlertWithoutData = "E613", "alert-without-data", Error;
+    NotifyWithoutAlertmanager = "E614", "notify-without-alertmanager", Error;
     NativeUnsupported = "E621", "native-unsupported", Error;
     NativeNeedsVersion = "E622", "native-needs-version", Error;
     HostPathMustMatch = "E631", "host-path-must-match", Error;
@@ -96,6 +100,8 @@ codes! {
     StorageOverCapacity = "W509", "storage-over-capacity", Warning;
     RecordShadowsExposure = "W510", "record-shadows-exposure", Warning;
     AcmeHttpUnreachable = "W511", "acme-http-unreachable", Warning;
+    MetricsUnreachable = "W611", "metrics-unreachable", Warning;
+    AlertsWithoutAlertmanager = "W612", "alerts-without-alertmanager", Warning;
     NativeWithoutPackage = "W621", "native-without-package", Warning;
     PlaceholderSshKey = "W641", "placeholder-ssh-key", Warning;
     DuplicateRecord = "W651", "duplicate-record", Warning;

@@ -108,6 +108,35 @@ impl Schedule {
         }
     }
 
+    /// The longest time between two runs, in seconds. For a cron line it is an upper bound: the
+    /// period of the coarsest field it restricts (a month, a week, a day, an hour), so a staleness
+    /// alert built on it never fires between two on-time runs.
+    pub fn max_interval_seconds(&self) -> u64 {
+        const HOUR: u64 = 3600;
+        const DAY: u64 = 24 * HOUR;
+        match self {
+            Schedule::Hourly => HOUR,
+            Schedule::Daily { .. } => DAY,
+            Schedule::Weekly { .. } => 7 * DAY,
+            Schedule::Monthly { .. } => 31 * DAY,
+            Schedule::Cron(line) => {
+                let f: Vec<&str> = line.split_whitespace().collect();
+                let restricted = |i: usize| f.get(i).is_some_and(|v| *v != "*");
+                if restricted(3) {
+                    366 * DAY
+                } else if restricted(2) {
+                    31 * DAY
+                } else if restricted(4) {
+                    7 * DAY
+                } else if restricted(1) {
+                    DAY
+                } else {
+                    HOUR
+                }
+            }
+        }
+    }
+
     /// Five-field cron form.
     pub fn cron(&self) -> String {
         match self {
@@ -202,5 +231,20 @@ mod tests {
         check("Funday 02:00", Err("not a day"));
         check("0 4 * * 9", Err("not a valid cron"));
         check("sometimes", Err("not a schedule"));
+    }
+
+    #[test]
+    fn intervals() {
+        let check = |input: &str, hours: u64| {
+            assert_eq!(Schedule::parse(input).unwrap().max_interval_seconds(), hours * 3600, "{input}");
+        };
+        check("hourly", 1);
+        check("02:00", 24);
+        check("Sun 03:00", 7 * 24);
+        check("monthly", 31 * 24);
+        check("0 4 * * 1", 7 * 24);
+        check("0 4 1 * *", 31 * 24);
+        check("*/15 * * * *", 1);
+        check("0 */6 * * *", 24);
     }
 }

@@ -12,6 +12,7 @@ mod exposure;
 mod flows;
 mod guests;
 mod images;
+mod monitoring;
 mod names;
 mod references;
 mod runtimes;
@@ -46,5 +47,6 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     images::images(spec, &mut out);
     secrets::secrets(spec, model, &mut out);
     flows::flows(spec, model, &mut out);
+    monitoring::monitoring(spec, model, &mut out);
     out
 }

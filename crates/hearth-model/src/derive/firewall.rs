@@ -110,8 +110,11 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
         // Only a metrics port of its own is limited to Prometheus; when the app serves metrics on
         // its main port (Loki, Grafana) that port is for its clients too.
         let primary = app.and_then(|a| a.primary_port()).map(|(n, _)| n.to_string());
-        let metrics_port =
-            app.and_then(|a| a.metrics.as_ref()).map(|m| m.port.clone()).filter(|m| Some(m) != primary.as_ref());
+        // A port that serves nothing but metrics is Prometheus's even when it is the app's main one.
+        let metrics_port = app
+            .and_then(|a| a.metrics.as_ref())
+            .map(|m| m.port.clone())
+            .filter(|m| Some(m) != primary.as_ref() || app.and_then(|a| a.metrics_only_port()) == Some(m.as_str()));
         // Companions' published ports are opened like the service's own: they serve the same clients.
         for p in s.ports.iter().chain(s.companions.iter().flat_map(|c| &c.ports)) {
             let Some(port) = p.host else { continue };

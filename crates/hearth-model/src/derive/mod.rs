@@ -31,8 +31,9 @@ pub fn reference(spec: &Spec, r: &hearth_spec::reference::SecretRef) -> String {
 /// Fills every derived section of the model. Runs after services are resolved.
 pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     ingress::derive(spec, catalog, model);
-    monitoring::derive(spec, catalog, model);
+    // Backups first: the backup-stale rule measures each backup job against its policy.
     backups::derive(spec, catalog, model);
+    monitoring::derive(spec, catalog, model);
     flows::derive(catalog, model);
     firewall::derive(catalog, model);
     provenance(spec, model);
@@ -52,6 +53,24 @@ fn provenance(spec: &Spec, model: &mut Model) {
     for e in &spec.services.entries {
         add(format!("service/{}", e.name), e.key_span.to(e.value.span));
     }
+    // The exporters Hearth adds as services (`resolve/exporters.rs`) come from their entry
+    // under `monitoring.exporters`.
+    if let Some(m) = &spec.monitoring {
+        for (name, s) in &model.services {
+            if spec.services.is_declared(name) {
+                continue;
+            }
+            let exporter = match s.app.as_deref() {
+                Some("cadvisor") => "cadvisor",
+                Some("blackbox-exporter") => "blackbox",
+                _ => continue,
+            };
+            if let Some(e) = m.exporters.iter().find(|e| e.value == exporter) {
+                model.spans.entry(format!("service/{name}")).or_default().push(e.span);
+            }
+        }
+    }
+    let mut add = |key: String, span: hearth_spec::Span| model.spans.entry(key).or_default().push(span);
     for e in &spec.notifications.entries {
         add(format!("notification/{}", e.name), e.key_span.to(e.value.span));
     }

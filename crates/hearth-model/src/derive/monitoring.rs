@@ -2,9 +2,11 @@
 
 use hearth_catalog::Catalog;
 use hearth_spec::Spec;
-use hearth_spec::ast::{Agent, Runtime};
+use std::collections::BTreeMap;
 
-use crate::model::{AlertRule, Channel, Model, Placement, ScrapeJob};
+use hearth_spec::ast::{Agent, Form};
+
+use crate::model::{AlertRule, BlackboxProbe, Channel, HostKind, Model, Placement, ScrapeJob, Tls, Unscraped};
 
 /// A built-in rule's expression with its threshold, default duration, severity and summary.
 fn builtin(rule: &str, threshold: Option<f64>) -> Option<(String, &'static str, &'static str, &'static str)> {
@@ -41,6 +43,7 @@ fn builtin(rule: &str, threshold: Option<f64>) -> Option<(String, &'static str, 
             "warning",
             "Certificate for {{ $labels.instance }} expires soon",
         ),
+        // Without a threshold, each policy's own period plus slack (`backup_stale`).
         "backup-stale" => (
             format!("time() - hearth_backup_last_success_timestamp_seconds > 3600 * {}", t(26.0)),
             "1h",
@@ -71,6 +74,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     model.monitoring.scrape_interval = "30s".into();
     let Some(m) = &spec.monitoring else { return };
     let name = |r: &Option<hearth_spec::Sp<String>>| r.as_ref().map(|r| r.value.clone());
+    let stale = backup_stale(spec, model);
     let mon = &mut model.monitoring;
     mon.prometheus = name(&m.prometheus);
     mon.alertmanager = name(&m.alertmanager);
@@ -90,7 +94,13 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     if let Some(alerts) = &m.alerts {
         for r in &alerts.rules {
             let rule = if let Some(b) = &r.rule {
-                let Some((expr, dflt_for, sev, summary)) = builtin(&b.value, r.threshold) else { continue };
+                let Some((mut expr, dflt_for, sev, summary)) = builtin(&b.value, r.threshold) else { continue };
+                if b.value == "backup-stale"
+                    && r.threshold.is_none()
+                    && let Some(per_policy) = &stale
+                {
+                    expr.clone_from(per_policy);
+                }
                 AlertRule {
                     name: r.name.as_ref().map_or_else(|| alert_name(&b.value), |n| n.value.clone()),
                     expr,
@@ -112,54 +122,58 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         }
         mon.notify = alerts.notify.iter().map(|n| n.value.clone()).collect();
     }
-    // Scrape jobs. Node metrics from every managed machine with an address, unless Alloy
-    // pushes them; cAdvisor on Docker machines; each service's own metrics endpoint.
+    // Scrape jobs. Node metrics from every machine Hearth manages, unless Alloy pushes them;
+    // each service's own metrics endpoint, the exporters Hearth deploys as services among them
+    // (`resolve/exporters.rs`).
     let wants = |e: &str| m.exporters.iter().any(|x| x.value == e);
     let node_port =
         catalog.get("node-exporter").and_then(|a| a.ports.iter().next().map(|(_, p)| p.port)).unwrap_or(9100);
     if wants("node-exporter") || matches!(m.agent, Some(Agent::NodeExporter | Agent::Promtail)) {
-        let mut targets: Vec<String> = model
-            .guests
-            .values()
-            .filter(|g| g.managed)
-            .filter_map(|g| g.address)
-            .chain(model.hosts.values().filter_map(|h| h.address))
-            .map(|a| format!("{a}:{node_port}"))
-            .collect();
+        let machines = node_machines(model);
+        let mut targets: Vec<String> =
+            machines.iter().filter_map(|n| model.machine_address(n)).map(|a| format!("{a}:{node_port}")).collect();
         targets.sort();
         targets.dedup();
-        model.monitoring.scrape.push(ScrapeJob { job: "node".into(), targets, path: "/metrics".into() });
-    }
-    if wants("cadvisor") {
-        let port = catalog.get("cadvisor").and_then(|a| a.primary_port().map(|(_, p)| p.port)).unwrap_or(8080);
-        let mut targets: Vec<String> = model
-            .guests
-            .values()
-            .filter(|g| g.runtime == Runtime::Docker)
-            .filter_map(|g| g.address)
-            .chain(model.hosts.values().filter(|h| h.runtime == Some(Runtime::Docker)).filter_map(|h| h.address))
-            .map(|a| format!("{a}:{port}"))
-            .collect();
-        targets.sort();
-        model.monitoring.scrape.push(ScrapeJob { job: "cadvisor".into(), targets, path: "/metrics".into() });
+        model.monitoring.node_exporter = machines;
+        model.monitoring.scrape.push(ScrapeJob { job: "node".into(), targets, path: "/metrics".into(), probe: None });
     }
     let mut jobs = Vec::new();
     for (sname, s) in &model.services {
         let Some(app) = s.app.as_deref().and_then(|a| catalog.get(a)) else { continue };
         let Some(metrics) = &app.metrics else { continue };
-        let port = s.port(&metrics.port).map(|p| p.reachable);
-        let (Some(port), Some(addr)) = (port.or_else(|| metrics.port.parse().ok()), s.address) else { continue };
         if matches!(s.on, Placement::Cluster(_)) {
             continue;
         }
+        let endpoint = s.port(&metrics.port);
+        let (Some(port), Some(addr)) = (endpoint.map(|p| p.reachable).or_else(|| metrics.port.parse().ok()), s.address)
+        else {
+            continue;
+        };
+        // A container port that is not published is not on the machine's address: scraping
+        // it there would reach whatever else holds that port, or nothing. Checks warn (W611).
+        if endpoint.is_some_and(|e| !e.published) && s.form == Form::Docker && s.network_mode.as_deref() != Some("host")
+        {
+            if model.monitoring.prometheus.is_some() {
+                model.monitoring.unscraped.push(Unscraped { service: sname.clone(), port: metrics.port.clone() });
+            }
+            continue;
+        }
+        // The exporters keep one job each, whichever services run them.
+        let job = match app.name.value.as_str() {
+            "node-exporter" => "node",
+            "cadvisor" => "cadvisor",
+            "blackbox-exporter" => "blackbox",
+            _ => sname,
+        };
         jobs.push(ScrapeJob {
-            job: sname.clone(),
+            job: job.to_string(),
             targets: vec![format!("{addr}:{port}")],
             path: metrics.path.clone().unwrap_or_else(|| "/metrics".into()),
+            probe: None,
         });
     }
-    // A service whose job name an exporter job already has (a `cadvisor` service, say) adds its
-    // targets there instead of a second job of the same name.
+    // Services of one job (a node exporter the spec runs as a service, every cAdvisor) add
+    // their targets to it instead of a second job of the same name.
     for job in jobs {
         match model.monitoring.scrape.iter_mut().find(|j| j.job == job.job) {
             Some(existing) => {
@@ -172,6 +186,9 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
             }
             None => model.monitoring.scrape.push(job),
         }
+    }
+    if let Some(job) = https_probes(catalog, model) {
+        model.monitoring.scrape.push(job);
     }
     for e in &spec.notifications.entries {
         let n = &e.value;
@@ -200,4 +217,85 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         };
         model.notifications.insert(e.name.clone(), ch);
     }
+}
+
+/// The machines whose node metrics Prometheus scrapes: managed guests, and hosts Hearth deploys
+/// to (Proxmox nodes and hosts with a container runtime), each with an address.
+/// A machine already running the node exporter as a service keeps that one (its job merges
+/// into `node`): a second one from the package would fight it for the port.
+fn node_machines(model: &Model) -> Vec<String> {
+    let served: Vec<&str> = model
+        .services
+        .values()
+        .filter(|s| s.app.as_deref() == Some("node-exporter"))
+        .flat_map(|s| s.machines())
+        .collect();
+    let guests = model.guests.iter().filter(|(_, g)| g.managed && g.address.is_some()).map(|(n, _)| n.clone());
+    let hosts = model
+        .hosts
+        .iter()
+        .filter(|(_, h)| h.address.is_some() && (h.kind == HostKind::Proxmox || h.runtime.is_some()))
+        .map(|(n, _)| n.clone());
+    let mut machines: Vec<String> = guests.chain(hosts).filter(|m| !served.contains(&m.as_str())).collect();
+    machines.sort();
+    machines
+}
+
+/// The probe job of the Blackbox exporter: the HTTPS name of every route, so
+/// `probe_ssl_earliest_cert_expiry` (the certificate-expiry rule) has a series per certificate.
+fn https_probes(catalog: &Catalog, model: &Model) -> Option<ScrapeJob> {
+    if model.ingress.tls == Tls::None {
+        return None;
+    }
+    let (_, blackbox) = model.services.iter().find(|(_, s)| s.app.as_deref() == Some("blackbox-exporter"))?;
+    let port_name = catalog.get("blackbox-exporter")?.primary_port()?.0.to_string();
+    let exporter = format!("{}:{}", blackbox.address?, blackbox.port(&port_name)?.reachable);
+    let mut targets: Vec<String> = model.routes.iter().map(|r| format!("https://{}", r.fqdn)).collect();
+    targets.sort();
+    targets.dedup();
+    if targets.is_empty() {
+        return None;
+    }
+    Some(ScrapeJob {
+        job: "blackbox-https".into(),
+        targets,
+        path: "/probe".into(),
+        probe: Some(BlackboxProbe { exporter, module: "http_2xx".into() }),
+    })
+}
+
+/// How long a backup may be old before `backup-stale` fires: the policy's longest gap between
+/// runs plus slack for a slow run (2 h up to daily, a day beyond: 26 h daily, 8 days weekly).
+fn stale_after(period: u64) -> u64 {
+    period + if period <= 86_400 { 7_200 } else { 86_400 }
+}
+
+/// The `backup-stale` expression: each backup job measured against its own policy's period,
+/// one term per distinct threshold. `None` when no backup job writes the metric.
+pub(crate) fn backup_stale(spec: &Spec, model: &Model) -> Option<String> {
+    let periods: BTreeMap<&str, u64> = spec
+        .backups
+        .as_ref()
+        .map(|b| {
+            b.policies.entries.iter().map(|e| (e.name.as_str(), e.value.at.value.max_interval_seconds())).collect()
+        })
+        .unwrap_or_default();
+    let mut by_threshold: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
+    for job in &model.backups.jobs {
+        let Some(period) = periods.get(job.policy.as_str()) else { continue };
+        by_threshold.entry(stale_after(*period)).or_default().push(&job.service);
+    }
+    if by_threshold.is_empty() {
+        return None;
+    }
+    let terms: Vec<String> = by_threshold
+        .iter()
+        .map(|(seconds, jobs)| {
+            format!(
+                "(time() - hearth_backup_last_success_timestamp_seconds{{job_name=~\"{}\"}} > {seconds})",
+                jobs.join("|")
+            )
+        })
+        .collect();
+    Some(terms.join(" or "))
 }

@@ -10,6 +10,7 @@
 mod addresses;
 mod companions;
 mod connections;
+mod exporters;
 mod exposures;
 mod guests;
 mod machines;

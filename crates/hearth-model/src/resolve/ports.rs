@@ -37,9 +37,14 @@ impl Resolver<'_> {
             for (pname, p) in app.ports.iter() {
                 let over = svc.ports.get(pname);
                 let protocol = over.and_then(|o| o.protocol).or(p.protocol).unwrap_or(Protocol::Tcp);
+                // A port that serves only metrics is published when Prometheus must reach it
+                // (the firewall opens it to Prometheus alone); otherwise `publish: false` holds.
+                let for_prometheus = self.spec.monitoring.as_ref().is_some_and(|m| m.prometheus.is_some())
+                    && app.metrics_only_port() == Some(pname)
+                    && app.network_mode.as_deref() != Some("host");
                 let host = match over {
                     Some(o) => Some(o.host.value),
-                    None if p.publish == Some(false) => None,
+                    None if p.publish == Some(false) && !for_prometheus => None,
                     None => Some(p.port),
                 };
                 let container = over.and_then(|o| o.container.as_ref()).map_or(p.port, |c| c.value);
@@ -96,8 +101,22 @@ impl Resolver<'_> {
         let claims = std::mem::take(&mut self.claims);
         let mut taken: HashSet<(String, u16)> =
             claims.iter().filter(|c| !c.movable).map(|c| (c.machine.clone(), c.port)).collect();
-        let mut order: Vec<&Claim> = claims.iter().filter(|c| c.movable).collect();
-        order.sort_by(|a, b| (&a.machine, &a.service, &a.port_name).cmp(&(&b.machine, &b.service, &b.port_name)));
+        // What monitoring adds comes last, so it never moves a port the spec's services had
+        // without it: the exporters Hearth adds as services, and metrics ports published only
+        // for Prometheus.
+        let late = |c: &Claim| {
+            let app = model.services.get(&c.service).and_then(|s| s.app.as_deref()).and_then(|a| self.catalog.get(a));
+            !self.spec.services.is_declared(&c.service)
+                || app.is_some_and(|a| {
+                    a.metrics_only_port() == Some(c.port_name.as_str())
+                        && a.ports.get(&c.port_name).is_some_and(|p| p.publish == Some(false))
+                })
+        };
+        let mut order: Vec<(bool, &Claim)> = claims.iter().filter(|c| c.movable).map(|c| (late(c), c)).collect();
+        order.sort_by(|(la, a), (lb, b)| {
+            (&a.machine, la, &a.service, &a.port_name).cmp(&(&b.machine, lb, &b.service, &b.port_name))
+        });
+        let order: Vec<&Claim> = order.into_iter().map(|(_, c)| c).collect();
         let mut moved: BTreeMap<(String, String), u16> = BTreeMap::new();
         // A port a movable claim was moved to before stays reserved for it.
         for c in &order {

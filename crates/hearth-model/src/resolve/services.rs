@@ -32,136 +32,145 @@ impl Resolver<'_> {
 
     pub(super) fn services(&mut self, model: &mut Model) {
         let spec = self.spec;
+        // The exporters Hearth adds run as services too (`exporters.rs`).
+        let exporters = self.exporter_services(model);
+        let all = || {
+            spec.services
+                .entries
+                .iter()
+                .map(|e| (e.name.as_str(), &e.value))
+                .chain(exporters.iter().map(|(n, s)| (n.as_str(), s)))
+        };
         // First pass: placement, app, image, ports and volumes of every service, so `uses` can
         // look up what it connects to.
-        for e in &spec.services.entries {
-            let name = e.name.as_str();
-            let svc = &e.value;
-            let Some((on, address)) = self.machine_of(svc, model) else { continue };
-            let app = match &svc.app {
-                Some(a) => match self.catalog.get(&a.value) {
-                    Some(app) => Some(app),
-                    None => {
-                        self.unknown(a.span, "app", &a.value, self.catalog.names().collect());
-                        continue;
-                    }
-                },
-                None => None,
-            };
-            if app.is_none() && svc.image.is_none() {
-                let span = spec.services.entry(name).map_or(svc.span, |e| e.key_span);
-                self.diags.push(
-                    Diagnostic::new(
-                        Code::MissingKey,
-                        span,
-                        format!("service `{name}` has neither `app:` nor `image:`"),
-                    )
-                    .help("name a catalog app (`app: jellyfin`) or give an image (`image: repo/name:1.2.3`)"),
-                );
-                continue;
-            }
-            let image = match (&svc.image, app) {
-                (Some(i), _) => Some(i.value.clone()),
-                (None, Some(app)) => Some(match &svc.version {
-                    Some(v) => replace_tag(&app.image.value, &v.value),
-                    None => app.image.value.clone(),
-                }),
-                (None, None) => None,
-            };
-            let runtime = match &on {
-                Placement::Guest(g) => model.guests.get(g).map(|g| g.runtime),
-                Placement::Host(h) => model.hosts.get(h).and_then(|h| h.runtime),
-                Placement::Cluster(_) => Some(Runtime::Docker),
-            };
-            let form = match &svc.form {
-                Some(f) => f.value,
-                None => match runtime {
-                    Some(Runtime::Docker) => Form::Docker,
-                    _ if app.is_some_and(|a| a.native.is_some()) => Form::Native,
-                    _ => Form::Docker,
-                },
-            };
-            let machine = on.name().to_string();
-            // The spec's raw `compose: { network_mode: … }` is the mode the container gets, so the
-            // model knows it too: the renderers leave out the stack network, hostname and ports
-            // Compose refuses beside it.
-            let raw_mode = svc.compose.as_ref().and_then(|c| c.0.get("network_mode")?.as_str().map(str::to_string));
-            let network_mode = raw_mode
-                .or_else(|| app.and_then(|a| a.network_mode.clone()))
-                .or_else(|| svc.via.as_ref().map(|v| format!("service:{}", v.value)));
-            // Pods on a cluster do not share a machine's ports, so they claim none.
-            let claim = !matches!(on, Placement::Cluster(_));
-            let ports = self.ports(name, svc, app, &machine, claim);
-            let volumes = self.volumes(name, svc, app, &on, form);
-            // Companions run only beside a container; a native service has none.
-            let companions = match (app, &image) {
-                (Some(app), Some(image)) if form == Form::Docker => {
-                    self.companions(name, svc, app, image, &volumes, claim.then_some(machine.as_str()))
-                }
-                _ => Vec::new(),
-            };
-            let stack = svc.stack.as_ref().map(|s| s.value.clone());
-            let group = svc
-                .group
-                .clone()
-                .unwrap_or_else(|| app.map_or_else(|| "apps".to_string(), |a| a.category.as_str().to_string()));
-            let healthcheck = svc.healthcheck.as_ref().or(app.map(|a| &a.healthcheck)).and_then(Healthcheck::from_spec);
-            let metrics = app
-                .and_then(|a| a.metrics.as_ref())
-                .map(|m| format!("{}{}", m.port, m.path.clone().unwrap_or_else(|| "/metrics".into())));
-            let backup = match &svc.backup {
-                Some(BackupChoice::Policy(p)) => Some(p.policy.value.clone()),
-                _ => None,
-            };
-            model.services.insert(
-                name.to_string(),
-                Service {
-                    app: app.map(|a| a.name.value.clone()),
-                    image,
-                    form,
-                    on,
-                    also_on: svc.also_on.iter().map(|a| a.value.clone()).collect(),
-                    address,
-                    ports,
-                    env: BTreeMap::new(),
-                    volumes,
-                    uses: Vec::new(),
-                    exposes: Vec::new(),
-                    backup,
-                    after: svc.after.iter().map(|a| a.value.clone()).collect(),
-                    command: svc.command.clone().or_else(|| app.and_then(|a| a.command.clone())),
-                    user: app.and_then(|a| a.user.clone()),
-                    runs_as: runs_as(svc, app),
-                    privileged: svc.privileged.or_else(|| app.and_then(|a| a.privileged)).unwrap_or(false),
-                    devices: union(app.map(|a| a.devices.as_slice()).unwrap_or_default(), &svc.devices),
-                    cap_add: union(app.map(|a| a.cap_add.as_slice()).unwrap_or_default(), &svc.cap_add),
-                    compose: svc.compose.as_ref().map(|c| c.0.clone()),
-                    backup_disabled: matches!(svc.backup, Some(BackupChoice::Disabled(_))),
-                    resources: svc
-                        .resources
-                        .as_ref()
-                        .map(|r| Resources { cpus: r.cpus, memory: r.memory.as_ref().map(|m| m.value) }),
-                    via: svc.via.as_ref().map(|v| v.value.clone()),
-                    stack: stack.unwrap_or_else(|| slug(&group)),
-                    group,
-                    healthcheck,
-                    metrics,
-                    network_mode,
-                    companions,
-                    node_ports: BTreeMap::new(),
-                },
-            );
+        for (name, svc) in all() {
+            self.service(name, svc, model);
         }
         // Host ports are settled before anything connects to them, so routes and connection
         // strings use the port a service really got.
         self.settle_ports(model);
         node_ports(model);
         // Second pass: connections and environment.
-        for e in &spec.services.entries {
-            if model.services.contains_key(&e.name) {
-                self.wire(&e.name, &e.value, model);
+        for (name, svc) in all() {
+            if model.services.contains_key(name) {
+                self.wire(name, svc, model);
             }
         }
+    }
+
+    /// One service's placement, app, image, form, ports, volumes and container settings.
+    fn service(&mut self, name: &str, svc: &ast::Service, model: &mut Model) {
+        let spec = self.spec;
+        let Some((on, address)) = self.machine_of(svc, model) else { return };
+        let app = match &svc.app {
+            Some(a) => match self.catalog.get(&a.value) {
+                Some(app) => Some(app),
+                None => {
+                    self.unknown(a.span, "app", &a.value, self.catalog.names().collect());
+                    return;
+                }
+            },
+            None => None,
+        };
+        if app.is_none() && svc.image.is_none() {
+            let span = spec.services.entry(name).map_or(svc.span, |e| e.key_span);
+            self.diags.push(
+                Diagnostic::new(Code::MissingKey, span, format!("service `{name}` has neither `app:` nor `image:`"))
+                    .help("name a catalog app (`app: jellyfin`) or give an image (`image: repo/name:1.2.3`)"),
+            );
+            return;
+        }
+        let image = match (&svc.image, app) {
+            (Some(i), _) => Some(i.value.clone()),
+            (None, Some(app)) => Some(match &svc.version {
+                Some(v) => replace_tag(&app.image.value, &v.value),
+                None => app.image.value.clone(),
+            }),
+            (None, None) => None,
+        };
+        let runtime = match &on {
+            Placement::Guest(g) => model.guests.get(g).map(|g| g.runtime),
+            Placement::Host(h) => model.hosts.get(h).and_then(|h| h.runtime),
+            Placement::Cluster(_) => Some(Runtime::Docker),
+        };
+        let form = match &svc.form {
+            Some(f) => f.value,
+            None => match runtime {
+                Some(Runtime::Docker) => Form::Docker,
+                _ if app.is_some_and(|a| a.native.is_some()) => Form::Native,
+                _ => Form::Docker,
+            },
+        };
+        let machine = on.name().to_string();
+        // The spec's raw `compose: { network_mode: … }` is the mode the container gets, so the
+        // model knows it too: the renderers leave out the stack network, hostname and ports
+        // Compose refuses beside it.
+        let raw_mode = svc.compose.as_ref().and_then(|c| c.0.get("network_mode")?.as_str().map(str::to_string));
+        let network_mode = raw_mode
+            .or_else(|| app.and_then(|a| a.network_mode.clone()))
+            .or_else(|| svc.via.as_ref().map(|v| format!("service:{}", v.value)));
+        // Pods on a cluster do not share a machine's ports, so they claim none.
+        let claim = !matches!(on, Placement::Cluster(_));
+        let ports = self.ports(name, svc, app, &machine, claim);
+        let volumes = self.volumes(name, svc, app, &on, form);
+        // Companions run only beside a container; a native service has none.
+        let companions = match (app, &image) {
+            (Some(app), Some(image)) if form == Form::Docker => {
+                self.companions(name, svc, app, image, &volumes, claim.then_some(machine.as_str()))
+            }
+            _ => Vec::new(),
+        };
+        let stack = svc.stack.as_ref().map(|s| s.value.clone());
+        let group = svc
+            .group
+            .clone()
+            .unwrap_or_else(|| app.map_or_else(|| "apps".to_string(), |a| a.category.as_str().to_string()));
+        let healthcheck = svc.healthcheck.as_ref().or(app.map(|a| &a.healthcheck)).and_then(Healthcheck::from_spec);
+        let metrics = app
+            .and_then(|a| a.metrics.as_ref())
+            .map(|m| format!("{}{}", m.port, m.path.clone().unwrap_or_else(|| "/metrics".into())));
+        let backup = match &svc.backup {
+            Some(BackupChoice::Policy(p)) => Some(p.policy.value.clone()),
+            _ => None,
+        };
+        model.services.insert(
+            name.to_string(),
+            Service {
+                app: app.map(|a| a.name.value.clone()),
+                image,
+                form,
+                on,
+                also_on: svc.also_on.iter().map(|a| a.value.clone()).collect(),
+                address,
+                ports,
+                env: BTreeMap::new(),
+                volumes,
+                uses: Vec::new(),
+                exposes: Vec::new(),
+                backup,
+                after: svc.after.iter().map(|a| a.value.clone()).collect(),
+                command: svc.command.clone().or_else(|| app.and_then(|a| a.command.clone())),
+                user: app.and_then(|a| a.user.clone()),
+                runs_as: runs_as(svc, app),
+                privileged: svc.privileged.or_else(|| app.and_then(|a| a.privileged)).unwrap_or(false),
+                devices: union(app.map(|a| a.devices.as_slice()).unwrap_or_default(), &svc.devices),
+                cap_add: union(app.map(|a| a.cap_add.as_slice()).unwrap_or_default(), &svc.cap_add),
+                compose: svc.compose.as_ref().map(|c| c.0.clone()),
+                backup_disabled: matches!(svc.backup, Some(BackupChoice::Disabled(_))),
+                resources: svc
+                    .resources
+                    .as_ref()
+                    .map(|r| Resources { cpus: r.cpus, memory: r.memory.as_ref().map(|m| m.value) }),
+                via: svc.via.as_ref().map(|v| v.value.clone()),
+                stack: stack.unwrap_or_else(|| slug(&group)),
+                group,
+                healthcheck,
+                metrics,
+                network_mode,
+                companions,
+                node_ports: BTreeMap::new(),
+            },
+        );
     }
 }
 

@@ -132,14 +132,17 @@ impl<'a> HostConfig<'a> {
         let model = self.model();
         let mon = &model.monitoring;
         let mut entries = Vec::new();
-        if mon.exporters.iter().any(|e| e == "node-exporter") {
+        if mon.node_exporter.iter().any(|m| m == self.name) {
             entries.push((
                 "services.prometheus.exporters.node".to_string(),
                 N::attrs(vec![
                     ("enable", N::b(true)),
                     ("port", N::num(9100)),
                     ("enabledCollectors", N::strs(&["systemd", "textfile"])),
-                    ("extraFlags", N::strs(&["--collector.textfile.directory=/var/lib/prometheus/node-exporter"])),
+                    (
+                        "extraFlags",
+                        N::strs(&[&format!("--collector.textfile.directory={}", hearth_model::model::TEXTFILE_DIR)]),
+                    ),
                 ]),
             ));
         }

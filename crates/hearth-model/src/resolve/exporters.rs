@@ -1,0 +1,86 @@
+//! The exporters `monitoring.exporters` names that run as services of their own, added beside
+//! the spec's services and resolved exactly like them (host ports claimed and settled, volumes,
+//! firewall openings, compose stack, docs):
+//!
+//! - `cadvisor`: a container on every Docker machine (`cadvisor-<machine>`, in the `monitoring`
+//!   stack). Debian has no cAdvisor package, and cAdvisor reads containers through the Docker
+//!   socket, so it belongs beside them; a machine already running an `app: cadvisor` service
+//!   keeps that one.
+//! - `blackbox`: one Blackbox exporter (`blackbox`) on Prometheus's machine, a container on a
+//!   Docker machine and Debian's package elsewhere, unless the spec runs a `blackbox-exporter`.
+//!
+//! The node exporter is not a service: it is Debian's package on every managed machine
+//! (`derive/monitoring.rs` lists them, `packages.rs` installs it), Docker machines included.
+
+use hearth_spec::ast::{self, Runtime};
+use hearth_spec::decode::{Cx, Decode, FieldSpans};
+use hearth_spec::{Sp, Span};
+
+use super::Resolver;
+use crate::model::Model;
+
+impl Resolver<'_> {
+    /// The services to add, by name, each spanned at the `exporters` entry that asked for it.
+    pub(super) fn exporter_services(&self, model: &Model) -> Vec<(String, ast::Service)> {
+        let spec = self.spec;
+        let Some(m) = &spec.monitoring else { return Vec::new() };
+        let runs = |app: &str| -> Vec<&str> {
+            spec.services
+                .entries
+                .iter()
+                .filter(|e| e.value.app.as_ref().is_some_and(|a| a.value == app))
+                .flat_map(|e| {
+                    std::iter::once(e.value.on.value.as_str()).chain(e.value.also_on.iter().map(|a| a.value.as_str()))
+                })
+                .collect()
+        };
+        let mut out = Vec::new();
+        for e in &m.exporters {
+            match e.value.as_str() {
+                "cadvisor" => {
+                    let present = runs("cadvisor");
+                    let guests =
+                        model.guests.iter().filter(|(_, g)| g.managed && g.runtime == Runtime::Docker).map(|(n, _)| n);
+                    let hosts = model.hosts.iter().filter(|(_, h)| h.runtime == Some(Runtime::Docker)).map(|(n, _)| n);
+                    for machine in guests.chain(hosts) {
+                        let name = format!("cadvisor-{machine}");
+                        if present.contains(&machine.as_str()) || spec.services.is_declared(&name) {
+                            continue;
+                        }
+                        if let Some(svc) = synthesize("cadvisor", machine, e.span) {
+                            out.push((name, svc));
+                        }
+                    }
+                }
+                "blackbox" if runs("blackbox-exporter").is_empty() && !spec.services.is_declared("blackbox") => {
+                    // Beside Prometheus, which is the only one to call it.
+                    let on = m.prometheus.as_ref().and_then(|p| spec.services.get(&p.value)).map(|p| &p.on.value);
+                    if let Some(on) = on.filter(|on| !spec.clusters.contains(on))
+                        && let Some(svc) = synthesize("blackbox-exporter", on, e.span)
+                    {
+                        out.push(("blackbox".to_string(), svc));
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// A spec service `{ app, on }`, as if written at `span`.
+fn synthesize(app: &str, on: &str, span: Span) -> Option<ast::Service> {
+    let text = format!("app: {}\non: {}\n", json(app), json(on));
+    let (node, _) = hearth_spec::yaml::parse(span.file, &text);
+    let mut svc = ast::Service::decode(&node?, &mut Cx::new())?;
+    svc.app = Some(Sp::new(app.to_string(), span));
+    svc.on = Sp::new(on.to_string(), span);
+    svc.span = span;
+    svc.spans = FieldSpans::default();
+    Some(svc)
+}
+
+/// A double-quoted YAML scalar (JSON string syntax).
+fn json(text: &str) -> String {
+    serde_json::Value::String(text.to_string()).to_string()
+}

@@ -1,0 +1,339 @@
+//! Monitoring: what Prometheus is given is deployed and reachable, and every alert rule has
+//! series to read and somewhere to go. Data-driven like `model.rs`: a spec with inline markers
+//! (`#   ^^^^ E611`) under the span of each diagnostic it must give, or the model facts it must
+//! resolve to.
+
+mod markers;
+
+use hearth_model::{Allocations, Model, analyze};
+
+const BASE: &str = "
+homelab: test
+domain: example.com
+networks:
+  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1, reserved: [192.168.1.2-192.168.1.9] }
+hosts:
+  pve: { proxmox: {}, address: 192.168.1.10, network: lan, hardware: { cores: 4, threads: 8, memory: 16GiB } }
+guests:
+  docker: { vm: { on: pve }, network: lan, address: 192.168.1.20, runtime: docker, size: { cores: 4, memory: 8GiB } }
+  box: { lxc: { on: pve }, network: lan, address: 192.168.1.21, size: { cores: 2, memory: 2GiB } }
+";
+
+fn analyze_text(extra: &str) -> (hearth_model::Analysis, hearth_spec::Loaded) {
+    let loaded = hearth_spec::load_str("test.yaml", &format!("{BASE}{extra}"));
+    let a = analyze(&loaded.spec, hearth_catalog::builtin(), &Allocations::default());
+    (a, loaded)
+}
+
+/// The model of BASE + `extra`, which must give no error.
+fn model(extra: &str) -> Model {
+    let (a, loaded) = analyze_text(extra);
+    let errors: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .chain(&a.diagnostics)
+        .filter(|d| d.severity == hearth_spec::Severity::Error)
+        .map(|d| d.render_short(&loaded.sources))
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    a.model
+}
+
+/// Asserts that BASE + `annotated` gives exactly the diagnostics its markers name (see
+/// `model.rs`); returns them as `render_short` prints them.
+fn check(annotated: &str) -> Vec<String> {
+    let (text, expected) = markers::parse(&format!("{BASE}{annotated}"));
+    let loaded = hearth_spec::load_str("test.yaml", &text);
+    let a = analyze(&loaded.spec, hearth_catalog::builtin(), &Allocations::default());
+    let all: Vec<_> = loaded.diagnostics.iter().chain(&a.diagnostics).collect();
+    let mut got: Vec<markers::Marker> = all
+        .iter()
+        .map(|d| {
+            let loc = loaded.sources.location(d.primary.span);
+            let snippet = loaded.sources.snippet(d.primary.span);
+            let width = snippet.lines().next().map_or(1, |l| l.chars().count().max(1));
+            markers::Marker { line: loc.line, col: loc.col, width, code: d.code.to_string() }
+        })
+        .collect();
+    got.sort();
+    let key = |m: &markers::Marker| (m.line, m.col, m.width, m.code.clone());
+    let rendered: Vec<String> = all.iter().map(|d| d.render_short(&loaded.sources)).collect();
+    assert!(
+        got.iter().map(key).eq(expected.iter().map(key)),
+        "\nexpected the markers of:\n{annotated}\ngot:\n{}\n{}",
+        markers::render(&text, &got),
+        rendered.join("\n")
+    );
+    rendered
+}
+
+fn job<'a>(m: &'a Model, name: &str) -> &'a hearth_model::model::ScrapeJob {
+    m.monitoring.scrape.iter().find(|j| j.job == name).unwrap_or_else(|| panic!("no job `{name}`"))
+}
+
+/// Every target of a scrape job is a port something on that machine serves: a published port of
+/// a service there, or the node exporter Hearth installs.
+fn assert_targets_served(m: &Model) {
+    for j in m.monitoring.scrape.iter().filter(|j| j.probe.is_none()) {
+        for t in &j.targets {
+            let (addr, port) = t.rsplit_once(':').unwrap();
+            let port: u16 = port.parse().unwrap();
+            let machines: Vec<&String> = m
+                .guests
+                .iter()
+                .filter(|(_, g)| g.address.is_some_and(|a| a.to_string() == addr))
+                .map(|(n, _)| n)
+                .chain(m.hosts.iter().filter(|(_, h)| h.address.is_some_and(|a| a.to_string() == addr)).map(|(n, _)| n))
+                .collect();
+            let machine = machines.first().unwrap_or_else(|| panic!("{t}: no machine has {addr}"));
+            let node = j.job == "node" && port == 9100 && m.monitoring.node_exporter.contains(machine);
+            let service = m.services.iter().find(|(_, s)| {
+                s.machines().contains(&machine.as_str())
+                    && s.ports.iter().any(|p| {
+                        let e = s.endpoint(p);
+                        e.reachable == port
+                            && (e.published
+                                || s.form != hearth_spec::ast::Form::Docker
+                                || s.network_mode.as_deref() == Some("host"))
+                    })
+            });
+            assert!(node || service.is_some(), "job `{}` scrapes {t}, which nothing on `{machine}` serves", j.job);
+            if let Some((name, s)) = service
+                && j.job != "node"
+            {
+                let app = s.app.as_deref().unwrap_or_default();
+                assert!(
+                    j.job == *name || app.starts_with(&j.job),
+                    "job `{}` scrapes {t}, which is `{name}` ({app})",
+                    j.job
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn exporters_are_deployed_where_they_are_scraped() {
+    let m = model(
+        "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+  bentopdf: { app: bentopdf, on: docker, ports: { http: 8080 } }
+monitoring:
+  prometheus: prometheus
+  agent: node-exporter
+  exporters: [node-exporter, cadvisor, blackbox]
+",
+    );
+    // The node exporter: on every managed machine and the Proxmox host, Docker machines included.
+    assert_eq!(m.monitoring.node_exporter, ["box", "docker", "pve"]);
+    assert_eq!(job(&m, "node").targets, ["192.168.1.10:9100", "192.168.1.20:9100", "192.168.1.21:9100"]);
+    // cAdvisor: a container on the Docker machine, moved off BentoPDF's 8080.
+    let cadvisor = &m.services["cadvisor-docker"];
+    assert_eq!(cadvisor.app.as_deref(), Some("cadvisor"));
+    assert_eq!(cadvisor.form, hearth_spec::ast::Form::Docker);
+    assert_eq!(job(&m, "cadvisor").targets, ["192.168.1.20:8081"]);
+    // Blackbox: beside Prometheus, probing nothing without routes.
+    assert_eq!(m.services["blackbox"].on.name(), "docker");
+    assert_eq!(job(&m, "blackbox").targets, ["192.168.1.20:9115"]);
+    assert_targets_served(&m);
+}
+
+#[test]
+fn a_declared_exporter_service_is_kept() {
+    let m = model(
+        "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+  metrics: { app: cadvisor, on: docker }
+monitoring: { prometheus: prometheus, exporters: [cadvisor] }
+",
+    );
+    assert!(!m.services.contains_key("cadvisor-docker"));
+    assert_eq!(job(&m, "cadvisor").targets, ["192.168.1.20:8080"]);
+    assert!(m.monitoring.node_exporter.is_empty());
+}
+
+#[test]
+fn unpublished_metrics_ports_are_published_for_prometheus_or_left_out() {
+    let m = model(
+        "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+  traefik: { app: traefik, on: docker, backup: false }
+  crowdsec: { app: crowdsec, on: docker, backup: false }
+  bentopdf: { app: bentopdf, on: docker, ports: { http: 8080 } }
+ingress: { proxy: traefik }
+monitoring: { prometheus: prometheus }
+",
+    );
+    // CrowdSec's metrics-only port is published for Prometheus; Traefik's dashboard is not, so
+    // BentoPDF's 8080 is not scraped as Traefik.
+    assert_eq!(job(&m, "crowdsec").targets, ["192.168.1.20:6060"]);
+    assert!(m.monitoring.scrape.iter().all(|j| j.job != "traefik"));
+    assert_eq!(m.monitoring.unscraped.len(), 1);
+    assert_eq!(m.monitoring.unscraped[0].service, "traefik");
+    assert_targets_served(&m);
+    let opening = m.firewall["docker"].iter().find(|o| o.port == 6060).expect("6060 opened");
+    assert_eq!(opening.from, ["192.168.1.20"], "the metrics port is Prometheus's alone");
+}
+
+#[test]
+fn unpublished_metrics_warn_with_a_working_edit() {
+    let spec = "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+  traefik: { app: traefik, on: docker, backup: false }
+# ^^^^^^^ W611
+  bentopdf: { app: bentopdf, on: docker, ports: { http: 8080 } }
+ingress: { proxy: traefik }
+monitoring: { prometheus: prometheus }
+";
+    let out = check(spec);
+    assert!(out[0].contains("`ports: { dashboard: 8081 }`"), "{out:?}");
+    // The edit the help proposes passes.
+    let edited = spec
+        .replace(
+            "traefik: { app: traefik, on: docker, backup: false }",
+            "traefik: { app: traefik, on: docker, backup: false, ports: { dashboard: 8081 } }",
+        )
+        .replace("# ^^^^^^^ W611\n", "");
+    check(&edited);
+}
+
+#[test]
+fn exporters_that_cannot_be_deployed_are_refused() {
+    check(
+        "
+services:
+  prometheus: { app: prometheus, on: box, backup: false }
+monitoring:
+  prometheus: prometheus
+  exporters: [node-exporter, cadvisr]
+#                            ^^^^^^^ E611
+",
+    );
+    check(
+        "
+services:
+  grafana: { app: grafana, on: docker, backup: false }
+monitoring:
+  grafana: grafana
+  exporters: [blackbox]
+#             ^^^^^^^^ E612
+",
+    );
+}
+
+#[test]
+fn alert_rules_without_data_are_refused() {
+    let out = check(
+        "
+services:
+  prometheus: { app: prometheus, on: box, backup: false }
+  alertmanager: { app: alertmanager, on: box, backup: false }
+monitoring:
+  prometheus: prometheus
+  alertmanager: alertmanager
+  alerts:
+    rules:
+      - server-down
+      - high-cpu
+#       ^^^^^^^^ E613
+      - certificate-expiry
+#       ^^^^^^^^^^^^^^^^^^ E613
+      - backup-stale
+#       ^^^^^^^^^^^^ E613
+      - { name: DatabaseDown, expr: \"pg_up == 0 or redis_up{job='x'} == 0\" }
+#               ^^^^^^^^^^^^ E613
+      - { name: Fine, expr: \"sum by (instance) (rate(traefik_requests_total[5m])) > 1\" }
+",
+    );
+    assert!(out.iter().any(|d| d.contains("`pg_up`") && d.contains("`redis_up`")), "{out:?}");
+}
+
+#[test]
+fn alert_rules_with_their_data_pass() {
+    check(
+        "
+services:
+  prometheus: { app: prometheus, on: box, backup: false }
+  alertmanager: { app: alertmanager, on: box, backup: false }
+  traefik: { app: traefik, on: docker, backup: false }
+# ^^^^^^^ W611
+  web: { app: bentopdf, on: docker, expose: web, backup: daily }
+ingress: { proxy: traefik, tls: { acme: { email: a@example.com } } }
+backups:
+  repositories: { local: { restic: /srv/restic } }
+  policies: { daily: { at: \"02:00\", to: [local] } }
+monitoring:
+  prometheus: prometheus
+  alertmanager: alertmanager
+  agent: node-exporter
+  exporters: [blackbox]
+  alerts:
+    rules: [server-down, high-cpu, certificate-expiry, backup-stale]
+",
+    );
+}
+
+#[test]
+fn backup_stale_follows_each_policy() {
+    let m = model(
+        "
+services:
+  prometheus: { app: prometheus, on: box, backup: false }
+  alertmanager: { app: alertmanager, on: box, backup: false }
+  a: { app: bentopdf, on: docker, backup: daily }
+  b: { app: vaultwarden, on: docker, backup: weekly }
+  c: { app: stirling-pdf, on: docker, backup: daily }
+backups:
+  repositories: { local: { restic: /srv/restic } }
+  policies:
+    daily: { at: \"02:00\", to: [local] }
+    weekly: { at: \"Sun 03:00\", to: [local] }
+monitoring:
+  prometheus: prometheus
+  alertmanager: alertmanager
+  agent: node-exporter
+  alerts: { rules: [backup-stale] }
+",
+    );
+    let rule = m.monitoring.rules.iter().find(|r| r.name == "BackupStale").unwrap();
+    // 26 h for the daily policy, 8 days for the weekly one.
+    assert_eq!(
+        rule.expr,
+        "(time() - hearth_backup_last_success_timestamp_seconds{job_name=~\"a|c\"} > 93600) or \
+         (time() - hearth_backup_last_success_timestamp_seconds{job_name=~\"b\"} > 691200)"
+    );
+}
+
+#[test]
+fn alerts_need_an_alertmanager() {
+    check(
+        "
+services:
+  prometheus: { app: prometheus, on: box, backup: false }
+notifications:
+  hook: { webhook: { url: \"http://127.0.0.1:9/hook\" } }
+monitoring:
+  prometheus: prometheus
+  agent: node-exporter
+  alerts:
+    rules: [server-down]
+    notify: [hook]
+#            ^^^^ E614
+",
+    );
+    check(
+        "
+services:
+  prometheus: { app: prometheus, on: box, backup: false }
+monitoring:
+  prometheus: prometheus
+  alerts:
+    rules: [server-down]
+#           ^^^^^^^^^^^ W612
+",
+    );
+}
