@@ -182,6 +182,7 @@ guests:
     network: lan
 services:
   vault: { app: vaultwarden, on: ct, backup: nightly }
+#                                ^^ W621
   vault2: { app: vaultwarden, on: nix, backup: nightly }
 backups:
   repositories: { local: { restic: /srv/backup/restic } }

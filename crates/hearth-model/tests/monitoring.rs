@@ -10,6 +10,7 @@ use hearth_model::{Allocations, Model, analyze};
 const BASE: &str = "
 homelab: test
 domain: example.com
+admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
 networks:
   lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1, reserved: [192.168.1.2-192.168.1.9] }
 hosts:
@@ -174,8 +175,9 @@ monitoring: { prometheus: prometheus }
     assert_eq!(m.monitoring.unscraped.len(), 1);
     assert_eq!(m.monitoring.unscraped[0].service, "traefik");
     assert_targets_served(&m);
-    let opening = m.firewall["docker"].iter().find(|o| o.port == 6060).expect("6060 opened");
-    assert_eq!(opening.from, ["192.168.1.20"], "the metrics port is Prometheus's alone");
+    // Prometheus runs on the same machine: its scrapes come from a Docker bridge, which the
+    // ruleset admits, so the metrics port opens to nobody else.
+    assert!(m.firewall["docker"].iter().all(|o| o.port != 6060), "the metrics port is Prometheus's alone");
 }
 
 #[test]

@@ -186,11 +186,12 @@ fn uses(catalog: &Catalog, resolver: &Resolver, f: &mut Flows) {
     for (cname, c) in &m.services {
         for u in &c.uses {
             let Some(p) = m.services.get(&u.service) else { continue };
-            if placed(p).is_none() {
-                continue;
-            }
             let from = f.sources_of(cname);
             let origin = format!("service/{cname}");
+            if let Placement::Cluster(cluster) = &p.on {
+                cluster_uses(f, cluster, p, &u.service, c, &from, &origin);
+                continue;
+            }
             let by_url = u.url.as_ref().and_then(|t| endpoint(&t.to_string()));
             let targets: Vec<(String, u16, Protocol, String)> = match by_url {
                 Some((host, port)) => {
@@ -219,6 +220,35 @@ fn uses(catalog: &Catalog, resolver: &Resolver, f: &mut Flows) {
                         let reason = format!("{}: {pname} for its consumers", u.service);
                         f.add(src.clone(), &machine, port, *l, reason, &origin);
                     }
+                }
+            }
+        }
+    }
+}
+
+/// A consumer of a cluster service reaches it at the NodePorts of its ports on every node (any
+/// node forwards a NodePort to the pod); pods of the same cluster go through the cluster network
+/// and need no opening.
+fn cluster_uses(
+    f: &mut Flows,
+    cluster: &str,
+    p: &Service,
+    provider: &str,
+    consumer: &Service,
+    from: &[FlowSource],
+    origin: &str,
+) {
+    if consumer.on == Placement::Cluster(cluster.to_string()) {
+        return;
+    }
+    let nodes: Vec<String> = f.model.cluster_nodes(cluster).into_iter().map(str::to_string).collect();
+    for x in &p.ports {
+        let Some(&node_port) = p.node_ports.get(&x.name) else { continue };
+        for node in &nodes {
+            for l in l4(x.protocol) {
+                for src in from {
+                    let reason = format!("{provider}: {} (NodePort) for its consumers", x.name);
+                    f.add(src.clone(), node, node_port, *l, reason, origin);
                 }
             }
         }
