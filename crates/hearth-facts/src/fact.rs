@@ -111,8 +111,9 @@ pub enum Check {
     ScrapeUp { address: IpAddr, port: u16, job: String, instance: String },
     /// Every series selector of an alert rule's expression has series in Prometheus.
     Series { address: IpAddr, port: u16, alert: String, selectors: Vec<String> },
-    /// A test alert sent to Alertmanager at `address:port` is delivered to `channel`.
-    Notify { address: IpAddr, port: u16, channel: String },
+    /// A test alert sent to Alertmanager at `address:port` is delivered to `channel` through its
+    /// Alertmanager integration (`webhook`, `email`, `telegram`; ntfy and Gotify go by webhook).
+    Notify { address: IpAddr, port: u16, channel: String, integration: String },
     /// The backup unit has succeeded (or runs now), each repository has a snapshot of the job,
     /// and its latest snapshot restores to a scratch folder with every path in it.
     Backup { unit: String, job: String, host: String, environments: Vec<String>, paths: Vec<String> },

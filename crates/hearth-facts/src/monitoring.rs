@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 
 use hearth_model::Model;
+use hearth_model::model::Channel;
 
 use crate::fact::{Check, Fact};
 use crate::{place, promql};
@@ -52,11 +53,17 @@ pub(crate) fn alerts(model: &Model, out: &mut Vec<Fact>) {
     }
     let alertmanager = server(model, model.monitoring.alertmanager.as_ref());
     for channel in &model.monitoring.notify {
+        let integration = match model.notifications.get(channel) {
+            Some(Channel::Telegram { .. }) => "telegram",
+            Some(Channel::Email { .. }) => "email",
+            _ => "webhook",
+        }
+        .to_string();
         let source = format!("notification/{channel}");
         let id = format!("notify/{channel}");
         match &alertmanager {
             Some((machine, address, port, name, skip)) => {
-                let check = Check::Notify { address: *address, port: *port, channel: channel.clone() };
+                let check = Check::Notify { address: *address, port: *port, channel: channel.clone(), integration };
                 out.push(Fact::new(id, machine, machine, check, source).needs(&[name]).skip(skip.clone()));
             }
             None => {
@@ -66,7 +73,12 @@ pub(crate) fn alerts(model: &Model, out: &mut Vec<Fact>) {
                     .as_ref()
                     .and_then(|p| model.services.get(p))
                     .map_or("", |s| s.on.name());
-                let check = Check::Notify { address: IpAddr::from([0, 0, 0, 0]), port: 0, channel: channel.clone() };
+                let check = Check::Notify {
+                    address: IpAddr::from([0, 0, 0, 0]),
+                    port: 0,
+                    channel: channel.clone(),
+                    integration,
+                };
                 let fact = Fact::new(id, machine, machine, check, source);
                 out.push(fact.skip(Some("the spec has no Alertmanager, so no alert reaches this channel".into())));
             }
