@@ -17,6 +17,8 @@ mod services;
 pub use fact::{Check, Expect, Fact, Trust};
 
 use hearth_catalog::Catalog;
+use std::collections::BTreeMap;
+
 use hearth_model::Model;
 
 /// Every fact the model implies, sorted by the machine it is about, then by id.
@@ -31,7 +33,7 @@ pub fn facts(model: &Model, catalog: &Catalog) -> Vec<Fact> {
     firewall::edges(model, &mut out);
     services::backups(model, &mut out);
     for f in &mut out {
-        f.span = span(model, &f.source);
+        f.span = span(&model.spans, &f.source);
     }
     out.sort_by(|a, b| (&a.machine, &a.id).cmp(&(&b.machine, &b.id)));
     out.dedup_by(|a, b| a.id == b.id && a.machine == b.machine);
@@ -40,10 +42,12 @@ pub fn facts(model: &Model, catalog: &Catalog) -> Vec<Fact> {
 
 /// The first span of `key` in the model, else of its nearest parent (`service/n8n/backup`, then
 /// `service/n8n`): a finer place when the spec wrote one, the entity otherwise.
-fn span(model: &Model, key: &str) -> Option<hearth_spec::Span> {
+/// The lab's re-addressed model has other byte offsets than the operator's spec, so the binary
+/// looks a fact's `source` up in the operator's model with this.
+pub fn span(spans: &BTreeMap<String, Vec<hearth_spec::Span>>, key: &str) -> Option<hearth_spec::Span> {
     let mut key = key;
     loop {
-        if let Some(span) = model.spans.get(key).and_then(|s| s.first()) {
+        if let Some(span) = spans.get(key).and_then(|s| s.first()) {
             return Some(*span);
         }
         key = key.rsplit_once('/')?.0;

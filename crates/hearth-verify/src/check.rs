@@ -63,7 +63,8 @@ impl<'a> Cx<'a> {
         let remote = SocketAddr::new(address, port);
         let local = free_loopback().map_err(|e| format!("no free loopback port: {e}"))?;
         self.connection.forward(local, remote).await.map_err(|e| e.to_string())?;
-        let result = probe(local).await.map_err(|e| e.to_string());
+        // The probe only sees the forward's loopback end: its reasons name the real target.
+        let result = probe(local).await.map_err(|e| e.to_string().replace(&local.to_string(), &remote.to_string()));
         self.connection.unforward(local, remote).await;
         result
     }

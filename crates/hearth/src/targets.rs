@@ -38,6 +38,9 @@ pub struct Targets {
     pub sources: hearth_spec::SourceMap,
     /// The spec's root file.
     pub root: PathBuf,
+    /// Where each model entity is in the operator's spec (with `--lab` too: the lab's model has
+    /// other byte offsets).
+    pub spans: std::collections::BTreeMap<String, Vec<hearth_spec::Span>>,
 }
 
 /// Whether the command needs the files or only the machines (rollback, generations).
@@ -84,7 +87,8 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
     };
     let skipped = if lab.is_some() { leave_out_skipped(&model, &machines, &mut files) } else { Vec::new() };
     let order = order::edges(&model);
-    Ok(Ok(Targets { machines, files, ssh, order, lab, skipped, model, sources: spec.sources, root: spec.root }))
+    let spans = spec.model.spans.clone();
+    Ok(Ok(Targets { machines, files, ssh, order, lab, skipped, model, sources: spec.sources, root: spec.root, spans }))
 }
 
 /// Removes from `files` those that belong to what the lab skips and returns them, limited to the

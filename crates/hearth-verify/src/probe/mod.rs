@@ -13,6 +13,8 @@ use std::time::Duration;
 use thiserror::Error;
 
 pub mod alertmanager;
+mod bson;
+mod clock;
 pub mod dns;
 pub mod http;
 pub mod mongo;
@@ -21,6 +23,9 @@ pub mod postgres;
 pub mod prometheus;
 pub mod redis;
 pub mod s3;
+mod scram;
+mod tls;
+mod web;
 
 /// Why a probe did not get the answer it needed.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -91,4 +96,46 @@ pub struct Login {
     pub user: String,
     pub password: Secret,
     pub database: String,
+}
+
+/// Runs `fut` with the probe's timeout; on expiry the error names the address and the time.
+pub(crate) async fn within<T>(
+    addr: SocketAddr,
+    timeout: Duration,
+    fut: impl std::future::Future<Output = Result<T, ProbeError>>,
+) -> Result<T, ProbeError> {
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(result) => result,
+        Err(_) => Err(ProbeError::Timeout { addr, after: timeout }),
+    }
+}
+
+/// A server's message as a reason: trimmed, without a closing period (user messages end
+/// without one).
+pub(crate) fn tidy(text: &str) -> String {
+    text.trim().trim_end_matches('.').trim_end().to_string()
+}
+
+/// Opens a TCP connection, turning the failure into [`ProbeError::Connect`].
+pub(crate) async fn connect(addr: SocketAddr) -> Result<tokio::net::TcpStream, ProbeError> {
+    tokio::net::TcpStream::connect(addr).await.map_err(|e| ProbeError::Connect { addr, reason: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_credential() {
+        let login = Login { user: "app".into(), password: Secret::new("pw-canary"), database: "appdb".into() };
+        let shown = format!("{login:?}");
+        assert!(shown.contains("app") && !shown.contains("pw-canary"), "{shown}");
+        assert_eq!(login.password.expose(), "pw-canary");
+    }
+
+    #[test]
+    fn server_messages_lose_their_closing_period() {
+        assert_eq!(tidy(" Authentication failed. "), "Authentication failed");
+        assert_eq!(tidy("DB index is out of range"), "DB index is out of range");
+    }
 }

@@ -39,7 +39,7 @@ pub fn run(args: &VerifyArgs, format: Format) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|f| Target {
             fact: f,
-            location: f.span.map_or_else(String::new, |s| {
+            location: hearth_facts::span(&t.spans, &f.source).map_or_else(String::new, |s| {
                 let l = t.sources.location(s);
                 format!("{}:{}:{}", l.path.display(), l.line, l.col)
             }),
