@@ -75,10 +75,10 @@ pub(crate) fn edges(model: &Model, out: &mut Vec<Fact>) {
                 admitted.extend(others.first().map(|(m, _)| *m));
             } else {
                 for s in &o.from {
-                    if let Some((m, _)) = others.iter().find(|(_, a)| covers(s, *a)) {
-                        if !admitted.contains(m) {
-                            admitted.push(m);
-                        }
+                    if let Some((m, _)) = others.iter().find(|(_, a)| covers(s, *a))
+                        && !admitted.contains(m)
+                    {
+                        admitted.push(m);
                     }
                 }
             }

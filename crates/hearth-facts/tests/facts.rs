@@ -70,11 +70,14 @@ guests:
   other: { lxc: { on: pve }, network: lan, address: 192.168.1.11, size: { cores: 1, memory: 1GiB, disk: 8GiB } }
 ";
 
-/// `(spec services, [(fact id, machine, from, expected skip?)])`: each expected fact exists
+/// One expected fact: its id, machine, source machine and a part of its skip reason, if skipped.
+type Expected = (&'static str, &'static str, &'static str, Option<&'static str>);
+
+/// `(spec services, [expected facts])`: each expected fact exists
 /// with that machine and source machine, skipped exactly when a reason part is given.
 #[test]
 fn derivation() {
-    let cases: &[(&str, &[(&str, &str, &str, Option<&str>)])] = &[
+    let cases: &[(&str, &[Expected])] = &[
         (
             "services:\n  pg: { app: postgresql, on: db, backup: false }\n  web: { image: nginx:1.27, on: app, ports: { http: 8080 }, uses: [pg], backup: false }\n",
             &[
