@@ -20,7 +20,7 @@ mod report;
 mod schedule;
 mod script;
 mod shell;
-mod ssh;
+pub mod ssh;
 mod target;
 pub mod text;
 

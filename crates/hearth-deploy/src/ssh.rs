@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder, Stdio};
+use openssh::{ControlPersist, ForwardType, KnownHosts, Session, SessionBuilder, Stdio};
 use tokio::io::AsyncWriteExt;
 
 use crate::error::DeployError;
@@ -75,6 +75,22 @@ impl Connection {
         };
         let (_, output) = tokio::join!(write, child.wait_with_output());
         output.map_err(|e| transport(&e))
+    }
+
+    /// Forwards `local` (a loopback address on the controller) to `remote` as the machine
+    /// connects to it: connections through it leave from the machine's address, which is what
+    /// firewall rules and database access rules match. Undone by [`Connection::unforward`].
+    pub async fn forward(&self, local: std::net::SocketAddr, remote: std::net::SocketAddr) -> Result<(), DeployError> {
+        self.session.request_port_forward(ForwardType::Local, local, remote).await.map_err(|e| DeployError::Connect {
+            machine: self.machine.clone(),
+            reason: format!("cannot forward {local} to {remote}: {}", e.to_string().trim()),
+        })
+    }
+
+    /// Stops a forward [`Connection::forward`] set up.
+    pub async fn unforward(&self, local: std::net::SocketAddr, remote: std::net::SocketAddr) {
+        // A forward that cannot be closed ends with the master connection.
+        let _ = self.session.close_port_forward(ForwardType::Local, local, remote).await;
     }
 
     pub async fn close(self) {

@@ -1,7 +1,16 @@
-//! `hearth verify`: runs the checks derived from the model against the running homelab and
-//! reports each one as passed, failed or skipped, with the spec line it comes from.
+//! `hearth verify`: runs the checks derived from the model (`hearth-facts`) against the running
+//! homelab and reports each one as passed, failed or skipped, with the spec line it comes from.
 //!
-//! `probe` holds the protocol clients (each takes a loopback address that reaches the service,
-//! directly or through an SSH forward from the machine whose source address matters).
+//! `run` opens one SSH connection per machine a check must run from (machines in parallel,
+//! bounded), runs commands there (`remote`) or forwards a loopback port through it to the address
+//! a probe must reach (`check`), so every connection leaves from the machine whose address
+//! matters. `probe` holds the protocol clients; `report` prints the outcome grouped by machine.
 
+mod check;
 pub mod probe;
+mod remote;
+pub mod report;
+mod run;
+
+pub use report::{Outcome, Report, Status};
+pub use run::{Options, Secrets, Target, verify};

@@ -51,6 +51,8 @@ pub enum Command {
     Rollback(RollbackArgs),
     /// List each machine's generations, the current one marked.
     Generations(TargetArgs),
+    /// Check the running homelab against every fact the spec implies; exit 1 when one fails.
+    Verify(VerifyArgs),
 }
 
 /// The spec every command reads.
@@ -170,6 +172,21 @@ pub struct TargetArgs {
     /// Record the host key of a machine never contacted before instead of refusing it.
     #[arg(long)]
     pub accept_new_host_keys: bool,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print the checks as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Start every backup job now (and wait for it) instead of only looking at its last run.
+    #[arg(long)]
+    pub run_backups: bool,
+    /// Machines checked at once.
+    #[arg(long, default_value_t = 8)]
+    pub jobs: usize,
 }
 
 #[derive(Args)]

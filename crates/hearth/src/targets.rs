@@ -32,12 +32,24 @@ pub struct Targets {
     /// With `--lab`: the files of the selected machines left out because they belong to what the
     /// lab skips (ZFS pools, the Proxmox API, NixOS configurations). Empty without `--lab`.
     pub skipped: Vec<hearth_lab::SkippedFile>,
+    /// The model the machines and files come from (with `--lab`, re-addressed).
+    pub model: Model,
+    /// The checked spec's sources, for spec locations (the lab's spec has the same lines).
+    pub sources: hearth_spec::SourceMap,
+    /// The spec's root file.
+    pub root: PathBuf,
+    /// Where each model entity is in the operator's spec (with `--lab` too: the lab's model has
+    /// other byte offsets).
+    pub spans: std::collections::BTreeMap<String, Vec<hearth_spec::Span>>,
 }
 
 /// Whether the command needs the files or only the machines (rollback, generations).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     Machines,
+    /// Every machine whatever `--machine` says (only checked to exist): verify runs a
+    /// machine's checks from other machines.
+    AllMachines,
     /// Files whose secret values must all be read: apply.
     Files,
     /// Files for a read-only comparison: plan. A secret value that cannot be read is named in a
@@ -68,13 +80,15 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
         ssh.accept_new_host_keys = args.accept_new_host_keys;
         (spec.model.clone(), machines, ssh, None)
     };
-    let machines = select(all, &args.machines)?;
+    let machines = select(all, &args.machines, need != Need::AllMachines)?;
     let mut files = match need {
-        Need::Machines => Vec::new(),
+        Need::Machines | Need::AllMachines => Vec::new(),
         Need::Files | Need::FilesForPlan => desired(&spec, &model, need == Need::Files)?,
     };
     let skipped = if lab.is_some() { leave_out_skipped(&model, &machines, &mut files) } else { Vec::new() };
-    Ok(Ok(Targets { machines, files, ssh, order: order::edges(&model), lab, skipped }))
+    let order = order::edges(&model);
+    let spans = spec.model.spans.clone();
+    Ok(Ok(Targets { machines, files, ssh, order, lab, skipped, model, sources: spec.sources, root: spec.root, spans }))
 }
 
 /// Removes from `files` those that belong to what the lab skips and returns them, limited to the
@@ -140,13 +154,13 @@ fn real_machines(model: &Model) -> Vec<Machine> {
 }
 
 /// The machines `--machine` names (all when it names none); an unknown name is an error.
-fn select(all: Vec<Machine>, wanted: &[String]) -> anyhow::Result<Vec<Machine>> {
+fn select(all: Vec<Machine>, wanted: &[String], filter: bool) -> anyhow::Result<Vec<Machine>> {
     let known: BTreeSet<&str> = all.iter().map(|m| m.name.as_str()).collect();
     if let Some(missing) = wanted.iter().find(|w| !known.contains(w.as_str())) {
         let list: Vec<String> = known.iter().map(|k| format!("`{k}`")).collect();
         bail!("no machine `{missing}` to deploy to; the machines are {}", list.join(", "));
     }
-    Ok(all.into_iter().filter(|m| wanted.is_empty() || wanted.contains(&m.name)).collect())
+    Ok(all.into_iter().filter(|m| !filter || wanted.is_empty() || wanted.contains(&m.name)).collect())
 }
 
 /// The rendered files of `model`, each with its reason (the spec lines of the entities it came

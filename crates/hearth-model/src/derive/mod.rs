@@ -40,7 +40,8 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
 }
 
 fn provenance(spec: &Spec, model: &mut Model) {
-    let mut add = |key: String, span: hearth_spec::Span| model.spans.entry(key).or_default().push(span);
+    let spans = &mut model.spans;
+    let mut add = |key: String, span: hearth_spec::Span| spans.entry(key).or_default().push(span);
     for e in &spec.networks.entries {
         add(format!("network/{}", e.name), e.key_span.to(e.value.span));
     }
@@ -52,6 +53,33 @@ fn provenance(spec: &Spec, model: &mut Model) {
     }
     for e in &spec.services.entries {
         add(format!("service/{}", e.name), e.key_span.to(e.value.span));
+        // Finer places for `hearth verify`, whose checks each name the line they come from: a
+        // connection, the exposure and the backup choice of a service.
+        let s = &e.value;
+        for u in &s.uses {
+            add(format!("service/{}/uses/{}", e.name, u.service.value), u.service.span);
+        }
+        for (field, name) in [("expose", "expose"), ("backup", "backup"), ("image", "image"), ("version", "version")] {
+            if let Some(span) = s.spans.key(field) {
+                add(format!("service/{}/{name}", e.name), span);
+            }
+        }
+    }
+    for e in spec.backups.iter().flat_map(|b| &b.repositories.entries) {
+        add(format!("repository/{}", e.name), e.key_span.to(e.value.span));
+    }
+    for e in spec.backups.iter().flat_map(|b| &b.policies.entries) {
+        add(format!("policy/{}", e.name), e.key_span.to(e.value.span));
+    }
+    for r in spec.monitoring.iter().flat_map(|m| &m.alerts).flat_map(|a| &a.rules) {
+        let name = match (&r.name, &r.rule) {
+            (Some(n), _) => Some((n.value.clone(), n.span)),
+            (None, Some(b)) => Some((monitoring::alert_name(&b.value), b.span)),
+            (None, None) => None,
+        };
+        if let Some((name, span)) = name {
+            add(format!("alert/{name}"), span);
+        }
     }
     // The exporters Hearth adds as services (`resolve/exporters.rs`) come from their entry
     // under `monitoring.exporters`.

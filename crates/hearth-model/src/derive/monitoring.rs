@@ -55,7 +55,7 @@ fn builtin(rule: &str, threshold: Option<f64>) -> Option<(String, &'static str, 
 }
 
 /// The CamelCase alert name of a built-in rule: `high-cpu` -> `HighCPU`.
-fn alert_name(rule: &str) -> String {
+pub(crate) fn alert_name(rule: &str) -> String {
     match rule {
         "high-cpu" => "HighCPU".into(),
         other => other

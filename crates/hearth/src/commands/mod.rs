@@ -3,6 +3,7 @@
 //!
 //! Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 usage or I/O problems,
 //! 3 a machine could not be planned, applied or rolled back (the others may have been).
+//! `verify` exits 1 when a check fails.
 
 mod apply;
 mod check;
@@ -17,6 +18,7 @@ mod rollback;
 mod schema;
 mod secrets;
 mod show;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -39,5 +41,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(&args, format),
         Command::Rollback(args) => rollback::run(&args, format),
         Command::Generations(args) => generations::run(&args, format),
+        Command::Verify(args) => verify::run(&args, format),
     }
 }

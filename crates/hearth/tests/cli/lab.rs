@@ -167,6 +167,8 @@ fn lab_up_apply_noop_change_down() {
         passwords.lines().filter_map(|l| l.split_once('=')).map(|(_, v)| v.trim_matches('\'')).collect();
     assert!(!values.is_empty() && values.iter().all(|v| v.len() >= 16), "{passwords}");
 
+    verify_catches_breakage(spec, &values);
+
     // Nothing changed: nothing to do.
     let noop = ok(&["apply", spec, "--lab", "--yes"]);
     assert_eq!(noop.stdout.lines().last(), Some("no changes"), "{}", noop.stdout);
@@ -210,6 +212,125 @@ fn lab_up_apply_noop_change_down() {
     }
     drop(lab);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Checks `hearth verify` may fail on the test homelab today because of render defects of issue 9
+/// that other changes fix, by id prefix, each with its defect. Every other check must pass.
+const KNOWN_DEFECTS: &[(&str, &str)] = &[
+    // Issue 9 #4 (native service configs): PostgreSQL gets no `listen_addresses`, so it listens
+    // on localhost only and every remote consumer is refused.
+    ("uses/whoami/postgres", "#4 PostgreSQL listen_addresses"),
+    ("firewall/db/tcp/5432/from/apps", "#4 PostgreSQL listen_addresses"),
+    // Issue 9 #3 (monitoring): `agent: node-exporter` installs nothing, yet Prometheus scrapes
+    // it, the firewall opens it and DiskSpaceLow reads its series.
+    ("scrape/node/", "#3 node exporter never deployed"),
+    ("firewall/apps/tcp/9100/from/", "#3 node exporter never deployed"),
+    ("firewall/db/tcp/9100/from/", "#3 node exporter never deployed"),
+    ("firewall/edge/tcp/9100/from/", "#3 node exporter never deployed"),
+    ("firewall/mon/tcp/9100/from/", "#3 node exporter never deployed"),
+    ("alert/DiskSpaceLow/series", "#3 node exporter never deployed"),
+    // Issue 9 #3 (monitoring): the `caddy` job scrapes Caddy's admin endpoint on the machine's
+    // address, where Caddy serves it on localhost only.
+    ("scrape/caddy/", "#3 scrape target that is not served"),
+    // Issue 9 #1 (firewall): the Docker forward filter accepts every DNAT'd connection, so the
+    // published port of `whoami` is open to machines the proxy is not.
+    ("firewall/apps/tcp/8000/closed-to/", "#1 Docker forward filter"),
+    // Issue 9 #2 (firewall): the edge machine's firewall drops Alertmanager's webhook to 9999.
+    ("notify/hook", "#2 firewall drops Hearth's own alert traffic"),
+];
+
+/// The lines of a verify report whose status is `FAIL`.
+fn failures(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter(|l| l.trim_start().starts_with("FAIL")).collect()
+}
+
+/// The id of a report line (`  FAIL  <id>  <location>  …`).
+fn check_id(line: &str) -> &str {
+    line.split_whitespace().nth(1).unwrap_or_default()
+}
+
+/// Runs a small HTTP receiver on the edge machine at the test homelab's webhook port, counting
+/// the alerts it gets in `/tmp/hearth-alerts`.
+fn start_alert_receiver(spec: &str) {
+    let cmd = r#"cat > /tmp/receiver.py <<'EOF'
+import http.server
+
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open("/tmp/hearth-alerts", "a") as f:
+            f.write("alert\n")
+        self.send_response(200)
+        self.end_headers()
+
+http.server.HTTPServer(("0.0.0.0", 9999), H).serve_forever()
+EOF
+systemd-run --unit hearth-test-receiver python3 /tmp/receiver.py"#;
+    let (code, out) = exec(spec, "edge", &["sh", "-c", cmd]);
+    assert_eq!(code, Some(0), "{out}");
+}
+
+/// `hearth verify --lab` passes right after apply (but for the known defects); stopping a
+/// service, changing a password on the server and closing a port each make it exit 1 naming the
+/// check and its spec line; no secret value is printed.
+fn verify_catches_breakage(spec: &str, secrets: &[&str]) {
+    start_alert_receiver(spec);
+    let verified = run(&["verify", spec, "--lab", "--run-backups"]);
+    let unexpected: Vec<&str> = failures(&verified.stdout)
+        .into_iter()
+        .filter(|l| !KNOWN_DEFECTS.iter().any(|(prefix, _)| check_id(l).starts_with(prefix)))
+        .collect();
+    assert!(unexpected.is_empty(), "verify failed unexpectedly:\n{}\n\n{}", unexpected.join("\n"), verified.stdout);
+    assert_eq!(verified.code, Some(if failures(&verified.stdout).is_empty() { 0 } else { 1 }), "{}", verified.stdout);
+    for id in ["service/postgres/running", "service/whoami/running", "uses/whoami/redis", "dns/whoami.lab.home.arpa"] {
+        assert!(
+            verified.stdout.lines().any(|l| l.contains(&format!("ok    {id} "))),
+            "{id} passes:\n{}",
+            verified.stdout
+        );
+    }
+    assert!(verified.stdout.contains("route/whoami.lab.home.arpa "), "{}", verified.stdout);
+    let json = run(&["verify", spec, "--lab", "--json", "--machine", "db"]);
+    let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("verify --json prints JSON");
+    assert!(parsed["checks"].as_array().is_some_and(|c| c.iter().all(|c| c["machine"] == "db")), "{}", json.stdout);
+
+    // A stopped service fails its check, at its spec line.
+    let (code, out) = exec(spec, "db", &["systemctl", "stop", "redis-server"]);
+    assert_eq!(code, Some(0), "{out}");
+    let stopped = run(&["verify", spec, "--lab", "--machine", "db"]);
+    assert_eq!(stopped.code, Some(1), "{}", stopped.stdout);
+    let line = failures(&stopped.stdout).into_iter().find(|l| check_id(l) == "service/redis/running");
+    assert!(line.is_some_and(|l| l.contains("hearth.yaml:28:3")), "{}", stopped.stdout);
+    exec(spec, "db", &["systemctl", "start", "redis-server"]);
+
+    // A password changed on the server fails the consumer's login, at its `uses` line. (Redis:
+    // PostgreSQL's own login fails today for defect #4 above.)
+    let change = r#"redis-cli -a "$(sed -n 's/^requirepass //p' /etc/redis/secret.conf | tr -d '"')" --no-auth-warning CONFIG SET requirepass changed-by-the-test"#;
+    let (code, out) = exec(spec, "db", &["sh", "-c", change]);
+    assert_eq!(code, Some(0), "{out}");
+    let changed = run(&["verify", spec, "--lab", "--machine", "db"]);
+    assert_eq!(changed.code, Some(1), "{}", changed.stdout);
+    let line = failures(&changed.stdout).into_iter().find(|l| check_id(l) == "uses/whoami/redis");
+    assert!(line.is_some_and(|l| l.contains("hearth.yaml:35:22")), "{}", changed.stdout);
+    exec(spec, "db", &["systemctl", "restart", "redis-server"]);
+
+    // A port closed on the machine fails the firewall edge and the login through it.
+    let close = "nft add table inet hearthtest && nft add chain inet hearthtest input '{ type filter hook input priority -10; }' && nft add rule inet hearthtest input tcp dport 6379 drop";
+    let (code, out) = exec(spec, "db", &["sh", "-c", close]);
+    assert_eq!(code, Some(0), "{out}");
+    let closed = run(&["verify", spec, "--lab", "--machine", "db"]);
+    assert_eq!(closed.code, Some(1), "{}", closed.stdout);
+    let line = failures(&closed.stdout).into_iter().find(|l| check_id(l) == "firewall/db/tcp/6379/from/apps");
+    assert!(line.is_some_and(|l| l.contains("hearth.yaml:28:3")), "{}", closed.stdout);
+    exec(spec, "db", &["nft", "delete", "table", "inet", "hearthtest"]);
+    let again = run(&["verify", spec, "--lab", "--machine", "db"]);
+    assert!(failures(&again.stdout).iter().all(|l| !check_id(l).contains("redis")), "{}", again.stdout);
+
+    for r in [&verified, &json, &stopped, &changed, &closed, &again] {
+        for v in secrets {
+            assert!(!r.stdout.contains(v) && !r.stderr.contains(v), "a secret value was printed by verify");
+        }
+    }
 }
 
 /// Deploy commands that must stop before contacting any machine: exit code and a stderr part.

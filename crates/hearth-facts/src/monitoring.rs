@@ -1,0 +1,87 @@
+//! Facts about monitoring: each scrape target is up in Prometheus's own API, each alert rule's
+//! series exist, and a test alert reaches each notification channel.
+
+use std::net::IpAddr;
+
+use hearth_model::Model;
+use hearth_model::model::Channel;
+
+use crate::fact::{Check, Fact};
+use crate::{place, promql};
+
+/// Prometheus's machine, address and port, its service name, and why it cannot be asked.
+fn server<'m>(model: &'m Model, name: Option<&'m String>) -> Option<(&'m str, IpAddr, u16, &'m str, Option<String>)> {
+    let (machine, s) = place::machine_of(model, name)?;
+    let address = place::address(model, s, machine)?;
+    let port = place::port(s, &["http", "web", "api"])?;
+    Some((machine, address, port, name?.as_str(), place::unreachable(model, s, machine)))
+}
+
+/// Each target of each scrape job is `up`, asked from Prometheus's machine.
+pub(crate) fn scrapes(model: &Model, out: &mut Vec<Fact>) {
+    let Some((machine, address, port, name, skip)) = server(model, model.monitoring.prometheus.as_ref()) else {
+        return;
+    };
+    for job in &model.monitoring.scrape {
+        for target in &job.targets {
+            let host = target.rsplit_once(':').map_or(target.as_str(), |(h, _)| h);
+            let about = host.parse().ok().and_then(|a| place::machine_at(model, a)).unwrap_or(machine);
+            let check = Check::ScrapeUp { address, port, job: job.job.clone(), instance: target.clone() };
+            let fact = Fact::new(format!("scrape/{}/{target}", job.job), about, machine, check, "monitoring".into());
+            out.push(fact.needs(&[name]).skip(skip.clone()).skip(place::machine_skip(model, about)));
+        }
+    }
+}
+
+/// Each alert rule's series exist in Prometheus, and a test alert reaches each channel alerts
+/// go to.
+pub(crate) fn alerts(model: &Model, out: &mut Vec<Fact>) {
+    if let Some((machine, address, port, name, skip)) = server(model, model.monitoring.prometheus.as_ref()) {
+        for rule in &model.monitoring.rules {
+            let selectors = promql::selectors(&rule.expr);
+            let empty = selectors.is_empty().then(|| format!("the expression `{}` reads no series", rule.expr));
+            let check = Check::Series { address, port, alert: rule.name.clone(), selectors };
+            let fact = Fact::new(
+                format!("alert/{}/series", rule.name),
+                machine,
+                machine,
+                check,
+                format!("alert/{}", rule.name),
+            );
+            out.push(fact.needs(&[name]).skip(skip.clone()).skip(empty));
+        }
+    }
+    let alertmanager = server(model, model.monitoring.alertmanager.as_ref());
+    for channel in &model.monitoring.notify {
+        let integration = match model.notifications.get(channel) {
+            Some(Channel::Telegram { .. }) => "telegram",
+            Some(Channel::Email { .. }) => "email",
+            _ => "webhook",
+        }
+        .to_string();
+        let source = format!("notification/{channel}");
+        let id = format!("notify/{channel}");
+        match &alertmanager {
+            Some((machine, address, port, name, skip)) => {
+                let check = Check::Notify { address: *address, port: *port, channel: channel.clone(), integration };
+                out.push(Fact::new(id, machine, machine, check, source).needs(&[name]).skip(skip.clone()));
+            }
+            None => {
+                let machine = model
+                    .monitoring
+                    .prometheus
+                    .as_ref()
+                    .and_then(|p| model.services.get(p))
+                    .map_or("", |s| s.on.name());
+                let check = Check::Notify {
+                    address: IpAddr::from([0, 0, 0, 0]),
+                    port: 0,
+                    channel: channel.clone(),
+                    integration,
+                };
+                let fact = Fact::new(id, machine, machine, check, source);
+                out.push(fact.skip(Some("the spec has no Alertmanager, so no alert reaches this channel".into())));
+            }
+        }
+    }
+}

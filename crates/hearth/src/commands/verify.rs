@@ -1,0 +1,122 @@
+//! `hearth verify`: derives every fact the spec implies about the running homelab
+//! (`hearth-facts`) and checks each from where it matters (`hearth-verify`), printing one line
+//! per check grouped by machine, or JSON with `--json`. Exit 0 when no check fails, 1 otherwise.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use hearth_facts::{Check, Fact, Trust};
+use hearth_render::SecretValues as _;
+use hearth_verify::{Options, Secrets, Target};
+
+use crate::cli::VerifyArgs;
+use crate::live_secrets::LiveSecrets;
+use crate::persist;
+use crate::report::Format;
+use crate::targets::{self, Need};
+
+pub fn run(args: &VerifyArgs, format: Format) -> anyhow::Result<ExitCode> {
+    let t = match targets::load(&args.target, format, Need::AllMachines)? {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
+    };
+    let facts = hearth_facts::facts(&t.model, hearth_catalog::builtin());
+    let wanted = &args.target.machines;
+    let facts: Vec<&Fact> = facts.iter().filter(|f| wanted.is_empty() || wanted.contains(&f.machine)).collect();
+    // What the lab cannot run: services whose image is not available offline, and whatever needs
+    // the internet.
+    let mut offline: BTreeMap<String, String> = BTreeMap::new();
+    if let Some((dir, input)) = &t.lab {
+        for i in hearth_lab::offline_images(dir, input)? {
+            offline
+                .insert(i.service.clone(), format!("image `{}` of `{}` is not available offline", i.image, i.service));
+        }
+    }
+    let lab = t.lab.is_some();
+    let targets: Vec<Target> = facts
+        .iter()
+        .map(|f| Target {
+            fact: f,
+            location: hearth_facts::span(&t.spans, &f.source).map_or_else(String::new, |s| {
+                let l = t.sources.location(s);
+                format!("{}:{}:{}", l.path.display(), l.line, l.col)
+            }),
+            skip: f
+                .skip
+                .clone()
+                .or_else(|| f.needs.iter().find_map(|n| offline.get(n).cloned()))
+                .or_else(|| lab.then(|| lab_skip(f)).flatten()),
+        })
+        .collect();
+    let secrets = StoreSecrets::open(&t.root);
+    let options = Options { jobs: args.jobs, run_backups: args.run_backups, ..Options::default() };
+    let progress = |line: &str| eprintln!("{line}");
+    let report = targets::runtime()?.block_on(hearth_verify::verify(
+        &targets,
+        &t.machines,
+        &t.ssh,
+        &secrets,
+        &options,
+        &progress,
+    ));
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        print!("{}", report.text(color));
+    }
+    if targets.is_empty() && !wanted.is_empty() {
+        bail!("no check is about {}", wanted.join(", "));
+    }
+    Ok(if report.is_success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Why the lab cannot check a fact: public certificates and chat or mail channels need the
+/// internet, which lab networks do not reach.
+fn lab_skip(f: &Fact) -> Option<String> {
+    match &f.check {
+        Check::Certificate { trust: Trust::Public, .. } => {
+            Some("an ACME certificate needs the internet, which the lab does not reach".into())
+        }
+        Check::Notify { integration, .. } if integration != "webhook" => {
+            Some(format!("a {integration} notification needs the internet, which the lab does not reach"))
+        }
+        _ => None,
+    }
+}
+
+/// Secret values from the age store beside the spec; a store that cannot be opened fails each
+/// login that needs a value, saying why.
+enum StoreSecrets {
+    Open(LiveSecrets),
+    Unavailable(String),
+}
+
+impl StoreSecrets {
+    fn open(root: &std::path::Path) -> StoreSecrets {
+        let path = persist::store_path(root);
+        let opened = hearth_secrets::Store::open(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|store| Ok((store, hearth_secrets::Identity::load(&path, false).map_err(|e| e.to_string())?)));
+        match opened {
+            Ok((store, identity)) => StoreSecrets::Open(LiveSecrets::new(store, identity)),
+            Err(e) => StoreSecrets::Unavailable(format!("the secret store: {e}")),
+        }
+    }
+}
+
+impl Secrets for StoreSecrets {
+    fn value(&self, reference: &str) -> Result<String, String> {
+        match self {
+            StoreSecrets::Open(live) => live.get(reference).ok_or_else(|| {
+                live.failures()
+                    .into_iter()
+                    .find(|(r, _)| r == reference)
+                    .map_or_else(|| "no value".to_string(), |(_, why)| why)
+            }),
+            StoreSecrets::Unavailable(why) => Err(why.clone()),
+        }
+    }
+}
