@@ -49,7 +49,7 @@ pub fn render(cx: &Context, out: &mut Output) {
     let model = cx.model;
     for (name, s) in &model.services {
         let Placement::Cluster(cluster) = &s.on else { continue };
-        let Some(machine) = control_plane(model, cluster) else { continue };
+        let Some(machine) = crate::query::control_plane(model, cluster) else { continue };
         let app = s.app.as_deref().and_then(|a| cx.catalog.get(a));
         let dir = format!("/var/lib/hearth/k8s/{cluster}");
         let source = format!("service/{name}");
@@ -99,12 +99,6 @@ pub fn render(cx: &Context, out: &mut Output) {
     }
 }
 
-/// The machine that applies a cluster's manifests: its first server. A cluster without one is
-/// refused by the checks.
-pub(crate) fn control_plane<'m>(model: &'m Model, cluster: &str) -> Option<&'m str> {
-    model.clusters.get(cluster).and_then(|c| c.servers.first()).map(String::as_str)
-}
-
 /// Moves the files other renderers wrote for services on a cluster, which name the cluster as
 /// their machine, to its first server: the paths are the pods' `hostPath` volumes there (see
 /// [`render`]), and scripts that run in a service's container reach it with `kubectl exec`. A
@@ -115,7 +109,7 @@ pub fn relocate(model: &Model, files: &mut [File]) {
         if !model.clusters.contains_key(&f.machine) {
             continue;
         }
-        let Some(machine) = control_plane(model, &f.machine) else { continue };
+        let Some(machine) = crate::query::control_plane(model, &f.machine) else { continue };
         let machine = machine.to_string();
         f.activation = std::mem::take(&mut f.activation)
             .into_iter()

@@ -121,7 +121,9 @@ fn superseded_by_nixos(model: &Model, file: &File) -> bool {
     match file.kind {
         // The manifests of a cluster whose server runs NixOS are applied with kubectl there like
         // anywhere else; the flake does not hold them.
-        Kind::Nixos | Kind::PostgresInit | Kind::MongoInit | Kind::MysqlInit | Kind::MinioInit | Kind::Kubernetes => false,
+        Kind::Nixos | Kind::PostgresInit | Kind::MongoInit | Kind::MysqlInit | Kind::MinioInit | Kind::Kubernetes => {
+            false
+        }
         Kind::EnvSecret => !file.path.starts_with("/etc/hearth/") && !file.path.starts_with("/var/lib/hearth/k8s/"),
         _ => true,
     }

@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use hearth_catalog::Native;
-use hearth_model::model::Service;
+use hearth_model::model::{Placement, Service};
 use hearth_spec::ast::Form;
 
 use crate::{Activation, Context, File, Kind};
@@ -55,7 +55,13 @@ pub fn render(cx: &Context, files: &[File]) -> Vec<File> {
     let mut needs: BTreeMap<String, Needs> = BTreeMap::new();
     for (name, s) in &model.services {
         if s.form == Form::Docker {
-            for machine in s.machines().into_iter().filter(|m| !model.is_nixos(m)) {
+            // A cluster's pods with volumes run on its control plane, where their `hostPath`
+            // folders are (see `kubernetes::relocate`).
+            let machines: Vec<&str> = match &s.on {
+                Placement::Cluster(c) => crate::query::control_plane(model, c).into_iter().collect(),
+                _ => s.machines(),
+            };
+            for machine in machines.into_iter().filter(|m| !model.is_nixos(m)) {
                 container_needs(needs.entry(machine.to_string()).or_default(), name, s);
             }
             continue;

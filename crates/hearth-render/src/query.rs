@@ -61,3 +61,9 @@ pub(crate) fn provides(cx: &Context, s: &Service, kind: Provides) -> bool {
 pub(crate) fn listen_port(s: &Service, names: &[&str]) -> Option<u16> {
     s.port_or_first(names).map(|p| p.listen)
 }
+
+/// The machine that applies a cluster's manifests: its first server. A cluster without one is
+/// refused by the checks.
+pub(crate) fn control_plane<'m>(model: &'m Model, cluster: &str) -> Option<&'m str> {
+    model.clusters.get(cluster).and_then(|c| c.servers.first()).map(String::as_str)
+}

@@ -657,11 +657,12 @@ fn databases_accept_their_consumers_and_refuse_every_other_guest() {
             attempts.len() - allowed
         );
         assert!(wrong.is_empty(), "{name}: the firewall disagrees with the `uses` graph:\n{}", wrong.join("\n"));
+        let prefix = format!("{}-", lab.prefix);
         drop(lab);
         let left: Vec<String> =
             String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout)
                 .lines()
-                .filter(|l| l.starts_with(&format!("hearth-t-{}", std::process::id())))
+                .filter(|l| l.starts_with(&prefix))
                 .map(str::to_string)
                 .collect();
         assert!(left.is_empty(), "namespaces left behind: {left:?}");

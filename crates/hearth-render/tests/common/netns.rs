@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Network namespaces, veth pairs and listener processes of one test run, all removed on drop
 /// (also when an assertion fails).
@@ -15,7 +16,11 @@ pub struct Lab {
 
 impl Lab {
     pub fn new() -> Lab {
-        Lab { prefix: format!("hearth-t-{}", std::process::id()), namespaces: Vec::new(), children: Vec::new() }
+        // Tests of one binary run in parallel in one process: each lab numbers its namespaces
+        // apart, or two tests' `br` namespaces would collide.
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Lab { prefix: format!("hearth-t-{}-{n}", std::process::id()), namespaces: Vec::new(), children: Vec::new() }
     }
 
     pub fn ns(&mut self, suffix: &str) -> String {
