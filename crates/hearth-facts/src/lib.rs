@@ -11,7 +11,7 @@ pub mod fact;
 mod firewall;
 mod monitoring;
 mod place;
-pub mod promql;
+pub use hearth_model::promql;
 mod services;
 
 pub use fact::{Check, Expect, Fact, Trust};

@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod lock;
 pub mod model;
 pub mod origins;
+pub mod promql;
 pub mod resolve;
 pub mod template;
 

@@ -1116,3 +1116,28 @@ guests:
 ",
     );
 }
+
+/// A backup policy on a service with nothing to keep makes no job (it would only fail with
+/// `nothing to backup`) and says so; the help's `backup: false` is an edit that checks clean.
+#[test]
+fn a_backup_policy_with_nothing_to_back_up_is_reported() {
+    let spec = "
+guests:
+  apps: { vm: { on: pve }, network: lan, address: 192.168.1.20, runtime: docker }
+services:
+  web: { image: example/web:1.0, on: apps, ports: { http: 8080 }, backup: nightly, healthcheck: { tcp: http } }
+#                                                                         ^^^^^^^ W642
+  files: { image: example/files:1.0, on: apps, ports: { http: 8081 }, backup: { policy: nightly, paths: [/srv/files] }, healthcheck: { tcp: http } }
+backups:
+  repositories: { local: { restic: /srv/restic } }
+  policies: { nightly: { at: \"03:00\", to: [local], keep: { daily: 7 } } }
+";
+    check(spec);
+    let (text, _) = markers::parse(&format!("{BASE}{spec}"));
+    let (a, _) = analyze_spec(&text, hearth_catalog::builtin(), &Allocations::default());
+    let jobs: Vec<&str> = a.model.backups.jobs.iter().map(|j| j.service.as_str()).collect();
+    assert_eq!(jobs, ["files"]);
+    let edited = text.replace("backup: nightly,", "backup: false,");
+    let (a, _) = analyze_spec(&edited, hearth_catalog::builtin(), &Allocations::default());
+    assert!(a.diagnostics.is_empty(), "{:?}", a.diagnostics);
+}

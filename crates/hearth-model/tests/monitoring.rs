@@ -263,7 +263,7 @@ services:
   alertmanager: { app: alertmanager, on: box, backup: false }
   traefik: { app: traefik, on: docker, backup: false }
 # ^^^^^^^ W611
-  web: { app: bentopdf, on: docker, expose: web, backup: daily }
+  web: { app: bentopdf, on: docker, expose: web, backup: { policy: daily, paths: [/srv/web] } }
 ingress: { proxy: traefik, tls: { acme: { email: a@example.com } } }
 backups:
   repositories: { local: { restic: /srv/restic } }
@@ -286,7 +286,7 @@ fn backup_stale_follows_each_policy() {
 services:
   prometheus: { app: prometheus, on: box, backup: false }
   alertmanager: { app: alertmanager, on: box, backup: false }
-  a: { app: bentopdf, on: docker, backup: daily }
+  a: { app: bentopdf, on: docker, backup: { policy: daily, paths: [/srv/a] } }
   b: { app: vaultwarden, on: docker, backup: weekly }
   c: { app: stirling-pdf, on: docker, backup: daily }
 backups:

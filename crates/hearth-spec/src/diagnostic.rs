@@ -104,6 +104,7 @@ codes! {
     AlertsWithoutAlertmanager = "W612", "alerts-without-alertmanager", Warning;
     NativeWithoutPackage = "W621", "native-without-package", Warning;
     PlaceholderSshKey = "W641", "placeholder-ssh-key", Warning;
+    BackupWithoutData = "W642", "backup-without-data", Warning;
     DuplicateRecord = "W651", "duplicate-record", Warning;
 }
 

@@ -1,6 +1,8 @@
-//! Backups: stateful data with no backup and no snapshot covering it.
+//! Backups: stateful data with no backup and no snapshot covering it, policies on services with
+//! nothing to back up, repository folders a VM cannot mount.
 
 use hearth_catalog::Catalog;
+use hearth_spec::ast::BackupChoice;
 use hearth_spec::{Code, Diagnostic, Spec};
 
 use crate::model::{Model, Placement};
@@ -65,5 +67,29 @@ pub(super) fn backups(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut V
                 .help("add `backup: <policy>` (see `backups.policies`), or `backup: false` if losing it is fine"),
             );
         }
+    }
+}
+
+/// A service given a backup policy that has nothing to back up (no stateful volume, no database
+/// to dump, no `paths:`): no job is rendered for it, which the operator should know rather than
+/// believe the service is backed up.
+pub(super) fn nothing_to_back_up(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    for e in &spec.services.entries {
+        let Some(BackupChoice::Policy(p)) = &e.value.backup else { continue };
+        if !model.services.contains_key(&e.name) || model.backups.jobs.iter().any(|j| j.service == e.name) {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                Code::BackupWithoutData,
+                p.policy.span,
+                format!(
+                    "service `{}` has `backup: {}` but nothing to back up: no stateful volume, no database and no `paths:`",
+                    e.name, p.policy.value
+                ),
+            )
+            .label("no backup job is made for it")
+            .help("write `backup: false`, or give the policy the folders to keep (`backup: { policy: …, paths: [/srv/…] }`)"),
+        );
     }
 }

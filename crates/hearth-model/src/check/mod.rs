@@ -41,6 +41,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     exposure::acme_reachability(spec, &mut out);
     backups::backups(spec, catalog, model, &mut out);
     backups::unreachable_repositories(spec, model, &mut out);
+    backups::nothing_to_back_up(spec, model, &mut out);
     guests::guests(spec, model, &mut out);
     exposure::exposure(spec, catalog, &mut out);
     exposure::databases(spec, catalog, model, &mut out);

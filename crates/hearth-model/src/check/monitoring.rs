@@ -225,82 +225,14 @@ fn rules_have_data(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// The metric names a PromQL expression reads: identifiers outside string literals that are
-/// not followed by `(` (functions) and not keywords.
+/// The metric names a PromQL expression reads (its selectors without their matchers), once each.
 fn metric_names(expr: &str) -> Vec<String> {
-    // Operators and aggregations (`sum by (x) (…)` puts `by` between `sum` and its parenthesis).
-    const KEYWORDS: &[&str] = &[
-        "and",
-        "or",
-        "unless",
-        "by",
-        "without",
-        "on",
-        "ignoring",
-        "group_left",
-        "group_right",
-        "offset",
-        "bool",
-        "sum",
-        "min",
-        "max",
-        "avg",
-        "count",
-        "stddev",
-        "stdvar",
-        "topk",
-        "bottomk",
-        "quantile",
-        "count_values",
-        "group",
-    ];
-    const GROUPING: &[&str] = &["by", "without", "on", "ignoring", "group_left", "group_right"];
-    let mut names = Vec::new();
-    let chars: Vec<char> = expr.chars().collect();
-    let mut i = 0;
-    let mut braces = 0usize;
-    while i < chars.len() {
-        let c = chars[i];
-        if c == '"' || c == '\'' {
-            i += 1;
-            while i < chars.len() && chars[i] != c {
-                i += if chars[i] == '\\' { 2 } else { 1 };
-            }
-            i += 1;
-            continue;
+    let mut names: Vec<String> = Vec::new();
+    for selector in crate::promql::selectors(expr) {
+        let name = selector.split('{').next().unwrap_or_default().trim().to_string();
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
         }
-        // Range and subquery durations (`[5m]`) name no metric.
-        if c == '[' {
-            while i < chars.len() && chars[i] != ']' {
-                i += 1;
-            }
-            continue;
-        }
-        if c == '{' {
-            braces += 1;
-        }
-        if c == '}' {
-            braces = braces.saturating_sub(1);
-        }
-        if c.is_ascii_alphabetic() || c == '_' || c == ':' {
-            let start = i;
-            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':') {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect();
-            let next = chars[i..].iter().find(|c| !c.is_whitespace());
-            // Inside `{…}` words are label names; before `(` they are functions.
-            if braces == 0 && next != Some(&'(') && !KEYWORDS.contains(&word.as_str()) {
-                names.push(word);
-            } else if GROUPING.contains(&word.as_str()) && next == Some(&'(') {
-                // `by (instance)`: the list holds label names.
-                while i < chars.len() && chars[i] != ')' {
-                    i += 1;
-                }
-            }
-            continue;
-        }
-        i += 1;
     }
     names
 }

@@ -123,6 +123,11 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                 // dump to take instead.
                 let mut paths = if dumps.is_empty() { stateful } else { Vec::new() };
                 paths.extend(p.paths.iter().cloned());
+                // A job with nothing to keep would only fail (`restic backup` with no path); the
+                // checks report the policy as having nothing to back up (W642).
+                if paths.is_empty() && dumps.is_empty() {
+                    continue;
+                }
                 model.backups.jobs.push(BackupJob {
                     service: e.name.clone(),
                     machine: s.on.name().to_string(),

@@ -1,5 +1,6 @@
 //! The series selectors of a PromQL expression (`up{job="node"}`, `node_filesystem_avail_bytes`),
-//! so verify can ask Prometheus whether an alert rule has any data to fire on.
+//! so the checker can refuse an alert rule no deployed exporter feeds and verify can ask
+//! Prometheus whether its series exist.
 //!
 //! A small scanner, not a parser: it skips strings, range and offset durations, numbers, function
 //! and aggregation names and the label lists of `by`, `without`, `on`, `ignoring`, `group_left`
