@@ -11,6 +11,11 @@ use crate::probe::{self, Login, ProbeError, Secret};
 use crate::remote;
 use crate::run::{Options, Secrets};
 
+/// How long after its first read of a Prometheus's targets a check waits for a down target to be
+/// scraped again: longer than the rendered scrape interval, so a target that came up after its
+/// last scrape is seen up.
+const SCRAPE_SETTLE: std::time::Duration = std::time::Duration::from_secs(45);
+
 /// What one machine's checks share: its connection, the secret values read so far (to redact
 /// them from every reason) and Prometheus's targets once fetched.
 pub(crate) struct Cx<'a> {
@@ -18,7 +23,8 @@ pub(crate) struct Cx<'a> {
     secrets: &'a dyn Secrets,
     options: &'a Options,
     values: Vec<String>,
-    targets: BTreeMap<SocketAddr, Vec<probe::prometheus::Target>>,
+    /// Each Prometheus's targets, and when they were first read.
+    targets: BTreeMap<SocketAddr, (std::time::Instant, Vec<probe::prometheus::Target>)>,
 }
 
 impl<'a> Cx<'a> {
@@ -188,17 +194,31 @@ impl<'a> Cx<'a> {
             }
             Check::ScrapeUp { address, port, job, instance } => {
                 let key = SocketAddr::new(*address, *port);
-                if !self.targets.contains_key(&key) {
+                loop {
+                    if !self.targets.contains_key(&key) {
+                        let targets = self
+                            .through(*address, *port, |a| async move { probe::prometheus::targets(a, timeout).await })
+                            .await?;
+                        self.targets.insert(key, (std::time::Instant::now(), targets));
+                    }
+                    let (first_read, targets) = &self.targets[&key];
+                    let first = *first_read;
+                    let verdict = match targets.iter().find(|t| &t.job == job && &t.instance == instance) {
+                        Some(t) if t.health == probe::prometheus::Health::Up => Ok(()),
+                        Some(t) => Err(format!("target is {:?}: {}", t.health, t.last_error).to_lowercase()),
+                        None => Err(format!("Prometheus has no target `{instance}` in job `{job}`")),
+                    };
+                    // Right after a deploy, Prometheus may not have scraped a target since it
+                    // started: its last answer is stale. Read the targets again until a while after
+                    // the first read (the scrape interval and then some), never longer.
+                    if verdict.is_ok() || first.elapsed() >= SCRAPE_SETTLE {
+                        return verdict;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
                     let targets = self
                         .through(*address, *port, |a| async move { probe::prometheus::targets(a, timeout).await })
                         .await?;
-                    self.targets.insert(key, targets);
-                }
-                let targets = self.targets.get(&key).map_or(&[][..], Vec::as_slice);
-                match targets.iter().find(|t| &t.job == job && &t.instance == instance) {
-                    Some(t) if t.health == probe::prometheus::Health::Up => Ok(()),
-                    Some(t) => Err(format!("target is {:?}: {}", t.health, t.last_error).to_lowercase()),
-                    None => Err(format!("Prometheus has no target `{instance}` in job `{job}`")),
+                    self.targets.insert(key, (first, targets));
                 }
             }
             Check::Series { address, port, selectors, .. } => {
