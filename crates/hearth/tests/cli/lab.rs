@@ -173,10 +173,11 @@ fn lab_up_apply_noop_change_down() {
     let noop = ok(&["apply", spec, "--lab", "--yes"]);
     assert_eq!(noop.stdout.lines().last(), Some("no changes"), "{}", noop.stdout);
 
-    // A change to one service's setting touches only its machine.
+    // A change to one setting touches only the machines it concerns: the webhook's new port is
+    // Alertmanager's configuration on `mon` and the opening for Alertmanager on `edge`.
     let text = std::fs::read_to_string(&spec_path).expect("spec");
     std::fs::write(&spec_path, text.replace(":9999/alerts", ":9998/alerts")).expect("spec");
-    assert_eq!(changed_machines(spec), ["mon"]);
+    assert_eq!(changed_machines(spec), ["edge", "mon"]);
     let plan = ok(&["plan", spec, "--lab"]);
     assert!(plan.stdout.contains("hearth.yaml:"), "each file names its spec lines: {}", plan.stdout);
     // The Proxmox host's guest definitions belong to the Proxmox API, which the lab skips.
@@ -193,7 +194,7 @@ fn lab_up_apply_noop_change_down() {
         .collect();
     assert_eq!(
         results,
-        [("apps", "unchanged"), ("db", "unchanged"), ("edge", "unchanged"), ("mon", "applied"), ("pve", "unchanged")]
+        [("apps", "unchanged"), ("db", "unchanged"), ("edge", "applied"), ("mon", "applied"), ("pve", "unchanged")]
     );
     let generations = ok(&["generations", spec, "--lab", "--machine", "mon"]).stdout;
     let current: Vec<&str> = generations.lines().filter_map(|l| l.trim_start().strip_prefix("* ")).collect();
