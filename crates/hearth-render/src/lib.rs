@@ -8,6 +8,7 @@
 
 mod alerting;
 mod file;
+mod logins;
 mod native;
 mod query;
 mod reader;

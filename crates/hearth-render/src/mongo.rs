@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use hearth_catalog::Provides;
 use hearth_model::model::{Database, Service, Template};
 
+use crate::logins::from_consumers;
 use crate::native;
 use crate::query::{listen_port, provides};
 use crate::reader::Runner;
@@ -59,11 +60,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         ];
         for f in files {
             let f = f.activate(apply.clone());
-            let f = databases
-                .iter()
-                .flat_map(|d| &d.consumers)
-                .fold(f.from(&source), |f, c| f.from(format!("service/{c}")));
-            out.push(f);
+            out.push(from_consumers(f, &source, databases));
         }
     }
 }

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 
 use hearth_model::model::{Database, Engine, Service, Template};
 
+use crate::logins::{from_consumers, logins, password_var};
 use crate::shell::{docker_exec, env_name, sh_quote};
 use crate::{Activation, Context, File, Kind, Output, fill};
 
@@ -45,7 +46,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         } else {
             "/etc/hearth/mysql".to_string()
         };
-        let users = users(databases);
+        let users = logins(databases);
         let apply = Activation::Run { argv: vec!["/bin/sh".into(), format!("{dir}/apply.sh")] };
         let files = [
             File::new(machine, format!("{dir}/init.sql"), Kind::MysqlInit, init_sql(server, databases, &users))
@@ -57,28 +58,9 @@ pub fn render(cx: &Context, out: &mut Output) {
                 .activate(apply),
         ];
         for f in files {
-            let f = databases
-                .iter()
-                .flat_map(|d| &d.consumers)
-                .fold(f.from(format!("service/{server}")), |f, c| f.from(format!("service/{c}")));
-            out.push(f);
+            out.push(from_consumers(f, &format!("service/{server}"), databases));
         }
     }
-}
-
-/// One user per distinct name, with the password secret of its first database.
-fn users<'a>(databases: &[&'a Database]) -> BTreeMap<&'a str, &'a str> {
-    let mut users = BTreeMap::new();
-    for d in databases {
-        users.entry(d.user.as_str()).or_insert(d.password_secret.as_str());
-    }
-    users
-}
-
-/// The session variable holding a user's password: `pw_` and the name with anything else than
-/// ASCII letters, digits and `_` turned into `_`.
-fn var(user: &str) -> String {
-    format!("pw_{}", env_name(user).to_ascii_lowercase())
 }
 
 /// A string literal (MariaDB and MySQL's default `sql_mode` reads backslash escapes).
@@ -110,7 +92,7 @@ fn init_sql(server: &str, databases: &[&Database], users: &BTreeMap<&str, &str>)
              DEALLOCATE PREPARE hearth_stmt;\n\n",
             account = account(user),
             alter = literal(&alter),
-            var = var(user),
+            var = password_var(user),
         ));
     }
     for d in databases {
@@ -172,7 +154,7 @@ fn apply_sh(server: &str, s: &Service, dir: &str, users: &BTreeMap<&str, &str>) 
     for user in users.keys() {
         sh.push_str(&format!(
             "    printf \"SET @{var} = CONVERT(UNHEX('%s') USING utf8mb4);\\n\" \"$(hex \"$PW_{env}\")\"\n",
-            var = var(user),
+            var = password_var(user),
             env = env_name(user),
         ));
     }
@@ -188,6 +170,6 @@ mod tests {
     fn quoting() {
         assert_eq!(literal("a'b\\c"), "'a''b\\\\c'");
         assert_eq!(ident("we`ird"), "`we``ird`");
-        assert_eq!(var("wp-site.a"), "pw_wp_site_a");
+        assert_eq!(password_var("wp-site.a"), "pw_wp_site_a");
     }
 }

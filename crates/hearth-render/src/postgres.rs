@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use hearth_model::model::{Database, Service, Template};
 
+use crate::logins::{from_consumers, logins, password_var};
 use crate::native;
 use crate::query::listen_port;
 use crate::reader::Runner;
@@ -51,7 +52,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         } else {
             "/etc/hearth/postgres".to_string()
         };
-        let roles = roles(databases);
+        let roles = logins(databases);
         let source = format!("service/{server}");
         let runner = Runner::of(cx, server, s);
         let apply = Activation::Run { argv: vec!["/bin/sh".into(), format!("{dir}/apply.sh")] };
@@ -91,28 +92,9 @@ pub fn render(cx: &Context, out: &mut Output) {
             files.push(runner.restarted(file));
         }
         for f in files {
-            let f = databases
-                .iter()
-                .flat_map(|d| &d.consumers)
-                .fold(f.from(&source), |f, c| f.from(format!("service/{c}")));
-            out.push(f);
+            out.push(from_consumers(f, &source, databases));
         }
     }
-}
-
-/// One login role per distinct user, with the password secret of its first database.
-fn roles<'a>(databases: &[&'a Database]) -> BTreeMap<&'a str, &'a str> {
-    let mut roles = BTreeMap::new();
-    for d in databases {
-        roles.entry(d.user.as_str()).or_insert(d.password_secret.as_str());
-    }
-    roles
-}
-
-/// The psql variable holding a role's password: `pw_` and the role with anything else than
-/// ASCII letters, digits and `_` turned into `_`.
-fn var(role: &str) -> String {
-    format!("pw_{}", env_name(role).to_ascii_lowercase())
 }
 
 fn ident(s: &str) -> String {
@@ -137,7 +119,7 @@ fn init_sql(server: &str, databases: &[&Database], roles: &BTreeMap<&str, &str>)
              ALTER ROLE {id} WITH LOGIN {su}PASSWORD :'{var}';\n\n",
             lit = literal(role),
             id = ident(role),
-            var = var(role),
+            var = password_var(role),
             su = if superuser { "SUPERUSER " } else { "" },
         ));
     }
@@ -223,7 +205,7 @@ fn apply_sh(server: &str, s: &Service, dir: &str, roles: &BTreeMap<&str, &str>) 
          run_psql -X -q -v ON_ERROR_STOP=1 \\\n"
     );
     for role in roles.keys() {
-        sh.push_str(&format!("    -v {}=\"$PW_{}\" \\\n", var(role), env_name(role)));
+        sh.push_str(&format!("    -v {}=\"$PW_{}\" \\\n", password_var(role), env_name(role)));
     }
     sh.push_str("    -f - < \"$dir/init.sql\"\n");
     sh
