@@ -507,17 +507,11 @@ fn render_prunes(out: &mut Output, model: &Model, env_files: &BTreeMap<String, B
                 script.push_str(l);
             }
             script.push_str(&format!("    locked {RESTIC} prune\n    ;;\n"));
-            let unit = format!(
-                "# Rendered by Hearth: forget and prune of restic repository `{repo}`.\n\
-                 [Unit]\n\
-                 Description=Hearth prune of restic repository {repo}\n\
-                 Wants=network-online.target\n\
-                 After=network-online.target\n\n\
-                 [Service]\n\
-                 Type=oneshot\n\
-                 ExecStart=/bin/sh {script_path} prune\n\
-                 Nice=10\n\
-                 IOSchedulingClass=idle\n"
+            let unit = repository_unit(
+                &format!("forget and prune of restic repository `{repo}`"),
+                &format!("prune of restic repository {repo}"),
+                &script_path,
+                "prune",
             );
             let cal: Vec<&str> = calendars.get(repo).map(|c| c.iter().copied().collect()).unwrap_or_default();
             let timer = timer(&format!("hearth-restic-prune-{repo}.service"), &cal.join("\nOnCalendar="));
@@ -528,17 +522,11 @@ fn render_prunes(out: &mut Output, model: &Model, env_files: &BTreeMap<String, B
         if let Some((policy, calendar)) = checks.get(repo) {
             // Reads back a small share of the pack files each run, not only the index.
             script.push_str(&format!("check)\n    locked {RESTIC} check --read-data-subset=5%\n    ;;\n"));
-            let unit = format!(
-                "# Rendered by Hearth: integrity check of restic repository `{repo}` (policy `{policy}`).\n\
-                 [Unit]\n\
-                 Description=Hearth check of restic repository {repo}\n\
-                 Wants=network-online.target\n\
-                 After=network-online.target\n\n\
-                 [Service]\n\
-                 Type=oneshot\n\
-                 ExecStart=/bin/sh {script_path} check\n\
-                 Nice=10\n\
-                 IOSchedulingClass=idle\n"
+            let unit = repository_unit(
+                &format!("integrity check of restic repository `{repo}` (policy `{policy}`)"),
+                &format!("check of restic repository {repo}"),
+                &script_path,
+                "check",
             );
             let timer = timer(&format!("hearth-restic-check-{repo}.service"), calendar);
             for file in systemd::timed(machine, &format!("hearth-restic-check-{repo}"), unit, timer) {
@@ -548,4 +536,20 @@ fn render_prunes(out: &mut Output, model: &Model, env_files: &BTreeMap<String, B
         script.push_str("*)\n    echo \"usage: $0 prune|check\" >&2\n    exit 2\n    ;;\nesac\n");
         out.push(File::new(machine, script_path, Kind::Script, script).mode(0o755).from("backups"));
     }
+}
+
+/// The oneshot unit running one verb of a repository's script, at low CPU and I/O priority.
+fn repository_unit(what: &str, description: &str, script_path: &str, verb: &str) -> String {
+    format!(
+        "# Rendered by Hearth: {what}.\n\
+         [Unit]\n\
+         Description=Hearth {description}\n\
+         Wants=network-online.target\n\
+         After=network-online.target\n\n\
+         [Service]\n\
+         Type=oneshot\n\
+         ExecStart=/bin/sh {script_path} {verb}\n\
+         Nice=10\n\
+         IOSchedulingClass=idle\n"
+    )
 }
