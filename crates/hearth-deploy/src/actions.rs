@@ -45,8 +45,11 @@ pub enum Action {
     Reload {
         unit: String,
     },
+    /// `docker compose up` in `dir`: every container, or only `services` when given (the lab's
+    /// machines lack some images).
     ComposeUp {
         dir: String,
+        services: Option<Vec<String>>,
     },
     /// `docker compose restart SERVICE` for a container whose bind-mounted file changed.
     RestartContainer {
@@ -108,7 +111,7 @@ pub fn steps(target: &[Entry], removed: &[Entry]) -> Vec<Step> {
         .iter()
         .flat_map(|e| &e.activation)
         .filter_map(|a| match a {
-            Activation::ComposeUp { dir } => Some(dir.as_str()),
+            Activation::ComposeUp { dir, .. } => Some(dir.as_str()),
             _ => None,
         })
         .collect();
@@ -130,7 +133,9 @@ pub fn steps(target: &[Entry], removed: &[Entry]) -> Vec<Step> {
                 }
                 Activation::Restart { unit } => units.add(Action::Restart { unit: unit.clone() }, path, false),
                 Activation::Reload { unit } => units.add(Action::Reload { unit: unit.clone() }, path, false),
-                Activation::ComposeUp { dir } => last.add(Action::ComposeUp { dir: dir.clone() }, path, false),
+                Activation::ComposeUp { dir, services } => {
+                    last.add(Action::ComposeUp { dir: dir.clone(), services: services.clone() }, path, false)
+                }
                 Activation::RestartContainer { dir, service } => {
                     last.add(Action::RestartContainer { dir: dir.clone(), service: service.clone() }, path, false)
                 }
@@ -156,10 +161,10 @@ pub fn steps(target: &[Entry], removed: &[Entry]) -> Vec<Step> {
                 {
                     units.add(Action::Restart { unit: unit.clone() }, path, true);
                 }
-                Activation::ComposeUp { dir } if kept_stacks.contains(dir.as_str()) => {
-                    last.add(Action::ComposeUp { dir: dir.clone() }, path, true);
+                Activation::ComposeUp { dir, services } if kept_stacks.contains(dir.as_str()) => {
+                    last.add(Action::ComposeUp { dir: dir.clone(), services: services.clone() }, path, true);
                 }
-                Activation::ComposeUp { dir } => stop.add(Action::ComposeDown { dir: dir.clone() }, path, true),
+                Activation::ComposeUp { dir, .. } => stop.add(Action::ComposeDown { dir: dir.clone() }, path, true),
                 _ => {}
             }
         }

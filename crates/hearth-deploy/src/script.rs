@@ -212,10 +212,19 @@ fn emit(out: &mut String, step: &Step, flags: &BTreeMap<(bool, &str), String>) {
             );
             return;
         }
-        Action::ComposeUp { dir } => format!(
+        Action::ComposeUp { dir, services: None } => format!(
             "say {}; (cd {} && docker compose up -d --remove-orphans --wait)",
             quote(&format!("compose up {dir}")),
             quote(dir)
+        ),
+        Action::ComposeUp { dir, services: Some(only) } if only.is_empty() => {
+            format!("say {}", quote(&format!("compose up {dir}: no container can start here")))
+        }
+        Action::ComposeUp { dir, services: Some(only) } => format!(
+            "say {}; (cd {} && docker compose up -d --remove-orphans --wait {})",
+            quote(&format!("compose up {dir}: {}", only.join(" "))),
+            quote(dir),
+            join(only)
         ),
         Action::RestartContainer { dir, service } => format!(
             "say {}; (cd {} && docker compose restart {})",

@@ -60,7 +60,11 @@ fn describe(action: &crate::actions::Action) -> String {
         A::EnableUnit { unit } => format!("enable {unit}"),
         A::Restart { unit } => format!("restart {unit}"),
         A::Reload { unit } => format!("reload {unit}"),
-        A::ComposeUp { dir } => format!("docker compose up in {dir}"),
+        A::ComposeUp { dir, services: None } => format!("docker compose up in {dir}"),
+        A::ComposeUp { dir, services: Some(only) } if only.is_empty() => {
+            format!("leave the containers in {dir} stopped (none can start here)")
+        }
+        A::ComposeUp { dir, services: Some(only) } => format!("docker compose up {} in {dir}", only.join(" ")),
         A::RestartContainer { dir, service } => format!("restart container {service} in {dir}"),
         A::Run { argv } => format!("run {}", argv.join(" ")),
     }

@@ -155,17 +155,7 @@ fn skipped_items(model: &Model) -> Vec<(Cause, Skipped)> {
 /// The images Docker services need on each lab machine, sorted by machine and service.
 pub fn service_images(model: &Model, machines: &[Machine]) -> Vec<OfflineImage> {
     let docker: BTreeSet<&str> = machines.iter().filter(|m| m.docker).map(|m| m.name.as_str()).collect();
-    let mut out = Vec::new();
-    for (service, s) in &model.services {
-        let Some(image) = &s.image else { continue };
-        for machine in s.machines() {
-            if docker.contains(machine) {
-                out.push(OfflineImage { service: service.clone(), machine: machine.to_string(), image: image.clone() });
-            }
-        }
-    }
-    out.sort_by(|a, b| (&a.machine, &a.service).cmp(&(&b.machine, &b.service)));
-    out
+    crate::offline::images(model, &docker)
 }
 
 #[cfg(test)]

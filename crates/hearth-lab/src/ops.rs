@@ -114,6 +114,15 @@ pub fn offline_images(dir: &Path, input: &crate::LabInput) -> Result<Vec<Offline
     missing_images(&lab, &crate::machines::service_images(&input.model, &machines))
 }
 
+/// What the lab in `dir` can start of each stack with the images its machines have, and the
+/// services it leaves out with why.
+pub fn stack_starts(
+    dir: &Path,
+    input: &crate::LabInput,
+) -> Result<(Vec<crate::StackStart>, Vec<crate::NotStarted>), Error> {
+    Ok(crate::offline::startable(&input.model, &offline_images(dir, input)?))
+}
+
 /// The service images missing from their machines' engines.
 pub(crate) fn missing_images(lab: &LabState, wanted: &[OfflineImage]) -> Result<Vec<OfflineImage>, Error> {
     let mut out = Vec::new();

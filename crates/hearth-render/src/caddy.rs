@@ -8,7 +8,9 @@
 //! - `basicauth`, not `basic_auth`: the image (2.8) accepts both, Debian's 2.6 (the validator and
 //!   the native package) only the former.
 //! - The admin API stays on localhost (Caddy's default): exposing `:2019` would let anyone on the
-//!   network rewrite the proxy's configuration.
+//!   network rewrite the proxy's configuration. When the spec has a Prometheus, a plain-HTTP site
+//!   on the catalog's metrics port serves only the `metrics` handler, which the firewall opens to
+//!   Prometheus alone; every other path answers 404.
 //! - The DNS challenge needs a Caddy build with the provider's module (`caddy-dns/<provider>`);
 //!   the standard image has none, so the file says so where it asks for it.
 
@@ -175,6 +177,14 @@ fn caddyfile(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
 
     let sso = SsoKind::of(cx);
     snippets(&mut c, sites, &sso);
+    if cx.model.monitoring.prometheus.is_some()
+        && let Some(port) = proxy.metrics_port(cx)
+    {
+        let _ = writeln!(
+            c,
+            "\n# Prometheus metrics only; the admin API stays on localhost.\nhttp://:{port} {{\n\tmetrics /metrics\n}}"
+        );
+    }
     for s in sites {
         c.push('\n');
         for note in &s.notes {

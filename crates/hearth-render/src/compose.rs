@@ -40,7 +40,73 @@ use crate::{Activation, Context, File, Kind, Output, fill};
 
 /// Renders every stack of every Docker machine.
 pub fn render(cx: &Context, out: &mut Output) {
-    let model = cx.model;
+    for_each_stack(cx.model, |on, members| render_stack(cx, on, members, out));
+}
+
+/// One container of a rendered stack, as something that starts it needs to know it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackContainer {
+    pub machine: String,
+    /// The stack's folder, as in [`Activation::ComposeUp`].
+    pub dir: String,
+    /// The Compose service: the spec's service, or `<service>-<companion>`.
+    pub key: String,
+    /// The spec's service it belongs to.
+    pub service: String,
+    pub image: String,
+    /// The containers it cannot run without on this machine: its `depends_on`, the container
+    /// whose network it joins, and for a companion the service it serves.
+    pub needs: Vec<String>,
+}
+
+/// Every container of every stack, in machine, stack and key order: the lab starts only those
+/// whose images (and whose needs' images) its machines have.
+pub fn containers(model: &hearth_model::Model) -> Vec<StackContainer> {
+    let mut out = Vec::new();
+    for_each_stack(model, |on, members| {
+        let dir = stack_dir(on.stack);
+        let mut sources = BTreeSet::new();
+        for &name in members {
+            let Some(s) = on.placed.get(name) else { continue };
+            let Some(main) = service_container(on, name, s, &mut sources) else { continue };
+            for c in &s.companions {
+                let c = companion_container(name, s, &main, c);
+                let mut needs = vec![name.to_string()];
+                needs.extend(joined(&c));
+                out.push(stack_container(on, &dir, name, &c, needs));
+            }
+            let mut needs: Vec<String> = main.depends_on.keys().cloned().collect();
+            needs.extend(joined(&main));
+            out.push(stack_container(on, &dir, name, &main, needs));
+        }
+    });
+    out.sort_by(|a, b| (&a.machine, &a.dir, &a.key).cmp(&(&b.machine, &b.dir, &b.key)));
+    out
+}
+
+fn stack_container(on: &Machine, dir: &str, service: &str, c: &Container, mut needs: Vec<String>) -> StackContainer {
+    needs.sort();
+    needs.dedup();
+    needs.retain(|n| *n != c.key);
+    StackContainer {
+        machine: on.name.to_string(),
+        dir: dir.to_string(),
+        key: c.key.clone(),
+        service: service.to_string(),
+        image: c.image.clone(),
+        needs,
+    }
+}
+
+/// The container whose network namespace `c` joins (`service:X` or `container:X`), if any.
+fn joined(c: &Container) -> Option<String> {
+    let mode = c.network_mode.as_deref()?;
+    mode.strip_prefix("service:").or_else(|| mode.strip_prefix("container:")).map(str::to_string)
+}
+
+/// Calls `f` with each stack of each Docker machine and the services in it, by machine and
+/// stack name.
+fn for_each_stack(model: &hearth_model::Model, mut f: impl FnMut(&Machine, &[&str])) {
     let mut machines: BTreeSet<&str> = BTreeSet::new();
     machines.extend(
         model.guests.iter().filter(|(_, g)| g.runtime == hearth_spec::ast::Runtime::Docker).map(|(n, _)| n.as_str()),
@@ -72,7 +138,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         }
         for (stack, members) in stacks {
             let on = Machine { name: machine, placed, stack };
-            render_stack(cx, &on, &members, out);
+            f(&on, &members);
         }
     }
 }
@@ -147,7 +213,7 @@ fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) 
             let owner = c.labels.get("hearth.service").unwrap_or(&c.key);
             out.push(
                 File::new(on.name, format!("{dir}/{file}"), Kind::EnvSecret, text)
-                    .activate(Activation::ComposeUp { dir: dir.clone() })
+                    .activate(Activation::ComposeUp { dir: dir.clone(), services: None })
                     .from(format!("service/{owner}")),
             );
         }
@@ -164,7 +230,7 @@ fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) 
     );
     text.push_str(&Y::Map(doc).to_block(&compose_scalar));
     let mut file = File::new(on.name, format!("{dir}/compose.yaml"), Kind::Compose, text)
-        .activate(Activation::ComposeUp { dir: dir.clone() });
+        .activate(Activation::ComposeUp { dir: dir.clone(), services: None });
     for src in sources {
         file = file.from(src);
     }

@@ -90,8 +90,14 @@ pub enum Activation {
     Restart { unit: String },
     /// A unit that reads this file can be reloaded without a restart.
     Reload { unit: String },
-    /// A compose file: `docker compose up -d --remove-orphans` in its folder.
-    ComposeUp { dir: String },
+    /// A compose file: `docker compose up -d --remove-orphans` in its folder. `services`, when
+    /// given, are the only containers to start (the lab sets it to those whose images its
+    /// machines have); the renderers always leave it out, so every container starts.
+    ComposeUp {
+        dir: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        services: Option<Vec<String>>,
+    },
     /// A container that reads this file must be restarted: `docker compose restart SERVICE` in
     /// the folder of its compose file (`up -d` does not restart a container whose bind-mounted
     /// file changed).

@@ -113,7 +113,7 @@ impl Runner {
     /// `up -d` recreates it because its environment changed).
     pub(crate) fn env(&self, file: File) -> File {
         match self {
-            Runner::Container { dir, .. } => file.activate(Activation::ComposeUp { dir: dir.clone() }),
+            Runner::Container { dir, .. } => file.activate(Activation::ComposeUp { dir: dir.clone(), services: None }),
             _ => match self.restart(false) {
                 Some(a) => file.activate(a),
                 None => file,

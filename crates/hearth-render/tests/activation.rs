@@ -86,7 +86,7 @@ fn problems(f: &File, all: &[File]) -> Vec<String> {
                 p.push("a unit file activates its unit (a timer's service is only enabled)".into());
             }
         }
-        Kind::Compose if !only(Activation::ComposeUp { dir: dir.to_string() }) => {
+        Kind::Compose if !only(Activation::ComposeUp { dir: dir.to_string(), services: None }) => {
             p.push("not ComposeUp of its folder".into())
         }
         Kind::Nftables if !only(Activation::LoadRuleset) => p.push("not LoadRuleset".into()),
@@ -132,7 +132,7 @@ fn problems(f: &File, all: &[File]) -> Vec<String> {
                     p.push(format!("no container `{service}` in {dir}/compose.yaml"));
                 }
             }
-            Activation::ComposeUp { dir } if on_machine(&format!("{dir}/compose.yaml")).is_none() => {
+            Activation::ComposeUp { dir, .. } if on_machine(&format!("{dir}/compose.yaml")).is_none() => {
                 p.push(format!("no compose file in {dir}"))
             }
             Activation::Run { argv } => {
@@ -202,7 +202,7 @@ fn describe(a: &Activation) -> String {
         Activation::Unit { unit, start } => format!("unit {unit}{}", if *start { " start" } else { "" }),
         Activation::Restart { unit } => format!("restart {unit}"),
         Activation::Reload { unit } => format!("reload {unit}"),
-        Activation::ComposeUp { dir } => format!("compose-up {dir}"),
+        Activation::ComposeUp { dir, .. } => format!("compose-up {dir}"),
         Activation::RestartContainer { dir, service } => format!("restart-container {dir} {service}"),
         Activation::LoadRuleset => "load-ruleset".into(),
         Activation::Run { argv } => format!("run {}", argv.join(" ")),

@@ -32,6 +32,9 @@ pub struct Targets {
     /// With `--lab`: the files of the selected machines left out because they belong to what the
     /// lab skips (ZFS pools, the Proxmox API, NixOS configurations). Empty without `--lab`.
     pub skipped: Vec<hearth_lab::SkippedFile>,
+    /// With `--lab`: the Docker services of the selected machines the lab does not start, since
+    /// an image they need is not available offline. Empty without `--lab` or files.
+    pub not_started: Vec<hearth_lab::NotStarted>,
     /// The model the machines and files come from (with `--lab`, re-addressed).
     pub model: Model,
     /// The checked spec's sources, for spec locations (the lab's spec has the same lines).
@@ -86,9 +89,50 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
         Need::Files | Need::FilesForPlan => desired(&spec, &model, need == Need::Files)?,
     };
     let skipped = if lab.is_some() { leave_out_skipped(&model, &machines, &mut files) } else { Vec::new() };
+    let not_started = match &lab {
+        Some((dir, input)) if !files.is_empty() => start_what_the_lab_has(dir, input, &machines, &mut files)?,
+        _ => Vec::new(),
+    };
     let order = order::edges(&model);
     let spans = spec.model.spans.clone();
-    Ok(Ok(Targets { machines, files, ssh, order, lab, skipped, model, sources: spec.sources, root: spec.root, spans }))
+    Ok(Ok(Targets {
+        machines,
+        files,
+        ssh,
+        order,
+        lab,
+        skipped,
+        not_started,
+        model,
+        sources: spec.sources,
+        root: spec.root,
+        spans,
+    }))
+}
+
+/// Limits each stack's `docker compose up` to the containers whose images the lab's machines
+/// have (the lab cannot pull), and returns the services left out, on the selected machines.
+fn start_what_the_lab_has(
+    dir: &std::path::Path,
+    input: &hearth_lab::LabInput,
+    machines: &[Machine],
+    files: &mut [DesiredFile],
+) -> anyhow::Result<Vec<hearth_lab::NotStarted>> {
+    let (starts, not_started) = hearth_lab::stack_starts(dir, input)?;
+    let start: std::collections::BTreeMap<(&str, &str), &Vec<String>> =
+        starts.iter().map(|s| ((s.machine.as_str(), s.dir.as_str()), &s.start)).collect();
+    for d in files.iter_mut() {
+        let machine = d.file.machine.clone();
+        for a in &mut d.file.activation {
+            if let hearth_render::Activation::ComposeUp { dir, services } = a
+                && let Some(only) = start.get(&(machine.as_str(), dir.as_str()))
+            {
+                *services = Some((*only).clone());
+            }
+        }
+    }
+    let selected: BTreeSet<&str> = machines.iter().map(|m| m.name.as_str()).collect();
+    Ok(not_started.into_iter().filter(|n| selected.contains(n.machine.as_str())).collect())
 }
 
 /// Removes from `files` those that belong to what the lab skips and returns them, limited to the
@@ -109,10 +153,14 @@ fn leave_out_skipped(
     skipped
 }
 
-/// Prints each file the lab leaves out, with what it belongs to and why, on stderr.
-pub fn print_skipped(skipped: &[hearth_lab::SkippedFile]) {
-    for s in skipped {
+/// Prints each file the lab leaves out, with what it belongs to and why, and each service it
+/// does not start, on stderr.
+pub fn print_skipped(targets: &Targets) {
+    for s in &targets.skipped {
         eprintln!("skipped on {}: {} ({}: {})", s.machine, s.path, s.what, s.reason);
+    }
+    for n in &targets.not_started {
+        eprintln!("not started on {}: `{}` ({})", n.machine, n.service, n.reason);
     }
 }
 

@@ -30,7 +30,11 @@ fn sample() -> (Vec<Entry>, Vec<Entry>) {
         entry("/etc/nftables.conf", Kind::Nftables, &[Activation::LoadRuleset]),
         entry("/etc/systemd/system/app.service", Kind::SystemdUnit, &[unit("app.service", true)]),
         entry("/srv/app/.env", Kind::EnvSecret, &[restart("app.service")]),
-        entry("/srv/stack/compose.yaml", Kind::Compose, &[Activation::ComposeUp { dir: "/srv/stack".into() }]),
+        entry(
+            "/srv/stack/compose.yaml",
+            Kind::Compose,
+            &[Activation::ComposeUp { dir: "/srv/stack".into(), services: None }],
+        ),
     ];
     let removed = vec![entry("/etc/systemd/system/old.service", Kind::SystemdUnit, &[unit("old.service", true)])];
     (target, removed)
@@ -106,5 +110,31 @@ fn actions_follow_activations() {
         &["/etc/systemd/system/old.service"],
         &[Action::StopUnit { unit: "old.service".into() }, Action::DaemonReload],
     );
-    check(&["/srv/stack/compose.yaml"], &[], &[Action::ComposeUp { dir: "/srv/stack".into() }]);
+    check(&["/srv/stack/compose.yaml"], &[], &[Action::ComposeUp { dir: "/srv/stack".into(), services: None }]);
+}
+
+/// The shell line a stack's `docker compose up` becomes: every container, only some (the lab's
+/// startable ones), or none.
+#[test]
+fn compose_up_starts_what_it_is_given() {
+    fn check(services: Option<&[&str]>, expected: &str) {
+        let services = services.map(|s| s.iter().map(|s| s.to_string()).collect());
+        let target = vec![entry(
+            "/srv/stack/compose.yaml",
+            Kind::Compose,
+            &[Activation::ComposeUp { dir: "/srv/stack".into(), services }],
+        )];
+        let text = super::transition("t", "/src", &target, &[], &super::Takeover { from: &[], undo: false });
+        let line = text.lines().find(|l| l.contains("compose up")).unwrap_or_default();
+        assert!(line.ends_with(expected), "{line}");
+    }
+    check(
+        None,
+        "then say 'compose up /srv/stack'; (cd /srv/stack && docker compose up -d --remove-orphans --wait); fi",
+    );
+    check(
+        Some(&["db", "app"]),
+        "then say 'compose up /srv/stack: db app'; (cd /srv/stack && docker compose up -d --remove-orphans --wait db app); fi",
+    );
+    check(Some(&[]), "then say 'compose up /srv/stack: no container can start here'; fi");
 }

@@ -123,11 +123,14 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
                 Protocol::Dns => &[L4::Tcp, L4::Udp],
                 _ => &[L4::Tcp],
             };
-            let (from, reason) = if provides.contains(&Provides::Proxy) {
+            // A metrics port is opened to Prometheus by the flows, the proxy's included: its
+            // other ports face every client, its metrics do not.
+            let (from, reason) = if Some(&p.name) == metrics_port.as_ref() {
+                (None, String::new())
+            } else if provides.contains(&Provides::Proxy) {
                 (Some(Vec::new()), format!("{name}: {} (reverse proxy)", p.name))
             } else if provides.iter().any(|k| k.is_database())
                 || exposed_ports.contains(&(name.as_str(), port))
-                || Some(&p.name) == metrics_port.as_ref()
                 || (provides.contains(&Provides::Dns) && port == 53)
             {
                 (None, String::new())

@@ -23,7 +23,7 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
             eprintln!("image not available offline: `{}` for service {} on {}", i.image, i.service, i.machine);
         }
     }
-    targets::print_skipped(&targets.skipped);
+    targets::print_skipped(&targets);
     let runtime = targets::runtime()?;
     let progress = Progress::new(Style::detect(false));
     let plan = runtime.block_on(hearth_deploy::plan(&targets.machines, &targets.ssh, &targets.files, &progress))?;

@@ -15,7 +15,7 @@ pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     if !args.json {
-        targets::print_skipped(&targets.skipped);
+        targets::print_skipped(&targets);
     }
     // `--json` prints the plan, not progress events, on stdout.
     let progress = Progress::new(if args.json { Style::Plain } else { Style::detect(false) });
@@ -31,6 +31,7 @@ pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
         // With `--lab`, the files left out are data beside the plan; without it the plan is unchanged.
         if targets.lab.is_some() {
             json["lab_skipped"] = serde_json::to_value(&targets.skipped)?;
+            json["lab_not_started"] = serde_json::to_value(&targets.not_started)?;
         }
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {

@@ -215,17 +215,6 @@ fn lab_up_apply_noop_change_down() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Checks `hearth verify` may fail on the test homelab today because of render defects of issue 9
-/// that other changes fix, by id prefix, each with its defect. Every other check must pass.
-const KNOWN_DEFECTS: &[(&str, &str)] = &[
-    // Issue 9 #3 (monitoring): the `caddy` job scrapes Caddy's admin endpoint on the machine's
-    // address, where Caddy serves it on localhost only (so the opening for it finds nothing
-    // listening either). Serving it there would hand the admin API to the network: Caddy needs
-    // a metrics-only listener first.
-    ("scrape/caddy/", "#3 scrape target that is not served"),
-    ("firewall/edge/tcp/2019/from/", "#3 scrape target that is not served"),
-];
-
 /// The lines of a verify report whose status is `FAIL`.
 fn failures(stdout: &str) -> Vec<&str> {
     stdout.lines().filter(|l| l.trim_start().starts_with("FAIL")).collect()
@@ -257,18 +246,15 @@ systemd-run --unit hearth-test-receiver python3 /tmp/receiver.py"#;
     assert_eq!(code, Some(0), "{out}");
 }
 
-/// `hearth verify --lab` passes right after apply (but for the known defects); stopping a
+/// `hearth verify --lab` passes right after apply; stopping a
 /// service, changing a password on the server and closing a port each make it exit 1 naming the
 /// check and its spec line; no secret value is printed.
 fn verify_catches_breakage(spec: &str, secrets: &[&str]) {
     start_alert_receiver(spec);
     let verified = run(&["verify", spec, "--lab", "--run-backups"]);
-    let unexpected: Vec<&str> = failures(&verified.stdout)
-        .into_iter()
-        .filter(|l| !KNOWN_DEFECTS.iter().any(|(prefix, _)| check_id(l).starts_with(prefix)))
-        .collect();
-    assert!(unexpected.is_empty(), "verify failed unexpectedly:\n{}\n\n{}", unexpected.join("\n"), verified.stdout);
-    assert_eq!(verified.code, Some(if failures(&verified.stdout).is_empty() { 0 } else { 1 }), "{}", verified.stdout);
+    let failed = failures(&verified.stdout);
+    assert!(failed.is_empty(), "verify failed right after apply:\n{}\n\n{}", failed.join("\n"), verified.stdout);
+    assert_eq!(verified.code, Some(0), "{}", verified.stdout);
     for id in ["service/postgres/running", "service/whoami/running", "uses/whoami/redis", "dns/whoami.lab.home.arpa"] {
         assert!(
             verified.stdout.lines().any(|l| l.contains(&format!("ok    {id} "))),
