@@ -15,3 +15,14 @@ pub fn unknown_reference(span: Span, what: &str, name: &str, candidates: &[&str]
         .label(format!("no {what} has this name"))
         .help(help)
 }
+
+/// The name an [`unknown_reference`] diagnostic is about: the text between the last pair of
+/// backticks of its message, which `unknown_reference` writes as "unknown WHAT `NAME`".
+pub fn unknown_name(d: &Diagnostic) -> Option<&str> {
+    if d.code != Code::UnknownReference {
+        return None;
+    }
+    let rest = d.message.strip_suffix('`')?;
+    let start = rest.rfind('`')?;
+    Some(&rest[start + 1..])
+}
