@@ -16,13 +16,32 @@ pub fn unknown_reference(span: Span, what: &str, name: &str, candidates: &[&str]
         .help(help)
 }
 
-/// The name an [`unknown_reference`] diagnostic is about: the text between the last pair of
-/// backticks of its message, which `unknown_reference` writes as "unknown WHAT `NAME`".
-pub fn unknown_name(d: &Diagnostic) -> Option<&str> {
+/// What an [`unknown_reference`] diagnostic is about, read back from the message it wrote
+/// ("unknown WHAT `NAME`"): the kinds of thing WHAT names (`guest, host or cluster` gives three)
+/// and the name.
+pub fn unknown_parts(d: &Diagnostic) -> Option<(Vec<&str>, &str)> {
     if d.code != Code::UnknownReference {
         return None;
     }
-    let rest = d.message.strip_suffix('`')?;
-    let start = rest.rfind('`')?;
-    Some(&rest[start + 1..])
+    let rest = d.message.strip_prefix("unknown ")?.strip_suffix('`')?;
+    let (what, name) = rest.rsplit_once(" `")?;
+    let kinds = what.split(", ").flat_map(|w| w.split(" or ")).collect();
+    Some((kinds, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(what: &str, name: &str, kinds: &[&str]) {
+        let d = unknown_reference(Span::default(), what, name, &[]);
+        assert_eq!(unknown_parts(&d), Some((kinds.to_vec(), name)));
+    }
+
+    #[test]
+    fn unknown_parts_read_back_what_unknown_reference_wrote() {
+        check("service", "pg", &["service"]);
+        check("guest, host or cluster", "k3s-node", &["guest", "host", "cluster"]);
+        check("backup policy", "offsite", &["backup policy"]);
+    }
 }

@@ -184,15 +184,19 @@ pub fn decisions(spec: &Spec) -> Vec<Decision> {
         .collect()
 }
 
-/// Turns each "unknown NAME" the resolver and checks reported about a planned name into E760:
-/// the name exists, but an active item cannot depend on something that is not deployed.
+/// Turns each "unknown KIND `NAME`" the resolver and checks reported about a planned item of that
+/// kind into E760: the item exists, but nothing active can depend on what is not deployed.
 pub fn depends_on_planned(split: &Split, diagnostics: &mut [Diagnostic]) {
     if split.names.is_empty() {
         return;
     }
     for d in diagnostics.iter_mut().filter(|d| d.code == Code::UnknownReference) {
-        let Some(name) = crate::diagnostics::unknown_name(d) else { continue };
+        let Some((kinds, name)) = crate::diagnostics::unknown_parts(d) else { continue };
         let Some((kind, status, status_span)) = split.names.get(name) else { continue };
+        // A planned guest does not explain an unknown service of the same name.
+        if !kinds.contains(&kind.word()) {
+            continue;
+        }
         let kind = kind.word();
         *d = Diagnostic::new(
             Code::DependsOnPlanned,

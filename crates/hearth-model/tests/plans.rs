@@ -160,3 +160,15 @@ services:
 ",
     );
 }
+
+#[test]
+fn a_planned_item_of_another_kind_is_no_excuse() {
+    check(
+        "
+  cache: { lxc: { on: pve }, network: lan, status: planned }
+services:
+  n8n: { app: n8n, on: app, uses: [cache], backup: false }
+#                                  ^^^^^ E201
+",
+    );
+}
