@@ -172,3 +172,16 @@ services:
 ",
     );
 }
+
+#[test]
+fn a_planned_guest_cannot_take_an_active_address_or_id() {
+    check(
+        "
+  db: { lxc: { on: pve, id: 120 }, network: lan, address: 192.168.1.20 }
+  next: { lxc: { on: pve, id: 120 }, network: lan, address: 192.168.1.20, status: planned }
+#                             ^^^ E302
+#                                                           ^^^^^^^^^^^^ E301
+  later: { lxc: { on: pve, id: 121 }, network: lan, address: 192.168.1.21, status: future }
+",
+    );
+}

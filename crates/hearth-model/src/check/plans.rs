@@ -3,7 +3,8 @@
 //! The resolver never sees a planned item (see [`crate::plans`]), so the rules that check names
 //! and references run here once more on the whole spec, keeping what they say inside planned
 //! items; the references the resolver checks for active items (placement, `uses`, networks, the
-//! catalog app) are checked here directly. A `note:` shows only in the docs' Planned section, so
+//! catalog app) are checked here directly, and so are the addresses and ids planned items write
+//! against those of active machines (planned items themselves claim nothing). A `note:` shows only in the docs' Planned section, so
 //! one on an active item is a warning (W761), as is a decision taken without its choice (W762).
 //! A service on a guest Hearth does not manage gets no backup job (W760).
 
@@ -19,6 +20,7 @@ use crate::model::Model;
 pub fn check(spec: &Spec, catalog: &Catalog, model: &Model) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     planned_items(spec, catalog, &mut out);
+    planned_claims(spec, model, &mut out);
     notes_on_active(spec, &mut out);
     decisions(spec, &mut out);
     unmanaged_backups(spec, model, &mut out);
@@ -105,6 +107,50 @@ fn planned_items(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
         {
             unknown(out, app, "app", catalog.names().collect());
         }
+    }
+}
+
+/// An address or guest id a planned item writes that an active machine already has: it would
+/// collide the day the item is made active, so it is reported now (E301, E302).
+fn planned_claims(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    let holder = |addr: std::net::IpAddr| {
+        let guests = model.guests.iter().filter(|(_, g)| g.address == Some(addr)).map(|(n, _)| format!("guest `{n}`"));
+        let hosts = model.hosts.iter().filter(|(_, h)| h.address == Some(addr)).map(|(n, _)| format!("host `{n}`"));
+        guests.chain(hosts).next()
+    };
+    let mut address = |what: &str, name: &str, a: &Option<Sp<hearth_spec::net::Addr>>| {
+        let Some(a) = a else { return };
+        if let Some(other) = holder(a.value.0) {
+            out.push(
+                Diagnostic::new(
+                    Code::DuplicateAddress,
+                    a.span,
+                    format!("address {} of planned {what} `{name}` is already {other}'s", a.value.0),
+                )
+                .label("taken by an active machine")
+                .help("give the planned item an address of its own, or leave `address:` out until it is active"),
+            );
+        }
+    };
+    for (name, h) in spec.hosts.iter().filter(|(_, h)| is_planned(&h.status)) {
+        address("host", name, &h.address);
+    }
+    for (name, g) in spec.guests.iter().filter(|(_, g)| is_planned(&g.status)) {
+        address("guest", name, &g.address);
+    }
+    for (name, g) in spec.guests.iter().filter(|(_, g)| is_planned(&g.status)) {
+        let id = g.lxc.as_ref().and_then(|l| l.id.as_ref()).or(g.vm.as_ref().and_then(|v| v.id.as_ref()));
+        let Some(id) = id else { continue };
+        let Some((other, _)) = model.guests.iter().find(|(_, a)| a.id == id.value) else { continue };
+        out.push(
+            Diagnostic::new(
+                Code::DuplicateVmId,
+                id.span,
+                format!("id {} of planned guest `{name}` is already guest `{other}`'s", id.value),
+            )
+            .label("taken by an active guest")
+            .help("give the planned guest an id of its own, or leave `id:` out until it is active"),
+        );
     }
 }
 
