@@ -23,7 +23,11 @@ pub fn write(model: &Model, out: &mut String) {
                 p.name.clone(),
                 p.kind.word().to_string(),
                 p.status.to_string(),
-                p.on.clone().unwrap_or_default(),
+                match (&p.on, p.address) {
+                    (Some(on), Some(a)) => format!("{on} ({a})"),
+                    (None, Some(a)) => a.to_string(),
+                    (on, None) => on.clone().unwrap_or_default(),
+                },
                 p.description.clone().unwrap_or_default(),
                 p.note.clone().unwrap_or_default(),
             ]);

@@ -60,6 +60,8 @@ pub struct PlannedItem {
     /// Where it will run: a guest's host, a service's machine, a cluster's servers, a policy's
     /// repositories.
     pub on: Option<String>,
+    /// The address the spec gives a planned host or guest.
+    pub address: Option<std::net::IpAddr>,
     pub description: Option<String>,
     pub note: Option<String>,
 }
@@ -95,11 +97,17 @@ pub fn split(spec: &Spec) -> Split<'_> {
     let mut names = BTreeMap::new();
     let mut note = |kind, name: String, status: &Sp<Status>, on, description: &Option<String>, n: &Option<String>| {
         names.insert(name.clone(), (kind, status.value, status.span));
+        let address = match kind {
+            ItemKind::Host => spec.hosts.get(&name).and_then(|h| h.address.as_ref()),
+            ItemKind::Guest => spec.guests.get(&name).and_then(|g| g.address.as_ref()),
+            _ => None,
+        };
         items.push(PlannedItem {
             kind,
             name,
             status: status.value,
             on,
+            address: address.map(|a| a.value.0),
             description: description.clone(),
             note: n.clone(),
         });
