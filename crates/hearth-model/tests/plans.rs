@@ -185,3 +185,16 @@ fn a_planned_guest_cannot_take_an_active_address_or_id() {
 ",
     );
 }
+
+#[test]
+fn secrets_and_images_of_planned_services_are_checked() {
+    check(
+        "
+services:
+  later: { image: \"ghcr.io/me/later:latest\", on: app, status: planned, env: { API_TOKEN: hunter2, KEY: \"secret:nope\" } }
+#                 ^^^^^^^^^^^^^^^^^^^^^^^^^ W503
+#                                                                                        ^^^^^^^ E501
+#                                                                                                      ^^^^^^^^^^^^^ E201
+",
+    );
+}

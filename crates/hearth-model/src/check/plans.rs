@@ -1,8 +1,8 @@
 //! Planned items and decisions held to the rest of the spec, and backups nobody would run.
 //!
-//! The resolver never sees a planned item (see [`crate::plans`]), so the rules that check names
-//! and references run here once more on the whole spec, keeping what they say inside planned
-//! items; the references the resolver checks for active items (placement, `uses`, networks, the
+//! The resolver never sees a planned item (see [`crate::plans`]), so the rules that check names,
+//! references, images and secrets run here once more on the whole spec, keeping what they say
+//! inside planned items; the references the resolver checks for active items (placement, `uses`, networks, the
 //! catalog app) are checked here directly, and so are the addresses and ids planned items write
 //! against those of active machines (planned items themselves claim nothing). A `note:` shows only in the docs' Planned section, so
 //! one on an active item is a warning (W761), as is a decision taken without its choice (W762).
@@ -19,7 +19,7 @@ use crate::model::Model;
 /// Runs every rule of this module. `spec` is the whole spec, planned items included.
 pub fn check(spec: &Spec, catalog: &Catalog, model: &Model) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    planned_items(spec, catalog, &mut out);
+    planned_items(spec, catalog, model, &mut out);
     planned_claims(spec, model, &mut out);
     notes_on_active(spec, &mut out);
     decisions(spec, &mut out);
@@ -50,13 +50,18 @@ fn inside(span: Span, region: Span) -> bool {
     span.file == region.file && span.start >= region.start && span.end <= region.end
 }
 
-fn planned_items(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
+fn planned_items(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
     let regions = planned_regions(spec);
     if regions.is_empty() {
         return;
     }
+    // The rules that read only the spec, plus the secrets rule (a plain-text secret is one whatever
+    // the item's status; a reference to a secret only a planned app would generate is reported
+    // too, since nothing generates it yet).
     let mut found = Vec::new();
     super::references::references(spec, catalog, &mut found);
+    super::images::images(spec, &mut found);
+    super::secrets::secrets(spec, model, &mut found);
     out.extend(found.into_iter().filter(|d| regions.iter().any(|r| inside(d.primary.span, *r))));
     let mut found = Vec::new();
     super::names::names(spec, &mut found);
