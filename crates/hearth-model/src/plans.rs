@@ -83,8 +83,9 @@ pub struct Split<'a> {
     /// What the resolver reads: the spec itself when nothing is planned.
     pub active: Cow<'a, Spec>,
     pub planned: Vec<PlannedItem>,
-    /// Planned names by name, with the span of their `status:` value.
-    names: BTreeMap<String, (ItemKind, Status, Span)>,
+    /// Planned items by name (a guest and a service may share one), with the span of their
+    /// `status:` value.
+    names: BTreeMap<String, Vec<(ItemKind, Status, Span)>>,
 }
 
 fn planned(status: &Option<Sp<Status>>) -> Option<&Sp<Status>> {
@@ -96,7 +97,7 @@ pub fn split(spec: &Spec) -> Split<'_> {
     let mut items = Vec::new();
     let mut names = BTreeMap::new();
     let mut note = |kind, name: String, status: &Sp<Status>, on, description: &Option<String>, n: &Option<String>| {
-        names.insert(name.clone(), (kind, status.value, status.span));
+        names.entry(name.clone()).or_insert_with(Vec::new).push((kind, status.value, status.span));
         let address = match kind {
             ItemKind::Host => spec.hosts.get(&name).and_then(|h| h.address.as_ref()),
             ItemKind::Guest => spec.guests.get(&name).and_then(|g| g.address.as_ref()),
@@ -200,11 +201,9 @@ pub fn depends_on_planned(split: &Split, diagnostics: &mut [Diagnostic]) {
     }
     for d in diagnostics.iter_mut().filter(|d| d.code == Code::UnknownReference) {
         let Some((kinds, name)) = crate::diagnostics::unknown_parts(d) else { continue };
-        let Some((kind, status, status_span)) = split.names.get(name) else { continue };
         // A planned guest does not explain an unknown service of the same name.
-        if !kinds.contains(&kind.word()) {
-            continue;
-        }
+        let planned = split.names.get(name).and_then(|items| items.iter().find(|(k, _, _)| kinds.contains(&k.word())));
+        let Some((kind, status, status_span)) = planned else { continue };
         let kind = kind.word();
         *d = Diagnostic::new(
             Code::DependsOnPlanned,
@@ -220,7 +219,7 @@ pub fn depends_on_planned(split: &Split, diagnostics: &mut [Diagnostic]) {
 /// The new allocations plus what the previous ones remembered for planned guests and services,
 /// which the resolver never saw.
 pub fn keep_allocations(split: &Split, previous: &Allocations, mut new: Allocations) -> Allocations {
-    for (name, (kind, _, _)) in &split.names {
+    for (name, kind) in split.names.iter().flat_map(|(n, items)| items.iter().map(move |(k, _, _)| (n, k))) {
         let prefix = match kind {
             ItemKind::Guest => format!("guest/{name}/"),
             ItemKind::Service => format!("service/{name}/"),

@@ -198,3 +198,16 @@ services:
 ",
     );
 }
+
+#[test]
+fn a_guest_and_a_service_planned_under_one_name() {
+    check(
+        "
+  wiki: { lxc: { on: pve }, network: lan, runtime: docker, status: planned }
+services:
+  wiki: { app: postgresql, on: wiki, status: planned }
+  n8n: { app: n8n, on: app, uses: [wiki], backup: false }
+#                                  ^^^^ E760
+",
+    );
+}
