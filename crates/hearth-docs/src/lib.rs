@@ -19,6 +19,7 @@ pub mod diagram;
 pub mod ip_plan;
 pub mod monitoring;
 pub mod overview;
+pub mod planned;
 pub mod ports;
 pub mod resources;
 pub mod secrets;
@@ -74,6 +75,7 @@ pub fn document_with(model: &Model, catalog: &Catalog, options: Options) -> Docu
     backups::write(model, &mut out);
     monitoring::write(model, &mut out);
     secrets::write(model, &mut out);
+    planned::write(model, &mut out);
     while out.ends_with("\n\n") {
         out.pop();
     }
@@ -108,6 +110,7 @@ fn header(model: &Model, out: &mut String) {
         ("Backups", "backups"),
         ("Monitoring", "monitoring"),
         ("Secrets", "secrets"),
+        ("Planned", "planned"),
     ] {
         out.push_str(&format!("- [{title}](#{anchor})\n"));
     }

@@ -122,10 +122,13 @@ fn guest_line(name: &str, g: &Guest) -> String {
     if g.hostname != name {
         line.push_str(&format!(" (hostname {})", g.hostname));
     }
-    match g.runtime {
-        Runtime::Native => {}
-        Runtime::None => line.push_str(" (appliance)"),
-        r => line.push_str(&format!(" ({r})")),
+    // An appliance is never managed; any other guest Hearth does not log into says so.
+    match (g.runtime, g.managed) {
+        (Runtime::None, _) => line.push_str(" (appliance)"),
+        (Runtime::Native, true) => {}
+        (Runtime::Native, false) => line.push_str(" (unmanaged)"),
+        (r, true) => line.push_str(&format!(" ({r})")),
+        (r, false) => line.push_str(&format!(" ({r}, unmanaged)")),
     }
     line
 }

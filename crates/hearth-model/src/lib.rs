@@ -10,6 +10,7 @@ pub mod diagnostics;
 pub mod lock;
 pub mod model;
 pub mod origins;
+pub mod plans;
 pub mod promql;
 pub mod resolve;
 pub mod template;
@@ -28,12 +29,20 @@ pub struct Analysis {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Resolves and checks a spec.
+/// Resolves and checks a spec. Planned items are split out first (see [`plans`]): the model
+/// holds them only as [`plans::PlannedItem`]s, and the checks hold them to the rest of the spec.
 pub fn analyze(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Analysis {
-    let resolution = resolve::resolve(spec, catalog, previous);
+    let split = plans::split(spec);
+    let resolution = resolve::resolve(&split.active, catalog, previous);
     let mut diagnostics = resolution.diagnostics;
-    diagnostics.extend(check::check(spec, catalog, &resolution.model, &resolution.origins));
+    diagnostics.extend(check::check(&split.active, catalog, &resolution.model, &resolution.origins));
+    plans::depends_on_planned(&split, &mut diagnostics);
+    diagnostics.extend(check::plans::check(spec, catalog, &resolution.model));
     hearth_spec::diagnostic::sort(&mut diagnostics);
     diagnostics.dedup();
-    Analysis { model: resolution.model, allocations: resolution.allocations, diagnostics }
+    let allocations = plans::keep_allocations(&split, previous, resolution.allocations);
+    let mut model = resolution.model;
+    model.decisions = plans::decisions(spec);
+    model.planned = split.planned;
+    Analysis { model, allocations, diagnostics }
 }

@@ -62,6 +62,10 @@ pub struct Model {
     pub admin: Admin,
     /// Secrets declared under `secrets:`, with where their value comes from.
     pub declared_secrets: Vec<DeclaredSecret>,
+    /// Items declared `planned` or `future`: documented, never rendered or deployed.
+    pub planned: Vec<crate::plans::PlannedItem>,
+    /// Design decisions, open or taken.
+    pub decisions: Vec<crate::plans::Decision>,
     /// Where each entity was written: `guest/NAME`, `service/NAME`, `host/NAME`, `network/NAME`,
     /// or a section name. Render uses it to record which spec lines produced each file.
     #[serde(skip)]

@@ -104,12 +104,18 @@ pub fn render(cx: &Context) -> Vec<File> {
     files.sort_by(|a, b| (&a.machine, &a.path).cmp(&(&b.machine, &b.path)));
     files.retain(|f| !superseded_by_nixos(cx.model, f));
     let needs = packages::render(cx, &files);
-    if needs.is_empty() {
-        return files;
-    }
     files.extend(needs);
     files.sort_by(|a, b| (&a.machine, &a.path).cmp(&(&b.machine, &b.path)));
+    files.retain(|f| !on_unmanaged_guest(cx.model, f));
     files
+}
+
+/// A guest Hearth does not manage (`managed: false`, or an appliance) is never logged into, so
+/// nothing is written for it, whichever renderer produced it: compose stacks and native
+/// configuration of the services placed on it, backup units, a NixOS flake. Files about it on
+/// other machines (its Proxmox parameters on its host, routes to it) stay.
+fn on_unmanaged_guest(model: &Model, file: &File) -> bool {
+    model.guests.get(&file.machine).is_some_and(|g| !g.managed)
 }
 
 /// On a NixOS guest the flake configures services, units, the firewall and containers itself, so

@@ -232,14 +232,22 @@ fn node<'a>(model: &'a Model, g: &'a Guest) -> &'a str {
     model.hosts.get(&g.host).and_then(|h| h.node.as_deref()).unwrap_or(&g.host)
 }
 
-/// Tags: `hearth`, which marks the guests Hearth manages, then the guest's own.
+/// Tags: `hearth`, which marks the guests Hearth creates, then the guest's own.
 fn tags(g: &Guest) -> String {
     let mut tags = vec!["hearth"];
     tags.extend(g.tags.iter().map(String::as_str).filter(|t| *t != "hearth"));
     tags.join(";")
 }
 
+/// The guest's note in the Proxmox UI. Only a guest Hearth logs into is "managed by Hearth": an
+/// appliance's note must not promise that Hearth keeps what runs inside it.
 fn description(name: &str, g: &Guest) -> String {
+    if !g.managed {
+        return match &g.description {
+            Some(d) => format!("{name}: {d}"),
+            None => name.to_string(),
+        };
+    }
     match &g.description {
         Some(d) => format!("{name}: {d} (managed by Hearth)"),
         None => format!("{name}: managed by Hearth"),

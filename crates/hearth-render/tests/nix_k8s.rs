@@ -121,18 +121,18 @@ fn load(name: &str, text: &str) -> hearth_model::Model {
     a.model
 }
 
-/// Seed 000 with the "Scaling Services" step the example leaves out: `docker-host-2` and a
-/// replica of `myapp`, so the nginx virtual host needs an `upstreams` block.
+/// Seed 000 with the "Scaling Services" step the example plans: `docker-host-2` made active and a
+/// replica of `myapp` on it, so the nginx virtual host needs an `upstreams` block.
 fn seed_000_scaled() -> hearth_model::Model {
     let path = common::repo().join("examples/nixos-proxmox-five-vms.yaml");
     let text = std::fs::read_to_string(path).unwrap();
-    let text = text
-        .replacen(
-            "  database-server:\n",
-            "  docker-host-2:\n    vm: { on: pve, storage: local-lvm }\n    os: nixos\n    network: lan\n    address: 192.168.1.105\n    size: { cores: 4, memory: 4GB, disk: 64GB }\n    runtime: docker\n  database-server:\n",
-            1,
-        )
-        .replacen("    image: myapp:1.0.0\n", "    image: myapp:1.0.0\n    also_on: [docker-host-2]\n", 1);
+    let planned = "    runtime: docker\n    status: planned\n";
+    assert!(text.contains(planned), "the example changed shape");
+    let text = text.replacen(planned, "    runtime: docker\n", 1).replacen(
+        "    image: myapp:1.0.0\n",
+        "    image: myapp:1.0.0\n    also_on: [docker-host-2]\n",
+        1,
+    );
     assert!(text.contains("also_on: [docker-host-2]\n"), "the example changed shape");
     load("seed-000-scaled.yaml", &text)
 }

@@ -62,7 +62,7 @@ fn cases() -> Vec<(String, Model)> {
         cases.push((format!("zfs-proxmox-media-cloud@{app}-authelia"), m));
 
         // Seed 000's "Scaling Services" step: `also_on: [docker-host-2]` gives myapp a second
-        // upstream (the example leaves it as a comment, so it is added here).
+        // upstream (the example declares docker-host-2 planned, so the upstream is added here).
         let mut m = get("nixos-proxmox-five-vms");
         m.ingress.proxy_app = Some(app.into());
         for r in m.routes.iter_mut().filter(|r| r.service == "myapp") {

@@ -86,6 +86,7 @@ codes! {
     BackupUnreachable = "E643", "backup-unreachable", Error;
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
+    DependsOnPlanned = "E760", "depends-on-planned", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     FlowFromIsolatedNetwork = "E601", "flow-from-isolated-network", Error;
     FlowFromNoAddress = "E602", "flow-from-no-address", Error;
@@ -106,6 +107,9 @@ codes! {
     PlaceholderSshKey = "W641", "placeholder-ssh-key", Warning;
     BackupWithoutData = "W642", "backup-without-data", Warning;
     DuplicateRecord = "W651", "duplicate-record", Warning;
+    UnmanagedBackup = "W760", "unmanaged-backup", Warning;
+    NoteOnActive = "W761", "note-on-active", Warning;
+    DecidedWithoutChoice = "W762", "decided-without-choice", Warning;
 }
 
 impl fmt::Display for Code {

@@ -110,6 +110,7 @@ fn empty_spec() -> Spec {
         backups: None,
         secrets: NamedMap::default(),
         admin: None,
+        decisions: NamedMap::default(),
         span: Span::default(),
         spans: Default::default(),
     }
@@ -142,7 +143,7 @@ fn take_section(spec: &mut Spec, part: Spec) {
         ($($f:ident),*) => {$( if !part.$f.is_empty() || !part.$f.broken.is_empty() { spec.$f = part.$f; } )*};
     }
     take_opt!(homelab, domain, timezone, router, ingress, dns, monitoring, backups, admin);
-    take_map!(networks, hosts, guests, clusters, services, notifications, secrets);
+    take_map!(networks, hosts, guests, clusters, services, notifications, secrets, decisions);
     if !part.include.is_empty() {
         spec.include = part.include;
     }
@@ -292,6 +293,7 @@ fn merge(spec: &mut Spec, part: Spec, diags: &mut Vec<Diagnostic>) {
     merge_map(&mut spec.services, part.services, "services", diags);
     merge_map(&mut spec.notifications, part.notifications, "notifications", diags);
     merge_map(&mut spec.secrets, part.secrets, "secrets", diags);
+    merge_map(&mut spec.decisions, part.decisions, "decisions", diags);
     let (ps, ss) = (&part.spans, &spec.spans);
     merge_one(&mut spec.router, part.router, ps.key("router"), ss.key("router"), "router", diags);
     merge_one(&mut spec.ingress, part.ingress, ps.key("ingress"), ss.key("ingress"), "ingress", diags);

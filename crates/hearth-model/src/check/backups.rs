@@ -79,6 +79,10 @@ pub(super) fn nothing_to_back_up(spec: &Spec, model: &Model, out: &mut Vec<Diagn
         if !model.services.contains_key(&e.name) || model.backups.jobs.iter().any(|j| j.service == e.name) {
             continue;
         }
+        // On a guest Hearth does not manage no job is made whatever there is to keep (W760).
+        if model.guests.get(&e.value.on.value).is_some_and(|g| !g.managed) {
+            continue;
+        }
         out.push(
             Diagnostic::new(
                 Code::BackupWithoutData,

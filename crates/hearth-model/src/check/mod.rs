@@ -14,6 +14,7 @@ mod guests;
 mod images;
 mod monitoring;
 mod names;
+pub mod plans;
 mod references;
 mod runtimes;
 mod secrets;

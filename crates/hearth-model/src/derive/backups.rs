@@ -102,6 +102,9 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
             .map(|v| v.source.clone())
             .collect();
         match &e.value.backup {
+            // Hearth writes nothing on a guest it does not manage, so no job would run there
+            // (the checks say so, W760).
+            Some(BackupChoice::Policy(_)) if model.guests.get(s.on.name()).is_some_and(|g| !g.managed) => {}
             Some(BackupChoice::Policy(p)) => {
                 let is_db = s
                     .app

@@ -106,6 +106,8 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
                 source: s.source().map_or_else(|| "generated".to_string(), |r| r.to_string()),
             })
             .collect(),
+        planned: Vec::new(),
+        decisions: Vec::new(),
         spans: BTreeMap::new(),
     };
     r.services(&mut model);

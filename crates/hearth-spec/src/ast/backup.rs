@@ -24,6 +24,10 @@ spec_struct! {
         /// Credentials for the repository's backend.
         opt credentials: SecretRef,
         opt description: String,
+        /// `planned` or `future`: checked and documented, not deployed (default `active`).
+        opt status: Sp<super::Status>,
+        /// Why or when, for a planned item (shown in the docs' Planned section).
+        opt note: String,
     }
 }
 
@@ -45,6 +49,10 @@ spec_struct! {
         opt keep: Keep,
         /// When to run `restic check`.
         opt check: Schedule,
+        /// `planned` or `future`: checked and documented, not deployed (default `active`).
+        opt status: Sp<super::Status>,
+        /// Why or when, for a planned item (shown in the docs' Planned section).
+        opt note: String,
     }
 }
 
@@ -77,5 +85,9 @@ spec_struct! {
         /// `host:pool/dataset`.
         req to: String,
         req at: Schedule,
+        /// `planned` or `future`: checked and documented, not deployed (default `active`).
+        opt status: Sp<super::Status>,
+        /// Why or when, for a planned item (shown in the docs' Planned section).
+        opt note: String,
     }
 }

@@ -36,6 +36,10 @@ spec_struct! {
         opt backup: BackupChoice,
         def tags: Vec<String>,
         opt description: String,
+        /// `planned` or `future`: checked and documented, not deployed (default `active`).
+        opt status: Sp<super::Status>,
+        /// Why or when, for a planned item (shown in the docs' Planned section).
+        opt note: String,
     }
 }
 

@@ -35,6 +35,10 @@ spec_struct! {
         /// Storage pools.
         def storage: NamedMap<Pool>,
         opt description: String,
+        /// `planned` or `future`: checked and documented, not deployed (default `active`).
+        opt status: Sp<super::Status>,
+        /// Why or when, for a planned item (shown in the docs' Planned section).
+        opt note: String,
     }
 }
 

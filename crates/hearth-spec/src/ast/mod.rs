@@ -10,6 +10,7 @@ mod ingress;
 mod monitoring;
 mod network;
 mod service;
+mod status;
 
 pub use backup::*;
 pub use guest::*;
@@ -18,6 +19,7 @@ pub use ingress::*;
 pub use monitoring::*;
 pub use network::*;
 pub use service::*;
+pub use status::*;
 
 use crate::decode::{NamedMap, Sp};
 use crate::reference::SecretRef;
@@ -60,6 +62,8 @@ spec_struct! {
         def secrets: NamedMap<SecretSpec>,
         /// The operator's login on the machines Hearth manages.
         opt admin: Admin,
+        /// Design decisions, open or taken, and the items they are about.
+        def decisions: NamedMap<Decision>,
     }
 }
 
@@ -87,6 +91,10 @@ spec_struct! {
         /// Worker guests.
         def agents: Vec<Sp<String>>,
         opt description: String,
+        /// `planned` or `future`: checked and documented, not deployed (default `active`).
+        opt status: Sp<Status>,
+        /// Why or when, for a planned item (shown in the docs' Planned section).
+        opt note: String,
     }
 }
 

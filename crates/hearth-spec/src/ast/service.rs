@@ -65,6 +65,10 @@ spec_struct! {
         /// Start order beyond what `uses` implies.
         def after: Vec<Sp<String>>,
         opt description: String,
+        /// `planned` or `future`: checked and documented, not deployed (default `active`).
+        opt status: Sp<super::Status>,
+        /// Why or when, for a planned item (shown in the docs' Planned section).
+        opt note: String,
         /// Raw compose keys merged into the rendered service.
         opt compose: RawYaml,
         opt command: Vec<String>,
