@@ -15,6 +15,9 @@ use crate::secrets::{Declarations, EnvOut, sql_ident};
 /// differences that makes.
 pub fn settle_env(planned: &mut [Planned], cx: &mut Cx) {
     for c in 0..planned.len() {
+        if planned[c].absorbed {
+            continue;
+        }
         let mut dropped = Vec::new();
         let mut notes = Vec::new();
         let p = &planned[c];
@@ -81,7 +84,10 @@ pub fn settle_env(planned: &mut [Planned], cx: &mut Cx) {
             if u.engine == Engine::Redis && u.password_keys.is_empty() && !u.inline_password {
                 notes.push((
                     place(u.url_keys.first().or(u.host_keys.first()).map_or("", String::as_str)),
-                    format!("Hearth's Redis `{target}` requires the password `{target}-password`; the variables carried over hold none"),
+                    format!(
+                        "`{}`: Hearth's Redis `{target}` requires the password `{target}-password`, and no variable carried over holds it",
+                        u.url_keys.first().or(u.host_keys.first()).map_or("", String::as_str)
+                    ),
                 ));
             }
         }
@@ -133,11 +139,14 @@ pub fn write(
     cx: &mut Cx,
 ) -> String {
     let mut services = Vec::new();
+    // Host ports already published on the machine, so a port added for a route takes a free one.
+    let mut taken: std::collections::BTreeSet<u16> =
+        planned.iter().filter(|p| !p.absorbed).flat_map(|p| p.ports.iter().map(|(_, h, _, _)| *h)).collect();
     for (i, p) in planned.iter().enumerate() {
         if p.absorbed {
             continue;
         }
-        services.push((p.name.clone(), service(p, &envs[i], planned, on, cx)));
+        services.push((p.name.clone(), service(p, &envs[i], planned, on, &mut taken, cx)));
     }
     let mut doc = vec![("services".to_string(), Node::Map(services))];
     if !decls.is_empty() {
@@ -161,7 +170,14 @@ pub fn write(
     text
 }
 
-fn service(p: &Planned, env: &BTreeMap<String, EnvOut>, planned: &[Planned], on: &str, cx: &mut Cx) -> Node {
+fn service(
+    p: &Planned,
+    env: &BTreeMap<String, EnvOut>,
+    planned: &[Planned],
+    on: &str,
+    taken: &mut std::collections::BTreeSet<u16>,
+    cx: &mut Cx,
+) -> Node {
     let mut m: Vec<(String, Node)> = Vec::new();
     if let Some(app) = p.app {
         m.push(("app".into(), Node::Plain(app.name.value.clone())));
@@ -190,12 +206,17 @@ fn service(p: &Planned, env: &BTreeMap<String, EnvOut>, planned: &[Planned], on:
                 Some(n) => n,
                 None => {
                     let n = format!("port-{port}");
-                    ports.push((n.clone(), port, port, None));
+                    let mut host = port;
+                    while taken.contains(&host) {
+                        host = host.saturating_add(1);
+                    }
+                    taken.insert(host);
+                    ports.push((n.clone(), host, port, None));
                     cx.at(
                         p.svc.span,
                         Level::Differs,
                         Some(&p.svc.compose),
-                        format!("port {port} is published on the machine so the proxy reaches `{}`", r.name),
+                        format!("port {host}:{port} is published on the machine so the proxy reaches `{}`", r.name),
                     );
                     n
                 }

@@ -79,7 +79,7 @@ pub fn import(
     if paths.is_empty() {
         return Err(Error::NoInput);
     }
-    let mut cx = report::Cx::new(options.env.clone());
+    let mut cx = report::Cx::new(options.env.clone(), options.cwd.clone());
     let mut svcs = Vec::new();
     let mut volumes_top = BTreeMap::new();
     let mut sources = Vec::new();

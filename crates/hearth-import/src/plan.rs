@@ -124,7 +124,18 @@ pub fn identify<'c>(svcs: Vec<(String, Svc)>, catalog: &'c Catalog, cx: &mut Cx)
                                     app.name.value, app.image.value
                                 ),
                             ),
-                            Some(t) => p.version = Some(t.to_string()),
+                            Some(t) => {
+                                p.version = Some(t.to_string());
+                                let runs = replace_tag(&app.image.value, t);
+                                if runs != image {
+                                    cx.at(
+                                        p.svc.span,
+                                        Level::Differs,
+                                        Some(&p.svc.compose),
+                                        format!("image `{image}` is written `{runs}`: the catalog app `{}`'s repository with the tag", app.name.value),
+                                    );
+                                }
+                            }
                         }
                     }
                     Match::Engine(app, engine) => {
@@ -169,6 +180,12 @@ pub fn identify<'c>(svcs: Vec<(String, Svc)>, catalog: &'c Catalog, cx: &mut Cx)
         }
     }
     out
+}
+
+/// `repo/name:tag` with another tag, as the resolver writes a catalog app's image.
+fn replace_tag(image: &str, tag: &str) -> String {
+    let (repo, _) = images::split(image);
+    format!("{repo}:{tag}")
 }
 
 fn engine_of(app: &App) -> Option<Engine> {
@@ -288,7 +305,7 @@ fn rename_hosts(planned: &mut [Planned], cx: &mut Cx) {
             p.svc.aliases.iter().filter(|a| **a != p.name).map(move |a| (p.project.clone(), a.clone(), p.name.clone()))
         })
         .collect();
-    for p in planned.iter_mut() {
+    for p in planned.iter_mut().filter(|p| !p.absorbed) {
         let mut notes = Vec::new();
         for (k, v) in p.svc.env.iter_mut() {
             for (project, old, new) in &renames {
@@ -351,7 +368,7 @@ pub fn shape(p: &mut Planned, volumes_top: &BTreeMap<String, hearth_spec::yaml::
             continue;
         }
         if let Some(ip) = &port.host_ip {
-            cx.at(span, Level::Differs, Some(&compose), format!("port {host} was bound to `{ip}` only; Hearth publishes it on every address and its firewall decides who reaches it"));
+            cx.at(span, Level::Differs, Some(&compose), format!("port {host}:{} was bound to `{ip}` only; Hearth publishes it on every address and its firewall decides who reaches it", port.container));
         }
         let catalog = p.app.and_then(|a| {
             a.ports
@@ -439,6 +456,7 @@ pub fn shape(p: &mut Planned, volumes_top: &BTreeMap<String, hearth_spec::yaml::
                 cx.at(span, Level::Differs, Some(&compose), format!("anonymous volume at `{target}` is not imported"));
             }
             Volume::Tmpfs { target } => {
+                cx.at(span, Level::Differs, Some(&compose), format!("the tmpfs at `{target}` is carried as `compose: {{ tmpfs: … }}`"));
                 p.svc.raw.push(("tmpfs".into(), serde_json::json!([target])));
             }
         }

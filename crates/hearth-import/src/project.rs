@@ -55,14 +55,12 @@ pub fn load(path: &Path, files: &dyn Files, cwd: &Path, cx: &mut Cx) -> Result<P
     if files.exists(&dotenv_path) {
         let text = files.read(&dotenv_path).map_err(|e| Error::Read { path: dotenv_path.clone(), source: e })?;
         let process = cx.env.clone();
-        let id = cx.sources.add(dotenv_path.clone(), text.clone());
         for e in dotenv::parse(&text, &process) {
             if let Some(v) = e.value {
                 cx.problems(&v, Some(dotenv_path.clone()), e.line);
                 cx.env.entry(e.key).or_insert(v.text);
             }
         }
-        let _ = id;
     }
     let mut loader = Loader { files, cwd, parsed: BTreeMap::new() };
     let mut services: Vec<RawService> = Vec::new();
@@ -195,7 +193,7 @@ impl Loader<'_> {
             return Ok(without(body, "extends"));
         };
         let base = self.extended(&base_path, &base_name, &base, cx, depth + 1)?;
-        Ok(merge(&without(&base, "profiles"), &without(body, "extends")))
+        Ok(merge(&base, &without(body, "extends")))
     }
 }
 

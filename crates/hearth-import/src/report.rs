@@ -52,13 +52,20 @@ pub struct Cx {
     pub sources: SourceMap,
     pub env: BTreeMap<String, String>,
     pub findings: Vec<Finding>,
+    /// The folder paths in messages are shown relative to.
+    pub cwd: PathBuf,
     /// Variables already reported unset, so each is reported once.
     reported: HashSet<String>,
 }
 
 impl Cx {
-    pub fn new(env: BTreeMap<String, String>) -> Cx {
-        Cx { sources: SourceMap::new(), env, findings: Vec::new(), reported: HashSet::new() }
+    pub fn new(env: BTreeMap<String, String>, cwd: PathBuf) -> Cx {
+        Cx { sources: SourceMap::new(), env, findings: Vec::new(), cwd, reported: HashSet::new() }
+    }
+
+    /// A path as messages show it: relative to the working folder when inside it.
+    pub fn shown(&self, path: &std::path::Path) -> PathBuf {
+        path.strip_prefix(&self.cwd).map_or_else(|_| path.to_path_buf(), std::path::Path::to_path_buf)
     }
 
     /// The file and line a span starts on.

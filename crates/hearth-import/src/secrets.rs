@@ -104,7 +104,7 @@ pub fn assign(planned: &[Planned], cx: &mut Cx) -> (Vec<BTreeMap<String, EnvOut>
             }
         }
     }
-    for (c, p) in planned.iter().enumerate() {
+    for (c, p) in planned.iter().enumerate().filter(|(_, p)| !p.absorbed) {
         for k in p.svc.env.keys() {
             let Some(g) = group_of(c, k) else { continue };
             let want = if let Some(n) = g.strip_prefix("p:") {
@@ -123,6 +123,10 @@ pub fn assign(planned: &[Planned], cx: &mut Cx) -> (Vec<BTreeMap<String, EnvOut>
     let mut envs = Vec::new();
     for (c, p) in planned.iter().enumerate() {
         let mut env = BTreeMap::new();
+        if p.absorbed {
+            envs.push(env);
+            continue;
+        }
         for (k, v) in &p.svc.env {
             if p.dropped_env.contains(k) {
                 continue;
@@ -150,6 +154,21 @@ pub fn assign(planned: &[Planned], cx: &mut Cx) -> (Vec<BTreeMap<String, EnvOut>
                 continue;
             }
             env.insert(k.clone(), EnvOut::Secret(name.clone()));
+            if !g.starts_with("p:") {
+                let source = match g.split_once(':') {
+                    Some(("v", var)) => format!("read from `${var}`"),
+                    _ => "stored with `hearth secrets set`".to_string(),
+                };
+                cx.findings.push(Finding {
+                    file: Some(v.at.0.clone()),
+                    line: v.at.1,
+                    level: Level::Differs,
+                    service: Some(p.svc.compose.clone()),
+                    message: format!(
+                        "environment `{k}` is the secret `{name}` ({source}); a render without secret values writes a placeholder"
+                    ),
+                });
+            }
             if decls.contains_key(&name) {
                 continue;
             }

@@ -177,7 +177,19 @@ pub fn read(raw: &RawService, files: &dyn Files, cx: &mut Cx) -> Svc {
             }
             "environment" => read_environment(&mut s, v, cx),
             "env_file" => {}
-            "command" => s.command = command(v, cx).map(|c| (c, v.span)),
+            "command" => {
+                let cmd = command(v, cx);
+                if let Some(flag) = cmd.as_deref().and_then(secret_flag) {
+                    cx.at(
+                        v.span,
+                        Level::Todo,
+                        Some(name),
+                        format!("the command passes a secret (`{flag}`); not imported: give the value through a `secret:` environment variable"),
+                    );
+                } else {
+                    s.command = cmd.map(|c| (c, v.span));
+                }
+            }
             // `/dev/x:/dev/x` is `/dev/x`: written short, it matches the catalog's devices.
             "devices" => {
                 s.devices = strings(v, cx)
@@ -294,7 +306,8 @@ fn read_env_files(s: &mut Svc, node: &Node, files: &dyn Files, cx: &mut Cx) {
                 continue;
             }
         };
-        let id = cx.sources.add(path.clone(), text.clone());
+        let path = cx.shown(&path);
+        cx.sources.add(path.clone(), text.clone());
         let env = cx.env.clone();
         for e in dotenv::parse(&text, &env) {
             let value = match e.value {
@@ -308,7 +321,6 @@ fn read_env_files(s: &mut Svc, node: &Node, files: &dyn Files, cx: &mut Cx) {
                 s.env.insert(e.key, EnvVar { value, at: (path.clone(), e.line), from_var });
             }
         }
-        let _ = id;
     }
 }
 
@@ -317,8 +329,19 @@ fn read_environment(s: &mut Svc, node: &Node, cx: &mut Cx) {
         let at = cx.place(k.span);
         if v.is_null() {
             // `KEY` alone: the value Compose runs with, when it is set there.
-            if let Some(value) = cx.env.get(&k.name).cloned() {
-                s.env.insert(k.name.clone(), EnvVar { value, at, from_var: Some(k.name.clone()) });
+            match cx.env.get(&k.name).cloned() {
+                Some(value) => {
+                    s.env.insert(k.name.clone(), EnvVar { value, at, from_var: Some(k.name.clone()) });
+                }
+                None => {
+                    s.env.remove(&k.name);
+                    cx.at(
+                        k.span,
+                        Level::Differs,
+                        Some(&s.compose),
+                        format!("environment `{}` takes its value from the environment, where it is not set; not imported", k.name),
+                    );
+                }
             }
             continue;
         }
@@ -391,6 +414,17 @@ fn command(v: &Node, cx: &mut Cx) -> Option<Vec<String>> {
         Value::Scalar(_) => cx.string(v).map(|t| shell_words(&t)),
         _ => None,
     }
+}
+
+/// The first argument of a command that passes a credential (`--requirepass x`,
+/// `--password=x`), which the spec must not hold as text.
+fn secret_flag(argv: &[String]) -> Option<&str> {
+    argv.iter().find_map(|a| {
+        let flag = a.trim_start_matches('-');
+        let name = flag.split('=').next().unwrap_or(flag).to_ascii_uppercase().replace('-', "_");
+        (a.starts_with('-') && (crate::secrets::secret_name(&name) || name.contains("PASS")))
+            .then(|| a.split('=').next().unwrap_or(a))
+    })
 }
 
 /// Splits a command line into words: spaces separate, quotes group, a backslash escapes.
