@@ -302,6 +302,7 @@ fn service(
                 let node = match v {
                     EnvOut::Text(t) => Node::s(t),
                     EnvOut::Secret(n) => Node::Plain(format!("secret:{n}")),
+                    EnvOut::Reference(r) => Node::s(r),
                 };
                 (k.clone(), node)
             })
@@ -320,7 +321,9 @@ fn service(
     if p.svc.privileged {
         m.push(("privileged".into(), Node::Bool(true)));
     }
-    if let Some((h, _)) = &p.svc.healthcheck {
+    // A catalog app's probe in Hearth's own compose files is the catalog's: leave it to it.
+    let hearth_written = p.svc.labels.iter().any(|(k, _, _)| k == "hearth.service");
+    if let Some((h, _)) = p.svc.healthcheck.as_ref().filter(|_| !(hearth_written && p.app.is_some())) {
         m.push(("healthcheck".into(), h.clone()));
     }
     let cpus = p.svc.cpus.as_ref().filter(|c| c.parse::<f64>().is_ok_and(|f| f.is_finite() && f > 0.0));

@@ -165,7 +165,38 @@ pub fn identify<'c>(svcs: Vec<(String, Svc)>, catalog: &'c Catalog, cx: &mut Cx)
     // A companion's image beside its app in one project is the app's companion container.
     let apps: Vec<(String, String, String)> =
         out.iter().filter_map(|p| p.app.map(|a| (p.project.clone(), a.name.value.clone(), p.name.clone()))).collect();
+    // Hearth's own compose files label a companion with its service.
+    let names: BTreeMap<(String, String), Option<&'c App>> =
+        out.iter().map(|p| ((p.project.clone(), p.name.clone()), p.app)).collect();
     for p in out.iter_mut() {
+        let label = |k: &str| p.svc.labels.iter().find(|(lk, _, _)| lk == k).map(|(_, v, _)| v.clone());
+        if let (Some(cname), Some(owner)) = (label("hearth.companion"), label("hearth.service"))
+            && let Some(app) = names.get(&(p.project.clone(), owner.clone()))
+        {
+            p.absorbed = true;
+            // Values the catalog derives from the service's routes or settings, which compose
+            // files do not hold, may come out differently.
+            for (k, v) in
+                app.and_then(|a| a.companions.get(&cname)).map(|c| c.env.iter().collect::<Vec<_>>()).unwrap_or_default()
+            {
+                if v.contains("{{") {
+                    cx.at(
+                        p.svc.span,
+                        Level::Differs,
+                        Some(&p.svc.compose),
+                        format!("environment `{k}` is the catalog's `{v}`, filled from the imported service (its routes are not in compose files)"),
+                    );
+                }
+            }
+            cx.at(
+                p.svc.span,
+                Level::Differs,
+                Some(&p.svc.compose),
+                format!("not a service of its own: the companion `{cname}` of `{owner}`, which its catalog app runs"),
+            );
+        }
+    }
+    for p in out.iter_mut().filter(|p| !p.absorbed) {
         let Some((app, cname)) = p.companion_of.clone() else { continue };
         if let Some((_, _, owner)) = apps.iter().find(|(proj, a, _)| *proj == p.project && *a == app) {
             p.absorbed = true;
@@ -223,7 +254,11 @@ pub fn wire(planned: &mut [Planned], cx: &mut Cx) {
                     ),
                 }
             } else if let Some(target) = mode.strip_prefix("container:") {
-                match by_alias.get(&(project.clone(), target.to_string())) {
+                // A container of another project on the same machine is as good.
+                let found = by_alias
+                    .get(&(project.clone(), target.to_string()))
+                    .or_else(|| by_alias.iter().find(|((_, a), _)| a == target).map(|(_, i)| i));
+                match found {
                     Some(&t) => planned[i].via = Some(planned[t].name.clone()),
                     None => cx.at(
                         span,
@@ -314,13 +349,12 @@ fn rename_hosts(planned: &mut [Planned], cx: &mut Cx) {
                 }
                 let replaced = if v.value == *old || v.value.starts_with(&format!("{old}:")) {
                     Some(format!("{new}{}", &v.value[old.len()..]))
-                } else if v.value.contains(&format!("://{old}")) || v.value.contains(&format!("@{old}")) {
-                    let r = v.value.replacen(&format!("://{old}"), &format!("://{new}"), 1);
-                    Some(r.replacen(&format!("@{old}:"), &format!("@{new}:"), 1).replacen(
-                        &format!("@{old}/"),
-                        &format!("@{new}/"),
-                        1,
-                    ))
+                } else if crate::relations::url(&v.value).is_some_and(|u| u.host == *old) {
+                    let (scheme, rest) = v.value.split_once("://").unwrap_or(("", &v.value));
+                    let (user, hostpart) = rest.rsplit_once('@').map_or(("", rest), |(u, h)| (u, h));
+                    let tail = &hostpart[old.len().min(hostpart.len())..];
+                    let at = if user.is_empty() { String::new() } else { format!("{user}@") };
+                    Some(format!("{scheme}://{at}{new}{tail}"))
                 } else {
                     None
                 };
@@ -456,7 +490,12 @@ pub fn shape(p: &mut Planned, volumes_top: &BTreeMap<String, hearth_spec::yaml::
                 cx.at(span, Level::Differs, Some(&compose), format!("anonymous volume at `{target}` is not imported"));
             }
             Volume::Tmpfs { target } => {
-                cx.at(span, Level::Differs, Some(&compose), format!("the tmpfs at `{target}` is carried as `compose: {{ tmpfs: … }}`"));
+                cx.at(
+                    span,
+                    Level::Differs,
+                    Some(&compose),
+                    format!("the tmpfs at `{target}` is carried as `compose: {{ tmpfs: … }}`"),
+                );
                 p.svc.raw.push(("tmpfs".into(), serde_json::json!([target])));
             }
         }

@@ -20,6 +20,15 @@ use crate::service::placeholder;
 pub enum EnvOut {
     Text(String),
     Secret(String),
+    /// An `env:VAR` or `op://…` reference, from Hearth's own placeholder for one.
+    Reference(String),
+}
+
+/// The reference behind Hearth's placeholder for an environment or 1Password secret
+/// (`{{env:VAR}}`, `{{op://vault/item/field}}`).
+fn outside_reference(value: &str) -> Option<&str> {
+    let inner = value.strip_prefix("{{")?.strip_suffix("}}")?;
+    (inner.starts_with("env:") || inner.starts_with("op://")).then_some(inner)
 }
 
 /// How a declared secret gets its value: from an environment variable, or stored by the
@@ -70,17 +79,27 @@ pub fn assign(planned: &[Planned], cx: &mut Cx) -> (Vec<BTreeMap<String, EnvOut>
         if let Some(n) = placeholder(&v.value) {
             return Some(format!("p:{n}"));
         }
+        if outside_reference(&v.value).is_some() {
+            return None;
+        }
         let secret = forced.contains_key(&(c, k.to_string()))
             || secret_name(k)
             || v.from_var.as_deref().is_some_and(secret_name);
         if !secret {
             return None;
         }
-        Some(match &v.from_var {
-            Some(var) => format!("v:{var}"),
-            None => format!("l:{}", v.value),
-        })
+        // One value is one secret, however many variables or files carry it.
+        Some(format!("l:{}", v.value))
     };
+    // The `${VAR}` a secret value came from anywhere, which its declaration reads.
+    let mut var_of: BTreeMap<String, String> = BTreeMap::new();
+    for (c, p) in planned.iter().enumerate().filter(|(_, p)| !p.absorbed) {
+        for (k, v) in &p.svc.env {
+            if let (Some(g), Some(var)) = (group_of(c, k), &v.from_var) {
+                var_of.entry(g).or_insert_with(|| var.clone());
+            }
+        }
+    }
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     let mut taken: BTreeMap<String, String> = BTreeMap::new();
     let mut claim = |group: &str, want: &str, names: &mut BTreeMap<String, String>| {
@@ -109,7 +128,7 @@ pub fn assign(planned: &[Planned], cx: &mut Cx) -> (Vec<BTreeMap<String, EnvOut>
             let Some(g) = group_of(c, k) else { continue };
             let want = if let Some(n) = g.strip_prefix("p:") {
                 n.to_string()
-            } else if let Some(var) = g.strip_prefix("v:") {
+            } else if let Some(var) = var_of.get(&g) {
                 spec_name(var)
             } else {
                 format!("{}-{}", p.name, spec_name(k))
@@ -129,6 +148,10 @@ pub fn assign(planned: &[Planned], cx: &mut Cx) -> (Vec<BTreeMap<String, EnvOut>
         }
         for (k, v) in &p.svc.env {
             if p.dropped_env.contains(k) {
+                continue;
+            }
+            if let Some(r) = outside_reference(&v.value) {
+                env.insert(k.clone(), EnvOut::Reference(r.to_string()));
                 continue;
             }
             let Some(g) = group_of(c, k) else {
@@ -155,9 +178,9 @@ pub fn assign(planned: &[Planned], cx: &mut Cx) -> (Vec<BTreeMap<String, EnvOut>
             }
             env.insert(k.clone(), EnvOut::Secret(name.clone()));
             if !g.starts_with("p:") {
-                let source = match g.split_once(':') {
-                    Some(("v", var)) => format!("read from `${var}`"),
-                    _ => "stored with `hearth secrets set`".to_string(),
+                let source = match var_of.get(&g) {
+                    Some(var) => format!("read from `${var}`"),
+                    None => "stored with `hearth secrets set`".to_string(),
                 };
                 cx.findings.push(Finding {
                     file: Some(v.at.0.clone()),
@@ -172,11 +195,11 @@ pub fn assign(planned: &[Planned], cx: &mut Cx) -> (Vec<BTreeMap<String, EnvOut>
             if decls.contains_key(&name) {
                 continue;
             }
-            match g.split_once(':') {
-                Some(("v", var)) => {
+            match (g.split_once(':'), var_of.get(&g)) {
+                (_, Some(var)) => {
                     decls.insert(name.clone(), Some(var.to_string()));
                 }
-                Some(("l", _)) => {
+                (Some(("l", _)), None) => {
                     decls.insert(name.clone(), None);
                     if told.insert(name.clone(), ()).is_none() {
                         cx.findings.push(Finding {

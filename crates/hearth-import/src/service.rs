@@ -339,7 +339,10 @@ fn read_environment(s: &mut Svc, node: &Node, cx: &mut Cx) {
                         k.span,
                         Level::Differs,
                         Some(&s.compose),
-                        format!("environment `{}` takes its value from the environment, where it is not set; not imported", k.name),
+                        format!(
+                            "environment `{}` takes its value from the environment, where it is not set; not imported",
+                            k.name
+                        ),
                     );
                 }
             }

@@ -64,7 +64,9 @@ pub fn routes(s: &Svc) -> Found {
                 "rule" => {
                     let target = labels.get(format!("traefik.http.routers.{router}.service").as_str());
                     if target.is_some_and(|t| t.ends_with("@internal")) {
-                        found.dropped.push((k.to_string(), "Traefik's own dashboard or API is not expressed".to_string()));
+                        found
+                            .dropped
+                            .push((k.to_string(), "Traefik's own dashboard or API is not expressed".to_string()));
                         continue;
                     }
                     let (hosts, path, rest) = rule(v);

@@ -62,7 +62,12 @@ fn compose_config(dir: &Path) -> BTreeMap<String, Value> {
         .env("HOME", &home)
         .output()
         .expect("run docker compose config");
-    assert!(out.status.success(), "docker compose config in {}: {}", dir.display(), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "docker compose config in {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).expect("compose config JSON");
     v["services"].as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default()
 }
@@ -119,10 +124,8 @@ fn shape(s: &Value) -> Shape {
                 .collect()
         })
         .unwrap_or_default();
-    let env = s["environment"]
-        .as_object()
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))).collect())
-        .unwrap_or_default();
+    let env =
+        s["environment"].as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), text(v))).collect()).unwrap_or_default();
     Shape { image: text(&s["image"]), ports, volumes, env }
 }
 
@@ -140,7 +143,10 @@ fn differences(orig: &Shape, rendered: &Shape) -> Vec<(String, String)> {
     let targets: BTreeSet<&String> = orig.volumes.keys().chain(rendered.volumes.keys()).collect();
     for t in targets {
         if orig.volumes.get(t) != rendered.volumes.get(t) {
-            out.push((format!("volume {t}: {:?} -> {:?}", orig.volumes.get(t), rendered.volumes.get(t)), format!("`{t}`")));
+            out.push((
+                format!("volume {t}: {:?} -> {:?}", orig.volumes.get(t), rendered.volumes.get(t)),
+                format!("`{t}`"),
+            ));
         }
     }
     let keys: BTreeSet<&String> = orig.env.keys().chain(rendered.env.keys()).collect();
@@ -249,7 +255,8 @@ fn imported_projects_check_render_and_match_compose() {
                     None => report.lines().any(|l| l.contains(&needle)),
                 };
                 if !listed {
-                    failures.push(format!("{name}: `{service}`: {what} differs and the report does not say ({needle})"));
+                    failures
+                        .push(format!("{name}: `{service}`: {what} differs and the report does not say ({needle})"));
                 }
             }
         }
@@ -291,4 +298,73 @@ fn import_prints_the_fragment_on_stdout_and_no_secret_anywhere() {
     for secret in ["hunter2-db", "sk_live_4eC39HqLyjWDarjtT1", "s3cr3t-admin-token", "redispass-77"] {
         assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret), "`{secret}` leaked");
     }
+}
+
+/// Every example rendered, each Docker machine's compose files imported back onto a machine of
+/// that name and rendered again: the same images, ports, volumes and environment per service.
+#[test]
+fn examples_round_trip_through_their_rendered_compose_files() {
+    let root = repo_root();
+    if !compose_available() {
+        return;
+    }
+    let mut failures = Vec::new();
+    let mut compared = 0;
+    for example in super::yaml_files("examples") {
+        let tmp = tempdir();
+        let first = tmp.join("first");
+        let run = hearth_clean(&["render", &example, "-o", &first.display().to_string()], &root);
+        assert_eq!(run.code, Some(0), "{example}: {}", run.stderr);
+        let mut machines: Vec<String> = std::fs::read_dir(&first)
+            .expect("render output")
+            .map(|e| e.expect("entry"))
+            .filter(|e| e.path().join("opt/hearth/stacks").is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        machines.sort();
+        for machine in machines {
+            let stacks = first.join(&machine).join("opt/hearth/stacks");
+            let mut dirs: Vec<String> = std::fs::read_dir(&stacks)
+                .expect("stacks")
+                .map(|e| e.expect("stack").path().display().to_string())
+                .collect();
+            dirs.sort();
+            let work = tmp.join(format!("again-{machine}"));
+            std::fs::create_dir_all(&work).expect("work dir");
+            let fragment = work.join("imported.yaml").display().to_string();
+            let mut args = vec!["import", "compose"];
+            args.extend(dirs.iter().map(String::as_str));
+            args.extend(["--on", machine.as_str(), "-o", fragment.as_str()]);
+            let run = hearth_clean(&args, &root);
+            assert_eq!(run.code, Some(0), "{example}/{machine}: {}", run.stderr);
+            let wrapper = format!(
+                "homelab: round-trip\ninclude: [imported.yaml]\nnetworks: {{ lan: {{ cidr: 192.168.1.0/24 }} }}\nhosts: {{ {machine}: {{ address: 192.168.1.20, network: lan, runtime: docker }} }}\n"
+            );
+            std::fs::write(work.join("hearth.yaml"), wrapper).expect("wrapper");
+            let spec = work.join("hearth.yaml").display().to_string();
+            let out = work.join("out");
+            let render = hearth_clean(&["render", &spec, "-o", &out.display().to_string()], &root);
+            if render.code != Some(0) {
+                failures.push(format!("{example}/{machine}: the imported spec does not render:\n{}", render.stderr));
+                continue;
+            }
+            let before = rendered_services(&first, &machine);
+            let after = rendered_services(&out, &machine);
+            for (service, body) in &before {
+                compared += 1;
+                let Some(again) = after.get(service) else {
+                    failures.push(format!("{example}/{machine}: `{service}` is missing after the round trip"));
+                    continue;
+                };
+                for (what, needle) in differences(&shape(body), &shape(again)) {
+                    // Only what the report names may differ.
+                    if !run.stderr.lines().any(|l| l.contains(&format!("`{service}`")) && l.contains(&needle)) {
+                        failures.push(format!("{example}/{machine}: `{service}`: {what}"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(compared > 0, "no Docker service in any example");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
