@@ -411,12 +411,12 @@ pub fn shape(p: &mut Planned, volumes_top: &BTreeMap<String, hearth_spec::yaml::
                 .map(|(n, ap)| (n.to_string(), ap.protocol))
         });
         let (name, protocol) = match catalog {
-            Some((n, proto)) => {
+            Some((n, _)) => {
                 matched_catalog.insert(n.clone());
                 if p.ports.iter().any(|(pn, h, _, _)| *pn == n && *h == host) {
                     continue; // the other half of a DNS port
                 }
-                (n, if proto == Some(Protocol::Dns) { None } else { None })
+                (n, None)
             }
             None => {
                 let n = if port.protocol == "udp" {

@@ -150,7 +150,13 @@ fn rule(text: &str) -> (Vec<String>, Option<String>, Option<String>) {
     let mut path = None;
     let mut other = Vec::new();
     for part in text.split("&&").flat_map(|p| p.split("||")) {
-        let p = part.trim().trim_start_matches('(').trim_end_matches(')').trim();
+        let mut p = part.trim().trim_start_matches('(').trim().to_string();
+        // Drop the closing parentheses of a group, keeping the matcher's own.
+        while p.matches(')').count() > p.matches('(').count() {
+            p.pop();
+            p = p.trim_end().to_string();
+        }
+        let p = p.as_str();
         let args = |p: &str| -> Vec<String> {
             let inner = p.split_once('(').map_or("", |(_, r)| r).trim_end_matches(')');
             inner
