@@ -166,7 +166,9 @@ pub fn write(
     for s in sources {
         text.push_str(&format!("#   {s}\n"));
     }
-    text.push_str(&Node::Map(doc).to_block(&scalar));
+    // The writer quotes `on` for YAML 1.1 readers, which would take it for `true`; the spec is
+    // read as YAML 1.2, where a service's `on:` key is plain text, and reads better bare.
+    text.push_str(&Node::Map(doc).to_block(&scalar).replace("\n    \"on\": ", "\n    on: "));
     text
 }
 
@@ -207,8 +209,8 @@ fn service(
                 None => {
                     let n = format!("port-{port}");
                     let mut host = port;
-                    while taken.contains(&host) {
-                        host = host.saturating_add(1);
+                    while taken.contains(&host) && host < u16::MAX {
+                        host += 1;
                     }
                     taken.insert(host);
                     ports.push((n.clone(), host, port, None));

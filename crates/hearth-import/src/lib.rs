@@ -116,3 +116,105 @@ pub fn import(
     findings.dedup();
     Ok(Imported { fragment, findings, services: planned.iter().filter(|p| !p.absorbed).count() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files held in memory, keyed by their path relative to the working folder `/w`.
+    struct Mem(BTreeMap<PathBuf, String>);
+
+    impl Mem {
+        fn key<'p>(path: &'p Path) -> &'p Path {
+            path.strip_prefix("/w").unwrap_or(path)
+        }
+    }
+
+    impl Files for Mem {
+        fn read(&self, path: &Path) -> std::io::Result<String> {
+            self.0.get(Mem::key(path)).cloned().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        }
+        fn is_dir(&self, path: &Path) -> bool {
+            self.0.keys().any(|k| k.parent() == Some(Mem::key(path)))
+        }
+        fn exists(&self, path: &Path) -> bool {
+            self.0.contains_key(Mem::key(path))
+        }
+    }
+
+    /// Imports `p/compose.yaml` (plus any other files given) and checks that the fragment holds
+    /// each of `fragment` and the report each of `report`.
+    fn check(files: &[(&str, &str)], fragment: &[&str], report: &[&str]) {
+        let mem = Mem(files.iter().map(|(p, t)| (PathBuf::from(p), t.to_string())).collect());
+        let options = Options { on: "docker".into(), env: BTreeMap::new(), cwd: PathBuf::from("/w") };
+        let got = import(&[PathBuf::from("p")], &mem, hearth_catalog::builtin(), &options).expect("import");
+        let lines: Vec<String> = got.findings.iter().map(ToString::to_string).collect();
+        for want in fragment {
+            assert!(got.fragment.contains(want), "fragment lacks {want:?}:\n{}", got.fragment);
+        }
+        for want in report {
+            assert!(lines.iter().any(|l| l.contains(want)), "report lacks {want:?}:\n{}", lines.join("\n"));
+        }
+    }
+
+    #[test]
+    fn interpolation_env_files_and_secrets() {
+        check(
+            &[
+                (
+                    "p/compose.yaml",
+                    "services:\n  app:\n    image: ghcr.io/x/app:1.0\n    env_file: app.env\n    environment:\n      A: ${A:-dflt}\n      B: $${NOT}\n      API_TOKEN: ${TOKEN}\n      UNSET: ${NOPE}\n",
+                ),
+                ("p/app.env", "DB_PASSWORD=literal-secret\nPLAIN=1\n"),
+                ("p/.env", "TOKEN=t0k3n\n"),
+            ],
+            &[
+                "A: dflt",
+                "B: \"${NOT}\"",
+                "API_TOKEN: secret:token",
+                "DB_PASSWORD: secret:app-db-password",
+                "token:\n    env: TOKEN",
+            ],
+            &["`${NOPE}` is not set", "p/app.env:1: to do: service `app`: the value of `DB_PASSWORD` is a secret"],
+        );
+    }
+
+    #[test]
+    fn relations_via_and_after() {
+        check(
+            &[(
+                "p/compose.yaml",
+                "services:\n  vpn:\n    image: qmcgaw/gluetun:v3.39.1\n    ports: ['8080:8080']\n  qb:\n    image: lscr.io/linuxserver/qbittorrent:5.1.2\n    network_mode: service:vpn\n  db:\n    image: postgres:16\n    environment: { POSTGRES_USER: app, POSTGRES_PASSWORD: pw-1 }\n  app:\n    image: ghcr.io/x/app:1.0\n    depends_on: [db, qb]\n    environment: { DATABASE_HOST: db, DATABASE_USER: app, DATABASE_PASSWORD: pw-1, DATABASE_NAME: appdb }\n",
+            )],
+            &[
+                "via: vpn",
+                "http: 8080",
+                "service: db\n        database: appdb",
+                "after: [qb]",
+                "DATABASE_PASSWORD: secret:db-app-password",
+                "POSTGRES_PASSWORD: secret:db-app-password",
+            ],
+            &["`DATABASE_HOST` points at `db`: imported as `uses: db`"],
+        );
+    }
+
+    #[test]
+    fn hostile_inputs_are_findings_or_errors_never_panics() {
+        let cases = [
+            "",
+            "services: []",
+            "services:\n  a: 3\n",
+            "services:\n  a:\n    image: [1]\n    ports: ['x:y', '99999:1', {target: abc}, '1-65535:1-65535/sctp']\n    volumes: [':', 'a:b:c:d', {type: bind}]\n",
+            "services:\n  a:\n    extends: b\n  b:\n    extends: a\n",
+            "services:\n  a:\n    extends: { service: z, file: missing.yaml }\n",
+            "services:\n  a:\n    environment: ['${A:-${B:-${C', '=x', 'K=${{}}']\n    env_file: [nothing.env]\n    healthcheck: { test: 42, interval: soon }\n    deploy: { resources: { limits: { memory: lots } } }\n",
+            "x: &a [*a]\n",
+            "services:\n  '---':\n    image: ':'\n    labels: ['traefik.http.routers.r.rule=Host(', 'traefik.http.routers.r.rule=']\n",
+        ];
+        for text in cases {
+            let mem = Mem([(PathBuf::from("p/compose.yaml"), text.to_string())].into());
+            let options = Options { on: "m".into(), env: BTreeMap::new(), cwd: PathBuf::from("/") };
+            let _ = import(&[PathBuf::from("p")], &mem, hearth_catalog::builtin(), &options);
+        }
+    }
+}
