@@ -105,6 +105,29 @@ pub fn import(
         }
         p.routes = found.routes;
     }
+    // `ingress:` is one section per spec, so the fragment cannot hold it: say what to write.
+    let proxy = planned
+        .iter()
+        .find(|p| !p.absorbed && p.app.is_some_and(|a| a.category == hearth_catalog::Category::Proxy))
+        .map(|p| (p.name.clone(), p.svc.span, p.svc.compose.clone()));
+    match (proxy, planned.iter().find(|p| !p.routes.is_empty())) {
+        (Some((name, span, compose)), _) => cx.at(
+            span,
+            Level::Todo,
+            Some(&compose),
+            format!("it is the proxy: write `ingress: {{ proxy: {name} }}` in the spec so Hearth routes through it"),
+        ),
+        (None, Some(p)) => {
+            let (span, compose) = (p.svc.span, p.svc.compose.clone());
+            cx.at(
+                span,
+                Level::Todo,
+                Some(&compose),
+                "its routes need a proxy: name one with `ingress: { proxy: … }` in the spec",
+            )
+        }
+        (None, None) => {}
+    }
     for p in planned.iter_mut().filter(|p| !p.absorbed) {
         plan::shape(p, &volumes_top, &mut cx);
     }
