@@ -222,6 +222,22 @@ mod tests {
     }
 
     #[test]
+    fn projects_with_the_same_service_names_are_told_apart() {
+        let app = "services:\n  app:\n    image: ghcr.io/x/app:1.0\n";
+        let mem = Mem([
+            (PathBuf::from("a/compose.yaml"), app.to_string()),
+            (PathBuf::from("b/compose.yaml"), app.to_string()),
+        ]
+        .into());
+        let options = Options { on: "m".into(), env: BTreeMap::new(), cwd: PathBuf::from("/w") };
+        let got = import(&[PathBuf::from("a"), PathBuf::from("b")], &mem, hearth_catalog::builtin(), &options)
+            .expect("import");
+        assert!(got.fragment.contains("  a-app:\n") && got.fragment.contains("  b-app:\n"), "{}", got.fragment);
+        assert!(got.fragment.contains("stack: a") && got.fragment.contains("stack: b"), "{}", got.fragment);
+        assert_eq!(got.services, 2);
+    }
+
+    #[test]
     fn hostile_inputs_are_findings_or_errors_never_panics() {
         let cases = [
             "",

@@ -267,7 +267,8 @@ pub fn wire(planned: &mut [Planned], cx: &mut Cx) {
                         format!("`network_mode: {mode}` names a container outside the import; not imported"),
                     ),
                 }
-            } else {
+            } else if planned[i].app.and_then(|a| a.network_mode.as_deref()) != Some(mode.as_str()) {
+                // The catalog app's own mode (Home Assistant's `host`) needs no escape hatch.
                 planned[i].svc.raw.push(("network_mode".into(), serde_json::Value::String(mode)));
             }
         }

@@ -38,18 +38,19 @@ fn compose(args: &ImportComposeArgs) -> anyhow::Result<ExitCode> {
     let plural = if n == 1 { "" } else { "s" };
     let todo = imported.findings.iter().filter(|f| f.level == hearth_import::Level::Todo).count();
     let differs = imported.findings.len() - todo;
+    let counts = format!("{differs} difference{}, {todo} to do", if differs == 1 { "" } else { "s" });
     match &args.out {
         Some(out) => {
             std::fs::write(out, &imported.fragment).with_context(|| format!("cannot write `{}`", out.display()))?;
             writeln!(
                 err,
-                "imported {n} service{plural} into `{}` ({differs} differences, {todo} to do); add it to `include:` in the spec",
+                "imported {n} service{plural} into `{}` ({counts}); add it to `include:` in the spec",
                 out.display()
             )?;
         }
         None => {
             std::io::stdout().lock().write_all(imported.fragment.as_bytes())?;
-            writeln!(err, "imported {n} service{plural} ({differs} differences, {todo} to do)")?;
+            writeln!(err, "imported {n} service{plural} ({counts})")?;
         }
     }
     Ok(ExitCode::SUCCESS)
