@@ -148,7 +148,7 @@ mod tests {
     struct Mem(BTreeMap<PathBuf, String>);
 
     impl Mem {
-        fn key<'p>(path: &'p Path) -> &'p Path {
+        fn key(path: &Path) -> &Path {
             path.strip_prefix("/w").unwrap_or(path)
         }
     }
