@@ -538,3 +538,89 @@ pub fn shape(p: &mut Planned, volumes_top: &BTreeMap<String, hearth_spec::yaml::
         }
     }
 }
+
+/// The exposed name of a catalog app in Hearth's own compose files, read back from the
+/// variables its catalog entry fills with `{{ fqdn }}` or `{{ url }}` (those files hold no
+/// routes: the proxy's configuration does). Files Hearth did not write are left alone: a
+/// variable there says nothing about a proxy.
+pub fn recover_routes(planned: &mut [Planned], cx: &mut Cx) {
+    for i in 0..planned.len() {
+        let p = &planned[i];
+        let hearth_written = p.svc.labels.iter().any(|(k, _, _)| k == "hearth.service");
+        let Some(app) = p.app.filter(|_| hearth_written && p.routes.is_empty() && !p.absorbed) else { continue };
+        let mut pairs: Vec<(String, String, String)> = app
+            .env
+            .iter()
+            .filter_map(|(k, t)| p.svc.env.get(k).map(|v| (k.to_string(), t.clone(), v.value.clone())))
+            .collect();
+        for c in planned.iter().filter(|c| c.absorbed && c.project == p.project) {
+            let label = |k: &str| c.svc.labels.iter().find(|(lk, _, _)| lk == k).map(|(_, v, _)| v.clone());
+            if label("hearth.service").as_deref() != Some(&p.name) {
+                continue;
+            }
+            let Some(companion) = label("hearth.companion").and_then(|n| app.companions.get(&n)) else { continue };
+            pairs.extend(
+                companion
+                    .env
+                    .iter()
+                    .filter_map(|(k, t)| c.svc.env.get(k).map(|v| (k.to_string(), t.clone(), v.value.clone()))),
+            );
+        }
+        let found = pairs.iter().find_map(|(k, template, value)| fqdn_from(template, value).map(|f| (k.clone(), f)));
+        if let Some((key, fqdn)) = found {
+            let (span, compose) = (p.svc.span, p.svc.compose.clone());
+            cx.at(
+                span,
+                Level::Differs,
+                Some(&compose),
+                format!("exposed as `{fqdn}`, read from `{key}` (compose files hold no routes): check its port, access and auth"),
+            );
+            planned[i].routes.push(Route { name: fqdn, path: None, port: None, auth: None });
+        }
+    }
+}
+
+/// The name a `{{ fqdn }}` or `{{ url }}` placeholder stood for in `value`, if the template has
+/// only that placeholder and the rest matches.
+fn fqdn_from(template: &str, value: &str) -> Option<String> {
+    for (placeholder, url) in [("{{ fqdn }}", false), ("{{ url }}", true)] {
+        let Some((prefix, suffix)) = template.split_once(placeholder) else { continue };
+        if prefix.contains("{{") || suffix.contains("{{") {
+            return None;
+        }
+        let middle = value.strip_prefix(prefix)?.strip_suffix(suffix)?;
+        let name =
+            if url { middle.strip_prefix("https://").or_else(|| middle.strip_prefix("http://"))? } else { middle };
+        let valid = !name.is_empty()
+            && name.contains('.')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        return valid.then(|| name.to_string());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(template: &str, value: &str, expected: Option<&str>) {
+        assert_eq!(fqdn_from(template, value).as_deref(), expected, "{template} / {value}");
+    }
+
+    #[test]
+    fn names_from_templates() {
+        check("{{ url }}", "https://vault.example.com", Some("vault.example.com"));
+        check("rels://{{ fqdn }}:443", "rels://nb.example.com:443", Some("nb.example.com"));
+        check("{{ fqdn }}", "", None);
+        check("{{ url }}", "ftp://x.y", None);
+        check("{{ url }}/{{ fqdn }}", "https://a.b/a.b", None);
+        check("{{ tz }}", "UTC", None);
+    }
+
+    #[test]
+    fn spec_names() {
+        for (raw, want) in [("immich_server", "immich-server"), ("Web.App", "web-app"), ("1st", "s-1st"), ("__", "s")] {
+            assert_eq!(spec_name(raw), want);
+        }
+    }
+}
