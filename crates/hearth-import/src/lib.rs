@@ -106,6 +106,7 @@ pub fn import(
         p.routes = found.routes;
     }
     plan::recover_routes(&mut planned, &mut cx);
+    plan::move_vpn_routes(&mut planned, &mut cx);
     // `ingress:` is one section per spec, so the fragment cannot hold it: say what to write.
     let proxy = planned
         .iter()

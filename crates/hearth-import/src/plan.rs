@@ -539,6 +539,40 @@ pub fn shape(p: &mut Planned, volumes_top: &BTreeMap<String, hearth_spec::yaml::
     }
 }
 
+/// Labels for a service behind a VPN container sit on the VPN container (the only one with a
+/// network of its own); a route to a port that a joining service serves is that service's.
+pub fn move_vpn_routes(planned: &mut [Planned], cx: &mut Cx) {
+    for v in 0..planned.len() {
+        let clients: Vec<usize> =
+            (0..planned.len()).filter(|&c| planned[c].via.as_deref() == Some(planned[v].name.as_str())).collect();
+        if clients.is_empty() {
+            continue;
+        }
+        let routes = std::mem::take(&mut planned[v].routes);
+        for r in routes {
+            let serves = |c: &Planned, port: u16| {
+                c.svc.ports.iter().any(|(p, _)| p.container == port)
+                    || c.app.is_some_and(|a| a.ports.iter().any(|(_, ap)| ap.port == port))
+            };
+            let owner = r.port.and_then(|port| clients.iter().copied().find(|&c| serves(&planned[c], port)));
+            match owner {
+                Some(c) => {
+                    let (span, compose) = (planned[v].svc.span, planned[v].svc.compose.clone());
+                    let client = planned[c].name.clone();
+                    cx.at(
+                        span,
+                        Level::Differs,
+                        Some(&compose),
+                        format!("the route `{}` is `{client}`'s, which joins its network", r.name),
+                    );
+                    planned[c].routes.push(r);
+                }
+                None => planned[v].routes.push(r),
+            }
+        }
+    }
+}
+
 /// The exposed name of a catalog app in Hearth's own compose files, read back from the
 /// variables its catalog entry fills with `{{ fqdn }}` or `{{ url }}` (those files hold no
 /// routes: the proxy's configuration does). Files Hearth did not write are left alone: a
