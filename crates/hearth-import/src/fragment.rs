@@ -14,17 +14,17 @@ use crate::secrets::{Declarations, EnvOut, sql_ident};
 /// Variables a `uses` edge or the catalog sets, which the fragment therefore leaves out, and the
 /// differences that makes.
 pub fn settle_env(planned: &mut [Planned], cx: &mut Cx) {
-    for c in 0..planned.len() {
-        if planned[c].absorbed {
+    for planned_one in planned.iter_mut() {
+        if planned_one.absorbed {
             continue;
         }
         let mut dropped = Vec::new();
         let mut notes = Vec::new();
-        let p = &planned[c];
+        let p: &Planned = planned_one;
         let at = p.svc.env.values().next().map(|v| v.at.clone());
         let place = |k: &str| p.svc.env.get(k).map(|v| v.at.clone()).or_else(|| at.clone());
         for u in &p.uses {
-            let target = &planned[u.target].name;
+            let target = &u.service;
             let kind = match u.engine {
                 Engine::Postgres => "postgres",
                 Engine::Mysql => "mysql",
@@ -81,7 +81,7 @@ pub fn settle_env(planned: &mut [Planned], cx: &mut Cx) {
                     ));
                 }
             }
-            if u.engine == Engine::Redis && u.password_keys.is_empty() && !u.inline_password {
+            if u.engine == Engine::Redis && u.password_keys.is_empty() && !u.inline_password && !u.from_hearth {
                 notes.push((
                     place(u.url_keys.first().or(u.host_keys.first()).map_or("", String::as_str)),
                     format!(
@@ -125,7 +125,7 @@ pub fn settle_env(planned: &mut [Planned], cx: &mut Cx) {
                 None => cx.at(span, Level::Differs, Some(&compose), format!("environment {message}")),
             }
         }
-        planned[c].dropped_env.extend(dropped);
+        planned_one.dropped_env.extend(dropped);
     }
 }
 
@@ -146,7 +146,7 @@ pub fn write(
         if p.absorbed {
             continue;
         }
-        services.push((p.name.clone(), service(p, &envs[i], planned, on, &mut taken, cx)));
+        services.push((p.name.clone(), service(p, &envs[i], on, &mut taken, cx)));
     }
     let mut doc = vec![("services".to_string(), Node::Map(services))];
     if !decls.is_empty() {
@@ -175,7 +175,6 @@ pub fn write(
 fn service(
     p: &Planned,
     env: &BTreeMap<String, EnvOut>,
-    planned: &[Planned],
     on: &str,
     taken: &mut std::collections::BTreeSet<u16>,
     cx: &mut Cx,
@@ -344,7 +343,7 @@ fn service(
             .uses
             .iter()
             .map(|u| {
-                let target = planned[u.target].name.clone();
+                let target = u.service.clone();
                 let mut e = vec![("service".to_string(), Node::Plain(target.clone()))];
                 if u.engine != Engine::Redis {
                     let database = u.database.clone().unwrap_or_else(|| sql_ident(&p.name));
@@ -362,8 +361,7 @@ fn service(
             .collect();
         m.push(("uses".into(), Node::Seq(uses)));
     }
-    let after: Vec<String> =
-        p.after.iter().filter(|a| !p.uses.iter().any(|u| planned[u.target].name == **a)).cloned().collect();
+    let after: Vec<String> = p.after.iter().filter(|a| !p.uses.iter().any(|u| u.service == **a)).cloned().collect();
     if !after.is_empty() {
         m.push(("after".into(), Node::Flow(after.into_iter().map(Node::Plain).collect())));
     }

@@ -224,6 +224,27 @@ mod tests {
     }
 
     #[test]
+    fn passwords_inside_values_never_reach_the_fragment() {
+        check(
+            &[(
+                "p/compose.yaml",
+                "services:\n  app:\n    image: ghcr.io/x/app:1.0\n    command: [app, --db, 'postgres://u:pw-in-url@db.lan/x']\n    environment:\n      EXTERNAL_DB: postgres://u:pw-in-env@db.lan:5432/x\n      HOME_URL: https://example.com/\n",
+            )],
+            &["EXTERNAL_DB: secret:app-external-db", "HOME_URL: https://example.com/"],
+            &["the command passes a secret (`a URL with a password`)"],
+        );
+        let mem = Mem([(
+            PathBuf::from("p/compose.yaml"),
+            "services:\n  a:\n    image: x/y:1\n    environment: [DSN=mysql://root:pw-x@h/d]\n".to_string(),
+        )]
+        .into());
+        let options = Options { on: "m".into(), env: BTreeMap::new(), cwd: PathBuf::from("/w") };
+        let got = import(&[PathBuf::from("p")], &mem, hearth_catalog::builtin(), &options).expect("import");
+        assert!(!got.fragment.contains("pw-x"), "{}", got.fragment);
+        assert!(got.findings.iter().all(|f| !f.message.contains("pw-x")));
+    }
+
+    #[test]
     fn projects_with_the_same_service_names_are_told_apart() {
         let app = "services:\n  app:\n    image: ghcr.io/x/app:1.0\n";
         let mem = Mem([

@@ -10,8 +10,8 @@ use crate::report::{Cx, Level};
 /// A `uses:` edge found in a consumer's environment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Use {
-    /// Index of the target in the planned services.
-    pub target: usize,
+    /// The target's spec name (a service of the import, or of the spec it joins).
+    pub service: String,
     pub engine: Engine,
     pub database: Option<String>,
     pub user: Option<String>,
@@ -27,6 +27,9 @@ pub struct Use {
     /// Whether a URL held the password inline (such a URL cannot be carried: it is a secret
     /// inside a larger text).
     pub inline_password: bool,
+    /// Read back from the connection values Hearth itself rendered (its placeholders name the
+    /// password secret, and so the server and user).
+    pub from_hearth: bool,
 }
 
 /// The parts of a `scheme://user:pass@host:port/path` URL.
@@ -99,7 +102,8 @@ pub fn find(planned: &mut [Planned], cx: &mut Cx) {
             let Some(engine) = planned[t].engine else { continue };
             let aliases = planned[t].svc.aliases.clone();
             let mut u = Use {
-                target: t,
+                service: planned[t].name.clone(),
+                from_hearth: false,
                 engine,
                 database: None,
                 user: None,
@@ -173,9 +177,12 @@ pub fn find(planned: &mut [Planned], cx: &mut Cx) {
             }
             found.push(u);
         }
+        found.extend(from_hearth(&planned[c], &found));
         for u in &found {
-            let target = planned[u.target].name.clone();
-            let first = u.host_keys.first().or(u.url_keys.first()).cloned().unwrap_or_default();
+            let target = u.service.clone();
+            let first =
+                u.host_keys.first().or(u.url_keys.first()).or(u.password_keys.first()).cloned().unwrap_or_default();
+            let shown = planned.iter().find(|p| p.name == target).map_or(target.clone(), |p| p.svc.compose.clone());
             if let Some(v) = planned[c].svc.env.get(&first) {
                 let at = v.at.clone();
                 cx.findings.push(crate::report::Finding {
@@ -183,15 +190,121 @@ pub fn find(planned: &mut [Planned], cx: &mut Cx) {
                     line: at.1,
                     level: Level::Differs,
                     service: Some(planned[c].svc.compose.clone()),
-                    message: format!(
-                        "`{first}` points at `{}`: imported as `uses: {target}`",
-                        planned[u.target].svc.compose
-                    ),
+                    message: format!("`{first}` points at `{shown}`: imported as `uses: {target}`"),
                 });
             }
         }
         planned[c].uses = found;
     }
+}
+
+/// The `uses` edges behind the connection values of Hearth's own compose files: a password
+/// placeholder `{{secret:<server>-<user>-password}}` (or `{{secret:<redis>-password}}`) in a
+/// catalog app's wiring variable or a generic `DATABASE_URL`/`REDIS_URL`/`MONGODB_URL` names the
+/// server; the user, database and Redis DB come from the variables beside it.
+fn from_hearth(p: &Planned, already: &[Use]) -> Vec<Use> {
+    use crate::service::placeholder;
+    let mut out: Vec<Use> = Vec::new();
+    if !p.svc.labels.iter().any(|(k, _, _)| k == "hearth.service") {
+        return out;
+    }
+    let value = |k: &str| p.svc.env.get(k).map(|v| v.value.clone());
+    let mut push = |u: Use| {
+        if !already
+            .iter()
+            .chain(out.iter())
+            .any(|o| o.service == u.service && o.engine == u.engine && o.database == u.database && o.db == u.db)
+        {
+            out.push(u);
+        }
+    };
+    let blank = |service: String, engine: Engine| Use {
+        service,
+        engine,
+        database: None,
+        user: None,
+        db: None,
+        password_keys: Vec::new(),
+        host_keys: Vec::new(),
+        url_keys: Vec::new(),
+        inline_password: false,
+        from_hearth: true,
+    };
+    let server_of = |secret: &str, engine: Engine, user: Option<&str>| -> Option<String> {
+        let rest = secret.strip_suffix("-password")?;
+        let name = match (engine, user) {
+            (Engine::Redis, _) => rest,
+            (_, Some(u)) => rest.strip_suffix(&format!("-{}", u.replace('_', "-")))?,
+            (_, None) => return None,
+        };
+        (!name.is_empty()).then(|| name.to_string())
+    };
+    // A catalog app's wiring variables.
+    if let Some(app) = p.app {
+        for (kind, wiring) in app.uses.iter() {
+            let engine = match kind {
+                "postgres" => Engine::Postgres,
+                "mysql" => Engine::Mysql,
+                "mongodb" => Engine::Mongo,
+                "redis" => Engine::Redis,
+                _ => continue,
+            };
+            let by_template = |t: &str| wiring.env.iter().find(|(_, v)| v.as_str() == t).map(|(k, _)| k.to_string());
+            let user = by_template("{{ user }}").and_then(|k| value(&k));
+            let database = by_template("{{ database }}").and_then(|k| value(&k));
+            let db = by_template("{{ db }}").and_then(|k| value(&k)).and_then(|v| v.parse().ok());
+            let direct = by_template("{{ password }}").and_then(|k| value(&k).map(|v| (k, v)));
+            let via_url = by_template("{{ url }}").and_then(|k| value(&k).map(|v| (k, v)));
+            let (key, secret, user, database, db) = match (direct, via_url) {
+                (Some((k, v)), _) => match placeholder(&v) {
+                    Some(n) => (k, n.to_string(), user, database, db),
+                    None => continue,
+                },
+                (None, Some((k, v))) => {
+                    let Some(parsed) = url(&v) else { continue };
+                    let Some(n) = parsed.password.as_deref().and_then(placeholder) else { continue };
+                    let path = parsed.path.clone();
+                    let db = if engine == Engine::Redis { path.as_deref().and_then(|p| p.parse().ok()) } else { db };
+                    let database = if engine == Engine::Redis { None } else { path };
+                    (k, n.to_string(), parsed.user.clone(), database, db)
+                }
+                _ => continue,
+            };
+            let Some(server) = server_of(&secret, engine, user.as_deref()) else { continue };
+            let mut u = blank(server, engine);
+            u.user = user;
+            u.database = database;
+            u.db = db;
+            u.url_keys.push(key);
+            push(u);
+        }
+        return out;
+    }
+    // An image's generic variables.
+    for (k, v) in &p.svc.env {
+        let engine = match k.as_str() {
+            "DATABASE_URL" => None,
+            k if k == "REDIS_URL" || k.starts_with("REDIS_URL_") => Some(Engine::Redis),
+            k if k == "MONGODB_URL" || k.starts_with("MONGODB_URL_") => Some(Engine::Mongo),
+            k if k.starts_with("DATABASE_URL_") => None,
+            _ => continue,
+        };
+        let Some(parsed) = url(&v.value) else { continue };
+        let engine = engine.unwrap_or(if v.value.starts_with("mysql:") { Engine::Mysql } else { Engine::Postgres });
+        let Some(secret) = parsed.password.as_deref().and_then(placeholder) else { continue };
+        let Some(server) = server_of(secret, engine, parsed.user.as_deref()) else { continue };
+        let mut u = blank(server, engine);
+        match engine {
+            Engine::Redis => u.db = parsed.path.as_deref().and_then(|p| p.parse().ok()),
+            _ => {
+                u.user = parsed.user.clone();
+                u.database = parsed.path.clone();
+            }
+        }
+        u.url_keys.push(k.clone());
+        push(u);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -43,12 +43,12 @@ pub fn secret_name(key: &str) -> bool {
 }
 
 /// The password secret Hearth uses for a `uses` edge.
-fn edge_secret(p: &Planned, consumer: &str, u: &crate::relations::Use) -> String {
+fn edge_secret(consumer: &str, u: &crate::relations::Use) -> String {
     match u.engine {
-        Engine::Redis => format!("{}-password", p.name),
+        Engine::Redis => format!("{}-password", u.service),
         _ => {
             let user = u.user.clone().unwrap_or_else(|| u.database.clone().unwrap_or_else(|| sql_ident(consumer)));
-            format!("{}-{}-password", p.name, user.replace('_', "-"))
+            format!("{}-{}-password", u.service, user.replace('_', "-"))
         }
     }
 }
@@ -64,7 +64,7 @@ pub fn assign(planned: &[Planned], cx: &mut Cx) -> (Vec<BTreeMap<String, EnvOut>
     let mut forced: BTreeMap<(usize, String), String> = BTreeMap::new();
     for (c, p) in planned.iter().enumerate() {
         for u in &p.uses {
-            let name = edge_secret(&planned[u.target], &p.name, u);
+            let name = edge_secret(&p.name, u);
             for k in &u.password_keys {
                 forced.insert((c, k.clone()), name.clone());
             }
@@ -82,7 +82,10 @@ pub fn assign(planned: &[Planned], cx: &mut Cx) -> (Vec<BTreeMap<String, EnvOut>
         if outside_reference(&v.value).is_some() {
             return None;
         }
+        // A connection string with a password inside is a secret whatever its variable's name.
+        let inline = crate::relations::url(&v.value).is_some_and(|u| u.password.is_some());
         let secret = forced.contains_key(&(c, k.to_string()))
+            || inline
             || secret_name(k)
             || v.from_var.as_deref().is_some_and(secret_name);
         if !secret {
@@ -213,9 +216,8 @@ pub fn assign(planned: &[Planned], cx: &mut Cx) -> (Vec<BTreeMap<String, EnvOut>
                         });
                     }
                 }
-                _ => {
-                    decls.insert(name.clone(), None);
-                }
+                // Hearth's own placeholder: the spec the fragment joins declares or generates it.
+                _ => {}
             }
         }
         envs.push(env);

@@ -229,7 +229,7 @@ pub fn read(raw: &RawService, files: &dyn Files, cx: &mut Cx) -> Svc {
                 let j = json(v, cx);
                 s.raw.push((k.to_string(), j));
             }
-            k if SILENT.contains(&k) => {}
+            k if SILENT.contains(&k) || k.starts_with("x-") => {}
             "links" | "external_links" => cx.at(
                 key.span,
                 Level::Differs,
@@ -423,6 +423,10 @@ fn command(v: &Node, cx: &mut Cx) -> Option<Vec<String>> {
 /// `--password=x`), which the spec must not hold as text.
 fn secret_flag(argv: &[String]) -> Option<&str> {
     argv.iter().find_map(|a| {
+        if crate::relations::url(a.split_once('=').map_or(a.as_str(), |(_, v)| v)).is_some_and(|u| u.password.is_some())
+        {
+            return Some("a URL with a password");
+        }
         let flag = a.trim_start_matches('-');
         let name = flag.split('=').next().unwrap_or(flag).to_ascii_uppercase().replace('-', "_");
         (a.starts_with('-') && (crate::secrets::secret_name(&name) || name.contains("PASS")))

@@ -16,6 +16,28 @@ use serde_json::Value;
 
 use super::{Run, repo_root, tempdir};
 
+/// A scratch folder removed when dropped, so the tests leave nothing behind.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch(tempdir())
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Runs `hearth ARGS` in `cwd` with an empty environment, so the import interpolates from the
 /// projects' own `.env` files only.
 fn hearth_clean(args: &[&str], cwd: &Path) -> Run {
@@ -53,13 +75,13 @@ fn compose_available() -> bool {
 
 /// `docker compose config --format json` of the project in `dir`, its services by name.
 fn compose_config(dir: &Path) -> BTreeMap<String, Value> {
-    let home = tempdir();
+    let home = Scratch::new();
     let out = Command::new("docker")
         .args(["compose", "config", "--format", "json"])
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", &home)
+        .env("HOME", &*home)
         .output()
         .expect("run docker compose config");
     assert!(
@@ -207,7 +229,7 @@ fn imported_projects_check_render_and_match_compose() {
     let docker = compose_available();
     let mut failures = Vec::new();
     for name in projects() {
-        let tmp = tempdir();
+        let tmp = Scratch::new();
         let fragment = tmp.join("imported.yaml");
         let project = format!("tests/import/{name}");
         let run = hearth_clean(
@@ -268,7 +290,7 @@ fn imported_projects_check_render_and_match_compose() {
 #[test]
 fn import_refuses_to_overwrite_without_force() {
     let root = repo_root();
-    let tmp = tempdir();
+    let tmp = Scratch::new();
     let out = tmp.join("fragment.yaml");
     std::fs::write(&out, "keep me\n").expect("write");
     let args = |force: bool| {
@@ -312,10 +334,13 @@ fn examples_round_trip_through_their_rendered_compose_files() {
     let mut failures = Vec::new();
     let mut compared = 0;
     for example in super::yaml_files("examples") {
-        let tmp = tempdir();
+        let tmp = Scratch::new();
         let first = tmp.join("first");
         let run = hearth_clean(&["render", &example, "-o", &first.display().to_string()], &root);
         assert_eq!(run.code, Some(0), "{example}: {}", run.stderr);
+        let text = std::fs::read_to_string(root.join(&example)).expect("example");
+        let show = hearth_clean(&["show", "--json", &example], &root);
+        let model: Value = serde_json::from_str(&show.stdout).expect("show --json");
         let mut machines: Vec<String> = std::fs::read_dir(&first)
             .expect("render output")
             .map(|e| e.expect("entry"))
@@ -338,12 +363,16 @@ fn examples_round_trip_through_their_rendered_compose_files() {
             args.extend(["--on", machine.as_str(), "-o", fragment.as_str()]);
             let run = hearth_clean(&args, &root);
             assert_eq!(run.code, Some(0), "{example}/{machine}: {}", run.stderr);
-            // The machine, and a proxy elsewhere for the routes read back from the files.
-            let wrapper = format!(
-                "homelab: round-trip\ninclude: [imported.yaml]\nnetworks: {{ lan: {{ cidr: 192.168.1.0/24 }} }}\nhosts:\n  {machine}: {{ address: 192.168.1.20, network: lan, runtime: docker }}\n  rt-edge: {{ address: 192.168.1.21, network: lan, runtime: docker }}\nservices: {{ rt-proxy: {{ app: caddy, on: rt-edge }} }}\ningress: {{ proxy: rt-proxy, tls: {{ internal: true }} }}\n"
-            );
+            // The example itself, its Docker services on this machine replaced by the import.
+            let drop: BTreeSet<String> = docker_services_on(&model, &machine);
+            let wrapper = format!("{}\ninclude: [imported.yaml]\n", without_services(&text, &drop));
             std::fs::write(work.join("hearth.yaml"), wrapper).expect("wrapper");
             let spec = work.join("hearth.yaml").display().to_string();
+            let check = hearth_clean(&["--format", "short", "check", &spec], &root);
+            if check.code != Some(0) {
+                failures.push(format!("{example}/{machine}: the spec with the import has errors:\n{}", check.stderr));
+                continue;
+            }
             let out = work.join("out");
             let render = hearth_clean(&["render", &spec, "-o", &out.display().to_string()], &root);
             if render.code != Some(0) {
@@ -367,6 +396,42 @@ fn examples_round_trip_through_their_rendered_compose_files() {
             }
         }
     }
-    assert!(compared > 0, "no Docker service in any example");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(compared > 0, "no Docker service in any example");
+}
+
+/// The spec's services the model runs as containers on `machine` (replicas too).
+fn docker_services_on(model: &Value, machine: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (name, s) in model["services"].as_object().into_iter().flatten() {
+        let on = s["on"]["name"].as_str() == Some(machine)
+            || s["also_on"].as_array().is_some_and(|a| a.iter().any(|m| m.as_str() == Some(machine)));
+        if on && s["form"].as_str() == Some("docker") {
+            out.insert(name.clone());
+        }
+    }
+    out
+}
+
+/// The spec text without the named entries of its `services:` (each from its key's line to the
+/// line of the next key, of `services:` or after it).
+fn without_services(text: &str, drop: &BTreeSet<String>) -> String {
+    let (root, _) = hearth_spec::yaml::parse(hearth_spec::FileId(0), text);
+    let Some(top) = root.as_ref().and_then(|r| r.as_map()) else { return text.to_string() };
+    let Some(at) = top.iter().position(|(k, _)| k.name == "services") else { return text.to_string() };
+    let Some(services) = top[at].1.as_map() else { return text.to_string() };
+    let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let after = top.get(at + 1).map_or(text.len(), |(k, _)| line_start(k.span.start as usize));
+    let mut cuts = Vec::new();
+    for (i, (k, _)) in services.iter().enumerate() {
+        if drop.contains(&k.name) {
+            let end = services.get(i + 1).map_or(after, |(n, _)| line_start(n.span.start as usize));
+            cuts.push((line_start(k.span.start as usize), end));
+        }
+    }
+    let mut out = text.to_string();
+    for (a, b) in cuts.into_iter().rev() {
+        out.replace_range(a..b, "");
+    }
+    out
 }
