@@ -245,6 +245,29 @@ mod tests {
     }
 
     #[test]
+    fn hearths_own_connection_values_give_back_their_edges() {
+        check(
+            &[
+                (
+                    "p/compose.yaml",
+                    "services:\n  app:\n    image: ghcr.io/x/app:1.0\n    env_file: [app.secrets.env]\n    labels: { hearth.service: app }\n",
+                ),
+                (
+                    "p/app.secrets.env",
+                    "DATABASE_URL=postgresql://app_user:{{secret:vm-db-app-user-password}}@10.0.0.5:5432/appdb\nREDIS_URL=redis://:{{secret:cache-password}}@10.0.0.6:6379/4\nTOKEN={{secret:app-token}}\nKEY={{env:OUTSIDE}}\n",
+                ),
+            ],
+            &[
+                "service: vm-db\n        database: appdb\n        user: app_user",
+                "service: cache\n        db: 4",
+                "TOKEN: secret:app-token",
+                "KEY: env:OUTSIDE",
+            ],
+            &["imported as `uses: vm-db`", "imported as `uses: cache`"],
+        );
+    }
+
+    #[test]
     fn projects_with_the_same_service_names_are_told_apart() {
         let app = "services:\n  app:\n    image: ghcr.io/x/app:1.0\n";
         let mem = Mem([

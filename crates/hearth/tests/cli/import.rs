@@ -435,3 +435,12 @@ fn without_services(text: &str, drop: &BTreeSet<String>) -> String {
     }
     out
 }
+
+#[test]
+fn import_names_a_missing_project_and_exits_2() {
+    let root = repo_root();
+    let run = hearth_clean(&["import", "compose", "tests/import/no-such-project", "--on", "docker"], &root);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("tests/import/no-such-project"), "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+}
