@@ -136,7 +136,8 @@ fn braced(inner: &str, env: &BTreeMap<String, String>, out: &mut Interpolated, d
     } else if rest.is_empty() {
         ("", "")
     } else {
-        (&rest[..1], &rest[1..])
+        let first = rest.chars().next().map_or(0, char::len_utf8);
+        (&rest[..first], &rest[first..])
     };
     match op {
         "" => match value {

@@ -283,6 +283,61 @@ mod tests {
         assert_eq!(got.services, 2);
     }
 
+    /// Compose-shaped texts from random pieces (a fixed-seed generator, so failures repeat):
+    /// whatever they say, the import returns.
+    #[test]
+    fn random_compose_texts_never_panic() {
+        const PIECES: &[&str] = &[
+            "services:\n",
+            "  a:\n",
+            "  b:\n",
+            "    image: ",
+            "postgres:16",
+            "redis",
+            "x/y:1",
+            "\n",
+            "    ports: [",
+            "'80:80'",
+            "'1-3:1-3/udp'",
+            "'[::1]:5:5'",
+            "]\n",
+            "    environment: {",
+            "DB_HOST: b",
+            "PASSWORD: ${P:-x}",
+            "U: $$",
+            "}\n",
+            "    network_mode: service:b\n",
+            "    extends: b\n",
+            "    volumes: [",
+            "'./d:/d:ro'",
+            "'v:/v'",
+            "    labels: [",
+            "'traefik.http.routers.r.rule=Host(`h`)'",
+            "    env_file: x.env\n",
+            "${",
+            "}",
+            ":",
+            "-",
+            "'",
+            "\"",
+            "é",
+            "    depends_on: [a]\n",
+            "    profiles: [p]\n",
+        ];
+        let mut seed: u64 = 0x5eed;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        for _ in 0..500 {
+            let n = 5 + next() % 30;
+            let text: String = (0..n).map(|_| PIECES[next() % PIECES.len()]).collect();
+            let mem = Mem([(PathBuf::from("p/compose.yaml"), text)].into());
+            let options = Options { on: "m".into(), env: BTreeMap::new(), cwd: PathBuf::from("/w") };
+            let _ = import(&[PathBuf::from("p")], &mem, hearth_catalog::builtin(), &options);
+        }
+    }
+
     #[test]
     fn hostile_inputs_are_findings_or_errors_never_panics() {
         let cases = [
@@ -294,6 +349,8 @@ mod tests {
             "services:\n  a:\n    extends: { service: z, file: missing.yaml }\n",
             "services:\n  a:\n    environment: ['${A:-${B:-${C', '=x', 'K=${{}}']\n    env_file: [nothing.env]\n    healthcheck: { test: 42, interval: soon }\n    deploy: { resources: { limits: { memory: lots } } }\n",
             "x: &a [*a]\n",
+            "services:\n  a:\n    image: x/y:1\n    environment: ['A=${A€}', 'B=${€}', 'C=$€', 'D=${A:€x}']\n    command: 'a \"b'\n",
+            "services:\n  é:\n    image: é/ü:ß\n    ports: ['€:1']\n    labels: { traefik.http.routers.é.rule: 'Host(`ü`)' }\n",
             "services:\n  '---':\n    image: ':'\n    labels: ['traefik.http.routers.r.rule=Host(', 'traefik.http.routers.r.rule=']\n",
         ];
         for text in cases {

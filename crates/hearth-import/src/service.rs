@@ -217,12 +217,37 @@ pub fn read(raw: &RawService, files: &dyn Files, cx: &mut Cx) -> Svc {
             "labels" => {
                 for (lk, lv) in entries(v) {
                     let value = cx.string(&lv).unwrap_or_default();
+                    // Labels are carried as text: one that holds a credential is not.
+                    let inline = crate::relations::url(&value).is_some_and(|u| u.password.is_some());
+                    if !value.is_empty() && (inline || crate::secrets::secret_name(&lk.name.replace(['.', '-'], "_"))) {
+                        cx.at(
+                            lk.span,
+                            Level::Todo,
+                            Some(name),
+                            format!("label `{}` holds a secret; not imported", lk.name),
+                        );
+                        continue;
+                    }
                     s.labels.push((lk.name.clone(), value, lk.span));
                 }
             }
             "restart" => {
                 if let Some(r) = cx.string(v).filter(|r| r != "unless-stopped") {
                     s.raw.push(("restart".into(), serde_json::Value::String(r)));
+                }
+            }
+            "entrypoint" => {
+                let argv = command(v, cx).unwrap_or_default();
+                if let Some(flag) = secret_flag(&argv) {
+                    cx.at(
+                        v.span,
+                        Level::Todo,
+                        Some(name),
+                        format!("the entrypoint passes a secret (`{flag}`); not imported: give the value through a `secret:` environment variable"),
+                    );
+                } else {
+                    let j = json(v, cx);
+                    s.raw.push((k.to_string(), j));
                 }
             }
             k if RAW_KEYS.contains(&k) => {
