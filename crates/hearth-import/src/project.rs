@@ -66,8 +66,31 @@ pub fn load(path: &Path, files: &dyn Files, cwd: &Path, cx: &mut Cx) -> Result<P
     let mut services: Vec<RawService> = Vec::new();
     let mut volumes = BTreeMap::new();
     let mut name = None;
-    for p in &paths {
+    // Compose's top-level `include:` adds the services of other files (relative to the file
+    // that includes them); they are read after the file that names them, once each.
+    let mut queue: Vec<PathBuf> = paths.clone();
+    let mut i = 0;
+    while i < queue.len() {
+        let p = queue[i].clone();
+        i += 1;
+        let p = &p;
         let root = loader.parse(p, cx)?;
+        for inc in root.get("include").and_then(|n| n.as_seq()).unwrap_or_default() {
+            let listed: Vec<String> = match (inc.as_scalar(), inc.get("path")) {
+                (Some(_), _) => cx.string(inc).into_iter().collect(),
+                (None, Some(path)) if path.as_seq().is_some() => {
+                    path.as_seq().unwrap_or_default().iter().filter_map(|x| cx.string(x)).collect()
+                }
+                (None, Some(path)) => cx.string(path).into_iter().collect(),
+                (None, None) => Vec::new(),
+            };
+            for f in listed {
+                let full = PathBuf::from(join(p.parent().unwrap_or(Path::new("")), &f));
+                if queue.len() < 64 && !queue.contains(&full) {
+                    queue.push(full);
+                }
+            }
+        }
         if let Some(n) = root.get("name").and_then(|n| cx.string(n)) {
             name = Some(n);
         }
@@ -84,7 +107,7 @@ pub fn load(path: &Path, files: &dyn Files, cwd: &Path, cx: &mut Cx) -> Result<P
             }
         }
         for (key, value) in root.as_map().unwrap_or_default() {
-            if !matches!(key.name.as_str(), "services" | "volumes" | "name" | "version" | "networks")
+            if !matches!(key.name.as_str(), "services" | "volumes" | "name" | "version" | "networks" | "include")
                 && !key.name.starts_with("x-")
             {
                 let _ = value;

@@ -540,7 +540,7 @@ fn healthcheck(name: &str, v: &Node, cx: &mut Cx) -> Option<Out> {
         }
         _ => return None,
     };
-    let mut m = vec![("command".to_string(), Out::strs(&argv))];
+    let mut m = vec![probe(&argv).unwrap_or_else(|| ("command".to_string(), Out::strs(&argv)))];
     for k in ["interval", "timeout", "start_period"] {
         if let Some(d) = v.get(k).and_then(|d| cx.string(d)) {
             match duration(&d) {
@@ -561,6 +561,57 @@ fn healthcheck(name: &str, v: &Node, cx: &mut Cx) -> Option<Out> {
         cx.at(v.span, Level::Differs, Some(name), "healthcheck `start_interval` is not imported");
     }
     Some(Out::Map(m))
+}
+
+/// The spec's `http:` or `tcp:` probe for a command that only fetches a local URL with curl or
+/// wget (`curl -f http://localhost:8096/health`, Hearth's own `wget … || curl … || exit 1`) or
+/// opens a local port with `nc -z`; `None` for anything else, which stays a command.
+fn probe(argv: &[String]) -> Option<(String, Out)> {
+    let line = match argv {
+        [sh, c, script] if (sh == "sh" || sh == "/bin/sh") && c == "-c" => script.clone(),
+        _ => argv.join(" "),
+    };
+    let local = |host: &str| matches!(host, "localhost" | "127.0.0.1" | "0.0.0.0" | "[::1]");
+    let mut target: Option<(String, String)> = None;
+    let mut tcp: Option<String> = None;
+    for part in line.split("||").map(str::trim) {
+        let words = shell_words(part);
+        // Anything more than one command (`&&`, `;`, pipes, redirections) stays a command.
+        let plain = !["&&", ";", "|", "`", "$(", ">", "<"].iter().any(|op| part.contains(op));
+        if !plain && words.first().is_none_or(|w| w != "bash") {
+            return None;
+        }
+        match words.first().map(String::as_str) {
+            Some("exit") if words.get(1).is_some_and(|c| c == "1") => {}
+            Some("curl" | "wget") => {
+                let url = words.iter().find_map(|w| w.strip_prefix("http://"))?;
+                let (hostport, path) =
+                    url.split_once('/').map_or((url, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+                let (host, port) = hostport.rsplit_once(':').unwrap_or((hostport, "80"));
+                if !local(host) || port.parse::<u16>().is_err() {
+                    return None;
+                }
+                let this = (port.to_string(), path);
+                if target.as_ref().is_some_and(|t| *t != this) {
+                    return None;
+                }
+                target = Some(this);
+            }
+            Some("nc") if words.get(1).is_some_and(|f| f == "-z") && words.len() == 4 && local(&words[2]) => {
+                words[3].parse::<u16>().ok()?;
+                tcp = Some(words[3].clone());
+            }
+            Some("bash") if part.contains("/dev/tcp/127.0.0.1/") && tcp.is_some() => {}
+            _ => return None,
+        }
+    }
+    match (target, tcp) {
+        (Some((port, path)), None) => {
+            Some(("http".to_string(), Out::Map(vec![("port".into(), Out::s(&port)), ("path".into(), Out::s(&path))])))
+        }
+        (None, Some(port)) => Some(("tcp".to_string(), Out::s(&port))),
+        _ => None,
+    }
 }
 
 /// A Compose duration (`1m30s`, `500ms`) in the spec's units: the largest unit that is exact.
@@ -733,6 +784,32 @@ mod tests {
         assert_eq!(size("1gb").as_deref(), Some("1GiB"));
         assert_eq!(size("1.5g").as_deref(), Some("1536MiB"));
         assert_eq!(size("1000").as_deref(), Some("1000"));
+    }
+
+    #[test]
+    fn probes() {
+        fn check(argv: &[&str], expected: Option<&str>) {
+            let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+            let got = probe(&argv).map(|(k, v)| format!("{k}: {}", v.to_block(&hearth_spec::emit::scalar).trim_end()));
+            assert_eq!(got.as_deref(), expected, "{argv:?}");
+        }
+        check(&["curl", "-f", "http://localhost:8096/health"], Some("http: port: \"8096\"\npath: /health"));
+        check(
+            &[
+                "sh",
+                "-c",
+                "wget -q -O /dev/null 'http://127.0.0.1:8080/' || curl -fsS -o /dev/null 'http://127.0.0.1:8080/' || exit 1",
+            ],
+            Some("http: port: \"8080\"\npath: /"),
+        );
+        check(
+            &["sh", "-c", "nc -z 127.0.0.1 6379 || bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379' || exit 1"],
+            Some("tcp: \"6379\""),
+        );
+        check(&["curl", "-f", "http://example.com/"], None);
+        check(&["curl", "-f", "https://localhost/"], None);
+        check(&["pg_isready", "-U", "postgres"], None);
+        check(&["sh", "-c", "curl http://localhost:1/a && rm -rf /"], None);
     }
 
     #[test]
