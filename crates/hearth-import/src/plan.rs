@@ -528,6 +528,17 @@ pub fn shape(p: &mut Planned, volumes_top: &BTreeMap<String, hearth_spec::yaml::
                 format!("the catalog app `{}` runs the container `{}-{cname}` beside it", app.name.value, p.name),
             );
         }
+        // Hearth writes a proxy's configuration; the flags that configured it from labels go.
+        if app.category == hearth_catalog::Category::Proxy
+            && let Some((_, span)) = p.svc.command.take()
+        {
+            cx.at(
+                span,
+                Level::Differs,
+                Some(&compose),
+                format!("the command is not imported: Hearth configures the proxy `{}` itself", app.name.value),
+            );
+        }
         if app.command.is_some() && p.svc.command.is_none() {
             cx.at(
                 p.svc.span,
