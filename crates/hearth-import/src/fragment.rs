@@ -195,72 +195,13 @@ fn service(
         m.push(("via".into(), Node::Plain(v.clone())));
     }
     let mut ports = p.ports.clone();
-    let mut expose = Vec::new();
-    for r in &p.routes {
-        let mut e = vec![("name".to_string(), Node::s(&r.name))];
-        if let Some(port) = r.port {
-            let primary = p.app.and_then(|a| a.primary_port()).map(|(n, ap)| (n.to_string(), ap.port));
-            let name = ports.iter().find(|(_, _, c, _)| *c == port).map(|(n, _, _, _)| n.clone()).or_else(|| {
-                p.app.and_then(|a| a.ports.iter().find(|(_, ap)| ap.port == port).map(|(n, _)| n.to_string()))
-            });
-            let name = match name {
-                Some(n) => n,
-                None => {
-                    let n = format!("port-{port}");
-                    let mut host = port;
-                    while taken.contains(&host) && host < u16::MAX {
-                        host += 1;
-                    }
-                    taken.insert(host);
-                    ports.push((n.clone(), host, port, None));
-                    cx.at(
-                        p.svc.span,
-                        Level::Differs,
-                        Some(&p.svc.compose),
-                        format!("port {host}:{port} is published on the machine so the proxy reaches `{}`", r.name),
-                    );
-                    n
-                }
-            };
-            if primary.is_none_or(|(pn, _)| pn != name) {
-                e.push(("port".into(), Node::Plain(name)));
-            }
-        } else if p.app.is_none() {
-            match ports.first() {
-                Some((n, _, _, _)) => e.push(("port".into(), Node::Plain(n.clone()))),
-                None => cx.at(
-                    p.svc.span,
-                    Level::Todo,
-                    Some(&p.svc.compose),
-                    format!("the route `{}` names no port: add one to `ports:` and to its `expose`", r.name),
-                ),
-            }
-        }
-        if let Some(a) = r.auth {
-            e.push(("auth".into(), Node::Plain(a.to_string())));
-            if a == "sso" {
-                cx.at(
-                    p.svc.span,
-                    Level::Todo,
-                    Some(&p.svc.compose),
-                    format!(
-                        "`{}` was behind forward auth: `auth: sso` needs `ingress: {{ sso: … }}` in the spec",
-                        r.name
-                    ),
-                );
-            }
-        }
-        if let Some(path) = &r.path {
-            e.push(("path".into(), Node::s(path)));
-        }
-        expose.push(if e.len() == 1 { Node::s(&r.name) } else { Node::Map(e) });
-    }
+    let expose = exposures(p, &mut ports, taken, cx);
     if !ports.is_empty() {
-        let primary_of = |n: &str| p.app.and_then(|a| a.ports.get(n)).map(|ap| ap.port);
+        let catalog_port = |n: &str| p.app.and_then(|a| a.ports.get(n)).map(|ap| ap.port);
         let entries = ports
             .iter()
             .map(|(n, host, container, proto)| {
-                let default_container = primary_of(n).unwrap_or(*host);
+                let default_container = catalog_port(n).unwrap_or(*host);
                 let v = if *container == default_container && proto.is_none() {
                     Node::Int(u64::from(*host))
                 } else {
@@ -389,6 +330,77 @@ fn service(
         m.push(("compose".into(), Node::Map(raw)));
     }
     Node::Map(m)
+}
+
+/// The `expose:` entries of a service's routes. A route to a container port the service does
+/// not publish publishes it (on a free host port), since Hearth's proxy reaches services there.
+fn exposures(
+    p: &Planned,
+    ports: &mut Vec<(String, u16, u16, Option<hearth_spec::ast::Protocol>)>,
+    taken: &mut std::collections::BTreeSet<u16>,
+    cx: &mut Cx,
+) -> Vec<Node> {
+    let mut expose = Vec::new();
+    for r in &p.routes {
+        let mut e = vec![("name".to_string(), Node::s(&r.name))];
+        if let Some(port) = r.port {
+            let primary = p.app.and_then(|a| a.primary_port()).map(|(n, ap)| (n.to_string(), ap.port));
+            let name = ports.iter().find(|(_, _, c, _)| *c == port).map(|(n, _, _, _)| n.clone()).or_else(|| {
+                p.app.and_then(|a| a.ports.iter().find(|(_, ap)| ap.port == port).map(|(n, _)| n.to_string()))
+            });
+            let name = match name {
+                Some(n) => n,
+                None => {
+                    let n = format!("port-{port}");
+                    let mut host = port;
+                    while taken.contains(&host) && host < u16::MAX {
+                        host += 1;
+                    }
+                    taken.insert(host);
+                    ports.push((n.clone(), host, port, None));
+                    cx.at(
+                        p.svc.span,
+                        Level::Differs,
+                        Some(&p.svc.compose),
+                        format!("port {host}:{port} is published on the machine so the proxy reaches `{}`", r.name),
+                    );
+                    n
+                }
+            };
+            if primary.is_none_or(|(pn, _)| pn != name) {
+                e.push(("port".into(), Node::Plain(name)));
+            }
+        } else if p.app.is_none() {
+            match ports.first() {
+                Some((n, _, _, _)) => e.push(("port".into(), Node::Plain(n.clone()))),
+                None => cx.at(
+                    p.svc.span,
+                    Level::Todo,
+                    Some(&p.svc.compose),
+                    format!("the route `{}` names no port: add one to `ports:` and to its `expose`", r.name),
+                ),
+            }
+        }
+        if let Some(a) = r.auth {
+            e.push(("auth".into(), Node::Plain(a.to_string())));
+            if a == "sso" {
+                cx.at(
+                    p.svc.span,
+                    Level::Todo,
+                    Some(&p.svc.compose),
+                    format!(
+                        "`{}` was behind forward auth: `auth: sso` needs `ingress: {{ sso: … }}` in the spec",
+                        r.name
+                    ),
+                );
+            }
+        }
+        if let Some(path) = &r.path {
+            e.push(("path".into(), Node::s(path)));
+        }
+        expose.push(if e.len() == 1 { Node::s(&r.name) } else { Node::Map(e) });
+    }
+    expose
 }
 
 impl Planned<'_> {
