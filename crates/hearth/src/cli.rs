@@ -53,6 +53,34 @@ pub enum Command {
     Generations(TargetArgs),
     /// Check the running homelab against every fact the spec implies; exit 1 when one fails.
     Verify(VerifyArgs),
+    /// Turn existing projects of another tool into a spec fragment that `include:` takes.
+    Import {
+        #[command(subcommand)]
+        source: ImportSource,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ImportSource {
+    /// Docker Compose files or folders (one project each): the fragment on stdout or in FILE,
+    /// and on stderr everything it does not carry over as Compose had it.
+    Compose(ImportComposeArgs),
+}
+
+#[derive(Args)]
+pub struct ImportComposeArgs {
+    /// Compose files, or folders holding `compose.yaml` (and its override file).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The machine (guest or host) the imported services run on.
+    #[arg(long)]
+    pub on: String,
+    /// Write the fragment to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Overwrite FILE if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The spec every command reads.

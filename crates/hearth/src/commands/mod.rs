@@ -10,6 +10,7 @@ mod check;
 mod completions;
 mod docs;
 mod generations;
+mod import;
 mod lab;
 mod plan;
 pub mod render;
@@ -42,5 +43,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Rollback(args) => rollback::run(&args, format),
         Command::Generations(args) => generations::run(&args, format),
         Command::Verify(args) => verify::run(&args, format),
+        Command::Import { source } => import::run(source),
     }
 }
