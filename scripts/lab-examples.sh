@@ -13,9 +13,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --quiet -p hearth
-hearth="$PWD/target/debug/hearth"
 out="${OUT:-$(mktemp -d -t hearth-lab-examples.XXXXXX)}"
 mkdir -p "$out"
+# A copy of the binary, so that a build during the run cannot change it halfway.
+cp target/debug/hearth "$out/hearth"
+hearth="$out/hearth"
 examples=("$@")
 [ ${#examples[@]} -gt 0 ] || examples=(examples/*.yaml)
 
