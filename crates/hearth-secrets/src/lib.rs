@@ -54,4 +54,5 @@ pub use age::x25519::Recipient;
 pub use error::SecretsError;
 pub use identity::{IDENTITY_ENV, IDENTITY_FILE_ENV, Identity, IdentityOrigin, default_identity_path};
 pub use secret::{MAX_GENERATED_LENGTH, SecretString};
+pub use store::MAX_NAME_LENGTH;
 pub use store::{STORE_FILE_NAME, Store};

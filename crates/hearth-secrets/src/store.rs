@@ -42,7 +42,8 @@ const ARMOR_END: &str = "-----END AGE ENCRYPTED FILE-----";
 const ARMOR_COLUMNS: usize = 64;
 
 /// The longest secret name.
-const MAX_NAME_LENGTH: usize = 128;
+/// The longest secret name a store accepts.
+pub const MAX_NAME_LENGTH: usize = 128;
 
 /// The secret store: secret names with their age-encrypted values, and the recipients the values
 /// are encrypted to.

@@ -86,7 +86,9 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
     let machines = select(all, &args.machines, need != Need::AllMachines)?;
     let mut files = match need {
         Need::Machines | Need::AllMachines => Vec::new(),
-        Need::Files | Need::FilesForPlan => desired(&spec, &model, need == Need::Files)?,
+        Need::Files | Need::FilesForPlan => {
+            desired(&spec, &model, need == Need::Files, lab.as_ref().map(|(dir, _)| dir.as_path()))?
+        }
     };
     let skipped = if lab.is_some() { leave_out_skipped(&model, &machines, &mut files) } else { Vec::new() };
     let not_started = match &lab {
@@ -215,11 +217,16 @@ fn select(all: Vec<Machine>, wanted: &[String], filter: bool) -> anyhow::Result<
 /// from, found in the checked spec: the lab's re-addressed spec has the same lines). Secret files
 /// get their values from the age store; a value that cannot be read fails when `strict`, naming
 /// the secret, and is named in a warning otherwise.
-fn desired(spec: &Checked, model: &Model, strict: bool) -> anyhow::Result<Vec<DesiredFile>> {
+fn desired(
+    spec: &Checked,
+    model: &Model,
+    strict: bool,
+    lab: Option<&std::path::Path>,
+) -> anyhow::Result<Vec<DesiredFile>> {
     let catalog = hearth_catalog::builtin();
     let mut files = hearth_render::render(&Context { model, catalog, secrets: None });
     if files.iter().any(|f| f.kind == Kind::EnvSecret) {
-        let unread = match with_secrets(spec, model) {
+        let unread = match with_secrets(spec, model, lab) {
             Ok((filled, unread)) => {
                 files = filled;
                 unread
@@ -240,18 +247,34 @@ fn desired(spec: &Checked, model: &Model, strict: bool) -> anyhow::Result<Vec<De
 }
 
 /// The files rendered with secret values from the age store, and each reference that could not
-/// be read (left as its placeholder), with why.
-fn with_secrets(spec: &Checked, model: &Model) -> anyhow::Result<(Vec<File>, Vec<String>)> {
+/// be read (left as its placeholder), with why. With the lab's state folder, a value that cannot
+/// be read gets a lab value instead, and the references that did are named on stderr.
+fn with_secrets(
+    spec: &Checked,
+    model: &Model,
+    lab: Option<&std::path::Path>,
+) -> anyhow::Result<(Vec<File>, Vec<String>)> {
     let store_path = persist::store_path(&spec.root);
     let store = hearth_secrets::Store::open(&store_path)?;
     let identity = hearth_secrets::Identity::load(&store_path, false)?;
-    let live = LiveSecrets::new(store, identity);
+    let mut live = LiveSecrets::new(store, identity);
+    if let Some(dir) = lab {
+        live = live.with_lab_values(dir)?;
+    }
     let files = hearth_render::render(&Context {
         model,
         catalog: hearth_catalog::builtin(),
         secrets: Some(&live as &dyn SecretValues),
     });
     let unread = live.failures().iter().map(|(r, why)| format!("  `{r}`: {why}")).collect();
+    let stand_ins = live.lab_values_used();
+    if !stand_ins.is_empty() {
+        eprintln!(
+            "the lab uses values of its own for {} secret(s) it cannot read: {}",
+            stand_ins.len(),
+            stand_ins.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", ")
+        );
+    }
     Ok((files, unread))
 }
 

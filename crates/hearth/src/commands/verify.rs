@@ -51,7 +51,7 @@ pub fn run(args: &VerifyArgs, format: Format) -> anyhow::Result<ExitCode> {
                 .or_else(|| lab.then(|| lab_skip(f)).flatten()),
         })
         .collect();
-    let secrets = StoreSecrets::open(&t.root);
+    let secrets = StoreSecrets::open(&t.root, t.lab.as_ref().map(|(dir, _)| dir.as_path()));
     let options = Options { jobs: args.jobs, run_backups: args.run_backups, ..Options::default() };
     let progress = |line: &str| eprintln!("{line}");
     let report = targets::runtime()?.block_on(hearth_verify::verify(
@@ -91,18 +91,27 @@ fn lab_skip(f: &Fact) -> Option<String> {
 /// Secret values from the age store beside the spec; a store that cannot be opened fails each
 /// login that needs a value, saying why.
 enum StoreSecrets {
-    Open(LiveSecrets),
+    Open(Box<LiveSecrets>),
     Unavailable(String),
 }
 
 impl StoreSecrets {
-    fn open(root: &std::path::Path) -> StoreSecrets {
+    /// The store beside the spec; with the lab's state folder, the lab's own values stand in
+    /// for those it cannot read, as `apply --lab` used them.
+    fn open(root: &std::path::Path, lab: Option<&std::path::Path>) -> StoreSecrets {
         let path = persist::store_path(root);
         let opened = hearth_secrets::Store::open(&path)
             .map_err(|e| e.to_string())
-            .and_then(|store| Ok((store, hearth_secrets::Identity::load(&path, false).map_err(|e| e.to_string())?)));
+            .and_then(|store| Ok((store, hearth_secrets::Identity::load(&path, false).map_err(|e| e.to_string())?)))
+            .and_then(|(store, identity)| {
+                let live = LiveSecrets::new(store, identity);
+                match lab {
+                    Some(dir) => live.with_lab_values(dir).map_err(|e| e.to_string()),
+                    None => Ok(live),
+                }
+            });
         match opened {
-            Ok((store, identity)) => StoreSecrets::Open(LiveSecrets::new(store, identity)),
+            Ok(live) => StoreSecrets::Open(Box::new(live)),
             Err(e) => StoreSecrets::Unavailable(format!("the secret store: {e}")),
         }
     }
