@@ -130,6 +130,12 @@ spec_struct! {
     /// How the app runs without Docker.
     pub struct Native {
         opt package: String,
+        /// Where the package comes from when Debian does not ship it (an apt repository, or
+        /// the upstream's releases); Debian's own archive when absent.
+        opt repository: String,
+        /// The version Debian ships of a package named after its version (`postgresql-{{ version }}`):
+        /// that one comes from Debian, every other from `repository`.
+        opt debian_version: String,
         opt unit: String,
         opt config: String,
         opt nixos: String,

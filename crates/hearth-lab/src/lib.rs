@@ -27,6 +27,7 @@ mod limits;
 mod machines;
 mod offline;
 mod ops;
+mod packages;
 mod parallel;
 mod placement;
 mod prepare;
@@ -45,7 +46,10 @@ pub use error::Error;
 pub use image::{BUILDER_VERSION, DEFAULT_MIRROR, PACKAGES, SUITE};
 pub use machines::{Machine, OfflineImage, Skipped, SkippedFile, skipped_files};
 pub use offline::{NotStarted, StackStart, startable};
-pub use ops::{MachineStatus, exec, exec_output, load_image, offline_images, ssh, ssh_command, stack_starts, status};
+pub use ops::{
+    MachineStatus, exec, exec_output, load_image, not_in_lab, offline_images, ssh, ssh_command, stack_starts, status,
+};
+pub use packages::{Plan as PackagePlan, limit_to_debian};
 pub use prepare::{LabInput, prepare};
 pub use readdress::AddressMap;
 pub use state::{LABEL, LabState, MachineState, NetworkState, dir_for as state_dir, lab_id};

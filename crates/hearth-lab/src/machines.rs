@@ -90,7 +90,9 @@ pub fn skipped_files(model: &Model, files: &[File]) -> Vec<SkippedFile> {
     files
         .iter()
         .filter_map(|f| {
-            let cause = cause_of(f)?;
+            // Every file of a NixOS machine belongs to its configuration, which the lab does
+            // not apply (its users and services do not exist on the lab's Debian).
+            let cause = if model.is_nixos(&f.machine) { Some(Cause::Nixos) } else { cause_of(f) }?;
             let (_, item) = items.iter().find(|(c, item)| *c == cause && item.machine == f.machine)?;
             Some(SkippedFile {
                 machine: f.machine.clone(),

@@ -123,6 +123,15 @@ pub fn stack_starts(
     Ok(crate::offline::startable(&input.model, &offline_images(dir, input)?))
 }
 
+/// Every service the lab in `dir` leaves out, with why: its package comes from outside
+/// Debian's archive, or an image it needs is not available offline.
+pub fn not_in_lab(dir: &Path, input: &crate::LabInput) -> Result<Vec<crate::NotStarted>, Error> {
+    let mut files = input.files.clone();
+    let mut out = crate::limit_to_debian(&input.model, hearth_catalog::builtin(), &mut files).not_started;
+    out.extend(stack_starts(dir, input)?.1);
+    Ok(out)
+}
+
 /// The service images missing from their machines' engines.
 pub(crate) fn missing_images(lab: &LabState, wanted: &[OfflineImage]) -> Result<Vec<OfflineImage>, Error> {
     let mut out = Vec::new();

@@ -91,8 +91,13 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
         }
     };
     let skipped = if lab.is_some() { leave_out_skipped(&model, &machines, &mut files) } else { Vec::new() };
+    let mut skipped = skipped;
     let not_started = match &lab {
-        Some((dir, input)) if !files.is_empty() => start_what_the_lab_has(dir, input, &machines, &mut files)?,
+        Some((dir, input)) if !files.is_empty() => {
+            let mut left = limit_to_debian(&model, &machines, &mut files, &mut skipped);
+            left.extend(start_what_the_lab_has(dir, input, &machines, &mut files)?);
+            left
+        }
         _ => Vec::new(),
     };
     let order = order::edges(&model);
@@ -110,6 +115,28 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
         root: spec.root,
         spans,
     }))
+}
+
+/// Leaves out of the lab what needs a package from outside Debian's archive (the lab reaches no
+/// other repository): those packages, the files serving only their services (added to
+/// `skipped`), and returns the services, on the selected machines.
+fn limit_to_debian(
+    model: &Model,
+    machines: &[Machine],
+    files: &mut Vec<DesiredFile>,
+    skipped: &mut Vec<hearth_lab::SkippedFile>,
+) -> Vec<hearth_lab::NotStarted> {
+    let mut rendered: Vec<File> = files.iter().map(|d| d.file.clone()).collect();
+    let plan = hearth_lab::limit_to_debian(model, hearth_catalog::builtin(), &mut rendered);
+    let mut reasons: std::collections::BTreeMap<(String, String), String> =
+        files.drain(..).map(|d| ((d.file.machine, d.file.path), d.reason)).collect();
+    files.extend(rendered.into_iter().map(|file| {
+        let reason = reasons.remove(&(file.machine.clone(), file.path.clone())).unwrap_or_default();
+        DesiredFile { file, reason }
+    }));
+    let selected: BTreeSet<&str> = machines.iter().map(|m| m.name.as_str()).collect();
+    skipped.extend(plan.left_out.into_iter().filter(|s| selected.contains(s.machine.as_str())));
+    plan.not_started.into_iter().filter(|n| selected.contains(n.machine.as_str())).collect()
 }
 
 /// Limits each stack's `docker compose up` to the containers whose images the lab's machines

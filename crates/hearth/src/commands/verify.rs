@@ -25,11 +25,11 @@ pub fn run(args: &VerifyArgs, format: Format) -> anyhow::Result<ExitCode> {
     let facts = hearth_facts::facts(&t.model, hearth_catalog::builtin());
     let wanted = &args.target.machines;
     let facts: Vec<&Fact> = facts.iter().filter(|f| wanted.is_empty() || wanted.contains(&f.machine)).collect();
-    // What the lab cannot run: services an image is missing for (theirs or one they need), and
-    // whatever needs the internet.
+    // What the lab cannot run: services whose package is not Debian's, services an image is
+    // missing for (theirs or one they need), and whatever needs the internet.
     let mut offline: BTreeMap<String, String> = BTreeMap::new();
     if let Some((dir, input)) = &t.lab {
-        for n in hearth_lab::stack_starts(dir, input)?.1 {
+        for n in hearth_lab::not_in_lab(dir, input)? {
             offline
                 .entry(n.service.clone())
                 .or_insert_with(|| format!("`{}` is not started in the lab: {}", n.service, n.reason));

@@ -1,0 +1,207 @@
+//! Which packages the lab cannot install: those that come from outside Debian's archive (an
+//! upstream apt repository or release download), which the lab's networks do not reach. Their
+//! services are left out of the lab: the package leaves the machine's package list, the files
+//! that only serve them are not placed, and verify skips their checks, naming the repository.
+//!
+//! Pure: works on the catalog and the rendered files.
+
+use std::collections::BTreeMap;
+
+use hearth_catalog::Catalog;
+use hearth_model::Model;
+use hearth_render::{File, Kind};
+use hearth_spec::ast::Form;
+
+use crate::machines::SkippedFile;
+use crate::offline::NotStarted;
+
+/// Where `package` comes from when it is not Debian's: the catalog's `repository` of the app
+/// whose native package it is (a `{{ version }}` package is Debian's at `debian_version`).
+pub(crate) fn third_party(catalog: &Catalog, package: &str) -> Option<String> {
+    const VERSION: &str = "{{ version }}";
+    catalog.names().filter_map(|n| catalog.get(n)).find_map(|app| {
+        let native = app.native.as_ref()?;
+        let pattern = native.package.as_deref()?;
+        let repository = native.repository.as_deref()?;
+        let version = match pattern.split_once(VERSION) {
+            None => (pattern == package).then_some(None)?,
+            Some((before, after)) => {
+                let v = package.strip_prefix(before)?.strip_suffix(after)?;
+                (!v.is_empty()).then_some(Some(v))?
+            }
+        };
+        let debian = native.debian_version.as_deref();
+        (version.is_none() || version != debian).then(|| repository.to_string())
+    })
+}
+
+/// What the lab changes so that a machine installs only what it can: the package lists without
+/// the packages it cannot reach, the files that only serve those packages' services (left out),
+/// and the services left out with why.
+pub struct Plan {
+    pub left_out: Vec<SkippedFile>,
+    pub not_started: Vec<NotStarted>,
+}
+
+/// Rewrites `files` for the lab: removes unreachable packages from each package list, drops the
+/// files that serve only services (or agents) of such packages, and says which and why.
+pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) -> Plan {
+    // Unreachable packages per machine, with their repository.
+    let mut unreachable: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for f in files.iter_mut().filter(|f| f.kind == Kind::Packages) {
+        let mut kept = String::new();
+        for line in f.content.lines() {
+            let package = line.trim();
+            match (!package.is_empty() && !package.starts_with('#')).then(|| third_party(catalog, package)).flatten() {
+                Some(repository) => {
+                    unreachable.entry(f.machine.clone()).or_default().insert(package.to_string(), repository);
+                }
+                None => {
+                    kept.push_str(line);
+                    kept.push('\n');
+                }
+            }
+        }
+        f.content = kept;
+    }
+    let reason = |package: &str, repository: &str| {
+        format!("package `{package}` comes from {repository}, which the lab cannot reach")
+    };
+    // Native services whose package is unreachable on their machine.
+    let mut services: BTreeMap<(String, String), String> = BTreeMap::new();
+    for (name, s) in model.services.iter().filter(|(_, s)| s.form == Form::Native) {
+        let Some(native) = s.app.as_deref().and_then(|a| catalog.get(a)).and_then(|a| a.native.as_ref()) else {
+            continue;
+        };
+        for machine in s.machines() {
+            let Some(missing) = unreachable.get(machine) else { continue };
+            let found = missing.iter().find(|(p, _)| package_matches(native.package.as_deref(), p));
+            if let Some((package, repository)) = found {
+                services.insert((machine.to_string(), name.clone()), reason(package, repository));
+            }
+        }
+    }
+    // The users and data folders made for those services: the package's user does not exist,
+    // so `systemd-tmpfiles` would refuse the folder.
+    for f in files.iter_mut().filter(|f| matches!(f.kind, Kind::Sysusers | Kind::Tmpfiles)) {
+        let gone =
+            |text: &str| services.keys().any(|(m, s)| *m == f.machine && text.contains(&format!("Hearth service {s}")));
+        let mut kept = String::new();
+        let mut skip_next = false;
+        for line in f.content.lines() {
+            if std::mem::take(&mut skip_next) {
+                continue;
+            }
+            // tmpfiles: a `# Hearth service NAME…` comment, then its line; sysusers: one line.
+            if line.starts_with('#') && gone(line) {
+                skip_next = true;
+                continue;
+            }
+            if line.starts_with("u ") && gone(line) {
+                continue;
+            }
+            kept.push_str(line);
+            kept.push('\n');
+        }
+        f.content = kept;
+    }
+    // Agents installed as tools (not services): their configuration goes with the package.
+    let tool = |kind: Kind| match kind {
+        Kind::Alloy => Some("alloy"),
+        Kind::Promtail => Some("promtail"),
+        _ => None,
+    };
+    let mut left_out = Vec::new();
+    files.retain(|f| {
+        let why = tool(f.kind)
+            .and_then(|t| unreachable.get(&f.machine)?.get(t).map(|r| (format!("agent `{t}`"), reason(t, r))))
+            .or_else(|| {
+                let owners: Vec<&str> = f.sources.iter().filter_map(|s| s.strip_prefix("service/")).collect();
+                let first = owners.first()?;
+                let shared = matches!(f.kind, Kind::Packages | Kind::Sysusers | Kind::Tmpfiles | Kind::Nftables);
+                let all_gone = owners.iter().all(|o| services.contains_key(&(f.machine.clone(), o.to_string())));
+                (!shared && all_gone)
+                    .then(|| (format!("service `{first}`"), services[&(f.machine.clone(), first.to_string())].clone()))
+            });
+        match why {
+            Some((what, reason)) => {
+                left_out.push(SkippedFile { machine: f.machine.clone(), path: f.path.clone(), what, reason });
+                false
+            }
+            None => true,
+        }
+    });
+    let not_started =
+        services.into_iter().map(|((machine, service), reason)| NotStarted { machine, service, reason }).collect();
+    Plan { left_out, not_started }
+}
+
+/// Whether a catalog package pattern (`postgresql-{{ version }}`) names `package`.
+fn package_matches(pattern: Option<&str>, package: &str) -> bool {
+    match pattern.and_then(|p| p.split_once("{{ version }}")) {
+        Some((before, after)) => package.strip_prefix(before).and_then(|r| r.strip_suffix(after)).is_some(),
+        None => pattern == Some(package),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packages_from_outside_debian() {
+        let catalog = hearth_catalog::builtin();
+        for (package, expected) in [
+            ("redis-server", None),
+            ("grafana", Some("https://apt.grafana.com")),
+            // Debian's `loki` is another program: Grafana's comes from its repository.
+            ("loki", Some("https://apt.grafana.com")),
+            ("postgresql-15", None),
+            ("postgresql-16", Some("https://apt.postgresql.org/pub/repos/apt")),
+            ("prometheus-node-exporter", None),
+        ] {
+            assert_eq!(third_party(catalog, package).as_deref(), expected, "{package}");
+        }
+    }
+
+    /// Renders `spec` and lists what the lab leaves out: `machine service: reason`, then
+    /// `machine path (what)`, then each package list as left.
+    fn check(spec: &str, expected: &[&str]) {
+        let loaded = hearth_spec::load_str("hearth.yaml", spec);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let catalog = hearth_catalog::builtin();
+        let analysis = hearth_model::analyze(&loaded.spec, catalog, &hearth_model::Allocations::default());
+        let mut files =
+            hearth_render::render(&hearth_render::Context { model: &analysis.model, catalog, secrets: None });
+        let plan = limit_to_debian(&analysis.model, catalog, &mut files);
+        let mut got: Vec<String> =
+            plan.not_started.iter().map(|n| format!("{} {}: {}", n.machine, n.service, n.reason)).collect();
+        got.extend(plan.left_out.iter().map(|s| format!("{} {} ({})", s.machine, s.path, s.what)));
+        got.extend(files.iter().filter_map(|f| {
+            let what = match f.kind {
+                Kind::Packages => "packages",
+                Kind::Tmpfiles => "tmpfiles",
+                Kind::Sysusers => "sysusers",
+                _ => return None,
+            };
+            Some(format!("{} {what}: {}", f.machine, f.content.lines().skip(1).collect::<Vec<_>>().join(" ")))
+        }));
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn grafanas_loki_leaves_the_lab_with_its_folder() {
+        check(
+            "homelab: t\nnetworks: { lan: { cidr: 192.168.1.0/24 } }\n\
+             hosts: { box: { address: 192.168.1.10, network: lan, runtime: native } }\n\
+             services:\n\
+             \x20 logs: { app: loki, on: box, form: native, backup: false }\n\
+             \x20 cache: { app: redis, on: box, form: native, backup: false }\n",
+            &[
+                "box logs: package `loki` comes from https://apt.grafana.com, which the lab cannot reach",
+                "box packages: nftables redis-server",
+                "box tmpfiles: ",
+            ],
+        );
+    }
+}
