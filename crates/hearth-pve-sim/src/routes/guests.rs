@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
-use super::create::{allocate_disks, check_bind_mounts};
+use super::create::{allocate_disks, check_ct_perm};
 use crate::response::ApiError;
 use crate::runtime::GuestInfo;
 use crate::sim::Effect;
@@ -87,7 +87,6 @@ pub async fn config_put(cx: &Ctx<'_>, kind: Kind, asynchronous: bool) -> Result<
         .filter(|(k, _)| !NOT_CONFIG.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), super::text_of(v)))
         .collect();
-    check_bind_mounts(cx, kind, &mut changes.iter().map(|(k, v)| (k, v)))?;
     let delete: Vec<String> = cx
         .text("delete")
         .unwrap_or_default()
@@ -100,6 +99,10 @@ pub async fn config_put(cx: &Ctx<'_>, kind: Kind, asynchronous: bool) -> Result<
     let sim = cx.sim;
     sim.with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
         let g = s.guests.get(&vmid).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
+        if kind == Kind::Lxc {
+            let unprivileged = g.config.get("unprivileged").is_some_and(|u| u == "1");
+            check_ct_perm(cx, Some(&g.config), &mut changes.iter().map(|(k, v)| (k, v)), &delete, unprivileged)?;
+        }
         check_digest(g, digest.as_deref())?;
         // Setting or clearing `lock` itself is how an operator unlocks a guest.
         if !changes.iter().any(|(k, _)| k == "lock") && !delete.iter().any(|k| k == "lock") {

@@ -53,7 +53,11 @@ impl Answer {
 /// Starts a node named `pve` with the default storages, the Debian template present, tasks of
 /// `task_ms` and a config lock timeout of `lock_ms`.
 pub async fn start(task_ms: u64, lock_ms: u64) -> Node {
-    let mut state = State::new("pve", default_storages());
+    start_with(State::new("pve", default_storages()), task_ms, lock_ms).await
+}
+
+/// Starts a node from a given state, with the Debian template added.
+pub async fn start_with(mut state: State, task_ms: u64, lock_ms: u64) -> Node {
     let (store, name) = TEMPLATE.split_once(':').unwrap();
     state
         .storages
@@ -150,8 +154,9 @@ impl Node {
     /// Polls a task until it stops and returns its status object.
     pub async fn wait(&self, upid: &Value) -> Value {
         let upid = upid.as_str().expect("a UPID");
+        let node = upid.split(':').nth(1).expect("a node in the UPID");
         for _ in 0..500 {
-            let status = self.get(&format!("/nodes/pve/tasks/{}/status", encode(upid))).await;
+            let status = self.get(&format!("/nodes/{node}/tasks/{}/status", encode(upid))).await;
             let data = status.data().clone();
             if data["status"] == "stopped" {
                 return data;

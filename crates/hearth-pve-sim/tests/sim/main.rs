@@ -3,6 +3,7 @@
 //! download to destruction, and injected faults.
 
 mod common;
+mod examples;
 mod faults;
 mod lifecycle;
 mod refusals;

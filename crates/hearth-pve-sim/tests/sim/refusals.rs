@@ -107,6 +107,28 @@ async fn invalid_requests_are_refused_like_the_real_server() {
     .await;
     check(&node, "bind_mount_with_token", "POST", lxc, Body::Form(&with(&[("mp0", "/tank/media,mp=/media")])), 403)
         .await;
+    check(
+        &node,
+        "feature_flags_with_token",
+        "POST",
+        lxc,
+        Body::Form(&with(&[("features", "keyctl=1,nesting=1")])),
+        403,
+    )
+    .await;
+    check(
+        &node,
+        "privileged_features_with_token",
+        "POST",
+        lxc,
+        Body::Form(&with(&[("features", "nesting=1"), ("unprivileged", "0")])),
+        403,
+    )
+    .await;
+    check(&node, "device_passthrough_with_token", "POST", lxc, Body::Form(&with(&[("dev0", "/dev/net/tun")])), 403)
+        .await;
+    // `nesting` alone is what a token may set on an unprivileged container.
+    node.post(lxc, &with(&[("features", "nesting=1"), ("rootfs", "local-lvm:4")])).await.data();
 }
 
 #[tokio::test]
