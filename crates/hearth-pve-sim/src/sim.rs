@@ -144,11 +144,16 @@ impl Sim {
     /// Writes the state file, if there is one. A failure is reported on stderr and the node
     /// keeps serving from memory.
     pub fn persist(&self) {
-        if let Some(path) = &self.config.state_file {
-            let snapshot = self.with_state(|s| s.clone());
-            if let Err(e) = snapshot.save(path) {
-                eprintln!("hearth-pve-sim: {e}");
-            }
+        self.with_state(|s| self.save(s));
+    }
+
+    /// Writes the state file from a state already locked, so a change and its record on disk
+    /// are one step: a client that saw a task end finds it in the file too.
+    fn save(&self, state: &State) {
+        if let Some(path) = &self.config.state_file
+            && let Err(e) = state.save(path)
+        {
+            eprintln!("hearth-pve-sim: {e}");
         }
     }
 
@@ -236,8 +241,8 @@ impl Sim {
                     t.log.extend(log);
                     t.finish(result, now());
                 }
+                sim.save(s);
             });
-            sim.persist();
         });
         upid
     }

@@ -2,6 +2,7 @@
 //! of invalid request with the real error shape (snapshotted), a guest's life from template
 //! download to destruction, and injected faults.
 
+mod binary;
 mod common;
 mod examples;
 mod faults;
