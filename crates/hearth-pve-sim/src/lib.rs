@@ -12,6 +12,7 @@ pub mod schema;
 pub mod server;
 pub mod sim;
 pub mod state;
+pub mod tls;
 
 use std::sync::Arc;
 

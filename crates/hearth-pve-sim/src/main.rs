@@ -48,12 +48,20 @@ struct Cli {
     /// Folder where `STORAGE:snippets/NAME` volumes are also found
     #[arg(long)]
     snippets_dir: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (with `--tls-key`), as the real node does
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// A fault rule as JSON, e.g. `{"kind":"lock","count":2}` (repeatable; see `POST /_sim/faults`)
     #[arg(long = "fault")]
     faults: Vec<String>,
 }
 
-fn setup(cli: &Cli) -> Result<(Sim, String), String> {
+type Setup = (Sim, String, Option<hearth_pve_sim::tls::Identity>);
+
+fn setup(cli: &Cli) -> Result<Setup, String> {
     let schema = Schema::from_file(&cli.schema).map_err(|e| e.to_string())?;
     let tokens =
         cli.tokens.iter().map(|t| Token::parse(t).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()?;
@@ -111,12 +119,16 @@ fn setup(cli: &Cli) -> Result<(Sim, String), String> {
         state_file: cli.state.clone(),
         snippets_dir: cli.snippets_dir.clone(),
     };
-    Ok((Sim::new(Arc::new(schema), config, state, faults, runtime), cli.listen.clone()))
+    let tls = match (&cli.tls_cert, &cli.tls_key) {
+        (Some(cert), Some(key)) => Some(hearth_pve_sim::tls::load(cert, key).map_err(|e| e.to_string())?),
+        _ => None,
+    };
+    Ok((Sim::new(Arc::new(schema), config, state, faults, runtime), cli.listen.clone(), tls))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (sim, listen) = match setup(&cli) {
+    let (sim, listen, tls) = match setup(&cli) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
@@ -141,16 +153,30 @@ fn main() -> ExitCode {
         let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or(listen);
         let sim = Arc::new(sim);
         eprintln!("hearth-pve-sim: node `{}` listening; control interface under `/_sim`", sim.node());
-        println!("http://{addr}/api2/json");
-        tokio::select! {
-            r = hearth_pve_sim::serve(listener, sim) => match r {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: serving failed: {e}");
-                    ExitCode::FAILURE
-                }
-            },
-            _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+        match tls {
+            Some(identity) => {
+                eprintln!("hearth-pve-sim: certificate fingerprint (SHA-256) {}", identity.fingerprint);
+                println!("https://{addr}/api2/json");
+                serve_until_interrupted(hearth_pve_sim::tls::serve(listener, sim, identity.config)).await
+            }
+            None => {
+                println!("http://{addr}/api2/json");
+                serve_until_interrupted(hearth_pve_sim::serve(listener, sim)).await
+            }
         }
     })
+}
+
+/// Serves until the server fails or the process is interrupted.
+async fn serve_until_interrupted(server: impl std::future::Future<Output = std::io::Result<()>>) -> ExitCode {
+    tokio::select! {
+        r = server => match r {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: serving failed: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+    }
 }

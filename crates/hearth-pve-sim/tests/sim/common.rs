@@ -57,7 +57,20 @@ pub async fn start(task_ms: u64, lock_ms: u64) -> Node {
 }
 
 /// Starts a node from a given state, with the Debian template added.
-pub async fn start_with(mut state: State, task_ms: u64, lock_ms: u64) -> Node {
+pub async fn start_with(state: State, task_ms: u64, lock_ms: u64) -> Node {
+    let sim = sim_with(state, task_ms, lock_ms);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(hearth_pve_sim::serve(listener, sim));
+    Node { addr }
+}
+
+/// A node named `pve` with the default storages and the Debian template, not yet served.
+pub fn sim(task_ms: u64, lock_ms: u64) -> Arc<Sim> {
+    sim_with(State::new("pve", default_storages()), task_ms, lock_ms)
+}
+
+fn sim_with(mut state: State, task_ms: u64, lock_ms: u64) -> Arc<Sim> {
     let (store, name) = TEMPLATE.split_once(':').unwrap();
     state
         .storages
@@ -71,11 +84,7 @@ pub async fn start_with(mut state: State, task_ms: u64, lock_ms: u64) -> Node {
         lock_timeout: Duration::from_millis(lock_ms),
         ..Config::default()
     };
-    let sim = Arc::new(Sim::new(schema(), config, state, Faults::default(), Arc::new(NoRuntime)));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(hearth_pve_sim::serve(listener, sim));
-    Node { addr }
+    Arc::new(Sim::new(schema(), config, state, Faults::default(), Arc::new(NoRuntime)))
 }
 
 /// How a request carries its parameters.

@@ -8,3 +8,4 @@ mod examples;
 mod faults;
 mod lifecycle;
 mod refusals;
+mod tls;
