@@ -33,6 +33,9 @@ struct Cli {
     /// A storage, `ID=TYPE:CONTENT[,CONTENT…]:SIZE` (repeatable; default `local` and `local-lvm`)
     #[arg(long = "storage")]
     storages: Vec<String>,
+    /// A Linux bridge, `NAME[:vlan-aware][:PORTS]` (repeatable; default `vmbr0:vlan-aware:eno1`)
+    #[arg(long = "bridge")]
+    bridges: Vec<String>,
     /// A volume present from the start, `STORAGE:NAME` with an optional `=SIZE` (repeatable)
     #[arg(long = "volume")]
     volumes: Vec<String>,
@@ -82,6 +85,16 @@ fn setup(cli: &Cli) -> Result<Setup, String> {
             State::new(&cli.node, storages)
         }
     };
+    if !cli.bridges.is_empty() {
+        state.bridges = cli
+            .bridges
+            .iter()
+            .map(|b| {
+                hearth_pve_sim::state::Bridge::parse_spec(b)
+                    .ok_or_else(|| format!("bridge `{b}` is not `NAME[:vlan-aware][:PORTS]`"))
+            })
+            .collect::<Result<_, _>>()?;
+    }
     if state.node != cli.node {
         return Err(format!(
             "the state file is of node `{}`, not `{}`: pass `--node {}` or another `--state`",

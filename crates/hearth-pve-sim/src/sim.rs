@@ -69,6 +69,8 @@ pub enum Effect {
     None,
     Start(GuestInfo),
     Stop(GuestInfo),
+    /// Stop, then start (a reboot).
+    Restart(GuestInfo),
     Destroy(GuestInfo),
 }
 
@@ -253,6 +255,7 @@ impl Sim {
             Effect::None => Ok(None),
             Effect::Start(g) => runtime.start(&g).map(|s| Some((g, s))),
             Effect::Stop(g) => runtime.stop(&g).map(|()| None),
+            Effect::Restart(g) => runtime.stop(&g).and_then(|()| runtime.start(&g)).map(|s| Some((g, s))),
             Effect::Destroy(g) => runtime.destroy(&g).map(|()| None),
         };
         let started = tokio::task::spawn_blocking(call).await.map_err(|e| format!("runtime hook crashed: {e}"))?;

@@ -227,7 +227,16 @@ pub fn create(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
             ApiError::fail(format!("unable to create {} {vmid} - {e}", if kind == Kind::Lxc { "CT" } else { "VM" }))
         })?);
         config.insert("lock".into(), "create".into());
-        let guest = Guest { vmid, kind, config, running: false, flock: None, runtime_note: None };
+        let guest = Guest {
+            vmid,
+            kind,
+            config,
+            running: false,
+            flock: None,
+            runtime_note: None,
+            pending: Default::default(),
+            pending_delete: Vec::new(),
+        };
         s.guests.insert(vmid, guest);
         let body = Box::new(move |s: &mut State, out: &mut Vec<String>| {
             out.extend(log);

@@ -131,3 +131,14 @@ pub fn content(cx: &Ctx) -> Result<Value, ApiError> {
             .collect::<Vec<_>>()))
     })
 }
+
+pub fn status(cx: &Ctx) -> Result<Value, ApiError> {
+    let id = cx.text("storage").unwrap_or_default();
+    cx.sim.with_state(|s| {
+        let st = s.storages.get(&id).ok_or_else(|| ApiError::fail(format!("storage '{id}' does not exist")))?;
+        Ok(json!({
+            "type": st.kind, "content": st.content.join(","), "active": 1, "enabled": 1, "shared": 0,
+            "total": st.total, "used": st.used(), "avail": st.avail(),
+        }))
+    })
+}

@@ -223,3 +223,56 @@ async fn backup_jobs_are_kept() {
     node.api("DELETE", "/cluster/backup/hearth-nightly", crate::common::Body::None).await.data();
     assert_eq!(node.get("/cluster/backup").await.data(), &serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn a_running_vm_keeps_changes_pending_until_it_restarts() {
+    let node = start(20, 2_000).await;
+    let upid = node
+        .post(
+            "/nodes/pve/qemu",
+            &[
+                ("vmid", "300"),
+                ("name", "app"),
+                ("memory", "2048"),
+                ("scsi0", "local-lvm:4"),
+                ("net0", "virtio,bridge=vmbr0"),
+                ("start", "1"),
+            ],
+        )
+        .await
+        .data()
+        .clone();
+    assert_eq!(node.wait(&upid).await["exitstatus"], "OK");
+    let digest = node.get("/nodes/pve/qemu/300/config").await.data()["digest"].as_str().unwrap().to_string();
+    node.put("/nodes/pve/qemu/300/config", &[("memory", "4096"), ("name", "app2"), ("digest", &digest)]).await.data();
+    let shown = node.get("/nodes/pve/qemu/300/config").await.data().clone();
+    let current = node.get("/nodes/pve/qemu/300/config?current=1").await.data().clone();
+    assert_eq!((shown["memory"].as_str(), current["memory"].as_str()), (Some("4096"), Some("2048")));
+    assert_eq!(
+        (shown["name"].as_str(), current["name"].as_str()),
+        (Some("app2"), Some("app2")),
+        "a name applies at once"
+    );
+    assert_ne!(shown["digest"], digest.as_str());
+    insta::assert_json_snapshot!("pending_memory", node.get("/nodes/pve/qemu/300/pending").await.data());
+
+    let upid = node.post("/nodes/pve/qemu/300/status/reboot", &[]).await.data().clone();
+    assert!(upid.as_str().unwrap().contains(":qmreboot:300:"));
+    assert_eq!(node.wait(&upid).await["exitstatus"], "OK");
+    let current = node.get("/nodes/pve/qemu/300/config?current=1").await.data().clone();
+    assert_eq!(current["memory"], "4096");
+    let pending = node.get("/nodes/pve/qemu/300/pending").await.data().clone();
+    assert!(pending.as_array().unwrap().iter().all(|e| e.get("pending").is_none()), "{pending}");
+}
+
+#[tokio::test]
+async fn guests_attach_only_to_bridges_the_node_has() {
+    let node = start(20, 2_000).await;
+    let bridges = node.get("/nodes/pve/network?type=bridge").await.data().clone();
+    assert_eq!((bridges[0]["iface"].as_str(), bridges[0]["bridge_vlan_aware"].as_u64()), (Some("vmbr0"), Some(1)));
+    node.create_ct("101", &[("net1", "name=eth1,bridge=vmbr9")]).await;
+    let start = node.post("/nodes/pve/lxc/101/status/start", &[]).await;
+    assert_eq!((start.status, start.reason.as_str()), (500, "bridge 'vmbr9' does not exist"));
+    let status = node.get("/nodes/pve/storage/local-lvm/status").await.data().clone();
+    assert_eq!(status["used"], 8u64 << 30);
+}
