@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use hearth_pve_sim::state::Volume;
 use hearth_pve_sim::state::storage::default_storages;
-use hearth_pve_sim::{Config, Faults, NoRuntime, Schema, Sim, State, Token};
+use hearth_pve_sim::{Config, Faults, NoRuntime, Runtime, Schema, Sim, State, Token};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -58,7 +58,15 @@ pub async fn start(task_ms: u64, lock_ms: u64) -> Node {
 
 /// Starts a node from a given state, with the Debian template added.
 pub async fn start_with(state: State, task_ms: u64, lock_ms: u64) -> Node {
-    let sim = sim_with(state, task_ms, lock_ms);
+    serve(sim_with(state, task_ms, lock_ms, Arc::new(NoRuntime))).await
+}
+
+/// Starts a default node whose guests start through `runtime`.
+pub async fn start_with_runtime(runtime: Arc<dyn Runtime>) -> Node {
+    serve(sim_with(State::new("pve", default_storages()), 20, 2_000, runtime)).await
+}
+
+async fn serve(sim: Arc<Sim>) -> Node {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(hearth_pve_sim::serve(listener, sim));
@@ -67,10 +75,10 @@ pub async fn start_with(state: State, task_ms: u64, lock_ms: u64) -> Node {
 
 /// A node named `pve` with the default storages and the Debian template, not yet served.
 pub fn sim(task_ms: u64, lock_ms: u64) -> Arc<Sim> {
-    sim_with(State::new("pve", default_storages()), task_ms, lock_ms)
+    sim_with(State::new("pve", default_storages()), task_ms, lock_ms, Arc::new(NoRuntime))
 }
 
-fn sim_with(mut state: State, task_ms: u64, lock_ms: u64) -> Arc<Sim> {
+fn sim_with(mut state: State, task_ms: u64, lock_ms: u64, runtime: Arc<dyn Runtime>) -> Arc<Sim> {
     let (store, name) = TEMPLATE.split_once(':').unwrap();
     state
         .storages
@@ -84,7 +92,7 @@ fn sim_with(mut state: State, task_ms: u64, lock_ms: u64) -> Arc<Sim> {
         lock_timeout: Duration::from_millis(lock_ms),
         ..Config::default()
     };
-    Arc::new(Sim::new(schema(), config, state, Faults::default(), Arc::new(NoRuntime)))
+    Arc::new(Sim::new(schema(), config, state, Faults::default(), runtime))
 }
 
 /// How a request carries its parameters.

@@ -8,4 +8,5 @@ mod examples;
 mod faults;
 mod lifecycle;
 mod refusals;
+mod runtime;
 mod tls;
