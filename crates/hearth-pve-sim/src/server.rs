@@ -32,9 +32,21 @@ async fn handle(AxumState(sim): AxumState<Arc<Sim>>, req: HttpRequest<Body>) -> 
         let method = req.method().as_str().to_string();
         return control::handle(&sim, &method, rest, req).await;
     }
+    let method = req.method().as_str().to_string();
+    let rel = path.strip_prefix("/api2/json").unwrap_or(&path).to_string();
     match api(&sim, req).await {
-        Ok(data) => ok(data),
-        Err(e) => e.into_response(),
+        Ok(data) => {
+            sim.record(&method, &rel, Ok(()));
+            ok(data)
+        }
+        Err(e) => {
+            let body = e.body();
+            let message = body.as_ref().and_then(|b| b["message"].as_str()).unwrap_or("").trim_end().to_string();
+            let detail =
+                body.as_ref().and_then(|b| b.get("errors")).map(|e| format!("{message} {e}")).unwrap_or(message);
+            sim.record(&method, &rel, Err((e.status(), detail)));
+            e.into_response()
+        }
     }
 }
 

@@ -99,12 +99,32 @@ pub struct Request {
     pub user: String,
 }
 
+/// What the node saw, for tests to assert on (`GET /_sim/stats`): how many API requests, each
+/// refused one (the client's tests expect none they did not provoke), and the most tasks that
+/// ran at once (the client promises at most 2 per node).
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Stats {
+    pub requests: u64,
+    pub refused: Vec<Refusal>,
+    pub max_concurrent_tasks: usize,
+}
+
+/// One refused API request.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Refusal {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub message: String,
+}
+
 /// The simulated node.
 pub struct Sim {
     pub schema: Arc<Schema>,
     pub config: Config,
     state: Mutex<State>,
     faults: Mutex<Faults>,
+    stats: Mutex<Stats>,
     runtime: Arc<dyn Runtime>,
 }
 
@@ -120,7 +140,31 @@ fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Sim {
     pub fn new(schema: Arc<Schema>, config: Config, state: State, faults: Faults, runtime: Arc<dyn Runtime>) -> Sim {
-        Sim { schema, config, state: Mutex::new(state), faults: Mutex::new(faults), runtime }
+        Sim {
+            schema,
+            config,
+            state: Mutex::new(state),
+            faults: Mutex::new(faults),
+            stats: Mutex::new(Stats::default()),
+            runtime,
+        }
+    }
+
+    /// Runs `f` on the statistics.
+    pub fn with_stats<R>(&self, f: impl FnOnce(&mut Stats) -> R) -> R {
+        f(&mut relock(&self.stats))
+    }
+
+    /// Counts an API request and remembers it when refused (the first 1000 refusals are kept).
+    pub fn record(&self, method: &str, path: &str, outcome: Result<(), (u16, String)>) {
+        self.with_stats(|st| {
+            st.requests += 1;
+            if let Err((status, message)) = outcome
+                && st.refused.len() < 1000
+            {
+                st.refused.push(Refusal { method: method.into(), path: path.into(), status, message });
+            }
+        });
     }
 
     /// The node's name.
@@ -208,6 +252,8 @@ impl Sim {
         let task = crate::state::Task::new(&state.node, pid, pid.wrapping_mul(7919), start, &kind, &id, &req.user);
         let upid = task.upid.clone();
         state.tasks.push(task);
+        let running = state.tasks.iter().filter(|t| t.exitstatus.is_none()).count();
+        self.with_stats(|st| st.max_concurrent_tasks = st.max_concurrent_tasks.max(running));
         if let Some(vmid) = hold
             && let Some(g) = state.guests.get_mut(&vmid)
         {

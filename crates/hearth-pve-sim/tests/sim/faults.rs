@@ -71,5 +71,28 @@ async fn a_bad_fault_rule_is_refused() {
     let node = start(20, 2_000).await;
     let answer = node.raw("POST", "/_sim/faults", None, Body::Json(json!({ "kind": "meteor" }))).await;
     assert_eq!(answer.status, 400, "{}", answer.shown());
-    let _ = TEMPLATE;
+}
+
+#[tokio::test]
+async fn stats_show_refused_requests_and_concurrent_tasks() {
+    // Tasks last long enough that three creations overlap.
+    let node = start(500, 2_000).await;
+    let mut upids = Vec::new();
+    for vmid in ["101", "102", "103"] {
+        let rootfs = "local-lvm:1";
+        let answer = node.post("/nodes/pve/lxc", &[("vmid", vmid), ("ostemplate", TEMPLATE), ("rootfs", rootfs)]).await;
+        upids.push(answer.data().clone());
+    }
+    node.post("/nodes/pve/lxc", &[("vmid", "104"), ("ostemplate", TEMPLATE), ("memory", "lots")]).await;
+    for upid in &upids {
+        node.wait(upid).await;
+    }
+    let stats = node.raw("GET", "/_sim/stats", None, Body::None).await.body["data"].clone();
+    assert_eq!(stats["max_concurrent_tasks"], 3);
+    assert_eq!(
+        stats["refused"],
+        json!([{ "method": "POST", "path": "/nodes/pve/lxc", "status": 400,
+                 "message": "Parameter verification failed. {\"memory\":\"type check ('integer') failed - got 'lots'\"}" }])
+    );
+    assert!(stats["requests"].as_u64().unwrap() >= 4);
 }
