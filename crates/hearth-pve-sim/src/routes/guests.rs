@@ -218,29 +218,24 @@ pub async fn power(cx: &Ctx<'_>, kind: Kind, action: Power) -> Result<Value, Api
     let snippets_dir = sim.config.snippets_dir.clone();
     sim.with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
         let g = s.guests.get(&vmid).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
-        check_lock(g, skiplock)?;
-        match (action, g.running) {
-            (Power::Start, true) => return Err(ApiError::fail(format!("{short} {vmid} already running"))),
-            (Power::Stop | Power::Shutdown | Power::Reboot, false) => {
-                return Err(ApiError::fail(format!("{short} {vmid} not running")));
-            }
-            _ => {}
-        }
-        if matches!(action, Power::Start | Power::Reboot) {
-            let config = g.effective_config();
-            if let Some(missing) = missing_snippet(s, &config, snippets_dir.as_deref()) {
-                return Err(ApiError::fail(format!("volume '{missing}' does not exist")));
-            }
-            if let Some(bridge) = missing_bridge(s, &config) {
-                return Err(ApiError::fail(format!("bridge '{bridge}' does not exist")));
-            }
-        }
+        let precheck = power_precheck(s, g, action, skiplock, snippets_dir.as_deref());
         let (verb, running) = match action {
             Power::Start => ("start", true),
             Power::Stop => ("stop", false),
             Power::Shutdown => ("shutdown", false),
             Power::Reboot => ("reboot", true),
         };
+        let task = format!("{}{verb}", kind.task_prefix());
+        if let Err(msg) = precheck {
+            // The container API checks before its worker starts; `qm` checks inside the worker,
+            // so a VM's refusal is a task that fails.
+            if kind == Kind::Lxc {
+                return Err(ApiError::fail(msg));
+            }
+            let body = Box::new(move |_: &mut State, _: &mut Vec<String>| Err(msg));
+            let spec = crate::sim::TaskSpec { kind: task, id: vmid.to_string(), hold: Some(vmid), body, on_fail: None };
+            return Ok(json!(sim.spawn_task(s, cx.req, spec)));
+        }
         let body = Box::new(move |s: &mut State, out: &mut Vec<String>| {
             let g = s.guests.get_mut(&vmid).ok_or_else(|| format!("{short} {vmid} vanished"))?;
             g.running = running;
@@ -264,20 +259,43 @@ pub async fn power(cx: &Ctx<'_>, kind: Kind, action: Power) -> Result<Value, Api
                 };
             }
         });
-        let task = format!("{}{verb}", kind.task_prefix());
         Ok(json!(sim.spawn_task(
             s,
             cx.req,
-            crate::sim::TaskSpec {
-                kind: task.clone(),
-                id: vmid.to_string(),
-                hold: Some(vmid),
-                body,
-                on_fail: Some(undo)
-            }
+            crate::sim::TaskSpec { kind: task, id: vmid.to_string(), hold: Some(vmid), body, on_fail: Some(undo) }
         )))
     })
     .await
+}
+
+/// What the real node checks before a power action: the `lock` property, the running state, and
+/// for a start the cloud-init snippets and bridges the guest needs.
+fn power_precheck(
+    s: &State,
+    g: &Guest,
+    action: Power,
+    skiplock: bool,
+    snippets_dir: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let (short, vmid) = (g.kind.short(), g.vmid);
+    if let Some(lock) = g.config.get("lock").filter(|_| !skiplock) {
+        return Err(format!("{short} is locked ({lock})"));
+    }
+    match (action, g.running) {
+        (Power::Start, true) => return Err(format!("{short} {vmid} already running")),
+        (Power::Stop | Power::Shutdown | Power::Reboot, false) => return Err(format!("{short} {vmid} not running")),
+        _ => {}
+    }
+    if matches!(action, Power::Start | Power::Reboot) {
+        let config = g.effective_config();
+        if let Some(missing) = missing_snippet(s, &config, snippets_dir) {
+            return Err(format!("volume '{missing}' does not exist"));
+        }
+        if let Some(bridge) = missing_bridge(s, &config) {
+            return Err(format!("bridge '{bridge}' does not exist"));
+        }
+    }
+    Ok(())
 }
 
 /// A `cicustom` snippet a VM start needs that neither the node's volumes nor the snippets folder

@@ -185,7 +185,7 @@ async fn a_vm_from_an_imported_cloud_image() {
 }
 
 #[tokio::test]
-async fn a_vm_start_needs_its_cloud_init_snippet() {
+async fn a_vm_start_needs_its_cloud_init_snippet_and_fails_as_a_task() {
     let node = start(20, 2_000).await;
     let upid = node
         .post(
@@ -196,8 +196,13 @@ async fn a_vm_start_needs_its_cloud_init_snippet() {
         .data()
         .clone();
     assert_eq!(node.wait(&upid).await["exitstatus"], "OK");
-    let start = node.post("/nodes/pve/qemu/201/status/start", &[]).await;
-    assert_eq!((start.status, start.reason.as_str()), (500, "volume 'local:snippets/missing.yaml' does not exist"));
+    // `qm start` checks inside its worker: the request gets a task, the task fails.
+    let upid = node.post("/nodes/pve/qemu/201/status/start", &[]).await.data().clone();
+    assert!(upid.as_str().unwrap().contains(":qmstart:201:"));
+    assert_eq!(node.wait(&upid).await["exitstatus"], "volume 'local:snippets/missing.yaml' does not exist");
+    assert_eq!(node.get("/nodes/pve/qemu/201/status/current").await.data()["status"], "stopped");
+    let upid = node.post("/nodes/pve/qemu/201/status/stop", &[]).await.data().clone();
+    assert_eq!(node.wait(&upid).await["exitstatus"], "VM 201 not running");
 }
 
 #[tokio::test]
