@@ -26,3 +26,12 @@ pub use state::State;
 pub async fn serve(listener: tokio::net::TcpListener, sim: Arc<Sim>) -> std::io::Result<()> {
     axum::serve(listener, server::router(sim)).await
 }
+
+/// Serves the simulator on an ephemeral loopback port in the background (for tests in other
+/// crates) and returns the address; the base URL is `http://ADDR/api2/json`.
+pub async fn spawn_local(sim: Arc<Sim>) -> std::io::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(serve(listener, sim));
+    Ok(addr)
+}

@@ -39,9 +39,9 @@ struct Cli {
     /// A volume present from the start, `STORAGE:NAME` with an optional `=SIZE` (repeatable)
     #[arg(long = "volume")]
     volumes: Vec<String>,
-    /// The API schema (`pve-apidata.json`)
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/proxmox/pve-apidata.json"))]
-    schema: PathBuf,
+    /// The API schema (`pve-apidata.json`; default: the repository's vendored copy)
+    #[arg(long)]
+    schema: Option<PathBuf>,
     /// How long each task runs, in milliseconds
     #[arg(long, default_value_t = 200)]
     task_ms: u64,
@@ -65,7 +65,8 @@ struct Cli {
 type Setup = (Sim, String, Option<hearth_pve_sim::tls::Identity>);
 
 fn setup(cli: &Cli) -> Result<Setup, String> {
-    let schema = Schema::from_file(&cli.schema).map_err(|e| e.to_string())?;
+    let schema_path = cli.schema.clone().unwrap_or_else(Schema::vendored_path);
+    let schema = Schema::from_file(&schema_path).map_err(|e| e.to_string())?;
     let tokens =
         cli.tokens.iter().map(|t| Token::parse(t).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()?;
     if tokens.is_empty() {

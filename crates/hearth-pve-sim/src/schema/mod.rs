@@ -67,6 +67,17 @@ pub struct Schema {
 pub const VENDORED: &str = "schemas/proxmox/pve-apidata.json";
 
 impl Schema {
+    /// The repository's vendored schema, found from this crate's source folder (for tests and
+    /// the binary's default).
+    pub fn vendored_path() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(VENDORED)
+    }
+
+    /// Reads the repository's vendored schema.
+    pub fn vendored() -> Result<Schema, SchemaError> {
+        Schema::from_file(&Schema::vendored_path())
+    }
+
     /// Reads and indexes the schema file.
     pub fn from_file(path: &Path) -> Result<Schema, SchemaError> {
         let shown = path.display().to_string();

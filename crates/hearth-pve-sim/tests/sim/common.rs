@@ -1,7 +1,6 @@
 //! The harness: a simulator on an ephemeral loopback port and a minimal HTTP/1.1 client that
 //! reads the status line as sent, since the real server's reason phrase carries its message.
 
-use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -16,12 +15,7 @@ pub const TEMPLATE: &str = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst
 
 pub fn schema() -> Arc<Schema> {
     static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
-    SCHEMA
-        .get_or_init(|| {
-            let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/proxmox/pve-apidata.json");
-            Arc::new(Schema::from_file(&path).expect("vendored schema loads"))
-        })
-        .clone()
+    SCHEMA.get_or_init(|| Arc::new(Schema::vendored().expect("vendored schema loads"))).clone()
 }
 
 /// A running simulator.
@@ -67,10 +61,7 @@ pub async fn start_with_runtime(runtime: Arc<dyn Runtime>) -> Node {
 }
 
 async fn serve(sim: Arc<Sim>) -> Node {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(hearth_pve_sim::serve(listener, sim));
-    Node { addr }
+    Node { addr: hearth_pve_sim::spawn_local(sim).await.unwrap() }
 }
 
 /// A node named `pve` with the default storages and the Debian template, not yet served.
