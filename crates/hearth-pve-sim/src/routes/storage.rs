@@ -46,6 +46,8 @@ fn check_storage(cx: &Ctx, content: &str) -> Result<String, ApiError> {
 /// A download task: the volume appears when the task ends.
 fn download(cx: &Ctx, storage: String, name: String, content: &'static str, size: u64, url: String) -> Value {
     let sim = cx.sim;
+    // The task's ID is the file's name, as in the real `fork_worker('download', $file, …)`.
+    let id = name.rsplit('/').next().unwrap_or("").to_string();
     let volid = format!("{storage}:{name}");
     let upid = sim.with_state(|s| {
         let body = Box::new(move |s: &mut crate::state::State, log: &mut Vec<String>| {
@@ -57,11 +59,7 @@ fn download(cx: &Ctx, storage: String, name: String, content: &'static str, size
             }
             Ok(Effect::None)
         });
-        sim.spawn_task(
-            s,
-            cx.req,
-            crate::sim::TaskSpec { kind: "download".into(), id: String::new(), hold: None, body, on_fail: None },
-        )
+        sim.spawn_task(s, cx.req, crate::sim::TaskSpec { kind: "download".into(), id, hold: None, body, on_fail: None })
     });
     json!(upid)
 }

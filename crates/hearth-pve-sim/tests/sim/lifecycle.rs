@@ -24,7 +24,7 @@ async fn a_container_from_download_to_destruction() {
     let template = offered[1]["template"].as_str().unwrap().to_string();
     let upid = node.post("/nodes/pve/aplinfo", &[("storage", "local"), ("template", &template)]).await.data().clone();
     assert!(upid.as_str().unwrap().starts_with("UPID:pve:"), "{upid}");
-    assert!(upid.as_str().unwrap().contains(":download::root@pam!hearth:"), "{upid}");
+    assert!(upid.as_str().unwrap().ends_with(&format!(":download:{template}:root@pam!hearth:")), "{upid}");
     assert_eq!(node.wait(&upid).await["exitstatus"], "OK");
     let content = node.get("/nodes/pve/storage/local/content?content=vztmpl").await.data().clone();
     assert!(content.as_array().unwrap().iter().any(|v| v["volid"] == format!("local:vztmpl/{template}")), "{content}");
