@@ -8,5 +8,6 @@ mod examples;
 mod faults;
 mod lifecycle;
 mod refusals;
+mod robustness;
 mod runtime;
 mod tls;
