@@ -166,7 +166,7 @@ const VALUES: &[&str] = &[
 fn value(rng: &mut Rng) -> Value {
     match rng.next() % 8 {
         0 => json!(rng.next() as i64 % 1_000_000),
-        1 => json!(rng.next() % 2 == 0),
+        1 => json!(rng.next().is_multiple_of(2)),
         2 => json!([rng.pick(VALUES)]),
         3 => json!({ "x": rng.pick(VALUES) }),
         4 => Value::Null,
@@ -182,7 +182,7 @@ async fn malformed_requests_get_real_answers_and_no_panic() {
     let mut statuses = std::collections::BTreeMap::new();
     for i in 0..1500 {
         let method = *rng.pick(&["GET", "POST", "PUT", "DELETE", "PATCH"]);
-        let path: String = if rng.next() % 5 == 0 {
+        let path: String = if rng.next().is_multiple_of(5) {
             let depth = 1 + rng.next() % 6;
             (0..depth).map(|_| format!("/{}", rng.pick(SEGMENTS))).collect()
         } else {
@@ -193,7 +193,7 @@ async fn malformed_requests_get_real_answers_and_no_panic() {
             template.replace('N', node).replace("/I", &format!("/{vmid}")).replace('S', segment)
         };
         let count = rng.next() % 6;
-        let answer = if i % 2 == 0 {
+        let answer = if i.is_multiple_of(2) {
             let pairs: Vec<(String, String)> =
                 (0..count).map(|_| (rng.pick(KEYS).to_string(), rng.pick(VALUES).to_string())).collect();
             let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
