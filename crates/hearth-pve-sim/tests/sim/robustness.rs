@@ -180,7 +180,7 @@ async fn malformed_requests_get_real_answers_and_no_panic() {
     node.create_ct("101", &[]).await;
     let mut rng = Rng(0x5eed_1234_abcd_ef01);
     let mut statuses = std::collections::BTreeMap::new();
-    for i in 0..1500 {
+    for i in 0..1500u32 {
         let method = *rng.pick(&["GET", "POST", "PUT", "DELETE", "PATCH"]);
         let path: String = if rng.next().is_multiple_of(5) {
             let depth = 1 + rng.next() % 6;
