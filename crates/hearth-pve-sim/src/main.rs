@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use hearth_pve_sim::state::{Storage, Volume, storage::default_storages};
-use hearth_pve_sim::{CommandRuntime, Config, Faults, NoRuntime, Rule, Runtime, Schema, Sim, State, Token};
+use hearth_pve_sim::{
+    CommandRuntime, Config, DockerRuntime, Faults, NoRuntime, Rule, Runtime, Schema, Sim, State, Token,
+};
 
 /// A stateful Proxmox VE API simulator: validates every request against the vendored API schema
 #[derive(Debug, Parser)]
@@ -28,8 +30,20 @@ struct Cli {
     #[arg(long)]
     state: Option<PathBuf>,
     /// Command run with `sh -c` when a guest starts, stops or is destroyed (see `HEARTH_PVE_*`)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "docker_image")]
     on_start: Option<String>,
+    /// Make each started guest a container of this image (on the network holding its address)
+    #[arg(long)]
+    docker_image: Option<String>,
+    /// The Docker network guest containers join (default: the one whose subnet holds the address)
+    #[arg(long, requires = "docker_image")]
+    docker_network: Option<String>,
+    /// An extra `docker run` argument before the image (repeatable), e.g. `--docker-arg=--cap-add=NET_ADMIN`
+    #[arg(long = "docker-arg", requires = "docker_image", allow_hyphen_values = true)]
+    docker_args: Vec<String>,
+    /// The guest container's command after the image (repeatable; default: the image's)
+    #[arg(long = "docker-command", requires = "docker_image", allow_hyphen_values = true)]
+    docker_command: Vec<String>,
     /// A storage, `ID=TYPE:CONTENT[,CONTENT…]:SIZE` (repeatable; default `local` and `local-lvm`)
     #[arg(long = "storage")]
     storages: Vec<String>,
@@ -122,9 +136,17 @@ fn setup(cli: &Cli) -> Result<Setup, String> {
         let rule: Rule = serde_json::from_str(f).map_err(|e| format!("fault `{f}` is not a rule: {e}"))?;
         faults.rules.push(rule);
     }
-    let runtime: Arc<dyn Runtime> = match &cli.on_start {
-        Some(cmd) => Arc::new(CommandRuntime { command: cmd.clone() }),
-        None => Arc::new(NoRuntime),
+    let runtime: Arc<dyn Runtime> = match (&cli.on_start, &cli.docker_image) {
+        (Some(cmd), _) => Arc::new(CommandRuntime { command: cmd.clone() }),
+        (None, Some(image)) => Arc::new(DockerRuntime {
+            image: image.clone(),
+            network: cli.docker_network.clone(),
+            label: format!("hearth.pve-sim={}", cli.node),
+            prefix: format!("hearth-pve-{}-", cli.node),
+            run_args: cli.docker_args.clone(),
+            command: cli.docker_command.clone(),
+        }),
+        (None, None) => Arc::new(NoRuntime),
     };
     let config = Config {
         tokens,

@@ -185,6 +185,9 @@ impl Node {
             ("net0", "name=eth0,bridge=vmbr0,ip=10.0.0.5/24,gw=10.0.0.1"),
             ("tags", "hearth"),
         ];
+        // An extra parameter replaces a default of the same name (a repeated form key would be
+        // one value joined with NUL, as on the real server).
+        params.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
         params.extend_from_slice(extra);
         let upid = self.post("/nodes/pve/lxc", &params).await.data().clone();
         self.wait(&upid).await

@@ -4,6 +4,7 @@
 
 mod binary;
 mod common;
+mod docker;
 mod examples;
 mod faults;
 mod lifecycle;
