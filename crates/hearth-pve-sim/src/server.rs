@@ -97,10 +97,14 @@ fn authenticate(sim: &Sim, req: &HttpRequest<Body>) -> Result<String, ApiError> 
     let Some(value) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Err(ApiError::Unauthorized("No ticket".into()));
     };
-    let Some(token) = value.strip_prefix("PVEAPIToken").and_then(|t| t.strip_prefix(['=', ' '])) else {
+    // As `extract_auth_value`: the key at the start or after white space, then `=` or a space,
+    // the value up to `;`, percent-decoded.
+    let found = value.match_indices("PVEAPIToken").find(|(i, _)| *i == 0 || value[..*i].ends_with(char::is_whitespace));
+    let Some(token) = found.and_then(|(i, k)| value[i + k.len()..].strip_prefix(['=', ' '])) else {
         return Err(ApiError::Unauthorized("No ticket".into()));
     };
-    let (id, secret) = token.trim().split_once('=').unwrap_or((token, ""));
+    let token = decode(token.split(';').next().unwrap_or(""), false);
+    let (id, secret) = token.split_once('=').unwrap_or((&token, ""));
     match sim.config.tokens.iter().find(|t| t.id == id) {
         Some(t) if t.secret == secret => Ok(t.id.clone()),
         _ => Err(ApiError::Unauthorized("invalid token value!".into())),

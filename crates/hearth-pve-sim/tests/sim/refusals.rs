@@ -145,6 +145,12 @@ async fn requests_without_a_valid_token_are_refused_without_a_body() {
         assert!(answer.body.is_null(), "{name}: {}", answer.shown());
         insta::assert_snapshot!(name, answer.shown());
     }
+    // The real server's header forms: `=` or a space after the key, the value percent-encoded.
+    for auth in
+        ["PVEAPIToken root@pam!hearth=test-secret-not-real", "PVEAPIToken=root%40pam%21hearth%3Dtest-secret-not-real"]
+    {
+        assert_eq!(node.raw("GET", "/api2/json/version", Some(auth), Body::None).await.status, 200, "{auth}");
+    }
     // The secret is never echoed.
     let answer = node.raw("GET", "/api2/json/version", Some("PVEAPIToken=root@pam!hearth=wrong"), Body::None).await;
     assert!(!answer.shown().contains("wrong") && !answer.shown().contains(TOKEN));
