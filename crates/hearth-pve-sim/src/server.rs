@@ -1,7 +1,7 @@
 //! The HTTP side: one handler for every path, doing what the real `pveproxy` does in its order:
 //! authentication (an API token), handler lookup through the schema (501 when none), URI
 //! parameters merged with the query and body, the node check, schema validation (400), then the
-//! route. `/_sim/…` is the control interface (faults, state), outside the API.
+//! route. `/_sim/…` is the control interface (faults, state, stats), outside the API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,8 @@ use crate::response::{ApiError, ok};
 use crate::sim::{Request, Sim};
 use crate::{control, routes};
 
-/// The largest request body read (the real node takes 64 KiB of form data).
+/// The largest request body read: more than the real node's 64 KiB of form data, so an
+/// oversized parameter meets the schema's `maxLength` rather than a size limit.
 const MAX_BODY: usize = 1 << 20;
 
 /// The router serving the simulated node.
