@@ -227,8 +227,12 @@ impl Sim {
                     return Err(Sim::missing(&node, kind, vmid));
                 };
                 let file = g.lock_file();
-                if self.fault(FaultKind::Lock, req).is_some() {
-                    return Err(ApiError::fail(format!("can't lock file '{file}' - got timeout")));
+                if let Some(rule) = self.fault(FaultKind::Lock, req) {
+                    // A rule may name another lock (`cfs-lock 'storage-local-lvm' error: got lock
+                    // request timeout`), as parallel creations on one storage meet on a real node.
+                    return Err(ApiError::fail(
+                        rule.message.unwrap_or(format!("can't lock file '{file}' - got timeout")),
+                    ));
                 }
                 if g.flock.is_none() {
                     return f(&mut state);
