@@ -239,9 +239,9 @@ mod tests {
                 "nixos-proxmox-five-vms.yaml",
                 include_str!("../../../examples/nixos-proxmox-five-vms.yaml"),
                 &[
-                    "database-server: NixOS configuration: 6 file(s)",
-                    "docker-host: NixOS configuration: 6 file(s)",
-                    "monitoring: NixOS configuration: 6 file(s)",
+                    "database-server: NixOS configuration: 13 file(s)",
+                    "docker-host: NixOS configuration: 8 file(s)",
+                    "monitoring: NixOS configuration: 7 file(s)",
                     "pve: Proxmox API (guest creation): 5 file(s)",
                     "storage-server: NixOS configuration: 6 file(s)",
                     "web-server: NixOS configuration: 6 file(s)",
