@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use hearth_catalog::Catalog;
 use hearth_model::Model;
-use hearth_render::{File, Kind};
+use hearth_render::{Activation, File, Kind};
 use hearth_spec::ast::Form;
 
 use crate::machines::SkippedFile;
@@ -67,8 +67,9 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
     let reason = |package: &str, repository: &str| {
         format!("package `{package}` comes from {repository}, which the lab cannot reach")
     };
-    // Native services whose package is unreachable on their machine.
+    // Native services whose package is unreachable on their machine, and their units.
     let mut services: BTreeMap<(String, String), String> = BTreeMap::new();
+    let mut units: BTreeMap<(String, String), String> = BTreeMap::new();
     for (name, s) in model.services.iter().filter(|(_, s)| s.form == Form::Native) {
         let Some(native) = s.app.as_deref().and_then(|a| catalog.get(a)).and_then(|a| a.native.as_ref()) else {
             continue;
@@ -78,6 +79,9 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
             let found = missing.iter().find(|(p, _)| package_matches(native.package.as_deref(), p));
             if let Some((package, repository)) = found {
                 services.insert((machine.to_string(), name.clone()), reason(package, repository));
+                if let Some(unit) = native.unit.as_deref() {
+                    units.insert((machine.to_string(), unit.to_string()), name.clone());
+                }
             }
         }
     }
@@ -116,11 +120,29 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
         let why = tool(f.kind)
             .and_then(|t| unreachable.get(&f.machine)?.get(t).map(|r| (format!("agent `{t}`"), reason(t, r))))
             .or_else(|| {
-                let owners: Vec<&str> = f.sources.iter().filter_map(|s| s.strip_prefix("service/")).collect();
-                let first = owners.first()?;
+                // A file that restarts, reloads or enables a left-out service's unit serves it.
+                f.activation.iter().find_map(|a| {
+                    let unit = match a {
+                        Activation::Restart { unit } | Activation::Reload { unit } | Activation::Unit { unit, .. } => {
+                            unit
+                        }
+                        _ => return None,
+                    };
+                    let service = units.get(&(f.machine.clone(), unit.clone()))?;
+                    Some((format!("service `{service}`"), services[&(f.machine.clone(), service.clone())].clone()))
+                })
+            })
+            .or_else(|| {
+                // A file of a left-out service of this machine, unless another service here
+                // reads it too (the proxy's configuration names the services it fronts).
                 let shared = matches!(f.kind, Kind::Packages | Kind::Sysusers | Kind::Tmpfiles | Kind::Nftables);
-                let all_gone = owners.iter().all(|o| services.contains_key(&(f.machine.clone(), o.to_string())));
-                (!shared && all_gone)
+                let here =
+                    |o: &&str| model.services.get(*o).is_some_and(|s| s.machines().contains(&f.machine.as_str()));
+                let owners: Vec<&str> =
+                    f.sources.iter().filter_map(|s| s.strip_prefix("service/")).filter(here).collect();
+                let gone = |o: &&str| services.contains_key(&(f.machine.clone(), o.to_string()));
+                let first = owners.iter().find(|o| gone(o))?;
+                (!shared && owners.iter().all(|o| gone(&o)))
                     .then(|| (format!("service `{first}`"), services[&(f.machine.clone(), first.to_string())].clone()))
             });
         match why {
