@@ -142,7 +142,7 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
                     f.sources.iter().filter_map(|s| s.strip_prefix("service/")).filter(here).collect();
                 let gone = |o: &&str| services.contains_key(&(f.machine.clone(), o.to_string()));
                 let first = owners.iter().find(|o| gone(o))?;
-                (!shared && owners.iter().all(|o| gone(&o)))
+                (!shared && owners.iter().all(gone))
                     .then(|| (format!("service `{first}`"), services[&(f.machine.clone(), first.to_string())].clone()))
             });
         match why {
