@@ -121,6 +121,33 @@ pub struct Label {
     pub text: String,
 }
 
+/// A concrete change to the spec that a help line proposes: the text at `span` is replaced by
+/// `text` (an empty span inserts it there). When `part` is set only its first occurrence inside
+/// the span is replaced, for spans that cover more than the word to change (a quoted scalar,
+/// `secret:NAME`). Tests apply every edit mechanically and expect the diagnostic gone with no
+/// new error, so a help that carries an edit is a fix that works.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub part: Option<String>,
+    pub text: String,
+}
+
+impl Edit {
+    /// `source` (the text of the span's file) with the edit applied; `None` when the span does
+    /// not fit `source` or `part` is not inside it.
+    pub fn apply(&self, source: &str) -> Option<String> {
+        let (mut start, mut end) = (self.span.start as usize, self.span.end as usize);
+        let within = source.get(start..end)?;
+        if let Some(part) = &self.part {
+            let at = within.find(part.as_str())?;
+            start += at;
+            end = start + part.len();
+        }
+        Some(format!("{}{}{}", &source[..start], self.text, &source[end..]))
+    }
+}
+
 /// One problem found in a spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -130,6 +157,8 @@ pub struct Diagnostic {
     pub primary: Label,
     pub secondary: Vec<Label>,
     pub help: Option<String>,
+    /// The edit the help line proposes, when it proposes exactly one.
+    pub suggestion: Option<Edit>,
 }
 
 impl Diagnostic {
@@ -142,6 +171,7 @@ impl Diagnostic {
             primary: Label { span, text: String::new() },
             secondary: Vec::new(),
             help: None,
+            suggestion: None,
         }
     }
 
@@ -159,6 +189,25 @@ impl Diagnostic {
 
     pub fn help(mut self, text: impl Into<String>) -> Diagnostic {
         self.help = Some(text.into());
+        self
+    }
+
+    /// The edit the help line proposes: replace the text at `span` with `text`. The help line
+    /// says the same in words; without one, `write \`text\` here` is shown.
+    pub fn suggest(self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.suggest_edit(Edit { span, part: None, text: text.into() })
+    }
+
+    /// Like [`Diagnostic::suggest`], replacing only the first `part` inside `span`.
+    pub fn suggest_part(self, span: Span, part: impl Into<String>, text: impl Into<String>) -> Diagnostic {
+        self.suggest_edit(Edit { span, part: Some(part.into()), text: text.into() })
+    }
+
+    pub fn suggest_edit(mut self, edit: Edit) -> Diagnostic {
+        if self.help.is_none() {
+            self.help = Some(format!("write `{}` here", edit.text));
+        }
+        self.suggestion = Some(edit);
         self
     }
 

@@ -6,6 +6,8 @@
 
 #[path = "cli/lab.rs"]
 mod lab;
+#[path = "cli/suggestions.rs"]
+mod suggestions;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
