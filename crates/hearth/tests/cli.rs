@@ -4,6 +4,8 @@
 //! `# expect: CODE LINE:COL` lines naming the diagnostics it must produce; the whole stderr of
 //! `hearth --format short check` is snapshotted with insta, one snapshot per file.
 
+#[path = "cli/checker.rs"]
+mod checker;
 #[path = "cli/lab.rs"]
 mod lab;
 #[path = "cli/suggestions.rs"]

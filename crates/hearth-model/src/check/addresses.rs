@@ -1,5 +1,5 @@
-//! Addresses: each given once, inside its network and outside its reserved ranges; DNS records
-//! pointing at addresses that exist.
+//! Addresses: each given once and inside its network (a reserved range only keeps the allocator
+//! out, so a static address may sit in one); DNS records pointing at addresses that exist.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -104,16 +104,6 @@ fn check_in_network(
                 format!("address {addr} of `{owner}` is the network or broadcast address of {cidr}"),
             )
             .help("pick an address between the first and the last of the subnet"),
-        );
-    } else if let Some(r) = net.reserved.iter().find(|r| r.value.contains(addr)) {
-        out.push(
-            Diagnostic::new(
-                Code::ReservedAddress,
-                span,
-                format!("address {addr} of `{owner}` is in a reserved range of `{net_name}`"),
-            )
-            .with(r.span, "reserved here")
-            .help("pick an address outside `reserved:`"),
         );
     } else if let Some(d) = net.dhcp.as_ref().filter(|d| d.value.contains(addr)) {
         out.push(

@@ -12,6 +12,7 @@ mod exposure;
 mod flows;
 mod guests;
 mod images;
+mod kinds;
 mod monitoring;
 mod names;
 mod references;
@@ -33,6 +34,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     conflicts::subdomains_and_redis(origins, &mut out);
     conflicts::ports(origins, &mut out);
     references::references(spec, catalog, &mut out);
+    kinds::kinds(spec, catalog, model, &mut out);
     cycles::cycles(spec, &mut out);
     budgets::budgets(spec, model, &mut out);
     runtimes::runtimes(spec, catalog, model, &mut out);

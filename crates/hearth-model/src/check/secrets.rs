@@ -44,8 +44,14 @@ pub(super) fn secrets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    // Every `secret:NAME` used must be declared or generated.
-    let generated: BTreeSet<&str> = model.generated_secrets.iter().map(|g| g.name.as_str()).collect();
+    // Every `secret:NAME` used must be declared, generated, or one Hearth asks the operator to
+    // store (`hearth secrets set`), as docs/SPEC.md names them.
+    let generated: BTreeSet<&str> = model
+        .generated_secrets
+        .iter()
+        .map(|g| g.name.as_str())
+        .chain(model.external_secrets.iter().map(|e| e.name.as_str()))
+        .collect();
     let declared = |n: &str| spec.secrets.is_declared(n) || generated.contains(n);
     let mut check_ref = |r: &SecretRef, span: Span| {
         if let SecretRef::Named(n) = r
@@ -56,7 +62,7 @@ pub(super) fn secrets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             let mut d = unknown_reference(span, "secret", n, &names).label("not declared and not generated");
             if suggest::did_you_mean(n, names.iter().copied()).is_none() {
                 d = d.help(format!(
-                    "declare it under `secrets:` (`{n}: {{ env: VAR }}`), or set it with `hearth secrets set {n}`"
+                    "declare it under `secrets:`: `{n}: {{ env: VAR }}` to read it from the environment, or `{n}: {{}}` to have it generated"
                 ));
             }
             out.push(d);
