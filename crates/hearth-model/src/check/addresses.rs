@@ -11,7 +11,10 @@ use crate::origins::Origins;
 
 pub(super) fn addresses(spec: &Spec, origins: &Origins, out: &mut Vec<Diagnostic>) {
     let mut first: HashMap<IpAddr, (&str, Span)> = HashMap::new();
-    for (addr, owner, span) in &origins.addresses {
+    // In file order, so "first use" is the one read first.
+    let mut claims: Vec<&(IpAddr, String, Span)> = origins.addresses.iter().collect();
+    claims.sort_by_key(|(_, _, span)| *span);
+    for (addr, owner, span) in claims {
         if let Some((other, other_span)) = first.get(addr) {
             out.push(
                 Diagnostic::new(

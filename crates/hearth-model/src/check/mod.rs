@@ -48,7 +48,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     exposure::exposure(spec, catalog, &mut out);
     exposure::databases(spec, catalog, model, &mut out);
     images::images(spec, &mut out);
-    secrets::secrets(spec, model, &mut out);
+    secrets::secrets(spec, catalog, model, &mut out);
     flows::flows(spec, model, &mut out);
     monitoring::monitoring(spec, model, &mut out);
     out
