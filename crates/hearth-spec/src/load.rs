@@ -92,7 +92,8 @@ fn require_homelab(loaded: &mut Loaded) {
         let span = loaded.spec.span;
         loaded.diagnostics.push(
             Diagnostic::new(Code::MissingKey, span, "the spec has no `homelab:` name")
-                .help("start the root file with `homelab: <name>`, e.g. `homelab: home`"),
+                .help("start the root file with `homelab: <name>`, e.g. `homelab: home`")
+                .suggest(Span { end: span.start, ..span }, "homelab: home\n"),
         );
     }
 }

@@ -20,6 +20,9 @@ pub(super) fn monitoring(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) 
             if let Some(help) = help_for(&e.value, EXPORTERS.iter().copied(), "exporters") {
                 d = d.help(help);
             }
+            if let Some(best) = hearth_spec::suggest::did_you_mean(&e.value, EXPORTERS.iter().copied()) {
+                d = d.suggest_part(e.span, e.value.as_str(), best);
+            }
             out.push(d);
         }
     }

@@ -186,13 +186,15 @@ pub(super) fn compose_v2(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) 
             continue;
         }
         let span = e.value.os.as_ref().map_or(e.key_span, |o| o.span);
-        out.push(
-            Diagnostic::new(
-                Code::NoComposeV2,
-                span,
-                format!("Debian {version} has no Docker Compose v2, which the Docker VM `{}` needs", e.name),
-            )
-            .help("use `os: debian-12` or later"),
-        );
+        let mut d = Diagnostic::new(
+            Code::NoComposeV2,
+            span,
+            format!("Debian {version} has no Docker Compose v2, which the Docker VM `{}` needs", e.name),
+        )
+        .help("use `os: debian-12` or later");
+        if let Some(os) = &e.value.os {
+            d = d.suggest_part(os.span, g.os.as_str(), "debian-12");
+        }
+        out.push(d);
     }
 }

@@ -77,12 +77,22 @@ pub(super) fn secrets(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut V
         .chain(model.external_secrets.iter().map(|e| e.name.as_str()))
         .collect();
     let declared = |n: &str| spec.secrets.is_declared(n) || generated.contains(n);
+    // The apps' own secrets by their documented names (`<service>-<secret>`), which a spec
+    // setting the variable to that very name keeps generated: fit for "did you mean".
+    let app_secrets: Vec<String> = spec
+        .services
+        .entries
+        .iter()
+        .filter_map(|e| e.value.app.as_ref().and_then(|a| catalog.get(&a.value)).map(|a| (e, a)))
+        .flat_map(|(e, a)| a.secrets.names().map(move |s| format!("{}-{s}", e.name)))
+        .collect();
     let mut check_ref = |r: &SecretRef, span: Span| {
         if let SecretRef::Named(n) = r
             && !declared(n)
         {
             let mut names: Vec<&str> = spec.secrets.names().collect();
             names.extend(generated.iter().copied());
+            names.extend(app_secrets.iter().map(String::as_str).filter(|a| !generated.contains(a)));
             let mut d = unknown_reference(span, "secret", n, &names).label("not declared and not generated");
             if suggest::did_you_mean(n, names.iter().copied()).is_none() {
                 d = d.help(format!(
