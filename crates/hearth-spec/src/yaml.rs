@@ -378,7 +378,8 @@ impl Builder<'_> {
                             )
                             .label("second definition, ignored")
                             .with(first, "first defined here")
-                            .help("remove one of them"),
+                            .help("remove one of them")
+                            .suggest_removal(k.span.to(node.span)),
                         );
                     } else {
                         entries.push((k, node));

@@ -141,7 +141,8 @@ pub(super) fn routes_to_nowhere(spec: &Spec, model: &Model, origins: &Origins, o
                         e.name
                     ),
                 )
-                .help(format!("remove one of the records `{other}` and `{}`: only `{other}` is served", e.name)),
+                .help(format!("remove one of the records `{other}` and `{}`: only `{other}` is served", e.name))
+                .suggest_removal(e.key_span.to(e.value.span)),
             ),
             Some(_) => {}
             None => {
@@ -186,7 +187,8 @@ pub(super) fn routes_to_nowhere(spec: &Spec, model: &Model, origins: &Origins, o
                         e.name
                     ),
                 )
-                .help("remove the record: exposed names get their record (pointing at the proxy) automatically"),
+                .help("remove the record: exposed names get their record (pointing at the proxy) automatically")
+                .suggest_removal(e.key_span.to(e.value.span)),
             );
         }
     }

@@ -66,7 +66,8 @@ fn exporters_deployed(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                             e.span,
                             "`cadvisor` reads container metrics, but no machine has `runtime: docker`",
                         )
-                        .help("remove `cadvisor` from `monitoring.exporters`"),
+                        .help("remove `cadvisor` from `monitoring.exporters`")
+                        .suggest_removal(e.span),
                     );
                 } else if !missing.is_empty() {
                     let names: Vec<String> = missing.iter().map(|n| format!("`{n}`")).collect();

@@ -97,6 +97,7 @@ fn every_suggested_edit_fixes_its_diagnostic_and_adds_no_error() {
         applied += n;
         failures.append(&mut f);
     }
+    eprintln!("applied {applied} suggested edits");
     assert!(failures.is_empty(), "{} of {applied} edits fail:\n{}", failures.len(), failures.join("\n"));
     // The harness must not pass by finding nothing to apply.
     assert!(applied >= 30, "only {applied} suggested edits in tests/invalid");
