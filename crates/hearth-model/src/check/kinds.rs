@@ -148,6 +148,10 @@ fn use_keys(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                 )
                 .label("Hearth would ignore this");
                 d = match (kind, record.db) {
+                    // `db:` is there already: this key only has to go.
+                    ("redis", Some(_)) if u.db.is_some() => {
+                        d.help(format!("remove `{key}:`")).suggest_removal(key_span.to(value))
+                    }
                     ("redis", Some(n)) => d
                         .help(format!("write `db: {n}` (the number Hearth gives `{}`), or leave it out", e.name))
                         .suggest(key_span.to(value), format!("db: {n}")),
