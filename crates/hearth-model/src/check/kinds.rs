@@ -1,6 +1,6 @@
 //! References to the wrong kind of thing: a name that exists, or a key that decodes, but that the
-//! field cannot use. `via:` a service that is no VPN, a healthcheck on a port the service lacks,
-//! `database:` on a Redis connection, snapshots of a pool that is not ZFS, an exposure through a
+//! field cannot use. `via:` a service that is no VPN or runs on another machine, a healthcheck
+//! on a port the service lacks, `database:` on a Redis connection, snapshots of a pool that is not ZFS, an exposure through a
 //! tunnel or VPN nobody configured, a PBS server naming nothing, a DNS server Hearth writes no
 //! records for. Each of these used to be accepted and then silently ignored or rendered wrong.
 
@@ -15,6 +15,7 @@ use crate::model::Model;
 
 pub(super) fn kinds(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
     via(spec, catalog, out);
+    via_elsewhere(spec, model, out);
     healthcheck_ports(spec, model, out);
     use_keys(spec, model, out);
     snapshot_pools(spec, out);
@@ -82,6 +83,35 @@ fn via(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
             )
             .label("this service's network would be this app's"),
         );
+    }
+}
+
+/// `via:` shares a container's network, so both run on one machine: from another machine the
+/// rendered `network_mode` would name a container that is not there.
+fn via_elsewhere(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    for e in &spec.services.entries {
+        let Some(v) = &e.value.via else { continue };
+        let (Some(s), Some(vpn)) = (model.services.get(&e.name), model.services.get(&v.value)) else { continue };
+        if s.on == vpn.on {
+            continue;
+        }
+        let (here, there) = (s.on.name(), vpn.on.name());
+        let mut d = Diagnostic::new(
+            Code::ViaElsewhere,
+            v.span,
+            format!("`{}` runs on `{here}` but its `via: {}` runs on `{there}`", e.name, v.value),
+        )
+        .label("a container joins the network of a container on its own machine")
+        .help(format!("place `{}` on `{there}` beside `{}`, or run a VPN service on `{here}`", e.name, v.value));
+        if !matches!(vpn.on, crate::model::Placement::Cluster(_)) {
+            d = d
+                .help(format!(
+                    "place `{}` on `{there}` beside `{}` (`on: {there}`), or run a VPN service on `{here}`",
+                    e.name, v.value
+                ))
+                .suggest_part(e.value.on.span, here, there);
+        }
+        out.push(d);
     }
 }
 
