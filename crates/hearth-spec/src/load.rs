@@ -347,3 +347,65 @@ fn merge(spec: &mut Spec, part: Spec, order: &BTreeMap<FileId, Span>, diags: &mu
     merge_one(&mut spec.timezone, part.timezone, ps.key("timezone"), ss.key("timezone"), "timezone", diags);
     merge_one(&mut spec.admin, part.admin, ps.key("admin"), ss.key("admin"), "admin", diags);
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::io;
+    use std::path::{Path, PathBuf};
+
+    use super::{Files, load};
+    use crate::diagnostic::Code;
+
+    /// Files held in memory.
+    struct Mem(BTreeMap<PathBuf, String>);
+
+    impl Files for Mem {
+        fn read(&self, path: &Path) -> io::Result<String> {
+            self.0.get(path).cloned().ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+        }
+        fn yaml_in_dir(&self, _: &Path) -> Option<Vec<PathBuf>> {
+            None
+        }
+    }
+
+    /// Loads `files` (the first is the root) and expects one duplicate definition, reported at
+    /// `second` with its note at `first` (each `path:line:col`).
+    fn check_duplicate(files: &[(&str, &str)], second: &str, first: &str) {
+        let mem = Mem(files.iter().map(|(p, t)| (PathBuf::from(p), t.to_string())).collect());
+        let loaded = load(Path::new(files[0].0), &mem);
+        let dups: Vec<_> = loaded.diagnostics.iter().filter(|d| d.code == Code::DuplicateDefinition).collect();
+        assert_eq!(dups.len(), 1, "{:?}", loaded.diagnostics);
+        let at = |s| loaded.sources.location(s).to_string();
+        assert_eq!(at(dups[0].primary.span), second, "the second definition");
+        assert_eq!(at(dups[0].secondary[0].span), first, "the first definition");
+    }
+
+    #[test]
+    fn the_first_definition_is_the_one_read_first() {
+        let part = "guests:\n  a: { lxc: { on: pve } }\n";
+        // The included file stands where `include:` is: before the root's own `guests:`.
+        check_duplicate(
+            &[("r.yaml", "homelab: x\ninclude: [p.yaml]\nguests:\n  a: { lxc: { on: pve } }\n"), ("p.yaml", part)],
+            "r.yaml:4:3",
+            "p.yaml:2:3",
+        );
+        // After it when `include:` comes last.
+        check_duplicate(
+            &[("r.yaml", "homelab: x\nguests:\n  a: { lxc: { on: pve } }\ninclude: [p.yaml]\n"), ("p.yaml", part)],
+            "p.yaml:2:3",
+            "r.yaml:3:3",
+        );
+        // Two included files: in the order the `include:` list names them, at any depth.
+        check_duplicate(
+            &[
+                ("r.yaml", "homelab: x\ninclude: [q.yaml, p.yaml]\n"),
+                ("p.yaml", part),
+                ("q.yaml", "include: [s.yaml]\n"),
+                ("s.yaml", part),
+            ],
+            "p.yaml:2:3",
+            "s.yaml:2:3",
+        );
+    }
+}
