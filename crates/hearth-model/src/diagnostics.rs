@@ -11,9 +11,13 @@ pub fn unknown_reference(span: Span, what: &str, name: &str, candidates: &[&str]
     };
     let help = suggest::help_for(name, candidates.iter().copied(), &plural)
         .unwrap_or_else(|| format!("declare the {what} first"));
-    Diagnostic::new(Code::UnknownReference, span, format!("unknown {what} `{name}`"))
+    let d = Diagnostic::new(Code::UnknownReference, span, format!("unknown {what} `{name}`"))
         .label(format!("no {what} has this name"))
-        .help(help)
+        .help(help);
+    match suggest::did_you_mean(name, candidates.iter().copied()) {
+        Some(best) if !name.is_empty() => d.suggest_part(span, name, best),
+        _ => d,
+    }
 }
 
 /// What an [`unknown_reference`] diagnostic is about, read back from the message it wrote

@@ -49,13 +49,44 @@ impl Cx {
         self.push(d);
     }
 
-    pub fn unknown_key(&mut self, key: &Key, fields: &[&str], owner: &str) {
+    /// Records an invalid scalar value whose help proposes `replacement` for `text` in it.
+    pub fn invalid_fix(
+        &mut self,
+        node: &Node,
+        message: impl Into<String>,
+        help: impl Into<String>,
+        text: &str,
+        replacement: &str,
+    ) {
+        let d = Diagnostic::new(Code::InvalidValue, node.span, message).help(help).suggest_part(
+            node.span,
+            text,
+            replacement,
+        );
+        self.push(d);
+    }
+
+    /// An unknown key, with the closest field as "did you mean" and the edit that renames it.
+    /// When that field is already set beside it, renaming would only write it twice: the help
+    /// then says to remove the key instead.
+    pub fn unknown_key(&mut self, key: &Key, fields: &[&str], owner: &str, siblings: &[(Key, Node)]) {
         let place =
             if owner == "the spec" { "at the top level of the spec".to_string() } else { format!("in {owner}") };
         let mut d = Diagnostic::new(Code::UnknownKey, key.span, format!("unknown key `{}` {place}", key.name))
             .label("not a key Hearth knows here");
-        if let Some(help) = suggest::help_for(&key.name, fields.iter().copied(), "keys") {
-            d = d.help(help);
+        let best = suggest::did_you_mean(&key.name, fields.iter().copied());
+        match best {
+            Some(best) if siblings.iter().any(|(k, _)| k.name == best) => {
+                d = d.help(format!("`{best}` is already set here; remove this key"));
+            }
+            Some(best) => {
+                d = d.help(format!("did you mean `{best}`?")).suggest_part(key.span, key.name.as_str(), best);
+            }
+            None => {
+                if let Some(help) = suggest::help_for(&key.name, fields.iter().copied(), "keys") {
+                    d = d.help(help);
+                }
+            }
         }
         self.push(d);
     }
@@ -599,7 +630,7 @@ macro_rules! spec_struct {
                             continue;
                         }
                     )*
-                    cx.unknown_key(key, Self::FIELDS, what);
+                    cx.unknown_key(key, Self::FIELDS, what, entries);
                 }
                 $( $crate::spec_struct!(@missing $kind $field, node, cx, ok, what, spans); )*
                 if !ok {
@@ -691,7 +722,11 @@ macro_rules! spec_enum {
                 let help = $crate::suggest::help_for(text, Self::NAMES.iter().copied(), "values")
                     .unwrap_or_default();
                 let noun = what.split_once(' ').map_or(what.as_str(), |(_, n)| n);
-                cx.invalid(node, format!("`{text}` is not a valid {noun}"), help);
+                let message = format!("`{text}` is not a valid {noun}");
+                match $crate::suggest::did_you_mean(text, Self::NAMES.iter().copied()) {
+                    Some(best) if !text.is_empty() => cx.invalid_fix(node, message, help, text, best),
+                    _ => cx.invalid(node, message, help),
+                }
                 None
             }
         }

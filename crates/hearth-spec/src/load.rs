@@ -1,13 +1,13 @@
 //! Loading a spec from files: the root, its includes, and merging them into one [`Spec`].
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::ast::Spec;
 use crate::decode::{Cx, Decode, NamedMap};
 use crate::diagnostic::{Code, Diagnostic};
-use crate::source::{SourceMap, Span};
+use crate::source::{FileId, SourceMap, Span};
 use crate::yaml;
 
 /// Where spec files are read from: the file system, or memory in tests and fuzzing.
@@ -69,7 +69,13 @@ pub fn load_str(path: &str, text: &str) -> Loaded {
 /// Loads a spec from `path`: a file, or a folder holding `hearth.yaml`. Follows `include:`.
 pub fn load(path: &Path, files: &dyn Files) -> Loaded {
     let root = if files.yaml_in_dir(path).is_some() { path.join("hearth.yaml") } else { path.to_path_buf() };
-    let mut loader = Loader { files, sources: SourceMap::new(), diagnostics: Vec::new(), seen: BTreeSet::new() };
+    let mut loader = Loader {
+        files,
+        sources: SourceMap::new(),
+        diagnostics: Vec::new(),
+        seen: BTreeSet::new(),
+        included_at: BTreeMap::new(),
+    };
     let spec = loader.file(&root, None, true).unwrap_or_else(empty_spec);
     let mut loaded = Loaded { spec, sources: loader.sources, diagnostics: loader.diagnostics, root };
     if !loaded.diagnostics.iter().any(|d| d.code == Code::Io) {
@@ -86,7 +92,8 @@ fn require_homelab(loaded: &mut Loaded) {
         let span = loaded.spec.span;
         loaded.diagnostics.push(
             Diagnostic::new(Code::MissingKey, span, "the spec has no `homelab:` name")
-                .help("start the root file with `homelab: <name>`, e.g. `homelab: home`"),
+                .help("start the root file with `homelab: <name>`, e.g. `homelab: home`")
+                .suggest(Span { end: span.start, ..span }, "homelab: home\n"),
         );
     }
 }
@@ -155,6 +162,27 @@ struct Loader<'a> {
     sources: SourceMap,
     diagnostics: Vec<Diagnostic>,
     seen: BTreeSet<PathBuf>,
+    /// For every included file, the `include:` entry that brought it in.
+    included_at: BTreeMap<FileId, Span>,
+}
+
+/// Where a span is in reading order: the included file's text stands where its `include:`
+/// entry is. One `(file, offset)` per level from the root file down to the span's own file, so
+/// comparing two keys compares positions; two files of one folder include, which share the
+/// entry, compare by load order (their file ids).
+fn reading_key(included_at: &BTreeMap<FileId, Span>, span: Span) -> Vec<(FileId, u32)> {
+    let mut key = vec![(span.file, span.start)];
+    let mut file = span.file;
+    while let Some(at) = included_at.get(&file) {
+        // An include cycle is refused before it gets here; the bound only guards the loop.
+        if key.len() > 64 {
+            break;
+        }
+        key.push((at.file, at.start));
+        file = at.file;
+    }
+    key.reverse();
+    key
 }
 
 impl Loader<'_> {
@@ -191,6 +219,9 @@ impl Loader<'_> {
             }
         };
         let file = self.sources.add(path, text);
+        if let Some(at) = from {
+            self.included_at.insert(file, at);
+        }
         let text = self.sources.file(file).text.clone();
         let (root, mut diags) = yaml::parse(file, &text);
         self.diagnostics.append(&mut diags);
@@ -213,7 +244,7 @@ impl Loader<'_> {
             };
             for p in paths {
                 if let Some(part) = self.file(&p, Some(inc.span), false) {
-                    merge(&mut spec, part, &mut self.diagnostics);
+                    merge(&mut spec, part, &self.included_at, &mut self.diagnostics);
                 }
             }
         }
@@ -239,19 +270,33 @@ fn normalize(path: &Path) -> PathBuf {
     out
 }
 
-fn merge_map<T>(into: &mut NamedMap<T>, from: NamedMap<T>, section: &str, diags: &mut Vec<Diagnostic>) {
+/// Merges an included file's section; a name defined twice is reported at the definition read
+/// second, and the one read first is kept.
+fn merge_map<T>(
+    into: &mut NamedMap<T>,
+    from: NamedMap<T>,
+    section: &str,
+    order: &BTreeMap<FileId, Span>,
+    diags: &mut Vec<Diagnostic>,
+) {
     for entry in from.entries {
-        if let Some(first) = into.entry(&entry.name) {
+        if let Some(pos) = into.entries.iter().position(|e| e.name == entry.name) {
+            let existing = into.entries[pos].key_span;
+            let included_first = reading_key(order, entry.key_span) < reading_key(order, existing);
+            let (first, second) = if included_first { (entry.key_span, existing) } else { (existing, entry.key_span) };
             diags.push(
                 Diagnostic::new(
                     Code::DuplicateDefinition,
-                    entry.key_span,
+                    second,
                     format!("`{}` is defined twice under `{section}`", entry.name),
                 )
                 .label("second definition")
-                .with(first.key_span, "first defined here")
+                .with(first, "first defined here")
                 .help("rename one of them or remove the duplicate"),
             );
+            if included_first {
+                into.entries[pos] = entry;
+            }
         } else {
             into.push(entry);
         }
@@ -285,15 +330,15 @@ fn merge_one<T>(
     }
 }
 
-fn merge(spec: &mut Spec, part: Spec, diags: &mut Vec<Diagnostic>) {
-    merge_map(&mut spec.networks, part.networks, "networks", diags);
-    merge_map(&mut spec.hosts, part.hosts, "hosts", diags);
-    merge_map(&mut spec.guests, part.guests, "guests", diags);
-    merge_map(&mut spec.clusters, part.clusters, "clusters", diags);
-    merge_map(&mut spec.services, part.services, "services", diags);
-    merge_map(&mut spec.notifications, part.notifications, "notifications", diags);
-    merge_map(&mut spec.secrets, part.secrets, "secrets", diags);
-    merge_map(&mut spec.decisions, part.decisions, "decisions", diags);
+fn merge(spec: &mut Spec, part: Spec, order: &BTreeMap<FileId, Span>, diags: &mut Vec<Diagnostic>) {
+    merge_map(&mut spec.networks, part.networks, "networks", order, diags);
+    merge_map(&mut spec.hosts, part.hosts, "hosts", order, diags);
+    merge_map(&mut spec.guests, part.guests, "guests", order, diags);
+    merge_map(&mut spec.clusters, part.clusters, "clusters", order, diags);
+    merge_map(&mut spec.services, part.services, "services", order, diags);
+    merge_map(&mut spec.notifications, part.notifications, "notifications", order, diags);
+    merge_map(&mut spec.secrets, part.secrets, "secrets", order, diags);
+    merge_map(&mut spec.decisions, part.decisions, "decisions", order, diags);
     let (ps, ss) = (&part.spans, &spec.spans);
     merge_one(&mut spec.router, part.router, ps.key("router"), ss.key("router"), "router", diags);
     merge_one(&mut spec.ingress, part.ingress, ps.key("ingress"), ss.key("ingress"), "ingress", diags);
@@ -303,4 +348,66 @@ fn merge(spec: &mut Spec, part: Spec, diags: &mut Vec<Diagnostic>) {
     merge_one(&mut spec.domain, part.domain, ps.key("domain"), ss.key("domain"), "domain", diags);
     merge_one(&mut spec.timezone, part.timezone, ps.key("timezone"), ss.key("timezone"), "timezone", diags);
     merge_one(&mut spec.admin, part.admin, ps.key("admin"), ss.key("admin"), "admin", diags);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::io;
+    use std::path::{Path, PathBuf};
+
+    use super::{Files, load};
+    use crate::diagnostic::Code;
+
+    /// Files held in memory.
+    struct Mem(BTreeMap<PathBuf, String>);
+
+    impl Files for Mem {
+        fn read(&self, path: &Path) -> io::Result<String> {
+            self.0.get(path).cloned().ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+        }
+        fn yaml_in_dir(&self, _: &Path) -> Option<Vec<PathBuf>> {
+            None
+        }
+    }
+
+    /// Loads `files` (the first is the root) and expects one duplicate definition, reported at
+    /// `second` with its note at `first` (each `path:line:col`).
+    fn check_duplicate(files: &[(&str, &str)], second: &str, first: &str) {
+        let mem = Mem(files.iter().map(|(p, t)| (PathBuf::from(p), t.to_string())).collect());
+        let loaded = load(Path::new(files[0].0), &mem);
+        let dups: Vec<_> = loaded.diagnostics.iter().filter(|d| d.code == Code::DuplicateDefinition).collect();
+        assert_eq!(dups.len(), 1, "{:?}", loaded.diagnostics);
+        let at = |s| loaded.sources.location(s).to_string();
+        assert_eq!(at(dups[0].primary.span), second, "the second definition");
+        assert_eq!(at(dups[0].secondary[0].span), first, "the first definition");
+    }
+
+    #[test]
+    fn the_first_definition_is_the_one_read_first() {
+        let part = "guests:\n  a: { lxc: { on: pve } }\n";
+        // The included file stands where `include:` is: before the root's own `guests:`.
+        check_duplicate(
+            &[("r.yaml", "homelab: x\ninclude: [p.yaml]\nguests:\n  a: { lxc: { on: pve } }\n"), ("p.yaml", part)],
+            "r.yaml:4:3",
+            "p.yaml:2:3",
+        );
+        // After it when `include:` comes last.
+        check_duplicate(
+            &[("r.yaml", "homelab: x\nguests:\n  a: { lxc: { on: pve } }\ninclude: [p.yaml]\n"), ("p.yaml", part)],
+            "p.yaml:2:3",
+            "r.yaml:3:3",
+        );
+        // Two included files: in the order the `include:` list names them, at any depth.
+        check_duplicate(
+            &[
+                ("r.yaml", "homelab: x\ninclude: [q.yaml, p.yaml]\n"),
+                ("p.yaml", part),
+                ("q.yaml", "include: [s.yaml]\n"),
+                ("s.yaml", part),
+            ],
+            "p.yaml:2:3",
+            "s.yaml:2:3",
+        );
+    }
 }

@@ -73,7 +73,14 @@ impl Decode for Cidr {
         match text.trim().parse::<IpNet>() {
             Ok(net) if net.trunc() == net => Some(Cidr(net)),
             Ok(net) => {
-                cx.invalid(node, format!("`{text}` has host bits set"), format!("did you mean `{}`?", net.trunc()));
+                let fixed = net.trunc().to_string();
+                cx.invalid_fix(
+                    node,
+                    format!("`{text}` has host bits set"),
+                    format!("did you mean `{fixed}`?"),
+                    text.trim(),
+                    &fixed,
+                );
                 None
             }
             Err(_) => {

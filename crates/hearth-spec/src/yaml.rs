@@ -184,13 +184,37 @@ impl Builder<'_> {
     }
 
     fn syntax_error(&mut self, e: &ScanError) {
-        let at = self.offset(e.marker());
+        let mut at = self.offset(e.marker());
+        let info = e.info();
+        let tab = info.contains("tab");
+        if tab && let Some(t) = self.tab_near(at) {
+            at = t;
+        }
         let span = self.span(at, (at + 1).min(self.text.len()).max(at));
-        self.diagnostics.push(
-            Diagnostic::new(Code::YamlSyntax, span, format!("invalid YAML: {}", e.info()))
-                .label("the parser stopped here")
-                .help("check indentation, quotes and `:` separators near this point"),
-        );
+        let help = if tab {
+            "YAML indents with spaces only; replace this tab with spaces"
+        } else {
+            "check indentation, quotes and `:` separators near this point"
+        };
+        let label = if tab { "a tab" } else { "the parser stopped here" };
+        self.diagnostics
+            .push(Diagnostic::new(Code::YamlSyntax, span, format!("invalid YAML: {info}")).label(label).help(help));
+    }
+
+    /// The tab a tab error is about. The parser reports it where it noticed: just after the tab
+    /// (indentation), or at the end of the scalar before it, on the line above. The tab is the
+    /// last one at or before `at` on `at`'s line, else the first one after `at` within the next
+    /// line.
+    fn tab_near(&self, at: usize) -> Option<usize> {
+        let bytes = self.text.as_bytes();
+        let at = at.min(bytes.len());
+        let line_start = self.text[..at].rfind('\n').map_or(0, |i| i + 1);
+        if let Some(i) = self.text[line_start..at].rfind('\t') {
+            return Some(line_start + i);
+        }
+        let rest = &self.text[at..];
+        let limit = rest.match_indices('\n').nth(1).map_or(rest.len(), |(i, _)| i);
+        rest[..limit].find('\t').map(|i| at + i)
     }
 
     fn event(&mut self, event: Event<'_>, start: usize, end: usize) -> Result<(), Box<Diagnostic>> {
@@ -354,7 +378,8 @@ impl Builder<'_> {
                             )
                             .label("second definition, ignored")
                             .with(first, "first defined here")
-                            .help("remove one of them"),
+                            .help("remove one of them")
+                            .suggest_removal(k.span.to(node.span)),
                         );
                     } else {
                         entries.push((k, node));

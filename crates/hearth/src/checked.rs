@@ -28,6 +28,10 @@ pub struct Checked {
 pub enum Gate {
     /// On any error, after printing every diagnostic and a summary line.
     Errors,
+    /// Like `Errors`, but a spec with warnings only prints one line counting them, pointing at
+    /// `hearth check` for the details: for commands that produce something (render, docs), whose
+    /// output would otherwise repeat `check`'s every time.
+    Summary,
     /// Only when there is no model (the spec did not load); the diagnostics are printed only
     /// then. For commands that manage secrets, which work on a spec with errors.
     Model,
@@ -52,14 +56,17 @@ pub fn load(path: &Path, format: Format, gate: Gate) -> anyhow::Result<Result<Ch
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
     let stop = match gate {
-        Gate::Errors => errors > 0 || resolved.is_none(),
+        Gate::Errors | Gate::Summary => errors > 0 || resolved.is_none(),
         Gate::Model => resolved.is_none(),
     };
     if gate == Gate::Errors || stop {
         report::print(&diagnostics, &loaded.sources, format);
+    } else if gate == Gate::Summary && warnings > 0 {
+        let plural = if warnings == 1 { "" } else { "s" };
+        let _ = writeln!(std::io::stderr(), "{warnings} warning{plural}; run `hearth check` for details");
     }
     let Some((model, allocations)) = resolved.filter(|_| !stop) else {
-        if gate == Gate::Errors {
+        if gate != Gate::Model {
             summary(errors, warnings);
         }
         return Ok(Err(ExitCode::from(if io_error { 2 } else { 1 })));

@@ -4,12 +4,16 @@
 //! `# expect: CODE LINE:COL` lines naming the diagnostics it must produce; the whole stderr of
 //! `hearth --format short check` is snapshotted with insta, one snapshot per file.
 
+#[path = "cli/checker.rs"]
+mod checker;
 #[path = "cli/import.rs"]
 mod import;
 #[path = "cli/lab.rs"]
 mod lab;
 #[path = "cli/plans.rs"]
 mod plans;
+#[path = "cli/suggestions.rs"]
+mod suggestions;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

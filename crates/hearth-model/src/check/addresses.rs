@@ -1,5 +1,5 @@
-//! Addresses: each given once, inside its network and outside its reserved ranges; DNS records
-//! pointing at addresses that exist.
+//! Addresses: each given once and inside its network (a reserved range only keeps the allocator
+//! out, so a static address may sit in one); DNS records pointing at addresses that exist.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -11,7 +11,10 @@ use crate::origins::Origins;
 
 pub(super) fn addresses(spec: &Spec, origins: &Origins, out: &mut Vec<Diagnostic>) {
     let mut first: HashMap<IpAddr, (&str, Span)> = HashMap::new();
-    for (addr, owner, span) in &origins.addresses {
+    // In file order, so "first use" is the one read first.
+    let mut claims: Vec<&(IpAddr, String, Span)> = origins.addresses.iter().collect();
+    claims.sort_by_key(|(_, _, span)| *span);
+    for (addr, owner, span) in claims {
         if let Some((other, other_span)) = first.get(addr) {
             out.push(
                 Diagnostic::new(
@@ -105,16 +108,6 @@ fn check_in_network(
             )
             .help("pick an address between the first and the last of the subnet"),
         );
-    } else if let Some(r) = net.reserved.iter().find(|r| r.value.contains(addr)) {
-        out.push(
-            Diagnostic::new(
-                Code::ReservedAddress,
-                span,
-                format!("address {addr} of `{owner}` is in a reserved range of `{net_name}`"),
-            )
-            .with(r.span, "reserved here")
-            .help("pick an address outside `reserved:`"),
-        );
     } else if let Some(d) = net.dhcp.as_ref().filter(|d| d.value.contains(addr)) {
         out.push(
             Diagnostic::new(
@@ -148,7 +141,8 @@ pub(super) fn routes_to_nowhere(spec: &Spec, model: &Model, origins: &Origins, o
                         e.name
                     ),
                 )
-                .help(format!("remove one of the records `{other}` and `{}`: only `{other}` is served", e.name)),
+                .help(format!("remove one of the records `{other}` and `{}`: only `{other}` is served", e.name))
+                .suggest_removal(e.key_span.to(e.value.span)),
             ),
             Some(_) => {}
             None => {
@@ -193,7 +187,8 @@ pub(super) fn routes_to_nowhere(spec: &Spec, model: &Model, origins: &Origins, o
                         e.name
                     ),
                 )
-                .help("remove the record: exposed names get their record (pointing at the proxy) automatically"),
+                .help("remove the record: exposed names get their record (pointing at the proxy) automatically")
+                .suggest_removal(e.key_span.to(e.value.span)),
             );
         }
     }

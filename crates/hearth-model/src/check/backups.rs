@@ -93,7 +93,8 @@ pub(super) fn nothing_to_back_up(spec: &Spec, model: &Model, out: &mut Vec<Diagn
                 ),
             )
             .label("no backup job is made for it")
-            .help("write `backup: false`, or give the policy the folders to keep (`backup: { policy: …, paths: [/srv/…] }`)"),
+            .help("write `backup: false`, or give the policy the folders to keep (`backup: { policy: …, paths: [/srv/…] }`)")
+            .suggest(e.value.spans.value("backup").unwrap_or(p.policy.span), "false"),
         );
     }
 }

@@ -9,7 +9,10 @@ use crate::origins::Origins;
 
 pub(super) fn subdomains_and_redis(origins: &Origins, out: &mut Vec<Diagnostic>) {
     let mut seen: BTreeMap<&str, (&str, Span)> = BTreeMap::new();
-    for (fqdn, service, span) in &origins.exposures {
+    // In file order, so "first" is the one read first.
+    let mut exposures: Vec<&(String, String, Span)> = origins.exposures.iter().collect();
+    exposures.sort_by_key(|(_, _, span)| *span);
+    for (fqdn, service, span) in exposures {
         if let Some((other, other_span)) = seen.get(fqdn.as_str()).filter(|(o, _)| *o != service) {
             out.push(
                 Diagnostic::new(
@@ -25,7 +28,9 @@ pub(super) fn subdomains_and_redis(origins: &Origins, out: &mut Vec<Diagnostic>)
         }
     }
     let mut dbs: BTreeMap<(&str, u32), (&str, Span)> = BTreeMap::new();
-    for (server, db, consumer, span) in &origins.redis {
+    let mut redis: Vec<&(String, u32, String, Span)> = origins.redis.iter().collect();
+    redis.sort_by_key(|(_, _, _, span)| *span);
+    for (server, db, consumer, span) in redis {
         if *db > 15 {
             out.push(
                 Diagnostic::new(

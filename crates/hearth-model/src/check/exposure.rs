@@ -99,14 +99,16 @@ pub(super) fn databases(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut
         if let Some(x) = &e.value.expose
             && let Some(ex) = x.0.first()
         {
-            out.push(
-                Diagnostic::new(
-                    Code::DatabaseExposed,
-                    ex.name.span,
-                    format!("database `{}` ({}) is exposed through the proxy", e.name, kind.as_str()),
-                )
-                .help("databases are reached by their consumers through `uses:`; remove `expose:`"),
-            );
+            let mut d = Diagnostic::new(
+                Code::DatabaseExposed,
+                ex.name.span,
+                format!("database `{}` ({}) is exposed through the proxy", e.name, kind.as_str()),
+            )
+            .help("databases are reached by their consumers through `uses:`; remove `expose:`");
+            if let (Some(k), Some(v)) = (e.value.spans.key("expose"), e.value.spans.value("expose")) {
+                d = d.suggest_removal(k.to(v));
+            }
+            out.push(d);
         }
         if let Some(r) = &spec.router {
             for f in r.forwards.iter().filter(|f| f.to.value == e.name) {

@@ -12,6 +12,7 @@ mod exposure;
 mod flows;
 mod guests;
 mod images;
+mod kinds;
 mod monitoring;
 mod names;
 pub mod plans;
@@ -34,6 +35,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     conflicts::subdomains_and_redis(origins, &mut out);
     conflicts::ports(origins, &mut out);
     references::references(spec, catalog, &mut out);
+    kinds::kinds(spec, catalog, model, &mut out);
     cycles::cycles(spec, &mut out);
     budgets::budgets(spec, model, &mut out);
     runtimes::runtimes(spec, catalog, model, &mut out);
@@ -47,7 +49,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     exposure::exposure(spec, catalog, &mut out);
     exposure::databases(spec, catalog, model, &mut out);
     images::images(spec, &mut out);
-    secrets::secrets(spec, model, &mut out);
+    secrets::secrets(spec, catalog, model, &mut out);
     flows::flows(spec, model, &mut out);
     monitoring::monitoring(spec, model, &mut out);
     out

@@ -20,6 +20,9 @@ pub(super) fn monitoring(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) 
             if let Some(help) = help_for(&e.value, EXPORTERS.iter().copied(), "exporters") {
                 d = d.help(help);
             }
+            if let Some(best) = hearth_spec::suggest::did_you_mean(&e.value, EXPORTERS.iter().copied()) {
+                d = d.suggest_part(e.span, e.value.as_str(), best);
+            }
             out.push(d);
         }
     }
@@ -63,7 +66,8 @@ fn exporters_deployed(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                             e.span,
                             "`cadvisor` reads container metrics, but no machine has `runtime: docker`",
                         )
-                        .help("remove `cadvisor` from `monitoring.exporters`"),
+                        .help("remove `cadvisor` from `monitoring.exporters`")
+                        .suggest_removal(e.span),
                     );
                 } else if !missing.is_empty() {
                     let names: Vec<String> = missing.iter().map(|n| format!("`{n}`")).collect();

@@ -46,7 +46,10 @@ pub(super) fn names(spec: &Spec, out: &mut Vec<Diagnostic>) {
 
 pub(super) fn ids_and_hostnames(spec: &Spec, model: &Model, origins: &Origins, out: &mut Vec<Diagnostic>) {
     let mut by_id: BTreeMap<u32, (&str, Span)> = BTreeMap::new();
-    for (name, span) in &origins.guest_ids {
+    // In file order (across includes, in load order), so "first use" is the one read first.
+    let mut ids: Vec<(&String, &Span)> = origins.guest_ids.iter().collect();
+    ids.sort_by_key(|(_, span)| **span);
+    for (name, span) in ids {
         let Some(g) = model.guests.get(name) else { continue };
         if g.id < 100 {
             out.push(
@@ -74,7 +77,9 @@ pub(super) fn ids_and_hostnames(spec: &Spec, model: &Model, origins: &Origins, o
         spec.guests.entries.iter().map(|e| (e.name.as_str(), e.value.hostname.as_ref().map_or(e.key_span, |h| h.span)));
     let host_spans =
         spec.hosts.entries.iter().map(|e| (e.name.as_str(), e.value.hostname.as_ref().map_or(e.key_span, |h| h.span)));
-    for (name, span) in guest_spans.chain(host_spans) {
+    let mut named: Vec<(&str, Span)> = guest_spans.chain(host_spans).collect();
+    named.sort_by_key(|(_, span)| *span);
+    for (name, span) in named {
         let hostname = model
             .guests
             .get(name)

@@ -61,7 +61,7 @@ fn planned_items(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Di
     let mut found = Vec::new();
     super::references::references(spec, catalog, &mut found);
     super::images::images(spec, &mut found);
-    super::secrets::secrets(spec, model, &mut found);
+    super::secrets::secrets(spec, catalog, model, &mut found);
     out.extend(found.into_iter().filter(|d| regions.iter().any(|r| inside(d.primary.span, *r))));
     let mut found = Vec::new();
     super::names::names(spec, &mut found);

@@ -22,7 +22,16 @@ pub(super) fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnosti
             svc_ref(out, a);
         }
         for g in &s.also_on {
-            if !spec.guests.is_declared(&g.value) {
+            if spec.hosts.is_declared(&g.value) && !spec.guests.is_declared(&g.value) {
+                out.push(
+                    Diagnostic::new(Code::WrongKind, g.span, format!("`{}` is a host, and `also_on` takes guests", g.value))
+                        .label("a replica runs on a guest")
+                        .help(format!(
+                            "name the guests that run replicas of `{}`; to run it on host `{}` itself, use `on: {}` instead",
+                            e.name, g.value, g.value
+                        )),
+                );
+            } else if !spec.guests.is_declared(&g.value) {
                 unknown(out, g.span, "guest", &g.value, spec.guests.names().collect());
             }
         }

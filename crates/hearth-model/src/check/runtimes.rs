@@ -101,29 +101,73 @@ pub(super) fn runtimes(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut 
                 )
                 .help(format!("run it with Docker: `form: docker` and `runtime: docker` on `{machine}`")),
             );
+        } else if s.form == Form::Native && s.app.is_none() {
+            // An image has no native form: nothing would be installed or started.
+            out.push(
+                Diagnostic::new(
+                    Code::MissingRuntime,
+                    e.value.form.as_ref().map_or(e.value.on.span, |f| f.span),
+                    format!("service `{}` runs an image, which has no native form", e.name),
+                )
+                .label("nothing would be deployed")
+                .help(format!(
+                    "an image runs in Docker: remove `form: native`{}",
+                    if runtime == Runtime::Docker {
+                        String::new()
+                    } else {
+                        format!(" and add `runtime: docker` to `{machine}`")
+                    }
+                )),
+            );
         } else if !ok {
             let span = e.value.on.span;
+            let has_native = native.is_some();
+            let is_host = matches!(s.on, Placement::Host(_));
+            let proxmox =
+                is_host && model.hosts.get(machine).is_some_and(|h| h.kind == crate::model::HostKind::Proxmox);
             let help = if s.form == Form::Appliance {
                 format!(
                     "`form: appliance` is for software an appliance runs itself; `{machine}` has runtime `{runtime}`"
                 )
+            } else if proxmox {
+                format!(
+                    "`{machine}` is a Proxmox node with no runtime: place the service on a guest of it (`on: <guest>`), or add `runtime: docker` to host `{machine}`"
+                )
             } else if runtime == Runtime::None {
                 format!(
-                    "`{machine}` is an appliance (runtime `none`): place the service elsewhere, or say `form: appliance` if the appliance itself runs it"
+                    "`{machine}` has no runtime (an appliance, or a machine Hearth does not manage): place the service elsewhere, or say `form: appliance` if `{machine}` itself runs it"
                 )
             } else if s.form == Form::Native {
                 format!("set `form: docker` and `runtime: docker` on `{machine}`; this app has no native form")
-            } else {
+            } else if has_native {
                 format!("add `runtime: docker` to `{machine}`, or set `form: native` on the service")
+            } else {
+                format!("add `runtime: docker` to `{machine}`; `{}` runs only in Docker", e.name)
             };
-            out.push(
-                Diagnostic::new(
-                    Code::MissingRuntime,
-                    span,
-                    format!("service `{}` needs {needed}, but `{machine}` has runtime `{runtime}`", e.name),
-                )
-                .help(help),
-            );
+            let mut d = Diagnostic::new(
+                Code::MissingRuntime,
+                span,
+                format!("service `{}` needs {needed}, but `{machine}` has runtime `{runtime}`", e.name),
+            )
+            .help(help);
+            // On a Proxmox node with one guest of the runtime the service needs, that guest is
+            // the fix.
+            if proxmox && s.form == Form::Docker {
+                let fits: Vec<&str> = model
+                    .guests
+                    .iter()
+                    .filter(|(_, g)| g.host == *machine && g.runtime == Runtime::Docker)
+                    .map(|(n, _)| n.as_str())
+                    .collect();
+                if let [only] = fits.as_slice() {
+                    d = d
+                        .help(format!(
+                            "`{machine}` is a Proxmox node with no runtime: place the service on its Docker guest, `on: {only}`"
+                        ))
+                        .suggest_part(span, machine.as_str(), *only);
+                }
+            }
+            out.push(d);
         }
     }
 }
@@ -142,13 +186,15 @@ pub(super) fn compose_v2(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) 
             continue;
         }
         let span = e.value.os.as_ref().map_or(e.key_span, |o| o.span);
-        out.push(
-            Diagnostic::new(
-                Code::NoComposeV2,
-                span,
-                format!("Debian {version} has no Docker Compose v2, which the Docker VM `{}` needs", e.name),
-            )
-            .help("use `os: debian-12` or later"),
-        );
+        let mut d = Diagnostic::new(
+            Code::NoComposeV2,
+            span,
+            format!("Debian {version} has no Docker Compose v2, which the Docker VM `{}` needs", e.name),
+        )
+        .help("use `os: debian-12` or later");
+        if let Some(os) = &e.value.os {
+            d = d.suggest_part(os.span, g.os.as_str(), "debian-12");
+        }
+        out.push(d);
     }
 }

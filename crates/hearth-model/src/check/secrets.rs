@@ -2,25 +2,49 @@
 
 use std::collections::BTreeSet;
 
+use hearth_catalog::Catalog;
 use hearth_spec::reference::{SecretRef, Value, looks_secret};
 use hearth_spec::{Code, Diagnostic, Span, Spec, suggest};
 
 use crate::diagnostics::unknown_reference;
 use crate::model::Model;
 
-pub(super) fn secrets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+pub(super) fn secrets(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
+    let known = |n: &str| {
+        spec.secrets.is_declared(n)
+            || model.generated_secrets.iter().any(|g| g.name == n)
+            || model.external_secrets.iter().any(|g| g.name == n)
+    };
     for e in &spec.services.entries {
+        let app = e.value.app.as_ref().and_then(|a| catalog.get(&a.value));
         for env in &e.value.env.entries {
-            if let Value::Text(t) = &env.value.value
-                && looks_secret(&env.name)
-                && !t.is_empty()
-            {
-                out.push(
-                        Diagnostic::new(Code::PlaintextSecret, env.value.span, format!("`{}` holds a secret written in plain text", env.name))
-                            .label("this value will end up in git")
-                            .help(format!("write `secret:{}-{}` (generated or set with `hearth secrets set`), `env:VAR` or an `op://` reference", e.name, env.name.to_ascii_lowercase().replace('_', "-"))),
-                    );
+            let Value::Text(t) = &env.value.value else { continue };
+            if !looks_secret(&env.name) || t.is_empty() {
+                continue;
             }
+            let d = Diagnostic::new(
+                Code::PlaintextSecret,
+                env.value.span,
+                format!("`{}` holds a secret written in plain text", env.name),
+            )
+            .label("this value will end up in git");
+            // The app's own secret for this variable, which Hearth generates under a known name.
+            let own = app
+                .and_then(|a| a.secrets.iter().find(|(_, s)| s.env.as_deref() == Some(env.name.as_str())))
+                .map(|(sname, _)| format!("{}-{sname}", e.name));
+            let name = own
+                .clone()
+                .unwrap_or_else(|| format!("{}-{}", e.name, env.name.to_ascii_lowercase().replace('_', "-")));
+            let d = if own.is_some() || known(&name) {
+                let source = if own.is_some() { "Hearth generates it" } else { "it is declared" };
+                d.help(format!("write `secret:{name}` ({source}; change it with `hearth secrets set {name}`)"))
+                    .suggest(env.value.span, format!("\"secret:{name}\""))
+            } else {
+                d.help(format!(
+                    "declare it under `secrets:` as `{name}: {{ env: VAR }}` (or `{name}: {{}}` to have it generated), then write `secret:{name}` here"
+                ))
+            };
+            out.push(d);
         }
     }
     for e in &spec.secrets.entries {
@@ -44,19 +68,35 @@ pub(super) fn secrets(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             );
         }
     }
-    // Every `secret:NAME` used must be declared or generated.
-    let generated: BTreeSet<&str> = model.generated_secrets.iter().map(|g| g.name.as_str()).collect();
+    // Every `secret:NAME` used must be declared, generated, or one Hearth asks the operator to
+    // store (`hearth secrets set`), as docs/SPEC.md names them.
+    let generated: BTreeSet<&str> = model
+        .generated_secrets
+        .iter()
+        .map(|g| g.name.as_str())
+        .chain(model.external_secrets.iter().map(|e| e.name.as_str()))
+        .collect();
     let declared = |n: &str| spec.secrets.is_declared(n) || generated.contains(n);
+    // The apps' own secrets by their documented names (`<service>-<secret>`), which a spec
+    // setting the variable to that very name keeps generated: fit for "did you mean".
+    let app_secrets: Vec<String> = spec
+        .services
+        .entries
+        .iter()
+        .filter_map(|e| e.value.app.as_ref().and_then(|a| catalog.get(&a.value)).map(|a| (e, a)))
+        .flat_map(|(e, a)| a.secrets.names().map(move |s| format!("{}-{s}", e.name)))
+        .collect();
     let mut check_ref = |r: &SecretRef, span: Span| {
         if let SecretRef::Named(n) = r
             && !declared(n)
         {
             let mut names: Vec<&str> = spec.secrets.names().collect();
             names.extend(generated.iter().copied());
+            names.extend(app_secrets.iter().map(String::as_str).filter(|a| !generated.contains(a)));
             let mut d = unknown_reference(span, "secret", n, &names).label("not declared and not generated");
             if suggest::did_you_mean(n, names.iter().copied()).is_none() {
                 d = d.help(format!(
-                    "declare it under `secrets:` (`{n}: {{ env: VAR }}`), or set it with `hearth secrets set {n}`"
+                    "declare it under `secrets:`: `{n}: {{ env: VAR }}` to read it from the environment, or `{n}: {{}}` to have it generated"
                 ));
             }
             out.push(d);

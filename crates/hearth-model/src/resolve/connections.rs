@@ -41,7 +41,8 @@ impl Resolver<'_> {
         if target == name {
             self.diags.push(
                 Diagnostic::new(Code::DependencyCycle, u.service.span, format!("service `{name}` uses itself"))
-                    .help("remove it from `uses:`"),
+                    .help("remove it from `uses:`")
+                    .suggest_removal(u.span),
             );
             return None;
         }

@@ -111,6 +111,7 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         spans: BTreeMap::new(),
     };
     r.services(&mut model);
+    r.declared_generated_secrets();
     r.routes_and_dns(&mut model);
     r.proxy_environment(&mut model);
     // Every restic repository needs a password; generated once unless the spec declares it.

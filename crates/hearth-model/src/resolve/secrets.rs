@@ -18,6 +18,23 @@ impl Resolver<'_> {
         Template::secret(format!("secret:{name}"))
     }
 
+    /// Secrets declared under `secrets:` with neither `env:` nor `op:` are generated (docs/SPEC.md):
+    /// each one a service's `env:` refers to joins the store, used by that service.
+    pub(super) fn declared_generated_secrets(&mut self) {
+        for e in &self.spec.services.entries {
+            for env in &e.value.env.entries {
+                let hearth_spec::reference::Value::Secret(hearth_spec::reference::SecretRef::Named(n)) =
+                    &env.value.value
+                else {
+                    continue;
+                };
+                if self.spec.secrets.get(n).is_some_and(|d| d.source().is_none()) {
+                    self.need_secret(n, 32, &e.name);
+                }
+            }
+        }
+    }
+
     /// A secret only the operator can supply (a provider token): from its declaration, or from the
     /// store where `hearth secrets set` puts it.
     pub(super) fn external_secret(&mut self, name: &str, user: &str, model: &mut Model) -> Template {

@@ -115,6 +115,9 @@ impl Resolver<'_> {
                 if let Some(h) = suggest::help_for(&e.name, known.iter().copied(), "volumes") {
                     d = d.help(h);
                 }
+                if let Some(best) = suggest::did_you_mean(&e.name, known.iter().copied()) {
+                    d = d.suggest_part(e.key_span, e.name.as_str(), best);
+                }
                 self.diags.push(d);
                 continue;
             }

@@ -61,8 +61,15 @@ impl Resolver<'_> {
         let mut env: BTreeMap<String, Template> = BTreeMap::new();
         if let Some(app) = app {
             for (sname, s) in app.secrets.iter() {
-                // The spec setting the variable itself makes the catalog's secret unnecessary.
-                if s.env.as_ref().is_some_and(|v| svc.env.contains(v)) {
+                // The spec setting the variable itself makes the catalog's secret unnecessary,
+                // unless it names that very secret (`secret:<service>-<secret>`, as documented).
+                let own = format!("secret:{name}-{sname}");
+                let names_own = |v: &str| {
+                    svc.env.get(v).is_some_and(
+                        |x| matches!(&x.value, hearth_spec::reference::Value::Secret(r) if r.to_string() == own),
+                    )
+                };
+                if s.env.as_ref().is_some_and(|v| svc.env.contains(v) && !names_own(v)) {
                     continue;
                 }
                 let secret = if s.external == Some(true) {
