@@ -13,6 +13,7 @@ pub mod origins;
 pub mod promql;
 pub mod resolve;
 pub mod template;
+pub mod tzdb;
 
 pub use lock::Allocations;
 pub use model::Model;

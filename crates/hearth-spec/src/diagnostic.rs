@@ -86,6 +86,21 @@ codes! {
     BackupUnreachable = "E643", "backup-unreachable", Error;
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
+    SizeWithoutUnit = "E700", "size-without-unit", Error;
+    PortOutOfRange = "E701", "port-out-of-range", Error;
+    UnknownTimezone = "E702", "unknown-timezone", Error;
+    DomainNotBare = "E703", "domain-not-bare", Error;
+    AcmeWithoutPublicDomain = "E704", "acme-without-public-domain", Error;
+    TemplateInEnv = "E705", "template-in-env", Error;
+    NameTooLong = "E706", "name-too-long", Error;
+    OverlappingNetworks = "E710", "overlapping-networks", Error;
+    DuplicateForward = "E711", "duplicate-forward", Error;
+    DeviceShared = "E712", "device-shared", Error;
+    PciOnLxc = "E713", "pci-on-lxc", Error;
+    GuestCoresOverHost = "E714", "guest-cores-over-host", Error;
+    GuestDiskOverPool = "E715", "guest-disk-over-pool", Error;
+    PoolOverDisks = "E716", "pool-over-disks", Error;
+    MemoryBelowServices = "E717", "memory-below-services", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     FlowFromIsolatedNetwork = "E601", "flow-from-isolated-network", Error;
     FlowFromNoAddress = "E602", "flow-from-no-address", Error;
@@ -121,6 +136,33 @@ pub struct Label {
     pub text: String,
 }
 
+/// A concrete change to the spec that a help line proposes: the text at `span` is replaced by
+/// `text` (an empty span inserts it there). When `part` is set only its first occurrence inside
+/// the span is replaced, for spans that cover more than the word to change (a quoted scalar,
+/// `secret:NAME`). Tests apply every edit mechanically and expect the diagnostic gone with no
+/// new error, so a help that carries an edit is a fix that works.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Edit {
+    pub span: Span,
+    pub part: Option<String>,
+    pub text: String,
+}
+
+impl Edit {
+    /// `source` (the text of the span's file) with the edit applied; `None` when the span does
+    /// not fit `source` or `part` is not inside it.
+    pub fn apply(&self, source: &str) -> Option<String> {
+        let (mut start, mut end) = (self.span.start as usize, self.span.end as usize);
+        let within = source.get(start..end)?;
+        if let Some(part) = &self.part {
+            let at = within.find(part.as_str())?;
+            start += at;
+            end = start + part.len();
+        }
+        Some(format!("{}{}{}", &source[..start], self.text, &source[end..]))
+    }
+}
+
 /// One problem found in a spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -130,6 +172,8 @@ pub struct Diagnostic {
     pub primary: Label,
     pub secondary: Vec<Label>,
     pub help: Option<String>,
+    /// The edit the help line proposes, when it proposes exactly one.
+    pub suggestion: Option<Edit>,
 }
 
 impl Diagnostic {
@@ -142,6 +186,7 @@ impl Diagnostic {
             primary: Label { span, text: String::new() },
             secondary: Vec::new(),
             help: None,
+            suggestion: None,
         }
     }
 
@@ -159,6 +204,25 @@ impl Diagnostic {
 
     pub fn help(mut self, text: impl Into<String>) -> Diagnostic {
         self.help = Some(text.into());
+        self
+    }
+
+    /// The edit the help line proposes: replace the text at `span` with `text`. The help line
+    /// says the same in words; without one, `write \`text\` here` is shown.
+    pub fn suggest(self, span: Span, text: impl Into<String>) -> Diagnostic {
+        self.suggest_edit(Edit { span, part: None, text: text.into() })
+    }
+
+    /// Like [`Diagnostic::suggest`], replacing only the first `part` inside `span`.
+    pub fn suggest_part(self, span: Span, part: impl Into<String>, text: impl Into<String>) -> Diagnostic {
+        self.suggest_edit(Edit { span, part: Some(part.into()), text: text.into() })
+    }
+
+    pub fn suggest_edit(mut self, edit: Edit) -> Diagnostic {
+        if self.help.is_none() {
+            self.help = Some(format!("write `{}` here", edit.text));
+        }
+        self.suggestion = Some(edit);
         self
     }
 

@@ -21,6 +21,6 @@ pub mod yaml;
 
 pub use ast::*;
 pub use decode::{NamedMap, Sp};
-pub use diagnostic::{Code, Diagnostic, Label, Severity};
+pub use diagnostic::{Code, Diagnostic, Edit, Label, Severity};
 pub use load::{FsFiles, Loaded, load, load_str};
 pub use source::{FileId, SourceMap, Span};

@@ -6,17 +6,21 @@
 mod addresses;
 mod backups;
 mod budgets;
+mod capacity;
 mod conflicts;
 mod cycles;
+mod devices;
 mod exposure;
 mod flows;
 mod guests;
 mod images;
 mod monitoring;
 mod names;
+mod overlaps;
 mod references;
 mod runtimes;
 mod secrets;
+mod values;
 
 use hearth_catalog::Catalog;
 use hearth_spec::{Diagnostic, Spec};
@@ -49,5 +53,9 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     secrets::secrets(spec, model, &mut out);
     flows::flows(spec, model, &mut out);
     monitoring::monitoring(spec, model, &mut out);
+    values::values(spec, model, &mut out);
+    overlaps::overlaps(spec, &mut out);
+    devices::devices(spec, model, &mut out);
+    capacity::capacity(spec, catalog, model, &mut out);
     out
 }

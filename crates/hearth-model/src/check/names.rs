@@ -16,6 +16,48 @@ fn valid_name(name: &str) -> bool {
         && !name.ends_with('-')
 }
 
+/// A valid name close to `name`: lowercase, `-` for anything else, no leading digit or `-`, no
+/// doubled or trailing `-`, at most 63 characters (cut at a `-` when that keeps most of it), and
+/// none of `taken`.
+fn valid_form(name: &str, taken: &[&str]) -> String {
+    let mut fixed = String::new();
+    for c in name.chars().map(|c| c.to_ascii_lowercase()) {
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() { c } else { '-' };
+        if c == '-' && (fixed.is_empty() || fixed.ends_with('-')) {
+            continue;
+        }
+        if fixed.is_empty() && c.is_ascii_digit() {
+            fixed.push_str("n-");
+        }
+        fixed.push(c);
+    }
+    let base = shorten(fixed.trim_end_matches('-'), 63);
+    let base = if base.is_empty() { "name".to_string() } else { base };
+    if !taken.contains(&base.as_str()) {
+        return base;
+    }
+    (2..)
+        .map(|n| {
+            let suffix = format!("-{n}");
+            format!("{}{suffix}", shorten(&base, 63 - suffix.len()))
+        })
+        .find(|c| !taken.contains(&c.as_str()))
+        .unwrap_or(base)
+}
+
+/// `name` cut to at most `max` characters, at the last `-` if that keeps at least half of it.
+fn shorten(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let cut = &name[..max];
+    let cut = match cut.rfind('-') {
+        Some(i) if i >= max / 2 => &cut[..i],
+        _ => cut,
+    };
+    cut.trim_end_matches('-').to_string()
+}
+
 pub(super) fn names(spec: &Spec, out: &mut Vec<Diagnostic>) {
     let sections: [(&str, Vec<(&str, Span)>); 4] = [
         ("guest", spec.guests.entries.iter().map(|e| (e.name.as_str(), e.key_span)).collect()),
@@ -23,23 +65,29 @@ pub(super) fn names(spec: &Spec, out: &mut Vec<Diagnostic>) {
         ("host", spec.hosts.entries.iter().map(|e| (e.name.as_str(), e.key_span)).collect()),
         ("network", spec.networks.entries.iter().map(|e| (e.name.as_str(), e.key_span)).collect()),
     ];
-    for (what, entries) in sections {
-        for (name, span) in entries {
-            if !valid_name(name) {
-                let fixed: String = name
-                    .to_ascii_lowercase()
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-                    .collect();
-                out.push(
-                    Diagnostic::new(Code::InvalidValue, span, format!("`{name}` is not a valid {what} name"))
-                        .label("names become hostnames and DNS labels")
-                        .help(format!(
-                            "use lowercase letters, digits and `-`, starting with a letter, e.g. `{}`",
-                            fixed.trim_matches('-')
-                        )),
-                );
+    for (what, entries) in &sections {
+        let taken: Vec<&str> = entries.iter().map(|(n, _)| *n).collect();
+        for &(name, span) in entries {
+            if valid_name(name) {
+                continue;
             }
+            let fixed = valid_form(name, &taken);
+            let help = format!("rename it, e.g. to `{fixed}`, and every reference to it");
+            let d = if name.len() > 63 {
+                Diagnostic::new(
+                    Code::NameTooLong,
+                    span,
+                    format!("{what} name `{name}` has {} characters, more than the 63 a DNS label holds", name.len()),
+                )
+            } else {
+                Diagnostic::new(Code::InvalidValue, span, format!("`{name}` is not a valid {what} name"))
+            };
+            out.push(
+                d.label(
+                    "names become hostnames and DNS labels: lowercase letters, digits and `-`, starting with a letter",
+                )
+                .help(help),
+            );
         }
     }
 }
@@ -97,5 +145,28 @@ pub(super) fn ids_and_hostnames(spec: &Spec, model: &Model, origins: &Origins, o
         } else {
             by_hostname.insert(hostname, (name.to_string(), span));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: &str, taken: &[&str], expected: &str) {
+        let fixed = valid_form(name, taken);
+        assert_eq!(fixed, expected, "{name}");
+        assert!(valid_name(&fixed), "{name}: `{fixed}` is not valid");
+    }
+
+    #[test]
+    fn valid_forms() {
+        check("Media_Server", &[], "media-server");
+        check("1password", &[], "n-1password");
+        check("--odd--name--", &[], "odd-name");
+        let long = "the-very-long-name-of-the-docker-virtual-machine-that-runs-our-media-apps";
+        check(long, &[], "the-very-long-name-of-the-docker-virtual-machine-that-runs-our");
+        check(&"a".repeat(70), &[], &"a".repeat(63));
+        check("Web", &["web"], "web-2");
+        check("_", &[], "name");
     }
 }

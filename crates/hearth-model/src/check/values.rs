@@ -1,0 +1,203 @@
+//! Values that parse but mean nonsense: a timezone the tz database does not know, a domain written
+//! as a URL, ACME certificates for names no public CA signs, and `{{ … }}` placeholders in a spec's
+//! `env`, which only catalog entries expand.
+//!
+//! Each is a string the decoder accepts, so each would otherwise reach every rendered file: the
+//! timezone as every service's `TZ`, the domain inside every name (`vault.https://…`).
+
+use hearth_spec::reference::Value;
+use hearth_spec::{Code, Diagnostic, Span, Spec};
+
+use crate::model::Model;
+use crate::tzdb;
+
+pub(super) fn values(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    timezones(spec, out);
+    domains(spec, out);
+    acme_domain(spec, out);
+    templates_in_env(spec, model, out);
+}
+
+fn timezones(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let top = spec.timezone.iter().map(|t| (t.value.as_str(), t.span, "every service is given this as `TZ`"));
+    let env = spec.services.entries.iter().flat_map(|e| {
+        e.value.env.entries.iter().filter(|v| v.name == "TZ").filter_map(|v| match &v.value.value {
+            Value::Text(t) => Some((t.as_str(), v.value.span, "the service is given this as `TZ`")),
+            Value::Secret(_) => None,
+        })
+    });
+    for (name, span, label) in top.chain(env) {
+        if tzdb::is_zone(name) {
+            continue;
+        }
+        let d = Diagnostic::new(Code::UnknownTimezone, span, format!("`{name}` is not a timezone of the tz database"))
+            .label(format!("{label}, which the C library would read as UTC"));
+        out.push(match tzdb::closest(name) {
+            Some(zone) => d.help(format!("did you mean `{zone}`?")).suggest_part(span, name, zone),
+            None => d.help("write a tz database name such as `Europe/Berlin`, `America/New_York` or `UTC`"),
+        });
+    }
+}
+
+/// The top-level-domain labels that are for local use only, so no public CA signs names under them.
+const LOCAL_TLDS: [&str; 12] = [
+    "arpa",
+    "corp",
+    "example",
+    "home",
+    "internal",
+    "intranet",
+    "invalid",
+    "lan",
+    "local",
+    "localdomain",
+    "localhost",
+    "test",
+];
+
+/// Whether `name` is a domain: dot-separated DNS labels of letters, digits and `-`.
+fn is_domain(name: &str) -> bool {
+    name.len() <= 253
+        && name.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
+/// The bare domain inside what was written: no scheme, user, path, port, wildcard or final dot.
+fn bare_domain(text: &str) -> String {
+    let mut t = text.trim();
+    if let Some((_, rest)) = t.split_once("://") {
+        t = rest;
+    }
+    t = t.split(['/', '?', '#']).next().unwrap_or(t);
+    if let Some((_, host)) = t.rsplit_once('@') {
+        t = host;
+    }
+    if let Some((host, port)) = t.rsplit_once(':')
+        && port.bytes().all(|c| c.is_ascii_digit())
+    {
+        t = host;
+    }
+    t.trim_start_matches("*.").trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn domains(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let domain = spec.domain.iter().map(|d| ("`domain`", d));
+    let zone = spec.dns.iter().flat_map(|d| d.zone.iter()).map(|z| ("`dns.zone`", z));
+    let exposed = spec.services.entries.iter().flat_map(|e| {
+        e.value
+            .expose
+            .iter()
+            .flat_map(|x| x.0.iter())
+            .filter(|x| x.name.contains('.'))
+            .map(|x| ("an exposed name", &x.name))
+    });
+    for (what, value) in domain.chain(zone).chain(exposed) {
+        let text = value.value.as_str();
+        if is_domain(text) {
+            continue;
+        }
+        let bare = bare_domain(text);
+        let d = Diagnostic::new(Code::DomainNotBare, value.span, format!("{what} `{text}` is not a bare domain"))
+            .label("names are built as `<name>.<domain>`, so this would end up inside every one");
+        out.push(if is_domain(&bare) {
+            d.help(format!("write the domain alone: `{bare}`")).suggest_part(value.span, text.trim(), bare)
+        } else {
+            d.help("write DNS labels of letters, digits and `-` separated by dots, such as `home.example.com`")
+        });
+    }
+}
+
+/// Whether public CAs issue certificates for names under `domain`.
+fn is_public(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2 && labels.last().is_some_and(|tld| !LOCAL_TLDS.iter().any(|l| tld.eq_ignore_ascii_case(l)))
+}
+
+/// ACME with no `domain:` would ask a public CA for names under `home.arpa`; with a local domain
+/// (`lab.lan`, `home.local`) for names it will never sign. Either way every certificate fails.
+fn acme_domain(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let Some(tls) = spec.ingress.as_ref().and_then(|i| i.tls.as_ref()) else { return };
+    let (Some(acme), Some(key)) = (&tls.acme, tls.spans.key("acme")) else { return };
+    let domain = spec.domain.as_ref();
+    if domain.is_some_and(|d| !is_domain(&d.value) || is_public(&d.value)) {
+        return;
+    }
+    let message = match domain {
+        None => "ACME certificates need a public domain, and `domain:` is not set, so names are under `home.arpa`"
+            .to_string(),
+        Some(d) => format!("ACME certificates need a public domain, and `{}` is for local use only", d.value),
+    };
+    let mut d = Diagnostic::new(Code::AcmeWithoutPublicDomain, key, message)
+        .label("no public CA signs names under a local domain")
+        .help("set `domain:` to a domain you own, or replace `acme` with `internal: true` for a local CA");
+    if let Some(dom) = domain {
+        d = d.with(dom.span, "the homelab's domain");
+    }
+    // The edit swaps the whole `acme: …` entry for the local CA, which needs nothing else.
+    let whole = Span { file: key.file, start: key.start, end: acme.span.end.max(key.end) };
+    out.push(d.suggest(whole, "internal: true"));
+}
+
+/// `{{ … }}` is expanded in catalog values only; in a spec's `env` it would reach the service
+/// as the literal braces.
+fn templates_in_env(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    for e in &spec.services.entries {
+        for v in &e.value.env.entries {
+            let Value::Text(text) = &v.value.value else { continue };
+            let Some(start) = text.find("{{") else { continue };
+            let inner = text[start + 2..].split("}}").next().unwrap_or("").trim();
+            let whole = text.trim().strip_prefix("{{").and_then(|t| t.strip_suffix("}}")).map(str::trim);
+            let d = Diagnostic::new(
+                Code::TemplateInEnv,
+                v.value.span,
+                format!("`env.{}` of `{}` holds a `{{{{ … }}}}` placeholder", v.name, e.name),
+            )
+            .label("placeholders are expanded in catalog entries only; this would be passed on as written");
+            let secret =
+                whole.filter(|w| spec.secrets.contains(w) || model.generated_secrets.iter().any(|s| s.name == *w));
+            let known = match inner {
+                "tz" | "timezone" => Some(model.timezone.clone()),
+                "domain" => model.domain.clone(),
+                "homelab" => Some(model.homelab.clone()),
+                _ => None,
+            };
+            out.push(if let Some(name) = secret {
+                let fixed = format!("secret:{name}");
+                d.help(format!("refer to the secret as `{fixed}`")).suggest_part(v.value.span, text.trim(), fixed)
+            } else if let (Some(value), Some(_)) = (known, whole) {
+                d.help(format!("write the value itself: `{value}`")).suggest_part(v.value.span, text.trim(), value)
+            } else {
+                d.help("write the value itself, or `secret:NAME` for a secret declared under `secrets:`")
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: &str, domain: bool, bare: &str, public: bool) {
+        assert_eq!(is_domain(input), domain, "{input}");
+        assert_eq!(bare_domain(input), bare, "{input}");
+        assert_eq!(is_public(&bare_domain(input)), public, "{input}");
+    }
+
+    #[test]
+    fn domains() {
+        check("example.com", true, "example.com", true);
+        check("https://example.com/", false, "example.com", true);
+        check("http://user@lab.example.com:8443/path?q", false, "lab.example.com", true);
+        check("*.example.com", false, "example.com", true);
+        check("Example.COM.", false, "example.com", true);
+        check("home.arpa", true, "home.arpa", false);
+        check("lab.lan", true, "lab.lan", false);
+        check("local", true, "local", false);
+        check("my_lab.com", false, "my_lab.com", true);
+    }
+}

@@ -1,0 +1,62 @@
+//! The names of the IANA tz database, vendored under `data/tzdb/` (public domain; regenerate with
+//! `scripts/gen-tzdb.sh`), so the checker can refuse a timezone the machines would not know.
+//!
+//! Zones and links both count: `Asia/Calcutta` is as good a `TZ` as `Asia/Kolkata`.
+
+/// One name a line, sorted bytewise.
+const ZONES: &str = include_str!("../data/tzdb/zones.txt");
+
+/// Every zone and link name, in bytewise order.
+pub fn names() -> impl Iterator<Item = &'static str> + Clone {
+    ZONES.lines().filter(|l| !l.is_empty())
+}
+
+/// Whether `name` is a zone or link of the tz database (case matters, as for `TZ`).
+pub fn is_zone(name: &str) -> bool {
+    names().any(|z| z == name)
+}
+
+/// The zone the operator most likely meant by a name that is not one: the same name in other
+/// case (`europe/berlin`), with underscores for spaces (`America/New York`), a city alone
+/// (`Berlin`), or the closest spelling.
+pub fn closest(name: &str) -> Option<&'static str> {
+    let wanted = name.trim().replace(' ', "_");
+    if let Some(z) = names().find(|z| z.eq_ignore_ascii_case(&wanted)) {
+        return Some(z);
+    }
+    if !wanted.contains('/') {
+        let mut cities = names().filter(|z| {
+            z.rsplit_once('/').is_some_and(|(area, city)| city.eq_ignore_ascii_case(&wanted) && area != "Etc")
+        });
+        if let (Some(z), None) = (cities.next(), cities.next()) {
+            return Some(z);
+        }
+    }
+    hearth_spec::suggest::did_you_mean(&wanted, names())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(name: &str, valid: bool, closest_zone: Option<&str>) {
+        assert_eq!(is_zone(name), valid, "{name}");
+        if !valid {
+            assert_eq!(closest(name), closest_zone, "{name}");
+        }
+    }
+
+    #[test]
+    fn zones() {
+        assert!(names().count() > 500);
+        assert!(names().zip(names().skip(1)).all(|(a, b)| a < b), "zones.txt is sorted and unique");
+        check("UTC", true, None);
+        check("Europe/Berlin", true, None);
+        check("Asia/Calcutta", true, None);
+        check("europe/berlin", false, Some("Europe/Berlin"));
+        check("America/New York", false, Some("America/New_York"));
+        check("Berlin", false, Some("Europe/Berlin"));
+        check("Europe/Berlim", false, Some("Europe/Berlin"));
+        check("Mars/Olympus_Mons", false, None);
+    }
+}
