@@ -18,7 +18,7 @@ pub fn is_zone(name: &str) -> bool {
 
 /// The zone the operator most likely meant by a name that is not one: the same name in other
 /// case (`europe/berlin`), with underscores for spaces (`America/New York`), a city alone
-/// (`Berlin`), or the closest spelling.
+/// (`Berlin`), or the closest spelling of an `Area/City` name.
 pub fn closest(name: &str) -> Option<&'static str> {
     let wanted = name.trim().replace(' ', "_");
     if let Some(z) = names().find(|z| z.eq_ignore_ascii_case(&wanted)) {
@@ -32,7 +32,12 @@ pub fn closest(name: &str) -> Option<&'static str> {
             return Some(z);
         }
     }
-    hearth_spec::suggest::did_you_mean(&wanted, names())
+    // Abbreviations (`PST`, `CEST`) are a letter or two from unrelated zones (`EST`, `CET`),
+    // so only `Area/City` names get a spelling suggestion.
+    wanted
+        .contains('/')
+        .then(|| hearth_spec::suggest::did_you_mean(&wanted, names().filter(|z| z.contains('/'))))
+        .flatten()
 }
 
 #[cfg(test)]
@@ -58,5 +63,6 @@ mod tests {
         check("Berlin", false, Some("Europe/Berlin"));
         check("Europe/Berlim", false, Some("Europe/Berlin"));
         check("Mars/Olympus_Mons", false, None);
+        check("PST", false, None);
     }
 }

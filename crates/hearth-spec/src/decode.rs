@@ -183,7 +183,22 @@ impl Decode for u16 {
             }
             Err(_) => {
                 let what = if port { "a port number" } else { "a whole number" };
-                cx.invalid(node, format!("expected {what}, found `{text}`"), "write a number from 0 to 65535");
+                let message = format!("expected {what}, found `{text}`");
+                // Compose's `8080:80` is the mapping Hearth writes as `{ host: 8080, container: 80 }`.
+                let mapping = trimmed
+                    .split_once(':')
+                    .filter(|(h, c)| cx.key == "host" && h.parse::<u16>().is_ok() && c.parse::<u16>().is_ok());
+                match mapping {
+                    Some((h, c)) => {
+                        let fixed = format!("{{ host: {h}, container: {c} }}");
+                        cx.push(
+                            Diagnostic::new(Code::InvalidValue, node.span, message)
+                                .help(format!("a port mapping is written `{fixed}`"))
+                                .suggest(node.span, fixed),
+                        );
+                    }
+                    None => cx.invalid(node, message, "write a number from 0 to 65535"),
+                }
                 None
             }
         }

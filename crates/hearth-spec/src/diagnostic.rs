@@ -102,6 +102,7 @@ codes! {
     PoolOverDisks = "E716", "pool-over-disks", Error;
     MemoryBelowServices = "E717", "memory-below-services", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
+    DefaultMemoryBelowServices = "W700", "default-memory-below-services", Warning;
     FlowFromIsolatedNetwork = "E601", "flow-from-isolated-network", Error;
     FlowFromNoAddress = "E602", "flow-from-no-address", Error;
     PublicWithoutAuth = "W501", "public-without-auth", Warning;

@@ -174,9 +174,14 @@ fn memory(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnosti
         let shown: Vec<String> = biggest.iter().take(4).map(|(n, m)| format!("`{n}` {m}")).collect();
         let more = if biggest.len() > 4 { format!(" and {} more", biggest.len() - 4) } else { String::new() };
         let want = round_up(total);
-        let what = if given.is_some() { "has" } else { "has the default" };
+        // Memory the operator gave is an error; the default (no `size.memory`) was Hearth's
+        // guess, so it is a warning that asks for the figure.
+        let (code, what) = match given {
+            Some(_) => (Code::MemoryBelowServices, "has"),
+            None => (Code::DefaultMemoryBelowServices, "has no `size.memory`, so it gets the default"),
+        };
         let mut d = Diagnostic::new(
-            Code::MemoryBelowServices,
+            code,
             span,
             format!(
                 "guest `{}` {what} {} of memory, but its services need {}: {}{more}",

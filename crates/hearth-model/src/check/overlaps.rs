@@ -3,7 +3,7 @@
 //!
 //! A guest or host that names its network is held to the network's DHCP pool by `addresses`;
 //! this module covers every other static address: machines whose network the resolver chose,
-//! hosts found by their address, the router, gateways, resolvers and DNS records.
+//! hosts found by their address, the networks' resolvers and DNS records.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -42,8 +42,8 @@ fn pinned(spec: &Spec, name: &str, net: &hearth_spec::Network) -> bool {
         })
 }
 
-/// The first subnet of `net`'s size after it that overlaps none of `taken`, within the same /16
-/// (IPv4) or /48 (IPv6), so the proposal stays in the homelab's own address plan.
+/// The lowest subnet of `net`'s size that overlaps none of `taken`, within the same /16 (IPv4)
+/// or /48 (IPv6) as `net`, so the proposal stays in the homelab's own address plan.
 fn free_subnet(net: &IpNet, taken: &[IpNet]) -> Option<IpNet> {
     let prefix = if net.addr().is_ipv4() { 16 } else { 48 };
     if net.prefix_len() <= prefix {
@@ -128,13 +128,9 @@ fn dhcp(spec: &Spec, out: &mut Vec<Diagnostic>) {
             statics.push(Static { addr: a.value.0, span: a.span, owner: format!("host `{}`", e.name) });
         }
     }
-    if let Some(a) = spec.router.as_ref().and_then(|r| r.address.as_ref()) {
-        statics.push(Static { addr: a.value.0, span: a.span, owner: "the router".into() });
-    }
+    // The gateway and the router are left out: they are the DHCP server, which never hands out
+    // its own address.
     for e in &spec.networks.entries {
-        if let Some(g) = &e.value.gateway {
-            statics.push(Static { addr: g.value.0, span: g.span, owner: format!("the gateway of `{}`", e.name) });
-        }
         for r in &e.value.dns {
             statics.push(Static { addr: r.value.0, span: r.span, owner: format!("a resolver of `{}`", e.name) });
         }
