@@ -174,7 +174,7 @@ impl Decode for u16 {
                     Diagnostic::new(
                         Code::PortOutOfRange,
                         node.span,
-                        format!("port {trimmed} is outside the port range"),
+                        format!("port {} is outside the port range", describe(node)),
                     )
                     .label("ports run from 1 to 65535")
                     .help("TCP and UDP ports run from 1 to 65535; write the port the service listens on"),

@@ -138,10 +138,14 @@ impl Decode for Size {
         if is_bare_number(trimmed) && trimmed.parse::<f64>().is_ok_and(|v| v != 0.0) {
             let fixed = unit_for_bare_number(cx.key, trimmed);
             cx.push(
-                Diagnostic::new(Code::SizeWithoutUnit, node.span, format!("size `{trimmed}` has no unit"))
-                    .label(format!("read alone, this would be {trimmed} bytes"))
-                    .help(format!("write `{fixed}`; a size takes a unit: `MiB`, `GiB`, `GB`, `TB`"))
-                    .suggest_part(node.span, trimmed, fixed),
+                Diagnostic::new(
+                    Code::SizeWithoutUnit,
+                    node.span,
+                    format!("size {} has no unit", crate::decode::describe(node)),
+                )
+                .label("read alone, this would be a number of bytes")
+                .help(format!("write `{fixed}`; a size takes a unit: `MiB`, `GiB`, `GB`, `TB`"))
+                .suggest_part(node.span, trimmed, fixed),
             );
             return None;
         }

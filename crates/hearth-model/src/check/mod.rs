@@ -28,6 +28,15 @@ use hearth_spec::{Diagnostic, Spec};
 use crate::model::Model;
 use crate::origins::Origins;
 
+/// `text` cut to 40 characters for a message, so a runaway value does not make a page-long line.
+fn short(text: &str) -> String {
+    if text.chars().count() <= 40 {
+        text.to_string()
+    } else {
+        format!("{}...", text.chars().take(40).collect::<String>())
+    }
+}
+
 /// Runs every rule.
 pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -> Vec<Diagnostic> {
     let mut out = Vec::new();

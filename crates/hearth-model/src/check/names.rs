@@ -77,10 +77,18 @@ pub(super) fn names(spec: &Spec, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     Code::NameTooLong,
                     span,
-                    format!("{what} name `{name}` has {} characters, more than the 63 a DNS label holds", name.len()),
+                    format!(
+                        "{what} name `{}` has {} characters, more than the 63 a DNS label holds",
+                        super::short(name),
+                        name.len()
+                    ),
                 )
             } else {
-                Diagnostic::new(Code::InvalidValue, span, format!("`{name}` is not a valid {what} name"))
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    span,
+                    format!("`{}` is not a valid {what} name", super::short(name)),
+                )
             };
             out.push(
                 d.label(

@@ -31,8 +31,12 @@ fn timezones(spec: &Spec, out: &mut Vec<Diagnostic>) {
         if tzdb::is_zone(name) || name.contains("{{") {
             continue;
         }
-        let d = Diagnostic::new(Code::UnknownTimezone, span, format!("`{name}` is not a timezone of the tz database"))
-            .label(format!("{label}, which the C library would read as UTC"));
+        let d = Diagnostic::new(
+            Code::UnknownTimezone,
+            span,
+            format!("`{}` is not a timezone of the tz database", super::short(name)),
+        )
+        .label(format!("{label}, which the C library would read as UTC"));
         out.push(match tzdb::closest(name) {
             Some(zone) => d.help(format!("did you mean `{zone}`?")).suggest_part(span, name, zone),
             None => d.help("write a tz database name such as `Europe/Berlin`, `America/New_York` or `UTC`"),
@@ -103,8 +107,12 @@ fn domains(spec: &Spec, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let bare = bare_domain(text);
-        let d = Diagnostic::new(Code::DomainNotBare, value.span, format!("{what} `{text}` is not a bare domain"))
-            .label("names are built as `<name>.<domain>`, so this would end up inside every one");
+        let d = Diagnostic::new(
+            Code::DomainNotBare,
+            value.span,
+            format!("{what} `{}` is not a bare domain", super::short(text)),
+        )
+        .label("names are built as `<name>.<domain>`, so this would end up inside every one");
         out.push(if is_domain(&bare) {
             d.help(format!("write the domain alone: `{bare}`")).suggest_part(value.span, text.trim(), bare)
         } else {
@@ -131,7 +139,9 @@ fn acme_domain(spec: &Spec, out: &mut Vec<Diagnostic>) {
     let message = match domain {
         None => "ACME certificates need a public domain, and `domain:` is not set, so names are under `home.arpa`"
             .to_string(),
-        Some(d) => format!("ACME certificates need a public domain, and `{}` is for local use only", d.value),
+        Some(d) => {
+            format!("ACME certificates need a public domain, and `{}` is for local use only", super::short(&d.value))
+        }
     };
     let mut d = Diagnostic::new(Code::AcmeWithoutPublicDomain, key, message)
         .label("no public CA signs names under a local domain")
