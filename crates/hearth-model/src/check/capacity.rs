@@ -155,7 +155,7 @@ fn memory(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnosti
     for e in &spec.guests.entries {
         let Some(g) = model.guests.get(&e.name) else { continue };
         let runs_here = |s: &crate::model::Service| {
-            s.on == Placement::Guest(e.name.clone()) || s.also_on.iter().any(|n| *n == e.name)
+            s.on == Placement::Guest(e.name.clone()) || s.also_on.contains(&e.name)
         };
         let needs: Vec<(&str, Size)> = model
             .services
