@@ -93,6 +93,9 @@ codes! {
     AcmeWithoutPublicDomain = "E704", "acme-without-public-domain", Error;
     TemplateInEnv = "E705", "template-in-env", Error;
     NameTooLong = "E706", "name-too-long", Error;
+    UrlWithoutScheme = "E707", "url-without-scheme", Error;
+    InvalidEmail = "E708", "invalid-email", Error;
+    ZeroSize = "E709", "zero-size", Error;
     OverlappingNetworks = "E710", "overlapping-networks", Error;
     DuplicateForward = "E711", "duplicate-forward", Error;
     DeviceShared = "E712", "device-shared", Error;
@@ -101,8 +104,11 @@ codes! {
     GuestDiskOverPool = "E715", "guest-disk-over-pool", Error;
     PoolOverDisks = "E716", "pool-over-disks", Error;
     MemoryBelowServices = "E717", "memory-below-services", Error;
+    DiskInTwoPools = "E718", "disk-in-two-pools", Error;
+    GuestMemoryOverHost = "E719", "guest-memory-over-host", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     DefaultMemoryBelowServices = "W700", "default-memory-below-services", Warning;
+    DuplicateVlan = "W701", "duplicate-vlan", Warning;
     FlowFromIsolatedNetwork = "E601", "flow-from-isolated-network", Error;
     FlowFromNoAddress = "E602", "flow-from-no-address", Error;
     PublicWithoutAuth = "W501", "public-without-auth", Warning;

@@ -1,6 +1,6 @@
-//! One guest or pool against what holds it: a guest with more vCPUs than its host has threads, a
-//! guest disk larger than its pool, a pool larger than its disks, a guest (or a host running
-//! services itself) with less memory than its services need.
+//! One guest or pool against what holds it: a guest with more vCPUs than its host has threads or
+//! more memory than it has, a guest disk larger than its pool, a pool larger than its disks, a
+//! disk in two pools, a guest with less memory than its services need, and sizes of zero.
 //!
 //! `budgets` sums all guests of a host; these rules look at one thing at a time, so the message
 //! names the guest and points at its own line, where the fix is made.
@@ -12,10 +12,113 @@ use hearth_spec::{Code, Diagnostic, Spec};
 use crate::model::{Model, Placement};
 
 pub(super) fn capacity(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
+    zero_sizes(spec, out);
     cores(spec, model, out);
+    memory_on_hosts(spec, model, out);
     disks_on_pools(spec, model, out);
     pools_on_disks(spec, out);
+    disks_in_two_pools(spec, out);
     memory(spec, catalog, model, out);
+}
+
+/// Zero cores, memory or disk: a machine that cannot boot, written as a size that parses.
+/// (`swap: 0` is no swap, and stays allowed.)
+fn zero_sizes(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let mut zeros: Vec<(String, hearth_spec::Span)> = Vec::new();
+    for e in &spec.guests.entries {
+        let Some(size) = &e.value.size else { continue };
+        let guest = format!("guest `{}`", e.name);
+        zeros.extend(size.cores.iter().filter(|c| c.value == 0).map(|c| (format!("{guest} is given 0 cores"), c.span)));
+        zeros.extend(
+            size.memory.iter().filter(|m| m.value.bytes == 0).map(|m| (format!("{guest} is given no memory"), m.span)),
+        );
+        zeros.extend(
+            size.disk
+                .iter()
+                .filter(|d| d.value.bytes == 0)
+                .map(|d| (format!("{guest} is given a disk of 0 bytes"), d.span)),
+        );
+    }
+    for e in &spec.hosts.entries {
+        let host = format!("host `{}`", e.name);
+        if let Some(hw) = &e.value.hardware {
+            zeros.extend(hw.cores.iter().filter(|c| c.value == 0).map(|c| (format!("{host} has 0 cores"), c.span)));
+            zeros.extend(hw.threads.iter().filter(|c| c.value == 0).map(|c| (format!("{host} has 0 threads"), c.span)));
+            zeros.extend(
+                hw.memory.iter().filter(|m| m.value.bytes == 0).map(|m| (format!("{host} has no memory"), m.span)),
+            );
+        }
+        for p in &e.value.storage.entries {
+            if let Some(size) = p.value.size.as_ref().filter(|s| s.value.bytes == 0) {
+                zeros.push((format!("pool `{}` of {host} holds 0 bytes", p.name), size.span));
+            }
+        }
+    }
+    for (message, span) in zeros {
+        out.push(
+            Diagnostic::new(Code::ZeroSize, span, message)
+                .label("nothing can run in nothing")
+                .help("write the real figure, or leave the key out for Hearth's default"),
+        );
+    }
+}
+
+/// One guest given more memory than its host has: `budgets` sums the host's guests at the host;
+/// this names the guest at its own line.
+fn memory_on_hosts(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+    for e in &spec.guests.entries {
+        let Some(g) = model.guests.get(&e.name) else { continue };
+        let Some(host_memory) = spec.hosts.get(&g.host).and_then(|h| h.hardware.as_ref()?.memory.as_ref()) else {
+            continue;
+        };
+        let Some(given) = e.value.size.as_ref().and_then(|s| s.memory.as_ref()) else { continue };
+        if given.value.bytes <= host_memory.value.bytes {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(
+                Code::GuestMemoryOverHost,
+                given.span,
+                format!(
+                    "guest `{}` is given {} of memory, more than the {} of its host `{}`",
+                    e.name, given.value, host_memory.value, g.host
+                ),
+            )
+            .label("more than the host has")
+            .with(host_memory.span, format!("`{}` has {}", g.host, host_memory.value))
+            .help(format!(
+                "give `{}` less than {} (`size.memory`), or move it to a larger host",
+                e.name, host_memory.value
+            )),
+        );
+    }
+}
+
+/// A physical disk in two pools of its host: each pool would format it.
+fn disks_in_two_pools(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    for h in &spec.hosts.entries {
+        let mut first: Vec<(&str, &str, hearth_spec::Span)> = Vec::new();
+        for p in &h.value.storage.entries {
+            for disk in &p.value.disks {
+                match first.iter().find(|(d, pool, _)| *d == disk.value && *pool != p.name) {
+                    Some((_, pool, span)) => out.push(
+                        Diagnostic::new(
+                            Code::DiskInTwoPools,
+                            disk.span,
+                            format!(
+                                "disk `{}` of `{}` is in pool `{pool}` and in pool `{}`",
+                                disk.value, h.name, p.name
+                            ),
+                        )
+                        .label("a disk belongs to one pool")
+                        .with(*span, format!("already in `{pool}`"))
+                        .help(format!("remove `{}` from one of the pools' `disks:`", disk.value)),
+                    ),
+                    None => first.push((disk.value.as_str(), p.name.as_str(), disk.span)),
+                }
+            }
+        }
+    }
 }
 
 fn cores(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
@@ -154,9 +257,8 @@ fn round_up(bytes: u64) -> Size {
 fn memory(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
     for e in &spec.guests.entries {
         let Some(g) = model.guests.get(&e.name) else { continue };
-        let runs_here = |s: &crate::model::Service| {
-            s.on == Placement::Guest(e.name.clone()) || s.also_on.contains(&e.name)
-        };
+        let runs_here =
+            |s: &crate::model::Service| s.on == Placement::Guest(e.name.clone()) || s.also_on.contains(&e.name);
         let needs: Vec<(&str, Size)> = model
             .services
             .iter()

@@ -41,6 +41,7 @@ fn short(text: &str) -> String {
 pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     names::names(spec, &mut out);
+    names::labels(spec, &mut out);
     addresses::addresses(spec, origins, &mut out);
     names::ids_and_hostnames(spec, model, origins, &mut out);
     conflicts::subdomains_and_redis(origins, &mut out);

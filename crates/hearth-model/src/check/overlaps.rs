@@ -15,6 +15,7 @@ use ipnet::IpNet;
 
 pub(super) fn overlaps(spec: &Spec, out: &mut Vec<Diagnostic>) {
     networks(spec, out);
+    vlans(spec, out);
     forwards(spec, out);
     dhcp(spec, out);
 }
@@ -78,6 +79,31 @@ fn networks(spec: &Spec, out: &mut Vec<Diagnostic>) {
                 "give `{name}` a subnet of its own that no other network covers, and move its addresses there"
             )),
         });
+    }
+}
+
+/// Two networks on one VLAN tag and bridge share one Ethernet segment: their zones and isolation
+/// are then only addresses. A warning, since two subnets on one segment can be meant.
+fn vlans(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let mut seen: BTreeMap<(u16, &str), (&str, Span)> = BTreeMap::new();
+    for e in &spec.networks.entries {
+        let Some(vlan) = &e.value.vlan else { continue };
+        let bridge = e.value.bridge.as_deref().unwrap_or("vmbr0");
+        match seen.get(&(vlan.value, bridge)) {
+            Some((other, span)) => out.push(
+                Diagnostic::new(
+                    Code::DuplicateVlan,
+                    vlan.span,
+                    format!("VLAN {} is given to network `{}` and to network `{other}`", vlan.value, e.name),
+                )
+                .label("both networks would share one Ethernet segment")
+                .with(*span, format!("`{other}` is on it"))
+                .help(format!("give `{}` a VLAN tag of its own, or make the two one network", e.name)),
+            ),
+            None => {
+                seen.insert((vlan.value, bridge), (e.name.as_str(), vlan.span));
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Values that parse but mean nonsense: a timezone the tz database does not know, a domain written
-//! as a URL, ACME certificates for names no public CA signs, and `{{ … }}` placeholders in a spec's
-//! `env`, which only catalog entries expand.
+//! as a URL, ACME certificates for names no public CA signs, `{{ … }}` placeholders in a spec's
+//! `env` (only catalog entries expand them), a network's ranges outside its subnet, URLs without a
+//! scheme and mail addresses without an `@`.
 //!
 //! Each is a string the decoder accepts, so each would otherwise reach every rendered file: the
 //! timezone as every service's `TZ`, the domain inside every name (`vault.https://…`).
@@ -16,6 +17,121 @@ pub(super) fn values(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     domains(spec, out);
     acme_domain(spec, out);
     templates_in_env(spec, model, out);
+    ranges(spec, out);
+    urls(spec, out);
+    emails(spec, out);
+}
+
+/// A network's `dhcp`, `allocate` and `reserved` ranges lie inside its subnet: a pool elsewhere
+/// protects nothing, and an `allocate` range elsewhere hands out addresses of another network.
+fn ranges(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    for e in &spec.networks.entries {
+        let net = &e.value;
+        let cidr = &net.cidr.value;
+        let named = net.dhcp.iter().map(|r| ("DHCP pool", r));
+        let named = named.chain(net.allocate.iter().map(|r| ("allocation range", r)));
+        for (what, r) in named.chain(net.reserved.iter().map(|r| ("reserved range", r))) {
+            if cidr.contains(r.value.first) && cidr.contains(r.value.last) {
+                continue;
+            }
+            out.push(
+                Diagnostic::new(
+                    Code::AddressOutsideSubnet,
+                    r.span,
+                    format!("{what} {} of network `{}` is not inside its subnet {cidr}", r.value, e.name),
+                )
+                .label(format!("not in {cidr}"))
+                .with(net.cidr.span, "the network's subnet")
+                .help(format!("write a range of addresses inside {cidr}")),
+            );
+        }
+    }
+}
+
+/// URLs the rendered files call: a notification channel's, the Proxmox API's, an ACME directory's.
+/// Without a scheme they are relative paths to the tools that read them.
+fn urls(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let mut found: Vec<(&str, &str, Span)> = Vec::new();
+    for (_, n) in spec.notifications.iter() {
+        let urls = n
+            .ntfy
+            .iter()
+            .map(|c| &c.url)
+            .chain(n.gotify.iter().map(|c| &c.url))
+            .chain(n.webhook.iter().map(|c| &c.url));
+        found.extend(urls.map(|u| ("notification URL", u.value.as_str(), u.span)));
+    }
+    for (_, h) in spec.hosts.iter() {
+        if let Some(p) = &h.proxmox
+            && let (Some(api), Some(span)) = (&p.api, p.spans.value("api"))
+        {
+            found.push(("Proxmox API URL", api.as_str(), span));
+        }
+    }
+    if let Some(acme) = spec.ingress.as_ref().and_then(|i| i.tls.as_ref()).and_then(|t| t.acme.as_ref())
+        && let (Some(server), Some(span)) = (&acme.server, acme.spans.value("server"))
+    {
+        found.push(("ACME directory URL", server.as_str(), span));
+    }
+    for (what, url, span) in found {
+        let url = url.trim();
+        if url.starts_with("https://") || url.starts_with("http://") {
+            continue;
+        }
+        let d = Diagnostic::new(
+            Code::UrlWithoutScheme,
+            span,
+            format!("{what} `{}` does not start with `https://` or `http://`", super::short(url)),
+        )
+        .label("the tool reading it would not know how to reach it");
+        out.push(if url.contains("://") {
+            d.help("write an `https://` or `http://` URL")
+        } else {
+            let fixed = format!("https://{url}");
+            d.help(format!("write `{fixed}`")).suggest_part(span, url, fixed)
+        });
+    }
+}
+
+/// Whether `text` looks like a mail address: one `@` between a local part and a domain, which
+/// must have a dot when `public` (a CA's account address; a local relay may take `root@nas`).
+fn is_email(text: &str, public: bool) -> bool {
+    match text.trim().split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !local.contains(char::is_whitespace)
+                && (!public || domain.contains('.'))
+                && is_domain(domain)
+        }
+        None => false,
+    }
+}
+
+/// The ACME account's address (Let's Encrypt refuses the account without a valid one) and the
+/// mail channel's recipient and sender.
+fn emails(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let mut found: Vec<(&str, &str, Span, bool)> = Vec::new();
+    if let Some(acme) = spec.ingress.as_ref().and_then(|i| i.tls.as_ref()).and_then(|t| t.acme.as_ref()) {
+        found.push(("ACME account address", acme.email.value.as_str(), acme.email.span, true));
+    }
+    for (_, n) in spec.notifications.iter() {
+        let Some(mail) = &n.email else { continue };
+        if let Some(span) = mail.spans.value("to") {
+            found.push(("mail recipient", mail.to.as_str(), span, false));
+        }
+        if let (Some(from), Some(span)) = (&mail.from, mail.spans.value("from")) {
+            found.push(("mail sender", from.as_str(), span, false));
+        }
+    }
+    for (what, text, span, public) in found {
+        if is_email(text, public) {
+            continue;
+        }
+        out.push(
+            Diagnostic::new(Code::InvalidEmail, span, format!("{what} `{}` is not a mail address", super::short(text)))
+                .help("write an address such as `admin@example.com`"),
+        );
+    }
 }
 
 fn timezones(spec: &Spec, out: &mut Vec<Diagnostic>) {
@@ -210,5 +326,16 @@ mod tests {
         check("lab.lan", true, "lab.lan", false);
         check("local", true, "local", false);
         check("my_lab.com", false, "my_lab.com", true);
+    }
+
+    #[test]
+    fn emails() {
+        assert!(is_email("admin@example.com", true));
+        assert!(is_email("me+lab@mail.example.org", true));
+        assert!(!is_email("admin", false));
+        assert!(!is_email("admin@localhost", true));
+        assert!(is_email("root@nas", false));
+        assert!(!is_email("@example.com", false));
+        assert!(!is_email("a b@example.com", false));
     }
 }
