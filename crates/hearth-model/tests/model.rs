@@ -779,8 +779,10 @@ hosts:
 guests:
   a: { vm: { on: pve }, size: { cores: 4000000000, memory: 9000000TiB } }
 #                                      ^^^^^^^^^^ E714
+#                                                          ^^^^^^^^^^ E719
   b: { vm: { on: pve }, size: { cores: 4000000000, memory: 9000000TiB } }
 #                                      ^^^^^^^^^^ E714
+#                                                          ^^^^^^^^^^ E719
 ",
         hearth_catalog::builtin(),
     );
