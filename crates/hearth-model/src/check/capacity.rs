@@ -294,10 +294,26 @@ fn memory(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnosti
             ),
         )
         .label("too little memory for what runs here");
+        // The figure is proposed as an edit only when the host has room for it, so the edit
+        // cannot trade this error for the host's.
+        let others: u64 = model
+            .guests
+            .iter()
+            .filter(|(n, o)| o.host == g.host && **n != e.name)
+            .fold(0, |a, (_, o)| a.saturating_add(o.memory.bytes));
+        let room = spec
+            .hosts
+            .get(&g.host)
+            .and_then(|h| h.hardware.as_ref()?.memory.as_ref())
+            .is_none_or(|m| others.saturating_add(want.bytes) <= m.value.bytes);
         d = match given {
-            Some(m) => d
+            Some(m) if room => d
                 .help(format!("give `{}` at least {want} (`size.memory`), or move services to another guest", e.name))
                 .suggest(m.span, want.to_string()),
+            Some(_) => d.help(format!(
+                "give `{}` at least {want} (`size.memory`) and its host the memory for it, or move services to another guest",
+                e.name
+            )),
             None => {
                 d.help(format!("add `size: {{ memory: {want} }}` to `{}`, or move services to another guest", e.name))
             }

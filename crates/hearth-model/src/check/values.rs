@@ -285,8 +285,9 @@ fn templates_in_env(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                 format!("`env.{}` of `{}` holds a `{{{{ … }}}}` placeholder", v.name, e.name),
             )
             .label("placeholders are expanded in catalog entries only; this would be passed on as written");
-            let secret =
-                whole.filter(|w| spec.secrets.contains(w) || model.generated_secrets.iter().any(|s| s.name == *w));
+            // Only a secret declared under `secrets:`: that reference resolves whatever else the
+            // spec says, so the edit cannot leave an unknown secret behind.
+            let secret = whole.filter(|w| spec.secrets.contains(w));
             let known = match inner {
                 "tz" | "timezone" => Some(model.timezone.clone()),
                 "domain" => model.domain.clone(),
