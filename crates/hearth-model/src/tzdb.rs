@@ -24,6 +24,17 @@ pub fn closest(name: &str) -> Option<&'static str> {
     if let Some(z) = names().find(|z| z.eq_ignore_ascii_case(&wanted)) {
         return Some(z);
     }
+    // `UTC+2` means two hours ahead, which the tz database (POSIX signs) calls `Etc/GMT-2`.
+    if let Some(offset) = wanted.strip_prefix("UTC").or_else(|| wanted.strip_prefix("GMT")) {
+        let inverted = match offset.split_at_checked(1) {
+            Some(("+", h)) => format!("Etc/GMT-{}", h.trim_start_matches('0')),
+            Some(("-", h)) => format!("Etc/GMT+{}", h.trim_start_matches('0')),
+            _ => String::new(),
+        };
+        if let Some(z) = names().find(|z| *z == inverted) {
+            return Some(z);
+        }
+    }
     if !wanted.contains('/') {
         let mut cities = names().filter(|z| {
             z.rsplit_once('/').is_some_and(|(area, city)| city.eq_ignore_ascii_case(&wanted) && area != "Etc")
@@ -64,5 +75,7 @@ mod tests {
         check("Europe/Berlim", false, Some("Europe/Berlin"));
         check("Mars/Olympus_Mons", false, None);
         check("PST", false, None);
+        check("UTC+2", false, Some("Etc/GMT-2"));
+        check("GMT-05", false, Some("Etc/GMT+5"));
     }
 }

@@ -106,6 +106,8 @@ codes! {
     MemoryBelowServices = "E717", "memory-below-services", Error;
     DiskInTwoPools = "E718", "disk-in-two-pools", Error;
     GuestMemoryOverHost = "E719", "guest-memory-over-host", Error;
+    AcmeDnsIncomplete = "E720", "acme-dns-incomplete", Error;
+    TlsModesConflict = "E721", "tls-modes-conflict", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     DefaultMemoryBelowServices = "W700", "default-memory-below-services", Warning;
     DuplicateVlan = "W701", "duplicate-vlan", Warning;

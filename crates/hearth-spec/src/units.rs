@@ -268,6 +268,27 @@ impl fmt::Display for Duration {
 impl Decode for Duration {
     fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
         let text = cx.scalar(node, "a duration like `30s` or `5m`")?;
+        let trimmed = text.trim();
+        if !trimmed.is_empty() && trimmed.bytes().all(|c| c.is_ascii_digit()) {
+            // The unit the field is usually written in: days for a retention, minutes for an
+            // alert's `for`, seconds for intervals and timeouts.
+            let unit = match cx.key {
+                "retention" => "d",
+                "for" => "m",
+                _ => "s",
+            };
+            let fixed = format!("{trimmed}{unit}");
+            cx.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    node.span,
+                    format!("duration {} has no unit", crate::decode::describe(node)),
+                )
+                .help(format!("write `{fixed}`; a duration takes a unit: `ms`, `s`, `m`, `h`, `d`, `w`"))
+                .suggest_part(node.span, trimmed, fixed),
+            );
+            return None;
+        }
         match Duration::parse(text) {
             Ok(d) => Some(d),
             Err(e) => {

@@ -54,6 +54,26 @@ fn zero_sizes(spec: &Spec, out: &mut Vec<Diagnostic>) {
             }
         }
     }
+    for e in &spec.hosts.entries {
+        let Some(hw) = &e.value.hardware else { continue };
+        if let (Some(cores), Some(threads)) = (&hw.cores, &hw.threads)
+            && threads.value < cores.value
+            && threads.value > 0
+        {
+            out.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    threads.span,
+                    format!("host `{}` has {} threads but {} cores", e.name, threads.value, cores.value),
+                )
+                .label("every core runs at least one thread")
+                .with(cores.span, "cores")
+                .help(
+                    "`threads` counts hardware threads (twice the cores with SMT): write at least the number of cores",
+                ),
+            );
+        }
+    }
     for (message, span) in zeros {
         out.push(
             Diagnostic::new(Code::ZeroSize, span, message)

@@ -16,6 +16,7 @@ pub(super) fn values(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     timezones(spec, out);
     domains(spec, out);
     acme_domain(spec, out);
+    tls_modes(spec, out);
     templates_in_env(spec, model, out);
     ranges(spec, out);
     urls(spec, out);
@@ -203,7 +204,7 @@ fn bare_domain(text: &str) -> String {
     {
         t = host;
     }
-    t.trim_start_matches("*.").trim_end_matches('.').to_ascii_lowercase()
+    t.trim_start_matches("*.").trim_matches('.').to_ascii_lowercase()
 }
 
 fn domains(spec: &Spec, out: &mut Vec<Diagnostic>) {
@@ -270,6 +271,55 @@ fn acme_domain(spec: &Spec, out: &mut Vec<Diagnostic>) {
     out.push(d.suggest(whole, "internal: true"));
 }
 
+/// `tls:` takes one of `acme`, `internal: true` and `none: true`; the DNS challenge needs the
+/// provider whose API answers it and that API's token, or lego and Caddy have nothing to call.
+fn tls_modes(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    let Some(tls) = spec.ingress.as_ref().and_then(|i| i.tls.as_ref()) else { return };
+    let modes: Vec<(&str, Span)> = [
+        ("acme", tls.acme.is_some()),
+        ("internal: true", tls.internal == Some(true)),
+        ("none: true", tls.none == Some(true)),
+    ]
+    .into_iter()
+    .filter(|(_, on)| *on)
+    .filter_map(|(m, _)| Some((m, tls.spans.key(m.split(':').next().unwrap_or(m))?)))
+    .collect();
+    // The later one in the file is the one reported, the earlier one the note.
+    let mut modes = modes;
+    modes.sort_by_key(|(_, span)| span.start);
+    if let [(first, first_span), (second, span), ..] = modes.as_slice() {
+        out.push(
+            Diagnostic::new(Code::TlsModesConflict, *span, format!("`tls` sets both `{first}` and `{second}`"))
+                .label("certificates come from one place")
+                .with(*first_span, format!("`{first}` is set here"))
+                .help(format!("keep one of `{first}` and `{second}`")),
+        );
+    }
+    let Some(acme) = &tls.acme else { return };
+    if acme.challenge != Some(hearth_spec::ast::Challenge::Dns) {
+        return;
+    }
+    let span = acme.spans.value("challenge").unwrap_or(acme.span);
+    match (&acme.provider, &acme.token) {
+        (None, _) => out.push(
+            Diagnostic::new(Code::AcmeDnsIncomplete, span, "the ACME DNS challenge needs a DNS provider")
+                .label("no `provider:` says whose DNS API to call")
+                .help("add `provider: cloudflare` (or your DNS host) and `token: \"secret:dns-token\"`, or use `challenge: http`")
+                .suggest_part(span, "dns", "http"),
+        ),
+        (Some(provider), None) => out.push(
+            Diagnostic::new(
+                Code::AcmeDnsIncomplete,
+                acme.spans.value("provider").unwrap_or(span),
+                format!("the ACME DNS challenge through `{provider}` needs its API token"),
+            )
+            .label("no `token:` to call the provider's API with")
+            .help(format!("add `token: \"secret:{provider}-dns-token\"` and set it with `hearth secrets set`")),
+        ),
+        _ => {}
+    }
+}
+
 /// `{{ … }}` is expanded in catalog values only; in a spec's `env` it would reach the service
 /// as the literal braces.
 fn templates_in_env(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
@@ -327,6 +377,7 @@ mod tests {
         check("lab.lan", true, "lab.lan", false);
         check("local", true, "local", false);
         check("my_lab.com", false, "my_lab.com", true);
+        check(".example.com", false, "example.com", true);
     }
 
     #[test]
