@@ -5,6 +5,8 @@
 //! `budgets` sums all guests of a host; these rules look at one thing at a time, so the message
 //! names the guest and points at its own line, where the fix is made.
 
+use std::collections::BTreeMap;
+
 use hearth_catalog::Catalog;
 use hearth_spec::units::Size;
 use hearth_spec::{Code, Diagnostic, Spec};
@@ -275,18 +277,26 @@ fn round_up(bytes: u64) -> Size {
 }
 
 fn memory(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
+    // What runs on each guest, in one pass over the services (a homelab may have thousands).
+    let mut on_guest: BTreeMap<&str, Vec<(&str, Size)>> = BTreeMap::new();
+    for (n, s) in &model.services {
+        if s.form == hearth_spec::ast::Form::Appliance {
+            continue;
+        }
+        let Some(need) = need(catalog, s) else { continue };
+        let primary = match &s.on {
+            Placement::Guest(g) => Some(g.as_str()),
+            _ => None,
+        };
+        for guest in primary.into_iter().chain(s.also_on.iter().map(String::as_str)) {
+            on_guest.entry(guest).or_default().push((n.as_str(), need));
+        }
+    }
     for e in &spec.guests.entries {
         let Some(g) = model.guests.get(&e.name) else { continue };
-        let runs_here =
-            |s: &crate::model::Service| s.on == Placement::Guest(e.name.clone()) || s.also_on.contains(&e.name);
-        let needs: Vec<(&str, Size)> = model
-            .services
-            .iter()
-            .filter(|(_, s)| runs_here(s) && s.form != hearth_spec::ast::Form::Appliance)
-            .filter_map(|(n, s)| Some((n.as_str(), need(catalog, s)?)))
-            .collect();
+        let Some(needs) = on_guest.get(e.name.as_str()) else { continue };
         let total: u64 = needs.iter().fold(0, |a, (_, m)| a.saturating_add(m.bytes));
-        if needs.is_empty() || total <= g.memory.bytes {
+        if total <= g.memory.bytes {
             continue;
         }
         let given = e.value.size.as_ref().and_then(|s| s.memory.as_ref());
