@@ -165,3 +165,29 @@ hosts:
 ",
     );
 }
+
+#[test]
+fn a_disk_passed_to_a_vm_is_that_vms_alone() {
+    check(
+        "
+  nas: { vm: { on: pve }, network: lan, runtime: none, devices: [/dev/sdb] }
+  backup: { vm: { on: pve }, network: lan, runtime: none, devices: [/dev/sdb] }
+#                                                                   ^^^^^^^^ E712
+",
+    );
+}
+
+#[test]
+fn a_guest_without_storage_is_held_to_the_default_pool() {
+    check_text(
+        "
+homelab: test
+admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
+hosts:
+  pve: { proxmox: {}, storage: { local-lvm: { kind: lvm-thin, size: 64GiB } } }
+guests:
+  big: { vm: { on: pve }, size: { memory: 1GiB, disk: 100GiB } }
+#                                                     ^^^^^^ E715
+",
+    );
+}

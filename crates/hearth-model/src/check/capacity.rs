@@ -173,7 +173,8 @@ fn cores(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
 fn disks_on_pools(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     for e in &spec.guests.entries {
         let Some(g) = model.guests.get(&e.name) else { continue };
-        let Some(pool_name) = &g.storage else { continue };
+        // The renderer's default, so a guest without `storage:` is held to that pool too.
+        let pool_name = g.storage.as_deref().unwrap_or("local-lvm");
         let Some(pool) = spec.hosts.get(&g.host).and_then(|h| h.storage.get(pool_name)) else { continue };
         let Some(pool_size) = &pool.size else { continue };
         if g.disk.bytes <= pool_size.value.bytes {

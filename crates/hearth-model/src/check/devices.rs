@@ -1,8 +1,8 @@
 //! Passed-through devices: a PCI or USB device belongs to one guest of its host at a time, and
 //! PCI passthrough needs a VM.
 //!
-//! Device nodes (`/dev/dri/renderD128`) are bind mounts that several containers can share, so
-//! only `pci:` and `usb:` entries are held to one guest.
+//! A device node (`/dev/dri/renderD128`) is a bind mount that several containers can share; on a
+//! VM it becomes a passed-through disk, which only that VM may use.
 
 use std::collections::BTreeMap;
 
@@ -24,6 +24,8 @@ enum Device {
         function: Option<String>,
     },
     Usb(String),
+    /// A `/dev/...` node, and whether it goes to a VM (as a disk) rather than a container.
+    Node(String, bool),
 }
 
 impl Device {
@@ -41,6 +43,9 @@ impl Device {
             };
             return Some(Device::Pci { slot: slot.to_string(), function });
         }
+        if text.starts_with("/dev/") {
+            return Some(Device::Node(text, false));
+        }
         text.strip_prefix("usb:").map(|id| Device::Usb(id.to_string()))
     }
 
@@ -51,6 +56,7 @@ impl Device {
                 a == b && (fa.is_none() || fb.is_none() || fa == fb)
             }
             (Device::Usb(a), Device::Usb(b)) => a == b,
+            (Device::Node(a, vm_a), Device::Node(b, vm_b)) => a == b && (*vm_a || *vm_b),
             _ => false,
         }
     }
@@ -62,7 +68,11 @@ fn shared(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
         let Some(g) = model.guests.get(&e.name) else { continue };
         let seen = by_host.entry(g.host.as_str()).or_default();
         for d in &e.value.devices {
-            let Some(device) = Device::parse(&d.value) else { continue };
+            let device = match Device::parse(&d.value) {
+                Some(Device::Node(path, _)) => Device::Node(path, e.value.vm.is_some()),
+                Some(device) => device,
+                None => continue,
+            };
             if let Some((_, other, other_span)) =
                 seen.iter().find(|(dev, owner, _)| *owner != e.name && dev.clashes(&device))
             {
@@ -72,7 +82,7 @@ fn shared(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                         d.span,
                         format!("device `{}` is passed to guest `{}` and to guest `{other}`", d.value, e.name),
                     )
-                    .label("a PCI or USB device goes to one guest at a time")
+                    .label("a PCI or USB device, or a disk passed to a VM, goes to one guest at a time")
                     .with(*other_span, format!("already passed to `{other}`"))
                     .help(format!(
                         "remove it from `{}` or from `{other}`; a service that needs it runs on the guest that has it",
@@ -131,6 +141,10 @@ mod tests {
         check("pci:01:00.0", "pci:02:00.0", false);
         check("usb:1a86:7523", "USB:1A86:7523", true);
         check("usb:1a86:7523", "pci:01:00.0", false);
-        assert_eq!(Device::parse("/dev/dri/renderD128"), None);
+        assert!(
+            !Device::Node("/dev/dri/renderd128".into(), false)
+                .clashes(&Device::Node("/dev/dri/renderd128".into(), false))
+        );
+        assert!(Device::Node("/dev/sdb".into(), true).clashes(&Device::Node("/dev/sdb".into(), false)));
     }
 }
