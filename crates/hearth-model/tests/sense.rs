@@ -191,3 +191,24 @@ guests:
 ",
     );
 }
+
+#[test]
+fn placeholders_outside_the_catalog_are_refused() {
+    let rendered = check(
+        "
+services:
+  app:
+    image: \"x/app:1\"
+    on: docker
+    backup: false
+    healthcheck: { command: [\"true\"] }
+    env: { TZ: \"{{ tz }}\", HOST: \"{{ host }}:80\" }
+#              ^^^^^^^^^^ E705
+#                                ^^^^^^^^^^^^^^^ E705
+    volumes: { data: \"{{ data }}/app\" }
+#                    ^^^^^^^^^^^^^^^^ E201
+#                    ^^^^^^^^^^^^^^^^ E705
+",
+    );
+    helps(&rendered, "write the value itself: `UTC`");
+}

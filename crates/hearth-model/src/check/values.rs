@@ -324,6 +324,18 @@ fn tls_modes(spec: &Spec, out: &mut Vec<Diagnostic>) {
 /// as the literal braces.
 fn templates_in_env(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     for e in &spec.services.entries {
+        // A volume's folder is a path as written; a placeholder in it names no folder at all.
+        for v in e.value.volumes.entries.iter().filter(|v| v.value.value.contains("{{")) {
+            out.push(
+                Diagnostic::new(
+                    Code::TemplateInEnv,
+                    v.value.span,
+                    format!("volume `{}` of `{}` holds a `{{{{ … }}}}` placeholder", v.name, e.name),
+                )
+                .label("placeholders are expanded in catalog entries only; this would be a folder of that name")
+                .help("write the dataset (`tank/services/app`) or the absolute path itself"),
+            );
+        }
         for v in &e.value.env.entries {
             let Value::Text(text) = &v.value.value else { continue };
             let Some(start) = text.find("{{") else { continue };
