@@ -7,6 +7,7 @@ mod addresses;
 mod backups;
 mod budgets;
 mod capacity;
+mod clashes;
 mod conflicts;
 mod cycles;
 mod devices;
@@ -16,7 +17,6 @@ mod guests;
 mod images;
 mod monitoring;
 mod names;
-mod overlaps;
 mod references;
 mod runtimes;
 mod secrets;
@@ -64,7 +64,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     flows::flows(spec, model, &mut out);
     monitoring::monitoring(spec, model, &mut out);
     values::values(spec, model, &mut out);
-    overlaps::overlaps(spec, &mut out);
+    clashes::clashes(spec, &mut out);
     devices::devices(spec, model, &mut out);
     capacity::capacity(spec, catalog, model, &mut out);
     out

@@ -13,7 +13,7 @@ use hearth_spec::net::Cidr;
 use hearth_spec::{Code, Diagnostic, Span, Spec};
 use ipnet::IpNet;
 
-pub(super) fn overlaps(spec: &Spec, out: &mut Vec<Diagnostic>) {
+pub(super) fn clashes(spec: &Spec, out: &mut Vec<Diagnostic>) {
     networks(spec, out);
     vlans(spec, out);
     forwards(spec, out);
