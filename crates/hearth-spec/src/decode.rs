@@ -181,6 +181,14 @@ impl Decode for u16 {
                 );
                 None
             }
+            Err(_) if cx.key == "vlan" && trimmed.parse::<i128>().is_ok() => {
+                cx.invalid(
+                    node,
+                    format!("VLAN {} is outside 1-4094", describe(node)),
+                    "802.1Q tags run from 1 to 4094",
+                );
+                None
+            }
             Err(_) => {
                 let what = if port { "a port number" } else { "a whole number" };
                 let message = format!("expected {what}, found `{text}`");
