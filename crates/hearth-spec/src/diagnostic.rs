@@ -108,6 +108,9 @@ codes! {
     BackupUnreachable = "E643", "backup-unreachable", Error;
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
+    IgnoredUseKey = "E730", "ignored-use-key", Error;
+    SnapshotNotZfs = "E731", "snapshot-not-zfs", Error;
+    ViaElsewhere = "E732", "via-elsewhere", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     FlowFromIsolatedNetwork = "E601", "flow-from-isolated-network", Error;
     FlowFromNoAddress = "E602", "flow-from-no-address", Error;
@@ -167,8 +170,47 @@ impl Edit {
             let at = within.find(part.as_str())?;
             start += at;
             end = start + part.len();
+        } else if self.text.is_empty() {
+            (start, end) = removal(source, start, end);
         }
         Some(format!("{}{}{}", &source[..start], self.text, &source[end..]))
+    }
+
+    /// An edit that removes the entry or item at `span` (for a `key: value` entry, the span from
+    /// the key to the end of the value), with what separates it from its neighbours.
+    pub fn remove(span: Span) -> Edit {
+        Edit { span, part: None, text: String::new() }
+    }
+}
+
+/// The range a removal takes out: the whole lines when the item stands on lines of its own
+/// (block style), else the item and the comma after it, or the one before it (flow style).
+fn removal(source: &str, start: usize, end: usize) -> (usize, usize) {
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = source[end..].find('\n').map_or(source.len(), |i| end + i + 1);
+    let before = source[line_start..start].trim();
+    let after = source[end..line_end].trim();
+    if (before.is_empty() || before == "-") && (after.is_empty() || after.starts_with('#')) {
+        return (line_start, line_end);
+    }
+    let rest = &source[end..];
+    let gap = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+    if rest[gap..].starts_with(',') {
+        let tail = &rest[gap + 1..];
+        let space = tail.len() - tail.trim_start_matches([' ', '\t']).len();
+        return (start, end + gap + 1 + space);
+    }
+    let head = source[..start].trim_end_matches([' ', '\t']);
+    match head.strip_suffix(',') {
+        Some(h) => (h.trim_end_matches([' ', '\t']).len(), end),
+        None => (start, end),
+    }
+}
+
+impl Edit {
+    /// Whether the edit removes something (shown as "remove" rather than "write").
+    pub fn is_removal(&self) -> bool {
+        self.text.is_empty() && self.part.is_none()
     }
 }
 
@@ -227,9 +269,15 @@ impl Diagnostic {
         self.suggest_edit(Edit { span, part: Some(part.into()), text: text.into() })
     }
 
+    /// The help proposes removing the entry or item at `span` (see [`Edit::remove`]).
+    pub fn suggest_removal(self, span: Span) -> Diagnostic {
+        self.suggest_edit(Edit::remove(span))
+    }
+
     pub fn suggest_edit(mut self, edit: Edit) -> Diagnostic {
         if self.help.is_none() {
-            self.help = Some(format!("write `{}` here", edit.text));
+            self.help =
+                Some(if edit.is_removal() { "remove this".to_string() } else { format!("write `{}` here", edit.text) });
         }
         self.suggestion = Some(edit);
         self
@@ -271,4 +319,37 @@ pub fn sort(diagnostics: &mut [Diagnostic]) {
             &b.message,
         ))
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Edit;
+    use crate::source::{FileId, Span};
+
+    /// Applies the edit that removes `item` (its first occurrence) from `source`.
+    fn check_removal(source: &str, item: &str, expected: &str) {
+        let start = source.find(item).expect("item in source");
+        let edit = Edit::remove(Span::new(FileId::default(), start, start + item.len()));
+        assert_eq!(edit.apply(source).as_deref(), Some(expected), "removing `{item}`");
+    }
+
+    #[test]
+    fn removals_take_their_separators() {
+        check_removal("a: { x: 1, y: 2, z: 3 }\n", "y: 2", "a: { x: 1, z: 3 }\n");
+        check_removal("a: { x: 1, y: 2 }\n", "y: 2", "a: { x: 1 }\n");
+        check_removal("a: [p, q]\n", "p", "a: [q]\n");
+        check_removal("a:\n  x: 1\n  y:\n    z: 2\nb: 3\n", "y:\n    z: 2", "a:\n  x: 1\nb: 3\n");
+        check_removal("l:\n  - p\n  - q  # note\n", "q", "l:\n  - p\n");
+    }
+
+    #[test]
+    fn replacements_of_a_part_leave_the_rest() {
+        let source = "token: \"secret:tg-tokn\"\n";
+        let start = source.find('"').expect("quote");
+        let span = Span::new(FileId::default(), start, source.len() - 1);
+        let edit = Edit { span, part: Some("tg-tokn".into()), text: "tg-token".into() };
+        assert_eq!(edit.apply(source).as_deref(), Some("token: \"secret:tg-token\"\n"));
+        let outside = Edit { span, part: Some("nope".into()), text: "x".into() };
+        assert_eq!(outside.apply(source), None);
+    }
 }
