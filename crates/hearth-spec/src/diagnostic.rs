@@ -108,9 +108,6 @@ codes! {
     BackupUnreachable = "E643", "backup-unreachable", Error;
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
-    IgnoredUseKey = "E730", "ignored-use-key", Error;
-    SnapshotNotZfs = "E731", "snapshot-not-zfs", Error;
-    ViaElsewhere = "E732", "via-elsewhere", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     FlowFromIsolatedNetwork = "E601", "flow-from-isolated-network", Error;
     FlowFromNoAddress = "E602", "flow-from-no-address", Error;
