@@ -14,6 +14,7 @@ pub mod plans;
 pub mod promql;
 pub mod resolve;
 pub mod template;
+pub mod tzdb;
 
 pub use lock::Allocations;
 pub use model::Model;

@@ -395,7 +395,7 @@ fn stateful_without_backup_and_unpinned_images() {
     check(
         "
 guests:
-  docker: { vm: { on: pve }, network: lan, runtime: docker }
+  docker: { vm: { on: pve }, network: lan, runtime: docker, size: { memory: 2GiB } }
 services:
   jellyfin: { app: jellyfin, on: docker }
 # ^^^^^^^^ W504
@@ -412,7 +412,7 @@ fn dns_record_to_an_unknown_address_names_it() {
     let (a, loaded) = analyze_text(
         "
 guests:
-  media: { vm: { on: pve }, network: lan, address: 192.168.1.22, runtime: docker }
+  media: { vm: { on: pve }, network: lan, address: 192.168.1.22, runtime: docker, size: { memory: 2GiB } }
 services:
   jellyfin: { app: jellyfin, on: media, backup: false }
 dns: { records: { jellyfin: 192.168.1.30 } }
@@ -778,7 +778,11 @@ hosts:
 #                                                   ^^^^^ E401
 guests:
   a: { vm: { on: pve }, size: { cores: 4000000000, memory: 9000000TiB } }
+#                                      ^^^^^^^^^^ E714
+#                                                          ^^^^^^^^^^ E719
   b: { vm: { on: pve }, size: { cores: 4000000000, memory: 9000000TiB } }
+#                                      ^^^^^^^^^^ E714
+#                                                          ^^^^^^^^^^ E719
 ",
         hearth_catalog::builtin(),
     );
@@ -798,9 +802,9 @@ hosts:
 guests:
   edge: { lxc: { on: pve }, network: apps, address: 10.0.40.10 }
   dns: { lxc: { on: pve }, network: apps, address: 10.0.40.11 }
-  mon: { lxc: { on: pve }, network: apps, address: 10.0.40.12 }
+  mon: { lxc: { on: pve }, network: apps, address: 10.0.40.12, size: { memory: 1GiB } }
   apps: { vm: { on: pve }, network: apps, address: 10.0.40.13, runtime: docker, size: { cores: 4, memory: 8GiB } }
-  store: { lxc: { on: pve }, network: apps, address: 10.0.40.14 }
+  store: { lxc: { on: pve }, network: apps, address: 10.0.40.14, size: { memory: 1GiB } }
   sensor: { lxc: { on: pve }, network: iot, address: 10.0.50.10 }
 ingress: { proxy: traefik, tls: { internal: true } }
 dns: { server: adguard }
@@ -998,7 +1002,7 @@ services:
 fn dns_names_get_one_answer() {
     let spec = "
 guests:
-  media: { vm: { on: pve }, network: lan, address: 192.168.1.22, runtime: docker }
+  media: { vm: { on: pve }, network: lan, address: 192.168.1.22, runtime: docker, size: { memory: 2GiB } }
   edge: { vm: { on: pve }, network: lan, address: 192.168.1.23, runtime: docker }
 ingress: { proxy: caddy, tls: { internal: true } }
 services:

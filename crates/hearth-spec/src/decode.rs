@@ -20,6 +20,10 @@ use crate::yaml::{Key, Node, Value};
 #[derive(Debug, Default)]
 pub struct Cx {
     pub diagnostics: Vec<Diagnostic>,
+    /// The key of the struct field being decoded (empty outside a struct). Value types read it
+    /// to word their message for the field: a bare number under `memory` means something else
+    /// than under `disk`, and a number too large for a port deserves a word about ports.
+    pub key: &'static str,
 }
 
 impl Cx {
@@ -173,8 +177,72 @@ macro_rules! decode_number {
     )*};
 }
 
-decode_number!(u8 => "a whole number", u16 => "a whole number", u32 => "a whole number",
-    u64 => "a whole number", i64 => "a whole number");
+decode_number!(u8 => "a whole number", u32 => "a whole number", u64 => "a whole number", i64 => "a whole number");
+
+/// The keys whose `u16` value is a TCP or UDP port.
+const PORT_KEYS: [&str; 4] = ["port", "to_port", "host", "container"];
+
+impl Decode for u16 {
+    /// Like the other numbers, except that a port gets a message about the port range: `70000`
+    /// is a whole number, just not a port, and port 0 means "any port" to the kernel, never a
+    /// port a homelab can publish or forward.
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let text = cx.scalar(node, "a whole number")?;
+        let trimmed = text.trim();
+        let port = PORT_KEYS.contains(&cx.key);
+        match trimmed.parse::<u16>() {
+            Ok(0) if port => {
+                cx.push(
+                    Diagnostic::new(Code::PortOutOfRange, node.span, "port 0 is not a port a service can publish")
+                        .label("ports run from 1 to 65535")
+                        .help("write the port number, from 1 to 65535"),
+                );
+                None
+            }
+            Ok(v) => Some(v),
+            Err(_) if port && trimmed.parse::<i128>().is_ok() => {
+                cx.push(
+                    Diagnostic::new(
+                        Code::PortOutOfRange,
+                        node.span,
+                        format!("port {} is outside the port range", describe(node)),
+                    )
+                    .label("ports run from 1 to 65535")
+                    .help("TCP and UDP ports run from 1 to 65535; write the port the service listens on"),
+                );
+                None
+            }
+            Err(_) if cx.key == "vlan" && trimmed.parse::<i128>().is_ok() => {
+                cx.invalid(
+                    node,
+                    format!("VLAN {} is outside 1-4094", describe(node)),
+                    "802.1Q tags run from 1 to 4094",
+                );
+                None
+            }
+            Err(_) => {
+                let what = if port { "a port number" } else { "a whole number" };
+                let message = format!("expected {what}, found `{text}`");
+                // Compose's `8080:80` is the mapping Hearth writes as `{ host: 8080, container: 80 }`.
+                let mapping = trimmed
+                    .split_once(':')
+                    .filter(|(h, c)| cx.key == "host" && h.parse::<u16>().is_ok() && c.parse::<u16>().is_ok());
+                match mapping {
+                    Some((h, c)) => {
+                        let fixed = format!("{{ host: {h}, container: {c} }}");
+                        cx.push(
+                            Diagnostic::new(Code::InvalidValue, node.span, message)
+                                .help(format!("a port mapping is written `{fixed}`"))
+                                .suggest(node.span, fixed),
+                        );
+                    }
+                    None => cx.invalid(node, message, "write a number from 0 to 65535"),
+                }
+                None
+            }
+        }
+    }
+}
 
 impl Decode for f64 {
     fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
@@ -621,6 +689,7 @@ macro_rules! spec_struct {
                     $(
                         if k == $crate::decode::key_name(stringify!($field)) {
                             spans.push($crate::decode::key_name(stringify!($field)), key.span, value.span);
+                            cx.key = $crate::decode::key_name(stringify!($field));
                             if !(value.is_null() && $crate::spec_struct!(@nullable $kind)) {
                                 match <$ty as $crate::decode::Decode>::decode(value, cx) {
                                     Some(v) => $field = Some(v),

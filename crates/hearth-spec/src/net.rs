@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use crate::decode::{Cx, Decode, string_schema};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::yaml::Node;
 
 /// An IPv4 or IPv6 address.
@@ -143,6 +144,17 @@ impl Decode for AddrRange {
             }
             (Ok(_), Ok(_)) => {
                 cx.invalid(node, format!("range `{text}` ends before it starts"), "write the lower address first");
+                None
+            }
+            (Ok(IpAddr::V4(first)), Err(_)) if b.trim().parse::<u8>().is_ok() => {
+                // `192.168.1.100-200`: the last octet alone, as routers' web pages show pools.
+                let [x, y, z, _] = first.octets();
+                let fixed = format!("{first}-{x}.{y}.{z}.{}", b.trim());
+                cx.push(
+                    Diagnostic::new(Code::InvalidValue, node.span, format!("`{text}` is not an address range"))
+                        .help(format!("write both addresses in full: `{fixed}`"))
+                        .suggest_part(node.span, text.trim(), fixed),
+                );
                 None
             }
             _ => {

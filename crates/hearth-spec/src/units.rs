@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::decode::{Cx, Decode, string_schema};
+use crate::diagnostic::{Code, Diagnostic};
 use crate::yaml::Node;
 
 /// A size in bytes. Remembers whether it was written with binary (`GiB`) or decimal (`GB`) units,
@@ -33,7 +34,8 @@ impl Size {
         Size { bytes: n << 30, binary: true }
     }
 
-    /// Parses `2GiB`, `500GB`, `1.5TB`, `512 MiB` or a bare number of bytes.
+    /// Parses `2GiB`, `500GB`, `1.5TB`, `512 MiB`, `1024B` or `0`. A bare number other than 0
+    /// is refused: nobody means bytes when they write `memory: 8`.
     pub fn parse(text: &str) -> Result<Size, String> {
         let t = text.trim();
         let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
@@ -44,7 +46,9 @@ impl Size {
         }
         let value: f64 = num.parse().map_err(|_| format!("`{num}` is not a number"))?;
         let (mult, binary) = match unit {
-            "" | "B" => (1, false),
+            "" if value == 0.0 => (1, false),
+            "" => return Err("a size needs a unit".into()),
+            "B" => (1, false),
             u => {
                 if let Some(&(_, m)) = BINARY.iter().find(|(n, _)| n.eq_ignore_ascii_case(u)) {
                     (m, true)
@@ -103,9 +107,48 @@ impl fmt::Display for Size {
     }
 }
 
+/// What a bare number most likely meant under `key`: the unit Proxmox gives that field.
+/// Proxmox takes memory in MiB (`memory: 8192`), so a number from 256 up is MiB, while a small
+/// one (`memory: 8`) is GiB, as is a disk or pool size. A number too large for either was bytes.
+pub fn unit_for_bare_number(key: &str, number: &str) -> String {
+    let value: f64 = number.parse().unwrap_or(0.0);
+    let whole = number.parse::<u64>().ok();
+    if value >= (1u64 << 20) as f64 {
+        if let Some(bytes) = whole {
+            let size = Size::new(bytes, true);
+            // Only a unit that reads back as the same number of bytes.
+            if Size::parse(&size.to_string()).is_ok_and(|s| s.bytes == bytes) {
+                return size.to_string();
+            }
+        }
+        return format!("{number}B");
+    }
+    if key == "memory" && value >= 256.0 { format!("{number}MiB") } else { format!("{number}GiB") }
+}
+
+/// Whether `text` is a number with no unit.
+fn is_bare_number(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|c| c.is_ascii_digit() || c == b'.') && text.parse::<f64>().is_ok()
+}
+
 impl Decode for Size {
     fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
         let text = cx.scalar(node, "a size like `2GiB` or `500GB`")?;
+        let trimmed = text.trim();
+        if is_bare_number(trimmed) && trimmed.parse::<f64>().is_ok_and(|v| v != 0.0) {
+            let fixed = unit_for_bare_number(cx.key, trimmed);
+            cx.push(
+                Diagnostic::new(
+                    Code::SizeWithoutUnit,
+                    node.span,
+                    format!("size {} has no unit", crate::decode::describe(node)),
+                )
+                .label("read alone, this would be a number of bytes")
+                .help(format!("write `{fixed}`; a size takes a unit: `MiB`, `GiB`, `GB`, `TB`"))
+                .suggest_part(node.span, trimmed, fixed),
+            );
+            return None;
+        }
         match Size::parse(text) {
             Ok(s) => Some(s),
             Err(e) => {
@@ -126,8 +169,8 @@ impl schemars::JsonSchema for Size {
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         string_schema(
-            "A size: a number and a unit (KB MB GB TB, KiB MiB GiB TiB), e.g. `2GiB`",
-            Some(r"^\s*[0-9]+(\.[0-9]+)?\s*([KMGTP]i?B|[KMGTP]|B)?\s*$"),
+            "A size: a number and a unit (KB MB GB TB, KiB MiB GiB TiB), e.g. `2GiB`; only 0 goes without one",
+            Some(r"^\s*([0-9]+(\.[0-9]+)?\s*([KMGTP]i?B|[KMGTP]|B)|0)\s*$"),
         )
     }
 }
@@ -225,6 +268,27 @@ impl fmt::Display for Duration {
 impl Decode for Duration {
     fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
         let text = cx.scalar(node, "a duration like `30s` or `5m`")?;
+        let trimmed = text.trim();
+        if !trimmed.is_empty() && trimmed.bytes().all(|c| c.is_ascii_digit()) {
+            // The unit the field is usually written in: days for a retention, minutes for an
+            // alert's `for`, seconds for intervals and timeouts.
+            let unit = match cx.key {
+                "retention" => "d",
+                "for" => "m",
+                _ => "s",
+            };
+            let fixed = format!("{trimmed}{unit}");
+            cx.push(
+                Diagnostic::new(
+                    Code::InvalidValue,
+                    node.span,
+                    format!("duration {} has no unit", crate::decode::describe(node)),
+                )
+                .help(format!("write `{fixed}`; a duration takes a unit: `ms`, `s`, `m`, `h`, `d`, `w`"))
+                .suggest_part(node.span, trimmed, fixed),
+            );
+            return None;
+        }
         match Duration::parse(text) {
             Ok(d) => Some(d),
             Err(e) => {
@@ -276,9 +340,27 @@ mod tests {
         check_size("1.5TB", Ok((1_500_000_000_000, "1.5TB")));
         check_size("512 MiB", Ok((512 << 20, "512MiB")));
         check_size("4G", Ok((4 << 30, "4GiB")));
-        check_size("1024", Ok((1024, "1KB")));
+        check_size("1024B", Ok((1024, "1KB")));
+        check_size("0", Ok((0, "0B")));
+        check_size("1024", Err("needs a unit"));
         check_size("12 parsecs", Err("unknown unit"));
         check_size("GiB", Err("starts with a number"));
+    }
+
+    fn check_bare(key: &str, number: &str, expected: &str) {
+        assert_eq!(unit_for_bare_number(key, number), expected, "{key}: {number}");
+    }
+
+    #[test]
+    fn bare_numbers_get_the_unit_proxmox_gives_the_field() {
+        check_bare("memory", "8", "8GiB");
+        check_bare("memory", "1.5", "1.5GiB");
+        check_bare("memory", "2048", "2048MiB");
+        check_bare("disk", "32", "32GiB");
+        check_bare("disk", "500", "500GiB");
+        check_bare("size", "4000", "4000GiB");
+        check_bare("memory", "8589934592", "8GiB");
+        check_bare("disk", "1000000001", "1000000001B");
     }
 
     #[test]

@@ -393,8 +393,8 @@ fn graphical_report_survives_awkward_sources() {
     check_graphical("long-line-error-at-start", format!("homelab: lab\ndomian: {value}\n").as_bytes(), ":2:1");
     check_graphical(
         "long-line-error-far-right",
-        format!("{{homelab: lab, domain: {value}.arpa, domian: x}}\n").as_bytes(),
-        ":1:300031",
+        format!("{{homelab: lab, admin: {{user: {value}}}, domian: x}}\n").as_bytes(),
+        ":1:300033",
     );
     let tabs = "\t".repeat(70_000);
     check_graphical("tabs", format!("{{homelab: lab,{tabs}domian: x}}\n").as_bytes(), ":1:70015");

@@ -6,8 +6,11 @@
 mod addresses;
 mod backups;
 mod budgets;
+mod capacity;
+mod clashes;
 mod conflicts;
 mod cycles;
+mod devices;
 mod exposure;
 mod flows;
 mod guests;
@@ -19,6 +22,7 @@ pub mod plans;
 mod references;
 mod runtimes;
 mod secrets;
+mod values;
 
 use hearth_catalog::Catalog;
 use hearth_spec::{Diagnostic, Spec};
@@ -26,10 +30,20 @@ use hearth_spec::{Diagnostic, Spec};
 use crate::model::Model;
 use crate::origins::Origins;
 
+/// `text` cut to 40 characters for a message, so a runaway value does not make a page-long line.
+fn short(text: &str) -> String {
+    if text.chars().count() <= 40 {
+        text.to_string()
+    } else {
+        format!("{}...", text.chars().take(40).collect::<String>())
+    }
+}
+
 /// Runs every rule.
 pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     names::names(spec, &mut out);
+    names::labels(spec, &mut out);
     addresses::addresses(spec, origins, &mut out);
     names::ids_and_hostnames(spec, model, origins, &mut out);
     conflicts::subdomains_and_redis(origins, &mut out);
@@ -52,5 +66,9 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     secrets::secrets(spec, catalog, model, &mut out);
     flows::flows(spec, model, &mut out);
     monitoring::monitoring(spec, model, &mut out);
+    values::values(spec, model, &mut out);
+    clashes::clashes(spec, &mut out);
+    devices::devices(spec, model, &mut out);
+    capacity::capacity(spec, catalog, model, &mut out);
     out
 }
