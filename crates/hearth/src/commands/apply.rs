@@ -1,5 +1,7 @@
-//! `hearth apply`: shows the plan, asks (refuses without a terminal unless `--yes`), then brings
-//! each machine to a new generation, data tier first and the proxy last, behind a rollback timer.
+//! `hearth apply`: shows the plan, asks (refuses without a terminal unless `--yes`), then
+//! creates, changes and starts the guests through each node's Proxmox API, and brings each
+//! machine to a new generation, data tier first and the proxy last, behind a rollback timer.
+//! Guests come first, since the files go into them.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -9,6 +11,7 @@ use anyhow::bail;
 use hearth_deploy::{ApplyOptions, Progress, Style};
 
 use crate::cli::ApplyArgs;
+use crate::guests;
 use crate::report::Format;
 use crate::targets::{self, Need};
 
@@ -24,18 +27,38 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
         }
     }
     targets::print_skipped(&targets.skipped);
+    let nodes = guests::nodes(&args.guests, &targets)?;
+    guests::print_skipped_nodes(&nodes);
     let runtime = targets::runtime()?;
+    let (planned, guest_errors) = runtime.block_on(guests::plan(&targets, nodes, &args.guests.allow_destroy));
+    for e in &guest_errors {
+        eprintln!("error: {e}");
+    }
+    let creating = guests::creating(&planned);
+    let machines: Vec<_> = targets.machines.iter().filter(|m| !creating.contains(&m.name)).cloned().collect();
     let progress = Progress::new(Style::detect(false));
-    let plan = runtime.block_on(hearth_deploy::plan(&targets.machines, &targets.ssh, &targets.files, &progress))?;
+    let plan = runtime.block_on(hearth_deploy::plan(&machines, &targets.ssh, &targets.files, &progress))?;
     progress.finish();
+    let node_plans: Vec<_> = planned.iter().map(|p| p.plan.clone()).collect();
+    print!("{}", hearth_proxmox::text::plan(&node_plans));
+    for name in &creating {
+        eprintln!("{name}: files deployed once the guest is created");
+    }
     print!("{}", hearth_deploy::text::plan(&plan));
-    if plan.machines.iter().all(|m| m.error.is_none() && m.is_empty()) {
+    let guests_unchanged = planned.iter().all(|p| p.plan.is_empty());
+    if guests_unchanged && plan.machines.iter().all(|m| m.error.is_none() && m.is_empty()) {
         println!("no changes");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if guest_errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) });
     }
     if !args.yes && !confirmed()? {
         eprintln!("nothing applied");
         return Ok(ExitCode::from(2));
+    }
+    let mut failed = !guest_errors.is_empty();
+    if !guests_unchanged {
+        let outcomes = runtime.block_on(guests::apply(&planned));
+        print!("{}", hearth_proxmox::text::outcome(&outcomes));
+        failed |= guests::report_failures(&targets, &outcomes);
     }
     let options = ApplyOptions {
         jobs: args.jobs,
@@ -47,7 +70,7 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
         runtime.block_on(hearth_deploy::apply(&targets.machines, &targets.ssh, &targets.files, &options, &progress))?;
     progress.finish();
     print!("{}", hearth_deploy::summary(&report));
-    Ok(if report.is_success() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+    Ok(if report.is_success() && !failed { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
 /// Asks on the terminal whether to apply. Without a terminal there is nobody to ask: refused.
