@@ -1,0 +1,27 @@
+//! A stateful Proxmox VE API simulator for tests and the lab: every request is validated against
+//! the vendored API schema and refused with the real server's error shape; guests, configs with
+//! digests, tasks with UPIDs and logs, storage usage and locks are kept; faults are injected on
+//! demand; a `Runtime` turns started guests into something real (lab containers).
+
+pub mod control;
+pub mod faults;
+pub mod response;
+pub mod routes;
+pub mod runtime;
+pub mod schema;
+pub mod server;
+pub mod sim;
+pub mod state;
+
+use std::sync::Arc;
+
+pub use faults::{FaultKind, Faults, Rule};
+pub use runtime::{CommandRuntime, GuestInfo, NoRuntime, Runtime, Started};
+pub use schema::Schema;
+pub use sim::{Config, Sim, Token};
+pub use state::State;
+
+/// Serves the simulator on a bound listener until the future is dropped or fails.
+pub async fn serve(listener: tokio::net::TcpListener, sim: Arc<Sim>) -> std::io::Result<()> {
+    axum::serve(listener, server::router(sim)).await
+}

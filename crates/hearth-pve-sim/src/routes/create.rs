@@ -1,0 +1,203 @@
+//! `POST /nodes/{node}/lxc` and `POST /nodes/{node}/qemu`: a guest is reserved at once (its
+//! config written with `lock: create`, its new disks allocated) and finished by a `vzcreate` /
+//! `qmcreate` task; a failed task removes the guest and frees its disks, as the real node does.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::Ctx;
+use crate::response::ApiError;
+use crate::runtime::GuestInfo;
+use crate::sim::Effect;
+use crate::state::guest::{format_size, is_disk_key, normalize_tags};
+use crate::state::{Guest, Kind, State};
+
+/// Creation parameters that are not config keys.
+const NOT_CONFIG: &[&str] = &[
+    "node",
+    "vmid",
+    "ostemplate",
+    "password",
+    "ssh-public-keys",
+    "storage",
+    "start",
+    "unique",
+    "pool",
+    "force",
+    "restore",
+    "ignore-unpack-errors",
+    "bwlimit",
+    "ha-managed",
+    "archive",
+    "live-restore",
+    "import-working-storage",
+];
+
+/// `STORAGE:SIZE` (a new disk in GiB) of a disk value's volume part.
+fn new_disk(volume: &str) -> Option<(&str, f64)> {
+    let (store, size) = volume.split_once(':')?;
+    let gib: f64 = size.parse().ok()?;
+    Some((store, gib))
+}
+
+/// Allocates the new disks of a config in place, returning log lines, or the real error.
+pub(crate) fn allocate_disks(
+    s: &mut State,
+    kind: Kind,
+    vmid: u32,
+    config: &mut BTreeMap<String, String>,
+    only: Option<&[String]>,
+) -> Result<Vec<String>, String> {
+    let mut log = Vec::new();
+    let keys: Vec<String> =
+        config.keys().filter(|k| is_disk_key(kind, k) && only.is_none_or(|o| o.contains(k))).cloned().collect();
+    for key in keys {
+        let value = config[&key].clone();
+        let mut parts = value.split(',');
+        let volume = parts.next().unwrap_or("");
+        let mut opts: Vec<&str> = parts.collect();
+        if kind == Kind::Qemu && volume.ends_with(":cloudinit") {
+            let store = volume.trim_end_matches(":cloudinit");
+            let st = s.storages.get_mut(store).ok_or_else(|| format!("storage '{store}' does not exist"))?;
+            let name = format!("vm-{vmid}-cloudinit");
+            st.volumes.insert(
+                name.clone(),
+                crate::state::Volume {
+                    content: "images".into(),
+                    size: 4 << 20,
+                    format: "raw".into(),
+                    vmid: Some(vmid),
+                },
+            );
+            config.insert(key.clone(), format!("{store}:{name},media=cdrom"));
+            continue;
+        }
+        let Some((store, gib)) = new_disk(volume) else { continue };
+        let import = opts.iter().find_map(|o| o.strip_prefix("import-from=")).map(str::to_string);
+        opts.retain(|o| !o.starts_with("import-from=") && !o.starts_with("size="));
+        let mut size = (gib * (1u64 << 30) as f64) as u64;
+        if let Some(src) = &import {
+            let src_size = if src.starts_with('/') {
+                2 << 30
+            } else {
+                s.volume(src).map(|v| v.size).ok_or_else(|| format!("volume '{src}' does not exist"))?
+            };
+            size = size.max(src_size);
+            log.push(format!("importing disk '{src}' to VM {vmid} ..."));
+        }
+        if key.starts_with("efidisk") || key.starts_with("tpmstate") {
+            size = 4 << 20;
+        }
+        let st = s.storages.get_mut(store).ok_or_else(|| format!("storage '{store}' does not exist"))?;
+        let name = st.allocate(store, kind, vmid, size)?;
+        let mut rendered = vec![format!("{store}:{name}")];
+        rendered.extend(opts.iter().map(|o| o.to_string()));
+        rendered.push(format!("size={}", format_size(size)));
+        let text = rendered.join(",");
+        log.push(format!("{key}: successfully created disk '{text}'"));
+        config.insert(key, text);
+    }
+    Ok(log)
+}
+
+/// Whether a user may pass host paths as mount points (only `root@pam` itself, not its tokens).
+pub(crate) fn check_bind_mounts(
+    cx: &Ctx,
+    kind: Kind,
+    keys: &mut dyn Iterator<Item = (&String, &String)>,
+) -> Result<(), ApiError> {
+    if kind != Kind::Lxc || cx.req.user == "root@pam" {
+        return Ok(());
+    }
+    for (k, v) in keys {
+        if k.starts_with("mp") && v.starts_with('/') {
+            return Err(ApiError::Status(
+                403,
+                "Permission check failed (mount point type bind is only allowed for root@pam)".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn create(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
+    let vmid = cx.vmid();
+    let mut config: BTreeMap<String, String> = cx
+        .params
+        .iter()
+        .filter(|(k, _)| !NOT_CONFIG.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), super::text_of(v)))
+        .collect();
+    if let Some(tags) = config.get("tags").cloned() {
+        config.insert("tags".into(), normalize_tags(&tags));
+    }
+    check_bind_mounts(cx, kind, &mut config.iter())?;
+    let start = cx.flag("start");
+    let storage = cx.text("storage").unwrap_or_else(|| "local".into());
+    let ostemplate = cx.text("ostemplate");
+    let sim = cx.sim;
+    sim.with_state(|s| {
+        if let Some(g) = s.guests.get(&vmid) {
+            return Err(ApiError::fail(format!("{} {vmid} already exists on node '{}'", g.kind.short(), s.node)));
+        }
+        let mut log = Vec::new();
+        if kind == Kind::Lxc {
+            let template = ostemplate.clone().unwrap_or_default();
+            if s.volume(&template).is_none() {
+                return Err(ApiError::fail(format!("volume '{template}' does not exist")));
+            }
+            config.entry("rootfs".into()).or_insert_with(|| format!("{storage}:4"));
+            config.entry("arch".into()).or_insert_with(|| "amd64".into());
+            let os = template.rsplit('/').next().unwrap_or("").split(['-', '_']).next().unwrap_or("").to_string();
+            let os = if matches!(os.as_str(), "debian" | "ubuntu" | "alpine" | "centos" | "fedora" | "archlinux") {
+                os
+            } else {
+                "unmanaged".into()
+            };
+            config.entry("ostype".into()).or_insert(os);
+            config.entry("hostname".into()).or_insert_with(|| format!("CT{vmid}"));
+            config.entry("memory".into()).or_insert_with(|| "512".into());
+            config.entry("swap".into()).or_insert_with(|| "512".into());
+            log.push(format!(
+                "extracting archive '/var/lib/vz/template/cache/{}'",
+                template.rsplit('/').next().unwrap_or("")
+            ));
+            log.push("Detected container architecture: amd64".into());
+        }
+        log.extend(allocate_disks(s, kind, vmid, &mut config, None).map_err(|e| {
+            ApiError::fail(format!("unable to create {} {vmid} - {e}", if kind == Kind::Lxc { "CT" } else { "VM" }))
+        })?);
+        config.insert("lock".into(), "create".into());
+        let guest = Guest { vmid, kind, config, running: false, flock: None, runtime_note: None };
+        s.guests.insert(vmid, guest);
+        let body = Box::new(move |s: &mut State, out: &mut Vec<String>| {
+            out.extend(log);
+            let g = s.guests.get_mut(&vmid).ok_or_else(|| format!("guest {vmid} vanished during creation"))?;
+            g.config.remove("lock");
+            if start {
+                g.running = true;
+                out.push(format!("starting {} {vmid}", kind.short()));
+                return Ok(Effect::Start(GuestInfo::of(g)));
+            }
+            Ok(Effect::None)
+        });
+        let undo = Box::new(move |s: &mut State| {
+            if let Some(g) = s.guests.remove(&vmid) {
+                s.free_volumes(&g);
+            }
+        });
+        let task = format!("{}create", kind.task_prefix());
+        Ok(json!(sim.spawn_task(
+            s,
+            cx.req,
+            crate::sim::TaskSpec {
+                kind: task.clone(),
+                id: vmid.to_string(),
+                hold: Some(vmid),
+                body,
+                on_fail: Some(undo)
+            }
+        )))
+    })
+}

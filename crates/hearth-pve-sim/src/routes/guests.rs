@@ -1,0 +1,341 @@
+//! One guest: its config (read with its digest, changed with `PUT`/`POST …/config`), status,
+//! start, stop, shutdown, disk resize and destruction, with the real node's checks: the config
+//! lock, the `lock` property, the digest, running state, protection, and disks that only grow.
+
+use serde_json::{Map, Value, json};
+
+use super::Ctx;
+use super::create::{allocate_disks, check_bind_mounts};
+use crate::response::ApiError;
+use crate::runtime::GuestInfo;
+use crate::sim::Effect;
+use crate::state::guest::{format_size, normalize_tags, size_of};
+use crate::state::{Guest, Kind, State};
+
+pub fn list(cx: &Ctx, kind: Kind) -> Value {
+    cx.sim.with_state(|s| {
+        json!(
+            s.guests
+                .values()
+                .filter(|g| g.kind == kind)
+                .map(|g| super::cluster::guest_entry(&s.node, g))
+                .collect::<Vec<_>>()
+        )
+    })
+}
+
+fn get_guest<R>(cx: &Ctx, kind: Kind, f: impl FnOnce(&Guest) -> R) -> Result<R, ApiError> {
+    let vmid = cx.vmid();
+    cx.sim.with_state(|s| match s.guests.get(&vmid).filter(|g| g.kind == kind) {
+        Some(g) => Ok(f(g)),
+        None => Err(crate::sim::Sim::missing(&s.node, kind, vmid)),
+    })
+}
+
+/// The config with values typed as the schema's answer types them (integers as numbers).
+pub fn config_get(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
+    let template = format!("/nodes/{{node}}/{}/{{vmid}}/config", kind.word());
+    let segments: Vec<String> = crate::schema::split_path(&template).map(str::to_string).collect();
+    let returns = cx
+        .sim
+        .schema
+        .find(&segments)
+        .and_then(|(e, _)| e.method("GET").map(|i| i["returns"]["properties"].clone()))
+        .unwrap_or(Value::Null);
+    get_guest(cx, kind, |g| {
+        let mut out = Map::new();
+        for (k, v) in &g.config {
+            let ty = returns.get(k).and_then(|p| p.get("type")).and_then(Value::as_str).unwrap_or("string");
+            let typed = match ty {
+                "integer" | "boolean" => v.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(v)),
+                "number" => v.parse::<f64>().map(Value::from).unwrap_or_else(|_| json!(v)),
+                _ => json!(v),
+            };
+            out.insert(k.clone(), typed);
+        }
+        out.insert("digest".into(), json!(g.digest()));
+        Value::Object(out)
+    })
+}
+
+/// The real `check_lock`: a `lock` property refuses changes unless `skiplock`.
+fn check_lock(g: &Guest, skiplock: bool) -> Result<(), ApiError> {
+    match g.config.get("lock") {
+        Some(lock) if !skiplock => Err(ApiError::fail(format!("{} is locked ({lock})", g.kind.short()))),
+        _ => Ok(()),
+    }
+}
+
+fn check_digest(g: &Guest, digest: Option<&str>) -> Result<(), ApiError> {
+    match digest {
+        Some(d) if d != g.digest() => {
+            Err(ApiError::fail("detected modified configuration - file changed by other user? Try again."))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Parameters of a config update that are not config keys.
+const NOT_CONFIG: &[&str] =
+    &["node", "vmid", "digest", "delete", "revert", "skiplock", "force", "background_delay", "import-working-storage"];
+
+pub async fn config_put(cx: &Ctx<'_>, kind: Kind, asynchronous: bool) -> Result<Value, ApiError> {
+    let vmid = cx.vmid();
+    let changes: Vec<(String, String)> = cx
+        .params
+        .iter()
+        .filter(|(k, _)| !NOT_CONFIG.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), super::text_of(v)))
+        .collect();
+    check_bind_mounts(cx, kind, &mut changes.iter().map(|(k, v)| (k, v)))?;
+    let delete: Vec<String> = cx
+        .text("delete")
+        .unwrap_or_default()
+        .split([',', ';', ' ', '\0'])
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect();
+    let digest = cx.text("digest");
+    let skiplock = cx.flag("skiplock");
+    let sim = cx.sim;
+    sim.with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
+        let g = s.guests.get(&vmid).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
+        check_digest(g, digest.as_deref())?;
+        // Setting or clearing `lock` itself is how an operator unlocks a guest.
+        if !changes.iter().any(|(k, _)| k == "lock") && !delete.iter().any(|k| k == "lock") {
+            check_lock(g, skiplock)?;
+        }
+        let mut config = g.config.clone();
+        for key in &delete {
+            if key == "rootfs" {
+                return Err(ApiError::param("delete", "unable to delete required option 'rootfs'"));
+            }
+            config.remove(key);
+        }
+        let mut new_keys = Vec::new();
+        for (k, v) in &changes {
+            let v = if k == "tags" { normalize_tags(v) } else { v.clone() };
+            if config.get(k) != Some(&v) {
+                new_keys.push(k.clone());
+            }
+            config.insert(k.clone(), v);
+        }
+        let log = allocate_disks(s, kind, vmid, &mut config, Some(&new_keys)).map_err(ApiError::fail)?;
+        let g = s.guests.get_mut(&vmid).ok_or_else(|| ApiError::fail("guest vanished"))?;
+        g.config = config;
+        if !asynchronous {
+            return Ok(Value::Null);
+        }
+        let body = Box::new(move |_: &mut State, out: &mut Vec<String>| {
+            out.extend(log);
+            out.push("update VM config".into());
+            Ok(Effect::None)
+        });
+        Ok(json!(sim.spawn_task(
+            s,
+            cx.req,
+            crate::sim::TaskSpec {
+                kind: "qmconfig".into(),
+                id: vmid.to_string(),
+                hold: Some(vmid),
+                body,
+                on_fail: None
+            }
+        )))
+    })
+    .await
+}
+
+pub fn status_current(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
+    let node = cx.sim.node();
+    get_guest(cx, kind, |g| {
+        let entry = super::cluster::guest_entry(&node, g);
+        let mut v = Value::Object(
+            entry
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, _)| *k != "id" && *k != "node")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        );
+        if let Some(o) = v.as_object_mut() {
+            o.insert("cpus".into(), json!(g.cores().unwrap_or(1)));
+            o.insert("ha".into(), json!({ "managed": 0 }));
+            if kind == Kind::Qemu {
+                o.insert("qmpstatus".into(), json!(if g.running { "running" } else { "stopped" }));
+                o.insert("agent".into(), json!(0));
+            }
+        }
+        v
+    })
+}
+
+/// A power action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Power {
+    Start,
+    Stop,
+    Shutdown,
+}
+
+pub async fn power(cx: &Ctx<'_>, kind: Kind, action: Power) -> Result<Value, ApiError> {
+    let vmid = cx.vmid();
+    let skiplock = cx.flag("skiplock");
+    let sim = cx.sim;
+    let short = kind.short();
+    let snippets_dir = sim.config.snippets_dir.clone();
+    sim.with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
+        let g = s.guests.get(&vmid).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
+        check_lock(g, skiplock)?;
+        match (action, g.running) {
+            (Power::Start, true) => return Err(ApiError::fail(format!("{short} {vmid} already running"))),
+            (Power::Stop | Power::Shutdown, false) => {
+                return Err(ApiError::fail(format!("{short} {vmid} not running")));
+            }
+            _ => {}
+        }
+        if action == Power::Start
+            && let Some(missing) = missing_snippet(s, g, snippets_dir.as_deref())
+        {
+            return Err(ApiError::fail(format!("volume '{missing}' does not exist")));
+        }
+        let (verb, running) = match action {
+            Power::Start => ("start", true),
+            Power::Stop => ("stop", false),
+            Power::Shutdown => ("shutdown", false),
+        };
+        let body = Box::new(move |s: &mut State, out: &mut Vec<String>| {
+            let g = s.guests.get_mut(&vmid).ok_or_else(|| format!("{short} {vmid} vanished"))?;
+            g.running = running;
+            out.push(format!("{verb} {short} {vmid}"));
+            let info = GuestInfo::of(g);
+            Ok(if running { Effect::Start(info) } else { Effect::Stop(info) })
+        });
+        // A start the runtime refuses leaves the guest stopped.
+        let undo = Box::new(move |s: &mut State| {
+            if let Some(g) = s.guests.get_mut(&vmid) {
+                g.running = !running;
+            }
+        });
+        let task = format!("{}{verb}", kind.task_prefix());
+        Ok(json!(sim.spawn_task(
+            s,
+            cx.req,
+            crate::sim::TaskSpec {
+                kind: task.clone(),
+                id: vmid.to_string(),
+                hold: Some(vmid),
+                body,
+                on_fail: Some(undo)
+            }
+        )))
+    })
+    .await
+}
+
+/// A `cicustom` snippet a VM start needs that neither the node's volumes nor the snippets folder
+/// holds.
+fn missing_snippet(s: &State, g: &Guest, dir: Option<&std::path::Path>) -> Option<String> {
+    let custom = g.config.get("cicustom")?;
+    custom.split(',').filter_map(|p| p.split_once('=').map(|(_, v)| v)).find_map(|volid| {
+        let known = s.volume(volid).is_some()
+            || dir.zip(volid.split_once(":snippets/")).is_some_and(|(d, (_, name))| d.join(name).is_file());
+        (!known).then(|| volid.to_string())
+    })
+}
+
+pub async fn resize(cx: &Ctx<'_>, kind: Kind) -> Result<Value, ApiError> {
+    let vmid = cx.vmid();
+    let disk = cx.text("disk").unwrap_or_default();
+    let size = cx.text("size").unwrap_or_default();
+    let digest = cx.text("digest");
+    let skiplock = cx.flag("skiplock");
+    let sim = cx.sim;
+    sim.with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
+        let g = s.guests.get(&vmid).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
+        check_digest(g, digest.as_deref())?;
+        check_lock(g, skiplock)?;
+        let value =
+            g.config.get(&disk).cloned().ok_or_else(|| ApiError::fail(format!("disk '{disk}' does not exist")))?;
+        let volid = value.split(',').next().unwrap_or("").to_string();
+        if volid.starts_with('/') {
+            return Err(ApiError::fail(format!(
+                "you can't resize a mount point or a disk that is not a volume ('{disk}')"
+            )));
+        }
+        let current = size_of(&value).unwrap_or(0);
+        let (relative, amount) = match size.strip_prefix('+') {
+            Some(rest) => (true, rest),
+            None => (false, size.as_str()),
+        };
+        let amount = crate::schema::parse_disk_size(amount).ok_or_else(|| ApiError::param("size", "invalid size"))?;
+        let new = if relative { current + amount } else { amount };
+        if new < current {
+            let msg = if kind == Kind::Lxc { "unable to shrink disk size" } else { "shrinking disks is not supported" };
+            return Err(ApiError::fail(msg));
+        }
+        let disk = disk.clone();
+        let (store, name) = volid.split_once(':').map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or_default();
+        let grow = new - current;
+        if let Some(st) = s.storages.get(&store)
+            && grow > st.avail()
+        {
+            return Err(ApiError::fail(format!(
+                "unable to resize '{volid}': not enough free space on storage '{store}'"
+            )));
+        }
+        let body = Box::new(move |s: &mut State, out: &mut Vec<String>| {
+            if let Some(v) = s.storages.get_mut(&store).and_then(|st| st.volumes.get_mut(&name)) {
+                v.size = new;
+            }
+            let g = s.guests.get_mut(&vmid).ok_or_else(|| format!("guest {vmid} vanished"))?;
+            let mut parts: Vec<String> =
+                value.split(',').filter(|p| !p.starts_with("size=")).map(str::to_string).collect();
+            parts.push(format!("size={}", format_size(new)));
+            g.config.insert(disk.clone(), parts.join(","));
+            out.push(format!(
+                "Size of logical volume {name} changed from {} to {}",
+                format_size(current),
+                format_size(new)
+            ));
+            Ok(Effect::None)
+        });
+        Ok(json!(sim.spawn_task(
+            s,
+            cx.req,
+            crate::sim::TaskSpec { kind: "resize".into(), id: vmid.to_string(), hold: Some(vmid), body, on_fail: None }
+        )))
+    })
+    .await
+}
+
+pub async fn destroy(cx: &Ctx<'_>, kind: Kind) -> Result<Value, ApiError> {
+    let vmid = cx.vmid();
+    let skiplock = cx.flag("skiplock");
+    let sim = cx.sim;
+    let short = kind.short();
+    sim.with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
+        let g = s.guests.get(&vmid).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
+        check_lock(g, skiplock)?;
+        if g.config.get("protection").is_some_and(|p| p == "1") {
+            return Err(ApiError::fail(format!("can't remove {short} {vmid} - protection mode enabled")));
+        }
+        if g.running {
+            return Err(ApiError::fail(format!("{short} {vmid} is running - destroy failed")));
+        }
+        let body = Box::new(move |s: &mut State, out: &mut Vec<String>| {
+            let g = s.guests.remove(&vmid).ok_or_else(|| format!("{short} {vmid} vanished"))?;
+            s.free_volumes(&g);
+            out.push(format!("destroyed {short} {vmid}"));
+            Ok(Effect::Destroy(GuestInfo::of(&g)))
+        });
+        let task = format!("{}destroy", kind.task_prefix());
+        Ok(json!(sim.spawn_task(
+            s,
+            cx.req,
+            crate::sim::TaskSpec { kind: task.clone(), id: vmid.to_string(), hold: Some(vmid), body, on_fail: None }
+        )))
+    })
+    .await
+}
