@@ -135,6 +135,13 @@ impl Client {
         self.task(Method::Post, &path, &Map::new()).await
     }
 
+    /// A power action that answers its task's log (the start of an appliance says there why
+    /// its OS does not run).
+    pub async fn power_logged(&self, kind: GuestKind, vmid: u32, action: Power) -> Result<Vec<String>, Error> {
+        let path = format!("{}/status/{}", self.guest_path(kind, vmid), action.path());
+        self.task_logged(Method::Post, &path, &Map::new()).await
+    }
+
     /// `DELETE` of a stopped guest, its disks and its jobs (`purge`).
     pub async fn destroy(&self, kind: GuestKind, vmid: u32) -> Result<(), Error> {
         let path = self.guest_path(kind, vmid);

@@ -12,9 +12,11 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::api::Power;
+use crate::client::scalar;
 use crate::desired::DesiredGuest;
 use crate::plan::{GuestAction, NodePlan, Update};
 use crate::property::show_mib;
+use crate::shell::{NodeShell, is_bind_mount, pct_set};
 use crate::{Client, Error};
 
 /// What happened to one guest.
@@ -81,8 +83,14 @@ fn needed_volume(body: &Map<String, Value>) -> Option<(String, String, String)> 
     Some((storage.to_string(), "import".to_string(), file.to_string()))
 }
 
-/// Applies `plan` with `client`. `desired` holds the spec's guests of the node.
-pub async fn apply_node(client: Arc<Client>, plan: &NodePlan, desired: &[DesiredGuest]) -> NodeOutcome {
+/// Applies `plan` with `client`; `shell` runs what only root on the node may do. `desired` holds
+/// the spec's guests of the node.
+pub async fn apply_node(
+    client: Arc<Client>,
+    shell: Arc<dyn NodeShell>,
+    plan: &NodePlan,
+    desired: &[DesiredGuest],
+) -> NodeOutcome {
     let by_vmid: BTreeMap<u32, &DesiredGuest> = desired.iter().map(|d| (d.vmid, d)).collect();
     let creations: Vec<&DesiredGuest> = plan
         .guests
@@ -94,17 +102,22 @@ pub async fn apply_node(client: Arc<Client>, plan: &NodePlan, desired: &[Desired
     let mut set = tokio::task::JoinSet::new();
     for g in &plan.guests {
         let client = Arc::clone(&client);
+        let shell = Arc::clone(&shell);
         let desired = by_vmid.get(&g.vmid).map(|d| (*d).clone());
         let (name, vmid, kind, action) = (g.name.clone(), g.vmid, g.kind, g.action.clone());
-        let missing = desired.as_ref().and_then(|d| needed_volume(&d.create)).and_then(|v| fetched.get(&v).cloned());
+        let needed = desired.as_ref().and_then(|d| needed_volume(&d.create));
+        let volume_name = needed.as_ref().map(|(s, c, f)| format!("{s}:{c}/{f}"));
+        let missing = needed.and_then(|v| fetched.get(&v).cloned());
         set.spawn(async move {
             let mut out = GuestOutcome { name: name.clone(), vmid, done: Vec::new(), notes: Vec::new(), error: None };
             let result = match (&action, desired) {
                 (GuestAction::Create, Some(d)) => match missing {
-                    Some(Err(why)) => Err(Error::Protocol { what: "the template or image".into(), reason: why }),
-                    _ => create(&client, &d, &mut out).await,
+                    Some(Err(why)) => {
+                        Err(Error::Fetch { volume: volume_name.clone().unwrap_or_default(), reason: why })
+                    }
+                    _ => create(&client, shell.as_ref(), &d, &mut out).await,
                 },
-                (GuestAction::Update(u), Some(d)) => update(&client, &d, u, &mut out).await,
+                (GuestAction::Update(u), Some(d)) => update(&client, shell.as_ref(), &d, u, &mut out).await,
                 (GuestAction::Destroy { allowed: true, running }, _) => {
                     destroy(&client, kind, vmid, *running, &mut out).await
                 }
@@ -157,14 +170,30 @@ async fn fetch_volumes(
     results
 }
 
-async fn create(client: &Client, d: &DesiredGuest, out: &mut GuestOutcome) -> Result<(), Error> {
+async fn create(client: &Client, shell: &dyn NodeShell, d: &DesiredGuest, out: &mut GuestOutcome) -> Result<(), Error> {
     let mut body = Map::new();
     body.insert("vmid".into(), json!(d.vmid));
-    body.extend(d.create.iter().filter(|(k, _)| *k != "vmid").map(|(k, v)| (k.clone(), v.clone())));
+    let mut binds = Vec::new();
+    for (k, v) in d.create.iter().filter(|(k, _)| *k != "vmid") {
+        if d.kind == GuestKind::Lxc && is_bind_mount(k, &scalar(v)) {
+            binds.push((k.clone(), scalar(v)));
+        } else {
+            body.insert(k.clone(), v.clone());
+        }
+    }
     if let Err(e) = client.create(d.kind, &body).await {
         return Err(undo(client, d, e, out).await);
     }
     out.done.push("created".into());
+    if !binds.is_empty() {
+        let argv = pct_set(d.vmid, &binds, &[]);
+        if let Err(why) = shell.run(&d.node, &argv).await {
+            let e = Error::Shell(why);
+            return Err(undo(client, d, e, out).await);
+        }
+        let keys: Vec<&str> = binds.iter().map(|(k, _)| k.as_str()).collect();
+        out.done.push(format!("mounted {} as root on the node", keys.join(", ")));
+    }
     let imports = d.create.get(&d.disk.0).and_then(Value::as_str).is_some_and(|v| v.contains("import-from="));
     if imports {
         let size = show_mib(d.disk.1);
@@ -204,13 +233,18 @@ async fn undo(client: &Client, d: &DesiredGuest, error: Error, out: &mut GuestOu
 /// Starts a guest. One Hearth does not deploy into (an appliance) may stay stopped: the node
 /// says why, and it is reported rather than failed.
 async fn start(client: &Client, d: &DesiredGuest, out: &mut GuestOutcome) -> Result<(), Error> {
-    let started = client.power(d.kind, d.vmid, Power::Start).await;
+    let started = client.power_logged(d.kind, d.vmid, Power::Start).await;
     let running = match &started {
-        Ok(()) => client.running(d.kind, d.vmid).await.unwrap_or(false),
+        Ok(_) => client.running(d.kind, d.vmid).await.unwrap_or(false),
         Err(_) => false,
     };
     if running {
         out.done.push("started".into());
+        // The simulator runs an appliance's OS nowhere and says so in the start task's log.
+        let log = started.as_ref().map(Vec::as_slice).unwrap_or_default();
+        if let Some(line) = log.iter().find(|l| l.contains("simulated only")) {
+            out.notes.push(format!("not started: {}", line.split_once(": ").map_or(line.as_str(), |(_, r)| r)));
+        }
         return Ok(());
     }
     if !d.managed {
@@ -222,25 +256,42 @@ async fn start(client: &Client, d: &DesiredGuest, out: &mut GuestOutcome) -> Res
     Err(Error::Protocol { what: "the start".into(), reason: "the task ended but the guest is not running".into() })
 }
 
-async fn update(client: &Client, d: &DesiredGuest, u: &Update, out: &mut GuestOutcome) -> Result<(), Error> {
-    if !u.changes.is_empty() {
-        let set: Map<String, Value> = u
-            .changes
+async fn update(
+    client: &Client,
+    shell: &dyn NodeShell,
+    d: &DesiredGuest,
+    u: &Update,
+    out: &mut GuestOutcome,
+) -> Result<(), Error> {
+    let (api, root): (Vec<_>, Vec<_>) = u.changes.iter().partition(|c| !c.on_node);
+    if !api.is_empty() {
+        let set: Map<String, Value> = api
             .iter()
             .filter(|c| c.to.is_some())
             .filter_map(|c| d.create.get(&c.key).map(|v| (c.key.clone(), v.clone())))
             .collect();
-        let delete: Vec<String> = u.changes.iter().filter(|c| c.to.is_none()).map(|c| c.key.clone()).collect();
+        let delete: Vec<String> = api.iter().filter(|c| c.to.is_none()).map(|c| c.key.clone()).collect();
         client.update(d.kind, d.vmid, &set, &delete, u.digest.as_deref()).await?;
-        let keys: Vec<&str> = u.changes.iter().map(|c| c.key.as_str()).collect();
+        let keys: Vec<&str> = api.iter().map(|c| c.key.as_str()).collect();
         out.done.push(format!("updated {}", keys.join(", ")));
+    }
+    if !root.is_empty() {
+        let set: Vec<(String, String)> =
+            root.iter().filter_map(|c| c.to.as_ref().map(|t| (c.key.clone(), t.clone()))).collect();
+        let delete: Vec<String> = root.iter().filter(|c| c.to.is_none()).map(|c| c.key.clone()).collect();
+        shell.run(&d.node, &pct_set(d.vmid, &set, &delete)).await.map_err(Error::Shell)?;
+        let keys: Vec<&str> = root.iter().map(|c| c.key.as_str()).collect();
+        out.done.push(format!("set {} as root on the node", keys.join(", ")));
     }
     if let Some(g) = &u.grow {
         client.resize(d.kind, d.vmid, &g.disk, &show_mib(g.to_mib)).await?;
         out.done.push(format!("grew {} to {}", g.disk, show_mib(g.to_mib)));
     }
     if u.restart {
-        client.power(d.kind, d.vmid, Power::Reboot).await?;
+        // A clean shutdown and a start, which applies the pending changes (what `reboot` does
+        // on a node; the simulator has only start, stop and shutdown).
+        client.power(d.kind, d.vmid, Power::Shutdown).await?;
+        client.power(d.kind, d.vmid, Power::Start).await?;
         out.done.push("restarted".into());
     }
     if u.start {

@@ -168,6 +168,11 @@ impl Client {
         &self.node
     }
 
+    /// `scheme://host:port` of the node's API.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// Every request sent so far, in order (for tests and `--verbose` output).
     pub fn sent(&self) -> Vec<Sent> {
         self.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()

@@ -39,6 +39,10 @@ pub enum Error {
     TaskTimeout { upid: String, secs: u64 },
     #[error("unexpected answer to {what}: {reason}")]
     Protocol { what: String, reason: String },
+    #[error("setting the bind mounts as root on the node failed: {0}")]
+    Shell(String),
+    #[error("cannot fetch `{volume}` onto the node: {reason}")]
+    Fetch { volume: String, reason: String },
     #[error("guest `{guest}` ({vmid}): {source}")]
     Guest {
         guest: String,

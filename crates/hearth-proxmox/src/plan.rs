@@ -32,6 +32,7 @@ use serde_json::{Map, Value};
 use crate::client::scalar;
 use crate::desired::DesiredGuest;
 use crate::property::{self, same, tag_set};
+use crate::shell::is_bind_mount;
 
 /// A guest as the node has it.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,6 +142,9 @@ pub struct Change {
     pub to: Option<String>,
     /// Whether a running guest takes it at once (else at its next start).
     pub live: bool,
+    /// Set as root on the node over SSH (`pct set`), since the API refuses it to a token: a
+    /// container's bind mount.
+    pub on_node: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -264,7 +268,8 @@ fn diff(d: &DesiredGuest, a: &ActualGuest) -> GuestAction {
             continue;
         }
         let live = live(d.kind, key, have.is_none(), &hotplug);
-        changes.push(Change { key: key.clone(), from: have.map(scalar), to: Some(scalar(want)), live });
+        let on_node = d.kind == GuestKind::Lxc && is_bind_mount(key, &scalar(want));
+        changes.push(Change { key: key.clone(), from: have.map(scalar), to: Some(scalar(want)), live, on_node });
     }
     for (key, have) in &a.config {
         if removable(key) && !d.create.contains_key(key) {
@@ -273,6 +278,7 @@ fn diff(d: &DesiredGuest, a: &ActualGuest) -> GuestAction {
                 from: Some(scalar(have)),
                 to: None,
                 live: live_delete(d.kind, key, &hotplug),
+                on_node: d.kind == GuestKind::Lxc && is_bind_mount(key, &scalar(have)),
             });
         }
     }

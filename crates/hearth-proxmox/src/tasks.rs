@@ -15,6 +15,26 @@ impl Client {
     /// Starts a task with `method path params` and waits for it to end. An answer that is not a
     /// UPID (a call that finished at once) counts as done.
     pub async fn task(&self, method: Method, path: &str, params: &Map<String, Value>) -> Result<(), Error> {
+        self.run_task(method, path, params, false).await.map(drop)
+    }
+
+    /// `task`, answering the end of the task's log.
+    pub async fn task_logged(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Map<String, Value>,
+    ) -> Result<Vec<String>, Error> {
+        self.run_task(method, path, params, true).await
+    }
+
+    async fn run_task(
+        &self,
+        method: Method,
+        path: &str,
+        params: &Map<String, Value>,
+        want_log: bool,
+    ) -> Result<Vec<String>, Error> {
         // The permit is held from the start of the task to its end, so the node never runs more
         // than `tasks_per_node` of this client's tasks.
         let _permit = self.tasks.acquire().await.map_err(|_| Error::Protocol {
@@ -25,8 +45,12 @@ impl Client {
         loop {
             let answer = self.call(method, path, params).await?;
             let result = match answer.as_str().filter(|s| s.starts_with("UPID:")) {
-                Some(upid) => self.wait(upid).await,
-                None => Ok(()),
+                Some(upid) => match self.wait(upid).await {
+                    Ok(()) if want_log => Ok(self.log_tail(upid).await),
+                    Ok(()) => Ok(Vec::new()),
+                    Err(e) => Err(e),
+                },
+                None => Ok(Vec::new()),
             };
             match result {
                 Err(Error::Task { ref exitstatus, .. })

@@ -62,7 +62,12 @@ pub fn plan(plans: &[NodePlan]) -> String {
                     }
                     let _ = writeln!(out, "  ~ {head}: {}", what.join(", "));
                     for c in &u.changes {
-                        let when = if c.live { "live" } else { "needs restart" };
+                        let when = match (c.live, c.on_node) {
+                            (true, false) => "live",
+                            (false, false) => "needs restart",
+                            (true, true) => "live, as root on the node",
+                            (false, true) => "needs restart, as root on the node",
+                        };
                         let line = match (&c.from, &c.to) {
                             (Some(f), Some(t)) => format!("{}: {f} -> {t}", c.key),
                             (None, Some(t)) => format!("{}: add {t}", c.key),

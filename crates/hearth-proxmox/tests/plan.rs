@@ -119,7 +119,7 @@ fn the_same_configuration_is_unchanged() {
 fn container_memory_and_cores_apply_live() {
     let web = lxc("web", 101, 8, &[("memory", json!(2048)), ("cores", json!(4))]);
     check(
-        &[web.clone()],
+        std::slice::from_ref(&web),
         vec![have(&web, true, &[("memory", json!(1024)), ("cores", json!(2))])],
         &[],
         "guests on node pve:\n  ~ 101 web (lxc): 2 change(s)\n      cores: 2 -> 4 (live)\n      memory: 1024 -> 2048 (live)\n",
@@ -130,20 +130,20 @@ fn container_memory_and_cores_apply_live() {
 fn vm_memory_needs_a_restart_unless_hotplugged() {
     let app = vm("app", 201, &[("memory", json!("4096"))]);
     check(
-        &[app.clone()],
+        std::slice::from_ref(&app),
         vec![have(&app, true, &[("memory", json!("2048"))])],
         &[],
         "guests on node pve:\n  ~ 201 app (vm): 1 change(s), restart\n      memory: 2048 -> 4096 (needs restart)\n",
     );
     check(
-        &[app.clone()],
+        std::slice::from_ref(&app),
         vec![have(&app, true, &[("memory", json!("2048")), ("hotplug", json!("network,disk,memory"))])],
         &[],
         "guests on node pve:\n  ~ 201 app (vm): 1 change(s)\n      memory: 2048 -> 4096 (live)\n",
     );
     // A stopped VM takes everything at its next start: no restart.
     check(
-        &[app.clone()],
+        std::slice::from_ref(&app),
         vec![have(&app, false, &[("memory", json!("2048"))])],
         &[],
         "guests on node pve:\n  ~ 201 app (vm): 1 change(s), start\n      memory: 2048 -> 4096 (needs restart)\n",
@@ -154,7 +154,7 @@ fn vm_memory_needs_a_restart_unless_hotplugged() {
 fn cloud_init_and_network_changes_of_a_vm() {
     let app = vm("app", 201, &[("nameserver", json!("10.0.0.54")), ("net0", json!("virtio,bridge=vmbr0,tag=20"))]);
     check(
-        &[app.clone()],
+        std::slice::from_ref(&app),
         vec![have(
             &app,
             true,
@@ -179,7 +179,7 @@ fn mount_points_devices_and_features() {
         ],
     );
     check(
-        &[web.clone()],
+        std::slice::from_ref(&web),
         vec![have(
             &web,
             true,
@@ -192,7 +192,7 @@ fn mount_points_devices_and_features() {
             ],
         )],
         &[],
-        "guests on node pve:\n  ~ 101 web (lxc): 5 change(s), restart\n      mp0: /tank/media,mp=/srv/media -> /tank/media,mp=/media (needs restart)\n      mp1: add /tank/dl,mp=/downloads (live)\n      dev0: add /dev/dri/renderD128 (live)\n      features: nesting=1 -> keyctl=1,nesting=1 (needs restart)\n      mp2: remove /tank/old,mp=/old (needs restart)\n",
+        "guests on node pve:\n  ~ 101 web (lxc): 5 change(s), restart\n      mp0: /tank/media,mp=/srv/media -> /tank/media,mp=/media (needs restart, as root on the node)\n      mp1: add /tank/dl,mp=/downloads (live, as root on the node)\n      dev0: add /dev/dri/renderD128 (live)\n      features: nesting=1 -> keyctl=1,nesting=1 (needs restart)\n      mp2: remove /tank/old,mp=/old (needs restart, as root on the node)\n",
     );
 }
 
@@ -200,20 +200,20 @@ fn mount_points_devices_and_features() {
 fn disks_grow_and_never_shrink() {
     let web = lxc("web", 101, 16, &[]);
     check(
-        &[web.clone()],
+        std::slice::from_ref(&web),
         vec![have(&web, true, &[("rootfs", json!("local-lvm:vm-101-disk-0,size=8G"))])],
         &[],
         "guests on node pve:\n  ~ 101 web (lxc): disk growth\n      rootfs: grow 8G -> 16G (live)\n",
     );
     check(
-        &[web.clone()],
+        std::slice::from_ref(&web),
         vec![have(&web, true, &[("rootfs", json!("local-lvm:vm-101-disk-0,size=32G"))])],
         &[],
         "guests on node pve:\n  ! 101 web (lxc): refused\n      its disk `rootfs` is 32G on the node and 16G in the spec: Proxmox cannot shrink a disk; set `disk: 32G` or more, or recreate the guest\n",
     );
     let app = vm("app", 201, &[]);
     check(
-        &[app.clone()],
+        std::slice::from_ref(&app),
         vec![have(&app, true, &[("scsi0", json!("local-lvm:vm-201-disk-0,size=2G"))])],
         &[],
         "guests on node pve:\n  ~ 201 app (vm): disk growth\n      scsi0: grow 2G -> 16G (live)\n",
@@ -225,7 +225,7 @@ fn guests_without_the_hearth_tag_are_never_touched() {
     let web = lxc("web", 101, 8, &[]);
     let other = lxc("router", 150, 4, &[("tags", json!("network"))]);
     check(
-        &[web.clone()],
+        std::slice::from_ref(&web),
         vec![have(&web, true, &[("tags", json!("prod")), ("hostname", json!("legacy"))]), have(&other, true, &[])],
         &["router"],
         "guests on node pve:\n  ! 101 web (lxc): refused\n      id 101 is taken by `legacy`, which has no `hearth` tag: Hearth did not create it and leaves it alone; give guest `web` a free `id`\n  · 150 router (lxc): no `hearth` tag, left alone\n",
@@ -268,7 +268,7 @@ fn stopped_guests_start_when_hearth_deploys_into_them() {
 fn what_cannot_change_is_refused() {
     let web = lxc("web", 101, 8, &[("unprivileged", json!(0))]);
     check(
-        &[web.clone()],
+        std::slice::from_ref(&web),
         vec![have(&web, true, &[("unprivileged", json!(1))])],
         &[],
         "guests on node pve:\n  ! 101 web (lxc): refused\n      `unprivileged` cannot change once a container exists (the node has 1, the spec 0); recreate the container\n",
@@ -285,8 +285,12 @@ fn what_cannot_change_is_refused() {
 #[test]
 fn the_update_carries_the_digest_it_read() {
     let web = lxc("web", 101, 8, &[("memory", json!(2048))]);
-    let plan =
-        plan_node("pve", &[web.clone()], &Actual { guests: vec![have(&web, true, &[("memory", json!(512))])] }, &[]);
+    let plan = plan_node(
+        "pve",
+        std::slice::from_ref(&web),
+        &Actual { guests: vec![have(&web, true, &[("memory", json!(512))])] },
+        &[],
+    );
     let json = serde_json::to_value(&plan).unwrap();
     assert_eq!(json["guests"][0]["action"]["digest"], json!("0123abcd"));
     assert_eq!(json["guests"][0]["action"]["action"], json!("update"));

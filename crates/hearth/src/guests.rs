@@ -27,6 +27,9 @@ const TOKEN_ENV: &str = "HEARTH_PROXMOX_TOKEN";
 /// One node to ask: where, with what, and the spec's guests on it.
 pub struct Node {
     pub endpoint: Endpoint,
+    /// The host's machine, reached over SSH as the admin user with `sudo`; `None` with `--lab`
+    /// (the lab's host runs no `pct`).
+    shell: Option<hearth_deploy::Machine>,
     /// The token's reference, read when the node is contacted.
     token: String,
     pub desired: Vec<DesiredGuest>,
@@ -41,6 +44,8 @@ pub struct Guests {
 /// A node's plan with its client, for apply.
 pub struct Planned {
     pub client: Arc<Client>,
+    /// Root on the node, for what the API refuses a token (bind mounts).
+    pub shell: Arc<dyn hearth_proxmox::NodeShell>,
     pub plan: NodePlan,
     pub desired: Vec<DesiredGuest>,
 }
@@ -91,7 +96,9 @@ pub fn nodes(args: &GuestArgs, targets: &Targets) -> anyhow::Result<Guests> {
             None => Trust::Pinned { file: hearth_proxmox::tls::pin_file(&state, &node), pin_new: args.pin },
         };
         let token = host.and_then(|h| h.token.clone()).unwrap_or_else(|| format!("env:{TOKEN_ENV}"));
-        out.nodes.push(Node { endpoint: Endpoint { node, url, trust }, token, desired });
+        let shell =
+            if targets.lab.is_some() { None } else { targets.machines.iter().find(|m| m.name == host_name).cloned() };
+        out.nodes.push(Node { endpoint: Endpoint { node, url, trust }, shell, token, desired });
     }
     if let Some(unknown) = overrides.keys().next() {
         bail!("`--proxmox-endpoint {unknown}=...` names no Proxmox node with guests in the spec");
@@ -138,7 +145,11 @@ pub async fn plan(targets: &Targets, guests: Guests, allow_destroy: &[String]) -
             let client = Client::connect(&node.endpoint, token, RetryPolicy::default()).await?;
             let actual = client.actual().await?;
             let plan = hearth_proxmox::plan_node(&name, &node.desired, &actual, allow_destroy);
-            anyhow::Ok(Planned { client: Arc::new(client), plan, desired: node.desired })
+            let shell: Arc<dyn hearth_proxmox::NodeShell> = match node.shell {
+                Some(machine) => Arc::new(SshShell { machine, ssh: targets.ssh.clone() }),
+                None => Arc::new(hearth_proxmox::NoShell),
+            };
+            anyhow::Ok(Planned { client: Arc::new(client), shell, plan, desired: node.desired })
         }
         .await;
         match result {
@@ -195,8 +206,9 @@ pub fn creating(planned: &[Planned]) -> std::collections::BTreeSet<String> {
 pub async fn apply(planned: &[Planned]) -> Vec<hearth_proxmox::apply::NodeOutcome> {
     let mut set = tokio::task::JoinSet::new();
     for (i, p) in planned.iter().enumerate() {
-        let (client, plan, desired) = (Arc::clone(&p.client), p.plan.clone(), p.desired.clone());
-        set.spawn(async move { (i, hearth_proxmox::apply::apply_node(client, &plan, &desired).await) });
+        let (client, shell, plan, desired) =
+            (Arc::clone(&p.client), Arc::clone(&p.shell), p.plan.clone(), p.desired.clone());
+        set.spawn(async move { (i, hearth_proxmox::apply::apply_node(client, shell, &plan, &desired).await) });
     }
     let mut outcomes = Vec::new();
     while let Some(joined) = set.join_next().await {
@@ -206,4 +218,29 @@ pub async fn apply(planned: &[Planned]) -> Vec<hearth_proxmox::apply::NodeOutcom
     }
     outcomes.sort_by_key(|(i, _)| *i);
     outcomes.into_iter().map(|(_, o)| o).collect()
+}
+
+/// Root on a Proxmox host over SSH, as the admin user through `sudo -n`.
+struct SshShell {
+    machine: hearth_deploy::Machine,
+    ssh: hearth_deploy::SshOptions,
+}
+
+impl hearth_proxmox::NodeShell for SshShell {
+    fn run<'a>(&'a self, _node: &'a str, argv: &'a [String]) -> hearth_proxmox::shell::ShellFuture<'a> {
+        Box::pin(async move {
+            let words: Vec<String> = argv.iter().map(|a| hearth_render::sh_quote(a)).collect();
+            let line = format!("if [ \"$(id -u)\" = 0 ]; then {0}; else sudo -n {0}; fi", words.join(" "));
+            let connection = hearth_deploy::ssh::Connection::open(&self.machine, &self.ssh)
+                .await
+                .map_err(|e| format!("{e}; run `{}` on it as root", argv.join(" ")))?;
+            let out = connection.run(&line, b"").await.map_err(|e| e.to_string())?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                let err = String::from_utf8_lossy(&out.stderr);
+                Err(format!("`{}` failed: {}", argv.join(" "), err.trim()))
+            }
+        })
+    }
 }

@@ -1,0 +1,64 @@
+//! Every example's guests created against the simulator from nothing, a second apply that
+//! changes nothing, and a memory change planned and applied with `PUT .../config` and the
+//! digest.
+
+use hearth_proxmox::GuestAction;
+use serde_json::json;
+
+use crate::sim::harness::{assert_success, start_all};
+
+const EXAMPLES: [&str; 6] = [
+    "examples/minimal.yaml",
+    "examples/lxc-media-apps-tunnel.yaml",
+    "examples/nixos-proxmox-five-vms.yaml",
+    "examples/ryzen-tiered-lxc-platform.yaml",
+    "examples/two-node-docker-pbs.yaml",
+    "examples/zfs-proxmox-media-cloud.yaml",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_example_is_created_then_unchanged() {
+    for spec in EXAMPLES {
+        for node in start_all(spec).await {
+            assert!(node.guests().is_empty());
+            let (plan, outcome) = node.apply().await;
+            assert!(plan.guests.iter().all(|g| g.action == GuestAction::Create), "{spec}: {plan:?}");
+            assert_success(&outcome);
+            let wanted: Vec<u32> = node.desired.iter().map(|d| d.vmid).collect();
+            let have: Vec<u32> = node.guests().keys().copied().collect();
+            assert_eq!(have, wanted, "{spec}: the node's guests");
+            // Every guest runs (an appliance "runs" in the simulator without a runtime).
+            assert!(node.guests().values().all(|running| *running), "{spec}: {:?}", node.guests());
+            let again = node.plan(&[]).await;
+            assert!(
+                again.is_empty(),
+                "{spec}: second plan:\n{}",
+                hearth_proxmox::text::plan(std::slice::from_ref(&again))
+            );
+            assert!(again.guests.iter().all(|g| g.action == GuestAction::Unchanged), "{spec}: {again:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_change_is_planned_and_applied_with_the_digest() {
+    let mut nodes = start_all("examples/lxc-media-apps-tunnel.yaml").await;
+    let mut node = nodes.remove(0);
+    assert_success(&node.apply().await.1);
+    let first = node.desired[0].clone();
+    let memory = first.create["memory"].as_u64().unwrap_or(512) * 2;
+    node.desired[0].create.insert("memory".into(), json!(memory));
+    let plan = node.plan(&[]).await;
+    let text = hearth_proxmox::text::plan(std::slice::from_ref(&plan));
+    assert!(text.contains(&format!("memory: {} -> {memory} (live)", memory / 2)), "{text}");
+    let before = node.client.sent().len();
+    let outcome = node.apply_plan(&plan).await;
+    assert_success(&outcome);
+    let puts: Vec<_> = node.client.sent()[before..].iter().filter(|s| s.method == "PUT").cloned().collect();
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert_eq!(puts[0].path, format!("/nodes/{}/lxc/{}/config", node.client.node(), first.vmid));
+    assert_eq!(puts[0].params, vec!["memory".to_string(), "digest".to_string()]);
+    let config = node.client.config(first.kind, first.vmid).await.unwrap();
+    assert_eq!(config["memory"].to_string(), memory.to_string());
+    assert!(node.plan(&[]).await.is_empty());
+}
