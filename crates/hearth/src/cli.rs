@@ -205,6 +205,9 @@ pub struct GuestArgs {
     /// Destroy this guest, tagged `hearth` but no longer in the spec (its name or id). Repeat for more.
     #[arg(long = "allow-destroy", value_name = "NAME")]
     pub allow_destroy: Vec<String>,
+    /// Only the guests: their Proxmox API changes, no files deployed to any machine.
+    #[arg(long = "only-guests")]
+    pub only_guests: bool,
 }
 
 #[derive(Args)]

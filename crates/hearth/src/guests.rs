@@ -28,7 +28,7 @@ const TOKEN_ENV: &str = "HEARTH_PROXMOX_TOKEN";
 pub struct Node {
     pub endpoint: Endpoint,
     /// The host's machine, reached over SSH as the admin user with `sudo`; `None` with `--lab`
-    /// (the lab's host runs no `pct`).
+    /// (the lab's host runs no `pct`) or an endpoint given on the command line.
     shell: Option<hearth_deploy::Machine>,
     /// The token's reference, read when the node is contacted.
     token: String,
@@ -68,8 +68,15 @@ pub fn nodes(args: &GuestArgs, targets: &Targets) -> anyhow::Result<Guests> {
     for (node, desired) in by_node {
         let host_name = desired.first().map(|d| d.host.clone()).unwrap_or_default();
         let host = targets.model.hosts.get(&host_name);
-        let url = overrides.remove(&node).or_else(|| overrides.remove(&host_name));
-        let url = match (url, targets.lab.is_some()) {
+        let overridden = overrides.remove(&node).or_else(|| overrides.remove(&host_name));
+        // An endpoint given on the command line is a simulator or a tunnel: the host's spec
+        // address is not contacted for anything, SSH included.
+        let shell = if targets.lab.is_some() || overridden.is_some() {
+            None
+        } else {
+            targets.machines.iter().find(|m| m.name == host_name).cloned()
+        };
+        let url = match (overridden, targets.lab.is_some()) {
             (Some(url), _) => url,
             (None, true) => {
                 out.skipped.push((
@@ -96,8 +103,6 @@ pub fn nodes(args: &GuestArgs, targets: &Targets) -> anyhow::Result<Guests> {
             None => Trust::Pinned { file: hearth_proxmox::tls::pin_file(&state, &node), pin_new: args.pin },
         };
         let token = host.and_then(|h| h.token.clone()).unwrap_or_else(|| format!("env:{TOKEN_ENV}"));
-        let shell =
-            if targets.lab.is_some() { None } else { targets.machines.iter().find(|m| m.name == host_name).cloned() };
         out.nodes.push(Node { endpoint: Endpoint { node, url, trust }, shell, token, desired });
     }
     if let Some(unknown) = overrides.keys().next() {

@@ -16,7 +16,8 @@ use crate::report::Format;
 use crate::targets::{self, Need};
 
 pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
-    let targets = match targets::load(&args.target, format, Need::Files)? {
+    let need = if args.guests.only_guests { Need::Machines } else { Need::Files };
+    let targets = match targets::load(&args.target, format, need)? {
         Ok(t) => t,
         Err(code) => return Ok(code),
     };
@@ -35,16 +36,23 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
         eprintln!("error: {e}");
     }
     let creating = guests::creating(&planned);
-    let machines: Vec<_> = targets.machines.iter().filter(|m| !creating.contains(&m.name)).cloned().collect();
+    // A guest the plan creates does not exist yet: its files are planned once apply made it.
+    let machines: Vec<_> = if args.guests.only_guests {
+        Vec::new()
+    } else {
+        targets.machines.iter().filter(|m| !creating.contains(&m.name)).cloned().collect()
+    };
     let progress = Progress::new(Style::detect(false));
     let plan = runtime.block_on(hearth_deploy::plan(&machines, &targets.ssh, &targets.files, &progress))?;
     progress.finish();
     let node_plans: Vec<_> = planned.iter().map(|p| p.plan.clone()).collect();
     print!("{}", hearth_proxmox::text::plan(&node_plans));
-    for name in &creating {
-        eprintln!("{name}: files deployed once the guest is created");
+    if !args.guests.only_guests {
+        for name in &creating {
+            eprintln!("{name}: files deployed once the guest is created");
+        }
+        print!("{}", hearth_deploy::text::plan(&plan));
     }
-    print!("{}", hearth_deploy::text::plan(&plan));
     let guests_unchanged = planned.iter().all(|p| p.plan.is_empty());
     if guests_unchanged && plan.machines.iter().all(|m| m.error.is_none() && m.is_empty()) {
         println!("no changes");
@@ -59,6 +67,9 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
         let outcomes = runtime.block_on(guests::apply(&planned));
         print!("{}", hearth_proxmox::text::outcome(&outcomes));
         failed |= guests::report_failures(&targets, &outcomes);
+    }
+    if args.guests.only_guests {
+        return Ok(if failed { ExitCode::from(3) } else { ExitCode::SUCCESS });
     }
     let options = ApplyOptions {
         jobs: args.jobs,

@@ -13,7 +13,8 @@ use crate::report::Format;
 use crate::targets::{self, Need};
 
 pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
-    let targets = match targets::load(&args.target, format, Need::FilesForPlan)? {
+    let need = if args.guests.only_guests { Need::Machines } else { Need::FilesForPlan };
+    let targets = match targets::load(&args.target, format, need)? {
         Ok(t) => t,
         Err(code) => return Ok(code),
     };
@@ -27,9 +28,13 @@ pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
     for e in &guest_errors {
         eprintln!("error: {e}");
     }
-    // A guest the plan creates does not exist yet: its files are planned once apply made it.
     let creating = guests::creating(&planned);
-    let machines: Vec<_> = targets.machines.iter().filter(|m| !creating.contains(&m.name)).cloned().collect();
+    // A guest the plan creates does not exist yet: its files are planned once apply made it.
+    let machines: Vec<_> = if args.guests.only_guests {
+        Vec::new()
+    } else {
+        targets.machines.iter().filter(|m| !creating.contains(&m.name)).cloned().collect()
+    };
     // `--json` prints the plan, not progress events, on stdout.
     let progress = Progress::new(if args.json { Style::Plain } else { Style::detect(false) });
     let plan = runtime.block_on(hearth_deploy::plan(&machines, &targets.ssh, &targets.files, &progress))?;
@@ -48,10 +53,12 @@ pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print!("{}", hearth_proxmox::text::plan(&node_plans));
-        for name in &creating {
-            eprintln!("{name}: files planned once `apply` has created the guest");
+        if !args.guests.only_guests {
+            for name in &creating {
+                eprintln!("{name}: files planned once `apply` has created the guest");
+            }
+            print!("{}", hearth_deploy::text::plan(&plan));
         }
-        print!("{}", hearth_deploy::text::plan(&plan));
     }
     let failed = plan.machines.iter().any(|m| m.error.is_some()) || !guest_errors.is_empty();
     Ok(if failed { ExitCode::from(3) } else { ExitCode::SUCCESS })
