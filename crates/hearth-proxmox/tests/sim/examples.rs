@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::sim::harness::{assert_success, start_all};
 
-const EXAMPLES: [&str; 6] = [
+pub const EXAMPLES: [&str; 6] = [
     "examples/minimal.yaml",
     "examples/lxc-media-apps-tunnel.yaml",
     "examples/nixos-proxmox-five-vms.yaml",

@@ -108,12 +108,12 @@ impl NodeShell for SimShell {
 
 /// Serves a simulated `node` whose storages are the default ones plus those `desired` uses, with
 /// the cloud-init snippets the VMs name already on `local` (Hearth's deploy puts them there over
-/// SSH).
-pub async fn start(node: &str, desired: Vec<DesiredGuest>) -> Node {
+/// SSH); its tasks take `task_duration`, and its client retries and polls by `policy`.
+pub async fn start_with(node: &str, desired: Vec<DesiredGuest>, task_duration: Duration, policy: RetryPolicy) -> Node {
     let schema = Schema::from_file(&repo_root().join(hearth_pve_sim::schema::VENDORED)).expect("the vendored schema");
     let config = Config {
         tokens: vec![hearth_pve_sim::Token::parse(TOKEN).expect("token")],
-        task_duration: Duration::from_millis(5),
+        task_duration,
         lock_timeout: Duration::from_millis(100),
         ..Config::default()
     };
@@ -149,19 +149,24 @@ pub async fn start(node: &str, desired: Vec<DesiredGuest>) -> Node {
         url,
         trust: Trust::Pinned { file: PathBuf::from("/nonexistent/unused.fingerprint"), pin_new: false },
     };
-    let client = Client::connect(&endpoint, Token::parse(TOKEN).expect("token"), fast()).await.expect("client");
+    let client = Client::connect(&endpoint, Token::parse(TOKEN).expect("token"), policy).await.expect("client");
     Node { sim, client: Arc::new(client), desired, _server: server }
 }
 
 /// One simulated node per Proxmox node of `spec`'s guests.
 pub async fn start_all(spec: &str) -> Vec<Node> {
+    start_all_with(spec, Duration::from_millis(5), fast()).await
+}
+
+/// `start_all` with tasks that take `task_duration` and clients using `policy`.
+pub async fn start_all_with(spec: &str, task_duration: Duration, policy: RetryPolicy) -> Vec<Node> {
     let mut by_node: BTreeMap<String, Vec<DesiredGuest>> = BTreeMap::new();
     for d in desired_guests(&model(spec)) {
         by_node.entry(d.node.clone()).or_default().push(d);
     }
     let mut nodes = Vec::new();
     for (node, desired) in by_node {
-        nodes.push(start(&node, desired).await);
+        nodes.push(start_with(&node, desired, task_duration, policy.clone()).await);
     }
     nodes
 }
