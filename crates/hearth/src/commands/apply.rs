@@ -1,7 +1,8 @@
 //! `hearth apply`: shows the plan, asks (refuses without a terminal unless `--yes`), then
 //! creates, changes and starts the guests through each node's Proxmox API, and brings each
 //! machine to a new generation, data tier first and the proxy last, behind a rollback timer.
-//! Guests come first, since the files go into them.
+//! The Proxmox hosts' files come first (the snippets VMs boot with), then the guests, then the
+//! files that go into them.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -63,6 +64,27 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let mut failed = !guest_errors.is_empty();
+    let options = ApplyOptions {
+        jobs: args.jobs,
+        confirm_timeout: Duration::from_secs(args.confirm_timeout),
+        order: targets.order.clone(),
+    };
+    let deploy = |machines: &[hearth_deploy::Machine]| {
+        let progress = Progress::new(Style::detect(false));
+        let report =
+            runtime.block_on(hearth_deploy::apply(machines, &targets.ssh, &targets.files, &options, &progress));
+        progress.finish();
+        report
+    };
+    // The Proxmox hosts go first when guests are created or started: a VM boots with the
+    // cloud-init snippet its host's files put in `/var/lib/vz/snippets`.
+    let (hosts, others): (Vec<_>, Vec<_>) =
+        targets.machines.iter().cloned().partition(|m| targets.model.hosts.contains_key(&m.name));
+    let hosts_first = !guests_unchanged && !args.guests.only_guests && !hosts.is_empty();
+    let mut report = hearth_deploy::Report { machines: Vec::new(), unmanaged: Vec::new() };
+    if hosts_first {
+        report.machines.extend(deploy(&hosts)?.machines);
+    }
     if !guests_unchanged {
         let outcomes = runtime.block_on(guests::apply(&planned));
         print!("{}", hearth_proxmox::text::outcome(&outcomes));
@@ -71,15 +93,9 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
     if args.guests.only_guests {
         return Ok(if failed { ExitCode::from(3) } else { ExitCode::SUCCESS });
     }
-    let options = ApplyOptions {
-        jobs: args.jobs,
-        confirm_timeout: Duration::from_secs(args.confirm_timeout),
-        order: targets.order.clone(),
-    };
-    let progress = Progress::new(Style::detect(false));
-    let report =
-        runtime.block_on(hearth_deploy::apply(&targets.machines, &targets.ssh, &targets.files, &options, &progress))?;
-    progress.finish();
+    let rest = deploy(if hosts_first { &others } else { &targets.machines })?;
+    report.machines.extend(rest.machines);
+    report.unmanaged = rest.unmanaged;
     print!("{}", hearth_deploy::summary(&report));
     Ok(if report.is_success() && !failed { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
