@@ -1,6 +1,6 @@
 //! The node's certificate pinned on first contact only with the explicit flag, and refused when
 //! it changes, against `openssl s_server` on a loopback port with a self-signed certificate made
-//! for the test (as a Proxmox node has).
+//! for the test (as a Proxmox node has). `openssl` comes with `scripts/validators.d/proxy.sh`.
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
