@@ -4,6 +4,7 @@
 //!
 //! - `GET /_sim/faults`, `POST /_sim/faults` (a rule or `{"rules": [...]}`, appended),
 //!   `DELETE /_sim/faults`
+//! - `GET /_sim/stats` (requests, refusals, most tasks at once), `DELETE /_sim/stats`
 //! - `GET /_sim/state`
 //! - `PUT /_sim/volumes/STORAGE/NAME` with `{"content": "snippets", "size": 1024}`
 
@@ -57,6 +58,11 @@ pub async fn handle(sim: &Sim, method: &str, path: &str, req: HttpRequest<Body>)
             })),
             Err(e) => Err(e),
         },
+        ("GET", "/stats") => Ok(sim.with_stats(|st| serde_json::to_value(&*st).unwrap_or(Value::Null))),
+        ("DELETE", "/stats") => {
+            sim.with_stats(|st| *st = crate::sim::Stats::default());
+            Ok(Value::Null)
+        }
         ("GET", "/state") => Ok(sim.with_state(|s| serde_json::to_value(&*s).unwrap_or(Value::Null))),
         ("PUT", p) if p.starts_with("/volumes/") => {
             let rest = &p["/volumes/".len()..];

@@ -12,7 +12,8 @@ pub enum FaultKind {
     Delay,
     /// Answer with HTTP `status` and `message` instead of handling the request.
     Status,
-    /// The guest's config lock is held elsewhere: `can't lock file … - got timeout`.
+    /// The guest's config lock is held elsewhere: `can't lock file … - got timeout`, or the
+    /// rule's `message` (another lock's timeout).
     Lock,
     /// The request's task ends with an error (`message`, or a generic one) and leaves nothing.
     TaskFail,

@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use clap::Parser;
 use hearth_pve_sim::state::{Storage, Volume, storage::default_storages};
-use hearth_pve_sim::{CommandRuntime, Config, Faults, NoRuntime, Rule, Runtime, Schema, Sim, State, Token};
+use hearth_pve_sim::{
+    CommandRuntime, Config, DockerRuntime, Faults, NoRuntime, Rule, Runtime, Schema, Sim, State, Token,
+};
 
 /// A stateful Proxmox VE API simulator: validates every request against the vendored API schema
 #[derive(Debug, Parser)]
@@ -28,17 +30,32 @@ struct Cli {
     #[arg(long)]
     state: Option<PathBuf>,
     /// Command run with `sh -c` when a guest starts, stops or is destroyed (see `HEARTH_PVE_*`)
-    #[arg(long)]
+    #[arg(long, conflicts_with = "docker_image")]
     on_start: Option<String>,
+    /// Make each started guest a container of this image (on the network holding its address)
+    #[arg(long)]
+    docker_image: Option<String>,
+    /// The Docker network guest containers join (default: the one whose subnet holds the address)
+    #[arg(long, requires = "docker_image")]
+    docker_network: Option<String>,
+    /// An extra `docker run` argument before the image (repeatable), e.g. `--docker-arg=--cap-add=NET_ADMIN`
+    #[arg(long = "docker-arg", requires = "docker_image", allow_hyphen_values = true)]
+    docker_args: Vec<String>,
+    /// The guest container's command after the image (repeatable; default: the image's)
+    #[arg(long = "docker-command", requires = "docker_image", allow_hyphen_values = true)]
+    docker_command: Vec<String>,
     /// A storage, `ID=TYPE:CONTENT[,CONTENT…]:SIZE` (repeatable; default `local` and `local-lvm`)
     #[arg(long = "storage")]
     storages: Vec<String>,
+    /// A Linux bridge, `NAME[:vlan-aware][:PORTS]` (repeatable; default `vmbr0:vlan-aware:eno1`)
+    #[arg(long = "bridge")]
+    bridges: Vec<String>,
     /// A volume present from the start, `STORAGE:NAME` with an optional `=SIZE` (repeatable)
     #[arg(long = "volume")]
     volumes: Vec<String>,
-    /// The API schema (`pve-apidata.json`)
-    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schemas/proxmox/pve-apidata.json"))]
-    schema: PathBuf,
+    /// The API schema (`pve-apidata.json`; default: the repository's vendored copy)
+    #[arg(long)]
+    schema: Option<PathBuf>,
     /// How long each task runs, in milliseconds
     #[arg(long, default_value_t = 200)]
     task_ms: u64,
@@ -48,13 +65,22 @@ struct Cli {
     /// Folder where `STORAGE:snippets/NAME` volumes are also found
     #[arg(long)]
     snippets_dir: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (with `--tls-key`), as the real node does
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// A fault rule as JSON, e.g. `{"kind":"lock","count":2}` (repeatable; see `POST /_sim/faults`)
     #[arg(long = "fault")]
     faults: Vec<String>,
 }
 
-fn setup(cli: &Cli) -> Result<(Sim, String), String> {
-    let schema = Schema::from_file(&cli.schema).map_err(|e| e.to_string())?;
+type Setup = (Sim, String, Option<hearth_pve_sim::tls::Identity>);
+
+fn setup(cli: &Cli) -> Result<Setup, String> {
+    let schema_path = cli.schema.clone().unwrap_or_else(Schema::vendored_path);
+    let schema = Schema::from_file(&schema_path).map_err(|e| e.to_string())?;
     let tokens =
         cli.tokens.iter().map(|t| Token::parse(t).map_err(|e| e.to_string())).collect::<Result<Vec<_>, _>>()?;
     if tokens.is_empty() {
@@ -74,6 +100,16 @@ fn setup(cli: &Cli) -> Result<(Sim, String), String> {
             State::new(&cli.node, storages)
         }
     };
+    if !cli.bridges.is_empty() {
+        state.bridges = cli
+            .bridges
+            .iter()
+            .map(|b| {
+                hearth_pve_sim::state::Bridge::parse_spec(b)
+                    .ok_or_else(|| format!("bridge `{b}` is not `NAME[:vlan-aware][:PORTS]`"))
+            })
+            .collect::<Result<_, _>>()?;
+    }
     if state.node != cli.node {
         return Err(format!(
             "the state file is of node `{}`, not `{}`: pass `--node {}` or another `--state`",
@@ -100,9 +136,17 @@ fn setup(cli: &Cli) -> Result<(Sim, String), String> {
         let rule: Rule = serde_json::from_str(f).map_err(|e| format!("fault `{f}` is not a rule: {e}"))?;
         faults.rules.push(rule);
     }
-    let runtime: Arc<dyn Runtime> = match &cli.on_start {
-        Some(cmd) => Arc::new(CommandRuntime { command: cmd.clone() }),
-        None => Arc::new(NoRuntime),
+    let runtime: Arc<dyn Runtime> = match (&cli.on_start, &cli.docker_image) {
+        (Some(cmd), _) => Arc::new(CommandRuntime { command: cmd.clone() }),
+        (None, Some(image)) => Arc::new(DockerRuntime {
+            image: image.clone(),
+            network: cli.docker_network.clone(),
+            label: format!("hearth.pve-sim={}", cli.node),
+            prefix: format!("hearth-pve-{}-", cli.node),
+            run_args: cli.docker_args.clone(),
+            command: cli.docker_command.clone(),
+        }),
+        (None, None) => Arc::new(NoRuntime),
     };
     let config = Config {
         tokens,
@@ -111,12 +155,16 @@ fn setup(cli: &Cli) -> Result<(Sim, String), String> {
         state_file: cli.state.clone(),
         snippets_dir: cli.snippets_dir.clone(),
     };
-    Ok((Sim::new(Arc::new(schema), config, state, faults, runtime), cli.listen.clone()))
+    let tls = match (&cli.tls_cert, &cli.tls_key) {
+        (Some(cert), Some(key)) => Some(hearth_pve_sim::tls::load(cert, key).map_err(|e| e.to_string())?),
+        _ => None,
+    };
+    Ok((Sim::new(Arc::new(schema), config, state, faults, runtime), cli.listen.clone(), tls))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let (sim, listen) = match setup(&cli) {
+    let (sim, listen, tls) = match setup(&cli) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("error: {e}");
@@ -141,16 +189,30 @@ fn main() -> ExitCode {
         let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or(listen);
         let sim = Arc::new(sim);
         eprintln!("hearth-pve-sim: node `{}` listening; control interface under `/_sim`", sim.node());
-        println!("http://{addr}/api2/json");
-        tokio::select! {
-            r = hearth_pve_sim::serve(listener, sim) => match r {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: serving failed: {e}");
-                    ExitCode::FAILURE
-                }
-            },
-            _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+        match tls {
+            Some(identity) => {
+                eprintln!("hearth-pve-sim: certificate fingerprint (SHA-256) {}", identity.fingerprint);
+                println!("https://{addr}/api2/json");
+                serve_until_interrupted(hearth_pve_sim::tls::serve(listener, sim, identity.config)).await
+            }
+            None => {
+                println!("http://{addr}/api2/json");
+                serve_until_interrupted(hearth_pve_sim::serve(listener, sim)).await
+            }
         }
     })
+}
+
+/// Serves until the server fails or the process is interrupted.
+async fn serve_until_interrupted(server: impl std::future::Future<Output = std::io::Result<()>>) -> ExitCode {
+    tokio::select! {
+        r = server => match r {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: serving failed: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        _ = tokio::signal::ctrl_c() => ExitCode::SUCCESS,
+    }
 }

@@ -46,6 +46,11 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        self.parts().0
+    }
+
     /// The JSON body, or `None` when the real server sends none (401).
     pub fn body(&self) -> Option<Value> {
         let (_, msg, errors) = self.parts();
@@ -86,6 +91,8 @@ fn build(status: u16, reason: &str, body: Option<String>) -> Response {
     if body.is_some() {
         resp.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=UTF-8"));
     }
+    resp.headers_mut().insert(header::SERVER, HeaderValue::from_static("pve-api-daemon/3.0"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=0"));
     if let Ok(r) = ReasonPhrase::try_from(reason.as_bytes().to_vec()) {
         resp.extensions_mut().insert(r);
     }

@@ -1,7 +1,7 @@
 //! The HTTP side: one handler for every path, doing what the real `pveproxy` does in its order:
 //! authentication (an API token), handler lookup through the schema (501 when none), URI
 //! parameters merged with the query and body, the node check, schema validation (400), then the
-//! route. `/_sim/…` is the control interface (faults, state), outside the API.
+//! route. `/_sim/…` is the control interface (faults, state, stats), outside the API.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,7 +18,8 @@ use crate::response::{ApiError, ok};
 use crate::sim::{Request, Sim};
 use crate::{control, routes};
 
-/// The largest request body read (the real node takes 64 KiB of form data).
+/// The largest request body read: more than the real node's 64 KiB of form data, so an
+/// oversized parameter meets the schema's `maxLength` rather than a size limit.
 const MAX_BODY: usize = 1 << 20;
 
 /// The router serving the simulated node.
@@ -32,9 +33,21 @@ async fn handle(AxumState(sim): AxumState<Arc<Sim>>, req: HttpRequest<Body>) -> 
         let method = req.method().as_str().to_string();
         return control::handle(&sim, &method, rest, req).await;
     }
+    let method = req.method().as_str().to_string();
+    let rel = path.strip_prefix("/api2/json").unwrap_or(&path).to_string();
     match api(&sim, req).await {
-        Ok(data) => ok(data),
-        Err(e) => e.into_response(),
+        Ok(data) => {
+            sim.record(&method, &rel, Ok(()));
+            ok(data)
+        }
+        Err(e) => {
+            let body = e.body();
+            let message = body.as_ref().and_then(|b| b["message"].as_str()).unwrap_or("").trim_end().to_string();
+            let detail =
+                body.as_ref().and_then(|b| b.get("errors")).map(|e| format!("{message} {e}")).unwrap_or(message);
+            sim.record(&method, &rel, Err((e.status(), detail)));
+            e.into_response()
+        }
     }
 }
 
@@ -85,10 +98,14 @@ fn authenticate(sim: &Sim, req: &HttpRequest<Body>) -> Result<String, ApiError> 
     let Some(value) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) else {
         return Err(ApiError::Unauthorized("No ticket".into()));
     };
-    let Some(token) = value.strip_prefix("PVEAPIToken").and_then(|t| t.strip_prefix(['=', ' '])) else {
+    // As `extract_auth_value`: the key at the start or after white space, then `=` or a space,
+    // the value up to `;`, percent-decoded.
+    let found = value.match_indices("PVEAPIToken").find(|(i, _)| *i == 0 || value[..*i].ends_with(char::is_whitespace));
+    let Some(token) = found.and_then(|(i, k)| value[i + k.len()..].strip_prefix(['=', ' '])) else {
         return Err(ApiError::Unauthorized("No ticket".into()));
     };
-    let (id, secret) = token.trim().split_once('=').unwrap_or((token, ""));
+    let token = decode(token.split(';').next().unwrap_or(""), false);
+    let (id, secret) = token.split_once('=').unwrap_or((&token, ""));
     match sim.config.tokens.iter().find(|t| t.id == id) {
         Some(t) if t.secret == secret => Ok(t.id.clone()),
         _ => Err(ApiError::Unauthorized("invalid token value!".into())),

@@ -69,6 +69,8 @@ pub enum Effect {
     None,
     Start(GuestInfo),
     Stop(GuestInfo),
+    /// Stop, then start (a reboot).
+    Restart(GuestInfo),
     Destroy(GuestInfo),
 }
 
@@ -97,12 +99,32 @@ pub struct Request {
     pub user: String,
 }
 
+/// What the node saw, for tests to assert on (`GET /_sim/stats`): how many API requests, each
+/// refused one (the client's tests expect none they did not provoke), and the most tasks that
+/// ran at once (the client promises at most 2 per node).
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct Stats {
+    pub requests: u64,
+    pub refused: Vec<Refusal>,
+    pub max_concurrent_tasks: usize,
+}
+
+/// One refused API request.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Refusal {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub message: String,
+}
+
 /// The simulated node.
 pub struct Sim {
     pub schema: Arc<Schema>,
     pub config: Config,
     state: Mutex<State>,
     faults: Mutex<Faults>,
+    stats: Mutex<Stats>,
     runtime: Arc<dyn Runtime>,
 }
 
@@ -118,7 +140,31 @@ fn relock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Sim {
     pub fn new(schema: Arc<Schema>, config: Config, state: State, faults: Faults, runtime: Arc<dyn Runtime>) -> Sim {
-        Sim { schema, config, state: Mutex::new(state), faults: Mutex::new(faults), runtime }
+        Sim {
+            schema,
+            config,
+            state: Mutex::new(state),
+            faults: Mutex::new(faults),
+            stats: Mutex::new(Stats::default()),
+            runtime,
+        }
+    }
+
+    /// Runs `f` on the statistics.
+    pub fn with_stats<R>(&self, f: impl FnOnce(&mut Stats) -> R) -> R {
+        f(&mut relock(&self.stats))
+    }
+
+    /// Counts an API request and remembers it when refused (the first 1000 refusals are kept).
+    pub fn record(&self, method: &str, path: &str, outcome: Result<(), (u16, String)>) {
+        self.with_stats(|st| {
+            st.requests += 1;
+            if let Err((status, message)) = outcome
+                && st.refused.len() < 1000
+            {
+                st.refused.push(Refusal { method: method.into(), path: path.into(), status, message });
+            }
+        });
     }
 
     /// The node's name.
@@ -144,11 +190,16 @@ impl Sim {
     /// Writes the state file, if there is one. A failure is reported on stderr and the node
     /// keeps serving from memory.
     pub fn persist(&self) {
-        if let Some(path) = &self.config.state_file {
-            let snapshot = self.with_state(|s| s.clone());
-            if let Err(e) = snapshot.save(path) {
-                eprintln!("hearth-pve-sim: {e}");
-            }
+        self.with_state(|s| self.save(s));
+    }
+
+    /// Writes the state file from a state already locked, so a change and its record on disk
+    /// are one step: a client that saw a task end finds it in the file too.
+    fn save(&self, state: &State) {
+        if let Some(path) = &self.config.state_file
+            && let Err(e) = state.save(path)
+        {
+            eprintln!("hearth-pve-sim: {e}");
         }
     }
 
@@ -176,8 +227,12 @@ impl Sim {
                     return Err(Sim::missing(&node, kind, vmid));
                 };
                 let file = g.lock_file();
-                if self.fault(FaultKind::Lock, req).is_some() {
-                    return Err(ApiError::fail(format!("can't lock file '{file}' - got timeout")));
+                if let Some(rule) = self.fault(FaultKind::Lock, req) {
+                    // A rule may name another lock (`cfs-lock 'storage-local-lvm' error: got lock
+                    // request timeout`), as parallel creations on one storage meet on a real node.
+                    return Err(ApiError::fail(
+                        rule.message.unwrap_or(format!("can't lock file '{file}' - got timeout")),
+                    ));
                 }
                 if g.flock.is_none() {
                     return f(&mut state);
@@ -201,6 +256,8 @@ impl Sim {
         let task = crate::state::Task::new(&state.node, pid, pid.wrapping_mul(7919), start, &kind, &id, &req.user);
         let upid = task.upid.clone();
         state.tasks.push(task);
+        let running = state.tasks.iter().filter(|t| t.exitstatus.is_none()).count();
+        self.with_stats(|st| st.max_concurrent_tasks = st.max_concurrent_tasks.max(running));
         if let Some(vmid) = hold
             && let Some(g) = state.guests.get_mut(&vmid)
         {
@@ -236,8 +293,8 @@ impl Sim {
                     t.log.extend(log);
                     t.finish(result, now());
                 }
+                sim.save(s);
             });
-            sim.persist();
         });
         upid
     }
@@ -248,6 +305,7 @@ impl Sim {
             Effect::None => Ok(None),
             Effect::Start(g) => runtime.start(&g).map(|s| Some((g, s))),
             Effect::Stop(g) => runtime.stop(&g).map(|()| None),
+            Effect::Restart(g) => runtime.stop(&g).and_then(|()| runtime.start(&g)).map(|s| Some((g, s))),
             Effect::Destroy(g) => runtime.destroy(&g).map(|()| None),
         };
         let started = tokio::task::spawn_blocking(call).await.map_err(|e| format!("runtime hook crashed: {e}"))?;

@@ -175,3 +175,35 @@ pub fn backup_delete(cx: &Ctx) -> Result<Value, ApiError> {
     let id = cx.text("id").unwrap_or_default();
     cx.sim.with_state(|s| s.backup_jobs.remove(&id).map(|_| Value::Null).ok_or_else(|| not_found(&id)))
 }
+
+fn bridge_entry(name: &str, b: &crate::state::Bridge, priority: usize) -> Value {
+    let mut v = json!({
+        "iface": name, "type": "bridge", "active": 1, "autostart": 1, "bridge_ports": b.ports,
+        "bridge_stp": "off", "bridge_fd": "0", "families": ["inet"], "method": "manual", "method6": "manual",
+        "priority": priority,
+    });
+    if b.vlan_aware {
+        v["bridge_vlan_aware"] = json!(1);
+    }
+    v
+}
+
+pub fn network_list(cx: &Ctx) -> Value {
+    let filter = cx.text("type");
+    let wanted = filter.as_deref().is_none_or(|t| matches!(t, "bridge" | "any_bridge" | "any_local_bridge"));
+    cx.sim.with_state(|s| {
+        json!(if wanted {
+            s.bridges.iter().enumerate().map(|(i, (n, b))| bridge_entry(n, b, i + 3)).collect::<Vec<_>>()
+        } else {
+            Vec::new()
+        })
+    })
+}
+
+pub fn network_get(cx: &Ctx) -> Result<Value, ApiError> {
+    let iface = cx.text("iface").unwrap_or_default();
+    cx.sim.with_state(|s| match s.bridges.iter().enumerate().find(|(_, (n, _))| **n == iface) {
+        Some((i, (n, b))) => Ok(bridge_entry(n, b, i + 3)),
+        None => Err(ApiError::fail("interface does not exist")),
+    })
+}

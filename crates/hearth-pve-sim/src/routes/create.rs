@@ -101,21 +101,74 @@ pub(crate) fn allocate_disks(
     Ok(log)
 }
 
-/// Whether a user may pass host paths as mount points (only `root@pam` itself, not its tokens).
-pub(crate) fn check_bind_mounts(
+/// The real `check_ct_modify_config_perm`'s rules that no role lifts: with anything but
+/// `root@pam` itself (an API token of `root@pam` included), bind and device mount points, device
+/// passthrough, hook scripts, and feature flags other than `nesting` (any feature flag on a
+/// privileged container) are refused with 403.
+pub(crate) fn check_ct_perm(
     cx: &Ctx,
-    kind: Kind,
-    keys: &mut dyn Iterator<Item = (&String, &String)>,
+    old: Option<&BTreeMap<String, String>>,
+    changes: &mut dyn Iterator<Item = (&String, &String)>,
+    delete: &[String],
+    unprivileged: bool,
 ) -> Result<(), ApiError> {
-    if kind != Kind::Lxc || cx.req.user == "root@pam" {
+    if cx.req.user == "root@pam" {
         return Ok(());
     }
-    for (k, v) in keys {
-        if k.starts_with("mp") && v.starts_with('/') {
-            return Err(ApiError::Status(
-                403,
-                "Permission check failed (mount point type bind is only allowed for root@pam)".into(),
-            ));
+    let refuse = |what: &str| Err(ApiError::Status(403, format!("Permission check failed ({what})")));
+    let features = |v: Option<&String>| -> BTreeMap<String, String> {
+        v.map(|v| v.split(',').filter_map(|p| p.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect())
+            .unwrap_or_default()
+    };
+    let feature_check = |new: Option<&String>| {
+        if !unprivileged {
+            return refuse("changing feature flags for privileged container is only allowed for root@pam");
+        }
+        let old_features = features(old.and_then(|o| o.get("features")));
+        let new_features = features(new);
+        let other = if new.is_some() && !old_features.is_empty() {
+            old_features
+                .keys()
+                .chain(new_features.keys())
+                .any(|f| f != "nesting" && old_features.get(f) != new_features.get(f))
+        } else {
+            let set = if new.is_some() { &new_features } else { &old_features };
+            !(set.is_empty() || (set.len() == 1 && set.contains_key("nesting")))
+        };
+        if other { refuse("changing feature flags (except nesting) is only allowed for root@pam") } else { Ok(()) }
+    };
+    for (k, v) in changes {
+        let base = k.trim_end_matches(|c: char| c.is_ascii_digit());
+        if k == "rootfs" || (base == "mp" && base.len() < k.len()) {
+            let volume = v
+                .split(',')
+                .find(|p| !p.contains('='))
+                .or_else(|| v.split(',').find_map(|p| p.strip_prefix("volume=")))
+                .unwrap_or("");
+            let kind = if volume.starts_with("/dev/") {
+                "device"
+            } else if volume.starts_with('/') {
+                "bind"
+            } else {
+                "volume"
+            };
+            if kind != "volume" {
+                return refuse(&format!("mount point type {kind} is only allowed for root@pam"));
+            }
+        } else if base == "dev" && base.len() < k.len() {
+            return refuse("configuring device passthrough is only allowed for root@pam");
+        } else if k == "hookscript" {
+            return refuse("changing the hookscript is only allowed for root@pam");
+        } else if k == "features" {
+            feature_check(Some(v))?;
+        }
+    }
+    for k in delete {
+        if k == "hookscript" {
+            return refuse("changing the hookscript is only allowed for root@pam");
+        }
+        if k == "features" {
+            feature_check(None)?;
         }
     }
     Ok(())
@@ -132,7 +185,11 @@ pub fn create(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
     if let Some(tags) = config.get("tags").cloned() {
         config.insert("tags".into(), normalize_tags(&tags));
     }
-    check_bind_mounts(cx, kind, &mut config.iter())?;
+    if kind == Kind::Lxc {
+        // A new container is unprivileged unless the request says otherwise.
+        let unprivileged = config.get("unprivileged").is_none_or(|u| u == "1");
+        check_ct_perm(cx, None, &mut config.iter(), &[], unprivileged)?;
+    }
     let start = cx.flag("start");
     let storage = cx.text("storage").unwrap_or_else(|| "local".into());
     let ostemplate = cx.text("ostemplate");
@@ -159,6 +216,7 @@ pub fn create(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
             config.entry("hostname".into()).or_insert_with(|| format!("CT{vmid}"));
             config.entry("memory".into()).or_insert_with(|| "512".into());
             config.entry("swap".into()).or_insert_with(|| "512".into());
+            config.entry("unprivileged".into()).or_insert_with(|| "1".into());
             log.push(format!(
                 "extracting archive '/var/lib/vz/template/cache/{}'",
                 template.rsplit('/').next().unwrap_or("")
@@ -169,7 +227,16 @@ pub fn create(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
             ApiError::fail(format!("unable to create {} {vmid} - {e}", if kind == Kind::Lxc { "CT" } else { "VM" }))
         })?);
         config.insert("lock".into(), "create".into());
-        let guest = Guest { vmid, kind, config, running: false, flock: None, runtime_note: None };
+        let guest = Guest {
+            vmid,
+            kind,
+            config,
+            running: false,
+            flock: None,
+            runtime_note: None,
+            pending: Default::default(),
+            pending_delete: Vec::new(),
+        };
         s.guests.insert(vmid, guest);
         let body = Box::new(move |s: &mut State, out: &mut Vec<String>| {
             out.extend(log);

@@ -2,10 +2,12 @@
 //! start, stop, shutdown, disk resize and destruction, with the real node's checks: the config
 //! lock, the `lock` property, the digest, running state, protection, and disks that only grow.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
-use super::create::{allocate_disks, check_bind_mounts};
+use super::create::{allocate_disks, check_ct_perm};
 use crate::response::ApiError;
 use crate::runtime::GuestInfo;
 use crate::sim::Effect;
@@ -42,9 +44,11 @@ pub fn config_get(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
         .find(&segments)
         .and_then(|(e, _)| e.method("GET").map(|i| i["returns"]["properties"].clone()))
         .unwrap_or(Value::Null);
+    let current = cx.flag("current");
     get_guest(cx, kind, |g| {
         let mut out = Map::new();
-        for (k, v) in &g.config {
+        let config = if current { g.config.clone() } else { g.effective_config() };
+        for (k, v) in &config {
             let ty = returns.get(k).and_then(|p| p.get("type")).and_then(Value::as_str).unwrap_or("string");
             let typed = match ty {
                 "integer" | "boolean" => v.parse::<i64>().map(Value::from).unwrap_or_else(|_| json!(v)),
@@ -87,7 +91,6 @@ pub async fn config_put(cx: &Ctx<'_>, kind: Kind, asynchronous: bool) -> Result<
         .filter(|(k, _)| !NOT_CONFIG.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), super::text_of(v)))
         .collect();
-    check_bind_mounts(cx, kind, &mut changes.iter().map(|(k, v)| (k, v)))?;
     let delete: Vec<String> = cx
         .text("delete")
         .unwrap_or_default()
@@ -100,21 +103,46 @@ pub async fn config_put(cx: &Ctx<'_>, kind: Kind, asynchronous: bool) -> Result<
     let sim = cx.sim;
     sim.with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
         let g = s.guests.get(&vmid).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
+        if kind == Kind::Lxc {
+            let unprivileged = g.config.get("unprivileged").is_some_and(|u| u == "1");
+            check_ct_perm(cx, Some(&g.config), &mut changes.iter().map(|(k, v)| (k, v)), &delete, unprivileged)?;
+        }
         check_digest(g, digest.as_deref())?;
         // Setting or clearing `lock` itself is how an operator unlocks a guest.
         if !changes.iter().any(|(k, _)| k == "lock") && !delete.iter().any(|k| k == "lock") {
             check_lock(g, skiplock)?;
         }
+        // A running VM takes only hot-pluggable changes at once; the rest waits in `[PENDING]`
+        // for its next start, as `qm set` on a running VM does.
+        let deferred = |key: &str| kind == Kind::Qemu && g.running && !hot_pluggable(key);
         let mut config = g.config.clone();
+        let mut pending = g.pending.clone();
+        let mut pending_delete = g.pending_delete.clone();
         for key in &delete {
             if key == "rootfs" {
                 return Err(ApiError::param("delete", "unable to delete required option 'rootfs'"));
             }
-            config.remove(key);
+            pending.remove(key);
+            if deferred(key) {
+                if config.contains_key(key) && !pending_delete.contains(key) {
+                    pending_delete.push(key.clone());
+                }
+            } else {
+                config.remove(key);
+            }
         }
         let mut new_keys = Vec::new();
         for (k, v) in &changes {
             let v = if k == "tags" { normalize_tags(v) } else { v.clone() };
+            pending_delete.retain(|d| d != k);
+            if deferred(k) {
+                if config.get(k) == Some(&v) {
+                    pending.remove(k);
+                } else {
+                    pending.insert(k.clone(), v);
+                }
+                continue;
+            }
             if config.get(k) != Some(&v) {
                 new_keys.push(k.clone());
             }
@@ -123,6 +151,8 @@ pub async fn config_put(cx: &Ctx<'_>, kind: Kind, asynchronous: bool) -> Result<
         let log = allocate_disks(s, kind, vmid, &mut config, Some(&new_keys)).map_err(ApiError::fail)?;
         let g = s.guests.get_mut(&vmid).ok_or_else(|| ApiError::fail("guest vanished"))?;
         g.config = config;
+        g.pending = pending;
+        g.pending_delete = pending_delete;
         if !asynchronous {
             return Ok(Value::Null);
         }
@@ -177,6 +207,7 @@ pub enum Power {
     Start,
     Stop,
     Shutdown,
+    Reboot,
 }
 
 pub async fn power(cx: &Ctx<'_>, kind: Kind, action: Power) -> Result<Value, ApiError> {
@@ -187,61 +218,151 @@ pub async fn power(cx: &Ctx<'_>, kind: Kind, action: Power) -> Result<Value, Api
     let snippets_dir = sim.config.snippets_dir.clone();
     sim.with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
         let g = s.guests.get(&vmid).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
-        check_lock(g, skiplock)?;
-        match (action, g.running) {
-            (Power::Start, true) => return Err(ApiError::fail(format!("{short} {vmid} already running"))),
-            (Power::Stop | Power::Shutdown, false) => {
-                return Err(ApiError::fail(format!("{short} {vmid} not running")));
-            }
-            _ => {}
-        }
-        if action == Power::Start
-            && let Some(missing) = missing_snippet(s, g, snippets_dir.as_deref())
-        {
-            return Err(ApiError::fail(format!("volume '{missing}' does not exist")));
-        }
+        let precheck = power_precheck(s, g, action, skiplock, snippets_dir.as_deref());
         let (verb, running) = match action {
             Power::Start => ("start", true),
             Power::Stop => ("stop", false),
             Power::Shutdown => ("shutdown", false),
+            Power::Reboot => ("reboot", true),
         };
+        let task = format!("{}{verb}", kind.task_prefix());
+        if let Err(msg) = precheck {
+            // The container API checks before its worker starts; `qm` checks inside the worker,
+            // so a VM's refusal is a task that fails.
+            if kind == Kind::Lxc {
+                return Err(ApiError::fail(msg));
+            }
+            let body = Box::new(move |_: &mut State, _: &mut Vec<String>| Err(msg));
+            let spec = crate::sim::TaskSpec { kind: task, id: vmid.to_string(), hold: Some(vmid), body, on_fail: None };
+            return Ok(json!(sim.spawn_task(s, cx.req, spec)));
+        }
         let body = Box::new(move |s: &mut State, out: &mut Vec<String>| {
             let g = s.guests.get_mut(&vmid).ok_or_else(|| format!("{short} {vmid} vanished"))?;
             g.running = running;
+            if running {
+                g.apply_pending();
+            }
             out.push(format!("{verb} {short} {vmid}"));
             let info = GuestInfo::of(g);
-            Ok(if running { Effect::Start(info) } else { Effect::Stop(info) })
+            Ok(match action {
+                Power::Start => Effect::Start(info),
+                Power::Reboot => Effect::Restart(info),
+                Power::Stop | Power::Shutdown => Effect::Stop(info),
+            })
         });
-        // A start the runtime refuses leaves the guest stopped.
+        // A start the runtime refuses leaves the guest stopped; a failed stop leaves it running.
         let undo = Box::new(move |s: &mut State| {
             if let Some(g) = s.guests.get_mut(&vmid) {
-                g.running = !running;
+                g.running = match action {
+                    Power::Start | Power::Reboot => false,
+                    Power::Stop | Power::Shutdown => true,
+                };
             }
         });
-        let task = format!("{}{verb}", kind.task_prefix());
         Ok(json!(sim.spawn_task(
             s,
             cx.req,
-            crate::sim::TaskSpec {
-                kind: task.clone(),
-                id: vmid.to_string(),
-                hold: Some(vmid),
-                body,
-                on_fail: Some(undo)
-            }
+            crate::sim::TaskSpec { kind: task, id: vmid.to_string(), hold: Some(vmid), body, on_fail: Some(undo) }
         )))
     })
     .await
 }
 
+/// What the real node checks before a power action: the `lock` property, the running state, and
+/// for a start the cloud-init snippets and bridges the guest needs.
+fn power_precheck(
+    s: &State,
+    g: &Guest,
+    action: Power,
+    skiplock: bool,
+    snippets_dir: Option<&std::path::Path>,
+) -> Result<(), String> {
+    let (short, vmid) = (g.kind.short(), g.vmid);
+    if let Some(lock) = g.config.get("lock").filter(|_| !skiplock) {
+        return Err(format!("{short} is locked ({lock})"));
+    }
+    match (action, g.running) {
+        (Power::Start, true) => return Err(format!("{short} {vmid} already running")),
+        (Power::Stop | Power::Shutdown | Power::Reboot, false) => return Err(format!("{short} {vmid} not running")),
+        _ => {}
+    }
+    if matches!(action, Power::Start | Power::Reboot) {
+        let config = g.effective_config();
+        if let Some(missing) = missing_snippet(s, &config, snippets_dir) {
+            return Err(format!("volume '{missing}' does not exist"));
+        }
+        if let Some(bridge) = missing_bridge(s, &config) {
+            return Err(format!("bridge '{bridge}' does not exist"));
+        }
+    }
+    Ok(())
+}
+
 /// A `cicustom` snippet a VM start needs that neither the node's volumes nor the snippets folder
 /// holds.
-fn missing_snippet(s: &State, g: &Guest, dir: Option<&std::path::Path>) -> Option<String> {
-    let custom = g.config.get("cicustom")?;
+fn missing_snippet(s: &State, config: &BTreeMap<String, String>, dir: Option<&std::path::Path>) -> Option<String> {
+    let custom = config.get("cicustom")?;
     custom.split(',').filter_map(|p| p.split_once('=').map(|(_, v)| v)).find_map(|volid| {
         let known = s.volume(volid).is_some()
             || dir.zip(volid.split_once(":snippets/")).is_some_and(|(d, (_, name))| d.join(name).is_file());
         (!known).then(|| volid.to_string())
+    })
+}
+
+/// A `bridge=` of the guest's interfaces the node does not have.
+fn missing_bridge(s: &State, config: &BTreeMap<String, String>) -> Option<String> {
+    config
+        .iter()
+        .filter(|(k, _)| k.starts_with("net") && k[3..].parse::<u32>().is_ok())
+        .filter_map(|(_, v)| v.split(',').find_map(|p| p.strip_prefix("bridge=")))
+        .find(|b| !s.bridges.contains_key(*b))
+        .map(str::to_string)
+}
+
+/// Options a running VM takes at once with the default `hotplug` (`network,disk,usb`) and the
+/// options the real node always applies at once; everything else waits for the next start.
+fn hot_pluggable(key: &str) -> bool {
+    let base = key.trim_end_matches(|c: char| c.is_ascii_digit());
+    let indexed = base.len() < key.len();
+    matches!(
+        key,
+        "lock"
+            | "name"
+            | "onboot"
+            | "shares"
+            | "startup"
+            | "description"
+            | "protection"
+            | "vmstatestorage"
+            | "hookscript"
+            | "tags"
+    ) || (indexed && matches!(base, "net" | "scsi" | "virtio" | "sata" | "usb" | "unused"))
+}
+
+/// `GET /nodes/{node}/qemu/{vmid}/pending`: every key with its current value and, where a change
+/// waits for the next start, the pending value or `delete`.
+pub fn pending(cx: &Ctx) -> Result<Value, ApiError> {
+    get_guest(cx, Kind::Qemu, |g| {
+        let mut keys: Vec<&String> = g.config.keys().chain(g.pending.keys()).collect();
+        keys.sort();
+        keys.dedup();
+        json!(
+            keys.into_iter()
+                .map(|k| {
+                    let mut e = json!({ "key": k });
+                    if let Some(v) = g.config.get(k) {
+                        e["value"] = json!(v);
+                    }
+                    if let Some(p) = g.pending.get(k) {
+                        e["pending"] = json!(p);
+                    }
+                    if g.pending_delete.contains(k) {
+                        e["delete"] = json!(1);
+                    }
+                    e
+                })
+                .collect::<Vec<_>>()
+        )
     })
 }
 

@@ -46,6 +46,8 @@ fn check_storage(cx: &Ctx, content: &str) -> Result<String, ApiError> {
 /// A download task: the volume appears when the task ends.
 fn download(cx: &Ctx, storage: String, name: String, content: &'static str, size: u64, url: String) -> Value {
     let sim = cx.sim;
+    // The task's ID is the file's name, as in the real `fork_worker('download', $file, …)`.
+    let id = name.rsplit('/').next().unwrap_or("").to_string();
     let volid = format!("{storage}:{name}");
     let upid = sim.with_state(|s| {
         let body = Box::new(move |s: &mut crate::state::State, log: &mut Vec<String>| {
@@ -57,11 +59,7 @@ fn download(cx: &Ctx, storage: String, name: String, content: &'static str, size
             }
             Ok(Effect::None)
         });
-        sim.spawn_task(
-            s,
-            cx.req,
-            crate::sim::TaskSpec { kind: "download".into(), id: String::new(), hold: None, body, on_fail: None },
-        )
+        sim.spawn_task(s, cx.req, crate::sim::TaskSpec { kind: "download".into(), id, hold: None, body, on_fail: None })
     });
     json!(upid)
 }
@@ -129,5 +127,16 @@ pub fn content(cx: &Ctx) -> Result<Value, ApiError> {
                 e
             })
             .collect::<Vec<_>>()))
+    })
+}
+
+pub fn status(cx: &Ctx) -> Result<Value, ApiError> {
+    let id = cx.text("storage").unwrap_or_default();
+    cx.sim.with_state(|s| {
+        let st = s.storages.get(&id).ok_or_else(|| ApiError::fail(format!("storage '{id}' does not exist")))?;
+        Ok(json!({
+            "type": st.kind, "content": st.content.join(","), "active": 1, "enabled": 1, "shared": 0,
+            "total": st.total, "used": st.used(), "avail": st.avail(),
+        }))
     })
 }

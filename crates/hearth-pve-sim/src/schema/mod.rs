@@ -11,6 +11,7 @@ mod propstr;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Mutex;
 
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -55,15 +56,28 @@ impl Endpoint {
 #[derive(Debug)]
 pub struct Schema {
     endpoints: Vec<Endpoint>,
-    patterns: HashMap<String, Regex>,
-    /// Patterns the regex engine could not compile (Perl-only syntax); they are not checked.
-    pub skipped_patterns: Vec<String>,
+    /// Every `pattern` of the schema.
+    raw_patterns: Vec<String>,
+    /// Patterns compiled on first use (`None`: the regex engine refuses it, so it is not
+    /// checked); compiling all ~180 at start would cost more than a test run needs.
+    patterns: Mutex<HashMap<String, Option<Regex>>>,
 }
 
 /// The default location of the vendored schema, relative to the repository root.
 pub const VENDORED: &str = "schemas/proxmox/pve-apidata.json";
 
 impl Schema {
+    /// The repository's vendored schema, found from this crate's source folder (for tests and
+    /// the binary's default).
+    pub fn vendored_path() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(VENDORED)
+    }
+
+    /// Reads the repository's vendored schema.
+    pub fn vendored() -> Result<Schema, SchemaError> {
+        Schema::from_file(&Schema::vendored_path())
+    }
+
     /// Reads and indexes the schema file.
     pub fn from_file(path: &Path) -> Result<Schema, SchemaError> {
         let shown = path.display().to_string();
@@ -75,7 +89,8 @@ impl Schema {
 
     /// Indexes an already parsed schema (a JSON array of tree nodes).
     pub fn from_value(root: &Value) -> Option<Schema> {
-        let mut schema = Schema { endpoints: Vec::new(), patterns: HashMap::new(), skipped_patterns: Vec::new() };
+        let mut schema =
+            Schema { endpoints: Vec::new(), raw_patterns: Vec::new(), patterns: Mutex::new(HashMap::new()) };
         schema.walk(root.as_array()?);
         let mut raw = Vec::new();
         for e in &schema.endpoints {
@@ -85,14 +100,7 @@ impl Schema {
         }
         raw.sort();
         raw.dedup();
-        for p in raw {
-            match Regex::new(&format!("^(?:{})$", perl_to_rust(&p))) {
-                Ok(re) => {
-                    schema.patterns.insert(p, re);
-                }
-                Err(_) => schema.skipped_patterns.push(p),
-            }
-        }
+        schema.raw_patterns = raw;
         Some(schema)
     }
 
@@ -158,8 +166,14 @@ impl Schema {
         check::validate(self, &info["parameters"], params)
     }
 
-    fn pattern(&self, pattern: &str) -> Option<&Regex> {
-        self.patterns.get(pattern)
+    fn pattern(&self, pattern: &str) -> Option<Regex> {
+        let mut cache = self.patterns.lock().unwrap_or_else(|e| e.into_inner());
+        cache.entry(pattern.to_string()).or_insert_with(|| compile(pattern)).clone()
+    }
+
+    /// The schema's patterns the regex engine cannot compile (they go unchecked).
+    pub fn skipped_patterns(&self) -> Vec<String> {
+        self.raw_patterns.iter().filter(|p| self.pattern(p).is_none()).cloned().collect()
     }
 
     /// The number of endpoints (paths) indexed.
@@ -171,6 +185,12 @@ impl Schema {
     pub fn is_empty(&self) -> bool {
         self.endpoints.is_empty()
     }
+}
+
+fn compile(pattern: &str) -> Option<Regex> {
+    // Unicode classes under a counted repetition (`[\w\s]{0,256}`) outgrow the default
+    // compiled-size limit.
+    regex::RegexBuilder::new(&format!("^(?:{})$", perl_to_rust(pattern))).size_limit(1 << 26).build().ok()
 }
 
 /// The non-empty segments of a path.
@@ -193,9 +213,17 @@ fn collect_patterns(schema: &Value, out: &mut Vec<String>) {
     }
 }
 
-/// Perl's stringified `qr//` groups (`(?^:…)`, `(?^i:…)`) in the regex crate's syntax.
+/// A Perl pattern in the regex crate's syntax: stringified `qr//` groups (`(?^:…)`, `(?^i:…)`),
+/// `{,n}` (a quantifier since Perl 5.34), `\0`, and `-` after a range end inside a class taken
+/// literally, as Perl does.
 fn perl_to_rust(pattern: &str) -> String {
-    pattern.replace("(?^:", "(?:").replace("(?^i:", "(?i:").replace("(?^u:", "(?:")
+    pattern
+        .replace("(?^:", "(?:")
+        .replace("(?^i:", "(?i:")
+        .replace("(?^u:", "(?:")
+        .replace("{,", "{0,")
+        .replace("\\0", "\\x00")
+        .replace("\\)-_", "\\)-\\x5F")
 }
 
 #[cfg(test)]
@@ -205,5 +233,6 @@ mod tests {
     #[test]
     fn perl_groups_become_rust_groups() {
         assert_eq!(perl_to_rust("(?^:(?^i:a)|b)"), "(?:(?i:a)|b)");
+        assert_eq!(perl_to_rust("[a-z]{,8}\\0"), "[a-z]{0,8}\\x00");
     }
 }

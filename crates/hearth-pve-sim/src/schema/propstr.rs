@@ -135,10 +135,13 @@ fn typetext_keys(typetext: &str) -> (Vec<&str>, Option<&str>) {
         }
         i += word_len.max(1);
     }
+    // `[model=]<enum>` and `[[cputype=]<string>]` name a default key; `<…>` first takes a
+    // value without a key too.
     let default = typetext
-        .strip_prefix('[')
-        .and_then(|t| t.split_once("=]"))
+        .trim_start_matches('[')
+        .split_once("=]")
         .map(|(k, _)| k)
+        .filter(|k| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
         .or_else(|| typetext.starts_with('<').then_some(""));
     (keys, default)
 }
@@ -187,5 +190,10 @@ mod tests {
             Err("invalid key in comma-separated list property: foo\n".into())
         );
         assert_eq!(typetext_keys("[model=]<enum> [,bridge=<bridge>]").1, Some("model"));
+        let cpu = "[[cputype=]<string>] [,flags=<+FLAG[;-FLAG...]>] [,hidden=<1|0>]";
+        assert_eq!(typetext_keys(cpu), (vec!["cputype", "flags", "hidden"], Some("cputype")));
+        assert_eq!(check_typetext(cpu, "host,flags=+aes"), Ok(()));
+        let remote = "apitoken=<PVEAPIToken=user@realm!token=SECRET> ,host=<ADDRESS> [,port=<PORT>]";
+        assert_eq!(typetext_keys(remote).0, vec!["apitoken", "host", "port"]);
     }
 }

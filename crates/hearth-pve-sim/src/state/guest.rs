@@ -54,6 +54,12 @@ pub struct Guest {
     /// What the runtime said when it last started the guest (`simulated only: …`).
     #[serde(default)]
     pub runtime_note: Option<String>,
+    /// Changes to a running VM that apply at its next start (the config's `[PENDING]` section).
+    #[serde(default)]
+    pub pending: BTreeMap<String, String>,
+    /// Keys a running VM loses at its next start.
+    #[serde(default)]
+    pub pending_delete: Vec<String>,
 }
 
 impl Guest {
@@ -71,7 +77,33 @@ impl Guest {
                 out.push_str(&format!("{k}: {v}\n"));
             }
         }
+        if !self.pending.is_empty() || !self.pending_delete.is_empty() {
+            out.push_str("\n[PENDING]\n");
+            if !self.pending_delete.is_empty() {
+                out.push_str(&format!("delete: {}\n", self.pending_delete.join(",")));
+            }
+            for (k, v) in &self.pending {
+                out.push_str(&format!("{k}: {v}\n"));
+            }
+        }
         out
+    }
+
+    /// The config with the pending changes applied, as `GET …/config` shows it by default.
+    pub fn effective_config(&self) -> BTreeMap<String, String> {
+        let mut c = self.config.clone();
+        for k in &self.pending_delete {
+            c.remove(k);
+        }
+        c.extend(self.pending.iter().map(|(k, v)| (k.clone(), v.clone())));
+        c
+    }
+
+    /// Applies the pending changes (a VM start does).
+    pub fn apply_pending(&mut self) {
+        self.config = self.effective_config();
+        self.pending.clear();
+        self.pending_delete.clear();
     }
 
     /// The `digest` the API returns and checks: the SHA-1 of the config file.
@@ -187,6 +219,8 @@ mod tests {
             running: false,
             flock: None,
             runtime_note: None,
+            pending: BTreeMap::new(),
+            pending_delete: Vec::new(),
         };
         g.config.insert("memory".into(), "512".into());
         g.config.insert("description".into(), "a\nb".into());

@@ -27,9 +27,41 @@ pub struct State {
     pub tasks: Vec<Task>,
     #[serde(default)]
     pub backup_jobs: BTreeMap<String, Map<String, Value>>,
+    /// Linux bridges of the node, by name.
+    #[serde(default = "default_bridges")]
+    pub bridges: BTreeMap<String, Bridge>,
     /// The next worker PID, so UPIDs stay unique across restarts with a state file.
     #[serde(default = "first_pid")]
     pub next_pid: u32,
+}
+
+/// A Linux bridge guests attach to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Bridge {
+    pub vlan_aware: bool,
+    pub ports: String,
+}
+
+impl Bridge {
+    /// Parses `NAME[:vlan-aware][:PORTS]`, e.g. `vmbr0:vlan-aware:eno1`.
+    pub fn parse_spec(spec: &str) -> Option<(String, Bridge)> {
+        let mut parts = spec.split(':');
+        let name = parts.next().filter(|n| !n.is_empty())?;
+        let mut bridge = Bridge { vlan_aware: false, ports: String::new() };
+        for p in parts {
+            if p == "vlan-aware" {
+                bridge.vlan_aware = true;
+            } else {
+                bridge.ports = p.to_string();
+            }
+        }
+        Some((name.to_string(), bridge))
+    }
+}
+
+/// A fresh node's bridge: `vmbr0` on the first NIC, made VLAN-aware (as the examples need).
+pub fn default_bridges() -> BTreeMap<String, Bridge> {
+    BTreeMap::from([("vmbr0".to_string(), Bridge { vlan_aware: true, ports: "eno1".into() })])
 }
 
 fn first_pid() -> u32 {
@@ -56,6 +88,7 @@ impl State {
             guests: BTreeMap::new(),
             tasks: Vec::new(),
             backup_jobs: BTreeMap::new(),
+            bridges: default_bridges(),
             next_pid: first_pid(),
         }
     }
