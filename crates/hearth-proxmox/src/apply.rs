@@ -16,7 +16,7 @@ use crate::client::scalar;
 use crate::desired::DesiredGuest;
 use crate::plan::{GuestAction, NodePlan, Update};
 use crate::property::show_mib;
-use crate::shell::{NodeShell, is_bind_mount, pct_set};
+use crate::shell::{NodeShell, pct_set, root_only};
 use crate::{Client, Error};
 
 /// What happened to one guest.
@@ -173,10 +173,13 @@ async fn fetch_volumes(
 async fn create(client: &Client, shell: &dyn NodeShell, d: &DesiredGuest, out: &mut GuestOutcome) -> Result<(), Error> {
     let mut body = Map::new();
     body.insert("vmid".into(), json!(d.vmid));
-    let mut binds = Vec::new();
+    // What only root may set goes in with `pct set` once the container exists (the API refuses
+    // it to a token even at creation).
+    let unprivileged = d.create.get("unprivileged").is_none_or(|u| scalar(u) == "1");
+    let mut root_settings = Vec::new();
     for (k, v) in d.create.iter().filter(|(k, _)| *k != "vmid") {
-        if d.kind == GuestKind::Lxc && is_bind_mount(k, &scalar(v)) {
-            binds.push((k.clone(), scalar(v)));
+        if d.kind == GuestKind::Lxc && root_only(k, &scalar(v), unprivileged) {
+            root_settings.push((k.clone(), scalar(v)));
         } else {
             body.insert(k.clone(), v.clone());
         }
@@ -185,14 +188,14 @@ async fn create(client: &Client, shell: &dyn NodeShell, d: &DesiredGuest, out: &
         return Err(undo(client, d, e, out).await);
     }
     out.done.push("created".into());
-    if !binds.is_empty() {
-        let argv = pct_set(d.vmid, &binds, &[]);
+    if !root_settings.is_empty() {
+        let argv = pct_set(d.vmid, &root_settings, &[]);
         if let Err(why) = shell.run(&d.node, &argv).await {
             let e = Error::Shell(why);
             return Err(undo(client, d, e, out).await);
         }
-        let keys: Vec<&str> = binds.iter().map(|(k, _)| k.as_str()).collect();
-        out.done.push(format!("mounted {} as root on the node", keys.join(", ")));
+        let keys: Vec<&str> = root_settings.iter().map(|(k, _)| k.as_str()).collect();
+        out.done.push(format!("set {} as root on the node", keys.join(", ")));
     }
     let imports = d.create.get(&d.disk.0).and_then(Value::as_str).is_some_and(|v| v.contains("import-from="));
     if imports {

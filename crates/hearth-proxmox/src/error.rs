@@ -39,7 +39,7 @@ pub enum Error {
     TaskTimeout { upid: String, secs: u64 },
     #[error("unexpected answer to {what}: {reason}")]
     Protocol { what: String, reason: String },
-    #[error("setting the bind mounts as root on the node failed: {0}")]
+    #[error("setting what only root may set (`pct set`) on the node failed: {0}")]
     Shell(String),
     #[error("cannot fetch `{volume}` onto the node: {reason}")]
     Fetch { volume: String, reason: String },

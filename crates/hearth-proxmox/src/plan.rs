@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 use crate::client::scalar;
 use crate::desired::DesiredGuest;
 use crate::property::{self, same, tag_set};
-use crate::shell::is_bind_mount;
+use crate::shell::root_only;
 
 /// A guest as the node has it.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,8 +142,8 @@ pub struct Change {
     pub to: Option<String>,
     /// Whether a running guest takes it at once (else at its next start).
     pub live: bool,
-    /// Set as root on the node over SSH (`pct set`), since the API refuses it to a token: a
-    /// container's bind mount.
+    /// Set as root on the node over SSH (`pct set`), since the API refuses it to a token (a
+    /// container's bind mount, device, non-`nesting` feature flag: `shell::root_only`).
     pub on_node: bool,
 }
 
@@ -244,6 +244,7 @@ fn diff(d: &DesiredGuest, a: &ActualGuest) -> GuestAction {
     let mut reasons = Vec::new();
     let mut changes = Vec::new();
     let hotplug = a.config.get("hotplug").map_or_else(|| "network,disk,usb".to_string(), scalar);
+    let unprivileged = a.config.get("unprivileged").is_some_and(|u| scalar(u) == "1");
     for (key, want) in &d.create {
         if CREATE_ONLY.contains(&key.as_str()) || *key == d.disk.0 {
             continue;
@@ -268,7 +269,7 @@ fn diff(d: &DesiredGuest, a: &ActualGuest) -> GuestAction {
             continue;
         }
         let live = live(d.kind, key, have.is_none(), &hotplug);
-        let on_node = d.kind == GuestKind::Lxc && is_bind_mount(key, &scalar(want));
+        let on_node = d.kind == GuestKind::Lxc && root_only(key, &scalar(want), unprivileged);
         changes.push(Change { key: key.clone(), from: have.map(scalar), to: Some(scalar(want)), live, on_node });
     }
     for (key, have) in &a.config {
@@ -278,7 +279,7 @@ fn diff(d: &DesiredGuest, a: &ActualGuest) -> GuestAction {
                 from: Some(scalar(have)),
                 to: None,
                 live: live_delete(d.kind, key, &hotplug),
-                on_node: d.kind == GuestKind::Lxc && is_bind_mount(key, &scalar(have)),
+                on_node: d.kind == GuestKind::Lxc && root_only(key, &scalar(have), unprivileged),
             });
         }
     }

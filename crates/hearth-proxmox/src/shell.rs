@@ -1,7 +1,9 @@
-//! What the API refuses an API token and Hearth therefore does as root on the node, over SSH:
-//! a container's bind mounts (`mpN` with a host path; Proxmox allows them only to `root@pam`
-//! logged in with its password, never to a token), set with `pct set`. The binary provides the
-//! SSH shell; tests provide one that acts on the simulator's state as `pct` would.
+//! What the API refuses an API token and Hearth therefore does as root on the node, over SSH,
+//! with `pct set`: the container settings pve-container's `check_ct_modify_config_perm` allows
+//! only to `root@pam` logged in with its password, never to a token, whatever its roles: bind
+//! and device mount points (`mpN` with a host path), device passthrough (`devN`), hook scripts,
+//! and feature flags other than `nesting` (any flag on a privileged container). The binary
+//! provides the SSH shell; tests provide one that acts on the simulator's state as `pct` would.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,10 +28,16 @@ impl NodeShell for NoShell {
     }
 }
 
-/// Whether `key=value` of a guest is a bind mount only root may set.
-pub fn is_bind_mount(key: &str, value: &str) -> bool {
-    key.strip_prefix("mp").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-        && value.starts_with('/')
+/// Whether setting (or removing) `key=value` on a container takes `root@pam` itself.
+pub fn root_only(key: &str, value: &str, unprivileged: bool) -> bool {
+    let numbered =
+        |family: &str| key.strip_prefix(family).is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+    let volume = value.split(',').find(|p| !p.contains('=')).unwrap_or("");
+    (numbered("mp") && volume.starts_with('/'))
+        || numbered("dev")
+        || key == "hookscript"
+        || (key == "features"
+            && (!unprivileged || value.split(',').filter(|p| !p.is_empty()).any(|p| !p.starts_with("nesting="))))
 }
 
 /// `pct set VMID -KEY VALUE ... [-delete KEYS]`.

@@ -192,7 +192,7 @@ fn mount_points_devices_and_features() {
             ],
         )],
         &[],
-        "guests on node pve:\n  ~ 101 web (lxc): 5 change(s), restart\n      mp0: /tank/media,mp=/srv/media -> /tank/media,mp=/media (needs restart, as root on the node)\n      mp1: add /tank/dl,mp=/downloads (live, as root on the node)\n      dev0: add /dev/dri/renderD128 (live)\n      features: nesting=1 -> keyctl=1,nesting=1 (needs restart)\n      mp2: remove /tank/old,mp=/old (needs restart, as root on the node)\n",
+        "guests on node pve:\n  ~ 101 web (lxc): 5 change(s), restart\n      mp0: /tank/media,mp=/srv/media -> /tank/media,mp=/media (needs restart, as root on the node)\n      mp1: add /tank/dl,mp=/downloads (live, as root on the node)\n      dev0: add /dev/dri/renderD128 (live, as root on the node)\n      features: nesting=1 -> keyctl=1,nesting=1 (needs restart, as root on the node)\n      mp2: remove /tank/old,mp=/old (needs restart, as root on the node)\n",
     );
 }
 

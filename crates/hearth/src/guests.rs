@@ -44,7 +44,7 @@ pub struct Guests {
 /// A node's plan with its client, for apply.
 pub struct Planned {
     pub client: Arc<Client>,
-    /// Root on the node, for what the API refuses a token (bind mounts).
+    /// Root on the node, for what the API refuses a token (bind mounts, devices, features).
     pub shell: Arc<dyn hearth_proxmox::NodeShell>,
     pub plan: NodePlan,
     pub desired: Vec<DesiredGuest>,
