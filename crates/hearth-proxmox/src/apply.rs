@@ -242,11 +242,11 @@ async fn start(client: &Client, d: &DesiredGuest, out: &mut GuestOutcome) -> Res
         Err(_) => false,
     };
     if running {
-        out.done.push("started".into());
         // The simulator runs an appliance's OS nowhere and says so in the start task's log.
         let log = started.as_ref().map(Vec::as_slice).unwrap_or_default();
-        if let Some(line) = log.iter().find(|l| l.contains("simulated only")) {
-            out.notes.push(format!("not started: {}", line.split_once(": ").map_or(line.as_str(), |(_, r)| r)));
+        match log.iter().find_map(|l| l.split_once("simulated only: ")) {
+            Some((_, reason)) => out.notes.push(format!("not started: {reason} (the simulator reports it running)")),
+            None => out.done.push("started".into()),
         }
         return Ok(());
     }

@@ -27,8 +27,27 @@ async fn every_example_is_created_then_unchanged() {
             let wanted: Vec<u32> = node.desired.iter().map(|d| d.vmid).collect();
             let have: Vec<u32> = node.guests().keys().copied().collect();
             assert_eq!(have, wanted, "{spec}: the node's guests");
-            // Every guest runs (an appliance "runs" in the simulator without a runtime).
+            // Every guest runs in the simulator; an appliance is reported as not started.
             assert!(node.guests().values().all(|running| *running), "{spec}: {:?}", node.guests());
+            for g in &outcome.guests {
+                let d = node.desired.iter().find(|d| d.vmid == g.vmid).expect("a spec guest");
+                let appliance = d.create.get("tags").is_some_and(|t| t.to_string().contains("appliance"));
+                let expected: Vec<String> = if appliance {
+                    vec![
+                        "not started: an appliance's OS does not run as a container (the simulator reports it running)"
+                            .into(),
+                    ]
+                } else {
+                    Vec::new()
+                };
+                assert_eq!(g.notes, expected, "{spec}: {}", g.name);
+                assert_eq!(g.done.contains(&"started".to_string()), !appliance, "{spec}: {}", g.name);
+            }
+            // No request refused (each passed the schema check and the node's own rules), and
+            // never more than two tasks at once.
+            let (refused, most) = node.sim.with_stats(|st| (st.refused.clone(), st.max_concurrent_tasks));
+            assert!(refused.is_empty(), "{spec}: refused requests: {refused:?}");
+            assert!((1..=2).contains(&most), "{spec}: {most} tasks at once");
             let again = node.plan(&[]).await;
             assert!(
                 again.is_empty(),

@@ -10,7 +10,7 @@ use hearth_proxmox::plan::NodePlan;
 use hearth_proxmox::shell::{NodeShell, ShellFuture};
 use hearth_proxmox::{Client, DesiredGuest, Endpoint, RetryPolicy, Token, Trust, desired_guests, plan_node};
 use hearth_pve_sim::state::{Storage, Volume, storage::default_storages};
-use hearth_pve_sim::{Config, Faults, NoRuntime, Rule, Schema, Sim, State};
+use hearth_pve_sim::{Config, Faults, GuestInfo, Rule, Runtime, Schema, Sim, Started, State};
 use serde_json::Value;
 
 pub const TOKEN: &str = "hearth@pve!apply=5f0c1f2e-7d1c-4c8e-9d1a-0123456789ab";
@@ -106,6 +106,26 @@ impl NodeShell for SimShell {
     }
 }
 
+/// Runs guests nowhere, like `NoRuntime`, except that an appliance (tagged `appliance`, or a VM
+/// whose OS is not Linux) is reported as simulated only, as the simulator's Docker runtime does.
+pub struct Appliances;
+
+impl Runtime for Appliances {
+    fn start(&self, g: &GuestInfo) -> Result<Started, String> {
+        let ostype = g.ostype.as_deref().unwrap_or("l26");
+        if g.tags.iter().any(|t| t == "appliance") || ostype == "other" || ostype.starts_with("win") {
+            return Ok(Started::SimulatedOnly("an appliance's OS does not run as a container".into()));
+        }
+        Ok(Started::Running)
+    }
+    fn stop(&self, _: &GuestInfo) -> Result<(), String> {
+        Ok(())
+    }
+    fn destroy(&self, _: &GuestInfo) -> Result<(), String> {
+        Ok(())
+    }
+}
+
 /// Serves a simulated `node` whose storages are the default ones plus those `desired` uses, with
 /// the cloud-init snippets the VMs name already on `local` (Hearth's deploy puts them there over
 /// SSH); its tasks take `task_duration`, and its client retries and polls by `policy`.
@@ -137,7 +157,7 @@ pub async fn start_with(node: &str, desired: Vec<DesiredGuest>, task_duration: D
             }
         }
     }
-    let sim = Arc::new(Sim::new(Arc::new(schema), config, state, Faults::default(), Arc::new(NoRuntime)));
+    let sim = Arc::new(Sim::new(Arc::new(schema), config, state, Faults::default(), Arc::new(Appliances)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let server_sim = Arc::clone(&sim);
