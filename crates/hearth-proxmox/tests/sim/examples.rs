@@ -81,3 +81,38 @@ async fn a_memory_change_is_planned_and_applied_with_the_digest() {
     assert_eq!(config["memory"].to_string(), memory.to_string());
     assert!(node.plan(&[]).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_guest_is_destroyed_only_when_allowed_and_foreign_ones_never() {
+    let mut nodes = start_all("examples/lxc-media-apps-tunnel.yaml").await;
+    let mut node = nodes.remove(0);
+    assert_success(&node.apply().await.1);
+    // A guest someone else made on the node: no `hearth` tag.
+    node.sim.with_state(|s| {
+        let mut foreign = s.guests.get(&node.desired[1].vmid).cloned().expect("a guest to copy");
+        foreign.vmid = 990;
+        foreign.config.insert("tags".into(), "prod".into());
+        foreign.config.insert("hostname".into(), "router".into());
+        s.guests.insert(990, foreign);
+    });
+    let dropped = node.desired.remove(0);
+    let plan = node.plan(&[]).await;
+    let text = hearth_proxmox::text::plan(std::slice::from_ref(&plan));
+    let kept = format!(
+        "  ? {} {} (lxc): tagged `hearth` but not in the spec; kept (destroy it with `--allow-destroy {}`)\n",
+        dropped.vmid, dropped.name, dropped.name
+    );
+    assert!(text.contains(&kept), "{text}");
+    assert!(text.ends_with("  · 990 router (lxc): no `hearth` tag, left alone\n"), "{text}");
+    assert!(plan.is_empty());
+    node.apply_plan(&plan).await;
+    assert!(node.guests().contains_key(&dropped.vmid) && node.guests().contains_key(&990));
+
+    let plan = node.plan(&[dropped.name.clone(), "router".into()]).await;
+    let outcome = node.apply_plan(&plan).await;
+    assert_success(&outcome);
+    let g = outcome.guests.iter().find(|g| g.vmid == dropped.vmid).expect("the dropped guest");
+    assert_eq!(g.done, vec!["stopped".to_string(), "destroyed".to_string()]);
+    assert!(!node.guests().contains_key(&dropped.vmid));
+    assert!(node.guests().contains_key(&990), "a guest without the `hearth` tag is never destroyed");
+}
