@@ -268,7 +268,7 @@ impl Client {
             Error::Connect { url: url.to_string(), reason: chain(&e) }
         } else {
             // A request sent and no complete answer: the node may have acted on it.
-            Error::Timeout { url: url.to_string(), secs: self.retry.request_timeout.as_secs() }
+            Error::Transport { url: url.to_string(), reason: chain(&e) }
         }
     }
 

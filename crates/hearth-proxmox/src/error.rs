@@ -11,6 +11,8 @@ pub enum Error {
     Connect { url: String, reason: String },
     #[error("the Proxmox API at `{url}` did not answer within {secs} s")]
     Timeout { url: String, secs: u64 },
+    #[error("the answer of the Proxmox API at `{url}` was cut off: {reason}")]
+    Transport { url: String, reason: String },
     #[error(
         "refusing to send the API token over plain HTTP to `{url}`; use `https://` (plain HTTP is allowed to loopback only)"
     )]
@@ -57,7 +59,7 @@ impl Error {
     /// proxy timing out, a 5xx), as opposed to a request it refuses whatever the timing.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::Connect { .. } | Error::Timeout { .. } => true,
+            Error::Connect { .. } | Error::Timeout { .. } | Error::Transport { .. } => true,
             Error::Api { status, message, .. } => *status >= 500 || is_lock_message(message),
             Error::Task { exitstatus, .. } => is_lock_message(exitstatus),
             Error::Guest { source, .. } => source.is_transient(),

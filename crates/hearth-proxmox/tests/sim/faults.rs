@@ -79,3 +79,24 @@ async fn a_refused_token_is_an_authentication_error() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_answer_times_out_and_is_read_again() {
+    let mut nodes = start_all("examples/minimal.yaml").await;
+    let node = nodes.remove(0);
+    node.fault(r#"{"kind":"delay","count":1,"method":"GET","ms":2000}"#);
+    let policy = hearth_proxmox::RetryPolicy {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..crate::sim::harness::fast()
+    };
+    let endpoint = hearth_proxmox::Endpoint {
+        node: node.client.node().to_string(),
+        url: node.client.base_url().to_string(),
+        trust: hearth_proxmox::Trust::Ca("/nonexistent".into()),
+    };
+    let token = hearth_proxmox::Token::parse(crate::sim::harness::TOKEN).unwrap();
+    let client = hearth_proxmox::Client::connect(&endpoint, token, policy).await.unwrap();
+    assert!(client.actual().await.expect("read again after the timeout").guests.is_empty());
+    let sent = client.sent();
+    assert_eq!(sent[0], sent[1], "the timed-out read was sent again: {sent:?}");
+}
