@@ -34,11 +34,16 @@ const NOT_CONFIG: &[&str] = &[
     "import-working-storage",
 ];
 
-/// `STORAGE:SIZE` (a new disk in GiB) of a disk value's volume part.
+/// `STORAGE:SIZE` (a new disk in GiB, `\d+(\.\d+)?` as the real `NEW_DISK_RE`) of a disk
+/// value's volume part.
 fn new_disk(volume: &str) -> Option<(&str, f64)> {
     let (store, size) = volume.split_once(':')?;
-    let gib: f64 = size.parse().ok()?;
-    Some((store, gib))
+    let (whole, fraction) = size.split_once('.').unwrap_or((size, "0"));
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    if store.is_empty() || !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    Some((store, size.parse().ok()?))
 }
 
 /// Allocates the new disks of a config in place, returning log lines, or the real error.
@@ -73,7 +78,16 @@ pub(crate) fn allocate_disks(
             config.insert(key.clone(), format!("{store}:{name},media=cdrom"));
             continue;
         }
-        let Some((store, gib)) = new_disk(volume) else { continue };
+        let Some((store, gib)) = new_disk(volume) else {
+            // An existing volume must be there (a path, `none` and `cdrom` are not volumes).
+            if !(volume.starts_with('/') || matches!(volume, "none" | "cdrom")) && s.volume(volume).is_none() {
+                return Err(match volume.split_once(':') {
+                    Some((store, _)) if !s.storages.contains_key(store) => format!("storage '{store}' does not exist"),
+                    _ => format!("volume '{volume}' does not exist"),
+                });
+            }
+            continue;
+        };
         let import = opts.iter().find_map(|o| o.strip_prefix("import-from=")).map(str::to_string);
         opts.retain(|o| !o.starts_with("import-from=") && !o.starts_with("size="));
         let mut size = (gib * (1u64 << 30) as f64) as u64;

@@ -112,9 +112,10 @@ pub async fn config_put(cx: &Ctx<'_>, kind: Kind, asynchronous: bool) -> Result<
         if !changes.iter().any(|(k, _)| k == "lock") && !delete.iter().any(|k| k == "lock") {
             check_lock(g, skiplock)?;
         }
-        // A running VM takes only hot-pluggable changes at once; the rest waits in `[PENDING]`
-        // for its next start, as `qm set` on a running VM does.
-        let deferred = |key: &str| kind == Kind::Qemu && g.running && !hot_pluggable(key);
+        // A running guest takes only hot-pluggable changes at once; the rest waits in
+        // `[PENDING]` for its next start, as `qm set` and `pct set` on a running guest do.
+        let exists = |key: &str| g.config.contains_key(key);
+        let deferred = |key: &str, deleting: bool| g.running && !hot_pluggable(kind, key, exists(key), deleting);
         let mut config = g.config.clone();
         let mut pending = g.pending.clone();
         let mut pending_delete = g.pending_delete.clone();
@@ -123,7 +124,7 @@ pub async fn config_put(cx: &Ctx<'_>, kind: Kind, asynchronous: bool) -> Result<
                 return Err(ApiError::param("delete", "unable to delete required option 'rootfs'"));
             }
             pending.remove(key);
-            if deferred(key) {
+            if deferred(key, true) {
                 if config.contains_key(key) && !pending_delete.contains(key) {
                     pending_delete.push(key.clone());
                 }
@@ -135,7 +136,7 @@ pub async fn config_put(cx: &Ctx<'_>, kind: Kind, asynchronous: bool) -> Result<
         for (k, v) in &changes {
             let v = if k == "tags" { normalize_tags(v) } else { v.clone() };
             pending_delete.retain(|d| d != k);
-            if deferred(k) {
+            if deferred(k, false) {
                 if config.get(k) == Some(&v) {
                     pending.remove(k);
                 } else {
@@ -319,30 +320,60 @@ fn missing_bridge(s: &State, config: &BTreeMap<String, String>) -> Option<String
         .map(str::to_string)
 }
 
-/// Options a running VM takes at once with the default `hotplug` (`network,disk,usb`) and the
-/// options the real node always applies at once; everything else waits for the next start.
-fn hot_pluggable(key: &str) -> bool {
+/// Whether a running guest takes a change (or a deletion) of `key` at once.
+///
+/// A VM: the options the real node always applies at once (`$fast_plug_option`) and, with the
+/// default `hotplug` (`network,disk,usb`), interfaces and disks. A container: the fast-plug
+/// options (`$LXC_FASTPLUG_OPTIONS`), CPU limits, memory and swap, interfaces, and mount points
+/// or devices that are new (`vmconfig_hotplug_pending`); a deletion only of the fast-plug
+/// options, CPU limits and interfaces.
+fn hot_pluggable(kind: Kind, key: &str, exists: bool, deleting: bool) -> bool {
     let base = key.trim_end_matches(|c: char| c.is_ascii_digit());
     let indexed = base.len() < key.len();
-    matches!(
-        key,
-        "lock"
-            | "name"
-            | "onboot"
-            | "shares"
-            | "startup"
-            | "description"
-            | "protection"
-            | "vmstatestorage"
-            | "hookscript"
-            | "tags"
-    ) || (indexed && matches!(base, "net" | "scsi" | "virtio" | "sata" | "usb" | "unused"))
+    match kind {
+        Kind::Qemu => {
+            matches!(
+                key,
+                "lock"
+                    | "name"
+                    | "onboot"
+                    | "shares"
+                    | "startup"
+                    | "description"
+                    | "protection"
+                    | "vmstatestorage"
+                    | "hookscript"
+                    | "tags"
+            ) || (indexed && matches!(base, "net" | "scsi" | "virtio" | "sata" | "usb" | "unused"))
+        }
+        Kind::Lxc => {
+            let fast = matches!(
+                key,
+                "description"
+                    | "onboot"
+                    | "startup"
+                    | "protection"
+                    | "hostname"
+                    | "hookscript"
+                    | "cores"
+                    | "tags"
+                    | "lock"
+            );
+            let cpu_or_net = matches!(key, "cpulimit" | "cpuunits") || (indexed && base == "net");
+            if deleting {
+                return fast || cpu_or_net;
+            }
+            fast || cpu_or_net
+                || matches!(key, "memory" | "swap")
+                || (indexed && matches!(base, "mp" | "dev") && !exists)
+        }
+    }
 }
 
-/// `GET /nodes/{node}/qemu/{vmid}/pending`: every key with its current value and, where a change
-/// waits for the next start, the pending value or `delete`.
-pub fn pending(cx: &Ctx) -> Result<Value, ApiError> {
-    get_guest(cx, Kind::Qemu, |g| {
+/// `GET /nodes/{node}/{qemu,lxc}/{vmid}/pending`: every key with its current value and, where a
+/// change waits for the next start, the pending value or `delete`.
+pub fn pending(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
+    get_guest(cx, kind, |g| {
         let mut keys: Vec<&String> = g.config.keys().chain(g.pending.keys()).collect();
         keys.sort();
         keys.dedup();

@@ -107,7 +107,7 @@ pub async fn dispatch(
         ("POST", _, Some(k), Some("/status/stop")) => guests::power(&cx, k, guests::Power::Stop).await,
         ("POST", _, Some(k), Some("/status/shutdown")) => guests::power(&cx, k, guests::Power::Shutdown).await,
         ("POST", _, Some(k), Some("/status/reboot")) => guests::power(&cx, k, guests::Power::Reboot).await,
-        ("GET", _, Some(Kind::Qemu), Some("/pending")) => guests::pending(&cx),
+        ("GET", _, Some(k), Some("/pending")) => guests::pending(&cx, k),
         ("PUT", _, Some(k), Some("/resize")) => guests::resize(&cx, k).await,
         ("DELETE", _, Some(k), Some("")) => guests::destroy(&cx, k).await,
         _ => Err(ApiError::NotImplemented(format!(

@@ -1,9 +1,10 @@
 //! `DockerRuntime` on the real Docker engine: a started container guest becomes a labelled
 //! container with the guest's hostname, CPU and memory limits and address; stop and destroy
-//! follow; an appliance VM stays simulated only. Needs Docker and a local image with `sleep`
-//! (the lab's Debian image); skips without them unless `HEARTH_REQUIRE_LAB=1`.
+//! follow; an appliance VM stays simulated only. The guest image is made here: the host's
+//! `sleep` and the libraries `ldd` names, imported (nothing pulled). Skips without Docker unless
+//! `HEARTH_REQUIRE_LAB=1`.
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use hearth_pve_sim::DockerRuntime;
@@ -24,6 +25,7 @@ fn skip(why: &str) {
 struct Cleanup {
     prefix: String,
     network: Option<String>,
+    image: Option<String>,
 }
 
 impl Drop for Cleanup {
@@ -34,7 +36,36 @@ impl Drop for Cleanup {
         if let Some(n) = &self.network {
             let _ = docker(&["network", "rm", n]);
         }
+        if let Some(i) = &self.image {
+            let _ = docker(&["image", "rm", i]);
+        }
     }
+}
+
+/// An image holding only the host's `sleep` and its libraries; returns the path of `sleep`.
+fn import_sleep_image(tag: &str) -> Option<String> {
+    let sleep = ["/usr/bin/sleep", "/bin/sleep"].into_iter().find(|p| std::path::Path::new(p).exists())?.to_string();
+    let ldd = Command::new("ldd").arg(&sleep).output().ok()?;
+    let mut files = vec![sleep.clone()];
+    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+        let path = line.split("=>").last().unwrap_or(line).split_whitespace().next().unwrap_or("");
+        if path.starts_with('/') {
+            files.push(path.to_string());
+        }
+    }
+    let mut tar = Command::new("tar")
+        .args(["--create", "--dereference", "--absolute-names", "--file", "-"])
+        .args(&files)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let import = Command::new("docker")
+        .args(["import", "--change", "LABEL hearth.pve-sim.test=1", "-", tag])
+        .stdin(tar.stdout.take()?)
+        .output()
+        .ok()?;
+    (tar.wait().ok()?.success() && import.status.success()).then_some(sleep)
 }
 
 #[tokio::test]
@@ -42,12 +73,11 @@ async fn a_started_guest_becomes_a_container() {
     if docker(&["version", "--format", "{{.Server.Version}}"]).is_none() {
         return skip("no Docker engine");
     }
-    let images = docker(&["images", "--format", "{{.Repository}}:{{.Tag}}"]).unwrap_or_default();
-    let Some(image) = images.lines().find(|i| i.starts_with("hearth-lab:")).map(str::to_string) else {
-        return skip("no lab image (`hearth-lab:*`); `hearth lab up` or the hearth-lab tests build it");
-    };
     let id = std::process::id();
-    let mut cleanup = Cleanup { prefix: format!("hearth-pve-test-{id}-"), network: None };
+    let mut cleanup = Cleanup { prefix: format!("hearth-pve-test-{id}-"), network: None, image: None };
+    let image = format!("hearth-pve-sim-test-{id}:sleep");
+    let Some(sleep) = import_sleep_image(&image) else { return skip("cannot import an image of the host's `sleep`") };
+    cleanup.image = Some(image.clone());
     // A network of the test's own, on the first of a few private /24s no other network holds.
     let name = format!("hearth-pve-sim-test-{id}");
     let subnet = (240..250).map(|n| format!("172.29.{n}.0/24")).find(|subnet| {
@@ -63,7 +93,7 @@ async fn a_started_guest_becomes_a_container() {
         label: format!("hearth.pve-sim=test-{id}"),
         prefix: cleanup.prefix.clone(),
         run_args: Vec::new(),
-        command: vec!["sleep".into(), "infinity".into()],
+        command: vec![sleep, "infinity".into()],
     };
     let node = start_with_runtime(Arc::new(runtime)).await;
     let net0 = format!("name=eth0,bridge=vmbr0,ip={address}/24");

@@ -86,6 +86,7 @@ fn node_state(node: &str, requests: &[Map<String, Value>]) -> State {
 async fn every_examples_guest_is_created_through_the_api() {
     let mut created = 0;
     let mut refusals: BTreeMap<String, usize> = BTreeMap::new();
+    let mut permission_refusals = 0;
     for (example, model) in examples() {
         let files =
             hearth_render::render(&Context { model: &model, catalog: hearth_catalog::builtin(), secrets: None });
@@ -171,8 +172,22 @@ async fn every_examples_guest_is_created_through_the_api() {
                 assert_eq!(answer.status, 200, "{what}: {}", answer.shown());
                 assert_eq!(node.wait(&answer.body["data"]).await["exitstatus"], "OK", "{what}");
             }
+            // What the node refused: only the permission checks above (and the mappings it does
+            // not simulate), never a parameter the schema rejects.
+            let stats = node.raw("GET", "/_sim/stats", None, Body::None).await.body["data"].clone();
+            for r in stats["refused"].as_array().unwrap() {
+                assert_ne!(r["status"], 400, "{example}: {host}: the schema refused {r}");
+                if r["status"] == 403 {
+                    permission_refusals += 1;
+                }
+            }
         }
     }
     eprintln!("hearth-pve-sim: {created} rendered guests created; refused first with an API token: {refusals:?}");
+    assert_eq!(
+        refusals.values().sum::<usize>(),
+        permission_refusals,
+        "every refusal was a permission one, none a schema one"
+    );
     assert!(created > 0);
 }

@@ -281,3 +281,39 @@ async fn guests_attach_only_to_bridges_the_node_has() {
     let status = node.get("/nodes/pve/storage/local-lvm/status").await.data().clone();
     assert_eq!(status["used"], 8u64 << 30);
 }
+
+#[tokio::test]
+async fn a_running_container_takes_memory_at_once_and_the_rest_at_its_next_start() {
+    let node = start(20, 2_000).await;
+    node.create_ct("101", &[("start", "1"), ("searchdomain", "old.example")]).await;
+    node.put(
+        "/nodes/pve/lxc/101/config",
+        &[("memory", "2048"), ("hostname", "db2"), ("nameserver", "10.0.0.53"), ("delete", "searchdomain")],
+    )
+    .await
+    .data();
+    let current = node.get("/nodes/pve/lxc/101/config?current=1").await.data().clone();
+    assert_eq!((current["memory"].as_u64(), current["hostname"].as_str()), (Some(2048), Some("db2")));
+    assert!(current.get("nameserver").is_none() && current["searchdomain"] == "old.example", "{current}");
+    let pending = node.get("/nodes/pve/lxc/101/pending").await.data().clone();
+    let waiting: Vec<&Value> = pending
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e.get("pending").is_some() || e.get("delete").is_some())
+        .collect();
+    assert_eq!(
+        waiting,
+        [
+            &serde_json::json!({ "key": "nameserver", "pending": "10.0.0.53" }),
+            &serde_json::json!({ "key": "searchdomain", "value": "old.example", "delete": 1 })
+        ]
+    );
+    for action in ["shutdown", "start"] {
+        let upid = node.post(&format!("/nodes/pve/lxc/101/status/{action}"), &[]).await.data().clone();
+        assert_eq!(node.wait(&upid).await["exitstatus"], "OK");
+    }
+    let current = node.get("/nodes/pve/lxc/101/config?current=1").await.data().clone();
+    assert_eq!(current["nameserver"], "10.0.0.53");
+    assert!(current.get("searchdomain").is_none());
+}

@@ -107,6 +107,9 @@ async fn invalid_requests_are_refused_like_the_real_server() {
     .await;
     check(&node, "bind_mount_with_token", "POST", lxc, Body::Form(&with(&[("mp0", "/tank/media,mp=/media")])), 403)
         .await;
+    check(&node, "unknown_storage", "POST", lxc, Body::Form(&with(&[("rootfs", "nowhere:8")])), 500).await;
+    let missing = with(&[("rootfs", "local-lvm:4"), ("mp0", "local-lvm:vm-999-disk-0,mp=/x")]);
+    check(&node, "missing_volume", "POST", lxc, Body::Form(&missing), 500).await;
     check(
         &node,
         "feature_flags_with_token",
