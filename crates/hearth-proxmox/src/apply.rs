@@ -19,6 +19,20 @@ use crate::property::show_mib;
 use crate::shell::{NodeShell, pct_set, root_only};
 use crate::{Client, Error};
 
+/// Told each step as it is done: the node, the guest's name and the step (`created`), for a
+/// progress line while a long apply runs.
+pub type Progress = Arc<dyn Fn(&str, &str, &str) + Send + Sync>;
+
+/// Where a guest's steps are told as they happen.
+#[derive(Clone, Default)]
+struct Sink(Option<(Progress, String)>);
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sink")
+    }
+}
+
 /// What happened to one guest.
 #[derive(Debug, Serialize)]
 pub struct GuestOutcome {
@@ -31,6 +45,19 @@ pub struct GuestOutcome {
     /// Why the guest is not as planned.
     #[serde(serialize_with = "error_text")]
     pub error: Option<Error>,
+    #[serde(skip)]
+    sink: Sink,
+}
+
+impl GuestOutcome {
+    /// Records a step done and tells the progress sink.
+    fn did(&mut self, step: impl Into<String>) {
+        let step = step.into();
+        if let Some((progress, node)) = &self.sink.0 {
+            progress(node, &self.name, &step);
+        }
+        self.done.push(step);
+    }
 }
 
 fn error_text<S: serde::Serializer>(e: &Option<Error>, s: S) -> Result<S::Ok, S::Error> {
@@ -90,7 +117,9 @@ pub async fn apply_node(
     shell: Arc<dyn NodeShell>,
     plan: &NodePlan,
     desired: &[DesiredGuest],
+    progress: Option<Progress>,
 ) -> NodeOutcome {
+    let sink = Sink(progress.map(|p| (p, plan.node.clone())));
     let by_vmid: BTreeMap<u32, &DesiredGuest> = desired.iter().map(|d| (d.vmid, d)).collect();
     let creations: Vec<&DesiredGuest> = plan
         .guests
@@ -103,13 +132,15 @@ pub async fn apply_node(
     for g in &plan.guests {
         let client = Arc::clone(&client);
         let shell = Arc::clone(&shell);
+        let sink = sink.clone();
         let desired = by_vmid.get(&g.vmid).map(|d| (*d).clone());
         let (name, vmid, kind, action) = (g.name.clone(), g.vmid, g.kind, g.action.clone());
         let needed = desired.as_ref().and_then(|d| needed_volume(&d.create));
         let volume_name = needed.as_ref().map(|(s, c, f)| format!("{s}:{c}/{f}"));
         let missing = needed.and_then(|v| fetched.get(&v).cloned());
         set.spawn(async move {
-            let mut out = GuestOutcome { name: name.clone(), vmid, done: Vec::new(), notes: Vec::new(), error: None };
+            let mut out =
+                GuestOutcome { name: name.clone(), vmid, done: Vec::new(), notes: Vec::new(), error: None, sink };
             let result = match (&action, desired) {
                 (GuestAction::Create, Some(d)) => match missing {
                     Some(Err(why)) => {
@@ -187,7 +218,7 @@ async fn create(client: &Client, shell: &dyn NodeShell, d: &DesiredGuest, out: &
     if let Err(e) = client.create(d.kind, &body).await {
         return Err(undo(client, d, e, out).await);
     }
-    out.done.push("created".into());
+    out.did("created");
     if !root_settings.is_empty() {
         let argv = pct_set(d.vmid, &root_settings, &[]);
         if let Err(why) = shell.run(&d.node, &argv).await {
@@ -195,7 +226,7 @@ async fn create(client: &Client, shell: &dyn NodeShell, d: &DesiredGuest, out: &
             return Err(undo(client, d, e, out).await);
         }
         let keys: Vec<&str> = root_settings.iter().map(|(k, _)| k.as_str()).collect();
-        out.done.push(format!("set {} as root on the node", keys.join(", ")));
+        out.did(format!("set {} as root on the node", keys.join(", ")));
     }
     let imports = d.create.get(&d.disk.0).and_then(Value::as_str).is_some_and(|v| v.contains("import-from="));
     if imports {
@@ -203,7 +234,7 @@ async fn create(client: &Client, shell: &dyn NodeShell, d: &DesiredGuest, out: &
         if let Err(e) = client.resize(d.kind, d.vmid, &d.disk.0, &size).await {
             return Err(undo(client, d, e, out).await);
         }
-        out.done.push(format!("grew {} to {size}", d.disk.0));
+        out.did(format!("grew {} to {size}", d.disk.0));
     }
     start(client, d, out).await
 }
@@ -246,7 +277,7 @@ async fn start(client: &Client, d: &DesiredGuest, out: &mut GuestOutcome) -> Res
         let log = started.as_ref().map(Vec::as_slice).unwrap_or_default();
         match log.iter().find_map(|l| l.split_once("simulated only: ")) {
             Some((_, reason)) => out.notes.push(format!("not started: {reason} (the simulator reports it running)")),
-            None => out.done.push("started".into()),
+            None => out.did("started"),
         }
         return Ok(());
     }
@@ -276,7 +307,7 @@ async fn update(
         let delete: Vec<String> = api.iter().filter(|c| c.to.is_none()).map(|c| c.key.clone()).collect();
         client.update(d.kind, d.vmid, &set, &delete, u.digest.as_deref()).await?;
         let keys: Vec<&str> = api.iter().map(|c| c.key.as_str()).collect();
-        out.done.push(format!("updated {}", keys.join(", ")));
+        out.did(format!("updated {}", keys.join(", ")));
     }
     if !root.is_empty() {
         let set: Vec<(String, String)> =
@@ -284,18 +315,18 @@ async fn update(
         let delete: Vec<String> = root.iter().filter(|c| c.to.is_none()).map(|c| c.key.clone()).collect();
         shell.run(&d.node, &pct_set(d.vmid, &set, &delete)).await.map_err(Error::Shell)?;
         let keys: Vec<&str> = root.iter().map(|c| c.key.as_str()).collect();
-        out.done.push(format!("set {} as root on the node", keys.join(", ")));
+        out.did(format!("set {} as root on the node", keys.join(", ")));
     }
     if let Some(g) = &u.grow {
         client.resize(d.kind, d.vmid, &g.disk, &show_mib(g.to_mib)).await?;
-        out.done.push(format!("grew {} to {}", g.disk, show_mib(g.to_mib)));
+        out.did(format!("grew {} to {}", g.disk, show_mib(g.to_mib)));
     }
     if u.restart {
         // A clean shutdown and a start, which applies the pending changes (what `reboot` does
         // on a node; the simulator has only start, stop and shutdown).
         client.power(d.kind, d.vmid, Power::Shutdown).await?;
         client.power(d.kind, d.vmid, Power::Start).await?;
-        out.done.push("restarted".into());
+        out.did("restarted");
     }
     if u.start {
         start(client, d, out).await?;
@@ -312,9 +343,9 @@ async fn destroy(
 ) -> Result<(), Error> {
     if running {
         client.power(kind, vmid, Power::Stop).await?;
-        out.done.push("stopped".into());
+        out.did("stopped");
     }
     client.destroy(kind, vmid).await?;
-    out.done.push("destroyed".into());
+    out.did("destroyed");
     Ok(())
 }

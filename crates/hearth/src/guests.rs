@@ -210,10 +210,16 @@ pub fn creating(planned: &[Planned]) -> std::collections::BTreeSet<String> {
 /// Applies every node's plan, the nodes at once.
 pub async fn apply(planned: &[Planned]) -> Vec<hearth_proxmox::apply::NodeOutcome> {
     let mut set = tokio::task::JoinSet::new();
+    // One line on stderr per step as it is done: creating a guest on a real node takes a while.
+    let progress: hearth_proxmox::apply::Progress =
+        Arc::new(|node: &str, guest: &str, step: &str| eprintln!("{node}: {guest}: {step}"));
     for (i, p) in planned.iter().enumerate() {
+        let progress = Arc::clone(&progress);
         let (client, shell, plan, desired) =
             (Arc::clone(&p.client), Arc::clone(&p.shell), p.plan.clone(), p.desired.clone());
-        set.spawn(async move { (i, hearth_proxmox::apply::apply_node(client, shell, &plan, &desired).await) });
+        set.spawn(async move {
+            (i, hearth_proxmox::apply::apply_node(client, shell, &plan, &desired, Some(progress)).await)
+        });
     }
     let mut outcomes = Vec::new();
     while let Some(joined) = set.join_next().await {

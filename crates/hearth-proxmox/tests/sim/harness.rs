@@ -63,7 +63,7 @@ impl Node {
 
     pub async fn apply_plan(&self, plan: &NodePlan) -> NodeOutcome {
         let shell = Arc::new(SimShell(Arc::clone(&self.sim)));
-        apply_node(Arc::clone(&self.client), shell, plan, &self.desired).await
+        apply_node(Arc::clone(&self.client), shell, plan, &self.desired, None).await
     }
 
     pub fn fault(&self, rule: &str) {

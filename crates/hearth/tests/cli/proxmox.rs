@@ -95,6 +95,12 @@ fn guests_are_created_then_unchanged_then_changed() {
         let r = run(path, args, &sim);
         assert_eq!(r.code, Some(code), "{title}\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
         transcript.push_str(&format!("$ {title}\n{}", r.stdout));
+        if title == "apply" {
+            // Progress on stderr, one line per step as it is done.
+            for step in ["created", "grew scsi0 to 100G", "started"] {
+                assert!(r.stderr.contains(&format!("pve: docker: {step}\n")), "{}", r.stderr);
+            }
+        }
     };
     step("plan", &["plan"], &path, 0);
     step("apply", &["apply", "--yes"], &path, 0);
