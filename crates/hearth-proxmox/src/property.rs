@@ -41,8 +41,20 @@ pub fn same(key: &str, desired: &Value, actual: &Value) -> bool {
         return false;
     }
     let (dp, ap) = (parts(&d), parts(&a));
-    let wanted = dp.iter().all(|(k, v)| ap.iter().any(|(ak, av)| ak == k && (v.is_none() || v == av)));
-    let nothing_else = ap.iter().all(|(ak, _)| ADDED_BY_NODE.contains(&ak.as_str()) || dp.iter().any(|(k, _)| k == ak));
+    // The node prints a format's default key bare (`agent: 1` for `enabled=1`,
+    // `hostpci0: 0000:01:00.0,pcie=1` for `host=...`): a first part `k=v` matches a bare first
+    // part `v`.
+    let bare_default = |k: &str, v: Option<&String>| {
+        dp.first().is_some_and(|f| f.0 == k) && ap.first().is_some_and(|f| f.1.is_none() && Some(&f.0) == v)
+    };
+    let wanted = dp
+        .iter()
+        .all(|(k, v)| ap.iter().any(|(ak, av)| ak == k && (v.is_none() || v == av)) || bare_default(k, v.as_ref()));
+    let nothing_else = ap.iter().enumerate().all(|(i, (ak, av))| {
+        ADDED_BY_NODE.contains(&ak.as_str())
+            || dp.iter().any(|(k, _)| k == ak)
+            || (i == 0 && av.is_none() && dp.first().is_some_and(|f| f.1.as_ref() == Some(ak)))
+    });
     wanted && nothing_else
 }
 
@@ -118,6 +130,12 @@ mod tests {
         check_same("mp0", json!("/tank/media,mp=/media"), json!("/tank/media,mp=/media"), true);
         check_same("mp0", json!("/tank/media,mp=/media"), json!("/tank/media,mp=/srv"), false);
         check_same("onboot", json!(1), json!(1), true);
+        // A format's default key, printed bare by the node.
+        check_same("agent", json!("enabled=1"), json!("1"), true);
+        check_same("agent", json!("enabled=1"), json!("0"), false);
+        check_same("hostpci0", json!("host=0000:01:00.0,pcie=1"), json!("0000:01:00.0,pcie=1"), true);
+        check_same("hostpci0", json!("host=0000:01:00.0,pcie=1"), json!("0000:02:00.0,pcie=1"), false);
+        check_same("usb0", json!("host=1234:5678"), json!("1234:5678"), true);
         check_same("hostname", json!("web"), json!("www"), false);
     }
 
