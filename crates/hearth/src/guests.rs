@@ -171,6 +171,26 @@ pub fn spec_location(targets: &Targets, name: &str) -> Option<String> {
     Some(targets.sources.location(*span).to_string())
 }
 
+/// Prints each guest the plan refuses (a disk to shrink, an id taken by a guest Hearth did not
+/// create, ...) as an error at its spec line; answers whether there was any.
+pub fn report_refusals(targets: &Targets, planned: &[Planned]) -> bool {
+    let mut any = false;
+    for p in planned {
+        for g in &p.plan.guests {
+            let hearth_proxmox::GuestAction::Refused { reasons } = &g.action else { continue };
+            any = true;
+            let at = spec_location(targets, &g.name).map_or_else(String::new, |l| format!("{l}: "));
+            for r in reasons {
+                eprintln!(
+                    "{at}error: guest `{}` ({}) on node `{}` cannot be applied: {r}",
+                    g.name, g.vmid, p.plan.node
+                );
+            }
+        }
+    }
+    any
+}
+
 /// Prints each failed guest as a diagnostic naming its spec line; answers whether any failed.
 pub fn report_failures(targets: &Targets, outcomes: &[hearth_proxmox::apply::NodeOutcome]) -> bool {
     let mut failed = false;

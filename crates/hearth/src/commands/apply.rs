@@ -36,6 +36,7 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
     for e in &guest_errors {
         eprintln!("error: {e}");
     }
+    let refused = guests::report_refusals(&targets, &planned);
     let creating = guests::creating(&planned);
     // A guest the plan creates does not exist yet: its files are planned once apply made it.
     let machines: Vec<_> = if args.guests.only_guests {
@@ -57,13 +58,13 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
     let guests_unchanged = planned.iter().all(|p| p.plan.is_empty());
     if guests_unchanged && plan.machines.iter().all(|m| m.error.is_none() && m.is_empty()) {
         println!("no changes");
-        return Ok(if guest_errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(3) });
+        return Ok(if guest_errors.is_empty() && !refused { ExitCode::SUCCESS } else { ExitCode::from(3) });
     }
     if !args.yes && !confirmed()? {
         eprintln!("nothing applied");
         return Ok(ExitCode::from(2));
     }
-    let mut failed = !guest_errors.is_empty();
+    let mut failed = !guest_errors.is_empty() || refused;
     let options = ApplyOptions {
         jobs: args.jobs,
         confirm_timeout: Duration::from_secs(args.confirm_timeout),

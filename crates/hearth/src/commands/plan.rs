@@ -28,6 +28,7 @@ pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
     for e in &guest_errors {
         eprintln!("error: {e}");
     }
+    let refused = guests::report_refusals(&targets, &planned);
     let creating = guests::creating(&planned);
     // A guest the plan creates does not exist yet: its files are planned once apply made it.
     let machines: Vec<_> = if args.guests.only_guests {
@@ -60,6 +61,6 @@ pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
             print!("{}", hearth_deploy::text::plan(&plan));
         }
     }
-    let failed = plan.machines.iter().any(|m| m.error.is_some()) || !guest_errors.is_empty();
+    let failed = plan.machines.iter().any(|m| m.error.is_some()) || !guest_errors.is_empty() || refused;
     Ok(if failed { ExitCode::from(3) } else { ExitCode::SUCCESS })
 }

@@ -112,6 +112,18 @@ fn guests_are_created_then_unchanged_then_changed() {
     insta::assert_snapshot!("proxmox_guests", transcript);
     let running = sim.sim.with_state(|s| s.guests.get(&100).map(|g| (g.running, g.config.get("memory").cloned())));
     assert_eq!(running, Some((true, Some("12288".to_string()))));
+
+    // A smaller disk is refused, at the guest's spec line, and nothing is sent.
+    std::fs::write(&path, std::fs::read_to_string(&path).unwrap().replace("disk: 100GiB", "disk: 50GiB")).unwrap();
+    for args in [&["plan"][..], &["apply", "--yes"][..]] {
+        let r = run(&path, args, &sim);
+        assert_eq!(r.code, Some(3), "{args:?}: {}", r.stderr);
+        let line = r.stderr.lines().find(|l| l.contains("error: guest")).unwrap_or_default();
+        assert_eq!(
+            line.replace(&path.display().to_string(), "homelab.yaml"),
+            "homelab.yaml:8:11: error: guest `docker` (100) on node `pve` cannot be applied: its disk `scsi0` is 100G on the node and 50G in the spec: Proxmox cannot shrink a disk; set `disk: 100G` or more, or recreate the guest"
+        );
+    }
 }
 
 #[test]
