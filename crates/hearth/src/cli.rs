@@ -206,8 +206,11 @@ pub struct GuestArgs {
     #[arg(long = "allow-destroy", value_name = "NAME")]
     pub allow_destroy: Vec<String>,
     /// Only the guests: their Proxmox API changes, no files deployed to any machine.
-    #[arg(long = "only-guests")]
+    #[arg(long = "only-guests", conflicts_with = "no_guests")]
     pub only_guests: bool,
+    /// Leave the guests alone: no Proxmox API is asked, only the files are planned or deployed.
+    #[arg(long = "no-guests")]
+    pub no_guests: bool,
 }
 
 #[derive(Args)]

@@ -65,6 +65,9 @@ pub fn nodes(args: &GuestArgs, targets: &Targets) -> anyhow::Result<Guests> {
     }
     let state = targets.root.parent().map_or_else(|| PathBuf::from(".hearth"), |p| p.join(".hearth"));
     let mut out = Guests { nodes: Vec::new(), skipped: Vec::new() };
+    if args.no_guests {
+        return Ok(out);
+    }
     for (node, desired) in by_node {
         let host_name = desired.first().map(|d| d.host.clone()).unwrap_or_default();
         let host = targets.model.hosts.get(&host_name);
