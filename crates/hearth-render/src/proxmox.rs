@@ -47,28 +47,49 @@ use crate::{Context, File, Kind, Output};
 const TEMPLATE_STORAGE: &str = "local";
 const DEFAULT_STORAGE: &str = "local-lvm";
 
+/// The API calls that create one guest: the `POST /nodes/{node}/lxc` or `/qemu` body, and for a
+/// VM that imports a cloud image, the `PUT /nodes/{node}/qemu/{vmid}/resize` body that grows its
+/// disk to the spec's size. `hearth apply` sends exactly these (hearth-proxmox), and the render
+/// writes them as files, so the two cannot disagree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuestRequest {
+    pub create: Map<String, Value>,
+    pub resize: Option<Map<String, Value>>,
+}
+
+/// The create (and resize) request of guest `name`.
+pub fn guest_request(model: &Model, name: &str, g: &Guest) -> GuestRequest {
+    let create = match g.kind {
+        GuestKind::Lxc => lxc(model, name, g),
+        GuestKind::Vm => qemu(model, name, g),
+    };
+    let imports = g.kind == GuestKind::Vm
+        && create.get("scsi0").and_then(Value::as_str).is_some_and(|d| d.contains("import-from="));
+    // `import-from` copies the cloud image at its own size (2-3 GiB); the disk the spec asks for
+    // exists only after this `PUT /nodes/{node}/qemu/{vmid}/resize`.
+    let resize = imports.then(|| {
+        let mut resize = Map::new();
+        resize.insert("node".into(), json!(node(model, g)));
+        resize.insert("vmid".into(), json!(g.id));
+        resize.insert("disk".into(), json!("scsi0"));
+        resize.insert("size".into(), json!(format!("{}G", g.disk.gib_ceil().max(1))));
+        resize
+    });
+    GuestRequest { create, resize }
+}
+
 pub fn render(cx: &Context, out: &mut Output) {
     // Directory mappings by host and id: one per shared host folder, however many VMs mount it.
     let mut mappings: BTreeMap<(&str, String), (String, Vec<&str>)> = BTreeMap::new();
     for (name, g) in &cx.model.guests {
-        let params = match g.kind {
-            GuestKind::Lxc => lxc(cx.model, name, g),
-            GuestKind::Vm => qemu(cx.model, name, g),
-        };
+        let request = guest_request(cx.model, name, g);
         let path = format!("/etc/hearth/proxmox/{}-{name}.json", g.id);
-        out.push(guest_file(g, name, path, &params));
+        out.push(guest_file(g, name, path, &request.create));
+        if let Some(resize) = &request.resize {
+            let path = format!("/etc/hearth/proxmox/{}-{name}.resize.json", g.id);
+            out.push(guest_file(g, name, path, resize));
+        }
         if g.kind == GuestKind::Vm {
-            if params.get("scsi0").and_then(Value::as_str).is_some_and(|d| d.contains("import-from=")) {
-                // `import-from` copies the cloud image at its own size (2-3 GiB); the disk the
-                // spec asks for exists only after this `PUT /nodes/{node}/qemu/{vmid}/resize`.
-                let mut resize = Map::new();
-                resize.insert("node".into(), json!(node(cx.model, g)));
-                resize.insert("vmid".into(), json!(g.id));
-                resize.insert("disk".into(), json!("scsi0"));
-                resize.insert("size".into(), json!(format!("{}G", g.disk.gib_ceil().max(1))));
-                let path = format!("/etc/hearth/proxmox/{}-{name}.resize.json", g.id);
-                out.push(guest_file(g, name, path, &resize));
-            }
             for host_path in g.mounts.values() {
                 mappings
                     .entry((g.host.as_str(), mapping_id(host_path)))

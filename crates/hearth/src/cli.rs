@@ -217,10 +217,36 @@ pub struct VerifyArgs {
     pub jobs: usize,
 }
 
+/// How plan and apply reach the Proxmox API of each node to create and change guests.
+#[derive(Args)]
+pub struct GuestArgs {
+    /// The API of node NODE at URL instead of its `proxmox.api` (with `--lab`, the only nodes
+    /// asked); plain `http://` only to loopback. Repeat for more nodes.
+    #[arg(long = "proxmox-endpoint", value_name = "NODE=URL")]
+    pub endpoints: Vec<String>,
+    /// Trust the nodes' certificates signed by the CA in this PEM file.
+    #[arg(long = "proxmox-ca", value_name = "FILE")]
+    pub ca: Option<std::path::PathBuf>,
+    /// Pin the certificate a node presents when none is pinned yet (`.hearth/proxmox/NODE.fingerprint`).
+    #[arg(long = "proxmox-pin")]
+    pub pin: bool,
+    /// Destroy this guest, tagged `hearth` but no longer in the spec (its name or id). Repeat for more.
+    #[arg(long = "allow-destroy", value_name = "NAME")]
+    pub allow_destroy: Vec<String>,
+    /// Only the guests: their Proxmox API changes, no files deployed to any machine.
+    #[arg(long = "only-guests", conflicts_with = "no_guests")]
+    pub only_guests: bool,
+    /// Leave the guests alone: no Proxmox API is asked, only the files are planned or deployed.
+    #[arg(long = "no-guests")]
+    pub no_guests: bool,
+}
+
 #[derive(Args)]
 pub struct PlanArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub guests: GuestArgs,
     /// Print the plan as JSON.
     #[arg(long)]
     pub json: bool,
@@ -230,6 +256,8 @@ pub struct PlanArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub guests: GuestArgs,
     /// Apply without asking (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,

@@ -10,6 +10,7 @@
 pub mod checked;
 pub mod cli;
 pub mod commands;
+mod guests;
 mod live_secrets;
 pub mod manifest;
 mod order;

@@ -12,6 +12,8 @@ mod import;
 mod lab;
 #[path = "cli/plans.rs"]
 mod plans;
+#[path = "cli/proxmox.rs"]
+mod proxmox;
 #[path = "cli/suggestions.rs"]
 mod suggestions;
 

@@ -1,5 +1,8 @@
-//! `hearth apply`: shows the plan, asks (refuses without a terminal unless `--yes`), then brings
-//! each machine to a new generation, data tier first and the proxy last, behind a rollback timer.
+//! `hearth apply`: shows the plan, asks (refuses without a terminal unless `--yes`), then
+//! creates, changes and starts the guests through each node's Proxmox API, and brings each
+//! machine to a new generation, data tier first and the proxy last, behind a rollback timer.
+//! The Proxmox hosts' files come first (the snippets VMs boot with), then the guests, then the
+//! files that go into them.
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::process::ExitCode;
@@ -9,11 +12,13 @@ use anyhow::bail;
 use hearth_deploy::{ApplyOptions, Progress, Style};
 
 use crate::cli::ApplyArgs;
+use crate::guests;
 use crate::report::Format;
 use crate::targets::{self, Need};
 
 pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
-    let targets = match targets::load(&args.target, format, Need::Files)? {
+    let need = if args.guests.only_guests { Need::Machines } else { Need::Files };
+    let targets = match targets::load(&args.target, format, need)? {
         Ok(t) => t,
         Err(code) => return Ok(code),
     };
@@ -24,30 +29,76 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
         }
     }
     targets::print_skipped(&targets);
+    let nodes = guests::nodes(&args.guests, &targets)?;
+    guests::print_skipped_nodes(&nodes);
     let runtime = targets::runtime()?;
+    let (planned, guest_errors) = runtime.block_on(guests::plan(&targets, nodes, &args.guests.allow_destroy));
+    for e in &guest_errors {
+        eprintln!("error: {e}");
+    }
+    let refused = guests::report_refusals(&targets, &planned);
+    let creating = guests::creating(&planned);
+    // A guest the plan creates does not exist yet: its files are planned once apply made it.
+    let machines: Vec<_> = if args.guests.only_guests {
+        Vec::new()
+    } else {
+        targets.machines.iter().filter(|m| !creating.contains(&m.name)).cloned().collect()
+    };
     let progress = Progress::new(Style::detect(false));
-    let plan = runtime.block_on(hearth_deploy::plan(&targets.machines, &targets.ssh, &targets.files, &progress))?;
+    let plan = runtime.block_on(hearth_deploy::plan(&machines, &targets.ssh, &targets.files, &progress))?;
     progress.finish();
-    print!("{}", hearth_deploy::text::plan(&plan));
-    if plan.machines.iter().all(|m| m.error.is_none() && m.is_empty()) {
+    let node_plans: Vec<_> = planned.iter().map(|p| p.plan.clone()).collect();
+    print!("{}", hearth_proxmox::text::plan(&node_plans));
+    if !args.guests.only_guests {
+        for name in &creating {
+            eprintln!("{name}: files deployed once the guest is created");
+        }
+        print!("{}", hearth_deploy::text::plan(&plan));
+    }
+    let guests_unchanged = planned.iter().all(|p| p.plan.is_empty());
+    if guests_unchanged && plan.machines.iter().all(|m| m.error.is_none() && m.is_empty()) {
         println!("no changes");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(if guest_errors.is_empty() && !refused { ExitCode::SUCCESS } else { ExitCode::from(3) });
     }
     if !args.yes && !confirmed()? {
         eprintln!("nothing applied");
         return Ok(ExitCode::from(2));
     }
+    let mut failed = !guest_errors.is_empty() || refused;
     let options = ApplyOptions {
         jobs: args.jobs,
         confirm_timeout: Duration::from_secs(args.confirm_timeout),
         order: targets.order.clone(),
     };
-    let progress = Progress::new(Style::detect(false));
-    let report =
-        runtime.block_on(hearth_deploy::apply(&targets.machines, &targets.ssh, &targets.files, &options, &progress))?;
-    progress.finish();
+    let deploy = |machines: &[hearth_deploy::Machine]| {
+        let progress = Progress::new(Style::detect(false));
+        let report =
+            runtime.block_on(hearth_deploy::apply(machines, &targets.ssh, &targets.files, &options, &progress));
+        progress.finish();
+        report
+    };
+    // The Proxmox hosts go first when guests are created or started: a VM boots with the
+    // cloud-init snippet its host's files put in `/var/lib/vz/snippets`.
+    let (hosts, others): (Vec<_>, Vec<_>) =
+        targets.machines.iter().cloned().partition(|m| targets.model.hosts.contains_key(&m.name));
+    let hosts_first = !guests_unchanged && !args.guests.only_guests && !hosts.is_empty();
+    let mut report = hearth_deploy::Report { machines: Vec::new(), unmanaged: Vec::new() };
+    if hosts_first {
+        report.machines.extend(deploy(&hosts)?.machines);
+    }
+    if !guests_unchanged {
+        let outcomes = runtime.block_on(guests::apply(&planned));
+        print!("{}", hearth_proxmox::text::outcome(&outcomes));
+        failed |= guests::report_failures(&targets, &outcomes);
+    }
+    if args.guests.only_guests {
+        return Ok(if failed { ExitCode::from(3) } else { ExitCode::SUCCESS });
+    }
+    let rest = deploy(if hosts_first { &others } else { &targets.machines })?;
+    report.machines.extend(rest.machines);
+    report.unmanaged = rest.unmanaged;
     print!("{}", hearth_deploy::summary(&report));
-    Ok(if report.is_success() { ExitCode::SUCCESS } else { ExitCode::from(3) })
+    Ok(if report.is_success() && !failed { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
 /// Asks on the terminal whether to apply. Without a terminal there is nobody to ask: refused.

@@ -1,0 +1,280 @@
+//! The guest half of `plan` and `apply`: which Proxmox nodes to ask (each host's `proxmox.api`,
+//! or `--proxmox-endpoint NODE=URL`), with which token (the host's `proxmox.token` reference,
+//! else `env:HEARTH_PROXMOX_TOKEN`) and trust (`--proxmox-ca`, or the fingerprint pinned in
+//! `.hearth/proxmox/NODE.fingerprint`, written on first contact only with `--proxmox-pin`), and
+//! the plan of each node's guests. Errors name the guest's lines in the operator's spec.
+//!
+//! With `--lab`, only nodes given with `--proxmox-endpoint` are asked (the simulator the test or
+//! the operator runs): the lab's own machines carry lab addresses and run no Proxmox API, and no
+//! packet may go to a spec address.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use hearth_proxmox::plan::NodePlan;
+use hearth_proxmox::{Client, DesiredGuest, Endpoint, RetryPolicy, Token, Trust};
+
+use crate::cli::GuestArgs;
+use crate::live_secrets::LiveSecrets;
+use crate::persist;
+use crate::targets::Targets;
+
+/// The environment variable holding the API token of a host whose spec names none.
+const TOKEN_ENV: &str = "HEARTH_PROXMOX_TOKEN";
+
+/// One node to ask: where, with what, and the spec's guests on it.
+pub struct Node {
+    pub endpoint: Endpoint,
+    /// The host's machine, reached over SSH as the admin user with `sudo`; `None` with `--lab`
+    /// (the lab's host runs no `pct`) or an endpoint given on the command line.
+    shell: Option<hearth_deploy::Machine>,
+    /// The token's reference, read when the node is contacted.
+    token: String,
+    pub desired: Vec<DesiredGuest>,
+}
+
+/// The nodes to ask, and those left out with why.
+pub struct Guests {
+    pub nodes: Vec<Node>,
+    pub skipped: Vec<(String, String)>,
+}
+
+/// A node's plan with its client, for apply.
+pub struct Planned {
+    pub client: Arc<Client>,
+    /// Root on the node, for what the API refuses a token (bind mounts, devices, features).
+    pub shell: Arc<dyn hearth_proxmox::NodeShell>,
+    pub plan: NodePlan,
+    pub desired: Vec<DesiredGuest>,
+}
+
+/// The nodes of the model that have guests, and how to reach each.
+pub fn nodes(args: &GuestArgs, targets: &Targets) -> anyhow::Result<Guests> {
+    let mut overrides = BTreeMap::new();
+    for e in &args.endpoints {
+        let Some((node, url)) = e.split_once('=') else {
+            bail!("`--proxmox-endpoint {e}` is not `NODE=URL`");
+        };
+        overrides.insert(node.to_string(), url.to_string());
+    }
+    let mut by_node: BTreeMap<String, Vec<DesiredGuest>> = BTreeMap::new();
+    for d in hearth_proxmox::desired_guests(&targets.model) {
+        by_node.entry(d.node.clone()).or_default().push(d);
+    }
+    let state = targets.root.parent().map_or_else(|| PathBuf::from(".hearth"), |p| p.join(".hearth"));
+    let mut out = Guests { nodes: Vec::new(), skipped: Vec::new() };
+    if args.no_guests {
+        return Ok(out);
+    }
+    for (node, desired) in by_node {
+        let host_name = desired.first().map(|d| d.host.clone()).unwrap_or_default();
+        let host = targets.model.hosts.get(&host_name);
+        let overridden = overrides.remove(&node).or_else(|| overrides.remove(&host_name));
+        // An endpoint given on the command line is a simulator or a tunnel: the host's spec
+        // address is not contacted for anything, SSH included.
+        let shell = if targets.lab.is_some() || overridden.is_some() {
+            None
+        } else {
+            targets.machines.iter().find(|m| m.name == host_name).cloned()
+        };
+        let url = match (overridden, targets.lab.is_some()) {
+            (Some(url), _) => url,
+            (None, true) => {
+                out.skipped.push((
+                    node.clone(),
+                    format!("the lab runs no Proxmox API for it; pass `--proxmox-endpoint {node}=URL` (a simulator)"),
+                ));
+                continue;
+            }
+            (None, false) => {
+                match host.and_then(|h| h.api.clone()) {
+                    Some(api) => api,
+                    None => {
+                        out.skipped.push((
+                        node.clone(),
+                        format!("host `{host_name}` has no `proxmox.api`; add it, or pass `--proxmox-endpoint {node}=URL`"),
+                    ));
+                        continue;
+                    }
+                }
+            }
+        };
+        let trust = match &args.ca {
+            Some(ca) => Trust::Ca(ca.clone()),
+            None => Trust::Pinned { file: hearth_proxmox::tls::pin_file(&state, &node), pin_new: args.pin },
+        };
+        let token = host.and_then(|h| h.token.clone()).unwrap_or_else(|| format!("env:{TOKEN_ENV}"));
+        out.nodes.push(Node { endpoint: Endpoint { node, url, trust }, shell, token, desired });
+    }
+    if let Some(unknown) = overrides.keys().next() {
+        bail!("`--proxmox-endpoint {unknown}=...` names no Proxmox node with guests in the spec");
+    }
+    Ok(out)
+}
+
+/// The token of a node: its reference read from the environment, 1Password or the store (a
+/// `secret:NAME` declared under `secrets:` reads from where the declaration says).
+fn token(targets: &Targets, reference: &str) -> anyhow::Result<Token> {
+    let mut reference = reference.to_string();
+    if let Some(name) = reference.strip_prefix("secret:")
+        && let Some(d) = targets.model.declared_secrets.iter().find(|d| d.name == name && d.source != "generated")
+    {
+        reference = d.source.clone();
+    }
+    let value = if let Some(var) = reference.strip_prefix("env:") {
+        std::env::var(var).with_context(|| format!("cannot read the Proxmox API token from `{var}`"))?
+    } else {
+        let store_path = persist::store_path(&targets.root);
+        let store = hearth_secrets::Store::open(&store_path)?;
+        let identity = hearth_secrets::Identity::load(&store_path, false)?;
+        let live = LiveSecrets::new(store, identity);
+        match hearth_render::SecretValues::get(&live, &reference) {
+            Some(v) => v,
+            None => {
+                let why = live.failures().into_iter().map(|(_, w)| w).next().unwrap_or_default();
+                bail!("cannot read the Proxmox API token `{reference}`: {why}");
+            }
+        }
+    };
+    Ok(Token::parse(&value)?)
+}
+
+/// Connects to every node and plans its guests. A node that cannot be reached is an error line
+/// (the others are still planned).
+pub async fn plan(targets: &Targets, guests: Guests, allow_destroy: &[String]) -> (Vec<Planned>, Vec<String>) {
+    let mut planned = Vec::new();
+    let mut errors = Vec::new();
+    for node in guests.nodes {
+        let name = node.endpoint.node.clone();
+        let result = async {
+            let token = token(targets, &node.token)?;
+            let client = Client::connect(&node.endpoint, token, RetryPolicy::default()).await?;
+            let actual = client.actual().await?;
+            let plan = hearth_proxmox::plan_node(&name, &node.desired, &actual, allow_destroy);
+            let shell: Arc<dyn hearth_proxmox::NodeShell> = match node.shell {
+                Some(machine) => Arc::new(SshShell { machine, ssh: targets.ssh.clone() }),
+                None => Arc::new(hearth_proxmox::NoShell),
+            };
+            anyhow::Ok(Planned { client: Arc::new(client), shell, plan, desired: node.desired })
+        }
+        .await;
+        match result {
+            Ok(p) => planned.push(p),
+            Err(e) => errors.push(format!("node `{name}`: {e:#}")),
+        }
+    }
+    (planned, errors)
+}
+
+/// Where guest `name` is in the operator's spec (`file:line:col`).
+pub fn spec_location(targets: &Targets, name: &str) -> Option<String> {
+    let span = targets.spans.get(&format!("guest/{name}"))?.first()?;
+    Some(targets.sources.location(*span).to_string())
+}
+
+/// Prints each guest the plan refuses (a disk to shrink, an id taken by a guest Hearth did not
+/// create, ...) as an error at its spec line; answers whether there was any.
+pub fn report_refusals(targets: &Targets, planned: &[Planned]) -> bool {
+    let mut any = false;
+    for p in planned {
+        for g in &p.plan.guests {
+            let hearth_proxmox::GuestAction::Refused { reasons } = &g.action else { continue };
+            any = true;
+            let at = spec_location(targets, &g.name).map_or_else(String::new, |l| format!("{l}: "));
+            for r in reasons {
+                eprintln!(
+                    "{at}error: guest `{}` ({}) on node `{}` cannot be applied: {r}",
+                    g.name, g.vmid, p.plan.node
+                );
+            }
+        }
+    }
+    any
+}
+
+/// Prints each failed guest as a diagnostic naming its spec line; answers whether any failed.
+pub fn report_failures(targets: &Targets, outcomes: &[hearth_proxmox::apply::NodeOutcome]) -> bool {
+    let mut failed = false;
+    for n in outcomes {
+        for g in &n.guests {
+            let Some(e) = &g.error else { continue };
+            failed = true;
+            let at = spec_location(targets, &g.name).map_or_else(String::new, |l| format!("{l}: "));
+            // The error already names the guest; its cause is what the line adds.
+            let cause = match e {
+                hearth_proxmox::Error::Guest { source, .. } => source.to_string(),
+                other => other.to_string(),
+            };
+            eprintln!("{at}error: guest `{}` ({}) on node `{}` was not applied: {cause}", g.name, g.vmid, n.node);
+        }
+    }
+    failed
+}
+
+/// Says which nodes' guests are not planned and why, on stderr.
+pub fn print_skipped_nodes(guests: &Guests) {
+    for (node, why) in &guests.skipped {
+        eprintln!("guests on node {node} not planned: {why}");
+    }
+}
+
+/// The guests the plans create (their machines do not exist yet).
+pub fn creating(planned: &[Planned]) -> std::collections::BTreeSet<String> {
+    planned
+        .iter()
+        .flat_map(|p| &p.plan.guests)
+        .filter(|g| g.action == hearth_proxmox::GuestAction::Create)
+        .map(|g| g.name.clone())
+        .collect()
+}
+
+/// Applies every node's plan, the nodes at once.
+pub async fn apply(planned: &[Planned]) -> Vec<hearth_proxmox::apply::NodeOutcome> {
+    let mut set = tokio::task::JoinSet::new();
+    // One line on stderr per step as it is done: creating a guest on a real node takes a while.
+    let progress: hearth_proxmox::apply::Progress =
+        Arc::new(|node: &str, guest: &str, step: &str| eprintln!("{node}: {guest}: {step}"));
+    for (i, p) in planned.iter().enumerate() {
+        let progress = Arc::clone(&progress);
+        let (client, shell, plan, desired) =
+            (Arc::clone(&p.client), Arc::clone(&p.shell), p.plan.clone(), p.desired.clone());
+        set.spawn(async move {
+            (i, hearth_proxmox::apply::apply_node(client, shell, &plan, &desired, Some(progress)).await)
+        });
+    }
+    let mut outcomes = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        if let Ok(o) = joined {
+            outcomes.push(o);
+        }
+    }
+    outcomes.sort_by_key(|(i, _)| *i);
+    outcomes.into_iter().map(|(_, o)| o).collect()
+}
+
+/// Root on a Proxmox host over SSH, as the admin user through `sudo -n`.
+struct SshShell {
+    machine: hearth_deploy::Machine,
+    ssh: hearth_deploy::SshOptions,
+}
+
+impl hearth_proxmox::NodeShell for SshShell {
+    fn run<'a>(&'a self, _node: &'a str, argv: &'a [String]) -> hearth_proxmox::shell::ShellFuture<'a> {
+        Box::pin(async move {
+            let words: Vec<String> = argv.iter().map(|a| hearth_render::sh_quote(a)).collect();
+            let line = format!("if [ \"$(id -u)\" = 0 ]; then {0}; else sudo -n {0}; fi", words.join(" "));
+            let connection = hearth_deploy::ssh::Connection::open(&self.machine, &self.ssh)
+                .await
+                .map_err(|e| format!("{e}; run `{}` on it as root", argv.join(" ")))?;
+            let out = connection.run(&line, b"").await.map_err(|e| e.to_string())?;
+            if out.status.success() {
+                Ok(())
+            } else {
+                let err = String::from_utf8_lossy(&out.stderr);
+                Err(format!("`{}` failed: {}", argv.join(" "), err.trim()))
+            }
+        })
+    }
+}
