@@ -16,8 +16,8 @@
 //! (secret, mode 0600: systemd reads it as root before starting `minio-user`'s process).
 //!
 //! For a Docker server `mc` runs inside the container (the image ships it). For a native one it
-//! is `mc` on the PATH; `HEARTH_MC` replaces it (Debian's `mc` is Midnight Commander, MinIO's
-//! own package calls it `mcli`).
+//! is `mcli` on the PATH, the name MinIO's own client package installs it under (Debian's `mc`
+//! is Midnight Commander); `HEARTH_MC` replaces it.
 
 use std::collections::BTreeMap;
 
@@ -126,7 +126,8 @@ fn init_sh(name: &str, s: &Service, buckets: &[&Bucket], consumers: &BTreeMap<&s
     let port = listen_port(s, &["api"]).unwrap_or(9000);
     let mc = match docker_exec(name, s, " -i") {
         Some(exec) => exec.replacen("docker exec -i", "docker exec -i -e MC_HOST_hearth", 1) + " mc",
-        None => "${HEARTH_MC:-mc}".to_string(),
+        // Not `mc`: the function is called that, so it would call itself.
+        None => "${HEARTH_MC:-mcli}".to_string(),
     };
     let mut sh = format!(
         "#!/bin/sh\n\

@@ -738,3 +738,40 @@ fn immich_database_gets_its_superuser_and_extensions() {
     }
     assert!(checked > 0);
 }
+
+/// A native server's init script runs to the end with MinIO's client on the PATH (a stand-in
+/// `mcli` that records its arguments here) and no `HEARTH_MC`: its `mc` function must call the
+/// client, not itself (it did, and `sh` stopped at its recursion limit).
+#[test]
+fn native_minio_init_runs_the_client_on_the_path() {
+    let mut n = 0;
+    for (name, model, files) in rendered_with_secrets() {
+        for f in files.iter().filter(|f| f.kind == Kind::MinioInit && !f.content.contains("docker exec")) {
+            let dir = common::temp_dir(&format!("minio-init-{name}"));
+            std::fs::create_dir_all(dir.join("bin")).unwrap();
+            let client = dir.join("bin/mcli");
+            std::fs::write(&client, "#!/bin/sh\necho \"$*\" >> \"$(dirname \"$0\")/../calls\"\n").unwrap();
+            Command::new("chmod").arg("+x").arg(&client).status().unwrap();
+            let credentials = files
+                .iter()
+                .find(|c| c.machine == f.machine && c.path == "/etc/hearth/minio/credentials.env")
+                .expect("the server's credentials file");
+            std::fs::write(dir.join("credentials.env"), &credentials.content).unwrap();
+            std::fs::write(dir.join("init.sh"), &f.content).unwrap();
+            let out = Command::new("sh")
+                .arg(dir.join("init.sh"))
+                .env("PATH", format!("{}:/usr/bin:/bin", dir.join("bin").display()))
+                .env("HEARTH_MINIO_CREDENTIALS", dir.join("credentials.env"))
+                .env_remove("HEARTH_MC")
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+            let calls = std::fs::read_to_string(dir.join("calls")).unwrap_or_default();
+            for b in &model.buckets {
+                assert!(calls.contains(&format!("mb --ignore-existing hearth/{}", b.name)), "{name}: {calls}");
+            }
+            n += 1;
+        }
+    }
+    assert!(n > 0, "no example has a native MinIO server");
+}
