@@ -45,7 +45,7 @@ pub use down::{DownReport, down};
 pub use error::Error;
 pub use image::{BUILDER_VERSION, DEFAULT_MIRROR, PACKAGES, SUITE};
 pub use machines::{Machine, OfflineImage, Skipped, SkippedFile, skipped_files};
-pub use offline::{NotStarted, StackStart, startable};
+pub use offline::{NotStarted, StackStart, limit_files, startable};
 pub use ops::{
     MachineStatus, exec, exec_output, load_image, not_in_lab, offline_images, ssh, ssh_command, stack_starts, status,
 };

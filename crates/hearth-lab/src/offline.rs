@@ -10,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use hearth_model::Model;
 use hearth_render::compose::{StackContainer, containers};
+use hearth_render::{Activation, File};
 use serde::Serialize;
 
-use crate::machines::OfflineImage;
+use crate::machines::{OfflineImage, SkippedFile};
 
 /// What the lab starts of one stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -105,6 +106,60 @@ pub fn startable(model: &Model, missing: &[OfflineImage]) -> (Vec<StackStart>, V
     (starts, not_started)
 }
 
+/// Rewrites `files` for the containers the lab starts (`starts`): a restart of a container
+/// left stopped is dropped from its file's activations, and a script run once the stack is up
+/// (a database's init through `docker exec`) that works with a service left stopped on its
+/// machine is left out, and returned.
+pub fn limit_files(model: &Model, starts: &[StackStart], files: &mut Vec<File>) -> Vec<SkippedFile> {
+    let started: BTreeSet<(&str, &str, &str)> = starts
+        .iter()
+        .flat_map(|s| s.start.iter().map(move |k| (s.machine.as_str(), s.dir.as_str(), k.as_str())))
+        .collect();
+    let stacks: BTreeSet<(&str, &str)> = starts.iter().map(|s| (s.machine.as_str(), s.dir.as_str())).collect();
+    let stopped_services: BTreeSet<(String, String)> = containers(model)
+        .into_iter()
+        .filter(|c| !started.contains(&(c.machine.as_str(), c.dir.as_str(), c.key.as_str())))
+        .map(|c| (c.machine, c.service))
+        .collect();
+    for f in files.iter_mut() {
+        let machine = f.machine.clone();
+        f.activation.retain(|a| match a {
+            Activation::RestartContainer { dir, service } => {
+                !stacks.contains(&(machine.as_str(), dir.as_str()))
+                    || started.contains(&(machine.as_str(), dir.as_str(), service.as_str()))
+            }
+            _ => true,
+        });
+    }
+    let mut left_out = Vec::new();
+    files.retain(|f| {
+        if !f.activation.iter().any(|a| matches!(a, Activation::Run { .. })) {
+            return true;
+        }
+        let here: Vec<&str> = f
+            .sources
+            .iter()
+            .filter_map(|s| s.strip_prefix("service/"))
+            .filter(|o| model.services.get(*o).is_some_and(|s| s.machines().contains(&f.machine.as_str())))
+            .collect();
+        let stopped = |o: &&str| stopped_services.contains(&(f.machine.clone(), o.to_string()));
+        // A script cannot run half: one stopped container it works with is enough.
+        match here.iter().find(|o| stopped(o)) {
+            Some(first) => {
+                left_out.push(SkippedFile {
+                    machine: f.machine.clone(),
+                    path: f.path.clone(),
+                    what: format!("service `{first}`"),
+                    reason: "its container is not started in the lab".into(),
+                });
+                false
+            }
+            _ => true,
+        }
+    });
+    left_out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +215,53 @@ mod tests {
             SPEC,
             &[("elsewhere", "traefik/whoami:v1.10")],
             &["box /opt/hearth/stacks/media: qbit vpn", "box /opt/hearth/stacks/web: whoami"],
+        );
+    }
+
+    /// Resolves and renders `spec`, marks the images `missing`, and lists the files
+    /// [`limit_files`] leaves out and the container restarts left in.
+    fn check_files(spec: &str, missing: &[(&str, &str)], expected: &[&str]) {
+        let loaded = hearth_spec::load_str("hearth.yaml", spec);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let catalog = hearth_catalog::builtin();
+        let analysis = hearth_model::analyze(&loaded.spec, catalog, &hearth_model::Allocations::default());
+        let mut files =
+            hearth_render::render(&hearth_render::Context { model: &analysis.model, catalog, secrets: None });
+        let missing: Vec<OfflineImage> = missing
+            .iter()
+            .map(|(m, i)| OfflineImage { service: String::new(), machine: m.to_string(), image: i.to_string() })
+            .collect();
+        let (starts, _) = startable(&analysis.model, &missing);
+        let left = limit_files(&analysis.model, &starts, &mut files);
+        let mut got: Vec<String> = left.iter().map(|l| format!("left out {} ({})", l.path, l.what)).collect();
+        for f in &files {
+            for a in &f.activation {
+                if let Activation::RestartContainer { service, .. } = a {
+                    got.push(format!("restart {service} for {}", f.path));
+                }
+            }
+        }
+        assert_eq!(got, expected);
+    }
+
+    const DATA: &str = "homelab: t\nnetworks: { lan: { cidr: 192.168.1.0/24 } }\n\
+        hosts: { box: { address: 192.168.1.10, network: lan, runtime: docker } }\n\
+        services:\n\
+        \x20 db: { app: postgresql, on: box, backup: false }\n\
+        \x20 n8n: { app: n8n, on: box, uses: [db], backup: false }\n";
+
+    #[test]
+    fn a_stopped_databases_init_leaves_with_it() {
+        let image = hearth_catalog::builtin().get("postgresql").map(|a| a.image.value.clone()).unwrap_or_default();
+        check_files(DATA, &[], &["restart db for /etc/hearth/postgres/pg_hba.conf"]);
+        check_files(
+            DATA,
+            &[("box", image.as_str())],
+            &[
+                "left out /etc/hearth/postgres/apply.sh (service `db`)",
+                "left out /etc/hearth/postgres/init.sql (service `db`)",
+                "left out /etc/hearth/postgres/passwords.env (service `db`)",
+            ],
         );
     }
 }

@@ -95,7 +95,7 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
     let not_started = match &lab {
         Some((dir, input)) if !files.is_empty() => {
             let mut left = limit_to_debian(&model, &machines, &mut files, &mut skipped);
-            left.extend(start_what_the_lab_has(dir, input, &machines, &mut files)?);
+            left.extend(start_what_the_lab_has(dir, input, &machines, &mut files, &mut skipped)?);
             left
         }
         _ => Vec::new(),
@@ -126,26 +126,21 @@ fn limit_to_debian(
     files: &mut Vec<DesiredFile>,
     skipped: &mut Vec<hearth_lab::SkippedFile>,
 ) -> Vec<hearth_lab::NotStarted> {
-    let mut rendered: Vec<File> = files.iter().map(|d| d.file.clone()).collect();
-    let plan = hearth_lab::limit_to_debian(model, hearth_catalog::builtin(), &mut rendered);
-    let mut reasons: std::collections::BTreeMap<(String, String), String> =
-        files.drain(..).map(|d| ((d.file.machine, d.file.path), d.reason)).collect();
-    files.extend(rendered.into_iter().map(|file| {
-        let reason = reasons.remove(&(file.machine.clone(), file.path.clone())).unwrap_or_default();
-        DesiredFile { file, reason }
-    }));
+    let plan = rewrite(files, |rendered| hearth_lab::limit_to_debian(model, hearth_catalog::builtin(), rendered));
     let selected: BTreeSet<&str> = machines.iter().map(|m| m.name.as_str()).collect();
     skipped.extend(plan.left_out.into_iter().filter(|s| selected.contains(s.machine.as_str())));
     plan.not_started.into_iter().filter(|n| selected.contains(n.machine.as_str())).collect()
 }
 
 /// Limits each stack's `docker compose up` to the containers whose images the lab's machines
-/// have (the lab cannot pull), and returns the services left out, on the selected machines.
+/// have (the lab cannot pull), drops restarts of the others and the init scripts serving only
+/// them (added to `skipped`), and returns the services left out, on the selected machines.
 fn start_what_the_lab_has(
     dir: &std::path::Path,
     input: &hearth_lab::LabInput,
     machines: &[Machine],
-    files: &mut [DesiredFile],
+    files: &mut Vec<DesiredFile>,
+    skipped: &mut Vec<hearth_lab::SkippedFile>,
 ) -> anyhow::Result<Vec<hearth_lab::NotStarted>> {
     let (starts, not_started) = hearth_lab::stack_starts(dir, input)?;
     let start: std::collections::BTreeMap<(&str, &str), &Vec<String>> =
@@ -160,8 +155,23 @@ fn start_what_the_lab_has(
             }
         }
     }
+    let left_out = rewrite(files, |rendered| hearth_lab::limit_files(&input.model, &starts, rendered));
     let selected: BTreeSet<&str> = machines.iter().map(|m| m.name.as_str()).collect();
+    skipped.extend(left_out.into_iter().filter(|s| selected.contains(s.machine.as_str())));
     Ok(not_started.into_iter().filter(|n| selected.contains(n.machine.as_str())).collect())
+}
+
+/// Runs `f` on the rendered files of `files` and keeps each remaining file's spec lines.
+fn rewrite<R>(files: &mut Vec<DesiredFile>, f: impl FnOnce(&mut Vec<File>) -> R) -> R {
+    let mut rendered: Vec<File> = files.iter().map(|d| d.file.clone()).collect();
+    let out = f(&mut rendered);
+    let mut reasons: std::collections::BTreeMap<(String, String), String> =
+        files.drain(..).map(|d| ((d.file.machine, d.file.path), d.reason)).collect();
+    files.extend(rendered.into_iter().map(|file| {
+        let reason = reasons.remove(&(file.machine.clone(), file.path.clone())).unwrap_or_default();
+        DesiredFile { file, reason }
+    }));
+    out
 }
 
 /// Removes from `files` those that belong to what the lab skips and returns them, limited to the
