@@ -145,6 +145,12 @@ fn native_needs(n: &mut Needs, name: &str, s: &Service, native: &Native) {
     }
     n.sources.insert(format!("service/{name}"));
     let Some(user) = &native.user else { return };
+    // With no package to create it (the operator installs the service, W621), the user its
+    // folders belong to is Hearth's to create: `systemd-tmpfiles` refuses an unknown owner, and
+    // an installer run later reuses an existing system user.
+    if native.package.is_none() {
+        n.users.entry(user.clone()).or_insert_with(|| why.clone());
+    }
     // The package makes its own data folder (unless it makes none); one the spec moved elsewhere
     // is Hearth's to make.
     let makes_data = !native.package.as_deref().is_some_and(|p| MAKE_NO_DATA.contains(&p));
