@@ -146,6 +146,8 @@ async fn a_stopped_target_shows_down_alerts_once_and_recovers_once() {
     let incidents = store.incidents(10).unwrap();
     assert_eq!(incidents.len(), 1);
     assert!(incidents[0].ended.is_some() && incidents[0].announced);
+    drop(store);
+    let _ = std::fs::remove_dir_all(db.parent().unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,10 +155,11 @@ async fn maintenance_records_an_incident_without_alerts() {
     let mut web = HttpTarget::start(Mode::Steady).await;
     web.stop();
     let hook = Webhook::start().await;
+    let db = temp_db("maintenance");
     let mut config = Config::new(
         "lab",
         vec![web.target("route/web.lab.test", "docker", "web", "apps", INTERVAL)],
-        temp_db("maintenance"),
+        db.clone(),
         "127.0.0.1:0".parse().unwrap(),
     );
     config.notifiers = vec![Notifier { name: "ops".into(), channel: Channel::Webhook { url: hook.url.clone() } }];
@@ -174,18 +177,21 @@ async fn maintenance_records_an_incident_without_alerts() {
     assert!(page.contains("(maintenance: not announced)"));
     daemon.stop().await;
     assert!(hook.messages.lock().unwrap().is_empty());
+    let _ = std::fs::remove_dir_all(db.parent().unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_addresses_need_a_token_and_every_route_asks_for_it() {
     let config = Config::new("lab", Vec::new(), temp_db("auth-refused"), "0.0.0.0:0".parse().unwrap());
+    let _ = std::fs::remove_dir_all(temp_db("auth-refused").parent().unwrap());
     let err = hearth_watch::start(config).await.err().expect("started without auth");
     assert_eq!(
         err.to_string(),
         "listening on `0.0.0.0:0` needs authentication, since other machines can reach it; store a token with `hearth secrets set hearth-watch-token` (or listen on `127.0.0.1`)"
     );
 
-    let mut config = Config::new("lab", Vec::new(), temp_db("auth"), "127.0.0.1:0".parse().unwrap());
+    let db = temp_db("auth");
+    let mut config = Config::new("lab", Vec::new(), db.clone(), "127.0.0.1:0".parse().unwrap());
     config.auth = Some(Auth::Token(hearth_verify::probe::Secret::new("tok-canary")));
     config.log = Arc::new(|_| {});
     let daemon = hearth_watch::start(config).await.unwrap();
@@ -199,6 +205,7 @@ async fn other_addresses_need_a_token_and_every_route_asks_for_it() {
         assert_eq!(get(daemon.addr, path, Some("Basic bWU6dG9rLWNhbmFyeQ==")).await.0, 200, "{path}");
     }
     daemon.stop().await;
+    let _ = std::fs::remove_dir_all(db.parent().unwrap());
 }
 
 /// `promtool check metrics` accepts the text (it reads stdin; lint problems fail too).

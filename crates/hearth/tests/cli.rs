@@ -6,6 +6,8 @@
 
 #[path = "cli/lab.rs"]
 mod lab;
+#[path = "cli/watch.rs"]
+mod watch;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
