@@ -1,6 +1,6 @@
 //! The watcher under load, for `scripts/bench-watch.sh`: runs the daemon over the targets a
 //! file lists (one per line: `http ADDR PATH`, `tcp ADDR`, `dns ADDR NAME ANSWER`), every one
-//! at `--interval`, on the same two-worker runtime as `hearth watch`, until `--seconds` pass;
+//! at `--interval`, on a current-thread runtime as `hearth watch` does, until `--seconds` pass;
 //! then prints how many checks ran and failed.
 //!
 //! Usage: `bench TARGETS_FILE DB_FILE SECONDS INTERVAL_SECONDS`
@@ -60,7 +60,7 @@ fn main() {
             timeout: Duration::from_secs(5),
         });
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         let mut config = Config::new("bench", targets, args[2].clone().into(), "127.0.0.1:0".parse().expect("address"));
         config.concurrency = 64;

@@ -136,10 +136,10 @@ impl Webhook {
                 let Ok((stream, _)) = listener.accept().await else { return };
                 let kept = kept.clone();
                 tokio::spawn(async move {
-                    if let Some((_, _, body)) = read_request(stream).await {
-                        if let Ok(v) = serde_json::from_slice(&body) {
-                            kept.lock().unwrap().push(v);
-                        }
+                    if let Some((_, _, body)) = read_request(stream).await
+                        && let Ok(v) = serde_json::from_slice(&body)
+                    {
+                        kept.lock().unwrap().push(v);
                     }
                 });
             }
@@ -165,10 +165,13 @@ impl Drop for Webhook {
     }
 }
 
-/// A receiver of any HTTP request: (request line, headers, body) of each, answering 200.
+/// One request as received: its request line, headers (names in lower case) and body.
+pub type Request = (String, Vec<(String, String)>, String);
+
+/// A receiver of any HTTP request, answering 200 and keeping each.
 pub struct Recorder {
     pub base: String,
-    pub requests: Arc<Mutex<Vec<(String, Vec<(String, String)>, String)>>>,
+    pub requests: Arc<Mutex<Vec<Request>>>,
     task: JoinHandle<()>,
 }
 
@@ -176,7 +179,7 @@ impl Recorder {
     pub async fn start() -> Recorder {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let requests: Arc<Mutex<Vec<(String, Vec<(String, String)>, String)>>> = Arc::default();
+        let requests: Arc<Mutex<Vec<Request>>> = Arc::default();
         let kept = requests.clone();
         let task = tokio::spawn(async move {
             loop {
