@@ -74,7 +74,7 @@ impl Config {
             hourly_days: 400,
             seed: 0,
             remote: None,
-            flush_every: Duration::from_secs(1),
+            flush_every: Duration::from_secs(5),
             log: Arc::new(|line| eprintln!("{line}")),
         }
     }

@@ -43,7 +43,7 @@ pub fn run(args: &WatchArgs, format: Format) -> anyhow::Result<ExitCode> {
     let secrets = Arc::new(StoreSecrets::open(&t.root));
     let (notifiers, unreadable) = notifiers(&t.model, secrets.as_ref());
     // One current-thread runtime: the watcher waits on sockets almost all the time, and a
-    // second worker only adds cross-thread wake-ups (5.3 % of a core instead of 4.9 % for
+    // second worker only adds cross-thread wake-ups (5.3 % of a core against 4.9 % for
     // 10,000 checks every 30 s, docs/PERFORMANCE.md). SQLite writes run on its blocking pool.
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
