@@ -46,9 +46,8 @@ pub struct CheckStatus {
     pub certificate_expires_ms: Option<Millis>,
     /// The latest results for the sparkline: latency in ms, `null` for a failure.
     pub recent: Vec<Option<f64>>,
-    #[serde(skip)]
+    /// Runs and failed runs since the watcher started.
     pub checks: u64,
-    #[serde(skip)]
     pub failures: u64,
     pub incident: Option<i64>,
 }
