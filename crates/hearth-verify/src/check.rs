@@ -269,6 +269,20 @@ impl<'a> Cx<'a> {
     }
 }
 
+/// Checks one fact over `connection` (a connection to the machine the fact runs from), with
+/// every secret value redacted from the reason: the watcher calls this on its schedule, keeping
+/// one connection per machine open between calls.
+pub async fn check_fact(
+    connection: &Connection,
+    fact: &Fact,
+    secrets: &dyn Secrets,
+    options: &Options,
+) -> Result<(), String> {
+    let mut cx = Cx::new(connection, secrets, options);
+    let result = cx.run(fact).await;
+    result.map_err(|why| cx.redact(&why))
+}
+
 /// A loopback port free right now, for a forward.
 fn free_loopback() -> std::io::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))?;

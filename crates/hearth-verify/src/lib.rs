@@ -12,5 +12,6 @@ mod remote;
 pub mod report;
 mod run;
 
+pub use check::check_fact;
 pub use report::{Outcome, Report, Status};
 pub use run::{Options, Secrets, Target, verify};

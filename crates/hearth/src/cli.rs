@@ -53,6 +53,8 @@ pub enum Command {
     Generations(TargetArgs),
     /// Check the running homelab against every fact the spec implies; exit 1 when one fails.
     Verify(VerifyArgs),
+    /// Check the running homelab continuously: status page, `/api/status`, `/metrics`, alerts.
+    Watch(WatchArgs),
     /// Turn existing projects of another tool into a spec fragment that `include:` takes.
     Import {
         #[command(subcommand)]
@@ -239,6 +241,33 @@ pub struct GuestArgs {
     /// Leave the guests alone: no Proxmox API is asked, only the files are planned or deployed.
     #[arg(long = "no-guests")]
     pub no_guests: bool,
+}
+
+#[derive(Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Where the status page listens. Any address but loopback requires the token
+    /// `hearth-watch-token` in the secret store (`hearth secrets set hearth-watch-token`).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9180")]
+    pub listen: std::net::SocketAddr,
+    /// The history database. Default: `.hearth/watch.db` beside the spec (`.hearth/lab/watch.db`
+    /// with `--lab`).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Send one test message to each notification channel and exit (1 when one fails).
+    #[arg(long)]
+    pub test_alerts: bool,
+    /// A maintenance window, `START/END` or `START/DURATION` in UTC (`2026-11-29T22:00Z/2h`):
+    /// incidents opening in it are recorded, not announced. Repeat for more.
+    #[arg(long = "maintenance", value_name = "WINDOW")]
+    pub maintenance: Vec<String>,
+    /// Failures in a row before an incident opens and is announced.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub fail_after: u32,
+    /// Checks running at once.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub concurrency: u32,
 }
 
 #[derive(Args)]

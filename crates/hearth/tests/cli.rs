@@ -16,6 +16,8 @@ mod plans;
 mod proxmox;
 #[path = "cli/suggestions.rs"]
 mod suggestions;
+#[path = "cli/watch.rs"]
+mod watch;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

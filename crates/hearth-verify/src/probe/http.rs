@@ -42,29 +42,88 @@ pub struct Response {
     /// The status of the first answer (redirects are not followed).
     pub status: u16,
     pub chain: Chain,
+    /// The leaf certificate the server presented (DER), over HTTPS.
+    pub leaf: Option<Vec<u8>>,
 }
 
 /// Sends `GET` for the request to `addr`.
 pub async fn get(addr: SocketAddr, request: &Request, timeout: Duration) -> Result<Response, ProbeError> {
-    within(addr, timeout, run(addr, request, timeout)).await
+    within(addr, timeout, async { Prober::new(addr, request, timeout)?.get(addr, request).await }).await
 }
 
-async fn run(addr: SocketAddr, request: &Request, timeout: Duration) -> Result<Response, ProbeError> {
-    if !request.path.starts_with('/') {
-        return Err(ProbeError::Protocol(format!("the path `{}` does not start with `/`", request.path)));
-    }
-    if !request.https {
-        let status = send(addr, request, tls::verifying(None)?, timeout).await?;
-        return Ok(Response { status, chain: Chain::None });
-    }
-    match send(addr, request, tls::verifying(request.ca_pem.as_deref())?, timeout).await {
-        Ok(status) => Ok(Response { status, chain: Chain::Verified }),
-        Err(Failure::Certificate(reason)) => {
-            let status = send(addr, request, tls::accepting_any()?, timeout).await?;
-            Ok(Response { status, chain: Chain::Invalid(reason) })
+/// The clients of one request, built once and used for every check of it (the watcher calls
+/// the same request every few seconds; building a client and its TLS configuration is most of
+/// a probe's cost). No connection is kept between calls: each `get` opens its own, so a check
+/// sees a server that stopped accepting. Plain HTTP needs no per-host client: one
+/// `Prober::plain` serves every plain request, whatever its address.
+#[derive(Debug, Clone)]
+pub struct Prober {
+    verifying: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Prober {
+    /// The clients for `request` to `addr` (over HTTPS the name resolves to `addr` alone).
+    pub fn new(addr: SocketAddr, request: &Request, timeout: Duration) -> Result<Prober, ProbeError> {
+        if !request.https {
+            return Prober::plain(timeout);
         }
-        Err(Failure::Other(e)) => Err(e),
+        let verifying = client(tls::verifying(request.ca_pem.as_deref())?, Some((request, addr)), timeout)?;
+        Ok(Prober { verifying, timeout })
     }
+
+    /// A prober for plain HTTP requests to any address.
+    pub fn plain(timeout: Duration) -> Result<Prober, ProbeError> {
+        Ok(Prober { verifying: client(tls::verifying(None)?, None, timeout)?, timeout })
+    }
+
+    /// Sends `GET` for `request` to `addr`, which must be the address the prober was built for
+    /// when the request is HTTPS.
+    pub async fn get(&self, addr: SocketAddr, request: &Request) -> Result<Response, ProbeError> {
+        let timeout = self.timeout;
+        within(addr, timeout, async {
+            if !request.path.starts_with('/') {
+                return Err(ProbeError::Protocol(format!("the path `{}` does not start with `/`", request.path)));
+            }
+            if !request.https {
+                let (status, _) = send(&self.verifying, addr, request, timeout).await?;
+                return Ok(Response { status, chain: Chain::None, leaf: None });
+            }
+            match send(&self.verifying, addr, request, timeout).await {
+                Ok((status, leaf)) => Ok(Response { status, chain: Chain::Verified, leaf }),
+                Err(Failure::Certificate(reason)) => {
+                    let accepting = client(tls::accepting_any()?, Some((request, addr)), timeout)?;
+                    let (status, leaf) = send(&accepting, addr, request, timeout).await?;
+                    Ok(Response { status, chain: Chain::Invalid(reason), leaf })
+                }
+                Err(Failure::Other(e)) => Err(e),
+            }
+        })
+        .await
+    }
+}
+
+/// A client that never follows a redirect nor keeps a connection; over HTTPS the request's
+/// name resolves to `addr` alone.
+fn client(
+    config: rustls::ClientConfig,
+    https: Option<(&Request, SocketAddr)>,
+    timeout: Duration,
+) -> Result<reqwest::Client, ProbeError> {
+    let mut builder = reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .tls_info(true)
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout);
+    if let Some((request, addr)) = https {
+        let host = request.host.trim_end_matches('.');
+        if host.parse::<std::net::IpAddr>().is_err() {
+            builder = builder.resolve(host, addr);
+        }
+    }
+    builder.build().map_err(|e| ProbeError::Protocol(format!("cannot set up the HTTP client: {e}")))
 }
 
 enum Failure {
@@ -88,29 +147,29 @@ impl From<Failure> for ProbeError {
 }
 
 async fn send(
+    client: &reqwest::Client,
     addr: SocketAddr,
     request: &Request,
-    config: rustls::ClientConfig,
     timeout: Duration,
-) -> Result<u16, Failure> {
-    let scheme = if request.https { "https" } else { "http" };
+) -> Result<(u16, Option<Vec<u8>>), Failure> {
     let host = request.host.trim_end_matches('.');
-    let builder = reqwest::Client::builder()
-        .tls_backend_preconfigured(config)
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout);
-    // A name is resolved to the address alone; an address in `host` cannot be redirected that
-    // way, so the URL names the probe's address (no SNI, the chain checked for that address)
-    // and only the `Host` header carries the one asked for.
-    let (builder, url) = if host.parse::<std::net::IpAddr>().is_ok() {
-        (builder, format!("{scheme}://{addr}{}", request.path))
+    // Over HTTPS the URL names the host (SNI), which the client resolves to the address alone;
+    // an address in `host`, or plain HTTP, names the probe's address in the URL (no SNI, the
+    // chain checked for that address) and only the `Host` header carries the one asked for.
+    let url = if request.https && host.parse::<std::net::IpAddr>().is_err() {
+        format!("https://{host}:{}{}", addr.port(), request.path)
     } else {
-        (builder.resolve(host, addr), format!("{scheme}://{host}:{}{}", addr.port(), request.path))
+        format!("{}://{addr}{}", if request.https { "https" } else { "http" }, request.path)
     };
-    let client = builder.build().map_err(|e| ProbeError::Protocol(format!("cannot set up the HTTP client: {e}")))?;
     match client.get(url).header(reqwest::header::HOST, host).send().await {
-        Ok(response) => Ok(response.status().as_u16()),
+        Ok(response) => {
+            let leaf = response
+                .extensions()
+                .get::<reqwest::tls::TlsInfo>()
+                .and_then(|info| info.peer_certificate())
+                .map(<[u8]>::to_vec);
+            Ok((response.status().as_u16(), leaf))
+        }
         Err(e) => match certificate_error(&e) {
             Some(reason) => Err(Failure::Certificate(reason)),
             None if e.is_connect() && request.https && !tcp_failure(&e) => Err(Failure::Other(ProbeError::Tls(

@@ -3,7 +3,7 @@
 //!
 //! Exit codes: 0 success (warnings allowed), 1 the spec has errors, 2 usage or I/O problems,
 //! 3 a machine could not be planned, applied or rolled back (the others may have been).
-//! `verify` exits 1 when a check fails.
+//! `verify` exits 1 when a check fails; `watch --test-alerts` when a channel fails.
 
 mod apply;
 mod check;
@@ -20,6 +20,7 @@ mod schema;
 mod secrets;
 mod show;
 mod verify;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -44,5 +45,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generations(args) => generations::run(&args, format),
         Command::Verify(args) => verify::run(&args, format),
         Command::Import { source } => import::run(source),
+        Command::Watch(args) => watch::run(&args, format),
     }
 }

@@ -76,7 +76,7 @@ pub fn run(args: &VerifyArgs, format: Format) -> anyhow::Result<ExitCode> {
 
 /// Why the lab cannot check a fact: public certificates and chat or mail channels need the
 /// internet, which lab networks do not reach.
-fn lab_skip(f: &Fact) -> Option<String> {
+pub(crate) fn lab_skip(f: &Fact) -> Option<String> {
     match &f.check {
         Check::Certificate { trust: Trust::Public, .. } => {
             Some("an ACME certificate needs the internet, which the lab does not reach".into())
@@ -90,7 +90,7 @@ fn lab_skip(f: &Fact) -> Option<String> {
 
 /// Secret values from the age store beside the spec; a store that cannot be opened fails each
 /// login that needs a value, saying why.
-enum StoreSecrets {
+pub(crate) enum StoreSecrets {
     Open(Box<LiveSecrets>),
     Unavailable(String),
 }
@@ -98,7 +98,7 @@ enum StoreSecrets {
 impl StoreSecrets {
     /// The store beside the spec; with the lab's state folder, the lab's own values stand in
     /// for those it cannot read, as `apply --lab` used them.
-    fn open(root: &std::path::Path, lab: Option<&std::path::Path>) -> StoreSecrets {
+    pub(crate) fn open(root: &std::path::Path, lab: Option<&std::path::Path>) -> StoreSecrets {
         let path = persist::store_path(root);
         let opened = hearth_secrets::Store::open(&path)
             .map_err(|e| e.to_string())
