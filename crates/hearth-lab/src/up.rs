@@ -111,6 +111,14 @@ pub fn up(input: &LabInput, dir: &Path, options: &UpOptions) -> Result<UpReport,
     // Saved before anything else starts, so `down` finds the proxies of a run that fails later.
     lab.save(&paths)?;
     routing::open(&id, &subnets)?;
+    let networks: Vec<(String, std::net::Ipv4Addr)> =
+        lab.networks.values().map(|n| (n.subnet.clone(), n.gateway)).collect();
+    let placed_on: Vec<(String, String, std::net::Ipv4Addr)> = lab
+        .machines
+        .iter()
+        .filter_map(|(name, m)| Some((name.clone(), lab.networks.get(&m.network)?.subnet.clone(), m.address)))
+        .collect();
+    routing::ssh_from(&id, &routing::ssh_sources(&input.model.firewall, &networks, &placed_on))?;
     for (name, net) in &lab.networks {
         let started = proxy::start(&paths.proxy_dir(), name, net.gateway, &net.subnet)?;
         lab.proxies.push(started);
