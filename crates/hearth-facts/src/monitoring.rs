@@ -28,7 +28,11 @@ pub(crate) fn scrapes(model: &Model, out: &mut Vec<Fact>) {
             let about = host.parse().ok().and_then(|a| place::machine_at(model, a)).unwrap_or(machine);
             let check = Check::ScrapeUp { address, port, job: job.job.clone(), instance: target.clone() };
             let fact = Fact::new(format!("scrape/{}/{target}", job.job), about, machine, check, "monitoring".into());
-            out.push(fact.needs(&[name]).skip(skip.clone()).skip(place::machine_skip(model, about)));
+            // A service's own job needs that service running too.
+            let needs: Vec<&str> = std::iter::once(name)
+                .chain(model.services.contains_key(&job.job).then_some(job.job.as_str()))
+                .collect();
+            out.push(fact.needs(&needs).skip(skip.clone()).skip(place::machine_skip(model, about)));
         }
     }
 }

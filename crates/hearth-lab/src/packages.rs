@@ -75,6 +75,15 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
             continue;
         };
         for machine in s.machines() {
+            // No package at all: Hearth installs nothing (W621), and nobody does in the lab.
+            if native.package.is_none() && !model.is_nixos(machine) {
+                let why = format!("`{name}` has no Debian package Hearth installs, and nothing installs it in the lab");
+                services.insert((machine.to_string(), name.clone()), why);
+                if let Some(unit) = native.unit.as_deref() {
+                    units.insert((machine.to_string(), unit.to_string()), name.clone());
+                }
+                continue;
+            }
             let Some(missing) = unreachable.get(machine) else { continue };
             let found = missing.iter().find(|(p, _)| package_matches(native.package.as_deref(), p));
             if let Some((package, repository)) = found {
@@ -218,8 +227,10 @@ mod tests {
              hosts: { box: { address: 192.168.1.10, network: lan, runtime: native } }\n\
              services:\n\
              \x20 logs: { app: loki, on: box, form: native, backup: false }\n\
-             \x20 cache: { app: redis, on: box, form: native, backup: false }\n",
+             \x20 cache: { app: redis, on: box, form: native, backup: false }\n\
+             \x20 flows: { app: n8n, on: box, form: native, backup: false }\n",
             &[
+                "box flows: `flows` has no Debian package Hearth installs, and nothing installs it in the lab",
                 "box logs: package `loki` comes from https://apt.grafana.com, which the lab cannot reach",
                 "box packages: nftables redis-server",
                 "box tmpfiles: ",

@@ -48,7 +48,7 @@ pub fn run(args: &VerifyArgs, format: Format) -> anyhow::Result<ExitCode> {
                 .skip
                 .clone()
                 .or_else(|| f.needs.iter().find_map(|n| offline.get(n).cloned()))
-                .or_else(|| lab.then(|| lab_skip(f)).flatten()),
+                .or_else(|| lab.then(|| lab_skip(f).or_else(|| remote_backup(&t.model, f))).flatten()),
         })
         .collect();
     let secrets = StoreSecrets::open(&t.root, t.lab.as_ref().map(|(dir, _)| dir.as_path()));
@@ -86,6 +86,40 @@ pub(crate) fn lab_skip(f: &Fact) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Why the lab cannot check a backup: its policy writes to a repository on the internet (B2,
+/// Azure, Google Cloud Storage, Swift, rclone, S3 at a public host).
+fn remote_backup(model: &hearth_model::Model, f: &Fact) -> Option<String> {
+    let Check::Backup { .. } = &f.check else { return None };
+    let service = f.id.strip_prefix("backup/")?;
+    let job = model.backups.jobs.iter().find(|j| j.service == service)?;
+    let policy = model.backups.policies.get(&job.policy)?;
+    policy.to.iter().find_map(|name| match model.backups.repositories.get(name)? {
+        hearth_model::model::Repository::Restic { url, .. }
+            if on_the_internet(url, model.domain.as_deref().unwrap_or_default()) =>
+        {
+            Some(format!("repository `{name}` ({url}) is on the internet, which the lab does not reach"))
+        }
+        _ => None,
+    })
+}
+
+/// Whether a restic repository URL names a place outside the homelab (a cloud backend, or an S3
+/// or REST server at a public name outside the homelab's domain).
+fn on_the_internet(url: &str, domain: &str) -> bool {
+    const CLOUD: &[&str] = &["b2:", "azure:", "gs:", "swift:", "rclone:"];
+    if CLOUD.iter().any(|c| url.starts_with(c)) {
+        return true;
+    }
+    let Some(rest) = url.strip_prefix("s3:").or_else(|| url.strip_prefix("rest:")) else { return false };
+    let host = rest.split("://").last().unwrap_or(rest).split(['/', ':']).next().unwrap_or_default();
+    let inside = |suffix: &str| !suffix.is_empty() && (host == suffix || host.ends_with(&format!(".{suffix}")));
+    host.parse::<std::net::IpAddr>().is_err()
+        && host.contains('.')
+        && !inside(domain)
+        && !inside("arpa")
+        && !inside("lan")
 }
 
 /// Secret values from the age store beside the spec; a store that cannot be opened fails each
@@ -127,6 +161,24 @@ impl Secrets for StoreSecrets {
                     .map_or_else(|| "no value".to_string(), |(_, why)| why)
             }),
             StoreSecrets::Unavailable(why) => Err(why.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn repositories_on_the_internet() {
+        for (url, expected) in [
+            ("b2:homelab-backups:/", true),
+            ("s3:https://s3.amazonaws.com/bucket", true),
+            ("s3:http://10.0.20.13:9000/restic", false),
+            ("s3:https://minio.home.arpa/restic", false),
+            ("rest:https://backup.example.org/", false),
+            ("/mnt/usb/restic", false),
+            ("sftp:user@nas:/restic", false),
+        ] {
+            assert_eq!(super::on_the_internet(url, "example.org"), expected, "{url}");
         }
     }
 }
