@@ -40,7 +40,11 @@ fn listeners<'m>(model: &'m Model, machine: &str, port: u16) -> Vec<&'m str> {
     model
         .services
         .iter()
-        .filter(|(_, s)| s.machines().contains(&machine) && s.ports.iter().any(|p| p.host == Some(port)))
+        .filter(|(_, s)| {
+            // A port not published on the machine is still the service's own there when it
+            // runs natively (Traefik's dashboard, opened to Prometheus alone).
+            s.machines().contains(&machine) && s.ports.iter().any(|p| p.host.unwrap_or(p.container) == port)
+        })
         .map(|(n, _)| n.as_str())
         .collect()
 }
