@@ -36,7 +36,7 @@ fn source(model: &Model, machine: &str, o: &Opening) -> String {
 }
 
 /// The services on `machine` publishing `port`, which must run for it to answer.
-fn listeners<'m>(model: &'m Model, machine: &str, port: u16) -> Vec<&'m str> {
+pub(crate) fn listeners<'m>(model: &'m Model, machine: &str, port: u16) -> Vec<&'m str> {
     model
         .services
         .iter()

@@ -45,6 +45,8 @@ pub(crate) fn alerts(model: &Model, out: &mut Vec<Fact>) {
             let selectors = promql::selectors(&rule.expr);
             let empty = selectors.is_empty().then(|| format!("the expression `{}` reads no series", rule.expr));
             let check = Check::Series { address, port, alert: rule.name.clone(), selectors };
+            let producers = producers(model, &rule.expr);
+            let needs: Vec<&str> = std::iter::once(name).chain(producers.iter().map(String::as_str)).collect();
             let fact = Fact::new(
                 format!("alert/{}/series", rule.name),
                 machine,
@@ -52,7 +54,7 @@ pub(crate) fn alerts(model: &Model, out: &mut Vec<Fact>) {
                 check,
                 format!("alert/{}", rule.name),
             );
-            out.push(fact.needs(&[name]).skip(skip.clone()).skip(empty));
+            out.push(fact.needs(&needs).skip(skip.clone()).skip(empty));
         }
     }
     let alertmanager = server(model, model.monitoring.alertmanager.as_ref());
@@ -68,7 +70,13 @@ pub(crate) fn alerts(model: &Model, out: &mut Vec<Fact>) {
         match &alertmanager {
             Some((machine, address, port, name, skip)) => {
                 let check = Check::Notify { address: *address, port: *port, channel: channel.clone(), integration };
-                out.push(Fact::new(id, machine, machine, check, source).needs(&[name]).skip(skip.clone()));
+                // A webhook at a homelab machine needs the service listening there.
+                let receivers = match model.notifications.get(channel) {
+                    Some(Channel::Webhook { url }) => webhook_receivers(model, url),
+                    _ => Vec::new(),
+                };
+                let needs: Vec<&str> = std::iter::once(*name).chain(receivers).collect();
+                out.push(Fact::new(id, machine, machine, check, source).needs(&needs).skip(skip.clone()));
             }
             None => {
                 let machine = model
@@ -88,4 +96,38 @@ pub(crate) fn alerts(model: &Model, out: &mut Vec<Fact>) {
             }
         }
     }
+}
+
+/// What an alert expression's series come from, by the names a missing producer is known by: the
+/// monitoring agent (`alloy`, which ships node and backup series where it replaces the node
+/// exporter) and the Blackbox exporters for `probe_` series.
+fn producers(model: &Model, expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let agent = model.monitoring.agent.as_deref();
+    if (expr.contains("node_") || expr.contains("hearth_backup_")) && agent == Some("alloy") {
+        out.push("alloy".to_string());
+    }
+    if expr.contains("probe_") {
+        out.extend(
+            model
+                .services
+                .iter()
+                .filter(|(_, s)| s.app.as_deref() == Some("blackbox-exporter"))
+                .map(|(n, _)| n.clone()),
+        );
+    }
+    out
+}
+
+/// The services listening where a webhook URL points, when it names a homelab machine's address.
+fn webhook_receivers<'m>(model: &'m Model, url: &str) -> Vec<&'m str> {
+    let rest = url.split("://").nth(1).unwrap_or(url);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().ok()),
+        None => (authority, None),
+    };
+    let port = port.unwrap_or(if url.starts_with("https") { 443 } else { 80 });
+    let Some(machine) = host.parse().ok().and_then(|a| place::machine_at(model, a)) else { return Vec::new() };
+    crate::firewall::listeners(model, machine, port)
 }

@@ -162,8 +162,16 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
             None => true,
         }
     });
-    let not_started =
+    let mut not_started: Vec<NotStarted> =
         services.into_iter().map(|((machine, service), reason)| NotStarted { machine, service, reason }).collect();
+    // The agents left out, by their name (the series they ship are missing too).
+    for t in ["alloy", "promtail"] {
+        if let Some((machine, repository)) =
+            unreachable.iter().find_map(|(m, p)| p.get(t).map(|r| (m.clone(), r.clone())))
+        {
+            not_started.push(NotStarted { machine, service: t.to_string(), reason: reason(t, &repository) });
+        }
+    }
     Plan { left_out, not_started }
 }
 
