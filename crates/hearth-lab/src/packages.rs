@@ -1,5 +1,6 @@
 //! Which packages the lab cannot install: those that come from outside Debian's archive (an
-//! upstream apt repository or release download), which the lab's networks do not reach. Their
+//! upstream apt repository or release download), which the lab's networks do not reach, and
+//! those whose service needs the host's kernel (the NFS server). Their
 //! services are left out of the lab: the package leaves the machine's package list, the files
 //! that only serve them are not placed, and verify skips their checks, naming the repository.
 //!
@@ -14,6 +15,22 @@ use hearth_spec::ast::Form;
 
 use crate::machines::SkippedFile;
 use crate::offline::NotStarted;
+
+/// Packages whose service needs what a lab container cannot have, and why.
+const NEEDS_THE_KERNEL: &[(&str, &str)] = &[(
+    "nfs-kernel-server",
+    "the kernel NFS server needs the host's `nfsd` module and its file system, which a lab container cannot load or mount",
+)];
+
+/// Why the lab cannot install `package`, if it cannot: it comes from outside Debian's archive,
+/// or its service needs the kernel.
+fn why_not(catalog: &Catalog, package: &str) -> Option<String> {
+    if let Some((_, why)) = NEEDS_THE_KERNEL.iter().find(|(p, _)| *p == package) {
+        return Some(format!("package `{package}`: {why}"));
+    }
+    let repository = third_party(catalog, package)?;
+    Some(format!("package `{package}` comes from {repository}, which the lab cannot reach"))
+}
 
 /// Where `package` comes from when it is not Debian's: the catalog's `repository` of the app
 /// whose native package it is (a `{{ version }}` package is Debian's at `debian_version`).
@@ -46,15 +63,15 @@ pub struct Plan {
 /// Rewrites `files` for the lab: removes unreachable packages from each package list, drops the
 /// files that serve only services (or agents) of such packages, and says which and why.
 pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) -> Plan {
-    // Unreachable packages per machine, with their repository.
+    // Packages the lab cannot install, per machine, with why.
     let mut unreachable: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for f in files.iter_mut().filter(|f| f.kind == Kind::Packages) {
         let mut kept = String::new();
         for line in f.content.lines() {
             let package = line.trim();
-            match (!package.is_empty() && !package.starts_with('#')).then(|| third_party(catalog, package)).flatten() {
-                Some(repository) => {
-                    unreachable.entry(f.machine.clone()).or_default().insert(package.to_string(), repository);
+            match (!package.is_empty() && !package.starts_with('#')).then(|| why_not(catalog, package)).flatten() {
+                Some(why) => {
+                    unreachable.entry(f.machine.clone()).or_default().insert(package.to_string(), why);
                 }
                 None => {
                     kept.push_str(line);
@@ -64,9 +81,6 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
         }
         f.content = kept;
     }
-    let reason = |package: &str, repository: &str| {
-        format!("package `{package}` comes from {repository}, which the lab cannot reach")
-    };
     // Native services whose package is unreachable on their machine, and their units.
     let mut services: BTreeMap<(String, String), String> = BTreeMap::new();
     let mut units: BTreeMap<(String, String), String> = BTreeMap::new();
@@ -86,8 +100,8 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
             }
             let Some(missing) = unreachable.get(machine) else { continue };
             let found = missing.iter().find(|(p, _)| package_matches(native.package.as_deref(), p));
-            if let Some((package, repository)) = found {
-                services.insert((machine.to_string(), name.clone()), reason(package, repository));
+            if let Some((_, why)) = found {
+                services.insert((machine.to_string(), name.clone()), why.clone());
                 if let Some(unit) = native.unit.as_deref() {
                     units.insert((machine.to_string(), unit.to_string()), name.clone());
                 }
@@ -127,7 +141,7 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
     let mut left_out = Vec::new();
     files.retain(|f| {
         let why = tool(f.kind)
-            .and_then(|t| unreachable.get(&f.machine)?.get(t).map(|r| (format!("agent `{t}`"), reason(t, r))))
+            .and_then(|t| unreachable.get(&f.machine)?.get(t).map(|why| (format!("agent `{t}`"), why.clone())))
             .or_else(|| {
                 // A file that restarts, reloads or enables a left-out service's unit serves it.
                 f.activation.iter().find_map(|a| {
@@ -166,10 +180,8 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
         services.into_iter().map(|((machine, service), reason)| NotStarted { machine, service, reason }).collect();
     // The agents left out, by their name (the series they ship are missing too).
     for t in ["alloy", "promtail"] {
-        if let Some((machine, repository)) =
-            unreachable.iter().find_map(|(m, p)| p.get(t).map(|r| (m.clone(), r.clone())))
-        {
-            not_started.push(NotStarted { machine, service: t.to_string(), reason: reason(t, &repository) });
+        if let Some((machine, why)) = unreachable.iter().find_map(|(m, p)| p.get(t).map(|r| (m.clone(), r.clone()))) {
+            not_started.push(NotStarted { machine, service: t.to_string(), reason: why });
         }
     }
     Plan { left_out, not_started }
