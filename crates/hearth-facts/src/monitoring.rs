@@ -100,7 +100,7 @@ pub(crate) fn alerts(model: &Model, out: &mut Vec<Fact>) {
 
 /// What an alert expression's series come from, by the names a missing producer is known by: the
 /// monitoring agent (`alloy`, which ships node and backup series where it replaces the node
-/// exporter) and the Blackbox exporters for `probe_` series.
+/// exporter), and for `probe_` series the Blackbox exporters and the proxy their probes go through.
 fn producers(model: &Model, expr: &str) -> Vec<String> {
     let mut out = Vec::new();
     let agent = model.monitoring.agent.as_deref();
@@ -108,6 +108,8 @@ fn producers(model: &Model, expr: &str) -> Vec<String> {
         out.push("alloy".to_string());
     }
     if expr.contains("probe_") {
+        // The probes go to the routes, through the proxy.
+        out.extend(model.ingress.proxy.clone());
         out.extend(
             model
                 .services
