@@ -47,30 +47,7 @@ fn check(annotated: &str) {
 /// message shows the spec annotated with what the analysis really reported. Returns the
 /// diagnostics as `render_short` prints them, for tests that look at the wording too.
 fn check_with(annotated: &str, catalog: &hearth_catalog::Catalog) -> Vec<String> {
-    let (text, expected) = markers::parse(annotated);
-    let (a, loaded) = analyze_spec(&text, catalog, &Allocations::default());
-    let mut all = loaded.diagnostics.clone();
-    all.extend(a.diagnostics);
-    let mut got: Vec<markers::Marker> = all
-        .iter()
-        .map(|d| {
-            let loc = loaded.sources.location(d.primary.span);
-            let snippet = loaded.sources.snippet(d.primary.span);
-            let width = snippet.lines().next().map_or(1, |l| l.chars().count().max(1));
-            markers::Marker { line: loc.line, col: loc.col, width, code: d.code.to_string() }
-        })
-        .collect();
-    got.sort();
-    let key = |m: &markers::Marker| (m.line, m.col, m.width, m.code.clone());
-    let same = got.iter().map(key).eq(expected.iter().map(key));
-    let rendered: Vec<String> = all.iter().map(|d| d.render_short(&loaded.sources)).collect();
-    assert!(
-        same,
-        "\nexpected the markers of:\n{annotated}\ngot:\n{}\n{}",
-        markers::render(&text, &got),
-        rendered.join("\n")
-    );
-    rendered
+    markers::check_spec(annotated, catalog)
 }
 
 #[test]

@@ -43,29 +43,7 @@ fn model(extra: &str) -> Model {
 /// Asserts that BASE + `annotated` gives exactly the diagnostics its markers name (see
 /// `model.rs`); returns them as `render_short` prints them.
 fn check(annotated: &str) -> Vec<String> {
-    let (text, expected) = markers::parse(&format!("{BASE}{annotated}"));
-    let loaded = hearth_spec::load_str("test.yaml", &text);
-    let a = analyze(&loaded.spec, hearth_catalog::builtin(), &Allocations::default());
-    let all: Vec<_> = loaded.diagnostics.iter().chain(&a.diagnostics).collect();
-    let mut got: Vec<markers::Marker> = all
-        .iter()
-        .map(|d| {
-            let loc = loaded.sources.location(d.primary.span);
-            let snippet = loaded.sources.snippet(d.primary.span);
-            let width = snippet.lines().next().map_or(1, |l| l.chars().count().max(1));
-            markers::Marker { line: loc.line, col: loc.col, width, code: d.code.to_string() }
-        })
-        .collect();
-    got.sort();
-    let key = |m: &markers::Marker| (m.line, m.col, m.width, m.code.clone());
-    let rendered: Vec<String> = all.iter().map(|d| d.render_short(&loaded.sources)).collect();
-    assert!(
-        got.iter().map(key).eq(expected.iter().map(key)),
-        "\nexpected the markers of:\n{annotated}\ngot:\n{}\n{}",
-        markers::render(&text, &got),
-        rendered.join("\n")
-    );
-    rendered
+    markers::check_spec(&format!("{BASE}{annotated}"), hearth_catalog::builtin())
 }
 
 fn job<'a>(m: &'a Model, name: &str) -> &'a hearth_model::model::ScrapeJob {

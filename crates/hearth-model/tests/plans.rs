@@ -33,28 +33,7 @@ fn analyze_text(text: &str) -> (hearth_model::Analysis, hearth_spec::Loaded) {
 
 /// Asserts that BASE + `annotated` gives exactly the diagnostics its markers name.
 fn check(annotated: &str) {
-    let (text, expected) = markers::parse(&format!("{BASE}{annotated}"));
-    let (a, loaded) = analyze_text(&text);
-    let mut all = loaded.diagnostics.clone();
-    all.extend(a.diagnostics);
-    let mut got: Vec<markers::Marker> = all
-        .iter()
-        .map(|d| {
-            let loc = loaded.sources.location(d.primary.span);
-            let snippet = loaded.sources.snippet(d.primary.span);
-            let width = snippet.lines().next().map_or(1, |l| l.chars().count().max(1));
-            markers::Marker { line: loc.line, col: loc.col, width, code: d.code.to_string() }
-        })
-        .collect();
-    got.sort();
-    let key = |m: &markers::Marker| (m.line, m.col, m.width, m.code.clone());
-    let rendered: Vec<String> = all.iter().map(|d| d.render_short(&loaded.sources)).collect();
-    assert!(
-        got.iter().map(key).eq(expected.iter().map(key)),
-        "\nexpected the markers of:\n{annotated}\ngot:\n{}\n{}",
-        markers::render(&text, &got),
-        rendered.join("\n")
-    );
+    markers::check_spec(&format!("{BASE}{annotated}"), hearth_catalog::builtin());
 }
 
 #[test]

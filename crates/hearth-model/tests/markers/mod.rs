@@ -52,3 +52,33 @@ pub fn render(text: &str, markers: &[Marker]) -> String {
     }
     out
 }
+
+/// Loads and analyzes `annotated` (markers removed first, so they shift no position) with
+/// `catalog`, and asserts that it gives exactly the diagnostics its markers name. On a mismatch
+/// the message shows the spec annotated with what the analysis really reported. Returns the
+/// diagnostics as `render_short` prints them, for tests that look at the wording too.
+pub fn check_spec(annotated: &str, catalog: &hearth_catalog::Catalog) -> Vec<String> {
+    let (text, expected) = parse(annotated);
+    let loaded = hearth_spec::load_str("test.yaml", &text);
+    let a = hearth_model::analyze(&loaded.spec, catalog, &hearth_model::Allocations::default());
+    let all: Vec<_> = loaded.diagnostics.iter().chain(&a.diagnostics).collect();
+    let mut got: Vec<Marker> = all
+        .iter()
+        .map(|d| {
+            let loc = loaded.sources.location(d.primary.span);
+            let snippet = loaded.sources.snippet(d.primary.span);
+            let width = snippet.lines().next().map_or(1, |l| l.chars().count().max(1));
+            Marker { line: loc.line, col: loc.col, width, code: d.code.to_string() }
+        })
+        .collect();
+    got.sort();
+    let key = |m: &Marker| (m.line, m.col, m.width, m.code.clone());
+    let rendered: Vec<String> = all.iter().map(|d| d.render_short(&loaded.sources)).collect();
+    assert!(
+        got.iter().map(key).eq(expected.iter().map(key)),
+        "\nexpected the markers of:\n{annotated}\ngot:\n{}\n{}",
+        render(&text, &got),
+        rendered.join("\n")
+    );
+    rendered
+}
