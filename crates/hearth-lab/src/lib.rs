@@ -47,7 +47,8 @@ pub use image::{BUILDER_VERSION, DEFAULT_MIRROR, PACKAGES, SUITE};
 pub use machines::{Machine, OfflineImage, Skipped, SkippedFile, skipped_files};
 pub use offline::{NotStarted, StackStart, limit_files, startable};
 pub use ops::{
-    MachineStatus, exec, exec_output, load_image, not_in_lab, offline_images, ssh, ssh_command, stack_starts, status,
+    Fitted, MachineStatus, exec, exec_output, fit, load_image, not_in_lab, offline_images, ssh, ssh_command,
+    stack_starts, status,
 };
 pub use packages::{Plan as PackagePlan, limit_to_debian};
 pub use prepare::{LabInput, prepare};

@@ -106,7 +106,8 @@ pub fn startable(model: &Model, missing: &[OfflineImage]) -> (Vec<StackStart>, V
     (starts, not_started)
 }
 
-/// Rewrites `files` for the containers the lab starts (`starts`): a restart of a container
+/// Rewrites `files` for the containers the lab starts (`starts`): each stack's `docker compose
+/// up` names only those (`Activation::ComposeUp.services`), a restart of a container
 /// left stopped is dropped from its file's activations, and a script run once the stack is up
 /// (a database's init through `docker exec`) that works with a service left stopped on its
 /// machine is left out, and returned.
@@ -121,8 +122,17 @@ pub fn limit_files(model: &Model, starts: &[StackStart], files: &mut Vec<File>) 
         .filter(|c| !started.contains(&(c.machine.as_str(), c.dir.as_str(), c.key.as_str())))
         .map(|c| (c.machine, c.service))
         .collect();
+    let start: BTreeMap<(&str, &str), &Vec<String>> =
+        starts.iter().map(|s| ((s.machine.as_str(), s.dir.as_str()), &s.start)).collect();
     for f in files.iter_mut() {
         let machine = f.machine.clone();
+        for a in &mut f.activation {
+            if let Activation::ComposeUp { dir, services } = a
+                && let Some(only) = start.get(&(machine.as_str(), dir.as_str()))
+            {
+                *services = Some((*only).clone());
+            }
+        }
         f.activation.retain(|a| match a {
             Activation::RestartContainer { dir, service } => {
                 !stacks.contains(&(machine.as_str(), dir.as_str()))

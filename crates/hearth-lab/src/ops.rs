@@ -123,13 +123,36 @@ pub fn stack_starts(
     Ok(crate::offline::startable(&input.model, &offline_images(dir, input)?))
 }
 
-/// Every service the lab in `dir` leaves out, with why: its package comes from outside
-/// Debian's archive, or an image it needs is not available offline.
+/// What the lab changed in the files it deploys: the files it left out and the services it
+/// does not start, each with why.
+#[derive(Debug, Default)]
+pub struct Fitted {
+    pub skipped: Vec<crate::SkippedFile>,
+    pub not_started: Vec<crate::NotStarted>,
+}
+
+/// Fits the rendered `files` to the lab in `dir`: leaves out what belongs to what the lab skips
+/// (pools, the Proxmox API, NixOS, [`crate::skipped_files`]), the packages it cannot install and
+/// what serves only their services ([`crate::limit_to_debian`]), and limits each stack to the
+/// containers whose images the machines have ([`crate::limit_files`]). Deploy and verify both
+/// see the lab through this one function.
+pub fn fit(dir: &Path, input: &crate::LabInput, files: &mut Vec<hearth_render::File>) -> Result<Fitted, Error> {
+    let mut skipped = crate::skipped_files(&input.model, files);
+    let gone: std::collections::BTreeSet<(String, String)> =
+        skipped.iter().map(|s| (s.machine.clone(), s.path.clone())).collect();
+    files.retain(|f| !gone.contains(&(f.machine.clone(), f.path.clone())));
+    let plan = crate::limit_to_debian(&input.model, hearth_catalog::builtin(), files);
+    skipped.extend(plan.left_out);
+    let mut not_started = plan.not_started;
+    let (starts, stopped) = stack_starts(dir, input)?;
+    skipped.extend(crate::limit_files(&input.model, &starts, files));
+    not_started.extend(stopped);
+    Ok(Fitted { skipped, not_started })
+}
+
+/// Every service the lab in `dir` leaves out, with why (see [`fit`]).
 pub fn not_in_lab(dir: &Path, input: &crate::LabInput) -> Result<Vec<crate::NotStarted>, Error> {
-    let mut files = input.files.clone();
-    let mut out = crate::limit_to_debian(&input.model, hearth_catalog::builtin(), &mut files).not_started;
-    out.extend(stack_starts(dir, input)?.1);
-    Ok(out)
+    Ok(fit(dir, input, &mut input.files.clone())?.not_started)
 }
 
 /// The service images missing from their machines' engines.

@@ -90,15 +90,9 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
             desired(&spec, &model, need == Need::Files, lab.as_ref().map(|(dir, _)| dir.as_path()))?
         }
     };
-    let skipped = if lab.is_some() { leave_out_skipped(&model, &machines, &mut files) } else { Vec::new() };
-    let mut skipped = skipped;
-    let not_started = match &lab {
-        Some((dir, input)) if !files.is_empty() => {
-            let mut left = limit_to_debian(&model, &machines, &mut files, &mut skipped);
-            left.extend(start_what_the_lab_has(dir, input, &machines, &mut files, &mut skipped)?);
-            left
-        }
-        _ => Vec::new(),
+    let fitted = match &lab {
+        Some((dir, input)) => fit_to_lab(dir, input, &machines, &mut files)?,
+        None => hearth_lab::Fitted::default(),
     };
     let order = order::edges(&model);
     let spans = spec.model.spans.clone();
@@ -108,8 +102,8 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
         ssh,
         order,
         lab,
-        skipped,
-        not_started,
+        skipped: fitted.skipped,
+        not_started: fitted.not_started,
         model,
         sources: spec.sources,
         root: spec.root,
@@ -117,48 +111,22 @@ pub fn load(args: &TargetArgs, format: Format, need: Need) -> anyhow::Result<Res
     }))
 }
 
-/// Leaves out of the lab what needs a package from outside Debian's archive (the lab reaches no
-/// other repository): those packages, the files serving only their services (added to
-/// `skipped`), and returns the services, on the selected machines.
-fn limit_to_debian(
-    model: &Model,
-    machines: &[Machine],
-    files: &mut Vec<DesiredFile>,
-    skipped: &mut Vec<hearth_lab::SkippedFile>,
-) -> Vec<hearth_lab::NotStarted> {
-    let plan = rewrite(files, |rendered| hearth_lab::limit_to_debian(model, hearth_catalog::builtin(), rendered));
-    let selected: BTreeSet<&str> = machines.iter().map(|m| m.name.as_str()).collect();
-    skipped.extend(plan.left_out.into_iter().filter(|s| selected.contains(s.machine.as_str())));
-    plan.not_started.into_iter().filter(|n| selected.contains(n.machine.as_str())).collect()
-}
-
-/// Limits each stack's `docker compose up` to the containers whose images the lab's machines
-/// have (the lab cannot pull), drops restarts of the others and the init scripts serving only
-/// them (added to `skipped`), and returns the services left out, on the selected machines.
-fn start_what_the_lab_has(
+/// Fits `files` to the lab ([`hearth_lab::fit`]) and keeps what it left out and did not start on
+/// the selected `machines` (the others are not deployed anyway).
+fn fit_to_lab(
     dir: &std::path::Path,
     input: &hearth_lab::LabInput,
     machines: &[Machine],
     files: &mut Vec<DesiredFile>,
-    skipped: &mut Vec<hearth_lab::SkippedFile>,
-) -> anyhow::Result<Vec<hearth_lab::NotStarted>> {
-    let (starts, not_started) = hearth_lab::stack_starts(dir, input)?;
-    let start: std::collections::BTreeMap<(&str, &str), &Vec<String>> =
-        starts.iter().map(|s| ((s.machine.as_str(), s.dir.as_str()), &s.start)).collect();
-    for d in files.iter_mut() {
-        let machine = d.file.machine.clone();
-        for a in &mut d.file.activation {
-            if let hearth_render::Activation::ComposeUp { dir, services } = a
-                && let Some(only) = start.get(&(machine.as_str(), dir.as_str()))
-            {
-                *services = Some((*only).clone());
-            }
-        }
+) -> anyhow::Result<hearth_lab::Fitted> {
+    if files.is_empty() {
+        return Ok(hearth_lab::Fitted::default());
     }
-    let left_out = rewrite(files, |rendered| hearth_lab::limit_files(&input.model, &starts, rendered));
+    let mut fitted = rewrite(files, |rendered| hearth_lab::fit(dir, input, rendered))?;
     let selected: BTreeSet<&str> = machines.iter().map(|m| m.name.as_str()).collect();
-    skipped.extend(left_out.into_iter().filter(|s| selected.contains(s.machine.as_str())));
-    Ok(not_started.into_iter().filter(|n| selected.contains(n.machine.as_str())).collect())
+    fitted.skipped.retain(|s| selected.contains(s.machine.as_str()));
+    fitted.not_started.retain(|n| selected.contains(n.machine.as_str()));
+    Ok(fitted)
 }
 
 /// Runs `f` on the rendered files of `files` and keeps each remaining file's spec lines.
@@ -172,24 +140,6 @@ fn rewrite<R>(files: &mut Vec<DesiredFile>, f: impl FnOnce(&mut Vec<File>) -> R)
         DesiredFile { file, reason }
     }));
     out
-}
-
-/// Removes from `files` those that belong to what the lab skips and returns them, limited to the
-/// selected `machines` (the others are not deployed anyway).
-fn leave_out_skipped(
-    model: &Model,
-    machines: &[Machine],
-    files: &mut Vec<DesiredFile>,
-) -> Vec<hearth_lab::SkippedFile> {
-    let rendered: Vec<File> = files.iter().map(|d| d.file.clone()).collect();
-    let selected: BTreeSet<&str> = machines.iter().map(|m| m.name.as_str()).collect();
-    let skipped: Vec<_> = hearth_lab::skipped_files(model, &rendered)
-        .into_iter()
-        .filter(|s| selected.contains(s.machine.as_str()))
-        .collect();
-    let left_out: BTreeSet<(&str, &str)> = skipped.iter().map(|s| (s.machine.as_str(), s.path.as_str())).collect();
-    files.retain(|d| !left_out.contains(&(d.file.machine.as_str(), d.file.path.as_str())));
-    skipped
 }
 
 /// Prints each file the lab leaves out, with what it belongs to and why, and each service it
