@@ -35,21 +35,25 @@ fn why_not(catalog: &Catalog, package: &str) -> Option<String> {
 /// Where `package` comes from when it is not Debian's: the catalog's `repository` of the app
 /// whose native package it is (a `{{ version }}` package is Debian's at `debian_version`).
 pub(crate) fn third_party(catalog: &Catalog, package: &str) -> Option<String> {
-    const VERSION: &str = "{{ version }}";
     catalog.names().filter_map(|n| catalog.get(n)).find_map(|app| {
         let native = app.native.as_ref()?;
-        let pattern = native.package.as_deref()?;
         let repository = native.repository.as_deref()?;
-        let version = match pattern.split_once(VERSION) {
-            None => (pattern == package).then_some(None)?,
-            Some((before, after)) => {
-                let v = package.strip_prefix(before)?.strip_suffix(after)?;
-                (!v.is_empty()).then_some(Some(v))?
-            }
-        };
+        let version = version_of(native.package.as_deref()?, package)?;
         let debian = native.debian_version.as_deref();
         (version.is_none() || version != debian).then(|| repository.to_string())
     })
+}
+
+/// Whether the catalog package `pattern` (`postgresql-{{ version }}`) names `package`, and with
+/// which version: `Some(None)` for a pattern without one, `None` when it does not name it.
+fn version_of<'p>(pattern: &str, package: &'p str) -> Option<Option<&'p str>> {
+    match pattern.split_once("{{ version }}") {
+        None => (pattern == package).then_some(None),
+        Some((before, after)) => {
+            let v = package.strip_prefix(before)?.strip_suffix(after)?;
+            (!v.is_empty()).then_some(Some(v))
+        }
+    }
 }
 
 /// What the lab changes so that a machine installs only what it can: the package lists without
@@ -99,7 +103,8 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
                 continue;
             }
             let Some(missing) = unreachable.get(machine) else { continue };
-            let found = missing.iter().find(|(p, _)| package_matches(native.package.as_deref(), p));
+            let found =
+                missing.iter().find(|(p, _)| native.package.as_deref().is_some_and(|n| version_of(n, p).is_some()));
             if let Some((_, why)) = found {
                 services.insert((machine.to_string(), name.clone()), why.clone());
                 if let Some(unit) = native.unit.as_deref() {
@@ -185,14 +190,6 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
         }
     }
     Plan { left_out, not_started }
-}
-
-/// Whether a catalog package pattern (`postgresql-{{ version }}`) names `package`.
-fn package_matches(pattern: Option<&str>, package: &str) -> bool {
-    match pattern.and_then(|p| p.split_once("{{ version }}")) {
-        Some((before, after)) => package.strip_prefix(before).and_then(|r| r.strip_suffix(after)).is_some(),
-        None => pattern == Some(package),
-    }
 }
 
 #[cfg(test)]

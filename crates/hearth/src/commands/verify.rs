@@ -91,9 +91,8 @@ pub(crate) fn lab_skip(f: &Fact) -> Option<String> {
 /// Why the lab cannot check a backup: its policy writes to a repository on the internet (B2,
 /// Azure, Google Cloud Storage, Swift, rclone, S3 at a public host).
 fn remote_backup(model: &hearth_model::Model, f: &Fact) -> Option<String> {
-    let Check::Backup { .. } = &f.check else { return None };
-    let service = f.id.strip_prefix("backup/")?;
-    let job = model.backups.jobs.iter().find(|j| j.service == service)?;
+    let Check::Backup { job, .. } = &f.check else { return None };
+    let job = model.backups.jobs.iter().find(|j| j.service == *job)?;
     let policy = model.backups.policies.get(&job.policy)?;
     policy.to.iter().find_map(|name| match model.backups.repositories.get(name)? {
         hearth_model::model::Repository::Restic { url, .. }
