@@ -224,7 +224,6 @@ async fn schedule(
     let mut queue =
         Queue::new(shared.targets.iter().map(|t| (t.id.as_str(), t.interval.as_millis() as Millis)), clock.now(), seed);
     let permits = Arc::new(Semaphore::new(concurrency));
-    let targets = Arc::new(shared.targets.clone());
     loop {
         let Some(due) = queue.next_due() else {
             let _ = stopped.changed().await;
@@ -240,10 +239,10 @@ async fn schedule(
                 p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
                 _ = stopped.changed() => return,
             };
-            let (runner, targets, tx) = (runner.clone(), targets.clone(), tx.clone());
+            let (runner, shared, tx) = (runner.clone(), shared.clone(), tx.clone());
             let at = clock.now();
             tokio::spawn(async move {
-                let sample = runner.run(&targets[i]).await;
+                let sample = runner.run(&shared.targets[i]).await;
                 drop(permit);
                 let _ = tx.send((i, at, sample)).await;
             });
