@@ -174,10 +174,8 @@ const CREATE_ONLY: [&str; 12] = [
 /// the spec does not have is removed. (Other keys, `digest`, `hwaddr`, `unused0`, `vmgenid`,
 /// `smbios1`, belong to the node.)
 fn removable(key: &str) -> bool {
-    let family = key.trim_end_matches(|c: char| c.is_ascii_digit());
-    let numbered = family.len() < key.len();
-    (numbered && matches!(family, "mp" | "dev" | "net" | "virtiofs" | "hostpci" | "usb" | "ipconfig"))
-        || (family == "scsi" && key != "scsi0")
+    ["mp", "dev", "net", "virtiofs", "hostpci", "usb", "ipconfig"].iter().any(|f| numbered(key, f))
+        || (numbered(key, "scsi") && key != "scsi0")
         || matches!(key, "features" | "nameserver" | "searchdomain" | "cicustom")
 }
 
@@ -337,7 +335,7 @@ fn live(kind: GuestKind, key: &str, added: bool, hotplug: &str) -> bool {
                 || (added && (numbered(key, "mp") || numbered(key, "dev")))
         }
         GuestKind::Vm => {
-            let plugs = |what: &str| hotplug.split(',').any(|h| h.trim() == what || h.trim() == "1");
+            let plugs = |what: &str| plugs(hotplug, what);
             if matches!(key, "name" | "onboot" | "description" | "tags" | "startup" | "protection" | "hookscript") {
                 return true;
             }
@@ -354,6 +352,11 @@ fn live(kind: GuestKind, key: &str, added: bool, hotplug: &str) -> bool {
     }
 }
 
+/// Whether a VM's `hotplug` option (`network,disk,usb`, or `1` for all) covers `what`.
+fn plugs(hotplug: &str, what: &str) -> bool {
+    hotplug.split(',').any(|h| h.trim() == what || h.trim() == "1")
+}
+
 /// Whether a running guest lets go of `key` at once.
 fn live_delete(kind: GuestKind, key: &str, hotplug: &str) -> bool {
     match kind {
@@ -361,7 +364,7 @@ fn live_delete(kind: GuestKind, key: &str, hotplug: &str) -> bool {
             numbered(key, "net") || matches!(key, "swap" | "cpulimit" | "cpuunits" | "description" | "tags")
         }
         GuestKind::Vm => {
-            let plugs = |what: &str| hotplug.split(',').any(|h| h.trim() == what || h.trim() == "1");
+            let plugs = |what: &str| plugs(hotplug, what);
             (numbered(key, "net") && plugs("network"))
                 || (["scsi", "sata", "virtio"].iter().any(|f| numbered(key, f)) && plugs("disk"))
                 || (numbered(key, "usb") && plugs("usb"))

@@ -246,8 +246,11 @@ pub async fn apply(planned: &[Planned]) -> Vec<hearth_proxmox::apply::NodeOutcom
     }
     let mut outcomes = Vec::new();
     while let Some(joined) = set.join_next().await {
-        if let Ok(o) = joined {
-            outcomes.push(o);
+        match joined {
+            Ok(o) => outcomes.push(o),
+            // A node's apply that panicked must not vanish from the outcomes (the apply would
+            // then look successful): the panic goes on up. Nothing cancels these tasks.
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
     outcomes.sort_by_key(|(i, _)| *i);
