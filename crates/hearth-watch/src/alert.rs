@@ -256,13 +256,7 @@ fn header_safe(text: &str) -> String {
 /// The HTTP client alerts go out on: it honours the environment's proxy (it may be the only way
 /// out of a homelab) and follows no redirect.
 pub fn client() -> Result<reqwest::Client, String> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let config =
-        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .map_err(|e| e.to_string())?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+    let config = hearth_verify::probe::tls::verifying(None).map_err(|e| e.to_string())?;
     reqwest::Client::builder()
         .tls_backend_preconfigured(config)
         .redirect(reqwest::redirect::Policy::none())

@@ -88,12 +88,7 @@ async fn run(smarthost: &str, mail: &Mail<'_>, auth: Option<(&str, &Secret)>) ->
 }
 
 async fn upgrade(tcp: TcpStream, host: &str) -> Result<tokio_rustls::client::TlsStream<TcpStream>, SmtpError> {
-    let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| SmtpError::Tls(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = hearth_verify::probe::tls::verifying(None).map_err(|e| SmtpError::Tls(e.to_string()))?;
     let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|e| SmtpError::Tls(e.to_string()))?;
     tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(name, tcp)

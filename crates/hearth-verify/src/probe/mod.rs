@@ -24,7 +24,7 @@ pub mod prometheus;
 pub mod redis;
 pub mod s3;
 mod scram;
-mod tls;
+pub mod tls;
 mod web;
 
 /// Why a probe did not get the answer it needed.

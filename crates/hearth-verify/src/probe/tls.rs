@@ -18,7 +18,7 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 /// A configuration that verifies chains against `ca_pem`'s certificates, or the webpki roots.
-pub(crate) fn verifying(ca_pem: Option<&str>) -> Result<ClientConfig, ProbeError> {
+pub fn verifying(ca_pem: Option<&str>) -> Result<ClientConfig, ProbeError> {
     let mut roots = RootCertStore::empty();
     match ca_pem {
         Some(pem) => {
