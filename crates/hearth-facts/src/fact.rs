@@ -69,6 +69,26 @@ pub enum Expect {
     AuthChallenge,
 }
 
+impl Expect {
+    /// Whether an answer with HTTP `status` is the one expected.
+    pub fn admits(self, status: u16) -> bool {
+        match self {
+            Expect::Success => status < 400,
+            Expect::AuthChallenge => matches!(status, 401 | 302 | 303 | 307),
+        }
+    }
+}
+
+/// Whether a DNS lookup of `name` answered exactly `expected`; else why not, as verify and
+/// watch both say it.
+pub fn dns_answer(name: &str, expected: std::net::IpAddr, answers: &[std::net::IpAddr]) -> Result<(), String> {
+    if answers == [expected] {
+        return Ok(());
+    }
+    let shown: Vec<String> = answers.iter().map(ToString::to_string).collect();
+    Err(format!("`{name}` is [{}], the spec says {expected}", shown.join(", ")))
+}
+
 /// What a route's certificate chain must be valid against.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

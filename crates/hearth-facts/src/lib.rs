@@ -14,7 +14,7 @@ mod place;
 pub use hearth_model::promql;
 mod services;
 
-pub use fact::{Check, Expect, Fact, Trust};
+pub use fact::{Check, Expect, Fact, Trust, dns_answer};
 
 use hearth_catalog::Catalog;
 use std::collections::BTreeMap;

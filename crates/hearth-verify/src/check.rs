@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use hearth_deploy::ssh::Connection;
-use hearth_facts::{Check, Expect, Fact, Trust};
+use hearth_facts::{Check, Fact, Trust};
 
 use crate::probe::{self, Login, ProbeError, Secret};
 use crate::remote;
@@ -156,12 +156,7 @@ impl<'a> Cx<'a> {
                 let answers = self
                     .through(*server, *port, |a| async move { probe::dns::resolve(a, name, family, timeout).await })
                     .await?;
-                if answers == [*expect] {
-                    Ok(())
-                } else {
-                    let shown: Vec<String> = answers.iter().map(ToString::to_string).collect();
-                    Err(format!("`{name}` is [{}], the spec says {expect}", shown.join(", ")))
-                }
+                hearth_facts::dns_answer(name, *expect, &answers)
             }
             Check::Route { address, port, tls, host, path, expect } => {
                 let request =
@@ -169,11 +164,7 @@ impl<'a> Cx<'a> {
                 let response = self
                     .through(*address, *port, |a| async move { probe::http::get(a, &request, timeout).await })
                     .await?;
-                let ok = match expect {
-                    Expect::Success => response.status < 400,
-                    Expect::AuthChallenge => matches!(response.status, 401 | 302 | 303 | 307),
-                };
-                if ok { Ok(()) } else { Err(format!("answered {}", response.status)) }
+                if expect.admits(response.status) { Ok(()) } else { Err(format!("answered {}", response.status)) }
             }
             Check::Certificate { address, port, host, trust } => {
                 let ca_pem = match trust {

@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use hearth_deploy::ssh::Connection;
 use hearth_deploy::{Machine, SshOptions};
-use hearth_facts::Expect;
 use hearth_verify::probe::{self, http::Prober};
 use hearth_verify::{Options, Secrets};
 use tokio::sync::Mutex;
@@ -96,11 +95,11 @@ impl Runner {
                 }
                 .map_err(|e| (e.to_string(), None))?;
                 let expiry = response.leaf.as_deref().and_then(cert::not_after);
-                let ok = match expect {
-                    Expect::Success => response.status < 400,
-                    Expect::AuthChallenge => matches!(response.status, 401 | 302 | 303 | 307),
-                };
-                if ok { Ok(expiry) } else { Err((format!("answered {}", response.status), expiry)) }
+                if expect.admits(response.status) {
+                    Ok(expiry)
+                } else {
+                    Err((format!("answered {}", response.status), expiry))
+                }
             }
             Probe::Tcp { addr } => match tokio::net::TcpStream::connect(addr).await {
                 Ok(_) => Ok(None),
@@ -110,12 +109,7 @@ impl Runner {
                 let family = if expect.is_ipv4() { probe::dns::Family::V4 } else { probe::dns::Family::V6 };
                 let answers =
                     probe::dns::resolve(*server, name, family, timeout).await.map_err(|e| (e.to_string(), None))?;
-                if answers == [*expect] {
-                    Ok(None)
-                } else {
-                    let shown: Vec<String> = answers.iter().map(ToString::to_string).collect();
-                    Err((format!("`{name}` is [{}], the spec says {expect}", shown.join(", ")), None))
-                }
+                hearth_facts::dns_answer(name, *expect, &answers).map(|()| None).map_err(|why| (why, None))
             }
             Probe::Remote(fact) => {
                 let Some(remote) = &self.remote else {
