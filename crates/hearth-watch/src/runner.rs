@@ -41,7 +41,8 @@ type Slot = Arc<Mutex<Option<Arc<Connection>>>>;
 
 /// Runs targets; shared by every check task.
 pub struct Runner {
-    plain: Option<Prober>,
+    /// Plain-HTTP clients, one per timeout the targets ask for (a client carries its timeout).
+    plain: HashMap<std::time::Duration, Prober>,
     https: HashMap<String, Prober>,
     remote: Option<Remote>,
     connections: Mutex<HashMap<String, Slot>>,
@@ -51,15 +52,17 @@ impl Runner {
     /// Builds the HTTP clients of `targets` once.
     pub fn new(targets: &[Target], remote: Option<Remote>) -> Runner {
         let mut https = HashMap::new();
-        let mut plain = None;
+        let mut plain = HashMap::new();
         for t in targets {
             if let Probe::Http { addr, request, .. } = &t.probe {
                 if request.https {
                     if let Ok(p) = Prober::new(*addr, request, t.timeout) {
                         https.insert(t.id.clone(), p);
                     }
-                } else if plain.is_none() {
-                    plain = Prober::plain(t.timeout).ok();
+                } else if !plain.contains_key(&t.timeout)
+                    && let Ok(p) = Prober::plain(t.timeout)
+                {
+                    plain.insert(t.timeout, p);
                 }
             }
         }
@@ -88,7 +91,7 @@ impl Runner {
         let timeout = target.timeout;
         match &target.probe {
             Probe::Http { addr, request, expect } => {
-                let prober = if request.https { self.https.get(&target.id) } else { self.plain.as_ref() };
+                let prober = if request.https { self.https.get(&target.id) } else { self.plain.get(&target.timeout) };
                 let response = match prober {
                     Some(p) => p.get(*addr, request).await,
                     None => probe::http::get(*addr, request, timeout).await,
