@@ -7,6 +7,7 @@
 pub mod check;
 pub mod derive;
 pub mod diagnostics;
+pub mod docker;
 pub mod lock;
 pub mod model;
 pub mod origins;

@@ -66,6 +66,9 @@ pub struct Model {
     pub planned: Vec<crate::plans::PlannedItem>,
     /// Design decisions, open or taken.
     pub decisions: Vec<crate::plans::Decision>,
+    /// The Docker daemon of each machine with a `docker:` block.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub docker: BTreeMap<String, crate::docker::Daemon>,
     /// Where each entity was written: `guest/NAME`, `service/NAME`, `host/NAME`, `network/NAME`,
     /// or a section name. Render uses it to record which spec lines produced each file.
     #[serde(skip)]
@@ -540,6 +543,9 @@ pub struct Service {
     pub healthcheck: Option<Healthcheck>,
     pub metrics: Option<String>,
     pub network_mode: Option<String>,
+    /// Docker-only settings: GPUs, `/dev/shm`, sysctls, init, groups, Docker networks.
+    #[serde(skip_serializing_if = "crate::docker::Settings::is_empty")]
+    pub docker: crate::docker::Settings,
     /// Containers the catalog app always runs beside the service (Immich's machine learning,
     /// Authentik's worker), each `<service>-<companion>`.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -1,4 +1,5 @@
-//! `{{ placeholder }}` expansion in catalog values.
+//! `{{ placeholder }}` expansion in catalog values, and the one family of placeholders a spec's
+//! own `env` may hold: another service's address or port (`{{ service.NAME.address }}`).
 
 use std::collections::BTreeMap;
 
@@ -44,6 +45,49 @@ impl Vars {
     }
 }
 
+/// What a spec's `env` value may refer to: `{{ service.NAME.address }}`, `{{ service.NAME.port }}`
+/// (its main port) or `{{ service.NAME.port.PORT }}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceRef<'t> {
+    pub service: &'t str,
+    /// `None` for the address; `Some(None)` for the main port, `Some(Some(name))` for a named one.
+    pub port: Option<Option<&'t str>>,
+}
+
+/// The inner text of every `{{ … }}` of `text`, trimmed, with the byte range of the whole
+/// placeholder; an unclosed `{{` ends the list.
+pub fn placeholders(text: &str) -> Vec<(std::ops::Range<usize>, &str)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(start) = text[at..].find("{{").map(|i| i + at) {
+        let Some(end) = text[start..].find("}}").map(|i| i + start + 2) else { break };
+        out.push((start..end, text[start + 2..end - 2].trim()));
+        at = end;
+    }
+    out
+}
+
+/// A placeholder's inner text read as a service reference; `None` when it does not start with
+/// `service.`, `Some(Err(why))` when it does but is not one of the three forms.
+pub fn service_ref(inner: &str) -> Option<Result<ServiceRef<'_>, String>> {
+    let rest = inner.strip_prefix("service.")?;
+    let mut parts = rest.split('.');
+    let service = parts.next().unwrap_or_default();
+    let parsed = match (parts.next(), parts.next(), parts.next()) {
+        _ if service.is_empty() => None,
+        (Some("address"), None, _) => Some(ServiceRef { service, port: None }),
+        (Some("port"), None, _) => Some(ServiceRef { service, port: Some(None) }),
+        (Some("port"), Some(p), None) if !p.is_empty() => Some(ServiceRef { service, port: Some(Some(p)) }),
+        _ => None,
+    };
+    Some(parsed.ok_or_else(|| {
+        format!(
+            "`{{{{ {inner} }}}}` is not a service reference: write `service.NAME.address`, `service.NAME.port` or \
+             `service.NAME.port.PORT`"
+        )
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +102,21 @@ mod tests {
         assert!(t.is_secret());
         assert!(v.expand("{{ nope }}").is_err());
         assert_eq!(v.expand("plain").unwrap().to_string(), "plain");
+    }
+
+    #[test]
+    fn service_references() {
+        fn r(t: &str) -> Option<Result<ServiceRef<'_>, ()>> {
+            service_ref(t).map(|r| r.map_err(|_| ()))
+        }
+        assert_eq!(r("service.mqtt.address"), Some(Ok(ServiceRef { service: "mqtt", port: None })));
+        assert_eq!(r("service.mqtt.port"), Some(Ok(ServiceRef { service: "mqtt", port: Some(None) })));
+        assert_eq!(r("service.mqtt.port.ws"), Some(Ok(ServiceRef { service: "mqtt", port: Some(Some("ws")) })));
+        assert_eq!(r("service.mqtt"), Some(Err(())));
+        assert_eq!(r("service.mqtt.host"), Some(Err(())));
+        assert_eq!(r("tz"), None);
+        let text = "mqtt://{{ service.mqtt.address }}:{{service.mqtt.port}}";
+        let found: Vec<&str> = placeholders(text).into_iter().map(|(_, p)| p).collect();
+        assert_eq!(found, ["service.mqtt.address", "service.mqtt.port"]);
     }
 }

@@ -180,10 +180,13 @@ struct Container {
     depends_on: BTreeMap<String, &'static str>,
     healthcheck: Option<Y>,
     labels: BTreeMap<String, String>,
+    /// GPUs, `/dev/shm`, sysctls, init, groups and Docker networks (the service's own only).
+    docker: hearth_model::docker::Settings,
 }
 
 fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) {
     let dir = stack_dir(on.stack);
+    let daemon = cx.model.docker.get(on.name);
     let mut sources: BTreeSet<String> = BTreeSet::new();
     let mut containers: Vec<Container> = Vec::new();
     for &name in members {
@@ -221,8 +224,23 @@ fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) 
     }
 
     let mut doc = vec![("name".to_string(), Y::s(on.stack)), ("services".to_string(), Y::Map(services))];
+    let mut networks = Vec::new();
     if containers.iter().any(|c| c.network_mode.is_none()) {
-        doc.push(("networks".into(), Y::Map(vec![(network.clone(), Y::Map(vec![("name".into(), Y::s(&network))]))])));
+        networks.push((network.clone(), Y::Map(vec![("name".into(), Y::s(&network))])));
+    }
+    // The machine's Docker networks this stack's containers join: an external one is referred
+    // to by name, any other is created by this stack (the checks keep it to one stack, E806).
+    let joined: BTreeSet<&str> = containers
+        .iter()
+        .filter(|c| c.network_mode.is_none())
+        .flat_map(|c| c.docker.networks.iter().map(|a| a.network.as_str()))
+        .collect();
+    for key in joined {
+        let Some(n) = daemon.and_then(|d| d.networks.get(key)) else { continue };
+        networks.push((key.to_string(), docker_network(n)));
+    }
+    if !networks.is_empty() {
+        doc.push(("networks".into(), Y::Map(networks)));
     }
     let mut text = format!(
         "# Written by Hearth: Compose project `{}` on `{}`. Run `docker compose up -d` in this folder.\n",
@@ -304,6 +322,7 @@ fn service_container(on: &Machine, name: &str, s: &Service, sources: &mut BTreeS
         depends_on,
         healthcheck: service_probe(s).map(|p| p.to_yaml()),
         labels: labels(name, s, None),
+        docker: s.docker.clone(),
     })
 }
 
@@ -383,6 +402,74 @@ fn bind(source: &str, target: &str, readonly: bool) -> Y {
     }
 }
 
+/// A top-level `networks:` entry for one of the machine's Docker networks.
+fn docker_network(n: &hearth_model::docker::Network) -> Y {
+    let mut m = vec![("name".to_string(), Y::s(&n.name))];
+    if n.external {
+        m.push(("external".into(), Y::Bool(true)));
+    } else if let Some(subnet) = &n.subnet {
+        if subnet.0.addr().is_ipv6() {
+            m.push(("enable_ipv6".into(), Y::Bool(true)));
+        }
+        let config = Y::Seq(vec![Y::Map(vec![("subnet".into(), Y::Str(subnet.to_string()))])]);
+        m.push(("ipam".into(), Y::Map(vec![("config".into(), config)])));
+    }
+    Y::Map(m)
+}
+
+/// A container's `networks:`: its stack's network, then the machine's Docker networks it joins
+/// with their static addresses and aliases (the long form only when one of those is given).
+fn container_networks(c: &Container, network: &str) -> Y {
+    if c.docker.networks.is_empty() {
+        return Y::Seq(vec![Y::s(network)]);
+    }
+    let mut m = vec![(network.to_string(), Y::Map(Vec::new()))];
+    for a in &c.docker.networks {
+        let mut n = Vec::new();
+        match a.address {
+            Some(std::net::IpAddr::V4(v4)) => n.push(("ipv4_address".to_string(), Y::Str(v4.to_string()))),
+            Some(std::net::IpAddr::V6(v6)) => n.push(("ipv6_address".to_string(), Y::Str(v6.to_string()))),
+            None => {}
+        }
+        if !a.aliases.is_empty() {
+            n.push(("aliases".into(), Y::strs(&a.aliases)));
+        }
+        m.push((a.network.clone(), Y::Map(n)));
+    }
+    Y::Map(m)
+}
+
+/// The Docker-only keys of a container: GPUs as a device reservation (what Compose hands the
+/// NVIDIA runtime), `shm_size`, `sysctls`, `init` and `group_add`.
+fn push_docker_settings(m: &mut Vec<(String, Y)>, d: &hearth_model::docker::Settings) {
+    if let Some(gpus) = d.gpus {
+        let count = match gpus {
+            hearth_spec::ast::Gpus::All => Y::s("all"),
+            hearth_spec::ast::Gpus::Count(n) => Y::Int(u64::from(n)),
+        };
+        let device = Y::Map(vec![
+            ("driver".into(), Y::s("nvidia")),
+            ("count".into(), count),
+            ("capabilities".into(), Y::strs(&["gpu".to_string()])),
+        ]);
+        let reservations = Y::Map(vec![("devices".into(), Y::Seq(vec![device]))]);
+        let resources = Y::Map(vec![("reservations".into(), reservations)]);
+        m.push(("deploy".into(), Y::Map(vec![("resources".into(), resources)])));
+    }
+    if let Some(size) = d.shm_size {
+        m.push(("shm_size".into(), Y::s(&compose_bytes(size.bytes))));
+    }
+    if !d.sysctls.is_empty() {
+        m.push(("sysctls".into(), Y::Map(d.sysctls.iter().map(|(k, v)| (k.clone(), Y::s(v))).collect())));
+    }
+    if d.init {
+        m.push(("init".into(), Y::Bool(true)));
+    }
+    if !d.group_add.is_empty() {
+        m.push(("group_add".into(), Y::strs(&d.group_add)));
+    }
+}
+
 fn container_yaml(c: &Container, network: &str, env_file: Option<String>) -> Y {
     let mut m: Vec<(String, Y)> = vec![("image".into(), Y::s(&c.image)), ("container_name".into(), Y::s(&c.key))];
     if c.hostname {
@@ -397,7 +484,7 @@ fn container_yaml(c: &Container, network: &str, env_file: Option<String>) -> Y {
     }
     match &c.network_mode {
         Some(mode) => m.push(("network_mode".into(), Y::s(mode))),
-        None => m.push(("networks".into(), Y::Seq(vec![Y::s(network)]))),
+        None => m.push(("networks".into(), container_networks(c, network))),
     }
     if !c.ports.is_empty() {
         m.push(("ports".into(), Y::strs(&c.ports)));
@@ -428,6 +515,7 @@ fn container_yaml(c: &Container, network: &str, env_file: Option<String>) -> Y {
     if let Some(mem) = &c.mem_limit {
         m.push(("mem_limit".into(), Y::s(mem)));
     }
+    push_docker_settings(&mut m, &c.docker);
     if !c.depends_on.is_empty() {
         let deps =
             c.depends_on.iter().map(|(d, cond)| (d.clone(), Y::Map(vec![("condition".into(), Y::s(cond))]))).collect();

@@ -10,6 +10,8 @@ use sha2::{Digest, Sha256};
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
     Compose,
+    /// `/etc/docker/daemon.json`.
+    DockerDaemon,
     EnvSecret,
     TraefikStatic,
     TraefikDynamic,

@@ -28,6 +28,7 @@ pub mod cloudflared;
 pub mod compose;
 pub mod crowdsec;
 pub mod dnsmasq;
+pub mod docker_daemon;
 pub mod grafana;
 pub mod homepage;
 pub mod kubernetes;
@@ -70,6 +71,7 @@ pub struct Context<'a> {
 pub fn render(cx: &Context) -> Vec<File> {
     let mut out = Output::default();
     compose::render(cx, &mut out);
+    docker_daemon::render(cx, &mut out);
     traefik::render(cx, &mut out);
     caddy::render(cx, &mut out);
     nginx::render(cx, &mut out);

@@ -95,6 +95,16 @@ codes! {
     GuestMemoryOverHost = "E719", "guest-memory-over-host", Error;
     AcmeDnsIncomplete = "E720", "acme-dns-incomplete", Error;
     TlsModesConflict = "E721", "tls-modes-conflict", Error;
+    NetworkModeConflict = "E800", "network-mode-conflict", Error;
+    DockerOnlySetting = "E801", "docker-only-setting", Error;
+    UnknownEnvReference = "E802", "unknown-env-reference", Error;
+    DockerAddressOutsideSubnet = "E803", "docker-address-outside-subnet", Error;
+    DuplicateDockerAddress = "E804", "duplicate-docker-address", Error;
+    DockerAddressWithoutSubnet = "E805", "docker-address-without-subnet", Error;
+    DockerNetworkInTwoStacks = "E806", "docker-network-in-two-stacks", Error;
+    PortWithoutNumber = "E807", "port-without-number", Error;
+    DropsNoVolume = "E808", "drops-no-volume", Error;
+    DockerWithoutRuntime = "E809", "docker-without-runtime", Error;
     UnknownExporter = "E611", "unknown-exporter", Error;
     ExporterNotDeployed = "E612", "exporter-not-deployed", Error;
     AlertWithoutData = "E613", "alert-without-data", Error;
@@ -128,6 +138,7 @@ codes! {
     AcmeHttpUnreachable = "W511", "acme-http-unreachable", Warning;
     DefaultMemoryBelowServices = "W700", "default-memory-below-services", Warning;
     DuplicateVlan = "W701", "duplicate-vlan", Warning;
+    GpuWithoutDevice = "W800", "gpu-without-device", Warning;
     MetricsUnreachable = "W611", "metrics-unreachable", Warning;
     AlertsWithoutAlertmanager = "W612", "alerts-without-alertmanager", Warning;
     NativeWithoutPackage = "W621", "native-without-package", Warning;

@@ -11,6 +11,7 @@ mod clashes;
 mod conflicts;
 mod cycles;
 mod devices;
+mod docker;
 mod exposure;
 mod flows;
 mod guests;
@@ -70,5 +71,6 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     clashes::clashes(spec, &mut out);
     devices::devices(spec, model, &mut out);
     capacity::capacity(spec, catalog, model, &mut out);
+    docker::docker(spec, catalog, model, &mut out);
     out
 }

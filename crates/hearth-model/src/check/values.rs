@@ -320,8 +320,8 @@ fn tls_modes(spec: &Spec, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// `{{ … }}` is expanded in catalog values only; in a spec's `env` it would reach the service
-/// as the literal braces.
+/// `{{ … }}` is expanded in catalog values only, except a service reference in a spec's `env`
+/// (`{{ service.NAME.address }}`); any other would reach the service as the literal braces.
 fn templates_in_env(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     for e in &spec.services.entries {
         // A volume's folder is a path as written; a placeholder in it names no folder at all.
@@ -338,8 +338,15 @@ fn templates_in_env(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
         }
         for v in &e.value.env.entries {
             let Value::Text(text) = &v.value.value else { continue };
-            let Some(start) = text.find("{{") else { continue };
-            let inner = text[start + 2..].split("}}").next().unwrap_or("").trim();
+            // `{{ service.NAME.… }}` is the one placeholder a spec's `env` may hold (`docker`
+            // checks it); any other is refused here.
+            let others = crate::template::placeholders(text)
+                .into_iter()
+                .filter(|(_, inner)| crate::template::service_ref(inner).is_none())
+                .map(|(range, inner)| (range.start, inner))
+                .next();
+            let unclosed = text.find("{{").filter(|_| crate::template::placeholders(text).is_empty());
+            let Some((_, inner)) = others.or(unclosed.map(|s| (s, text[s + 2..].trim()))) else { continue };
             let whole = text.trim().strip_prefix("{{").and_then(|t| t.strip_suffix("}}")).map(str::trim);
             let d = Diagnostic::new(
                 Code::TemplateInEnv,

@@ -10,6 +10,7 @@
 mod addresses;
 mod companions;
 mod connections;
+mod docker;
 mod exporters;
 mod exposures;
 mod guests;
@@ -108,6 +109,7 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
             .collect(),
         planned: Vec::new(),
         decisions: Vec::new(),
+        docker: docker::daemons(spec),
         spans: BTreeMap::new(),
     };
     r.services(&mut model);

@@ -32,6 +32,12 @@ impl Resolver<'_> {
         machine: &str,
         claim: bool,
     ) -> Vec<Port> {
+        // Under `network_mode: host` the process binds the machine's own ports: each port is on
+        // the machine at its container number, fixed (nothing can move it), and claimed like a
+        // published one. Under `none` nothing is reachable, so nothing is claimed.
+        let mode = super::docker::network_mode(svc, app);
+        let host_mode = mode.as_deref() == Some("host");
+        let no_network = mode.as_deref() == Some("none");
         let mut out = Vec::new();
         if let Some(app) = app {
             for (pname, p) in app.ports.iter() {
@@ -41,18 +47,23 @@ impl Resolver<'_> {
                 // (the firewall opens it to Prometheus alone); otherwise `publish: false` holds.
                 let for_prometheus = self.spec.monitoring.as_ref().is_some_and(|m| m.prometheus.is_some())
                     && app.metrics_only_port() == Some(pname)
-                    && app.network_mode.as_deref() != Some("host");
-                let host = match over {
-                    Some(o) => Some(o.host.value),
+                    && !host_mode;
+                let container = over.and_then(|o| o.container.as_ref()).map_or(p.port, |c| c.value);
+                let unpublished = over.and_then(|o| o.publish.as_ref()).is_some_and(|p| !p.value);
+                let host = match over.and_then(|o| o.host.as_ref()) {
+                    _ if no_network => None,
+                    _ if host_mode => Some(container),
+                    _ if unpublished => None,
+                    Some(h) => Some(h.value),
                     None if p.publish == Some(false) && !for_prometheus => None,
                     None => Some(p.port),
                 };
-                let container = over.and_then(|o| o.container.as_ref()).map_or(p.port, |c| c.value);
-                let span = over.map_or_else(|| svc.app.as_ref().map_or(svc.span, |a| a.span), |o| o.host.span);
+                let written = over.and_then(|o| o.host.as_ref().or(o.container.as_ref()));
+                let span = written.map_or_else(|| svc.app.as_ref().map_or(svc.span, |a| a.span), |w| w.span);
                 if let Some(h) = host.filter(|_| claim) {
                     let movable = over.is_none()
                         && matches!(protocol, Protocol::Http | Protocol::Https)
-                        && app.network_mode.as_deref() != Some("host")
+                        && !host_mode
                         && !app.provides(Provides::Proxy);
                     self.claims.push(Claim {
                         machine: machine.to_string(),
@@ -72,24 +83,30 @@ impl Resolver<'_> {
                 continue;
             }
             let p = &e.value;
+            // A port with no number at all is reported by the checks (E807).
+            let Some(number) = p.container.as_ref().or(p.host.as_ref()) else { continue };
+            let container = number.value;
+            let unpublished = p.publish.as_ref().is_some_and(|p| !p.value);
+            let host = match &p.host {
+                _ if no_network => None,
+                _ if host_mode => Some(container),
+                _ if unpublished => None,
+                Some(h) => Some(h.value),
+                None => Some(container),
+            };
             let protocol = p.protocol.unwrap_or(Protocol::Tcp);
-            if claim {
+            if let Some(h) = host.filter(|_| claim) {
                 self.claims.push(Claim {
                     machine: machine.to_string(),
                     service: name.to_string(),
                     port_name: e.name.clone(),
-                    port: p.host.value,
+                    port: h,
                     protocol,
-                    span: p.host.span,
+                    span: number.span,
                     movable: false,
                 });
             }
-            out.push(Port {
-                name: e.name.clone(),
-                host: Some(p.host.value),
-                container: p.container.as_ref().map_or(p.host.value, |c| c.value),
-                protocol,
-            });
+            out.push(Port { name: e.name.clone(), host, container, protocol });
         }
         out
     }

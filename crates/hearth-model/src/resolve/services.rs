@@ -102,13 +102,9 @@ impl Resolver<'_> {
             },
         };
         let machine = on.name().to_string();
-        // The spec's raw `compose: { network_mode: … }` is the mode the container gets, so the
-        // model knows it too: the renderers leave out the stack network, hostname and ports
-        // Compose refuses beside it.
-        let raw_mode = svc.compose.as_ref().and_then(|c| c.0.get("network_mode")?.as_str().map(str::to_string));
-        let network_mode = raw_mode
-            .or_else(|| app.and_then(|a| a.network_mode.clone()))
-            .or_else(|| svc.via.as_ref().map(|v| format!("service:{}", v.value)));
+        // The model knows the container's network mode, so the renderers leave out the stack
+        // network, hostname and ports Compose refuses beside it.
+        let network_mode = super::docker::network_mode(svc, app);
         // Pods on a cluster do not share a machine's ports, so they claim none.
         let claim = !matches!(on, Placement::Cluster(_));
         let ports = self.ports(name, svc, app, &machine, claim);
@@ -150,7 +146,7 @@ impl Resolver<'_> {
                 backup,
                 after: svc.after.iter().map(|a| a.value.clone()).collect(),
                 command: svc.command.clone().or_else(|| app.and_then(|a| a.command.clone())),
-                user: app.and_then(|a| a.user.clone()),
+                user: svc.user.as_ref().map(|u| u.value.clone()).or_else(|| app.and_then(|a| a.user.clone())),
                 runs_as: runs_as(svc, app),
                 privileged: svc.privileged.or_else(|| app.and_then(|a| a.privileged)).unwrap_or(false),
                 devices: union(app.map(|a| a.devices.as_slice()).unwrap_or_default(), &svc.devices),
@@ -167,6 +163,7 @@ impl Resolver<'_> {
                 healthcheck,
                 metrics,
                 network_mode,
+                docker: super::docker::settings(svc),
                 companions,
                 node_ports: BTreeMap::new(),
             },
@@ -193,15 +190,17 @@ fn node_ports(model: &mut Model) {
 }
 
 /// The non-root user a container's process runs as: the spec's raw `compose: { user: … }` (which
-/// Compose applies over everything), else the catalog's `user`, else the image's own user. Root,
-/// by name or id, is no user to hand folders to.
+/// Compose applies over everything), else its `user:`, else the catalog's `user`, else the
+/// image's own user. Root, by name or id, is no user to hand folders to.
 fn runs_as(svc: &ast::Service, app: Option<&hearth_catalog::App>) -> Option<String> {
     let raw = svc.compose.as_ref().and_then(|c| match c.0.get("user")? {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
     });
-    let user = raw.or_else(|| app.and_then(|a| a.user.clone().or_else(|| a.image_user.clone())))?;
+    let user = raw
+        .or_else(|| svc.user.as_ref().map(|u| u.value.clone()))
+        .or_else(|| app.and_then(|a| a.user.clone().or_else(|| a.image_user.clone())))?;
     let uid = user.split_once(':').map_or(user.as_str(), |(u, _)| u);
     (uid != "0" && uid != "root" && !uid.is_empty()).then_some(user)
 }

@@ -48,6 +48,11 @@ impl Resolver<'_> {
             for (vname, v) in app.volumes.iter() {
                 let same_path = v.same_path == Some(true) && form == Form::Docker;
                 let source = if let Some(over) = svc.volumes.get(vname) {
+                    // `false` drops the catalog's volume: the container keeps that path in its
+                    // own writable layer (a cache the operator does not want on disk).
+                    if over.value == crate::docker::DROP_VOLUME {
+                        continue;
+                    }
                     let Some(p) = translate(self, &over.value, over.span) else { continue };
                     if same_path && p.trim_end_matches('/') != v.path.trim_end_matches('/') {
                         self.diags.push(
@@ -119,6 +124,10 @@ impl Resolver<'_> {
                     d = d.suggest_part(e.key_span, e.name.as_str(), best);
                 }
                 self.diags.push(d);
+                continue;
+            }
+            // Dropping a volume the service has not got is reported by the checks (E808).
+            if e.value.value == crate::docker::DROP_VOLUME {
                 continue;
             }
             if let Some(source) = translate(self, &e.value.value, e.value.span) {

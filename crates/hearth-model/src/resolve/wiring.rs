@@ -24,6 +24,9 @@ impl Resolver<'_> {
         }
         for e in &svc.env.entries {
             let t = match &e.value.value {
+                hearth_spec::reference::Value::Text(t) if t.contains("{{") => {
+                    references(name, t, model, &mut uses).unwrap_or_else(|| Template::text(t.clone()))
+                }
                 hearth_spec::reference::Value::Text(t) => Template::text(t.clone()),
                 hearth_spec::reference::Value::Secret(r) => Template::secret(crate::derive::reference(self.spec, r)),
             };
@@ -129,4 +132,67 @@ impl Resolver<'_> {
             self.need_secret(&format!("{name}-password"), 32, name);
         }
     }
+}
+
+/// A spec `env` value with its `{{ service.NAME.address }}` / `{{ service.NAME.port[.PORT] }}`
+/// references filled in as `consumer` reaches the service: from a pod of the same cluster its
+/// cluster DNS name and port, from elsewhere a cluster's first node and the NodePort, otherwise
+/// the service's machine address and the port as published there. Each service referred to
+/// becomes a `uses` record (unless `uses:` names it already), so the firewall opens the flow and
+/// verify checks it like any other connection. `None` when a placeholder is not such a
+/// reference or names what does not exist: the checks report it (E705, E802).
+fn references(consumer: &str, text: &str, model: &Model, uses: &mut Vec<crate::model::Use>) -> Option<Template> {
+    use crate::model::{Placement, Service};
+    use crate::template::{placeholders, service_ref};
+    let mut vars = Vars::default();
+    let mut referred = Vec::new();
+    let same_cluster = |t: &Service| model.services.get(consumer).is_some_and(|c| c.on == t.on);
+    for (_, inner) in placeholders(text) {
+        let r = service_ref(inner)?.ok()?;
+        let t = model.services.get(r.service)?;
+        let value = match r.port {
+            None => match &t.on {
+                Placement::Cluster(_) if same_cluster(t) => Service::cluster_dns(r.service),
+                Placement::Cluster(cluster) => {
+                    let node = model.cluster_nodes(cluster).first().map(|n| n.to_string())?;
+                    model.machine_address(&node).map_or(node, |a| a.to_string())
+                }
+                _ => t.address.map_or_else(|| t.on.name().to_string(), |a| a.to_string()),
+            },
+            Some(port) => {
+                let p = match port {
+                    Some(p) => t.ports.iter().find(|x| x.name == p)?,
+                    None => t.ports.first()?,
+                };
+                let reachable = match &t.on {
+                    Placement::Cluster(_) if !same_cluster(t) => *t.node_ports.get(&p.name)?,
+                    _ => p.reachable(),
+                };
+                reachable.to_string()
+            }
+        };
+        // The flow goes to the port named (else the service's main port, as for `uses:`).
+        let at = match (r.port, &t.on) {
+            (Some(_), Placement::Guest(_) | Placement::Host(_)) => {
+                t.address.map(|a| Template::text(format!("{a}:{value}")))
+            }
+            _ => None,
+        };
+        vars.text(inner, value);
+        referred.push((r.service.to_string(), at));
+    }
+    for (service, url) in referred {
+        if service != consumer && !uses.iter().any(|u| u.service == service && (u.url == url || url.is_none())) {
+            uses.push(crate::model::Use {
+                service,
+                kind: "service".into(),
+                database: None,
+                user: None,
+                db: None,
+                bucket: None,
+                url,
+            });
+        }
+    }
+    vars.expand(text).ok()
 }

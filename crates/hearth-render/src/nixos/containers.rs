@@ -49,7 +49,7 @@ impl<'a> HostConfig<'a> {
             if let Some(cmd) = &s.command {
                 c.push(("cmd", N::strs(cmd)));
             }
-            if let Some(user) = app.and_then(|a| a.user.clone()) {
+            if let Some(user) = s.user.clone().or_else(|| app.and_then(|a| a.user.clone())) {
                 c.push(("user", N::s(user)));
             }
             let mut options = Vec::new();
@@ -67,23 +67,67 @@ impl<'a> HostConfig<'a> {
             if let Some(cpus) = s.resources.as_ref().and_then(|r| r.cpus) {
                 options.push(format!("--cpus={cpus}"));
             }
+            // Docker networks beside the default bridge are refused on NixOS by the checks
+            // (E801): `docker run` joins one network, and nothing here would create it.
+            let d = &s.docker;
+            if let Some(gpus) = d.gpus {
+                options.push(format!("--gpus={gpus}"));
+            }
+            if let Some(size) = d.shm_size {
+                options.push(format!("--shm-size={}b", size.bytes));
+            }
+            options.extend(d.sysctls.iter().map(|(k, v)| format!("--sysctl={k}={v}")));
+            if d.init {
+                options.push("--init".into());
+            }
+            options.extend(d.group_add.iter().map(|g| format!("--group-add={g}")));
             if !options.is_empty() {
                 c.push(("extraOptions", N::strs(&options)));
             }
             containers.push((attr(name), N::attrs(c)));
         }
-        let mut entries = vec![(
-            "virtualisation.docker".to_string(),
-            N::attrs(vec![
-                ("enable", N::b(true)),
-                ("autoPrune", N::attrs(vec![("enable", N::b(true)), ("dates", N::s("weekly"))])),
-            ]),
-        )];
+        let mut entries = vec![("virtualisation.docker".to_string(), self.docker_daemon())];
         if !containers.is_empty() {
             entries.push(("virtualisation.oci-containers.backend".into(), N::s("docker")));
             entries.push(("virtualisation.oci-containers.containers".into(), N::Attrs(containers)));
         }
         self.section("Docker and the containers placed on this guest", entries);
+    }
+
+    /// `virtualisation.docker`: the daemon's settings and pruning as the spec's `docker:` block
+    /// gives them (`docker_daemon` renders the same for other machines), else a weekly prune.
+    fn docker_daemon(&mut self) -> N {
+        let daemon = self.model().docker.get(self.name).cloned().unwrap_or_default();
+        let mut d = vec![("enable", N::b(true))];
+        if let Some(driver) = &daemon.storage_driver {
+            d.push(("storageDriver", N::s(driver)));
+        }
+        if daemon.log_driver.is_some() || daemon.log_max_size.is_some() || daemon.log_max_files.is_some() {
+            let json: serde_json::Value =
+                serde_json::from_str(&crate::docker_daemon::daemon_json(&daemon)).unwrap_or_default();
+            let mut settings = Vec::new();
+            if let Some(driver) = json.get("log-driver").and_then(|v| v.as_str()) {
+                settings.push(("log-driver".to_string(), N::s(driver)));
+            }
+            if let Some(serde_json::Value::Object(opts)) = json.get("log-opts") {
+                let opts = opts.iter().map(|(k, v)| (k.clone(), N::s(v.as_str().unwrap_or_default()))).collect();
+                settings.push(("log-opts".to_string(), N::Attrs(opts)));
+            }
+            d.push(("daemon.settings", N::Attrs(settings)));
+        }
+        let prune = match &daemon.prune {
+            Some(p) => {
+                let flags: Vec<String> = crate::docker_daemon::prune_command(p).into_iter().skip(4).collect();
+                let mut a = vec![("enable", N::b(true)), ("dates", N::s(p.every.on_calendar()))];
+                if !flags.is_empty() {
+                    a.push(("flags", N::strs(&flags)));
+                }
+                N::attrs(a)
+            }
+            None => N::attrs(vec![("enable", N::b(true)), ("dates", N::s("weekly"))]),
+        };
+        d.push(("autoPrune", prune));
+        N::attrs(d)
     }
 
     pub(super) fn backups(&mut self) {

@@ -23,6 +23,8 @@ spec_struct! {
         opt hostname: Sp<String>,
         opt size: GuestSize,
         opt runtime: Sp<Runtime>,
+        /// The Docker daemon's settings and networks (runtime `docker`).
+        opt docker: super::DockerDaemon,
         /// Whether Hearth logs into it (default: true unless the runtime is `none`).
         opt managed: bool,
         /// Guest path -> `pool/dataset` on its host, or an absolute host path.

@@ -30,6 +30,8 @@ spec_struct! {
         opt proxmox: Proxmox,
         /// For a bare-metal host that runs services itself.
         opt runtime: Sp<Runtime>,
+        /// The Docker daemon's settings and networks (runtime `docker`).
+        opt docker: super::DockerDaemon,
         opt os: String,
         opt hardware: Hardware,
         /// Storage pools.

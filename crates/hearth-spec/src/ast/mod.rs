@@ -4,6 +4,7 @@
 //! the resolver in `hearth-model` turns them into the resolved model.
 
 mod backup;
+mod docker;
 mod guest;
 mod host;
 mod ingress;
@@ -13,6 +14,7 @@ mod service;
 mod status;
 
 pub use backup::*;
+pub use docker::*;
 pub use guest::*;
 pub use host::*;
 pub use ingress::*;

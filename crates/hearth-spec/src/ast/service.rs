@@ -36,7 +36,8 @@ spec_struct! {
         def ports: NamedMap<Port>,
         /// Environment; values may be secret references.
         def env: NamedMap<Sp<Value>>,
-        /// Catalog volume name -> dataset or absolute path.
+        /// Catalog volume name -> dataset or absolute path, or `false` to drop the catalog's volume.
+        #[schemars(with = "std::collections::BTreeMap<String, super::StringOrFalse>")]
         def volumes: NamedMap<Sp<String>>,
         /// Container path -> dataset or absolute path.
         #[schemars(with = "std::collections::BTreeMap<String, OrScalar<super::Mount>>")]
@@ -75,6 +76,23 @@ spec_struct! {
         opt privileged: bool,
         def devices: Vec<String>,
         def cap_add: Vec<String>,
+        /// `host` or `none` instead of the stack's network (Docker only).
+        opt network_mode: Sp<super::NetworkMode>,
+        /// `uid`, `uid:gid` or a name the container's process runs as (Docker only).
+        opt user: Sp<String>,
+        /// Docker networks of its machine (`docker.networks`) it joins beside its stack's.
+        #[schemars(with = "std::collections::BTreeMap<String, super::DockerAttach>")]
+        def docker_networks: NamedMap<super::DockerAttach>,
+        /// GPUs reserved for the container: `all` or how many (NVIDIA).
+        opt gpus: Sp<super::Gpus>,
+        /// Size of `/dev/shm`.
+        opt shm_size: Sp<Size>,
+        /// Kernel parameters of the container's namespaces (`net.ipv4.ip_forward: 1`).
+        def sysctls: NamedMap<Sp<String>>,
+        /// Run an init process (tini) as PID 1 that reaps zombies and forwards signals.
+        opt init: bool,
+        /// Extra groups of the container's process (`video`, `render`, or a gid).
+        def group_add: Vec<Sp<String>>,
     }
 }
 
@@ -85,13 +103,15 @@ spec_enum! {
 
 spec_struct! {
     @shorthand host;
-    /// A published port.
+    /// A service's port: published on its machine, or reachable only inside its stack.
     pub struct Port {
-        /// Port on the machine.
-        req host: Sp<u16>,
+        /// Port on the machine (default: the catalog's; required unless `publish: false`).
+        opt host: Sp<u16>,
         /// Port inside the container (default: the catalog's, or `host`).
         opt container: Sp<u16>,
         opt protocol: Protocol,
+        /// `false`: not published on the machine; only containers of its stack reach it.
+        opt publish: Sp<bool>,
     }
 }
 
