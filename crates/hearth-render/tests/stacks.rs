@@ -492,3 +492,108 @@ services:
     let missing = dir.join("made-by-docker");
     assert!(!run_as("65534:65534", &missing, "/data/data", "echo ok > /data/data/probe"), "the test proves nothing");
 }
+
+/// `ONE_DOCKER_VM` in block style, so a test can add keys to the guest.
+const DOCKER_VM_BLOCK: &str = "
+homelab: t
+domain: example.com
+networks: { lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 } }
+hosts: { pve: { proxmox: {}, address: 192.168.1.10, network: lan } }
+guests:
+  docker:
+    vm: { on: pve }
+    network: lan
+    runtime: docker
+";
+
+/// The Docker fields of issue 13, each checked in what `docker compose config` makes of the
+/// rendered stack: Compose must accept every key, and read it as Hearth meant.
+#[test]
+fn docker_fields_reach_compose_as_compose_reads_them() {
+    let files = render_spec(&format!(
+        "{DOCKER_VM_BLOCK}    docker:
+      networks:
+        iot: {{ subnet: 172.30.0.0/24 }}
+        proxy: {{ external: true, name: traefik_proxy }}
+services:
+  mqtt:
+    image: eclipse-mosquitto:2.0.18
+    on: docker
+    user: \"1883:1883\"
+    ports: {{ mqtt: 1883, ws: {{ container: 9001, publish: false }} }}
+    docker_networks: {{ iot: {{ address: 172.30.0.10, aliases: [broker] }} }}
+    healthcheck: {{ tcp: mqtt }}
+  app:
+    image: ghcr.io/me/app:1.0
+    on: docker
+    ports: {{ http: 3000 }}
+    healthcheck: {{ tcp: http }}
+    env: {{ MQTT_URL: \"mqtt://{{{{ service.mqtt.address }}}}:{{{{ service.mqtt.port.mqtt }}}}\" }}
+    docker_networks: {{ iot: {{}}, proxy: {{}} }}
+    gpus: 2
+    shm_size: 1GiB
+    sysctls: {{ net.core.somaxconn: \"1024\" }}
+    init: true
+    group_add: [video, \"109\"]
+  hass:
+    image: ghcr.io/home-assistant/home-assistant:2024.6.0
+    on: docker
+    network_mode: host
+    ports: {{ http: 8123 }}
+    healthcheck: {{ tcp: http }}
+"
+    ));
+    let compose = files.iter().find(|f| f.kind == Kind::Compose).expect("a compose file");
+    // The static text holds what Compose would otherwise have to be trusted with.
+    assert!(compose.content.contains("MQTT_URL: mqtt://192.168.1.2:1883"), "{}", compose.content);
+    let Some(config) = compose_config(&files, compose, "docker-fields") else { return };
+    let (mqtt, app, hass) = (&config["services"]["mqtt"], &config["services"]["app"], &config["services"]["hass"]);
+    assert_eq!(mqtt["user"], "1883:1883");
+    assert_eq!(mqtt["networks"]["iot"]["ipv4_address"], "172.30.0.10", "{mqtt}");
+    assert_eq!(mqtt["networks"]["iot"]["aliases"][0], "broker", "{mqtt}");
+    // Only the published port is on the machine; 9001 stays inside the stack.
+    let published: Vec<&Value> = mqtt["ports"].as_array().expect("ports").iter().map(|p| &p["published"]).collect();
+    assert_eq!(published, ["1883"], "{mqtt}");
+    let device = &app["deploy"]["resources"]["reservations"]["devices"][0];
+    assert_eq!((device["driver"].as_str(), device["count"].as_i64()), (Some("nvidia"), Some(2)), "{app}");
+    assert_eq!(device["capabilities"][0], "gpu");
+    assert_eq!(app["shm_size"], "1073741824", "{app}");
+    assert_eq!(app["sysctls"]["net.core.somaxconn"], "1024", "{app}");
+    assert_eq!(app["init"], true);
+    assert_eq!(app["group_add"], serde_json::json!(["video", "109"]));
+    assert!(app["networks"].get("proxy").is_some() && app["networks"].get("hearth-apps").is_some(), "{app}");
+    assert_eq!(config["networks"]["proxy"]["external"], true, "{config}");
+    assert_eq!(config["networks"]["proxy"]["name"], "traefik_proxy", "{config}");
+    assert_eq!(config["networks"]["iot"]["ipam"]["config"][0]["subnet"], "172.30.0.0/24", "{config}");
+    assert_eq!(hass["network_mode"], "host", "{hass}");
+    assert!(hass.get("ports").is_none() && hass.get("networks").is_none(), "{hass}");
+}
+
+/// A machine's `docker:` block becomes `daemon.json` (restarting Docker on change) and a prune
+/// timer, with sizes in Docker's binary units.
+#[test]
+fn docker_daemon_settings_and_prune_timer() {
+    let files = render_spec(&format!(
+        "{DOCKER_VM_BLOCK}    docker:
+      storage_driver: overlay2
+      log: {{ driver: json-file, max_size: 10MiB, max_files: 3 }}
+      prune: {{ every: \"Sun 03:00\", all: true, volumes: true, older_than: 2d }}
+"
+    ));
+    let daemon = file(&files, "docker", "/etc/docker/daemon.json");
+    let json: Value = serde_json::from_str(&daemon.content).expect("daemon.json is JSON");
+    assert_eq!(
+        json,
+        serde_json::json!({ "storage-driver": "overlay2", "log-driver": "json-file",
+            "log-opts": { "max-size": "10m", "max-file": "3" } })
+    );
+    assert!(daemon.activation.contains(&hearth_render::Activation::Restart { unit: "docker.service".into() }));
+    let unit = file(&files, "docker", "/etc/systemd/system/hearth-docker-prune.service");
+    assert!(
+        unit.content.contains("ExecStart=/usr/bin/docker system prune --force --all --volumes --filter=until=48h\n"),
+        "{}",
+        unit.content
+    );
+    let timer = file(&files, "docker", "/etc/systemd/system/hearth-docker-prune.timer");
+    assert!(timer.content.contains("OnCalendar=Sun *-*-* 03:00:00\n"), "{}", timer.content);
+}
