@@ -82,12 +82,17 @@ fn entries(model: &Model) -> BTreeMap<IpAddr, Vec<Entry>> {
             };
             map.entry(a).or_default().push(Entry { machine: name.clone(), role: with_services(model, name, role) });
         }
+        further(model, name, &h.interfaces, &mut map);
     }
     for (name, g) in &model.guests {
         if let Some(a) = g.address {
-            let role = format!("{} on {}", kind_label(g), g.host);
+            let mut role = format!("{} on {}", kind_label(g), g.host);
+            if let Some(net) = model.networks.iter().find(|(_, n)| n.router.as_deref() == Some(name.as_str())) {
+                role = format!("router of {}, {role}", net.0);
+            }
             map.entry(a).or_default().push(Entry { machine: name.clone(), role: with_services(model, name, role) });
         }
+        further(model, name, &g.interfaces, &mut map);
     }
     for (name, s) in &model.services {
         if let Some(a) = s.address
@@ -109,6 +114,30 @@ fn entries(model: &Model) -> BTreeMap<IpAddr, Vec<Entry>> {
         }
     }
     map
+}
+
+/// A machine's interfaces beside its primary one, each named by its network, with the services
+/// bound to it (`network:`).
+fn further(
+    model: &Model,
+    machine: &str,
+    interfaces: &[hearth_model::zones::Interface],
+    map: &mut BTreeMap<IpAddr, Vec<Entry>>,
+) {
+    for i in interfaces.iter().filter(|i| !i.primary) {
+        let Some(a) = i.address else { continue };
+        let bound: Vec<&str> = model
+            .services
+            .iter()
+            .filter(|(_, s)| s.on.name() == machine && s.network.as_deref() == Some(i.network.as_str()))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let mut role = format!("interface on {}", i.network);
+        if !bound.is_empty() {
+            role.push_str(&format!(" ({})", bound.join(", ")));
+        }
+        map.entry(a).or_default().push(Entry { machine: machine.to_string(), role });
+    }
 }
 
 fn with_services(model: &Model, machine: &str, role: String) -> String {

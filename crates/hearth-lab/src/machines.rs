@@ -19,6 +19,13 @@ pub struct Machine {
     pub address: Option<IpAddr>,
     /// `runtime: docker`: the machine runs a Docker engine.
     pub docker: bool,
+    /// Its further interfaces (`interfaces:`) with an address: network name and address.
+    pub interfaces: Vec<(String, IpAddr)>,
+}
+
+/// The further interfaces of a machine that have an address.
+fn further(interfaces: &[hearth_model::zones::Interface]) -> Vec<(String, IpAddr)> {
+    interfaces.iter().filter(|i| !i.primary).filter_map(|i| Some((i.network.clone(), i.address?))).collect()
 }
 
 /// Something the homelab would do on real hardware that the lab does not.
@@ -46,11 +53,25 @@ pub fn machines(model: &Model, files: &[File]) -> Vec<Machine> {
         if let Some(g) = model.guests.get(name) {
             if g.managed {
                 let docker = g.runtime == Runtime::Docker;
-                out.push(Machine { name: name.to_string(), network: g.network.clone(), address: g.address, docker });
+                let interfaces = further(&g.interfaces);
+                out.push(Machine {
+                    name: name.to_string(),
+                    network: g.network.clone(),
+                    address: g.address,
+                    docker,
+                    interfaces,
+                });
             }
         } else if let Some(h) = model.hosts.get(name) {
             let docker = h.runtime == Some(Runtime::Docker);
-            out.push(Machine { name: name.to_string(), network: h.network.clone(), address: h.address, docker });
+            let interfaces = further(&h.interfaces);
+            out.push(Machine {
+                name: name.to_string(),
+                network: h.network.clone(),
+                address: h.address,
+                docker,
+                interfaces,
+            });
         }
     }
     out

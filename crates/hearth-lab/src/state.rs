@@ -46,6 +46,9 @@ pub struct MachineState {
     pub address: Ipv4Addr,
     /// Whether the machine runs a Docker engine (`runtime: docker`).
     pub docker: bool,
+    /// Further lab networks the container is attached to, with its fixed address on each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<(String, Ipv4Addr)>,
 }
 
 /// A package proxy the lab started on this machine.
@@ -200,6 +203,7 @@ mod tests {
             network: "lan".into(),
             address: Ipv4Addr::from(address),
             docker: false,
+            interfaces: Vec::new(),
         };
         let state = LabState {
             id: "abc".into(),

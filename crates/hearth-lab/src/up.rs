@@ -104,6 +104,15 @@ pub fn up(input: &LabInput, dir: &Path, options: &UpOptions) -> Result<UpReport,
                 network: net.clone(),
                 address: *address,
                 docker: m.docker,
+                // Re-addressed spec addresses are IPv4 inside the lab subnets already.
+                interfaces: m
+                    .interfaces
+                    .iter()
+                    .filter_map(|(net, a)| match a {
+                        std::net::IpAddr::V4(v4) if placed.networks.contains_key(net) => Some((net.clone(), *v4)),
+                        _ => None,
+                    })
+                    .collect(),
             },
         );
     }
@@ -241,6 +250,12 @@ fn start_machine(
     stage_file(&stage, "etc/apt/apt.conf.d/80hearth-lab-proxy", &proxy::apt_config(net.gateway), 0o644)?;
     stage_file(&stage, "etc/sudoers.d/hearth-lab", &format!("{} ALL=(ALL) NOPASSWD:ALL\n", lab.admin), 0o440)?;
     docker(["cp".to_string(), format!("{}/.", stage.display()), format!("{}:/", m.container)])?;
+    // A machine on several networks: Docker attaches the container to each further lab network
+    // at its fixed address before it boots, as the machine's NICs would be.
+    for (network, address) in &m.interfaces {
+        let docker_name = &lab.networks[network].docker_name;
+        docker(["network", "connect", "--ip", &address.to_string(), "--alias", name, docker_name, &m.container])?;
+    }
     docker(["start", &m.container])?;
 
     let mut script = String::from(SETUP);

@@ -16,6 +16,7 @@ pub mod promql;
 pub mod resolve;
 pub mod template;
 pub mod tzdb;
+pub mod zones;
 
 pub use lock::Allocations;
 pub use model::Model;

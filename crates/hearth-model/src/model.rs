@@ -54,6 +54,8 @@ pub struct Model {
     pub flows: Vec<Flow>,
     /// Inbound openings per machine; everything else is dropped.
     pub firewall: BTreeMap<String, Vec<Opening>>,
+    /// What may cross between zones.
+    pub policy: crate::zones::ZonePolicy,
     /// Router port forwards.
     pub forwards: Vec<Forward>,
     /// The router's own address, if the spec gives it.
@@ -372,6 +374,9 @@ pub struct Network {
     /// Machines here start no connection into other networks (beyond DNS to the network's own
     /// resolvers), and ports opened to the homelab's networks stay closed to this one.
     pub isolated: bool,
+    /// The guest routing this network at its gateway address (unmanaged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub router: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -396,6 +401,8 @@ pub struct Host {
     pub version: Option<String>,
     pub address: Option<IpAddr>,
     pub network: Option<String>,
+    /// Every interface, the primary one (`network`, `address`) first.
+    pub interfaces: Vec<crate::zones::Interface>,
     pub runtime: Option<Runtime>,
     pub cores: Option<u32>,
     pub threads: Option<u32>,
@@ -433,6 +440,8 @@ pub struct Guest {
     pub network: Option<String>,
     pub address: Option<IpAddr>,
     pub zone: Option<String>,
+    /// Every interface, the primary one (`network`, `address`) first.
+    pub interfaces: Vec<crate::zones::Interface>,
     pub cores: u32,
     pub memory: Size,
     pub disk: Size,
@@ -511,6 +520,9 @@ pub struct Service {
     pub on: Placement,
     pub also_on: Vec<String>,
     pub address: Option<IpAddr>,
+    /// The network whose interface its published ports listen on (`address` is there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
     pub ports: Vec<Port>,
     pub env: BTreeMap<String, Template>,
     pub volumes: Vec<Volume>,

@@ -30,6 +30,7 @@
 //!   ship one or the other.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 use hearth_model::model::{Companion, Healthcheck, Placement, Port, Probe as ModelProbe, Service, Template};
 use hearth_spec::ast::{Form, Protocol};
@@ -282,11 +283,11 @@ fn service_container(on: &Machine, name: &str, s: &Service, sources: &mut BTreeS
     }
     let mut ports = Vec::new();
     if mode.is_none() {
-        push_ports(&mut ports, &s.ports);
+        push_ports(&mut ports, s, &s.ports);
         for (client, cs) in on.placed.iter() {
             if *client != name && joins_vpn(cs, name) {
                 sources.insert(format!("service/{client}"));
-                push_ports(&mut ports, &cs.ports);
+                push_ports(&mut ports, s, &cs.ports);
             }
         }
     }
@@ -329,7 +330,7 @@ fn service_container(on: &Machine, name: &str, s: &Service, sources: &mut BTreeS
 fn companion_container(name: &str, s: &Service, main: &Container, c: &Companion) -> Container {
     let mut ports = Vec::new();
     if main.network_mode.is_none() {
-        push_ports(&mut ports, &c.ports);
+        push_ports(&mut ports, s, &c.ports);
     }
     let healthcheck = c.healthcheck.as_ref().and_then(|h| {
         Check::new(h, |port| {
@@ -365,7 +366,14 @@ fn labels(name: &str, s: &Service, companion: Option<&str>) -> BTreeMap<String, 
 }
 
 /// Adds `host:container/proto` for every published port; DNS is both TCP and UDP.
-fn push_ports(out: &mut Vec<String>, ports: &[Port]) {
+/// A service bound to one network (`network:`) publishes on its machine's address there only.
+fn push_ports(out: &mut Vec<String>, s: &Service, ports: &[Port]) {
+    // Replicas (`also_on`) run on other machines, whose addresses differ: they publish on all.
+    let bind = match (s.network.as_ref().filter(|_| s.also_on.is_empty()), s.address) {
+        (Some(_), Some(IpAddr::V4(a))) => format!("{a}:"),
+        (Some(_), Some(IpAddr::V6(a))) => format!("[{a}]:"),
+        _ => String::new(),
+    };
     for p in ports {
         let Some(host) = p.host else { continue };
         let protocols: &[&str] = match p.protocol {
@@ -374,7 +382,7 @@ fn push_ports(out: &mut Vec<String>, ports: &[Port]) {
             Protocol::Http | Protocol::Https | Protocol::Tcp | Protocol::Grpc => &["tcp"],
         };
         for proto in protocols {
-            let entry = format!("{host}:{}/{proto}", p.container);
+            let entry = format!("{bind}{host}:{}/{proto}", p.container);
             if !out.contains(&entry) {
                 out.push(entry);
             }

@@ -38,6 +38,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use hearth_model::model::{Guest, GuestKind, Model};
+use hearth_model::zones::Interface;
 use serde_json::{Map, Value, json};
 
 use crate::cloud_init;
@@ -123,8 +124,8 @@ fn guest_file(g: &Guest, name: &str, path: String, params: &Map<String, Value>) 
     text.push('\n');
     let mut file = File::new(&g.host, path, Kind::ProxmoxGuest, text).from(format!("guest/{name}"));
     file = file.from(format!("host/{}", g.host));
-    if let Some(n) = &g.network {
-        file = file.from(format!("network/{n}"));
+    for i in &g.interfaces {
+        file = file.from(format!("network/{}", i.network));
     }
     file
 }
@@ -157,25 +158,38 @@ fn storage(g: &Guest) -> &str {
     g.storage.as_deref().unwrap_or(DEFAULT_STORAGE)
 }
 
-/// `bridge=..,tag=..` of the guest's network, and the `ip=`/`gw=` (or `ip6=`/`gw6=`) pair.
-fn net_parts(model: &Model, g: &Guest) -> (Vec<String>, Vec<String>) {
-    let network = g.network.as_ref().and_then(|n| model.networks.get(n));
-    let mut link = vec![format!("bridge={}", network.map_or("vmbr0", |n| n.bridge.as_str()))];
-    if let Some(tag) = network.and_then(|n| n.vlan) {
+/// The guest's interfaces, primary first; a guest on no network gets one DHCP interface on
+/// `vmbr0`.
+fn interfaces(g: &Guest) -> Vec<Interface> {
+    if g.interfaces.is_empty() {
+        let dhcp =
+            Interface { network: String::new(), address: None, bridge: "vmbr0".into(), vlan: None, primary: true };
+        return vec![dhcp];
+    }
+    g.interfaces.clone()
+}
+
+/// `bridge=..,tag=..` of an interface, and the `ip=`/`gw=` (or `ip6=`/`gw6=`) pair. Only the
+/// primary interface carries the gateway: it holds the default route.
+fn net_parts(model: &Model, i: &Interface) -> (Vec<String>, Vec<String>) {
+    let network = model.networks.get(&i.network);
+    let mut link = vec![format!("bridge={}", i.bridge)];
+    if let Some(tag) = i.vlan {
         link.push(format!("tag={tag}"));
     }
     let prefix = network.and_then(|n| n.cidr.split_once('/')).map(|(_, p)| p.to_string());
+    let gateway = network.and_then(|n| n.gateway).filter(|_| i.primary);
     let mut ip = Vec::new();
-    match (g.address, prefix) {
+    match (i.address, prefix) {
         (Some(a @ IpAddr::V4(_)), Some(p)) => {
             ip.push(format!("ip={a}/{p}"));
-            if let Some(gw @ IpAddr::V4(_)) = network.and_then(|n| n.gateway) {
+            if let Some(gw @ IpAddr::V4(_)) = gateway {
                 ip.push(format!("gw={gw}"));
             }
         }
         (Some(a @ IpAddr::V6(_)), Some(p)) => {
             ip.push(format!("ip6={a}/{p}"));
-            if let Some(gw @ IpAddr::V6(_)) = network.and_then(|n| n.gateway) {
+            if let Some(gw @ IpAddr::V6(_)) = gateway {
                 ip.push(format!("gw6={gw}"));
             }
         }
@@ -286,9 +300,11 @@ fn lxc(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
     p.insert("memory".into(), json!(g.memory.mib()));
     p.insert("swap".into(), json!(g.swap.map_or(512, |s| s.mib())));
     p.insert("rootfs".into(), json!(format!("{}:{}", storage(g), g.disk.gib_ceil().max(1))));
-    let (link, ip) = net_parts(model, g);
-    let net = std::iter::once("name=eth0".to_string()).chain(link).chain(ip).collect::<Vec<_>>().join(",");
-    p.insert("net0".into(), json!(net));
+    for (n, i) in interfaces(g).iter().enumerate() {
+        let (link, ip) = net_parts(model, i);
+        let net = std::iter::once(format!("name=eth{n}")).chain(link).chain(ip).collect::<Vec<_>>().join(",");
+        p.insert(format!("net{n}"), json!(net));
+    }
     resolvers(model, g, &mut p);
     if !model.admin.ssh_keys.is_empty() {
         // The admin's keys for root, so a managed container can be reached before anything else
@@ -329,8 +345,11 @@ fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
     p.insert("memory".into(), json!(g.memory.mib().to_string()));
     p.insert("agent".into(), json!("enabled=1"));
     p.insert("scsihw".into(), json!("virtio-scsi-single"));
-    let (link, ip) = net_parts(model, g);
-    p.insert("net0".into(), json!(std::iter::once("virtio".to_string()).chain(link).collect::<Vec<_>>().join(",")));
+    let nics: Vec<(Vec<String>, Vec<String>)> = interfaces(g).iter().map(|i| net_parts(model, i)).collect();
+    for (n, (link, _)) in nics.iter().enumerate() {
+        let net = std::iter::once("virtio".to_string()).chain(link.iter().cloned()).collect::<Vec<_>>().join(",");
+        p.insert(format!("net{n}"), json!(net));
+    }
     if g.bios.as_deref() == Some("ovmf") {
         // UEFI keeps its variables (boot entries) on this disk; without it OVMF forgets them at
         // every start. Keys are not pre-enrolled: Home Assistant OS and most appliances do not
@@ -345,7 +364,9 @@ fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
             );
             p.insert("ide2".into(), json!(format!("{storage}:cloudinit")));
             p.insert("boot".into(), json!("order=scsi0"));
-            p.insert("ipconfig0".into(), json!(ip.join(",")));
+            for (n, (_, ip)) in nics.iter().enumerate() {
+                p.insert(format!("ipconfig{n}"), json!(ip.join(",")));
+            }
             resolvers(model, g, &mut p);
             p.insert("ciuser".into(), json!(model.admin.user));
             p.insert("cicustom".into(), json!(format!("user={}", cloud_init::snippet_volume(name))));

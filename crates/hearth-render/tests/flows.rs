@@ -9,7 +9,11 @@
 //! and each network's `dns:` resolvers on port 53. One namespace per machine on one bridge, a
 //! listener on every port connected to, the rulesets loaded, then: every connection connects; a
 //! client on a trusted network is refused on every proxied upstream and every data service port;
-//! a device on an isolated network is refused everywhere except its own DNS resolver.
+//! a device on an isolated network is refused everywhere except its own DNS resolver; and a
+//! client on each network reaches a service port the firewall opens to "the homelab's networks"
+//! exactly when the zone policy lets its zone in (`zone_admits`, written from docs/SPEC.md, not
+//! from the firewall's derivation). A machine on several networks has each of its addresses, with
+//! its network's prefix, so its connections leave from the address on the destination's network.
 
 mod common;
 
@@ -59,6 +63,8 @@ fn client_address(cidr: &str, taken: &BTreeSet<String>) -> String {
 struct Wiring {
     /// machine -> address, the two clients included.
     machines: BTreeMap<String, String>,
+    /// machine -> its further interfaces' addresses with their network's prefix.
+    further: BTreeMap<String, Vec<String>>,
     /// (from machine, `address:port`) every connection the rendered files make.
     connections: BTreeSet<(String, String)>,
     /// `address:port` of every proxied upstream and every data service port consumers use.
@@ -79,15 +85,32 @@ fn wiring(model: &Model, files: &[File]) -> Wiring {
             machines.insert(n.clone(), a.to_string());
         }
     }
-    let by_address: BTreeMap<String, String> = machines.iter().map(|(m, a)| (a.clone(), m.clone())).collect();
+    let mut further: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for name in machines.keys() {
+        for i in model.interfaces(name).iter().filter(|i| !i.primary) {
+            let (Some(a), Some(net)) = (i.address.filter(|a| a.is_ipv4()), model.networks.get(&i.network)) else {
+                continue;
+            };
+            let prefix = net.cidr.split_once('/').unwrap().1;
+            further.entry(name.clone()).or_default().push(format!("{a}/{prefix}"));
+        }
+    }
+    let mut by_address: BTreeMap<String, String> = machines.iter().map(|(m, a)| (a.clone(), m.clone())).collect();
+    for (m, list) in &further {
+        for a in list {
+            by_address.insert(a.split_once('/').unwrap().0.to_string(), m.clone());
+        }
+    }
     let taken: BTreeSet<String> = by_address.keys().cloned().collect();
 
     let mut connections = BTreeSet::new();
     for f in files.iter().filter(|f| f.kind != Kind::Nftables) {
-        let Some(own) = machines.get(&f.machine) else { continue };
+        if !machines.contains_key(&f.machine) {
+            continue;
+        }
         for (a, p) in endpoints(&f.content) {
             let a = a.to_string();
-            if &a != own && by_address.contains_key(&a) {
+            if by_address.get(&a).is_some_and(|m| *m != f.machine) {
                 connections.insert((f.machine.clone(), format!("{a}:{p}")));
             }
         }
@@ -104,7 +127,7 @@ fn wiring(model: &Model, files: &[File]) -> Wiring {
             }
             guarded.insert(target.clone());
             for m in s.machines() {
-                if machines.get(m).is_some_and(|own| *own != a.to_string()) {
+                if machines.contains_key(m) && by_address[&a.to_string()] != m {
                     connections.insert((m.to_string(), target.clone()));
                 }
             }
@@ -137,7 +160,54 @@ fn wiring(model: &Model, files: &[File]) -> Wiring {
     let isolated = model.networks.values().find(|n| n.isolated).expect("an isolated network");
     machines.insert("trusted-client".into(), client_address(&trusted.cidr, &taken));
     machines.insert("isolated-device".into(), client_address(&isolated.cidr, &taken));
-    Wiring { machines, connections, guarded, isolated_dns }
+    Wiring { machines, further, connections, guarded, isolated_dns }
+}
+
+/// Whether a client of network `from` may reach port `port` of `service` listening in `zones`
+/// beyond the flows, as docs/SPEC.md words the policy: an `allow` entry from its zone naming
+/// the service or one of those zones (and the port, if it lists ports); else, under
+/// `default: deny`, its network not isolated and its zone one of those; under `allow`, its
+/// network not isolated.
+fn zone_admits(model: &Model, from: &hearth_model::model::Network, service: &str, zones: &[&str], port: u16) -> bool {
+    let allowed = model.policy.allow.iter().any(|a| {
+        a.from == from.zone
+            && (a.to == service || zones.contains(&a.to.as_str()))
+            && (a.ports.is_empty() || a.ports.contains(&port))
+    });
+    allowed || (!from.isolated && (!model.policy.deny || zones.contains(&from.zone.as_str())))
+}
+
+/// One client per network (`.251`) against every service port the firewall opens to the
+/// homelab's networks: `(client, address:port)` and whether it must connect.
+fn zone_cases(model: &Model, w: &mut Wiring) -> BTreeMap<(String, String), bool> {
+    let mut cases = BTreeMap::new();
+    let mut clients = Vec::new();
+    for (name, net) in &model.networks {
+        let (base, _) = net.cidr.split_once('/').unwrap();
+        let o = base.parse::<Ipv4Addr>().unwrap().octets();
+        let client = format!("zone-client-{name}");
+        w.machines.insert(client.clone(), Ipv4Addr::new(o[0], o[1], o[2], 251).to_string());
+        clients.push((client, net));
+    }
+    for (machine, openings) in &model.firewall {
+        for o in openings.iter().filter(|o| o.reason.ends_with("for the homelab's networks")) {
+            let Some(service) = o.reason.split(':').next() else { continue };
+            let Some(s) = model.services.get(service) else { continue };
+            if o.protocol != hearth_spec::ast::L4::Tcp || s.on.name() != machine {
+                continue;
+            }
+            let zones: Vec<&str> = match s.network.as_ref().and_then(|n| model.networks.get(n)) {
+                Some(n) => vec![n.zone.as_str()],
+                None => model.zones_of(machine),
+            };
+            let Some(address) = s.address.or_else(|| model.machine_address(machine)) else { continue };
+            for (client, net) in &clients {
+                let admitted = zone_admits(model, net, service, &zones, o.port);
+                cases.insert((client.clone(), format!("{address}:{}", o.port)), admitted);
+            }
+        }
+    }
+    cases
 }
 
 fn in_cidr(addr: &str, cidr: &str) -> bool {
@@ -158,14 +228,25 @@ fn the_rendered_homelab_passes_its_own_firewall_and_nothing_else_does() {
         let model = common::examples().into_iter().find(|(n, _)| n == name).map(|(_, m)| m).unwrap();
         let files = common::render(&model);
         let dir = common::write_tree(&files, &common::temp_dir(&format!("flows-netns-{name}")));
-        let w = wiring(&model, &files);
+        let mut w = wiring(&model, &files);
         assert!(w.connections.len() > 10, "{name}: {} connections", w.connections.len());
+        let zone_cases = zone_cases(&model, &mut w);
 
         // What must connect, and what must be refused: refusals only where Hearth renders a
         // ruleset (a Proxmox host keeps its own firewall).
         let firewalled: BTreeSet<&String> =
             common::of_kind(&files, Kind::Nftables).into_iter().filter_map(|f| w.machines.get(&f.machine)).collect();
-        let guarded_here = |t: &String| firewalled.contains(&t.rsplit_once(':').unwrap().0.to_string());
+        let owner = |t: &String| {
+            let a = t.rsplit_once(':').unwrap().0;
+            w.machines.iter().find(|(_, x)| *x == a).map(|(m, _)| m.clone()).or_else(|| {
+                w.further
+                    .iter()
+                    .find(|(_, l)| l.iter().any(|x| x.split_once('/').unwrap().0 == a))
+                    .map(|(m, _)| m.clone())
+            })
+        };
+        let guarded_here =
+            |t: &String| owner(t).and_then(|m| w.machines.get(&m)).is_some_and(|a| firewalled.contains(a));
         let mut cases: BTreeMap<(String, String), bool> = BTreeMap::new();
         for c in &w.connections {
             cases.insert(c.clone(), true);
@@ -177,7 +258,10 @@ fn the_rendered_homelab_passes_its_own_firewall_and_nothing_else_does() {
         for t in targets.iter().filter(|t| guarded_here(t)) {
             cases.insert(("isolated-device".into(), (*t).clone()), w.isolated_dns.contains(*t));
         }
-
+        for (case, admitted) in zone_cases.iter().filter(|((_, t), _)| guarded_here(t)) {
+            cases.insert(case.clone(), *admitted);
+        }
+        let targets: BTreeSet<&String> = targets.into_iter().chain(zone_cases.keys().map(|(_, t)| t)).collect();
         let mut lab = Lab::new();
         let bridge = lab.ns("br");
         ip(&["-n", &bridge, "link", "add", "br0", "type", "bridge"]);
@@ -190,14 +274,24 @@ fn the_rendered_homelab_passes_its_own_firewall_and_nothing_else_does() {
             ip(&["-n", &bridge, "link", "set", &port, "master", "br0", "up"]);
             // A /8 puts every subnet of the example on-link: no routes, nothing on the host.
             ip(&["-n", &ns, "addr", "add", &format!("{addr}/8"), "dev", "eth0"]);
+            // A further interface's address with its own prefix: the more specific route makes
+            // it the source of connections into its network, as on the machine.
+            for a in w.further.get(machine).into_iter().flatten() {
+                ip(&["-n", &ns, "addr", "add", a, "dev", "eth0"]);
+            }
             ip(&["-n", &ns, "link", "set", "eth0", "up"]);
             ns_of.insert(machine.clone(), ns);
         }
-        let by_address: BTreeMap<&String, &String> = w.machines.iter().map(|(m, a)| (a, m)).collect();
+        let mut by_address: BTreeMap<String, &String> = w.machines.iter().map(|(m, a)| (a.clone(), m)).collect();
+        for (m, list) in &w.further {
+            for a in list {
+                by_address.insert(a.split_once('/').unwrap().0.to_string(), m);
+            }
+        }
         let mut ports: BTreeMap<&String, BTreeSet<u16>> = BTreeMap::new();
         for t in &targets {
             let (a, p) = t.rsplit_once(':').unwrap();
-            ports.entry(by_address[&a.to_string()]).or_default().insert(p.parse().unwrap());
+            ports.entry(by_address[a]).or_default().insert(p.parse().unwrap());
         }
         for (machine, ps) in &ports {
             listen(&mut lab, &ns_of[*machine], &ps.iter().copied().collect::<Vec<_>>());

@@ -286,6 +286,58 @@ fn proxmox_guests_match_the_api_schema() {
     assert!(checked > 0);
 }
 
+/// A router VM at the gateway with a WAN side, a managed VM and an LXC with a storage network:
+/// no seed has a router guest, and the examples' multi-network machines are hosts.
+const MULTI_NETWORK: &str = "homelab: lab
+domain: home.arpa
+admin: { ssh_keys: [\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ0u4Wn8u6i3dBq3aZ3YcYx1mQv2m5m3gk0h2v7xH1x5 op@laptop\"] }
+networks:
+  wan: { cidr: 192.168.100.0/24, bridge: vmbr1 }
+  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1, router: opnsense }
+  storage: { cidr: 10.0.40.0/24, vlan: 40 }
+hosts: { pve: { address: 192.168.1.10, network: lan, proxmox: {}, interfaces: [{ network: storage, address: 10.0.40.10 }] } }
+guests:
+  opnsense: { vm: { on: pve }, os: opnsense, network: lan, address: 192.168.1.1, managed: false, interfaces: [{ network: wan, address: 192.168.100.2 }] }
+  docker: { vm: { on: pve }, os: debian-12, network: lan, address: 192.168.1.20, runtime: docker, size: { memory: 2GiB }, interfaces: [{ network: storage }] }
+  nas: { lxc: { on: pve }, network: lan, address: 192.168.1.21, interfaces: [{ network: storage, address: 10.0.40.21, bridge: vmbr2 }] }
+";
+
+#[test]
+fn guests_on_several_networks_match_the_api_schema() {
+    let loaded = hearth_spec::load_str("multi.yaml", MULTI_NETWORK);
+    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+    let errors: Vec<String> = a.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.message.clone()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let schema = pve_schema();
+    let lxc = post_parameters(&schema, "/nodes/{node}/lxc").expect("lxc endpoint in schema");
+    let qemu = post_parameters(&schema, "/nodes/{node}/qemu").expect("qemu endpoint in schema");
+    let files = common::render(&a.model);
+    let params = |guest: &str| -> serde_json::Map<String, Value> {
+        let f = common::of_kind(&files, Kind::ProxmoxGuest)
+            .into_iter()
+            .find(|f| f.path.ends_with(&format!("-{guest}.json")))
+            .expect("guest file");
+        serde_json::from_str(&f.content).expect("JSON object")
+    };
+    let text = |p: &serde_json::Map<String, Value>, k: &str| p.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let router = params("opnsense");
+    let docker = params("docker");
+    let nas = params("nas");
+    for (p, props) in [(&router, qemu), (&docker, qemu), (&nas, lxc)] {
+        let problems = check_parameters(props, p);
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+    assert_eq!(text(&router, "net0"), "virtio,bridge=vmbr0");
+    assert_eq!(text(&router, "net1"), "virtio,bridge=vmbr1");
+    assert!(!text(&router, "description").contains("managed by Hearth"));
+    assert_eq!(text(&docker, "net1"), "virtio,bridge=vmbr0,tag=40");
+    assert_eq!(text(&docker, "ipconfig0"), "ip=192.168.1.20/24,gw=192.168.1.1");
+    // The allocated storage address, without a gateway: the default route stays on `lan`.
+    assert_eq!(text(&docker, "ipconfig1"), "ip=10.0.40.1/24");
+    assert_eq!(text(&nas, "net1"), "name=eth1,bridge=vmbr2,tag=40,ip=10.0.40.21/24");
+    assert_eq!(a.allocations.get("guest/docker/address/storage"), Some("10.0.40.1"));
+}
+
 #[test]
 fn the_schema_check_catches_mistakes() {
     let schema = pve_schema();

@@ -122,6 +122,14 @@ codes! {
     IgnoredUseKey = "E730", "ignored-use-key", Error;
     SnapshotNotZfs = "E731", "snapshot-not-zfs", Error;
     ViaElsewhere = "E732", "via-elsewhere", Error;
+    InterfaceOutsideNetwork = "E820", "interface-outside-network", Error;
+    TwoInterfacesOneNetwork = "E821", "two-interfaces-one-network", Error;
+    PrimaryInterfaceMissing = "E822", "primary-interface-missing", Error;
+    UnknownZone = "E823", "unknown-zone", Error;
+    FlowDeniedByPolicy = "E824", "flow-denied-by-policy", Error;
+    RouterGuestInvalid = "E825", "router-guest-invalid", Error;
+    ServiceNetworkNotOnMachine = "E826", "service-network-not-on-machine", Error;
+    AllowOpensNothing = "W820", "allow-opens-nothing", Warning;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     FlowFromIsolatedNetwork = "E601", "flow-from-isolated-network", Error;
     FlowFromNoAddress = "E602", "flow-from-no-address", Error;
@@ -173,6 +181,10 @@ pub struct Edit {
     pub span: Span,
     pub part: Option<String>,
     pub text: String,
+    /// `text` is one more entry for the sequence or mapping at `span`, written in flow style
+    /// (`{ from: lan, to: apps }`, `allow: []`): it goes before the closing bracket of a flow
+    /// collection, or on a line of its own after a block one, indented like its first entry.
+    pub append: bool,
 }
 
 impl Edit {
@@ -181,6 +193,9 @@ impl Edit {
     pub fn apply(&self, source: &str) -> Option<String> {
         let (mut start, mut end) = (self.span.start as usize, self.span.end as usize);
         let within = source.get(start..end)?;
+        if self.append {
+            return append(source, start, end, &self.text);
+        }
         if let Some(part) = &self.part {
             let at = within.find(part.as_str())?;
             start += at;
@@ -194,8 +209,39 @@ impl Edit {
     /// An edit that removes the entry or item at `span` (for a `key: value` entry, the span from
     /// the key to the end of the value), with what separates it from its neighbours.
     pub fn remove(span: Span) -> Edit {
-        Edit { span, part: None, text: String::new() }
+        Edit { span, part: None, text: String::new(), append: false }
     }
+
+    /// An edit that adds `entry` to the sequence or mapping at `span` (see [`Edit::append`]).
+    pub fn append(span: Span, entry: impl Into<String>) -> Edit {
+        Edit { span, part: None, text: entry.into(), append: true }
+    }
+}
+
+/// `source` with `entry` added to the collection at `start..end`. A flow collection (`[...]`,
+/// `{...}`) gets it before its closing bracket; a block one gets a new line after its last,
+/// at the column of its first entry, with `- ` when it is a sequence.
+fn append(source: &str, start: usize, end: usize, entry: &str) -> Option<String> {
+    let within = source.get(start..end)?.trim_end();
+    if within.starts_with('[') || within.starts_with('{') {
+        let close = start + within.len() - 1;
+        let inner = source[start + 1..close].trim();
+        let sep = if inner.is_empty() { "" } else { ", " };
+        let head = source[..close].trim_end_matches([' ', '\t']);
+        let gap = &source[head.len()..close];
+        return Some(format!("{head}{sep}{entry}{gap}{}", &source[close..]));
+    }
+    let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+    let indent = &source[line_start..start];
+    // A block sequence's span starts at its first `- `; the column of the dash is the indent.
+    let (indent, dash) = match within.strip_prefix('-') {
+        Some(_) => (indent.to_string(), "- "),
+        None => (indent.chars().map(|c| if c == '-' { ' ' } else { c }).collect(), ""),
+    };
+    let last = start + within.len();
+    let line_end = source[last..].find('\n').map_or(source.len(), |i| last + i);
+    let indent: String = indent.chars().map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+    Some(format!("{}\n{indent}{dash}{entry}{}", &source[..line_end], &source[line_end..]))
 }
 
 /// The range a removal takes out: the whole lines when the item stands on lines of its own
@@ -225,7 +271,7 @@ fn removal(source: &str, start: usize, end: usize) -> (usize, usize) {
 impl Edit {
     /// Whether the edit removes something (shown as "remove" rather than "write").
     pub fn is_removal(&self) -> bool {
-        self.text.is_empty() && self.part.is_none()
+        self.text.is_empty() && self.part.is_none() && !self.append
     }
 }
 
@@ -276,12 +322,12 @@ impl Diagnostic {
     /// The edit the help line proposes: replace the text at `span` with `text`. The help line
     /// says the same in words; without one, `write \`text\` here` is shown.
     pub fn suggest(self, span: Span, text: impl Into<String>) -> Diagnostic {
-        self.suggest_edit(Edit { span, part: None, text: text.into() })
+        self.suggest_edit(Edit { span, part: None, text: text.into(), append: false })
     }
 
     /// Like [`Diagnostic::suggest`], replacing only the first `part` inside `span`.
     pub fn suggest_part(self, span: Span, part: impl Into<String>, text: impl Into<String>) -> Diagnostic {
-        self.suggest_edit(Edit { span, part: Some(part.into()), text: text.into() })
+        self.suggest_edit(Edit { span, part: Some(part.into()), text: text.into(), append: false })
     }
 
     /// The help proposes removing the entry or item at `span` (see [`Edit::remove`]).
@@ -291,8 +337,13 @@ impl Diagnostic {
 
     pub fn suggest_edit(mut self, edit: Edit) -> Diagnostic {
         if self.help.is_none() {
-            self.help =
-                Some(if edit.is_removal() { "remove this".to_string() } else { format!("write `{}` here", edit.text) });
+            self.help = Some(if edit.is_removal() {
+                "remove this".to_string()
+            } else if edit.append {
+                format!("add `{}` here", edit.text)
+            } else {
+                format!("write `{}` here", edit.text)
+            });
         }
         self.suggestion = Some(edit);
         self
@@ -362,9 +413,30 @@ mod tests {
         let source = "token: \"secret:tg-tokn\"\n";
         let start = source.find('"').expect("quote");
         let span = Span::new(FileId::default(), start, source.len() - 1);
-        let edit = Edit { span, part: Some("tg-tokn".into()), text: "tg-token".into() };
+        let edit = Edit { span, part: Some("tg-tokn".into()), text: "tg-token".into(), append: false };
         assert_eq!(edit.apply(source).as_deref(), Some("token: \"secret:tg-token\"\n"));
-        let outside = Edit { span, part: Some("nope".into()), text: "x".into() };
+        let outside = Edit { span, part: Some("nope".into()), text: "x".into(), append: false };
         assert_eq!(outside.apply(source), None);
+    }
+
+    /// Appends `entry` to the collection written as `collection` (its first occurrence).
+    fn check_append(source: &str, collection: &str, entry: &str, expected: &str) {
+        let start = source.find(collection).expect("collection in source");
+        let edit = Edit::append(Span::new(FileId::default(), start, start + collection.len()), entry);
+        assert_eq!(edit.apply(source).as_deref(), Some(expected), "appending to `{collection}`");
+    }
+
+    #[test]
+    fn appends_follow_the_collection_style() {
+        check_append("a: [p, q]\n", "[p, q]", "r", "a: [p, q, r]\n");
+        check_append("a: []\n", "[]", "r", "a: [r]\n");
+        check_append("p: { default: deny }\n", "{ default: deny }", "allow: []", "p: { default: deny, allow: [] }\n");
+        check_append("l:\n  - p\n  - q\nb: 1\n", "- p\n  - q", "r", "l:\n  - p\n  - q\n  - r\nb: 1\n");
+        check_append(
+            "p:\n  default: deny\nb: 1\n",
+            "default: deny",
+            "allow: []",
+            "p:\n  default: deny\n  allow: []\nb: 1\n",
+        );
     }
 }

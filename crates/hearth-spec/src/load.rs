@@ -106,6 +106,7 @@ fn empty_spec() -> Spec {
         timezone: None,
         networks: NamedMap::default(),
         router: None,
+        policy: None,
         hosts: NamedMap::default(),
         guests: NamedMap::default(),
         clusters: NamedMap::default(),
@@ -149,7 +150,7 @@ fn take_section(spec: &mut Spec, part: Spec) {
     macro_rules! take_map {
         ($($f:ident),*) => {$( if !part.$f.is_empty() || !part.$f.broken.is_empty() { spec.$f = part.$f; } )*};
     }
-    take_opt!(homelab, domain, timezone, router, ingress, dns, monitoring, backups, admin);
+    take_opt!(homelab, domain, timezone, router, policy, ingress, dns, monitoring, backups, admin);
     take_map!(networks, hosts, guests, clusters, services, notifications, secrets, decisions);
     if !part.include.is_empty() {
         spec.include = part.include;
@@ -341,6 +342,7 @@ fn merge(spec: &mut Spec, part: Spec, order: &BTreeMap<FileId, Span>, diags: &mu
     merge_map(&mut spec.decisions, part.decisions, "decisions", order, diags);
     let (ps, ss) = (&part.spans, &spec.spans);
     merge_one(&mut spec.router, part.router, ps.key("router"), ss.key("router"), "router", diags);
+    merge_one(&mut spec.policy, part.policy, ps.key("policy"), ss.key("policy"), "policy", diags);
     merge_one(&mut spec.ingress, part.ingress, ps.key("ingress"), ss.key("ingress"), "ingress", diags);
     merge_one(&mut spec.dns, part.dns, ps.key("dns"), ss.key("dns"), "dns", diags);
     merge_one(&mut spec.monitoring, part.monitoring, ps.key("monitoring"), ss.key("monitoring"), "monitoring", diags);

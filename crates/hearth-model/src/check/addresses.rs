@@ -89,7 +89,9 @@ fn check_in_network(
         );
         return;
     }
-    if net.gateway.as_ref().is_some_and(|g| g.value.0 == addr) {
+    // The network's own router (a pfSense or OPNsense guest) is what holds the gateway address.
+    let router = net.router.as_ref().is_some_and(|r| r.value == owner);
+    if net.gateway.as_ref().is_some_and(|g| g.value.0 == addr) && !router {
         out.push(
             Diagnostic::new(
                 Code::ReservedAddress,
@@ -97,7 +99,9 @@ fn check_in_network(
                 format!("address {addr} of `{owner}` is the gateway of `{net_name}`"),
             )
             .label("this is the gateway")
-            .help("pick another address, or leave `address:` out to have one allocated"),
+            .help(format!(
+                "pick another address, or leave `address:` out to have one allocated; if `{owner}` routes `{net_name}`, write `router: {owner}` on the network"
+            )),
         );
     } else if cidr.prefix_len() < cidr.max_prefix_len() - 1 && (addr == cidr.network() || addr == cidr.broadcast()) {
         out.push(

@@ -1,7 +1,8 @@
 //! The connections the homelab makes (`Model::flows`) against what the spec closes: a flow that
-//! starts on an isolated network and leaves it (E601), and a flow whose source has no address,
-//! which no firewall rule can name (E602). Either would be dropped once deployed, so the spec is
-//! refused before anything is.
+//! starts on an isolated network and leaves it (E601) or crosses zones `policy: { default: deny }`
+//! keeps apart (E824), either without an `allow` entry for it, and a flow whose source has no
+//! address, which no firewall rule can name (E602). Each would be dropped once deployed, so the
+//! spec is refused before anything is.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -46,6 +47,34 @@ fn machine_span(spec: &Spec, machine: &str) -> Option<Span> {
     spec.guests.entry(machine).map(|e| e.key_span).or_else(|| spec.hosts.entry(machine).map(|e| e.key_span))
 }
 
+/// E824: the flow `f` from zone `zs` into zone `zd`, which `default: deny` drops, with the
+/// `allow` entry that lets it through.
+fn denied(spec: &Spec, span: Span, from: &str, what: &str, f: &crate::model::Flow, zs: &str, zd: &str) -> Diagnostic {
+    let to = f.service.as_deref().unwrap_or(zd);
+    let entry = format!("{{ from: {zs}, to: {to}, ports: [{}] }}", f.port);
+    let mut d = Diagnostic::new(
+        Code::FlowDeniedByPolicy,
+        span,
+        format!(
+            "`{from}` in zone `{zs}` must reach {what} in zone `{zd}` (port {}, {}), which the policy denies",
+            f.port, f.reason
+        ),
+    )
+    .label("a connection the homelab makes")
+    .help(format!("add `{entry}` to `policy.allow`"));
+    if let Some(p) = &spec.policy {
+        if let Some(default) = p.spans.value("default") {
+            d = d.with(default, "zones are kept apart here");
+        }
+        let edit = match p.spans.value("allow") {
+            Some(list) => hearth_spec::Edit::append(list, entry),
+            None => hearth_spec::Edit::append(p.span, format!("allow: [{entry}]")),
+        };
+        d = d.suggest_edit(edit);
+    }
+    d
+}
+
 pub(super) fn flows(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     let firewalled = crate::derive::firewalled(model);
     let mut seen = BTreeSet::new();
@@ -55,7 +84,24 @@ pub(super) fn flows(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             continue;
         };
         let what = f.service.as_ref().map_or_else(|| format!("`{}`", f.to), |s| format!("`{s}` on `{}`", f.to));
+        // The zones the connection leaves and enters, as its addresses sit.
+        let to = model.destination(&f.to, f.service.as_deref().and_then(|s| model.services.get(s)));
+        let zones = to
+            .zip(model.address_toward(from, to))
+            .and_then(|(to, src)| Some((model.zone_of(src)?, model.zone_of(to)?)));
+        let allowed = zones.is_some_and(|(zs, zd)| {
+            zs == zd || model.policy.allow.iter().any(|a| a.admits(zs, zd, f.service.as_deref(), f.port))
+        });
+        if let Some((zs, zd)) = zones
+            && !allowed
+            && model.policy.deny
+            && !model.zone_isolated(zs)
+            && seen.insert((Code::FlowDeniedByPolicy, from.clone(), f.to.clone(), f.origin.clone()))
+        {
+            out.push(denied(spec, span, from, &what, f, zs, zd));
+        }
         if let Some(net) = network_of(model, from)
+            && !allowed
             && model.networks.get(&net).is_some_and(|n| n.isolated)
             && network_of(model, &f.to).as_ref() != Some(&net)
             && seen.insert((Code::FlowFromIsolatedNetwork, from.clone(), f.to.clone(), f.origin.clone()))

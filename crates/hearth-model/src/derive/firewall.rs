@@ -7,7 +7,12 @@
 //! service (not exposed, no metrics, no data) to the homelab's networks that are not isolated,
 //! which keeps IoT and guest networks out by default (the seeds: "IoT devices isolated from main
 //! network") while household clients keep reaching what the spec did not put behind the proxy
-//! (Plex's discovery, a Tdarr server for its nodes).
+//! (Plex's discovery, a Tdarr server for its nodes). The zone policy narrows that last group:
+//! under `default: deny` such a port opens only to the networks of the zones the service listens
+//! in, and an `allow` entry opens a zone's ports (or all of a service's, data ports included) to
+//! another zone, isolated ones included. A flow's source is the address its machine's connection
+//! leaves from (`Model::address_toward`): on a machine with several networks, the interface on
+//! the destination's network.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,11 +48,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
     // Where a port no flow names is opened: the networks that are not isolated. A spec without
     // networks has no zones to keep apart, so such a port stays open as before; one whose
     // networks are all isolated opens it nowhere.
-    let default_from: Option<Vec<String>> = match (model.networks.is_empty(), trusted.is_empty()) {
-        (true, _) => Some(Vec::new()),
-        (false, true) => None,
-        (false, false) => Some(trusted),
-    };
+    let no_networks = model.networks.is_empty();
     let machines = firewalled(model);
     let mut rules: BTreeMap<String, BTreeSet<Opening>> = BTreeMap::new();
     for m in &machines {
@@ -70,7 +71,8 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
         let entry = grouped.entry((f.to.clone(), f.port, f.protocol, f.reason.clone())).or_default();
         match &f.from {
             FlowSource::Machine(m) => {
-                if let Some(a) = model.machine_address(m) {
+                let to = model.destination(&f.to, f.service.as_deref().and_then(|s| model.services.get(s)));
+                if let Some(a) = model.address_toward(m, to) {
                     entry.0.insert(a.to_string());
                 }
             }
@@ -125,21 +127,27 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
             };
             // A metrics port is opened to Prometheus by the flows, the proxy's included: its
             // other ports face every client, its metrics do not.
-            let (from, reason) = if Some(&p.name) == metrics_port.as_ref() {
-                (None, String::new())
-            } else if provides.contains(&Provides::Proxy) {
-                (Some(Vec::new()), format!("{name}: {} (reverse proxy)", p.name))
-            } else if provides.iter().any(|k| k.is_database())
+            let metrics = Some(&p.name) == metrics_port.as_ref();
+            let closed = metrics
+                || provides.iter().any(|k| k.is_database())
                 || exposed_ports.contains(&(name.as_str(), port))
-                || (provides.contains(&Provides::Dns) && port == 53)
-            {
-                (None, String::new())
-            } else {
-                (default_from.clone(), format!("{name}: {} for the homelab's networks", p.name))
-            };
-            let Some(from) = from else { continue };
-            for proto in protos {
-                for machine in s.machines().into_iter().filter(|m| machines.contains(*m)) {
+                || (provides.contains(&Provides::Dns) && port == 53);
+            for machine in s.machines().into_iter().filter(|m| machines.contains(*m)) {
+                let (from, reason) = if provides.contains(&Provides::Proxy) && !metrics {
+                    (Some(Vec::new()), format!("{name}: {} (reverse proxy)", p.name))
+                } else if no_networks && !closed {
+                    (Some(Vec::new()), format!("{name}: {} for the homelab's networks", p.name))
+                } else {
+                    let from = zone_sources(model, name, machine, port, closed);
+                    let reason = if closed {
+                        format!("{name}: {} for the zones the policy allows", p.name)
+                    } else {
+                        format!("{name}: {} for the homelab's networks", p.name)
+                    };
+                    ((!from.is_empty()).then_some(from), reason)
+                };
+                let Some(from) = from else { continue };
+                for proto in protos {
                     let opening = Opening { port, protocol: *proto, from: from.clone(), reason: reason.clone() };
                     rules.entry(machine.to_string()).or_default().insert(opening);
                 }
@@ -155,6 +163,32 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
     }
     cluster_openings(model, &mut rules);
     model.firewall = rules.into_iter().map(|(m, set)| (m, set.into_iter().collect())).collect();
+}
+
+/// The networks whose machines may reach `port` of service `name` on `machine` beyond the
+/// flows: under `default: allow` every network that is not isolated, under `deny` those of the
+/// zones the service listens in; and the zones of the `allow` entries naming the service or a
+/// zone it listens in, isolated or not. A data, exposed, DNS or metrics port (`closed`) opens
+/// only to such entries.
+fn zone_sources(model: &Model, name: &str, machine: &str, port: u16, closed: bool) -> Vec<String> {
+    let service = model.services.get(name);
+    let listens: Vec<&str> = match service.and_then(|s| s.network.as_ref()) {
+        Some(net) => model.networks.get(net).map(|n| vec![n.zone.as_str()]).unwrap_or_default(),
+        None => model.zones_of(machine),
+    };
+    let mut from: Vec<String> = Vec::new();
+    for n in model.networks.values() {
+        let allowed = model.policy.allow.iter().any(|a| {
+            a.from == n.zone
+                && (a.to == name || listens.contains(&a.to.as_str()))
+                && (a.ports.is_empty() || a.ports.contains(&port))
+        });
+        let default = !closed && !n.isolated && (!model.policy.deny || listens.contains(&n.zone.as_str()));
+        if (allowed || default) && !from.contains(&n.cidr) {
+            from.push(n.cidr.clone());
+        }
+    }
+    from
 }
 
 /// k3s's pod network (its default `--cluster-cidr`): pods reach the API server and kubelets

@@ -77,13 +77,14 @@ struct Resolver<'m> {
 impl<'m> Resolver<'m> {
     fn new(model: &'m Model) -> Self {
         let mut by_address = BTreeMap::new();
+        // Every interface's address: a service bound to a further network is reached there.
         for (n, g) in &model.guests {
-            if let Some(a) = g.address {
+            for a in g.address.into_iter().chain(g.interfaces.iter().filter_map(|i| i.address)) {
                 by_address.entry(a).or_insert_with(|| n.clone());
             }
         }
         for (n, h) in &model.hosts {
-            if let Some(a) = h.address {
+            for a in h.address.into_iter().chain(h.interfaces.iter().filter_map(|i| i.address)) {
                 by_address.entry(a).or_insert_with(|| n.clone());
             }
         }

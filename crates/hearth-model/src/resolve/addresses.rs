@@ -12,7 +12,8 @@ use super::Resolver;
 /// Addresses already given out, and where each network's allocation goes on from.
 pub(super) struct AddressPool {
     taken: HashSet<IpAddr>,
-    /// Guest -> its address from the lock file, still free and valid.
+    /// Lock key (`guest/NAME/address`, `guest/NAME/address/NETWORK` for a further interface) ->
+    /// the address from the lock file, still free and valid.
     remembered: BTreeMap<String, IpAddr>,
     /// Network -> the next address to try.
     cursors: BTreeMap<String, u128>,
@@ -29,6 +30,12 @@ impl Resolver<'_> {
                 taken.insert(a.value.0);
                 self.origins.addresses.push((a.value.0, format!("guest `{}`", e.name), a.span));
             }
+            for i in &e.value.interfaces {
+                if let Some(a) = &i.address {
+                    taken.insert(a.value.0);
+                    self.origins.addresses.push((a.value.0, format!("guest `{}`", e.name), a.span));
+                }
+            }
         }
         if let Some(dns) = &spec.dns {
             for e in &dns.records.entries {
@@ -39,39 +46,51 @@ impl Resolver<'_> {
         // sorts first cannot take an address another guest already had.
         let mut remembered: BTreeMap<String, IpAddr> = BTreeMap::new();
         for e in &spec.guests.entries {
-            if e.value.address.is_some() {
-                continue;
-            }
-            let prev = self.previous.get(&format!("guest/{}/address", e.name)).and_then(|v| v.parse::<IpAddr>().ok());
-            if let (Some(a), Some(net)) = (prev, e.value.network.as_ref().and_then(|n| spec.networks.get(&n.value)))
-                && address_usable(net, a, &taken)
+            let primary = e.value.address.is_none().then_some(e.value.network.as_ref()).flatten();
+            let further = e.value.interfaces.iter().filter(|i| i.address.is_none()).map(|i| &i.network);
+            for (net_name, key) in primary
+                .map(|n| (n, format!("guest/{}/address", e.name)))
+                .into_iter()
+                .chain(further.map(|n| (n, format!("guest/{}/address/{}", e.name, n.value))))
             {
-                taken.insert(a);
-                remembered.insert(e.name.clone(), a);
+                let prev = self.previous.get(&key).and_then(|v| v.parse::<IpAddr>().ok());
+                if let (Some(a), Some(net)) = (prev, spec.networks.get(&net_name.value))
+                    && address_usable(net, a, &taken)
+                {
+                    taken.insert(a);
+                    remembered.insert(key, a);
+                }
             }
         }
         AddressPool { taken, remembered, cursors: BTreeMap::new() }
     }
 
     /// The address of guest `name` on network `net_name` (`None`: none, or the network is full).
-    pub(super) fn guest_address(&mut self, name: &str, net_name: &str, pool: &mut AddressPool) -> Option<IpAddr> {
-        if let Some(a) = pool.remembered.get(name).copied() {
-            self.allocations.set(format!("guest/{name}/address"), a.to_string());
+    pub(super) fn guest_address(
+        &mut self,
+        name: &str,
+        net_name: &str,
+        primary: bool,
+        pool: &mut AddressPool,
+    ) -> Option<IpAddr> {
+        let key = if primary { format!("guest/{name}/address") } else { format!("guest/{name}/address/{net_name}") };
+        if let Some(a) = pool.remembered.get(&key).copied() {
+            self.allocations.set(key, a.to_string());
             return Some(a);
         }
         let net = self.spec.networks.get(net_name)?;
-        self.allocate_address(name, net_name, net, pool)
+        self.allocate_address(name, key, net_name, net, pool)
     }
 
     fn allocate_address(
         &mut self,
         guest: &str,
+        key: String,
         net_name: &str,
         net: &ast::Network,
         pool: &mut AddressPool,
     ) -> Option<IpAddr> {
         let cidr = net.cidr.value.0;
-        let key = format!("guest/{guest}/address");
         let to_u128 = |a: IpAddr| match a {
             IpAddr::V4(v) => u32::from(v) as u128,
             IpAddr::V6(v) => u128::from(v),

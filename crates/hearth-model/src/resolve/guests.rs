@@ -122,9 +122,26 @@ impl Resolver<'_> {
         }
         let address = match (&g.address, &net_name) {
             (Some(a), _) => Some(a.value.0),
-            (None, Some(net)) => self.guest_address(name, net, pool),
+            (None, Some(net)) => self.guest_address(name, net, true, pool),
             (None, None) => None,
         };
+        let mut interfaces = Vec::new();
+        if let Some(net) = &net_name {
+            interfaces.push(self.interface(net, address, None, true));
+        }
+        for i in &g.interfaces {
+            let net = &i.network.value;
+            if !spec.networks.is_declared(net) {
+                self.unknown(i.network.span, "network", net, spec.networks.names().collect());
+            }
+            // A second interface on the primary's network is reported (E821), not allocated.
+            let address = match &i.address {
+                Some(a) => Some(a.value.0),
+                None if net_name.as_ref() != Some(net) => self.guest_address(name, net, false, pool),
+                None => None,
+            };
+            interfaces.push(self.interface(net, address, i.bridge.as_deref(), false));
+        }
         let storage = match kind {
             GuestKind::Lxc => g.lxc.as_ref().and_then(|l| l.storage.as_ref()),
             GuestKind::Vm => g.vm.as_ref().and_then(|v| v.storage.as_ref()),
@@ -176,6 +193,7 @@ impl Resolver<'_> {
             network: net_name.clone(),
             address,
             zone: net_name.as_ref().and_then(|n| networks.get(n)).map(|n| n.zone.clone()),
+            interfaces,
             cores: size.and_then(|s| s.cores.as_ref()).map_or(1, |c| c.value),
             memory: size.and_then(|s| s.memory.as_ref()).map_or(Size::new(512 << 20, true), |m| m.value),
             disk: size.and_then(|s| s.disk.as_ref()).map_or(Size::gib(8), |d| d.value),

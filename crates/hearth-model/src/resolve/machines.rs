@@ -6,6 +6,7 @@ use hearth_spec::suggest;
 
 use super::Resolver;
 use crate::model::{Host, HostKind, Network, Pool};
+use crate::zones::Interface;
 
 impl Resolver<'_> {
     pub(super) fn networks(&mut self) -> BTreeMap<String, Network> {
@@ -30,6 +31,7 @@ impl Resolver<'_> {
                         },
                         |i| i.value,
                     ),
+                    router: n.router.as_ref().map(|r| r.value.clone()),
                 };
                 (name.to_string(), net)
             })
@@ -47,6 +49,20 @@ impl Resolver<'_> {
             }
             if let Some(a) = &h.address {
                 self.origins.addresses.push((a.value.0, format!("host `{}`", e.name), a.span));
+            }
+            let mut interfaces = Vec::new();
+            if let Some(net) = &h.network {
+                interfaces.push(self.interface(&net.value, h.address.as_ref().map(|a| a.value.0), None, true));
+            }
+            for i in &h.interfaces {
+                if !self.spec.networks.is_declared(&i.network.value) {
+                    self.unknown(i.network.span, "network", &i.network.value, self.spec.networks.names().collect());
+                }
+                if let Some(a) = &i.address {
+                    self.origins.addresses.push((a.value.0, format!("host `{}`", e.name), a.span));
+                }
+                let address = i.address.as_ref().map(|a| a.value.0);
+                interfaces.push(self.interface(&i.network.value, address, i.bridge.as_deref(), false));
             }
             let pools = h
                 .storage
@@ -89,6 +105,7 @@ impl Resolver<'_> {
                     version: h.proxmox.as_ref().and_then(|p| p.version.clone()),
                     address: h.address.as_ref().map(|a| a.value.0),
                     network: h.network.as_ref().map(|n| n.value.clone()),
+                    interfaces,
                     runtime: h.runtime.as_ref().map(|r| r.value),
                     cores: hw.and_then(|h| h.cores.as_ref()).map(|c| c.value),
                     threads: hw.and_then(|h| h.threads.as_ref()).map(|c| c.value),
@@ -97,12 +114,44 @@ impl Resolver<'_> {
                 },
             );
         }
+        // A router guest (a network's `router:`) at the router's address is the router itself,
+        // not a second machine claiming its address.
+        let router_guest = |a: std::net::IpAddr| {
+            self.spec.networks.iter().filter_map(|(_, n)| n.router.as_ref()).any(|r| {
+                self.spec.guests.get(&r.value).is_some_and(|g| {
+                    g.address.as_ref().is_some_and(|x| x.value.0 == a)
+                        || g.interfaces.iter().any(|i| i.address.as_ref().is_some_and(|x| x.value.0 == a))
+                })
+            })
+        };
         if let Some(router) = &self.spec.router
             && let Some(a) = &router.address
+            && !router_guest(a.value.0)
         {
             self.origins.addresses.push((a.value.0, "the router".into(), a.span));
         }
         out
+    }
+
+    /// An interface on network `net` (its bridge and VLAN from the network unless given).
+    pub(super) fn interface(
+        &self,
+        net: &str,
+        address: Option<std::net::IpAddr>,
+        bridge: Option<&str>,
+        primary: bool,
+    ) -> Interface {
+        let n = self.spec.networks.get(net);
+        Interface {
+            network: net.to_string(),
+            address,
+            bridge: bridge
+                .map(str::to_string)
+                .or_else(|| n.and_then(|n| n.bridge.clone()))
+                .unwrap_or_else(|| "vmbr0".into()),
+            vlan: n.and_then(|n| n.vlan.as_ref()).map(|v| v.value),
+            primary,
+        }
     }
 
     /// The host path of `pool/dataset` (or an absolute path) on a host, if the pool exists there.

@@ -93,6 +93,20 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         backups: Default::default(),
         flows: Vec::new(),
         firewall: BTreeMap::new(),
+        policy: crate::zones::ZonePolicy {
+            deny: spec.policy.as_ref().and_then(|p| p.default.as_ref()).map(|d| d.value)
+                == Some(hearth_spec::ast::PolicyDefault::Deny),
+            allow: spec
+                .policy
+                .iter()
+                .flat_map(|p| &p.allow)
+                .map(|a| crate::zones::Allow {
+                    from: a.from.value.clone(),
+                    to: a.to.value.clone(),
+                    ports: a.ports.iter().map(|p| p.value).collect(),
+                })
+                .collect(),
+        },
         forwards: Vec::new(),
         router_address: spec.router.as_ref().and_then(|r| r.address.as_ref()).map(|a| a.value.0),
         admin: Admin {

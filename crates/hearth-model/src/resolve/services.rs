@@ -12,11 +12,17 @@ use crate::model::{Healthcheck, Model, Placement, Resources, Service};
 impl Resolver<'_> {
     pub(super) fn machine_of(&mut self, svc: &ast::Service, model: &Model) -> Option<(Placement, Option<IpAddr>)> {
         let on = &svc.on;
+        // A service bound to one network of its machine is reached at the machine's address
+        // there; one that names a network the machine is not on is reported (E826).
+        let bound = |interfaces: &[crate::zones::Interface], primary: Option<IpAddr>| match &svc.network {
+            Some(net) => interfaces.iter().find(|i| i.network == net.value).and_then(|i| i.address).or(primary),
+            None => primary,
+        };
         if let Some(g) = model.guests.get(&on.value) {
-            return Some((Placement::Guest(on.value.clone()), g.address));
+            return Some((Placement::Guest(on.value.clone()), bound(&g.interfaces, g.address)));
         }
         if let Some(h) = model.hosts.get(&on.value) {
-            return Some((Placement::Host(on.value.clone()), h.address));
+            return Some((Placement::Host(on.value.clone()), bound(&h.interfaces, h.address)));
         }
         if self.spec.clusters.contains(&on.value) {
             return Some((Placement::Cluster(on.value.clone()), None));
@@ -138,6 +144,7 @@ impl Resolver<'_> {
                 on,
                 also_on: svc.also_on.iter().map(|a| a.value.clone()).collect(),
                 address,
+                network: svc.network.as_ref().map(|n| n.value.clone()),
                 ports,
                 env: BTreeMap::new(),
                 volumes,

@@ -74,6 +74,22 @@ impl<'a> HostConfig<'a> {
                 entries.push(("networking.nameservers".into(), N::strs(&dns)));
             }
         }
+        // Further interfaces in Proxmox's order: `net1` is `ens19` in a VM (PCI slot 0x13 after
+        // `net0`'s 0x12) and `eth1` in a container. None carries the default route.
+        for (n, i) in g.interfaces.iter().enumerate().filter(|(_, i)| !i.primary) {
+            let (Some(address), Some(net)) = (i.address, model.networks.get(&i.network)) else { continue };
+            let Some(prefix) = net.cidr.rsplit_once('/').and_then(|(_, p)| p.parse::<u8>().ok()) else { continue };
+            self.sources.insert(format!("network/{}", i.network));
+            let iface = match g.kind {
+                GuestKind::Vm => format!("ens{}", 18 + n),
+                GuestKind::Lxc => format!("eth{n}"),
+            };
+            let family = if address.is_ipv4() { "ipv4" } else { "ipv6" };
+            entries.push((
+                path(&["networking", "interfaces", &iface, family, "addresses"]),
+                N::List(vec![N::attrs(vec![("address", N::s(address.to_string())), ("prefixLength", N::num(prefix))])]),
+            ));
+        }
         self.section("Network", entries);
     }
 

@@ -19,6 +19,9 @@ spec_struct! {
         opt network: Sp<String>,
         /// Allocated inside the network when left out.
         opt address: Sp<Addr>,
+        /// More networks the guest is on (`network`/`address` above are the primary interface:
+        /// SSH and the default route).
+        def interfaces: Vec<super::network::Interface>,
         /// Default: the guest's name.
         opt hostname: Sp<String>,
         opt size: GuestSize,

@@ -25,6 +25,8 @@ spec_struct! {
     pub struct Host {
         opt address: Sp<Addr>,
         opt network: Sp<String>,
+        /// More networks the host is on (`network`/`address` above are the primary interface).
+        def interfaces: Vec<super::network::Interface>,
         opt hostname: Sp<String>,
         /// Makes the host a Proxmox VE node.
         opt proxmox: Proxmox,

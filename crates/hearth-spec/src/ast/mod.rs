@@ -42,6 +42,8 @@ spec_struct! {
         def networks: NamedMap<Network>,
         /// The gateway and its port forwards.
         opt router: Router,
+        /// What may cross between zones: `default: allow | deny` and explicit `allow` entries.
+        opt policy: ZonePolicy,
         /// Physical machines.
         def hosts: NamedMap<Host>,
         /// LXC containers and VMs.

@@ -28,6 +28,55 @@ spec_struct! {
         opt allocate: Sp<AddrRange>,
         /// Resolvers handed to guests on this network.
         def dns: Vec<Sp<Addr>>,
+        /// The guest that routes this network, at its gateway address (a pfSense or OPNsense VM):
+        /// it may hold the gateway address, and stays unmanaged.
+        opt router: Sp<String>,
+        opt description: String,
+    }
+}
+
+spec_struct! {
+    /// One more network interface of a guest or host, beside the primary one its `network:`
+    /// and `address:` give.
+    pub struct Interface {
+        /// The network the interface is on.
+        req network: Sp<String>,
+        /// Allocated inside the network when left out (guests only; a host's is written).
+        opt address: Sp<Addr>,
+        /// Proxmox bridge of a guest's interface (default: the network's `bridge`).
+        opt bridge: String,
+    }
+}
+
+spec_enum! {
+    /// What the firewall does between zones when no `allow` entry says otherwise.
+    pub enum PolicyDefault {
+        /// Every zone reaches every service port of the others (isolated networks excepted).
+        Allow = "allow",
+        /// Zones reach only what the homelab's own connections and the `allow` entries name.
+        Deny = "deny",
+    }
+}
+
+spec_struct! {
+    /// What may cross from one zone to another.
+    pub struct ZonePolicy {
+        /// `allow` (default) or `deny`.
+        opt default: Sp<PolicyDefault>,
+        /// Explicit openings between zones.
+        def allow: Vec<Allow>,
+    }
+}
+
+spec_struct! {
+    /// Machines of the zone `from` may reach `to` (a zone or a service).
+    pub struct Allow {
+        /// A zone (a network's `zone`, by default its name).
+        req from: Sp<String>,
+        /// A zone, or a service.
+        req to: Sp<String>,
+        /// Only these ports (default: every port of the services there).
+        def ports: Vec<Sp<u16>>,
         opt description: String,
     }
 }

@@ -30,6 +30,9 @@ spec_struct! {
         req on: Sp<String>,
         /// More guests running a replica; the proxy load-balances.
         def also_on: Vec<Sp<String>>,
+        /// The network whose interface of its machine the service's ports listen on (default:
+        /// every interface); consumers reach it at that address.
+        opt network: Sp<String>,
         opt form: Sp<Form>,
         /// Named ports -> host port.
         #[schemars(with = "std::collections::BTreeMap<String, OrScalar<Port>>")]
