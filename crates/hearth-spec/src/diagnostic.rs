@@ -112,6 +112,11 @@ codes! {
     IgnoredUseKey = "E730", "ignored-use-key", Error;
     SnapshotNotZfs = "E731", "snapshot-not-zfs", Error;
     ViaElsewhere = "E732", "via-elsewhere", Error;
+    WatcherUnknownMachine = "E785", "watcher-unknown-machine", Error;
+    WatcherMachineUnfit = "E786", "watcher-machine-unfit", Error;
+    WatcherListenElsewhere = "E787", "watcher-listen-elsewhere", Error;
+    WatcherWithoutToken = "E788", "watcher-without-token", Error;
+    WatcherSources = "E789", "watcher-sources", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     FlowFromIsolatedNetwork = "E601", "flow-from-isolated-network", Error;
     FlowFromNoAddress = "E602", "flow-from-no-address", Error;

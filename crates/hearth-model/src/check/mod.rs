@@ -23,6 +23,7 @@ mod references;
 mod runtimes;
 mod secrets;
 mod values;
+mod watcher;
 
 use hearth_catalog::Catalog;
 use hearth_spec::{Diagnostic, Spec};
@@ -66,6 +67,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     secrets::secrets(spec, catalog, model, &mut out);
     flows::flows(spec, model, &mut out);
     monitoring::monitoring(spec, model, &mut out);
+    watcher::watcher(spec, model, &mut out);
     values::values(spec, model, &mut out);
     clashes::clashes(spec, &mut out);
     devices::devices(spec, model, &mut out);

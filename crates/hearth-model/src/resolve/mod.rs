@@ -20,6 +20,7 @@ mod routes;
 mod secrets;
 mod services;
 mod volumes;
+mod watcher;
 mod wiring;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -125,6 +126,7 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
             }
         }
     }
+    r.watcher(&mut model);
     crate::derive::derive(spec, catalog, &mut model);
     model.generated_secrets = r
         .secrets
