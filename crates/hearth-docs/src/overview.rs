@@ -133,8 +133,16 @@ fn guest_line(name: &str, g: &Guest) -> String {
     line
 }
 
-/// One line per service placed on (or replicated to) a machine.
+/// One line per service placed on (or replicated to) a machine, the watcher among them.
 fn services_on(model: &Model, machine: &str) -> Vec<String> {
+    let watcher = model.monitoring.watcher.as_ref().filter(|w| w.machine == machine).map(|w| {
+        format!(
+            "{} (hearth watch, native) :{} [status page on {}]",
+            hearth_model::model::Watcher::UNIT,
+            w.listen.port(),
+            w.listen
+        )
+    });
     model
         .services
         .iter()
@@ -147,6 +155,7 @@ fn services_on(model: &Model, machine: &str) -> Vec<String> {
                 None
             }
         })
+        .chain(watcher)
         .collect()
 }
 

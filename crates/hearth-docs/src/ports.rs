@@ -59,6 +59,15 @@ fn port_map(model: &Model, out: &mut String) {
             }
         }
     }
+    if let Some(w) = &model.monitoring.watcher {
+        let what = format!("{} (status page)", hearth_model::model::Watcher::UNIT);
+        ports
+            .entry(w.machine.clone())
+            .or_default()
+            .entry((w.listen.port(), "tcp".to_string()))
+            .or_default()
+            .push((what, "http".to_string()));
+    }
     let listed: BTreeSet<&String> = ports.keys().chain(model.firewall.keys()).collect();
     let machines: Vec<String> = machines::machine_order(model).into_iter().filter(|m| listed.contains(m)).collect();
     if machines.is_empty() {

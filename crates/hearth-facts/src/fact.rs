@@ -60,7 +60,7 @@ impl Fact {
 }
 
 /// The HTTP answer a route must give.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Expect {
     /// Any status below 400: the service answers through the proxy.

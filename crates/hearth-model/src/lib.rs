@@ -36,8 +36,10 @@ pub struct Analysis {
 /// holds them only as [`plans::PlannedItem`]s, and the checks hold them to the rest of the spec.
 pub fn analyze(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Analysis {
     let split = plans::split(spec);
-    let resolution = resolve::resolve(&split.active, catalog, previous);
-    let mut diagnostics = resolution.diagnostics;
+    let mut resolution = resolve::resolve(&split.active, catalog, previous);
+    // The checks see the planned items too: a reference to one is not a misspelt name.
+    resolution.model.planned = split.planned.clone();
+    let mut diagnostics = std::mem::take(&mut resolution.diagnostics);
     diagnostics.extend(check::check(&split.active, catalog, &resolution.model, &resolution.origins));
     plans::depends_on_planned(&split, &mut diagnostics);
     diagnostics.extend(check::plans::check(spec, catalog, &resolution.model));
@@ -46,6 +48,5 @@ pub fn analyze(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Analys
     let allocations = plans::keep_allocations(&split, previous, resolution.allocations);
     let mut model = resolution.model;
     model.decisions = plans::decisions(spec);
-    model.planned = split.planned;
     Analysis { model, allocations, diagnostics }
 }

@@ -119,6 +119,9 @@ pub struct Monitoring {
     pub loki: Option<String>,
     pub uptime: Option<String>,
     pub dashboard: Option<String>,
+    /// `hearth watch` as a service of one machine, when the spec asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub watcher: Option<Watcher>,
     pub agent: Option<String>,
     pub exporters: Vec<String>,
     /// Machines Hearth installs Prometheus's node exporter on (its Debian package, or the NixOS
@@ -136,6 +139,34 @@ pub struct Monitoring {
     /// machine, so not reachable at its address.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unscraped: Vec<Unscraped>,
+}
+
+/// The watcher run as a service (`monitoring.watcher`): `hearth watch --config` under systemd on
+/// `machine`, which `apply` deploys with the binary it runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Watcher {
+    pub machine: String,
+    /// Where the status page listens.
+    pub listen: std::net::SocketAddr,
+    /// The page's token as a secret reference (`secret:NAME`); required beyond loopback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Who the firewall lets reach the page: networks and machines of the spec.
+    pub from: Vec<FlowSource>,
+}
+
+impl Watcher {
+    /// The unit (and service name) the watcher runs as.
+    pub const UNIT: &'static str = "hearth-watch";
+
+    /// Where the page listens when the spec does not say: loopback, which needs no token.
+    pub const DEFAULT_LISTEN: std::net::SocketAddr =
+        std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9180);
+
+    /// Whether other machines may reach the page at all.
+    pub fn beyond_loopback(&self) -> bool {
+        !self.listen.ip().is_loopback()
+    }
 }
 
 /// A service's metrics port Prometheus cannot reach.

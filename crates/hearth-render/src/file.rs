@@ -43,6 +43,8 @@ pub enum Kind {
     MysqlInit,
     MinioInit,
     SystemdUnit,
+    /// The watcher's configuration (`hearth watch --config`).
+    Watch,
     /// `/etc/default/<package>`: the variables a Debian package's unit reads with
     /// `EnvironmentFile=` (for Prometheus and Alertmanager, the daemon's command line as `ARGS=`).
     Defaults,

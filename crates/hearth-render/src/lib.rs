@@ -47,6 +47,7 @@ pub mod proxmox;
 pub mod redis;
 pub mod traefik;
 pub mod unbound;
+pub mod watcher;
 pub mod wireguard;
 pub mod zfs;
 
@@ -101,6 +102,7 @@ pub fn render(cx: &Context) -> Vec<File> {
     wireguard::render(cx, &mut out);
     nixos::render(cx, &mut out);
     kubernetes::render(cx, &mut out);
+    watcher::render(cx, &mut out);
     let mut files = out.finish();
     kubernetes::relocate(cx.model, &mut files);
     files.sort_by(|a, b| (&a.machine, &a.path).cmp(&(&b.machine, &b.path)));

@@ -130,6 +130,11 @@ codes! {
     RouterGuestInvalid = "E825", "router-guest-invalid", Error;
     ServiceNetworkNotOnMachine = "E826", "service-network-not-on-machine", Error;
     AllowOpensNothing = "W820", "allow-opens-nothing", Warning;
+    WatcherUnknownMachine = "E785", "watcher-unknown-machine", Error;
+    WatcherMachineUnfit = "E786", "watcher-machine-unfit", Error;
+    WatcherListenElsewhere = "E787", "watcher-listen-elsewhere", Error;
+    WatcherWithoutToken = "E788", "watcher-without-token", Error;
+    WatcherSources = "E789", "watcher-sources", Error;
     CpuOversubscribed = "W401", "cpu-oversubscribed", Warning;
     FlowFromIsolatedNetwork = "E601", "flow-from-isolated-network", Error;
     FlowFromNoAddress = "E602", "flow-from-no-address", Error;

@@ -52,6 +52,53 @@ impl serde::Serialize for Addr {
     }
 }
 
+/// An address and port to listen on, `ADDR:PORT` (IPv6 as `[ADDR]:PORT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Listen(pub std::net::SocketAddr);
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Decode for Listen {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let text = cx.scalar(node, "an address and port like `127.0.0.1:9180`")?;
+        match text.trim().parse::<std::net::SocketAddr>() {
+            Ok(a) if a.port() != 0 => Some(Listen(a)),
+            Ok(_) => {
+                cx.invalid(node, format!("`{text}` has port 0"), "give a port from 1 to 65535, e.g. `127.0.0.1:9180`");
+                None
+            }
+            Err(_) => {
+                let help = if text.trim().parse::<IpAddr>().is_ok() {
+                    format!("add the port: `{}:9180`", text.trim())
+                } else {
+                    "write an address and a port, e.g. `127.0.0.1:9180` or `0.0.0.0:9180`".to_string()
+                };
+                cx.invalid(node, format!("`{text}` is not an address and port"), help);
+                None
+            }
+        }
+    }
+}
+
+impl schemars::JsonSchema for Listen {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Listen".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        string_schema("An address and port, e.g. `127.0.0.1:9180` or `[::1]:9180`", None)
+    }
+}
+
+impl serde::Serialize for Listen {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
 /// A subnet in CIDR notation, always with its host bits zero.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Cidr(pub IpNet);

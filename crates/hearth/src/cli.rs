@@ -251,6 +251,10 @@ pub struct WatchArgs {
     /// `hearth-watch-token` in the secret store (`hearth secrets set hearth-watch-token`).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9180")]
     pub listen: std::net::SocketAddr,
+    /// Run from the configuration `apply` renders for the watcher of `monitoring.watcher`
+    /// (what its unit runs) instead of the spec: its checks, channels, address and database.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["lab", "machines", "listen", "db"])]
+    pub config: Option<PathBuf>,
     /// The history database. Default: `.hearth/watch.db` beside the spec (`.hearth/lab/watch.db`
     /// with `--lab`).
     #[arg(long, value_name = "FILE")]

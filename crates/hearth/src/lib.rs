@@ -16,6 +16,7 @@ pub mod manifest;
 mod order;
 mod persist;
 pub mod report;
+mod ship;
 mod targets;
 mod yaml_out;
 

@@ -24,6 +24,7 @@ mod references;
 mod runtimes;
 mod secrets;
 mod values;
+mod watcher;
 mod zones;
 
 use hearth_catalog::Catalog;
@@ -69,6 +70,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     flows::flows(spec, model, &mut out);
     zones::zones(spec, model, &mut out);
     monitoring::monitoring(spec, model, &mut out);
+    watcher::watcher(spec, model, &mut out);
     values::values(spec, model, &mut out);
     clashes::clashes(spec, &mut out);
     devices::devices(spec, model, &mut out);

@@ -99,6 +99,9 @@ fn provenance(spec: &Spec, model: &mut Model) {
         }
     }
     let mut add = |key: String, span: hearth_spec::Span| model.spans.entry(key).or_default().push(span);
+    if let Some(w) = spec.monitoring.as_ref().and_then(|m| m.watcher.as_ref()) {
+        add("monitoring/watcher".to_string(), w.span);
+    }
     for e in &spec.notifications.entries {
         add(format!("notification/{}", e.name), e.key_span.to(e.value.span));
     }

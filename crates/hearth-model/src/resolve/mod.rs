@@ -21,6 +21,7 @@ mod routes;
 mod secrets;
 mod services;
 mod volumes;
+mod watcher;
 mod wiring;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -141,6 +142,7 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
             }
         }
     }
+    r.watcher(&mut model);
     crate::derive::derive(spec, catalog, &mut model);
     model.generated_secrets = r
         .secrets

@@ -54,6 +54,7 @@ impl Resolver<'_> {
         }
         // Host ports are settled before anything connects to them, so routes and connection
         // strings use the port a service really got.
+        self.watcher_port();
         self.settle_ports(model);
         node_ports(model);
         // Second pass: connections and environment.

@@ -1,6 +1,7 @@
 //! `monitoring:` and `notifications:`.
 
 use crate::decode::{OrScalar, Sp};
+use crate::net::Listen;
 use crate::reference::SecretRef;
 use crate::units::Duration;
 use crate::{spec_enum, spec_struct};
@@ -21,6 +22,8 @@ spec_struct! {
         opt uptime: Sp<String>,
         /// Start page (Homepage).
         opt dashboard: Sp<String>,
+        /// `hearth watch` as a service on one of the spec's machines.
+        opt watcher: Watcher,
         opt agent: Agent,
         /// Exporters: `node-exporter`, `cadvisor`, `blackbox`.
         def exporters: Vec<Sp<String>>,
@@ -29,6 +32,20 @@ spec_struct! {
         /// Grafana dashboards to provision.
         def dashboards: Vec<String>,
         opt alerts: Alerts,
+    }
+}
+
+spec_struct! {
+    /// The watcher (`hearth watch`) run as a service on one machine, which `apply` deploys.
+    pub struct Watcher {
+        /// The guest or host it runs on.
+        req on: Sp<String>,
+        /// Where its status page listens: `ADDR:PORT`, default `127.0.0.1:9180`.
+        opt listen: Sp<Listen>,
+        /// The page's token, required on any address but loopback (`secret:NAME`).
+        opt token: SecretRef,
+        /// The networks and machines the firewall lets reach the page.
+        def from: Vec<Sp<String>>,
     }
 }
 

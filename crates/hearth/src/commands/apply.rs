@@ -14,6 +14,7 @@ use hearth_deploy::{ApplyOptions, Progress, Style};
 use crate::cli::ApplyArgs;
 use crate::guests;
 use crate::report::Format;
+use crate::ship;
 use crate::targets::{self, Need};
 
 pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
@@ -44,6 +45,9 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
     } else {
         targets.machines.iter().filter(|m| !creating.contains(&m.name)).cloned().collect()
     };
+    // The watcher's machine must run this binary: another architecture is refused before any change.
+    let binary = if args.guests.only_guests { None } else { runtime.block_on(ship::inspect(&targets, &creating))? };
+    let upload = binary.as_ref().filter(|b| b.upload);
     let progress = Progress::new(Style::detect(false));
     let plan = runtime.block_on(hearth_deploy::plan(&machines, &targets.ssh, &targets.files, &progress))?;
     progress.finish();
@@ -54,15 +58,26 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
             eprintln!("{name}: files deployed once the guest is created");
         }
         print!("{}", hearth_deploy::text::plan(&plan));
+        if let Some(b) = upload {
+            println!(
+                "{}: upload the `hearth` binary the watcher runs ({})",
+                b.machine.name,
+                hearth_render::watcher::BINARY
+            );
+        }
     }
     let guests_unchanged = planned.iter().all(|p| p.plan.is_empty());
-    if guests_unchanged && plan.machines.iter().all(|m| m.error.is_none() && m.is_empty()) {
+    if guests_unchanged && upload.is_none() && plan.machines.iter().all(|m| m.error.is_none() && m.is_empty()) {
         println!("no changes");
         return Ok(if guest_errors.is_empty() && !refused { ExitCode::SUCCESS } else { ExitCode::from(3) });
     }
     if !args.yes && !confirmed()? {
         eprintln!("nothing applied");
         return Ok(ExitCode::from(2));
+    }
+    // The binary goes before any file, so the watcher's unit finds it when it first starts.
+    if let Some(b) = upload {
+        runtime.block_on(ship::upload(&targets, b))?;
     }
     let mut failed = !guest_errors.is_empty() || refused;
     let options = ApplyOptions {
@@ -95,6 +110,9 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
         return Ok(if failed { ExitCode::from(3) } else { ExitCode::SUCCESS });
     }
     let rest = deploy(if hosts_first { &others } else { &targets.machines })?;
+    if let Some(b) = upload {
+        runtime.block_on(ship::restart(&targets, b))?;
+    }
     report.machines.extend(rest.machines);
     report.unmanaged = rest.unmanaged;
     print!("{}", hearth_deploy::summary(&report));

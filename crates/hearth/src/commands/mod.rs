@@ -21,6 +21,7 @@ mod secrets;
 mod show;
 mod verify;
 mod watch;
+mod watch_config;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,7 @@
 //! `hearth watch`: the facts the spec implies (`hearth-facts`), checked on schedules by
 //! `hearth-watch` until interrupted, with the status page on `--listen`; or, with
-//! `--test-alerts`, one test message per notification channel.
+//! `--test-alerts`, one test message per notification channel. With `--config` it runs from a
+//! rendered configuration instead (`watch_config`).
 //!
 //! The facts that cannot run are left out as `verify` skips them (their own reason, an image
 //! the lab has not got, the internet); secret values (logins, channel tokens, the page's token)
@@ -36,6 +37,9 @@ const TOKEN: &str = "secret:hearth-watch-token";
 pub fn run(args: &WatchArgs, format: Format) -> anyhow::Result<ExitCode> {
     let windows: Vec<Window> =
         args.maintenance.iter().map(|w| Window::parse(w).map_err(anyhow::Error::msg)).collect::<Result<_, _>>()?;
+    if let Some(file) = &args.config {
+        return super::watch_config::run(args, file, windows);
+    }
     let t = match targets::load(&args.target, format, Need::AllMachines)? {
         Ok(t) => t,
         Err(code) => return Ok(code),
@@ -202,7 +206,7 @@ fn notifiers(model: &Model, secrets: &StoreSecrets) -> (Vec<Notifier>, Vec<(Stri
 }
 
 /// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(super) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

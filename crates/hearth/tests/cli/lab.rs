@@ -21,13 +21,13 @@ const UNITS: &[(&str, &str)] = &[
 const WHOAMI: &str = "hearth-lab/whoami:1";
 
 /// Exit status, stdout and stderr of one run without a time limit (lab commands have their own).
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(super) struct Run {
+    pub(super) code: Option<i32>,
+    pub(super) stdout: String,
+    pub(super) stderr: String,
 }
 
-fn run(args: &[&str]) -> Run {
+pub(super) fn run(args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
         .args(args)
         .env("NO_COLOR", "1")
@@ -42,15 +42,15 @@ fn run(args: &[&str]) -> Run {
 }
 
 /// Runs `hearth ARGS` and insists it succeeds.
-fn ok(args: &[&str]) -> Run {
+pub(super) fn ok(args: &[&str]) -> Run {
     let r = run(args);
     assert_eq!(r.code, Some(0), "hearth {args:?} failed\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
     r
 }
 
 /// Takes the lab down however the test ends.
-struct Lab {
-    spec: PathBuf,
+pub(super) struct Lab {
+    pub(super) spec: PathBuf,
 }
 
 impl Drop for Lab {
@@ -61,7 +61,7 @@ impl Drop for Lab {
     }
 }
 
-fn lab_possible() -> bool {
+pub(super) fn lab_possible() -> bool {
     if hearth_lab::engine_answers() {
         return true;
     }
@@ -88,7 +88,7 @@ tar -ch --exclude=test --exclude=idlelib --exclude=tkinter --exclude=ensurepip -
 }
 
 /// `hearth lab exec` of `cmd` on `machine`: its exit status and stdout.
-fn exec(spec: &str, machine: &str, cmd: &[&str]) -> (Option<i32>, String) {
+pub(super) fn exec(spec: &str, machine: &str, cmd: &[&str]) -> (Option<i32>, String) {
     let mut args = vec!["lab", "exec", "--spec", spec, machine, "--"];
     args.extend(cmd);
     let r = run(&args);
