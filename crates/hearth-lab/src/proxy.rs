@@ -30,7 +30,9 @@ fn config(gateway: Ipv4Addr, subnet: &str) -> String {
 
 /// Starts a proxy for one lab network and waits until it accepts connections.
 pub fn start(dir: &Path, network: &str, gateway: Ipv4Addr, subnet: &str) -> Result<ProxyState, Error> {
-    let conf = dir.join(format!("{network}.conf"));
+    // The absolute path goes on the command line: `stop` recognises the process by it, and a
+    // lab started from a relative spec path would otherwise leave its proxy running at `down`.
+    let conf = state::absolute(&dir.join(format!("{network}.conf")));
     state::write(&conf, &config(gateway, subnet))?;
     let log = dir.join(format!("{network}.log"));
     let log_file = std::fs::File::create(&log).map_err(Error::io(&log))?;
@@ -44,7 +46,7 @@ pub fn start(dir: &Path, network: &str, gateway: Ipv4Addr, subnet: &str) -> Resu
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(ProxyState { pid: child.id(), listen: addr.to_string(), config: state::absolute(&conf) });
+            return Ok(ProxyState { pid: child.id(), listen: addr.to_string(), config: conf });
         }
         let exited = child.try_wait().map_err(|e| process::spawn_error(&cmd, e))?;
         if exited.is_some() || Instant::now() > deadline {
