@@ -11,6 +11,10 @@
 //!   network rewrite the proxy's configuration. When the spec has a Prometheus, a plain-HTTP site
 //!   on the catalog's metrics port serves only the `metrics` handler, which the firewall opens to
 //!   Prometheus alone; every other path answers 404.
+//! - Route middleware: allow-lists, headers (`defer`red, so they win over the application's) and
+//!   basic auth are snippets; the basic-auth users of `ingress.basic_auth` are a 0600 file of
+//!   `NAME HASH` lines imported into `basicauth`. The standard build cannot rate-limit: the
+//!   location says so in a comment (and `hearth check`, W810).
 //! - The DNS challenge needs a Caddy build with the provider's module (`caddy-dns/<provider>`);
 //!   the standard image has none, so the file says so where it asks for it.
 

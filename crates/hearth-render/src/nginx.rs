@@ -9,6 +9,9 @@
 //!   container, under the catalog's `certs` volume. Renewal is the operator's certbot timer.
 //! - The upgrade map's variable is prefixed (`$hearth_connection_upgrade`) so it cannot clash
 //!   with a `$connection_upgrade` map in another file of `conf.d`.
+//! - Route middleware: a `limit_req_zone` per distinct rate limit, `add_header ... always` after
+//!   `proxy_hide_header` of the same name, and `proxy_ssl_verify on` with the pinned CA (or
+//!   Debian's CA bundle) for an HTTPS upstream the spec asks to check.
 //! - `listen 443 ssl http2`: accepted (with a deprecation notice after 1.25) by every NGINX from
 //!   Debian 12's 1.22 to the image's 1.27, where `http2 on` is not.
 

@@ -16,6 +16,9 @@
 //! - Exposures with `access: internal` (or `vpn`) get an `ipAllowList` of the homelab's networks:
 //!   the proxy's ports 80/443 may be forwarded from the internet, and the name alone protects
 //!   nothing.
+//! - Route middleware is Traefik's own: `ipAllowList`, `rateLimit`, `headers`
+//!   (`customResponseHeaders`), `basicAuth` with a users file, and a `serversTransport` per
+//!   upstream checked against a pinned CA.
 //! - A path-prefixed exposure (`n8n` `/webhook`) is its own router, `Host && PathPrefix`, which
 //!   Traefik ranks above the bare name because its rule is longer.
 //! - The shared route logic (one site per name with a location per path, the strictest access and

@@ -4,7 +4,9 @@
 //! Besides the examples (Traefik, Caddy and NGINX between them), every proxy renders the route
 //! sets of several examples: the model's `ingress.proxy_app` is switched to each app, so all
 //! three renderers meet SSO (authentik and Authelia), basic auth, replicas, internal and ACME
-//! HTTP/DNS certificates, plain HTTP, path prefixes and replicas on real routes.
+//! HTTP/DNS certificates, plain HTTP, path prefixes and replicas on real routes, and the route
+//! middleware (allow-lists, headers, rate limits, basic-auth users, HTTPS upstreams unchecked or
+//! checked against a pinned CA).
 
 mod common;
 
