@@ -133,7 +133,12 @@ fn urls(model: &Model, out: &mut String) {
     let scheme = if model.ingress.tls == Tls::None { "http" } else { "https" };
     let proxy = model.ingress.proxy.as_deref().unwrap_or("-");
     out.push_str(&format!("Served by the proxy `{proxy}`; TLS: {}.\n\n", tls(&model.ingress.tls)));
-    let mut table = Table::new(&["URL", "Service", "Upstream (machine:port)", "Access", "Auth"]);
+    let middleware = model.routes.iter().any(|r| !r.middleware.is_empty());
+    let mut heads = vec!["URL", "Service", "Upstream (machine:port)", "Access", "Auth"];
+    if middleware {
+        heads.push("Middleware");
+    }
+    let mut table = Table::new(&heads);
     for r in &model.routes {
         let machines = model.services.get(&r.service).map(|s| s.machines()).unwrap_or_default();
         let upstreams: Vec<String> = r
@@ -150,15 +155,42 @@ fn urls(model: &Model, out: &mut String) {
                 }
             })
             .collect();
-        table.row(&[
+        let mut row = vec![
             format!("{scheme}://{}", r.fqdn),
             r.service.clone(),
             upstreams.join(", "),
             r.access.as_str().to_string(),
             r.auth.as_str().to_string(),
-        ]);
+        ];
+        if middleware {
+            row.push(middleware_cell(&r.middleware));
+        }
+        table.row(&row);
     }
     table.write(out);
+}
+
+/// A route's middleware in a few words: the allow-list, the rate limit, the headers, the backend.
+fn middleware_cell(m: &hearth_model::model::Middleware) -> String {
+    let mut parts = Vec::new();
+    if let Some(allow) = &m.allow {
+        parts.push(format!("allow {}", allow.join(" ")));
+    }
+    if let Some(r) = &m.rate_limit {
+        parts.push(format!("{} req/{} (burst {})", r.rate, r.per, r.burst));
+    }
+    if !m.headers.is_empty() {
+        parts.push(format!("{} headers", m.headers.len()));
+    }
+    if let Some(b) = &m.backend {
+        parts.push(match (b.https, b.verify, &b.ca) {
+            (false, _, _) => "HTTP backend".to_string(),
+            (true, false, _) => "HTTPS backend, unverified".to_string(),
+            (true, true, Some(_)) => "HTTPS backend, pinned CA".to_string(),
+            (true, true, None) => "HTTPS backend".to_string(),
+        });
+    }
+    if parts.is_empty() { "-".to_string() } else { parts.join("; ") }
 }
 
 fn tls(t: &Tls) -> String {

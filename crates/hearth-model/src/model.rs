@@ -87,6 +87,18 @@ pub struct Ingress {
     pub tunnel: Option<String>,
     pub vpn: Option<String>,
     pub crowdsec: Option<String>,
+    /// The users of `auth: basic`, each with its password's secret reference; empty: the
+    /// operator stores one user and its bcrypt hash (`proxy-basic-auth-user`/`-hash`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub basic_auth: Vec<BasicUser>,
+}
+
+/// A basic-auth user; the proxies get its password's bcrypt hash, made when secrets are filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BasicUser {
+    pub name: String,
+    /// The password's secret reference.
+    pub password: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -724,6 +736,56 @@ pub struct Exposure {
     pub port: u16,
     pub access: Access,
     pub auth: Auth,
+    /// What the proxy does on the way: allow-list, headers, rate limit, HTTPS to the service.
+    pub middleware: Middleware,
+}
+
+/// The proxy's handling of one route beyond access and auth, resolved from the exposure and the
+/// `ingress` defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Middleware {
+    /// Source ranges admitted (from `allow:`'s networks, zones, CIDRs and addresses); `None`:
+    /// the exposure's `access` decides.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow: Option<Vec<String>>,
+    /// Response headers, by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimit>,
+    /// How the proxy reaches the service, as the spec states it; `None`: the port's own protocol
+    /// decides, and an HTTPS port's certificate is not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
+}
+
+impl Middleware {
+    /// Whether it does anything beyond what `access` and `auth` say.
+    pub fn is_empty(&self) -> bool {
+        *self == Middleware::default()
+    }
+}
+
+/// At most `rate` requests per `per` from one client address, bursts up to `burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RateLimit {
+    pub rate: u32,
+    pub per: Duration,
+    pub burst: u32,
+}
+
+/// The proxy reaches the service over HTTPS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Backend {
+    /// `false` reaches the service over plain HTTP even where its port speaks HTTPS.
+    pub https: bool,
+    /// Whether the service's certificate is checked (against `ca`, else the system's roots).
+    pub verify: bool,
+    /// The PEM certificate of the CA the service's certificate must chain to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -783,6 +845,8 @@ pub struct Route {
     pub upstreams: Vec<String>,
     pub access: Access,
     pub auth: Auth,
+    #[serde(skip_serializing_if = "Middleware::is_empty")]
+    pub middleware: Middleware,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -11,6 +11,10 @@
 //!   network rewrite the proxy's configuration. When the spec has a Prometheus, a plain-HTTP site
 //!   on the catalog's metrics port serves only the `metrics` handler, which the firewall opens to
 //!   Prometheus alone; every other path answers 404.
+//! - Route middleware: allow-lists, headers (`defer`red, so they win over the application's) and
+//!   basic auth are snippets; the basic-auth users of `ingress.basic_auth` are a 0600 file of
+//!   `NAME HASH` lines imported into `basicauth`. The standard build cannot rate-limit: the
+//!   location says so in a comment (and `hearth check`, W810).
 //! - The DNS challenge needs a Caddy build with the provider's module (`caddy-dns/<provider>`);
 //!   the standard image has none, so the file says so where it asks for it.
 
@@ -45,13 +49,25 @@ pub fn render(cx: &Context, out: &mut Output) {
     );
     out.push(file);
 
+    for l in sites.iter().flat_map(|s| &s.locations) {
+        if let Some(pem) = l.ca() {
+            let file = proxy.file(proxy.host_path(&ca_path(l)), Kind::Certificate, sites::pem(pem));
+            out.push(proxy.runner.config(file));
+        }
+    }
+    let basic = sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic));
+    if basic && !cx.model.ingress.basic_auth.is_empty() {
+        // Read when the Caddyfile loads: owned by Caddy's user, restarted on change.
+        out.push(proxy.runner.private(proxy.file(proxy.host_path(USERS), Kind::EnvSecret, sites::users(cx, ' '))));
+    }
+
     let mut env = String::new();
     if let Tls::Acme { challenge, token: Some(token), .. } = &cx.model.ingress.tls
         && *challenge == hearth_spec::ast::Challenge::Dns
     {
         let _ = writeln!(env, "{DNS_TOKEN_VAR}={}", crate::fill(&Template::secret(token.clone()), cx.secrets));
     }
-    if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
+    if basic && cx.model.ingress.basic_auth.is_empty() {
         let _ = writeln!(env, "{BASIC_USER_VAR}={}", crate::fill(&Template::secret(sites::BASIC_USER), cx.secrets));
         let _ = writeln!(env, "{BASIC_HASH_VAR}={}", crate::fill(&Template::secret(sites::BASIC_HASH), cx.secrets));
     }
@@ -65,11 +81,11 @@ pub fn render(cx: &Context, out: &mut Output) {
 }
 
 /// The handlers several sites share, as snippets (`import NAME`) so each site block stays short.
-fn snippets(c: &mut String, sites: &[Site], sso: &SsoKind) {
+fn snippets(c: &mut String, sites: &[Site], sso: &SsoKind, users: bool) {
     let mut allows: Vec<&sites::Allow> =
         sites.iter().flat_map(|s| &s.locations).filter_map(|l| l.allow.as_ref()).collect();
-    allows.sort_by_key(|a| a.name);
-    allows.dedup_by_key(|a| a.name);
+    allows.sort_by(|a, b| a.name.cmp(&b.name));
+    allows.dedup_by(|a, b| a.name == b.name);
     for a in allows {
         let _ = writeln!(
             c,
@@ -78,9 +94,23 @@ fn snippets(c: &mut String, sites: &[Site], sso: &SsoKind) {
             a.ranges.join(" ")
         );
     }
+    for h in sites::distinct(sites, |l| l.headers.as_ref()) {
+        // `defer`: set once the upstream has answered, so these win over the application's own.
+        let _ = writeln!(c, "\n({}) {{\n\theader {{\n\t\tdefer", h.name);
+        for (k, v) in &h.value {
+            let _ = writeln!(c, "\t\t{k} \"{v}\"");
+        }
+        c.push_str("\t}\n}\n");
+    }
     if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
-        let _ =
-            writeln!(c, "\n(basic-auth) {{\n\tbasicauth {{\n\t\t{{${BASIC_USER_VAR}}} {{${BASIC_HASH_VAR}}}\n\t}}\n}}");
+        if users {
+            let _ = writeln!(c, "\n(basic-auth) {{\n\tbasicauth {{\n\t\timport {USERS}\n\t}}\n}}");
+        } else {
+            let _ = writeln!(
+                c,
+                "\n(basic-auth) {{\n\tbasicauth {{\n\t\t{{${BASIC_USER_VAR}}} {{${BASIC_HASH_VAR}}}\n\t}}\n}}"
+            );
+        }
     }
     if sites.iter().any(|s| s.any(|l| l.auth == Auth::Sso)) {
         c.push_str("\n(sso) {\n");
@@ -113,6 +143,14 @@ fn location(c: &mut String, l: &Location, indent: &str) {
     if let Some(allow) = &l.allow {
         let _ = writeln!(c, "{indent}\timport {}", allow.name);
     }
+    if let Some(r) = &l.rate {
+        // The standard build has no rate limiting (`hearth check` says so, W810).
+        let _ = writeln!(
+            c,
+            "{indent}\t# Not enforced: a rate limit of {} per {} (burst {}) needs the caddy-ratelimit module.",
+            r.value.rate, r.value.per, r.value.burst
+        );
+    }
     match l.auth {
         Auth::None => {}
         Auth::Basic => {
@@ -122,33 +160,60 @@ fn location(c: &mut String, l: &Location, indent: &str) {
             let _ = writeln!(c, "{indent}\timport sso");
         }
     }
+    if let Some(h) = &l.headers {
+        let _ = writeln!(c, "{indent}\timport {}", h.name);
+    }
     let _ = write!(c, "{indent}\treverse_proxy {}", l.upstreams.join(" "));
-    // An upstream that speaks HTTPS itself (Portainer's 9443) is reached by address with a
-    // self-signed certificate for no name: encrypted, not verified.
-    let https = l.upstreams.iter().any(|u| u.starts_with("https://"));
-    if https && l.upstreams.len() == 1 {
-        let _ =
-            writeln!(c, " {{\n{indent}\t\ttransport http {{\n{indent}\t\t\ttls_insecure_skip_verify\n{indent}\t\t}}");
-        let _ = writeln!(c, "{indent}\t}}");
-    } else if l.upstreams.len() > 1 {
-        let _ = writeln!(c, " {{\n{indent}\t\tlb_policy round_robin");
-        if https {
-            let _ =
-                writeln!(c, "{indent}\t\ttransport http {{\n{indent}\t\t\ttls_insecure_skip_verify\n{indent}\t\t}}");
+    let mut options = Vec::new();
+    if l.upstreams.len() > 1 {
+        options.push("lb_policy round_robin".to_string());
+    }
+    if l.https() {
+        // An upstream that speaks HTTPS itself is checked against the pinned CA, or, for a
+        // catalog HTTPS port (Portainer's 9443: a self-signed certificate for no name) or
+        // `verify: false`, encrypted but not verified.
+        let mut t = vec!["transport http {".to_string()];
+        if l.skip_verify() {
+            t.push("\ttls_insecure_skip_verify".into());
+        } else {
+            t.push("\ttls".into());
         }
-        if let Some(h) = &l.health {
-            let _ = writeln!(
-                c,
-                "{indent}\t\thealth_uri {}\n{indent}\t\thealth_interval {}\n{indent}\t\thealth_timeout {}",
-                h.path, h.interval, h.timeout
-            );
+        if l.ca().is_some() {
+            t.push(format!("\ttls_trusted_ca_certs {}", ca_path(l)));
         }
-        let _ = writeln!(c, "{indent}\t}}");
-    } else {
+        if let Some(name) = l.server_name() {
+            t.push(format!("\ttls_server_name {name}"));
+        }
+        t.push("}".into());
+        options.extend(t);
+    }
+    if l.upstreams.len() > 1
+        && let Some(h) = &l.health
+    {
+        options.push(format!("health_uri {}", h.path));
+        options.push(format!("health_interval {}", h.interval));
+        options.push(format!("health_timeout {}", h.timeout));
+    }
+    if options.is_empty() {
         c.push('\n');
+    } else {
+        c.push_str(" {\n");
+        for o in options {
+            let _ = writeln!(c, "{indent}\t\t{o}");
+        }
+        let _ = writeln!(c, "{indent}\t}}");
     }
     let _ = writeln!(c, "{indent}}}");
 }
+
+/// Where the CA a location's upstreams are checked against is, as Caddy sees it.
+fn ca_path(l: &Location) -> String {
+    format!("/etc/caddy/ca/{}.pem", l.key)
+}
+
+/// The basic-auth users of `ingress.basic_auth`, one `NAME HASH` line each, imported into the
+/// `basicauth` block.
+const USERS: &str = "/etc/caddy/basic-auth-users";
 
 fn caddyfile(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
     let tls = &cx.model.ingress.tls;
@@ -176,7 +241,7 @@ fn caddyfile(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
     c.push_str("}\n");
 
     let sso = SsoKind::of(cx);
-    snippets(&mut c, sites, &sso);
+    snippets(&mut c, sites, &sso, !cx.model.ingress.basic_auth.is_empty());
     if cx.model.monitoring.prometheus.is_some()
         && let Some(port) = proxy.metrics_port(cx)
     {

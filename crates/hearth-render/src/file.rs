@@ -63,6 +63,8 @@ pub enum Kind {
     CloudInit,
     Cloudflared,
     Wireguard,
+    /// A PEM certificate a program reads: the CA a proxy checks an HTTPS upstream against.
+    Certificate,
     Nixos,
     Kubernetes,
 }

@@ -7,6 +7,7 @@
 //! [`Kind::EnvSecret`] (mode 0600), as `{{secret:NAME}}` placeholders by default.
 
 mod alerting;
+mod bcrypt;
 mod file;
 mod logins;
 mod native;

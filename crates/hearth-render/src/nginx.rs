@@ -9,6 +9,9 @@
 //!   container, under the catalog's `certs` volume. Renewal is the operator's certbot timer.
 //! - The upgrade map's variable is prefixed (`$hearth_connection_upgrade`) so it cannot clash
 //!   with a `$connection_upgrade` map in another file of `conf.d`.
+//! - Route middleware: a `limit_req_zone` per distinct rate limit, `add_header ... always` after
+//!   `proxy_hide_header` of the same name, and `proxy_ssl_verify on` with the pinned CA (or
+//!   Debian's CA bundle) for an HTTPS upstream the spec asks to check.
 //! - `listen 443 ssl http2`: accepted (with a deprecation notice after 1.25) by every NGINX from
 //!   Debian 12's 1.22 to the image's 1.27, where `http2 on` is not.
 
@@ -73,6 +76,12 @@ pub fn render(cx: &Context, out: &mut Output) {
     );
     out.push(file);
 
+    for l in sites.iter().flat_map(|s| &s.locations) {
+        if let Some(pem) = l.ca() {
+            let file = proxy.file(proxy.host_path(&ca_path(&paths, l)), Kind::Certificate, sites::pem(pem));
+            out.push(proxy.runner.config(file));
+        }
+    }
     if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
         // The workers read it at each request: owned by their user, no reload.
         out.push(proxy.runner.owns(proxy.file(proxy.host_path(&paths.htpasswd), Kind::EnvSecret, sites::htpasswd(cx))));
@@ -135,6 +144,14 @@ fn config(cx: &Context, proxy: &Proxy, sites: &[Site], paths: &Paths) -> String 
     }
 
     c.push_str("\nmap $http_upgrade $hearth_connection_upgrade {\n    default upgrade;\n    ''      close;\n}\n");
+
+    for r in sites::distinct(sites, |l| l.rate.as_ref()) {
+        let (rate, note) = nginx_rate(&r.value);
+        if let Some(note) = note {
+            let _ = writeln!(c, "# {note}");
+        }
+        let _ = writeln!(c, "limit_req_zone $binary_remote_addr zone={}:10m rate={rate};", zone(&r.name));
+    }
 
     for l in sites.iter().flat_map(|s| &s.locations) {
         let (_, hosts) = l.hosts();
@@ -210,6 +227,10 @@ fn config(cx: &Context, proxy: &Proxy, sites: &[Site], paths: &Paths) -> String 
                 }
                 c.push_str("        deny all;\n");
             }
+            if let Some(r) = &l.rate {
+                let _ = writeln!(c, "        limit_req zone={} burst={} nodelay;", zone(&r.name), r.value.burst);
+                c.push_str("        limit_req_status 429;\n");
+            }
             match l.auth {
                 Auth::None => {}
                 Auth::Basic => {
@@ -229,10 +250,24 @@ fn config(cx: &Context, proxy: &Proxy, sites: &[Site], paths: &Paths) -> String 
             }
             let (scheme, _) = l.hosts();
             let _ = writeln!(c, "        proxy_pass {scheme}://{};", upstream_name(l));
-            if scheme == "https" {
+            if l.skip_verify() {
                 // Reached by address with a self-signed certificate for no name (Portainer's
-                // 9443): encrypted, not verified. Said here because it is deliberate.
+                // 9443), or `verify: false`: encrypted, not verified. Said here because it is
+                // deliberate.
                 c.push_str("        proxy_ssl_verify off;\n");
+            } else if l.https() {
+                // NGINX checks nothing by default and has no default roots: name them.
+                let roots = if l.ca().is_some() { ca_path(paths, l) } else { SYSTEM_ROOTS.to_string() };
+                let _ = writeln!(c, "        proxy_ssl_verify on;\n        proxy_ssl_trusted_certificate {roots};");
+                if let Some(name) = l.server_name() {
+                    let _ = writeln!(c, "        proxy_ssl_name {name};\n        proxy_ssl_server_name on;");
+                }
+            }
+            if let Some(h) = &l.headers {
+                // The application's own header of the same name is dropped, so ours is the one.
+                for (k, v) in &h.value {
+                    let _ = writeln!(c, "        proxy_hide_header {k};\n        add_header {k} \"{v}\" always;");
+                }
             }
             c.push_str(PROXY_HEADERS);
             c.push_str("    }\n");
@@ -240,6 +275,41 @@ fn config(cx: &Context, proxy: &Proxy, sites: &[Site], paths: &Paths) -> String 
         c.push_str("}\n");
     }
     c
+}
+
+/// Debian's CA bundle (also in the nginx image, which is Debian): the roots an HTTPS upstream is
+/// checked against when the spec pins no CA.
+const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// Where the CA a location's upstreams are checked against is: beside the configuration, not
+/// `*.conf`, so `include conf.d/*.conf` skips it.
+fn ca_path(paths: &Paths, l: &Location) -> String {
+    format!("{}/hearth-ca-{}.pem", paths.conf, l.key)
+}
+
+/// A rate as NGINX writes it, for the NixOS flake's nginx.
+pub(crate) fn rate(r: &hearth_model::model::RateLimit) -> String {
+    nginx_rate(r).0
+}
+
+/// A `limit_req_zone` name.
+fn zone(name: &str) -> String {
+    format!("hearth_{}", name.replace('-', "_"))
+}
+
+/// A rate as NGINX writes it (`N r/s` or `N r/m`, whole numbers), with a note when the spec's
+/// rate had to be rounded to one.
+fn nginx_rate(r: &hearth_model::model::RateLimit) -> (String, Option<String>) {
+    let secs = r.per.as_secs().max(1);
+    if secs == 1 {
+        return (format!("{}r/s", r.rate), None);
+    }
+    let per_minute = u64::from(r.rate) * 60;
+    if per_minute % secs == 0 {
+        return (format!("{}r/m", per_minute / secs), None);
+    }
+    let rounded = (per_minute / secs).max(1);
+    (format!("{rounded}r/m"), Some(format!("{} per {} rounded to {rounded} per minute.", r.rate, r.per)))
 }
 
 /// An upstream block's name: the FQDN with `_` for `.` and `-`.
@@ -335,4 +405,26 @@ fn authelia_request() -> String {
         let _ = writeln!(s, "        proxy_set_header {h} ${var};");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_model::model::RateLimit;
+    use hearth_spec::units::Duration;
+
+    fn check(rate: u32, per: &str, expected: &str, rounded: bool) {
+        let r = RateLimit { rate, per: Duration::parse(per).unwrap(), burst: rate };
+        let (text, note) = super::nginx_rate(&r);
+        assert_eq!((text.as_str(), note.is_some()), (expected, rounded), "{rate} per {per}");
+    }
+
+    #[test]
+    fn rates_in_nginx_units() {
+        check(100, "1s", "100r/s", false);
+        check(30, "1m", "30r/m", false);
+        check(10, "2s", "300r/m", false);
+        check(600, "1h", "10r/m", false);
+        check(50, "7s", "428r/m", true);
+        check(1, "1d", "1r/m", true);
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use hearth_model::model::{Part, Probe, Service, Template};
+use hearth_model::model::{Backend, Part, Probe, RateLimit, Service, Template};
 use hearth_spec::ast::{Access, Auth};
 
 use crate::reader::Runner;
@@ -177,8 +177,40 @@ impl SsoKind {
 /// Source ranges allowed to reach a name, with the middleware name that carries them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Allow {
-    pub(crate) name: &'static str,
+    pub(crate) name: String,
     pub(crate) ranges: Vec<String>,
+}
+
+/// A middleware several locations may share, under one name: the first of its kind is `base`,
+/// each different one after it `base-2`, `base-3` ... in site order, so names are stable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Named<T> {
+    pub(crate) name: String,
+    pub(crate) value: T,
+}
+
+/// Names `value` among those `seen` so far.
+fn named<T: PartialEq + Clone>(seen: &mut Vec<T>, base: &str, value: &T) -> Named<T> {
+    let i = seen.iter().position(|v| v == value).unwrap_or_else(|| {
+        seen.push(value.clone());
+        seen.len() - 1
+    });
+    let name = if i == 0 { base.to_string() } else { format!("{base}-{}", i + 1) };
+    Named { name, value: value.clone() }
+}
+
+/// The distinct middleware of `kind` among the locations, in order (for their definitions).
+pub(crate) fn distinct<'a, T: 'a>(
+    sites: &'a [Site],
+    kind: impl Fn(&'a Location) -> Option<&'a Named<T>>,
+) -> Vec<&'a Named<T>> {
+    let mut out: Vec<&Named<T>> = Vec::new();
+    for n in sites.iter().flat_map(|s| &s.locations).filter_map(kind) {
+        if !out.iter().any(|o| o.name == n.name) {
+            out.push(n);
+        }
+    }
+    out
 }
 
 /// An upstream health check the proxy can run: the service's own HTTP probe, when it is on
@@ -217,6 +249,34 @@ pub(crate) struct Location {
     /// `None`: reachable from anywhere.
     pub(crate) allow: Option<Allow>,
     pub(crate) health: Option<Health>,
+    /// Response headers added, by name.
+    pub(crate) headers: Option<Named<BTreeMap<String, String>>>,
+    pub(crate) rate: Option<Named<RateLimit>>,
+    /// How the upstreams' HTTPS certificates are checked, when the spec says.
+    pub(crate) backend: Option<Backend>,
+}
+
+impl Location {
+    /// Whether the upstreams speak HTTPS.
+    pub(crate) fn https(&self) -> bool {
+        self.upstreams.iter().any(|u| u.starts_with("https://"))
+    }
+
+    /// Whether the upstreams' certificates go unchecked: a catalog HTTPS port (Portainer's 9443,
+    /// a self-signed certificate for no name), or `verify: false`.
+    pub(crate) fn skip_verify(&self) -> bool {
+        self.https() && self.backend.as_ref().is_none_or(|b| !b.verify)
+    }
+
+    /// The pinned CA's PEM text, when the upstreams are checked against one.
+    pub(crate) fn ca(&self) -> Option<&str> {
+        self.backend.as_ref().filter(|_| self.https()).filter(|b| b.verify).and_then(|b| b.ca.as_deref())
+    }
+
+    /// The name upstream certificates are checked against, when the spec gives one.
+    pub(crate) fn server_name(&self) -> Option<&str> {
+        self.backend.as_ref().filter(|b| b.verify).and_then(|b| b.server_name.as_deref())
+    }
 }
 
 impl Site {
@@ -282,10 +342,10 @@ fn allow_for(cx: &Context, proxy: &Proxy, access: Access) -> Option<Allow> {
     }
     match access {
         Access::Public | Access::Tunnel => None,
-        Access::Internal => Some(Allow { name: "internal-only", ranges }),
+        Access::Internal => Some(Allow { name: "internal-only".into(), ranges }),
         Access::Vpn => {
             ranges.push("100.64.0.0/10".into());
-            Some(Allow { name: "vpn-only", ranges })
+            Some(Allow { name: "vpn-only".into(), ranges })
         }
     }
 }
@@ -309,6 +369,7 @@ pub(crate) fn sites(cx: &Context, proxy: &Proxy) -> Vec<Site> {
         by_name.entry(r.fqdn.as_str()).or_default().entry(path).or_default().push(r);
     }
     let mut sites = Vec::new();
+    let (mut allows, mut headers, mut rates) = (Vec::new(), Vec::new(), Vec::new());
     for (fqdn, paths) in by_name {
         let mut sources: Vec<String> = Vec::new();
         let mut notes = Vec::new();
@@ -337,16 +398,36 @@ pub(crate) fn sites(cx: &Context, proxy: &Proxy) -> Vec<Site> {
                     auth_name(auth)
                 ));
             }
-            let allow = allow_for(cx, proxy, access);
+            // The middleware of the first exposure: two of one name and path are one location.
+            let mw = routes.first().map(|r| r.middleware.clone()).unwrap_or_default();
+            let allow = match &mw.allow {
+                Some(ranges) => {
+                    let n = named(&mut allows, "allow", ranges);
+                    Some(Allow { name: n.name, ranges: n.value })
+                }
+                None => allow_for(cx, proxy, access),
+            };
             if allow.is_some() {
                 sources.extend(cx.model.networks.keys().map(|n| format!("network/{n}")));
             }
+            let headers = (!mw.headers.is_empty()).then(|| named(&mut headers, "headers", &mw.headers));
+            let rate = mw.rate_limit.map(|r| named(&mut rates, "rate-limit", &r));
             let health = routes.first().and_then(|r| health(cx, &r.service, &upstreams));
             let key = match path {
                 Some(p) => format!("{}-{}", slug(fqdn), slug(p)),
                 None => slug(fqdn),
             };
-            locations.push(Location { key, path: path.map(str::to_string), upstreams, auth, allow, health });
+            locations.push(Location {
+                key,
+                path: path.map(str::to_string),
+                upstreams,
+                auth,
+                allow,
+                health,
+                headers,
+                rate,
+                backend: mw.backend,
+            });
         }
         // Longest path first and the whole name last: the order the proxies try them in.
         locations.sort_by(|a, b| {
@@ -381,13 +462,37 @@ fn health(cx: &Context, service: &str, upstreams: &[String]) -> Option<Health> {
 
 /// The htpasswd line of the basic-auth user, for the 0600 users file.
 pub(crate) fn htpasswd(cx: &Context) -> String {
-    let t = Template {
-        parts: vec![
-            Part::Secret(BASIC_USER.into()),
-            Part::Text(":".into()),
-            Part::Secret(BASIC_HASH.into()),
-            Part::Text("\n".into()),
-        ],
-    };
-    crate::fill(&t, cx.secrets)
+    users(cx, ':')
+}
+
+/// The basic-auth users, one `NAME<sep>HASH` line each: `ingress.basic_auth`'s users with their
+/// passwords hashed (see [`bcrypt`]), else the one user and hash the operator stores.
+pub(crate) fn users(cx: &Context, sep: char) -> String {
+    let users = &cx.model.ingress.basic_auth;
+    if users.is_empty() {
+        let t = Template {
+            parts: vec![
+                Part::Secret(BASIC_USER.into()),
+                Part::Text(sep.to_string()),
+                Part::Secret(BASIC_HASH.into()),
+                Part::Text("\n".into()),
+            ],
+        };
+        return crate::fill(&t, cx.secrets);
+    }
+    users
+        .iter()
+        .map(|u| {
+            let hash = match cx.secrets.and_then(|s| s.get(&u.password)) {
+                Some(password) => crate::bcrypt::hash(&u.name, &password),
+                None => crate::placeholder(&u.password),
+            };
+            format!("{}{sep}{hash}\n", u.name)
+        })
+        .collect()
+}
+
+/// A pinned CA's PEM text as a file: trimmed, one final newline.
+pub(crate) fn pem(text: &str) -> String {
+    format!("{}\n", text.trim())
 }

@@ -16,6 +16,9 @@
 //! - Exposures with `access: internal` (or `vpn`) get an `ipAllowList` of the homelab's networks:
 //!   the proxy's ports 80/443 may be forwarded from the internet, and the name alone protects
 //!   nothing.
+//! - Route middleware is Traefik's own: `ipAllowList`, `rateLimit`, `headers`
+//!   (`customResponseHeaders`), `basicAuth` with a users file, and a `serversTransport` per
+//!   upstream checked against a pinned CA.
 //! - A path-prefixed exposure (`n8n` `/webhook`) is its own router, `Host && PathPrefix`, which
 //!   Traefik ranks above the bare name because its rule is longer.
 //! - The shared route logic (one site per name with a location per path, the strictest access and
@@ -29,7 +32,7 @@ use hearth_spec::ast::Auth;
 
 use crate::{Context, Kind, Output};
 
-use crate::sites::{self, Proxy, Site, SsoKind};
+use crate::sites::{self, Location, Proxy, Site, SsoKind};
 use crate::yaml::quoted as q;
 
 /// The catalog's name for the ACME resolver in routers; any name works, this one says what it is.
@@ -81,11 +84,25 @@ pub fn render(cx: &Context, out: &mut Output) {
         out.push(proxy.runner.env(proxy.file(proxy.host_path("/etc/traefik/secrets.env"), Kind::EnvSecret, content)));
     }
 
+    for l in sites.iter().flat_map(|s| &s.locations) {
+        if let Some(pem) = l.ca() {
+            // Read when the dynamic configuration loads: a new CA needs a restart.
+            let file = proxy.file(proxy.host_path(&ca_path(l)), Kind::Certificate, sites::pem(pem));
+            out.push(proxy.runner.config(file));
+        }
+    }
+
     if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
         // Read through the watched file provider: owned by Traefik, no restart.
         let users = proxy.file(proxy.host_path(HTPASSWD), Kind::EnvSecret, sites::htpasswd(cx));
         out.push(proxy.runner.owns(users));
     }
+}
+
+/// Where the CA a location's upstreams are checked against is, as Traefik sees it: outside the
+/// watched `dynamic/` folder, which holds only configuration.
+fn ca_path(l: &Location) -> String {
+    format!("/etc/traefik/ca/{}.pem", l.key)
 }
 
 /// Where the basic-auth users file is, as Traefik sees it.
@@ -171,7 +188,10 @@ fn dynamic_config(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
             let name = &l.key;
             let mut middlewares: Vec<String> = Vec::new();
             if let Some(allow) = &l.allow {
-                middlewares.push(allow.name.to_string());
+                middlewares.push(allow.name.clone());
+            }
+            if let Some(rate) = &l.rate {
+                middlewares.push(rate.name.clone());
             }
             match l.auth {
                 Auth::None => {}
@@ -180,6 +200,9 @@ fn dynamic_config(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
                     SsoKind::Authentik { .. } | SsoKind::Authelia { .. } => "sso".into(),
                     SsoKind::Missing => "deny".into(),
                 }),
+            }
+            if let Some(headers) = &l.headers {
+                middlewares.push(headers.name.clone());
             }
             // Traefik ranks routers by rule length, so a path prefix wins over the bare name.
             let rule = match &l.path {
@@ -199,8 +222,10 @@ fn dynamic_config(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
             for u in &l.upstreams {
                 let _ = writeln!(services, "          - url: {}", q(u));
             }
-            if l.upstreams.iter().any(|u| u.starts_with("https://")) {
+            if l.skip_verify() {
                 let _ = writeln!(services, "        serversTransport: {UPSTREAM_TLS}");
+            } else if l.ca().is_some() || (l.https() && l.server_name().is_some()) {
+                let _ = writeln!(services, "        serversTransport: {name}-tls");
             }
             if let Some(h) = &l.health {
                 let _ = writeln!(
@@ -241,12 +266,28 @@ fn dynamic_config(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
     let mut middlewares = String::new();
     let mut allows: Vec<&sites::Allow> =
         sites.iter().flat_map(|s| &s.locations).filter_map(|l| l.allow.as_ref()).collect();
-    allows.sort_by_key(|a| a.name);
-    allows.dedup_by_key(|a| a.name);
+    allows.sort_by(|a, b| a.name.cmp(&b.name));
+    allows.dedup_by(|a, b| a.name == b.name);
     for a in allows {
         let _ = writeln!(middlewares, "    {}:\n      ipAllowList:\n        sourceRange:", a.name);
         for r in &a.ranges {
             let _ = writeln!(middlewares, "          - {}", q(r));
+        }
+    }
+    for r in sites::distinct(sites, |l| l.rate.as_ref()) {
+        let _ = writeln!(
+            middlewares,
+            "    {}:\n      rateLimit:\n        average: {}\n        period: {}\n        burst: {}",
+            r.name,
+            r.value.rate,
+            q(&r.value.per.to_string()),
+            r.value.burst
+        );
+    }
+    for h in sites::distinct(sites, |l| l.headers.as_ref()) {
+        let _ = writeln!(middlewares, "    {}:\n      headers:\n        customResponseHeaders:", h.name);
+        for (k, v) in &h.value {
+            let _ = writeln!(middlewares, "          {}: {}", q(k), q(v));
         }
     }
     if sites.iter().any(|s| s.any(|l| l.auth == Auth::Basic)) {
@@ -300,8 +341,25 @@ fn dynamic_config(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
         y.push_str("  middlewares:\n");
         y.push_str(&middlewares);
     }
-    if sites.iter().any(|s| s.any(|l| l.upstreams.iter().any(|u| u.starts_with("https://")))) {
-        let _ = writeln!(y, "  serversTransports:\n    {UPSTREAM_TLS}:\n      insecureSkipVerify: true");
+    let mut transports = String::new();
+    if sites.iter().any(|s| s.any(Location::skip_verify)) {
+        let _ = writeln!(transports, "    {UPSTREAM_TLS}:\n      insecureSkipVerify: true");
+    }
+    for l in sites.iter().flat_map(|s| &s.locations).filter(|l| !l.skip_verify() && l.https()) {
+        if l.ca().is_none() && l.server_name().is_none() {
+            continue;
+        }
+        let _ = writeln!(transports, "    {}-tls:", l.key);
+        if let Some(name) = l.server_name() {
+            let _ = writeln!(transports, "      serverName: {}", q(name));
+        }
+        if l.ca().is_some() {
+            let _ = writeln!(transports, "      rootCAs:\n        - {}", q(&ca_path(l)));
+        }
+    }
+    if !transports.is_empty() {
+        y.push_str("  serversTransports:\n");
+        y.push_str(&transports);
     }
     if *tls == Tls::Internal {
         // The internal CA's certificates, one per name, placed beside the configuration.

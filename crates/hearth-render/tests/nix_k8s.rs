@@ -137,10 +137,34 @@ fn seed_000_scaled() -> hearth_model::Model {
     load("seed-000-scaled.yaml", &text)
 }
 
+/// Seed 000 with route middleware on its nginx: the header preset and a rate limit on every
+/// route, and myapp reached over HTTPS checked against a pinned CA under a name of its own.
+fn seed_000_middleware() -> hearth_model::Model {
+    let path = common::repo().join("examples/nixos-proxmox-five-vms.yaml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let expose = "    expose: { name: myapp, port: http, access: public, auth: none }\n";
+    assert!(text.contains(expose) && text.contains("\ningress:\n  proxy: nginx\n"), "the example changed shape");
+    let text = text
+        .replacen(
+            expose,
+            "    expose:\n      name: myapp\n      port: http\n      access: public\n      auth: none\n      \
+             allow: [lan]\n      backend:\n        server_name: myapp.internal\n        ca: |\n          \
+             -----BEGIN CERTIFICATE-----\n          MIIB\n          -----END CERTIFICATE-----\n",
+            1,
+        )
+        .replacen(
+            "\ningress:\n  proxy: nginx\n",
+            "\ningress:\n  proxy: nginx\n  headers: secure\n  rate_limit: { rate: 30, per: 1m }\n",
+            1,
+        );
+    load("seed-000-middleware.yaml", &text)
+}
+
 /// Every model these tests render: the examples, the scaled seed 000 and the k3s model.
 fn models() -> Vec<(String, hearth_model::Model)> {
     let mut all = common::examples();
     all.push(("seed-000-scaled".into(), seed_000_scaled()));
+    all.push(("seed-000-middleware".into(), seed_000_middleware()));
     all.push(("k3s".into(), load("k3s.yaml", K3S)));
     all
 }
@@ -518,4 +542,22 @@ fn nixos_cluster_servers_keep_their_manifests() {
     let on = |path: &str| files.iter().any(|f| f.machine == "k3s-1" && f.path == path);
     assert!(on("/var/lib/hearth/k8s/k3s/whoami.yaml"));
     assert!(on("/var/lib/hearth/k8s/k3s/whoami.secrets.env"));
+}
+
+#[test]
+fn middleware_reaches_the_flake() {
+    let files = common::render(&seed_000_middleware());
+    let nix: String = ours(&files).iter().map(|f| f.content.as_str()).collect();
+    for needle in [
+        "limit_req_zone $binary_remote_addr zone=hearth_rate_limit:10m rate=30r/m;",
+        "limit_req zone=hearth_rate_limit burst=30 nodelay;",
+        "add_header X-Content-Type-Options \"nosniff\" always;",
+        "allow 192.168.1.0/24;",
+        "proxy_ssl_verify on;",
+        "proxy_ssl_trusted_certificate /etc/hearth/ca/myapp-example-com.pem;",
+        "proxy_ssl_name myapp.internal;",
+        "-----BEGIN CERTIFICATE-----",
+    ] {
+        assert!(nix.contains(needle), "the flake lacks `{needle}`");
+    }
 }

@@ -4,7 +4,9 @@
 //! Besides the examples (Traefik, Caddy and NGINX between them), every proxy renders the route
 //! sets of several examples: the model's `ingress.proxy_app` is switched to each app, so all
 //! three renderers meet SSO (authentik and Authelia), basic auth, replicas, internal and ACME
-//! HTTP/DNS certificates, plain HTTP, path prefixes and replicas on real routes.
+//! HTTP/DNS certificates, plain HTTP, path prefixes and replicas on real routes, and the route
+//! middleware (allow-lists, headers, rate limits, basic-auth users, HTTPS upstreams unchecked or
+//! checked against a pinned CA).
 
 mod common;
 
@@ -13,7 +15,24 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use hearth_model::Model;
-use hearth_model::model::Tls;
+use hearth_model::model::{Backend, RateLimit, Tls};
+use hearth_spec::units::Duration;
+
+/// bcrypt of `hearth`, as `caddy hash-password` prints it.
+const TEST_HASH: &str = "$2a$14$Zkx19XLiW6VYouLHR5NmfOFU0z2GTNmpkT/5qqR7hx4IjWJPDhjvG";
+
+/// A self-signed CA certificate (its key thrown away) for the pinned-CA cases.
+const TEST_CA: &str = "-----BEGIN CERTIFICATE-----
+MIIBiTCCAS+gAwIBAgIUa8kOcm2sXruoVUgOAjW+LL+fEZcwCgYIKoZIzj0EAwIw
+GTEXMBUGA1UEAwwOaGVhcnRoLXRlc3QtY2EwIBcNMjYxMTI5MTE1MjQ4WhgPMjEy
+NjExMDUxMTUyNDhaMBkxFzAVBgNVBAMMDmhlYXJ0aC10ZXN0LWNhMFkwEwYHKoZI
+zj0CAQYIKoZIzj0DAQcDQgAEO3k6AsbmBM7LDyA6Tg28Z8bO/TxqHKkI9C+a/daN
+uV7PFXxg8pk7Xw8zN2gehW0fG2uCg2XneEPeLM8Vu1vvSqNTMFEwHQYDVR0OBBYE
+FHUtGbWO5e91rKbn9Ln0px4qiupIMB8GA1UdIwQYMBaAFHUtGbWO5e91rKbn9Ln0
+px4qiupIMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDSAAwRQIgIEfMGgRG
+WEOXUWMHxnTxihH9Oovz4y6ZNPX2Q/EaV6oCIQDuXMCa9x0CE7ugIZ9Scr0L0+yG
+DWfgtTJRdKnG0XeBgw==
+-----END CERTIFICATE-----";
 use hearth_render::{File, Kind};
 
 const KINDS: [Kind; 4] = [Kind::TraefikStatic, Kind::TraefikDynamic, Kind::Caddyfile, Kind::Nginx];
@@ -69,6 +88,23 @@ fn cases() -> Vec<(String, Model)> {
             r.upstreams.push("http://192.168.1.105:3000".into());
         }
         cases.push((format!("nixos-proxmox-five-vms@{app}-replicas"), m));
+
+        // An upstream checked against a pinned CA under a name of its own, and a rate given per
+        // minute that NGINX has to round.
+        let mut m = get("two-node-docker-pbs");
+        m.ingress.proxy_app = Some(app.into());
+        for r in m.routes.iter_mut().filter(|r| r.service == "pbs") {
+            r.middleware.backend = Some(Backend {
+                https: true,
+                verify: true,
+                ca: Some(TEST_CA.into()),
+                server_name: Some("pbs.example.com".into()),
+            });
+        }
+        for r in m.routes.iter_mut().filter(|r| r.service == "vaultwarden") {
+            r.middleware.rate_limit = Some(RateLimit { rate: 50, per: Duration::parse("7s").unwrap(), burst: 10 });
+        }
+        cases.push((format!("two-node-docker-pbs@{app}-pinned-ca"), m));
 
         let mut m = get("ryzen-tiered-lxc-platform");
         m.ingress.proxy_app = Some(app.into());
@@ -203,11 +239,40 @@ fn caddyfiles_validate() {
             // Debian's Caddy has no DNS-provider modules: the test copy drops `acme_dns`, the
             // rendered file keeps it.
             let copy = dir.join("Caddyfile.test");
+            // Files the Caddyfile reads (the users file, pinned CAs) are read from the written
+            // tree instead of their place on the machine.
             let text: String = f
                 .content
                 .lines()
                 .filter(|l| !l.trim_start().starts_with("acme_dns "))
-                .map(|l| format!("{l}\n"))
+                .map(|l| {
+                    let t = l.trim_start();
+                    match t.split_whitespace().collect::<Vec<_>>().as_slice() {
+                        ["import" | "tls_trusted_ca_certs", p] if p.starts_with('/') => {
+                            let moved = dir.join(&f.machine).join(p.trim_start_matches('/'));
+                            // The rendered file of that name (a container sees it under its
+                            // volume's path), where the users file holds stand-in hashes for
+                            // the placeholders it has without secrets.
+                            let name = p.rsplit('/').next().unwrap_or(p);
+                            let read = files
+                                .iter()
+                                .find(|r| r.machine == f.machine && r.path.rsplit('/').next() == Some(name))
+                                .expect("the file the Caddyfile reads is rendered");
+                            let content = if read.kind == Kind::EnvSecret {
+                                read.content
+                                    .lines()
+                                    .map(|u| format!("{} {TEST_HASH}\n", u.split(' ').next().unwrap_or("admin")))
+                                    .collect()
+                            } else {
+                                read.content.clone()
+                            };
+                            std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+                            std::fs::write(&moved, content).unwrap();
+                            format!("{}\n", l.replacen(p, &moved.display().to_string(), 1))
+                        }
+                        _ => format!("{l}\n"),
+                    }
+                })
                 .collect();
             std::fs::write(&copy, text).unwrap();
             let home = dir.join("home");
@@ -220,8 +285,7 @@ fn caddyfiles_validate() {
                     .env("XDG_DATA_HOME", home.join("data"))
                     .env("XDG_CONFIG_HOME", home.join("config"))
                     .env("HEARTH_BASIC_AUTH_USER", "admin")
-                    // bcrypt of `hearth`, as `caddy hash-password` prints it.
-                    .env("HEARTH_BASIC_AUTH_HASH", "$2a$14$Zkx19XLiW6VYouLHR5NmfOFU0z2GTNmpkT/5qqR7hx4IjWJPDhjvG")
+                    .env("HEARTH_BASIC_AUTH_HASH", TEST_HASH)
                     .env("ACME_DNS_TOKEN", "test"),
                 &format!("{name}: caddy validate {}", f.path),
             );
@@ -281,6 +345,20 @@ fn nginx_configs_pass_nginx_t() {
                 let directive = t.split_whitespace().next().unwrap_or("");
                 let arg = t.split_whitespace().nth(1).map(|a| a.trim_end_matches(';'));
                 match (directive, arg) {
+                    // A pinned CA, rendered at its place on the machine (a container sees it
+                    // under its volume's path); the system's roots are read where they are.
+                    ("proxy_ssl_trusted_certificate", Some(p)) if !Path::new(p).exists() => {
+                        let name = p.rsplit('/').next().unwrap_or(p);
+                        let pem = files
+                            .iter()
+                            .find(|r| r.kind == Kind::Certificate && r.path.ends_with(&format!("/{name}")))
+                            .map(|r| r.content.clone())
+                            .expect("the pinned CA is rendered");
+                        let moved = prefix.join(p.trim_start_matches('/'));
+                        std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+                        std::fs::write(&moved, pem).unwrap();
+                        copy.push_str(&line.replacen(p, &moved.display().to_string(), 1));
+                    }
                     ("ssl_certificate" | "ssl_certificate_key" | "auth_basic_user_file" | "root", Some(p))
                         if p.starts_with('/') =>
                     {
@@ -352,6 +430,9 @@ fn snapshots() {
         "ryzen-tiered-lxc-platform@nginx",
         "zfs-proxmox-media-cloud@traefik-authelia",
         "zfs-proxmox-media-cloud@nginx-authelia",
+        "two-node-docker-pbs@caddy-pinned-ca",
+        "two-node-docker-pbs@nginx-pinned-ca",
+        "two-node-docker-pbs@traefik-pinned-ca",
     ] {
         let model = &cases.iter().find(|(n, _)| n == name).expect(name).1;
         insta::assert_snapshot!(format!("proxy-{}", name.replace('@', "-at-")), snapshot_of(model));

@@ -119,6 +119,12 @@ codes! {
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
     DependsOnPlanned = "E760", "depends-on-planned", Error;
+    AllowUnknownSource = "E810", "allow-unknown-source", Error;
+    BasicAuthWithoutSecret = "E811", "basic-auth-without-secret", Error;
+    RateLimitZero = "E812", "rate-limit-zero", Error;
+    InvalidHeader = "E813", "invalid-header", Error;
+    BackendCaNotPem = "E814", "backend-ca-not-pem", Error;
+    BackendVerifyConflict = "E815", "backend-verify-conflict", Error;
     IgnoredUseKey = "E730", "ignored-use-key", Error;
     SnapshotNotZfs = "E731", "snapshot-not-zfs", Error;
     ViaElsewhere = "E732", "via-elsewhere", Error;
@@ -161,6 +167,8 @@ codes! {
     UnmanagedBackup = "W760", "unmanaged-backup", Warning;
     NoteOnActive = "W761", "note-on-active", Warning;
     DecidedWithoutChoice = "W762", "decided-without-choice", Warning;
+    MiddlewareUnsupported = "W810", "middleware-unsupported", Warning;
+    MiddlewareBehindTunnel = "W811", "middleware-behind-tunnel", Warning;
 }
 
 impl fmt::Display for Code {

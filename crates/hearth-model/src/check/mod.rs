@@ -17,6 +17,7 @@ mod flows;
 mod guests;
 mod images;
 mod kinds;
+mod middleware;
 mod monitoring;
 mod names;
 pub mod plans;
@@ -65,6 +66,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     guests::guests(spec, model, &mut out);
     exposure::exposure(spec, catalog, &mut out);
     exposure::databases(spec, catalog, model, &mut out);
+    middleware::middleware(spec, model, &mut out);
     images::images(spec, &mut out);
     secrets::secrets(spec, catalog, model, &mut out);
     flows::flows(spec, model, &mut out);

@@ -54,6 +54,7 @@ impl Resolver<'_> {
                 port,
                 access: ex.access.as_ref().map_or(Access::Internal, |a| a.value),
                 auth: ex.auth.as_ref().map_or(Auth::None, |a| a.value),
+                middleware: crate::derive::ingress::middleware(self.spec, model, ex),
             });
         }
         exposes

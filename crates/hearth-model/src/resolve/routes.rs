@@ -25,7 +25,9 @@ impl Resolver<'_> {
         {
             env.push((var, Template::secret(crate::derive::reference(self.spec, token))));
         }
-        let basic = model.services.values().any(|s| s.exposes.iter().any(|x| x.auth == Auth::Basic));
+        // With `ingress.basic_auth` users the proxies read a users file instead.
+        let basic = ingress.basic_auth.is_empty()
+            && model.services.values().any(|s| s.exposes.iter().any(|x| x.auth == Auth::Basic));
         if basic {
             use crate::derive::ingress::{
                 BASIC_AUTH_HASH, BASIC_AUTH_USER, CADDY_BASIC_HASH_VAR, CADDY_BASIC_USER_VAR,
@@ -86,11 +88,9 @@ impl Resolver<'_> {
                     .into_iter()
                     .map(|m| model.machine_address(m).map_or_else(|| m.to_string(), |a| a.to_string()));
                 // A port the catalog says speaks HTTPS (Portainer's 9443) is reached over HTTPS.
-                let scheme = if s.ports.iter().any(|p| p.reachable() == x.port && p.protocol == Protocol::Https) {
-                    "https"
-                } else {
-                    "http"
-                };
+                let https_port = s.ports.iter().any(|p| p.reachable() == x.port && p.protocol == Protocol::Https);
+                let https = x.middleware.backend.as_ref().map_or(https_port, |b| b.https);
+                let scheme = if https { "https" } else { "http" };
                 if let Placement::Cluster(cluster) = &s.on {
                     // A service on a cluster is reached at the NodePort of the exposed port, on
                     // every node of the cluster (kube-proxy forwards it to a pod wherever it
@@ -119,6 +119,7 @@ impl Resolver<'_> {
                     upstreams,
                     access: x.access,
                     auth: x.auth,
+                    middleware: x.middleware.clone(),
                 });
                 if let Some(addr) = proxy_addr {
                     answers.entry(x.fqdn.clone()).or_insert(addr);

@@ -159,6 +159,7 @@ impl<'a> HostConfig<'a> {
         let mut upstreams = Vec::new();
         let mut vhosts = Vec::new();
         let mut notes = Vec::new();
+        let mut ca_files = Vec::new();
         for site in &sites {
             for src in &site.sources {
                 self.sources.insert(src.clone());
@@ -184,6 +185,34 @@ impl<'a> HostConfig<'a> {
                         let _ = writeln!(extra, "allow {r};");
                     }
                     extra.push_str("deny all;\n");
+                }
+                if let Some(r) = &loc.rate {
+                    let _ = writeln!(
+                        extra,
+                        "limit_req zone=hearth_{} burst={} nodelay;",
+                        r.name.replace('-', "_"),
+                        r.value.burst
+                    );
+                    extra.push_str("limit_req_status 429;\n");
+                }
+                if let Some(h) = &loc.headers {
+                    for (k, v) in &h.value {
+                        let _ = writeln!(extra, "proxy_hide_header {k};\nadd_header {k} \"{v}\" always;");
+                    }
+                }
+                if loc.https() && !loc.skip_verify() {
+                    let roots = match loc.ca() {
+                        Some(pem) => {
+                            let file = format!("hearth/ca/{}.pem", loc.key);
+                            ca_files.push((path(&["environment", "etc", &file, "text"]), N::Lines(sites::pem(pem))));
+                            format!("/etc/{file}")
+                        }
+                        None => "/etc/ssl/certs/ca-certificates.crt".to_string(),
+                    };
+                    let _ = writeln!(extra, "proxy_ssl_verify on;\nproxy_ssl_trusted_certificate {roots};");
+                    if let Some(name) = loc.server_name() {
+                        let _ = writeln!(extra, "proxy_ssl_name {name};\nproxy_ssl_server_name on;");
+                    }
                 }
                 let mut location = vec![("proxyPass", N::s(target)), ("proxyWebsockets", N::b(true))];
                 match loc.auth {
@@ -231,8 +260,21 @@ impl<'a> HostConfig<'a> {
         if !upstreams.is_empty() {
             nginx.push(("upstreams", N::Attrs(upstreams)));
         }
+        let mut zones = String::new();
+        for r in sites::distinct(&sites, |l| l.rate.as_ref()) {
+            let _ = writeln!(
+                zones,
+                "limit_req_zone $binary_remote_addr zone=hearth_{}:10m rate={};",
+                r.name.replace('-', "_"),
+                crate::nginx::rate(&r.value)
+            );
+        }
+        if !zones.is_empty() {
+            nginx.push(("appendHttpConfig", N::Lines(zones)));
+        }
         nginx.push(("virtualHosts", N::Attrs(vhosts)));
         let mut entries = vec![(path(&["services", "nginx"]), N::attrs(nginx))];
+        entries.extend(ca_files);
         if let Tls::Acme { email, challenge, provider, token, server } = tls {
             self.sources.insert("ingress".into());
             let mut defaults = vec![("email", N::s(email))];

@@ -3,6 +3,7 @@
 use crate::decode::{NamedMap, Sp};
 use crate::net::Addr;
 use crate::reference::SecretRef;
+use crate::units::Duration;
 use crate::{spec_enum, spec_struct};
 
 spec_struct! {
@@ -19,6 +20,58 @@ spec_struct! {
         opt vpn: Sp<String>,
         /// CrowdSec service guarding the proxy.
         opt crowdsec: Sp<String>,
+        /// Response headers on every route (an exposure's `headers` replaces them).
+        #[schemars(with = "Option<crate::decode::OrScalar<Headers>>")]
+        opt headers: Headers,
+        /// Requests per client on every route (an exposure's `rate_limit` replaces it).
+        opt rate_limit: RateLimit,
+        /// The users of `auth: basic`: user name -> password (a secret reference).
+        def basic_auth: NamedMap<Sp<SecretRef>>,
+    }
+}
+
+spec_enum! {
+    /// A named set of response headers.
+    pub enum HeaderPreset {
+        /// HSTS (with TLS), `nosniff`, `SAMEORIGIN` framing and a strict referrer policy.
+        Secure = "secure",
+        /// No headers beyond those under `set`.
+        None = "none",
+    }
+}
+
+spec_struct! {
+    @shorthand preset;
+    /// Response headers the proxy adds: a preset and headers of one's own.
+    pub struct Headers {
+        opt preset: Sp<HeaderPreset>,
+        /// Header name -> value, added to (or replacing) the preset's.
+        def set: NamedMap<Sp<String>>,
+    }
+}
+
+spec_struct! {
+    /// At most `rate` requests per `per` from one client address, with bursts up to `burst`.
+    pub struct RateLimit {
+        req rate: Sp<u32>,
+        /// The period (default `1s`).
+        opt per: Sp<Duration>,
+        /// Requests allowed at once above the rate (default: `rate`).
+        opt burst: Sp<u32>,
+    }
+}
+
+spec_struct! {
+    /// How the proxy talks to the service: HTTPS, and how its certificate is checked.
+    pub struct Backend {
+        /// Reach the service over HTTPS.
+        opt https: bool,
+        /// Check the service's certificate (default true; `false` for a self-signed one).
+        opt verify: Sp<bool>,
+        /// The PEM certificate of the CA that signed the service's certificate (pins it).
+        opt ca: Sp<String>,
+        /// The name the certificate is checked against (default: the address).
+        opt server_name: Sp<String>,
     }
 }
 

@@ -164,6 +164,15 @@ spec_struct! {
         opt access: Sp<Access>,
         opt auth: Sp<Auth>,
         opt path: String,
+        /// Sources admitted: network names, zones, CIDRs or addresses (replaces `access`'s).
+        def allow: Vec<Sp<String>>,
+        /// Response headers (replaces `ingress.headers`).
+        #[schemars(with = "Option<crate::decode::OrScalar<super::Headers>>")]
+        opt headers: super::Headers,
+        /// Requests per client (replaces `ingress.rate_limit`).
+        opt rate_limit: super::RateLimit,
+        /// HTTPS to the service, and how its certificate is checked.
+        opt backend: super::Backend,
     }
 }
 
