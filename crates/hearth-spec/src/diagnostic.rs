@@ -109,6 +109,10 @@ codes! {
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
     DependsOnPlanned = "E760", "depends-on-planned", Error;
+    WatchInterval = "E780", "watch-interval", Error;
+    WatchTimeout = "E781", "watch-timeout", Error;
+    WatchTimeoutOverInterval = "E782", "watch-timeout-over-interval", Error;
+    WatchFailAfter = "E783", "watch-fail-after", Error;
     IgnoredUseKey = "E730", "ignored-use-key", Error;
     SnapshotNotZfs = "E731", "snapshot-not-zfs", Error;
     ViaElsewhere = "E732", "via-elsewhere", Error;
@@ -137,6 +141,7 @@ codes! {
     UnmanagedBackup = "W760", "unmanaged-backup", Warning;
     NoteOnActive = "W761", "note-on-active", Warning;
     DecidedWithoutChoice = "W762", "decided-without-choice", Warning;
+    WatchLateIncident = "W780", "watch-late-incident", Warning;
 }
 
 impl fmt::Display for Code {

@@ -23,6 +23,7 @@ mod references;
 mod runtimes;
 mod secrets;
 mod values;
+mod watch;
 
 use hearth_catalog::Catalog;
 use hearth_spec::{Diagnostic, Spec};
@@ -70,5 +71,6 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     clashes::clashes(spec, &mut out);
     devices::devices(spec, model, &mut out);
     capacity::capacity(spec, catalog, model, &mut out);
+    watch::watch(spec, &mut out);
     out
 }
