@@ -10,6 +10,8 @@ mod checker;
 mod import;
 #[path = "cli/lab.rs"]
 mod lab;
+#[path = "cli/lab_watch.rs"]
+mod lab_watch;
 #[path = "cli/plans.rs"]
 mod plans;
 #[path = "cli/proxmox.rs"]
