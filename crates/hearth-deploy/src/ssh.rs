@@ -93,6 +93,11 @@ impl Connection {
         let _ = self.session.close_port_forward(ForwardType::Local, local, remote).await;
     }
 
+    /// Whether the master connection still answers (`ssh -O check`).
+    pub async fn is_alive(&self) -> bool {
+        self.session.check().await.is_ok()
+    }
+
     pub async fn close(self) {
         // Closing only stops the master early; one that fails to stop expires by ControlPersist.
         let _ = self.session.close().await;

@@ -151,6 +151,10 @@ pub struct Monitoring {
     /// machine, so not reachable at its address.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unscraped: Vec<Unscraped>,
+    /// `hearth watch`'s settings for services that give none (each service's own `watch` has
+    /// these merged in already).
+    #[serde(skip_serializing_if = "Watch::is_empty")]
+    pub watch: Watch,
 }
 
 /// The watcher run as a service (`monitoring.watcher`): `hearth watch --config` under systemd on
@@ -596,6 +600,9 @@ pub struct Service {
     pub stack: String,
     pub group: String,
     pub healthcheck: Option<Healthcheck>,
+    /// How `hearth watch` checks it: its own `watch:`, field by field over `monitoring.watch`.
+    #[serde(skip_serializing_if = "Watch::is_empty")]
+    pub watch: Watch,
     pub metrics: Option<String>,
     pub network_mode: Option<String>,
     /// Docker-only settings: GPUs, `/dev/shm`, sysctls, init, groups, Docker networks.
@@ -609,6 +616,42 @@ pub struct Service {
     /// (the proxy, consumers) reach it on any node. Empty elsewhere.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub node_ports: BTreeMap<String, u16>,
+}
+
+/// `hearth watch`'s settings the spec gives for a service; what it leaves out the watcher
+/// decides (per kind of check).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Watch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fail_after: Option<u32>,
+}
+
+impl Watch {
+    /// The spec's `watch:` as written, without spans.
+    pub fn from_spec(w: &hearth_spec::ast::Watch) -> Watch {
+        Watch {
+            interval: w.interval.as_ref().map(|d| d.value),
+            timeout: w.timeout.as_ref().map(|d| d.value),
+            fail_after: w.fail_after.as_ref().map(|n| n.value),
+        }
+    }
+
+    /// Each field of `self`, or `default`'s where `self` has none.
+    pub fn or(self, default: Watch) -> Watch {
+        Watch {
+            interval: self.interval.or(default.interval),
+            timeout: self.timeout.or(default.timeout),
+            fail_after: self.fail_after.or(default.fail_after),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == Watch::default()
+    }
 }
 
 /// The namespace Hearth's Kubernetes objects live in.

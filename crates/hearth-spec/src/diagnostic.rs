@@ -125,6 +125,10 @@ codes! {
     InvalidHeader = "E813", "invalid-header", Error;
     BackendCaNotPem = "E814", "backend-ca-not-pem", Error;
     BackendVerifyConflict = "E815", "backend-verify-conflict", Error;
+    WatchInterval = "E780", "watch-interval", Error;
+    WatchTimeout = "E781", "watch-timeout", Error;
+    WatchTimeoutOverInterval = "E782", "watch-timeout-over-interval", Error;
+    WatchFailAfter = "E783", "watch-fail-after", Error;
     IgnoredUseKey = "E730", "ignored-use-key", Error;
     SnapshotNotZfs = "E731", "snapshot-not-zfs", Error;
     ViaElsewhere = "E732", "via-elsewhere", Error;
@@ -169,6 +173,7 @@ codes! {
     DecidedWithoutChoice = "W762", "decided-without-choice", Warning;
     MiddlewareUnsupported = "W810", "middleware-unsupported", Warning;
     MiddlewareBehindTunnel = "W811", "middleware-behind-tunnel", Warning;
+    WatchLateIncident = "W780", "watch-late-incident", Warning;
 }
 
 impl fmt::Display for Code {

@@ -58,6 +58,7 @@ fn main() {
             probe,
             interval,
             timeout: Duration::from_secs(5),
+            fail_after: None,
         });
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");

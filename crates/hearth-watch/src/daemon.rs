@@ -327,7 +327,9 @@ fn take(shared: &Arc<Shared>, r: &Recorder, i: usize, at: Millis, sample: Sample
     let change = {
         let mut live = lock(&shared.live);
         let l = &mut live[i];
-        let change = l.tracker.observe(&shared.policy, at, sample.ok, maintenance);
+        // The spec's `fail_after` for the target's service replaces the daemon's.
+        let policy = target.fail_after.map_or(shared.policy, |f| Policy { fail_after: f, ..shared.policy });
+        let change = l.tracker.observe(&policy, at, sample.ok, maintenance);
         l.checks += 1;
         if sample.ok {
             l.last_success = Some(at);

@@ -1,7 +1,8 @@
 //! Running one target once: the watcher's own probes (HTTP, TCP, DNS) from `hearth-verify`'s
 //! clients, built once per target and reused, or a fact checked by `hearth-verify` over an SSH
-//! connection kept open per machine (reopened after a failure). Every run is bounded by the
-//! target's timeout; a reason never carries a secret value (`hearth-verify` redacts them).
+//! connection kept open per machine (reopened when it dies). Every run is bounded by the
+//! target's timeout, except for opening that connection (SSH's connect timeout bounds it); a
+//! reason never carries a secret value (`hearth-verify` redacts them).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -71,8 +72,20 @@ impl Runner {
 
     /// Runs `target` once.
     pub async fn run(&self, target: &Target) -> Sample {
+        // A remote check's SSH connection is opened (when none is open) outside its timeout,
+        // bounded by SSH's own connect timeout: a handshake can take longer than a check whose
+        // spec asks for a 1 s timeout, and a cut-off handshake would never let it pass.
+        let connection = match (&target.probe, &self.remote) {
+            (Probe::Remote(fact), Some(remote)) => match self.connection(remote, &fact.from).await {
+                Ok(c) => Some(c),
+                Err(reason) => {
+                    return Sample { ok: false, latency: Duration::ZERO, reason: Some(reason), cert_expiry: None };
+                }
+            },
+            _ => None,
+        };
         let started = Instant::now();
-        let outcome = tokio::time::timeout(target.timeout, self.probe(target)).await;
+        let outcome = tokio::time::timeout(target.timeout, self.probe(target, connection)).await;
         let latency = started.elapsed();
         match outcome {
             Ok(Ok(cert_expiry)) => Sample { ok: true, latency, reason: None, cert_expiry },
@@ -87,7 +100,11 @@ impl Runner {
     }
 
     /// `Ok(certificate expiry)` when the target passes, else why not.
-    async fn probe(&self, target: &Target) -> Result<Option<Millis>, (String, Option<Millis>)> {
+    async fn probe(
+        &self,
+        target: &Target,
+        connection: Option<Arc<Connection>>,
+    ) -> Result<Option<Millis>, (String, Option<Millis>)> {
         let timeout = target.timeout;
         match &target.probe {
             Probe::Http { addr, request, expect } => {
@@ -115,14 +132,15 @@ impl Runner {
                 hearth_facts::dns_answer(name, *expect, &answers).map(|()| None).map_err(|why| (why, None))
             }
             Probe::Remote(fact) => {
-                let Some(remote) = &self.remote else {
+                let (Some(remote), Some(connection)) = (&self.remote, connection) else {
                     return Err(("no SSH access to the machines was given".into(), None));
                 };
-                let connection = self.connection(remote, &fact.from).await.map_err(|e| (e, None))?;
                 let result =
                     hearth_verify::check_fact(&connection, fact, remote.secrets.as_ref(), &remote.options).await;
-                if result.is_err() {
-                    // The connection may be what failed: the next run opens a new one.
+                // The connection may be what failed: then the next run opens a new one. A check
+                // that failed over a live connection (a stopped unit) keeps it, so an outage
+                // does not cost every check of the machine a new SSH handshake per run.
+                if result.is_err() && !connection.is_alive().await {
                     self.drop_connection(&fact.from).await;
                 }
                 result.map(|()| None).map_err(|e| (e, None))

@@ -91,6 +91,30 @@ pub struct Target {
     pub probe: Probe,
     pub interval: Duration,
     pub timeout: Duration,
+    /// Failures in a row before an incident opens, when the spec sets it for this target's
+    /// service; otherwise the daemon's `Policy`.
+    pub fail_after: Option<u32>,
+}
+
+/// The watcher's timeout when the spec gives none.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A target's interval, timeout and `fail_after` from its kind and the spec's `watch:` for its
+/// service (`hearth_model::Watch`, already merged over `monitoring.watch`).
+///
+/// The spec's interval replaces the kind's default for the checks that change quickly (routes,
+/// DNS, TCP, units and containers, logins, scrapes); certificates and backups keep their hourly
+/// cadence, since a service checked every 10 s still renews its certificate over weeks. The
+/// timeout is the spec's, else 10 s, or half the interval when that is shorter, so a run ends
+/// before the next is due (the checker refuses a timeout the spec sets at or over the interval).
+pub fn settings(kind: Kind, watch: &hearth_model::model::Watch) -> (Duration, Duration, Option<u32>) {
+    let millis = |d: hearth_spec::units::Duration| Duration::from_millis(d.millis);
+    let interval = match (kind, watch.interval) {
+        (Kind::Certificate | Kind::Backup, _) | (_, None) => kind.default_interval(),
+        (_, Some(i)) => millis(i),
+    };
+    let timeout = watch.timeout.map_or_else(|| DEFAULT_TIMEOUT.min(interval / 2), millis);
+    (interval, timeout, watch.fail_after)
 }
 
 /// The kind and probe of a fact, or `None` when the watcher leaves it to `hearth verify`.
@@ -144,6 +168,27 @@ mod tests {
         check("alert/HostDown", None);
         check("service/", None);
         check("", None);
+    }
+
+    #[test]
+    fn the_spec_sets_quick_checks_and_leaves_slow_ones_hourly() {
+        let d = hearth_spec::units::Duration::parse;
+        let watch =
+            |interval: Option<&str>, timeout: Option<&str>, fail_after: Option<u32>| hearth_model::model::Watch {
+                interval: interval.map(|i| d(i).unwrap()),
+                timeout: timeout.map(|t| d(t).unwrap()),
+                fail_after,
+            };
+        let check = |kind: Kind, w: hearth_model::model::Watch, expected: (u64, u64, Option<u32>)| {
+            let (i, t, f) = settings(kind, &w);
+            assert_eq!((i.as_millis() as u64, t.as_millis() as u64, f), expected, "{kind:?} {w:?}");
+        };
+        check(Kind::Http, watch(None, None, None), (30_000, 10_000, None));
+        check(Kind::Login, watch(None, None, None), (60_000, 10_000, None));
+        check(Kind::Service, watch(Some("2s"), None, Some(2)), (2_000, 1_000, Some(2)));
+        check(Kind::Login, watch(Some("5m"), Some("3s"), None), (300_000, 3_000, None));
+        check(Kind::Backup, watch(Some("2s"), None, Some(2)), (3_600_000, 10_000, Some(2)));
+        check(Kind::Certificate, watch(Some("2s"), Some("5s"), None), (3_600_000, 5_000, None));
     }
 
     #[test]

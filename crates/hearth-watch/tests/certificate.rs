@@ -72,6 +72,7 @@ async fn an_https_target_shows_when_its_certificate_expires() {
         },
         interval: Duration::from_secs(1),
         timeout: Duration::from_secs(2),
+        fail_after: None,
     };
     let mut config = Config::new("lab", vec![target], dir.join("watch.db"), "127.0.0.1:0".parse().unwrap());
     config.log = Arc::new(|_| {});

@@ -266,7 +266,8 @@ pub struct WatchArgs {
     /// incidents opening in it are recorded, not announced. Repeat for more.
     #[arg(long = "maintenance", value_name = "WINDOW")]
     pub maintenance: Vec<String>,
-    /// Failures in a row before an incident opens and is announced.
+    /// Failures in a row before an incident opens and is announced, for the checks of services
+    /// whose `watch:` (or `monitoring.watch`) in the spec sets no `fail_after`.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub fail_after: u32,
     /// Checks running at once.

@@ -25,6 +25,7 @@ mod references;
 mod runtimes;
 mod secrets;
 mod values;
+mod watch;
 mod watcher;
 mod zones;
 
@@ -78,5 +79,6 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     devices::devices(spec, model, &mut out);
     capacity::capacity(spec, catalog, model, &mut out);
     docker::docker(spec, catalog, model, &mut out);
+    watch::watch(spec, &mut out);
     out
 }

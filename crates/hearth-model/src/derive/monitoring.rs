@@ -91,6 +91,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         mon.scrape_interval = i.to_string();
     }
     mon.dashboards = m.dashboards.clone();
+    mon.watch = m.watch.as_ref().map(crate::model::Watch::from_spec).unwrap_or_default();
     if let Some(alerts) = &m.alerts {
         for r in &alerts.rules {
             let rule = if let Some(b) = &r.rule {

@@ -7,7 +7,7 @@ use hearth_spec::ast::{self, BackupChoice, Form, Runtime};
 use hearth_spec::{Code, Diagnostic};
 
 use super::Resolver;
-use crate::model::{Healthcheck, Model, Placement, Resources, Service};
+use crate::model::{Healthcheck, Model, Placement, Resources, Service, Watch};
 
 impl Resolver<'_> {
     pub(super) fn machine_of(&mut self, svc: &ast::Service, model: &Model) -> Option<(Placement, Option<IpAddr>)> {
@@ -169,6 +169,7 @@ impl Resolver<'_> {
                 stack: stack.unwrap_or_else(|| slug(&group)),
                 group,
                 healthcheck,
+                watch: watch(svc, self.spec),
                 metrics,
                 network_mode,
                 docker: super::docker::settings(svc),
@@ -177,6 +178,12 @@ impl Resolver<'_> {
             },
         );
     }
+}
+
+/// A service's watch settings: its own, field by field over the spec's `monitoring.watch`.
+fn watch(svc: &ast::Service, spec: &hearth_spec::Spec) -> Watch {
+    let default = spec.monitoring.as_ref().and_then(|m| m.watch.as_ref()).map(Watch::from_spec).unwrap_or_default();
+    svc.watch.as_ref().map(Watch::from_spec).unwrap_or_default().or(default)
 }
 
 /// The lowest NodePort of Kubernetes' default range (30000-32767).

@@ -32,6 +32,8 @@ spec_struct! {
         /// Grafana dashboards to provision.
         def dashboards: Vec<String>,
         opt alerts: Alerts,
+        /// `hearth watch`'s settings for every service that gives no `watch:` of its own.
+        opt watch: super::Watch,
     }
 }
 

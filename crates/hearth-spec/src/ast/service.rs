@@ -57,6 +57,8 @@ spec_struct! {
         /// A VPN service whose network it joins.
         opt via: Sp<String>,
         opt healthcheck: Healthcheck,
+        /// How `hearth watch` checks it: interval, timeout, failures before an incident.
+        opt watch: Watch,
         opt resources: Resources,
         /// For a database server: databases no consumer declares.
         def databases: Vec<Sp<String>>,
@@ -245,6 +247,20 @@ spec_struct! {
         opt timeout: Duration,
         opt retries: u32,
         opt start_period: Duration,
+    }
+}
+
+spec_struct! {
+    /// How `hearth watch` checks a service (or, under `monitoring:`, every service that does not
+    /// say): each field left out falls back to the default, then to the watcher's own.
+    pub struct Watch {
+        /// Time between two checks of the service's routes, DNS answers, unit or container,
+        /// logins and scrape target (not its certificates and backups, checked hourly).
+        opt interval: Sp<Duration>,
+        /// Time a check may take before it counts as failed.
+        opt timeout: Sp<Duration>,
+        /// Failures in a row before an incident opens and is announced.
+        opt fail_after: Sp<u32>,
     }
 }
 

@@ -87,6 +87,7 @@ impl HttpTarget {
             },
             interval,
             timeout: Duration::from_millis(500),
+            fail_after: None,
         }
     }
 }

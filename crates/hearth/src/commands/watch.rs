@@ -21,7 +21,7 @@ use hearth_verify::{Options, Secrets as _};
 use hearth_watch::alert::{Channel, Notifier};
 use hearth_watch::runner::Remote;
 use hearth_watch::server::Auth;
-use hearth_watch::target::{probe_of, service_of};
+use hearth_watch::target::{probe_of, service_of, settings};
 use hearth_watch::time::Window;
 use hearth_watch::track::Policy;
 use hearth_watch::{Config, Target};
@@ -143,8 +143,11 @@ pub fn run(args: &WatchArgs, format: Format) -> anyhow::Result<ExitCode> {
 /// One fact as a watch target, under its service's group.
 fn target(t: &targets::Targets, f: &Fact, kind: hearth_watch::Kind, probe: hearth_watch::Probe) -> Target {
     let service = service_of(&f.source).filter(|s| t.model.services.contains_key(s));
-    let group =
-        service.as_ref().and_then(|s| t.model.services.get(s)).map(|s| s.group.clone()).filter(|g| !g.is_empty());
+    let model_service = service.as_ref().and_then(|s| t.model.services.get(s));
+    let group = model_service.map(|s| s.group.clone()).filter(|g| !g.is_empty());
+    // A fact about no service (a machine's scrape target, an alert) takes the spec's default.
+    let watch = model_service.map_or(t.model.monitoring.watch, |s| s.watch);
+    let (interval, timeout, fail_after) = settings(kind, &watch);
     let location = hearth_facts::span(&t.spans, &f.source).map_or_else(String::new, |s| {
         let l = t.sources.location(s);
         format!("{}:{}:{}", l.path.display(), l.line, l.col)
@@ -158,8 +161,9 @@ fn target(t: &targets::Targets, f: &Fact, kind: hearth_watch::Kind, probe: heart
         describe: f.check.describe(),
         location,
         probe,
-        interval: kind.default_interval(),
-        timeout: std::time::Duration::from_secs(10),
+        interval,
+        timeout,
+        fail_after,
     }
 }
 

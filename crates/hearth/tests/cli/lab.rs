@@ -168,6 +168,7 @@ fn lab_up_apply_noop_change_down() {
     assert!(!values.is_empty() && values.iter().all(|v| v.len() >= 16), "{passwords}");
 
     verify_catches_breakage(spec, &values);
+    super::lab_watch::watch_sees_outage_and_flap(spec, &dir, &values);
 
     // Nothing changed: nothing to do.
     let noop = ok(&["apply", spec, "--lab", "--yes"]);
@@ -225,17 +226,21 @@ fn check_id(line: &str) -> &str {
     line.split_whitespace().nth(1).unwrap_or_default()
 }
 
-/// Runs a small HTTP receiver on the edge machine at the test homelab's webhook port, counting
-/// the alerts it gets in `/tmp/hearth-alerts`.
+/// Runs a small HTTP receiver on the edge machine at the test homelab's webhook port, writing
+/// each JSON body it gets (Alertmanager's and `hearth watch`'s) on one line of `/tmp/hearth-alerts`.
 fn start_alert_receiver(spec: &str) {
     let cmd = r#"cat > /tmp/receiver.py <<'EOF'
-import http.server
+import http.server, json
 
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        try:
+            line = json.dumps(json.loads(body))
+        except ValueError:
+            line = json.dumps({"unreadable": body.decode("utf-8", "replace")})
         with open("/tmp/hearth-alerts", "a") as f:
-            f.write("alert\n")
+            f.write(line + "\n")
         self.send_response(200)
         self.end_headers()
 
