@@ -1,6 +1,7 @@
 //! The calls Hearth makes on a node, typed: reading its guests, creating, updating, resizing,
 //! starting, stopping, destroying, and fetching a container template (`aplinfo`) or a cloud image
-//! (`download-url`) into storage. Each answers once the node's task has ended.
+//! (`download-url`) into storage; the node's bridges; the backup jobs of `/cluster/backup`. Each
+//! answers once the node's task has ended.
 
 use hearth_model::model::GuestKind;
 use serde_json::{Map, Value, json};
@@ -8,6 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::Error;
 use crate::client::{Client, Method};
 use crate::desired::kind_path;
+use crate::network::{self, Bridge};
 use crate::plan::{Actual, ActualGuest};
 
 /// A power action (`POST .../status/{action}`).
@@ -47,7 +49,7 @@ impl Client {
         format!("/nodes/{}/{}/{vmid}", self.node(), kind_path(kind))
     }
 
-    /// Every guest of the node with its configuration.
+    /// Every guest of the node with its configuration, and its bridges.
     pub async fn actual(&self) -> Result<Actual, Error> {
         let mut guests = Vec::new();
         for kind in [GuestKind::Lxc, GuestKind::Vm] {
@@ -64,7 +66,8 @@ impl Client {
             }
         }
         guests.sort_by_key(|g| g.vmid);
-        Ok(Actual { guests })
+        let bridges = Some(self.bridges().await?);
+        Ok(Actual { guests, bridges })
     }
 
     /// `GET .../config`, with its `digest`.
@@ -170,5 +173,49 @@ impl Client {
         let path = format!("/nodes/{}/storage/{storage}/download-url", self.node());
         let p = params(&[("content", json!(content)), ("filename", json!(filename)), ("url", json!(url))]);
         self.task(Method::Post, &path, &p).await
+    }
+
+    /// The node's bridges (`GET /nodes/{node}/network`).
+    pub async fn bridges(&self) -> Result<Vec<Bridge>, Error> {
+        let path = format!("/nodes/{}/network", self.node());
+        match self.get(&path, &Map::new()).await? {
+            Value::Array(entries) => Ok(network::bridges(&entries)),
+            _ => Err(Error::Protocol { what: format!("GET {path}"), reason: "the answer is not a list".into() }),
+        }
+    }
+
+    /// The cluster's backup jobs (`GET /cluster/backup`).
+    pub async fn backup_jobs(&self) -> Result<Vec<Map<String, Value>>, Error> {
+        match self.get("/cluster/backup", &Map::new()).await? {
+            Value::Array(jobs) => Ok(jobs
+                .into_iter()
+                .filter_map(|j| match j {
+                    Value::Object(o) => Some(o),
+                    _ => None,
+                })
+                .collect()),
+            _ => Err(Error::Protocol { what: "GET /cluster/backup".into(), reason: "the answer is not a list".into() }),
+        }
+    }
+
+    /// `POST /cluster/backup`: a new job `id` with `params`.
+    pub async fn create_backup_job(&self, id: &str, params: &Map<String, Value>) -> Result<(), Error> {
+        let mut body = params.clone();
+        body.insert("id".into(), json!(id));
+        self.call(Method::Post, "/cluster/backup", &body).await.map(drop)
+    }
+
+    /// `PUT /cluster/backup/{id}`: `set` properties, `delete` keys.
+    pub async fn update_backup_job(&self, id: &str, set: &Map<String, Value>, delete: &[String]) -> Result<(), Error> {
+        let mut body = set.clone();
+        if !delete.is_empty() {
+            body.insert("delete".into(), json!(delete.join(",")));
+        }
+        self.call(Method::Put, &format!("/cluster/backup/{id}"), &body).await.map(drop)
+    }
+
+    /// `DELETE /cluster/backup/{id}`.
+    pub async fn delete_backup_job(&self, id: &str) -> Result<(), Error> {
+        self.call(Method::Delete, &format!("/cluster/backup/{id}"), &Map::new()).await.map(drop)
     }
 }

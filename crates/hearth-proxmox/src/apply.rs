@@ -1,4 +1,5 @@
-//! Carrying out a node's plan. Templates and cloud images the creations need are fetched first,
+//! Carrying out a node's plan. The host's ZFS datasets are made first (`host`), its backup jobs
+//! last, once the guests they name exist. Templates and cloud images the creations need are fetched first,
 //! once each; then every guest's action runs, concurrently (the client lets two tasks run on the
 //! node at a time). A creation that fails half-way (the create task, the disk resize) removes
 //! what it made, so no half-created guest is left behind; if even that fails, the error says so
@@ -14,6 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::api::Power;
 use crate::client::scalar;
 use crate::desired::DesiredGuest;
+use crate::host::{self, StepOutcome};
 use crate::plan::{GuestAction, NodePlan, Update};
 use crate::property::show_mib;
 use crate::shell::{NodeShell, pct_set, root_only};
@@ -71,11 +73,13 @@ fn error_text<S: serde::Serializer>(e: &Option<Error>, s: S) -> Result<S::Ok, S:
 pub struct NodeOutcome {
     pub node: String,
     pub guests: Vec<GuestOutcome>,
+    /// The host's own steps: datasets (done before the guests), backup jobs (after them).
+    pub host: Vec<StepOutcome>,
 }
 
 impl NodeOutcome {
     pub fn is_success(&self) -> bool {
-        self.guests.iter().all(|g| g.error.is_none())
+        self.guests.iter().all(|g| g.error.is_none()) && self.host.iter().all(|s| s.error.is_none())
     }
 }
 
@@ -119,7 +123,16 @@ pub async fn apply_node(
     desired: &[DesiredGuest],
     progress: Option<Progress>,
 ) -> NodeOutcome {
-    let sink = Sink(progress.map(|p| (p, plan.node.clone())));
+    // The datasets come first: a container's mount point needs its dataset's directory.
+    let mut host = host::apply_datasets(shell.as_ref(), &plan.node, &plan.host).await;
+    if let Some(progress) = &progress {
+        for step in &host {
+            if let Some(done) = &step.done {
+                progress(&plan.node, &step.what, done);
+            }
+        }
+    }
+    let sink = Sink(progress.clone().map(|p| (p, plan.node.clone())));
     let by_vmid: BTreeMap<u32, &DesiredGuest> = desired.iter().map(|d| (d.vmid, d)).collect();
     let creations: Vec<&DesiredGuest> = plan
         .guests
@@ -165,7 +178,14 @@ pub async fn apply_node(
         }
     }
     guests.sort_by_key(|g| g.vmid);
-    NodeOutcome { node: plan.node.clone(), guests }
+    let jobs = host::apply_jobs(&client, &plan.host).await;
+    if let Some(progress) = &progress {
+        for step in jobs.iter().filter(|s| s.done.is_some()) {
+            progress(&plan.node, &step.what, step.done.as_deref().unwrap_or_default());
+        }
+    }
+    host.extend(jobs);
+    NodeOutcome { node: plan.node.clone(), guests, host }
 }
 
 /// Fetches every template and cloud image the creations need and the node lacks, once each;

@@ -11,6 +11,8 @@
 //! - a guest without the `hearth` tag is never touched: at a spec guest's id it is refused, and
 //!   elsewhere listed as left alone; a `hearth` guest the spec no longer has is destroyed only
 //!   when `--allow-destroy` names it;
+//! - a guest attached to a bridge the node lacks, or with a VLAN tag on a bridge that is not
+//!   VLAN-aware, is refused with the fix (`network::check`);
 //! - a stopped guest Hearth deploys into is started; one it does not (an appliance,
 //!   `managed: false`) is started when created and otherwise left as it is.
 //!
@@ -31,6 +33,8 @@ use serde_json::{Map, Value};
 
 use crate::client::scalar;
 use crate::desired::DesiredGuest;
+use crate::host::HostPlan;
+use crate::network::{self, Bridge};
 use crate::property::{self, same, tag_set};
 use crate::shell::root_only;
 
@@ -64,6 +68,8 @@ impl ActualGuest {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Actual {
     pub guests: Vec<ActualGuest>,
+    /// Its bridges (`GET /nodes/{node}/network`); `None` when not read, so not checked.
+    pub bridges: Option<Vec<Bridge>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -73,6 +79,8 @@ pub struct NodePlan {
     pub guests: Vec<GuestPlan>,
     /// Guests without the `hearth` tag at ids the spec does not use: never touched.
     pub untouched: Vec<Untouched>,
+    /// The host's own steps: ZFS datasets and backup jobs (`host::plan_host` fills them in).
+    pub host: HostPlan,
 }
 
 impl NodePlan {
@@ -82,7 +90,7 @@ impl NodePlan {
             GuestAction::Unchanged | GuestAction::Refused { .. } => true,
             GuestAction::Destroy { allowed, .. } => !allowed,
             _ => false,
-        })
+        }) && self.host.is_empty()
     }
 }
 
@@ -184,10 +192,20 @@ pub fn plan_node(node: &str, desired: &[DesiredGuest], actual: &Actual, allow_de
     let mut guests = Vec::new();
     let wanted: BTreeSet<u32> = desired.iter().map(|d| d.vmid).collect();
     for d in desired {
-        let action = match actual.guests.iter().find(|a| a.vmid == d.vmid) {
+        let mut action = match actual.guests.iter().find(|a| a.vmid == d.vmid) {
             None => GuestAction::Create,
             Some(a) => diff(d, a),
         };
+        let unattached = actual.bridges.as_deref().map(|b| network::check(d, b)).unwrap_or_default();
+        if !unattached.is_empty() {
+            action = match action {
+                GuestAction::Refused { mut reasons } => {
+                    reasons.extend(unattached);
+                    GuestAction::Refused { reasons }
+                }
+                _ => GuestAction::Refused { reasons: unattached },
+            };
+        }
         guests.push(GuestPlan { name: d.name.clone(), vmid: d.vmid, kind: d.kind, action });
     }
     let mut untouched = Vec::new();
@@ -207,7 +225,7 @@ pub fn plan_node(node: &str, desired: &[DesiredGuest], actual: &Actual, allow_de
     }
     guests.sort_by_key(|g| g.vmid);
     untouched.sort_by_key(|u| u.vmid);
-    NodePlan { node: node.to_string(), guests, untouched }
+    NodePlan { node: node.to_string(), guests, untouched, host: HostPlan::default() }
 }
 
 fn kind_word(kind: GuestKind) -> &'static str {

@@ -2,7 +2,8 @@
 //! with `pct set`: the container settings pve-container's `check_ct_modify_config_perm` allows
 //! only to `root@pam` logged in with its password, never to a token, whatever its roles: bind
 //! and device mount points (`mpN` with a host path), device passthrough (`devN`), hook scripts,
-//! and feature flags other than `nesting` (any flag on a privileged container). The binary
+//! and feature flags other than `nesting` (any flag on a privileged container); and the host's
+//! ZFS datasets, which no API call makes (`zfs get`, `zfs create`, `zfs set`). The binary
 //! provides the SSH shell; tests provide one that acts on the simulator's state as `pct` would.
 
 use std::future::Future;
@@ -10,11 +11,21 @@ use std::pin::Pin;
 
 pub type ShellFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
 
+/// A command's standard output, or what to tell the operator.
+pub type OutputFuture<'a> = Pin<Box<dyn Future<Output = Result<String, String>> + Send + 'a>>;
+
 /// Runs a command as root on a node.
 pub trait NodeShell: Send + Sync {
     /// Runs `argv` (no shell interpretation) as root on `node`; the error is what to tell the
     /// operator.
     fn run<'a>(&'a self, node: &'a str, argv: &'a [String]) -> ShellFuture<'a>;
+
+    /// Runs `argv` as root on `node` and answers what it printed (reading the node's ZFS
+    /// datasets). A shell that cannot read says so, and what it would have read is not planned.
+    fn output<'a>(&'a self, node: &'a str, argv: &'a [String]) -> OutputFuture<'a> {
+        let line = argv.join(" ");
+        Box::pin(async move { Err(format!("cannot read `{line}` on node `{node}` through this shell")) })
+    }
 }
 
 /// No way onto the node: every command fails, naming itself so the operator can run it.
@@ -25,6 +36,10 @@ impl NodeShell for NoShell {
     fn run<'a>(&'a self, node: &'a str, argv: &'a [String]) -> ShellFuture<'a> {
         let line = argv.join(" ");
         Box::pin(async move { Err(format!("no SSH to node `{node}`: run `{line}` on it as root")) })
+    }
+
+    fn output<'a>(&'a self, node: &'a str, _argv: &'a [String]) -> OutputFuture<'a> {
+        Box::pin(async move { Err(format!("no SSH to node `{node}`")) })
     }
 }
 

@@ -1,13 +1,17 @@
 //! The plan and the outcome of guest changes as text, one line per guest with indented details,
-//! readable without colour. Secret values never reach it: the parameters Hearth sends hold none.
+//! readable without colour; then the host's ZFS datasets and backup jobs the same way. Secret values never reach it: the parameters Hearth sends hold none.
 
 use std::fmt::Write as _;
 
 use hearth_model::model::GuestKind;
 
 use crate::apply::NodeOutcome;
+use crate::backup::JobAction;
+use crate::client::scalar;
+use crate::host::{Datasets, HostPlan};
 use crate::plan::{GuestAction, NodePlan};
 use crate::property::show_mib;
+use crate::zfs::DatasetAction;
 
 fn kind(kind: GuestKind) -> &'static str {
     match kind {
@@ -91,8 +95,92 @@ pub fn plan(plans: &[NodePlan]) -> String {
         for u in &p.untouched {
             let _ = writeln!(out, "  · {} {} ({}): no `hearth` tag, left alone", u.vmid, u.name, kind(u.kind));
         }
+        host(&mut out, &p.node, &p.host);
     }
     out
+}
+
+fn changes<'a>(out: &mut String, changes: impl Iterator<Item = (&'a str, Option<&'a str>, Option<&'a str>)>) {
+    for (key, from, to) in changes {
+        let line = match (from, to) {
+            (Some(f), Some(t)) => format!("{key}: {f} -> {t}"),
+            (None, Some(t)) => format!("{key}: add {t}"),
+            (Some(f), None) => format!("{key}: remove {f}"),
+            (None, None) => key.to_string(),
+        };
+        let _ = writeln!(out, "      {line}");
+    }
+}
+
+/// A host's datasets and backup jobs.
+fn host(out: &mut String, node: &str, plan: &HostPlan) {
+    match &plan.datasets {
+        Datasets::None => {}
+        Datasets::NotRead { reason } => {
+            let _ = writeln!(out, "ZFS datasets on node {node}: not planned ({reason})");
+        }
+        Datasets::Planned { datasets } => {
+            let _ = writeln!(out, "ZFS datasets on node {node} (as root over SSH):");
+            for d in datasets {
+                match &d.action {
+                    DatasetAction::Create { properties } if properties.is_empty() => {
+                        let _ = writeln!(out, "  + {}: create", d.name);
+                    }
+                    DatasetAction::Create { properties } => {
+                        let props: Vec<String> = properties.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                        let _ = writeln!(out, "  + {}: create with {}", d.name, props.join(", "));
+                    }
+                    DatasetAction::Set { changes: c } => {
+                        let _ = writeln!(
+                            out,
+                            "  ~ {}: set {} propert{}",
+                            d.name,
+                            c.len(),
+                            if c.len() == 1 { "y" } else { "ies" }
+                        );
+                        changes(out, c.iter().map(|c| (c.key.as_str(), Some(c.from.as_str()), Some(c.to.as_str()))));
+                    }
+                    DatasetAction::Unchanged => {
+                        let _ = writeln!(out, "  = {}: unchanged", d.name);
+                    }
+                    DatasetAction::Refused { reasons } => {
+                        let _ = writeln!(out, "  ! {}: refused", d.name);
+                        for r in reasons {
+                            let _ = writeln!(out, "      {r}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if plan.jobs.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "backup jobs on node {node} (/cluster/backup):");
+    for j in &plan.jobs {
+        match &j.action {
+            JobAction::Create => {
+                let what: Vec<String> = ["schedule", "storage", "vmid"]
+                    .iter()
+                    .filter_map(|k| j.params.get(*k).map(|v| format!("{k} {}", scalar(v))))
+                    .collect();
+                let _ = writeln!(out, "  + {}: create ({})", j.id, what.join(", "));
+            }
+            JobAction::Update { changes: c } => {
+                let _ = writeln!(out, "  ~ {}: {} change(s)", j.id, c.len());
+                changes(out, c.iter().map(|c| (c.key.as_str(), c.from.as_deref(), c.to.as_deref())));
+            }
+            JobAction::Unchanged => {
+                let _ = writeln!(out, "  = {}: unchanged", j.id);
+            }
+            JobAction::Delete => {
+                let _ = writeln!(out, "  - {}: delete (made by Hearth, no longer in the spec; its backups stay)", j.id);
+            }
+            JobAction::Refused { reason } => {
+                let _ = writeln!(out, "  ! {}: refused\n      {reason}", j.id);
+            }
+        }
+    }
 }
 
 /// What apply did.
@@ -111,6 +199,17 @@ pub fn outcome(outcomes: &[NodeOutcome]) -> String {
             }
             if let Some(e) = &g.error {
                 let _ = writeln!(out, "    {e}");
+            }
+        }
+        for step in &n.host {
+            match (&step.done, &step.error) {
+                (_, Some(e)) => {
+                    let _ = writeln!(out, "{} on {}: failed\n    {e}", step.what, n.node);
+                }
+                (Some(done), None) => {
+                    let _ = writeln!(out, "{} on {}: ok: {done}", step.what, n.node);
+                }
+                (None, None) => {}
             }
         }
     }

@@ -90,7 +90,7 @@ fn have(d: &DesiredGuest, running: bool, over: &[(&str, Value)]) -> ActualGuest 
 
 fn check(desired: &[DesiredGuest], actual: Vec<ActualGuest>, allow: &[&str], expected: &str) {
     let allow: Vec<String> = allow.iter().map(|s| (*s).to_string()).collect();
-    let plan = plan_node("pve", desired, &Actual { guests: actual }, &allow);
+    let plan = plan_node("pve", desired, &Actual { guests: actual, bridges: None }, &allow);
     assert_eq!(text::plan(&[plan]), expected);
 }
 
@@ -288,7 +288,7 @@ fn the_update_carries_the_digest_it_read() {
     let plan = plan_node(
         "pve",
         std::slice::from_ref(&web),
-        &Actual { guests: vec![have(&web, true, &[("memory", json!(512))])] },
+        &Actual { guests: vec![have(&web, true, &[("memory", json!(512))])], bridges: None },
         &[],
     );
     let json = serde_json::to_value(&plan).unwrap();

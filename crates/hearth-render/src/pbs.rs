@@ -10,7 +10,9 @@
 //!   reads it from; the secret `pbs-<repo>-password`.
 //! - `/etc/hearth/pbs/jobs.cfg`: one `vzdump:` job per policy and repository for
 //!   `/etc/pve/jobs.cfg`: the policy's schedule (Proxmox reads systemd-style calendar events),
-//!   snapshot mode, the guests' ids and `prune-backups` from the policy's `keep`.
+//!   snapshot mode, the guests' ids and `prune-backups` from the policy's `keep`. These are the
+//!   jobs `hearth apply` makes through the API's `/cluster/backup` (`backup_jobs`, the one source
+//!   of both), marked as Hearth's by their `comment` (`JOB_MARK`).
 //!
 //! Both `.cfg` files are sections to merge, not the whole Proxmox files, which also hold what
 //! was set up by hand: `/etc/pve` is the cluster file system and is shared by every node.
@@ -18,16 +20,34 @@
 use std::collections::BTreeMap;
 
 use hearth_model::model::{Repository, Template};
+use serde_json::json;
 
 use crate::{Context, File, Kind, Output, fill};
 
 /// Per (policy, repository): the guests' ids and names.
 type Jobs<'a> = BTreeMap<(&'a str, &'a str), Vec<(u32, &'a str)>>;
 
-pub fn render(cx: &Context, out: &mut Output) {
-    let model = cx.model;
+/// What marks a backup job as Hearth's: its `comment` starts with it. Hearth changes and deletes
+/// only jobs it made, as it touches only guests with the `hearth` tag.
+pub const JOB_MARK: &str = "Hearth policy ";
+
+/// One `vzdump` backup job: a section of `/etc/pve/jobs.cfg`, and the `/cluster/backup` request
+/// `hearth apply` makes. The one source of both.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BackupJob {
+    /// The spec host whose guests it backs up.
+    pub host: String,
+    /// The job's id: `hearth-<policy>-<repository>`.
+    pub id: String,
+    /// Its properties, as the API takes them (without `id`).
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// The spec guests it backs up, by name.
+    pub guests: Vec<String>,
+}
+
+/// Per host, (policy, repository) -> the guests' ids and names.
+fn by_host(model: &hearth_model::Model) -> BTreeMap<&str, Jobs<'_>> {
     let backups = &model.backups;
-    // host -> (policy, repository) -> guest ids and names
     let mut jobs: BTreeMap<&str, Jobs> = BTreeMap::new();
     for g in &backups.guests {
         let Some(guest) = model.guests.get(&g.guest) else { continue };
@@ -42,6 +62,49 @@ pub fn render(cx: &Context, out: &mut Output) {
             }
         }
     }
+    jobs
+}
+
+/// Every whole-guest backup job of the model, by host and id: one per policy and PBS repository
+/// its guests on a host go to, in snapshot mode, on the policy's schedule (Proxmox reads
+/// systemd-style calendar events), keeping what the policy's `keep` says.
+pub fn backup_jobs(model: &hearth_model::Model) -> Vec<BackupJob> {
+    let mut out = Vec::new();
+    for (host, host_jobs) in by_host(model) {
+        for ((policy_name, repo), guests) in host_jobs {
+            let Some(policy) = model.backups.policies.get(policy_name) else { continue };
+            let mut ids: Vec<u32> = guests.iter().map(|(id, _)| *id).collect();
+            ids.sort_unstable();
+            let vmid: Vec<String> = ids.iter().map(u32::to_string).collect();
+            let names: Vec<&str> = guests.iter().map(|(_, n)| *n).collect();
+            let mut params = serde_json::Map::new();
+            params.insert("comment".into(), json!(format!("{JOB_MARK}{policy_name}: {}", names.join(", "))));
+            params.insert("enabled".into(), json!(1));
+            params.insert("mode".into(), json!("snapshot"));
+            params.insert("notes-template".into(), json!("{{guestname}}"));
+            if !policy.keep.is_empty() {
+                let keep: Vec<String> = policy.keep.iter().map(|(k, v)| format!("keep-{k}={v}")).collect();
+                params.insert("prune-backups".into(), json!(keep.join(",")));
+            }
+            params.insert("schedule".into(), json!(policy.on_calendar));
+            params.insert("storage".into(), json!(repo));
+            params.insert("vmid".into(), json!(vmid.join(",")));
+            out.push(BackupJob {
+                host: host.to_string(),
+                id: format!("hearth-{policy_name}-{repo}"),
+                params,
+                guests: names.iter().map(|n| (*n).to_string()).collect(),
+            });
+        }
+    }
+    out
+}
+
+pub fn render(cx: &Context, out: &mut Output) {
+    let model = cx.model;
+    let backups = &model.backups;
+    let jobs = by_host(model);
+    let all_jobs = backup_jobs(model);
     for (host, host_jobs) in &jobs {
         let mut storages: Vec<&str> = host_jobs.keys().map(|(_, r)| *r).collect();
         storages.sort_unstable();
@@ -83,26 +146,16 @@ pub fn render(cx: &Context, out: &mut Output) {
         let mut file = File::new(host, "/etc/hearth/pbs/jobs.cfg", Kind::Pbs, String::new())
             .from("backups")
             .from(format!("host/{host}"));
-        for ((policy_name, repo), guests) in host_jobs {
-            let Some(policy) = backups.policies.get(*policy_name) else { continue };
-            let mut ids: Vec<u32> = guests.iter().map(|(id, _)| *id).collect();
-            ids.sort_unstable();
-            let vmid: Vec<String> = ids.iter().map(u32::to_string).collect();
-            let names: Vec<&str> = guests.iter().map(|(_, n)| *n).collect();
-            cfg.push_str(&format!(
-                "\nvzdump: hearth-{policy_name}-{repo}\n\
-                 \tcomment Hearth policy {policy_name}: {}\n\
-                 \tenabled 1\n\
-                 \tmode snapshot\n\
-                 \tnotes-template {{{{guestname}}}}\n",
-                names.join(", ")
-            ));
-            if !policy.keep.is_empty() {
-                let keep: Vec<String> = policy.keep.iter().map(|(k, v)| format!("keep-{k}={v}")).collect();
-                cfg.push_str(&format!("\tprune-backups {}\n", keep.join(",")));
+        for job in all_jobs.iter().filter(|j| j.host == *host) {
+            cfg.push_str(&format!("\nvzdump: {}\n", job.id));
+            for (key, value) in &job.params {
+                let value = match value {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                cfg.push_str(&format!("\t{key} {value}\n"));
             }
-            cfg.push_str(&format!("\tschedule {}\n\tstorage {repo}\n\tvmid {}\n", policy.on_calendar, vmid.join(",")));
-            for (_, guest) in guests {
+            for guest in &job.guests {
                 file = file.from(format!("guest/{guest}"));
             }
         }

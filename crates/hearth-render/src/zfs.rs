@@ -1,8 +1,11 @@
 //! ZFS on the hosts that have ZFS pools: datasets, snapshots and replication.
 //!
-//! - `/etc/hearth/zfs/datasets.sh` (kind `zfs`): `zfs create -p` for every dataset of every ZFS
-//!   pool, skipping the ones that exist, so it is safe to re-run. The pools themselves are not
-//!   created: that needs the disks and is done once by hand.
+//! - `/etc/hearth/zfs/datasets.sh` (kind `zfs`): `zfs create -p -o PROPERTY=VALUE ...` for every
+//!   dataset of every ZFS pool with the properties the spec states (`encryption` and the other
+//!   `CREATE_ONLY` ones included); a dataset that exists gets `zfs set` of the properties ZFS
+//!   can change, so it is safe to re-run. Nothing is destroyed. The pools themselves are not
+//!   created: that needs the disks and is done once by hand. `hearth plan` shows the same
+//!   datasets of a Proxmox node as host steps (`host_datasets`).
 //! - `/etc/hearth/zfs/snapshot.sh DATASET LABEL KEEP` (kind `zfs`): takes
 //!   `DATASET@hearth-LABEL-<UTC time>` of it and every dataset below (`-r`) and destroys that label's snapshots beyond the newest
 //!   KEEP. The label keeps two schedules of one dataset (hourly and daily) from pruning each
@@ -89,8 +92,28 @@ pub fn render(cx: &Context, out: &mut Output) {
                 p.path,
                 sh_quote(pool)
             ));
-            for d in &p.datasets {
-                sh.push_str(&format!("ensure {}\n", sh_quote(&format!("{pool}/{d}"))));
+            for d in datasets_of(pool, p) {
+                let name = sh_quote(&d.name);
+                let create: String =
+                    d.properties.iter().map(|(k, v)| format!(" -o {}", sh_quote(&format!("{k}={v}")))).collect();
+                let settable: Vec<String> = d
+                    .properties
+                    .iter()
+                    .filter(|(k, _)| !CREATE_ONLY.contains(&k.as_str()))
+                    .map(|(k, v)| sh_quote(&format!("{k}={v}")))
+                    .collect();
+                // An existing dataset keeps what ZFS fixes at creation and gets the rest set.
+                let exists = format!("zfs list -H -o name {name} >/dev/null 2>&1");
+                if d.properties.is_empty() {
+                    sh.push_str(&format!("ensure {name}\n"));
+                } else if settable.is_empty() {
+                    sh.push_str(&format!("{exists} || zfs create -p{create} {name}\n"));
+                } else {
+                    sh.push_str(&format!(
+                        "if {exists}; then zfs set {} {name}; else zfs create -p{create} {name}; fi\n",
+                        settable.join(" ")
+                    ));
+                }
             }
         }
         out.push(
@@ -102,6 +125,44 @@ pub fn render(cx: &Context, out: &mut Output) {
     }
     render_snapshots(out, model);
     render_replication(out, model);
+}
+
+/// ZFS properties set only when a dataset is created (`zfs set` refuses them afterwards; a key's
+/// format and iterations change with `zfs change-key`, which Hearth does not run).
+pub const CREATE_ONLY: [&str; 7] =
+    ["encryption", "keyformat", "pbkdf2iters", "casesensitivity", "normalization", "utf8only", "volblocksize"];
+
+/// A dataset of a ZFS pool with the properties the spec states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dataset {
+    /// Its full name, `pool/path`.
+    pub name: String,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// The datasets of a ZFS pool, in the spec's order.
+pub fn datasets_of(pool: &str, p: &hearth_model::model::Pool) -> Vec<Dataset> {
+    p.datasets
+        .iter()
+        .map(|d| Dataset {
+            name: format!("{pool}/{d}"),
+            properties: p.dataset_properties.get(d).cloned().unwrap_or_default(),
+        })
+        .collect()
+}
+
+/// Every dataset of a host's ZFS pools, parents before their children (so that an encrypted
+/// parent is made before the children that inherit its key): what `datasets.sh` makes and what
+/// `hearth plan` compares with the node.
+pub fn host_datasets(host: &hearth_model::model::Host) -> Vec<Dataset> {
+    let mut out: Vec<Dataset> = host
+        .pools
+        .iter()
+        .filter(|(_, p)| p.kind == hearth_spec::ast::PoolKind::Zfs)
+        .flat_map(|(name, p)| datasets_of(name, p))
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 /// The host owning a dataset's pool.

@@ -624,6 +624,39 @@ fn zfs_replication() {
     }
 }
 
+/// The datasets script honours the properties the spec states: created with all of them, an
+/// existing dataset set to those ZFS can change (never `encryption`), and the script parses.
+#[test]
+fn zfs_dataset_properties() {
+    let (_, mut model) = common::examples().into_iter().find(|(n, _)| n == "two-node-docker-pbs").unwrap();
+    let pool = model.hosts.get_mut("srv-1").and_then(|h| h.pools.get_mut("ssd")).unwrap();
+    let props = |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect();
+    pool.dataset_properties.insert("appdata".into(), props(&[("compression", "lz4"), ("recordsize", "16K")]));
+    pool.datasets.push("secure".into());
+    pool.dataset_properties.insert(
+        "secure".into(),
+        props(&[("encryption", "on"), ("keyformat", "raw"), ("keylocation", "file:///etc/zfs/keys/ssd-secure.key")]),
+    );
+    let files = data_files(&model, None);
+    let script = files.iter().find(|f| f.machine == "srv-1" && f.path == "/etc/hearth/zfs/datasets.sh").unwrap();
+    let lines: Vec<&str> = script.content.lines().filter(|l| l.contains("ssd/")).collect();
+    assert_eq!(
+        lines,
+        [
+            "if zfs list -H -o name ssd/appdata >/dev/null 2>&1; then zfs set compression=lz4 recordsize=16K ssd/appdata; else zfs create -p -o compression=lz4 -o recordsize=16K ssd/appdata; fi",
+            "ensure ssd/backups",
+            // `keylocation` can change afterwards; `encryption` and `keyformat` cannot.
+            "if zfs list -H -o name ssd/secure >/dev/null 2>&1; then zfs set keylocation=file:///etc/zfs/keys/ssd-secure.key ssd/secure; else zfs create -p -o encryption=on -o keyformat=raw -o keylocation=file:///etc/zfs/keys/ssd-secure.key ssd/secure; fi",
+        ]
+    );
+    if common::have("sh") {
+        let dir = common::temp_dir("data-zfs-datasets");
+        let sh = dir.join("datasets.sh");
+        std::fs::write(&sh, &script.content).unwrap();
+        common::run_ok(Command::new("sh").arg("-n").arg(&sh), "sh -n datasets.sh");
+    }
+}
+
 /// A rendered backup script run for real against a temporary restic repository: the paths of
 /// the machine (env files, the backed-up folder, the textfile folder) are rewritten to temp
 /// folders; restic, its flags and the metric line are the rendered ones.

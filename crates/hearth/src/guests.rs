@@ -33,6 +33,10 @@ pub struct Node {
     /// The token's reference, read when the node is contacted.
     token: String,
     pub desired: Vec<DesiredGuest>,
+    /// The host's own ZFS datasets and backup jobs.
+    host: hearth_proxmox::host::DesiredHost,
+    /// The spec host's name, for diagnostics at its line.
+    host_name: String,
 }
 
 /// The nodes to ask, and those left out with why.
@@ -43,6 +47,8 @@ pub struct Guests {
 
 /// A node's plan with its client, for apply.
 pub struct Planned {
+    /// The spec host the node is.
+    pub host: String,
     pub client: Arc<Client>,
     /// Root on the node, for what the API refuses a token (bind mounts, devices, features).
     pub shell: Arc<dyn hearth_proxmox::NodeShell>,
@@ -106,7 +112,15 @@ pub fn nodes(args: &GuestArgs, targets: &Targets) -> anyhow::Result<Guests> {
             None => Trust::Pinned { file: hearth_proxmox::tls::pin_file(&state, &node), pin_new: args.pin },
         };
         let token = host.and_then(|h| h.token.clone()).unwrap_or_else(|| format!("env:{TOKEN_ENV}"));
-        out.nodes.push(Node { endpoint: Endpoint { node, url, trust }, shell, token, desired });
+        let desired_host = hearth_proxmox::host::desired_host(&targets.model, &host_name);
+        out.nodes.push(Node {
+            endpoint: Endpoint { node, url, trust },
+            shell,
+            token,
+            desired,
+            host: desired_host,
+            host_name,
+        });
     }
     if let Some(unknown) = overrides.keys().next() {
         bail!("`--proxmox-endpoint {unknown}=...` names no Proxmox node with guests in the spec");
@@ -152,12 +166,13 @@ pub async fn plan(targets: &Targets, guests: Guests, allow_destroy: &[String]) -
             let token = token(targets, &node.token)?;
             let client = Client::connect(&node.endpoint, token, RetryPolicy::default()).await?;
             let actual = client.actual().await?;
-            let plan = hearth_proxmox::plan_node(&name, &node.desired, &actual, allow_destroy);
+            let mut plan = hearth_proxmox::plan_node(&name, &node.desired, &actual, allow_destroy);
             let shell: Arc<dyn hearth_proxmox::NodeShell> = match node.shell {
                 Some(machine) => Arc::new(SshShell { machine, ssh: targets.ssh.clone() }),
                 None => Arc::new(hearth_proxmox::NoShell),
             };
-            anyhow::Ok(Planned { client: Arc::new(client), shell, plan, desired: node.desired })
+            plan.host = hearth_proxmox::host::plan_host(&client, shell.as_ref(), &node.host).await?;
+            anyhow::Ok(Planned { host: node.host_name, client: Arc::new(client), shell, plan, desired: node.desired })
         }
         .await;
         match result {
@@ -175,10 +190,17 @@ pub fn spec_location(targets: &Targets, name: &str) -> Option<String> {
 }
 
 /// Prints each guest the plan refuses (a disk to shrink, an id taken by a guest Hearth did not
-/// create, ...) as an error at its spec line; answers whether there was any.
+/// create, a bridge the node lacks, ...) as an error at its spec line, and each host step it
+/// refuses (a ZFS property fixed at creation, a backup job id taken) at the host's; answers
+/// whether there was any.
 pub fn report_refusals(targets: &Targets, planned: &[Planned]) -> bool {
     let mut any = false;
     for p in planned {
+        let at = host_location(targets, &p.host).map_or_else(String::new, |l| format!("{l}: "));
+        for (what, why) in p.plan.host.refusals() {
+            any = true;
+            eprintln!("{at}error: {what} on node `{}` cannot be applied: {why}", p.plan.node);
+        }
         for g in &p.plan.guests {
             let hearth_proxmox::GuestAction::Refused { reasons } = &g.action else { continue };
             any = true;
@@ -194,10 +216,29 @@ pub fn report_refusals(targets: &Targets, planned: &[Planned]) -> bool {
     any
 }
 
-/// Prints each failed guest as a diagnostic naming its spec line; answers whether any failed.
-pub fn report_failures(targets: &Targets, outcomes: &[hearth_proxmox::apply::NodeOutcome]) -> bool {
+/// Where host `name` is in the operator's spec.
+fn host_location(targets: &Targets, name: &str) -> Option<String> {
+    let span = targets.spans.get(&format!("host/{name}"))?.first()?;
+    Some(targets.sources.location(*span).to_string())
+}
+
+/// Prints each failed guest as a diagnostic naming its spec line, and each failed host step at
+/// its host's line; answers whether any failed.
+pub fn report_failures(
+    targets: &Targets,
+    planned: &[Planned],
+    outcomes: &[hearth_proxmox::apply::NodeOutcome],
+) -> bool {
     let mut failed = false;
     for n in outcomes {
+        let host = planned.iter().find(|p| p.plan.node == n.node).map(|p| p.host.as_str()).unwrap_or_default();
+        let at = host_location(targets, host).map_or_else(String::new, |l| format!("{l}: "));
+        for step in &n.host {
+            if let Some(e) = &step.error {
+                failed = true;
+                eprintln!("{at}error: {} on node `{}` was not applied: {e}", step.what, n.node);
+            }
+        }
         for g in &n.guests {
             let Some(e) = &g.error else { continue };
             failed = true;
@@ -274,6 +315,22 @@ impl hearth_proxmox::NodeShell for SshShell {
             let out = connection.run(&line, b"").await.map_err(|e| e.to_string())?;
             if out.status.success() {
                 Ok(())
+            } else {
+                let err = String::from_utf8_lossy(&out.stderr);
+                Err(format!("`{}` failed: {}", argv.join(" "), err.trim()))
+            }
+        })
+    }
+
+    fn output<'a>(&'a self, _node: &'a str, argv: &'a [String]) -> hearth_proxmox::shell::OutputFuture<'a> {
+        Box::pin(async move {
+            let words: Vec<String> = argv.iter().map(|a| hearth_render::sh_quote(a)).collect();
+            let line = format!("if [ \"$(id -u)\" = 0 ]; then {0}; else sudo -n {0}; fi", words.join(" "));
+            let connection =
+                hearth_deploy::ssh::Connection::open(&self.machine, &self.ssh).await.map_err(|e| e.to_string())?;
+            let out = connection.run(&line, b"").await.map_err(|e| e.to_string())?;
+            if out.status.success() {
+                Ok(String::from_utf8_lossy(&out.stdout).into_owned())
             } else {
                 let err = String::from_utf8_lossy(&out.stderr);
                 Err(format!("`{}` failed: {}", argv.join(" "), err.trim()))

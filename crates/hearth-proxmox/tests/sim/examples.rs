@@ -18,6 +18,7 @@ pub const EXAMPLES: [&str; 6] = [
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_example_is_created_then_unchanged() {
+    let mut jobs_made = 0;
     for spec in EXAMPLES {
         for node in start_all(spec).await {
             assert!(node.guests().is_empty());
@@ -48,6 +49,11 @@ async fn every_example_is_created_then_unchanged() {
             let (refused, most) = node.sim.with_stats(|st| (st.refused.clone(), st.max_concurrent_tasks));
             assert!(refused.is_empty(), "{spec}: refused requests: {refused:?}");
             assert!((1..=2).contains(&most), "{spec}: {most} tasks at once");
+            // The whole-guest backup jobs are made through `/cluster/backup`, marked as Hearth's.
+            let jobs = node.sim.with_state(|s| s.backup_jobs.clone());
+            assert_eq!(jobs.len(), node.host.jobs.len(), "{spec}: backup jobs {jobs:?}");
+            assert!(jobs.values().all(hearth_proxmox::backup::is_hearths), "{spec}: {jobs:?}");
+            jobs_made += jobs.len();
             let again = node.plan(&[]).await;
             assert!(
                 again.is_empty(),
@@ -57,6 +63,7 @@ async fn every_example_is_created_then_unchanged() {
             assert!(again.guests.iter().all(|g| g.action == GuestAction::Unchanged), "{spec}: {again:?}");
         }
     }
+    assert!(jobs_made > 0, "no example backs a guest up to PBS");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hearth_proxmox::apply::{NodeOutcome, apply_node};
+use hearth_proxmox::host::{DesiredHost, desired_host, plan_host};
 use hearth_proxmox::plan::NodePlan;
 use hearth_proxmox::shell::{NodeShell, ShellFuture};
 use hearth_proxmox::{Client, DesiredGuest, Endpoint, RetryPolicy, Token, Trust, desired_guests, plan_node};
@@ -46,13 +47,18 @@ pub struct Node {
     pub sim: Arc<Sim>,
     pub client: Arc<Client>,
     pub desired: Vec<DesiredGuest>,
+    /// The host's own datasets and backup jobs.
+    pub host: DesiredHost,
     _server: tokio::task::JoinHandle<()>,
 }
 
 impl Node {
     pub async fn plan(&self, allow_destroy: &[String]) -> NodePlan {
         let actual = self.client.actual().await.expect("the node's guests");
-        plan_node(self.client.node(), &self.desired, &actual, allow_destroy)
+        let mut plan = plan_node(self.client.node(), &self.desired, &actual, allow_destroy);
+        let shell = SimShell(Arc::clone(&self.sim));
+        plan.host = plan_host(&self.client, &shell, &self.host).await.expect("the host's plan");
+        plan
     }
 
     pub async fn apply(&self) -> (NodePlan, NodeOutcome) {
@@ -170,7 +176,7 @@ pub async fn start_with(node: &str, desired: Vec<DesiredGuest>, task_duration: D
         trust: Trust::Pinned { file: PathBuf::from("/nonexistent/unused.fingerprint"), pin_new: false },
     };
     let client = Client::connect(&endpoint, Token::parse(TOKEN).expect("token"), policy).await.expect("client");
-    Node { sim, client: Arc::new(client), desired, _server: server }
+    Node { sim, client: Arc::new(client), desired, host: DesiredHost::default(), _server: server }
 }
 
 /// One simulated node per Proxmox node of `spec`'s guests.
@@ -180,13 +186,17 @@ pub async fn start_all(spec: &str) -> Vec<Node> {
 
 /// `start_all` with tasks that take `task_duration` and clients using `policy`.
 pub async fn start_all_with(spec: &str, task_duration: Duration, policy: RetryPolicy) -> Vec<Node> {
+    let model = model(spec);
     let mut by_node: BTreeMap<String, Vec<DesiredGuest>> = BTreeMap::new();
-    for d in desired_guests(&model(spec)) {
+    for d in desired_guests(&model) {
         by_node.entry(d.node.clone()).or_default().push(d);
     }
     let mut nodes = Vec::new();
     for (node, desired) in by_node {
-        nodes.push(start_with(&node, desired, task_duration, policy.clone()).await);
+        let host = desired.first().map(|d| desired_host(&model, &d.host)).unwrap_or_default();
+        let mut started = start_with(&node, desired, task_duration, policy.clone()).await;
+        started.host = host;
+        nodes.push(started);
     }
     nodes
 }

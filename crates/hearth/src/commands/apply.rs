@@ -104,7 +104,7 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
     if !guests_unchanged {
         let outcomes = runtime.block_on(guests::apply(&planned));
         print!("{}", hearth_proxmox::text::outcome(&outcomes));
-        failed |= guests::report_failures(&targets, &outcomes);
+        failed |= guests::report_failures(&targets, &planned, &outcomes);
     }
     if args.guests.only_guests {
         return Ok(if failed { ExitCode::from(3) } else { ExitCode::SUCCESS });

@@ -175,3 +175,67 @@ fn an_endpoint_for_no_node_is_refused_before_anything_is_contacted() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// The minimal example on a VLAN, with a ZFS dataset on its node and the VM backed up weekly to a
+/// Proxmox Backup Server: the node's own steps beside its guest.
+fn host_spec() -> (PathBuf, PathBuf) {
+    let (path, snippets) = spec("8GiB");
+    let text = std::fs::read_to_string(&path).unwrap()
+        .replace("gateway: 192.168.1.1 }", "gateway: 192.168.1.1, vlan: 20 }")
+        .replace(
+            "token: \"env:HEARTH_TEST_PVE_TOKEN\" }",
+            "token: \"env:HEARTH_TEST_PVE_TOKEN\" }, storage: { tank: { kind: zfs, datasets: { media: { compression: lz4 } } } }",
+        )
+        .replace("disk: 100GiB } }", "disk: 100GiB }, backup: weekly }")
+        .replace(
+            "repositories: { usb: { restic: /mnt/usb/restic } }",
+            "repositories: { usb: { restic: /mnt/usb/restic }, pbs: { pbs: { server: 192.168.1.20, datastore: main } } }",
+        )
+        .replace(
+            "policies: { nightly:",
+            "policies: { weekly: { at: \"Sun 03:00\", to: [pbs], keep: { weekly: 4 } }, nightly:",
+        );
+    std::fs::write(&path, text).unwrap();
+    (path, snippets)
+}
+
+#[test]
+fn host_steps_bridges_backup_jobs_and_datasets() {
+    let (path, snippets) = host_spec();
+    let sim = simulator(&snippets);
+    // A bridge that is not VLAN-aware refuses the guest at its spec line, with the fix.
+    sim.sim.with_state(|s| s.bridges.values_mut().for_each(|b| b.vlan_aware = false));
+    let r = run(&path, &["plan"], &sim);
+    assert_eq!(r.code, Some(3), "{}", r.stderr);
+    let line = r.stderr.lines().find(|l| l.contains("error: guest")).unwrap_or_default();
+    insta::assert_snapshot!("proxmox_bridge_refused", line.replace(&path.display().to_string(), "homelab.yaml"));
+    sim.sim.with_state(|s| s.bridges.values_mut().for_each(|b| b.vlan_aware = true));
+    // A job made by hand is never touched.
+    sim.sim.with_state(|s| {
+        let job =
+            serde_json::json!({ "comment": "made by hand", "vmid": "999", "schedule": "daily", "storage": "local" });
+        s.backup_jobs.insert("backup-by-hand".into(), job.as_object().unwrap().clone());
+    });
+
+    let mut transcript = String::new();
+    let mut step = |title: &str, args: &[&str], path: &Path, code: i32| {
+        let r = run(path, args, &sim);
+        assert_eq!(r.code, Some(code), "{title}\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
+        transcript.push_str(&format!("$ {title}\n{}", r.stdout));
+    };
+    step("plan", &["plan"], &path, 0);
+    step("apply", &["apply", "--yes"], &path, 0);
+    step("apply again", &["apply", "--yes"], &path, 0);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("keep: { weekly: 4 }", "keep: { weekly: 8 }")).unwrap();
+    step("plan after the policy change", &["plan"], &path, 0);
+    step("apply the policy change", &["apply", "--yes"], &path, 0);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace(", backup: weekly }", " }")).unwrap();
+    step("apply without the guest's backup", &["apply", "--yes"], &path, 0);
+    insta::assert_snapshot!("proxmox_host_steps", transcript);
+    let jobs: Vec<String> = sim.sim.with_state(|s| s.backup_jobs.keys().cloned().collect());
+    assert_eq!(jobs, vec!["backup-by-hand".to_string()]);
+    let refused = sim.sim.with_stats(|st| st.refused.clone());
+    assert!(refused.is_empty(), "refused requests: {refused:?}");
+}
