@@ -239,7 +239,10 @@ fn networks(name: &str, svc: &ast::Service, s: &crate::model::Service, model: &M
     let declared = model.docker.get(s.on.name()).map(|d| &d.networks);
     for e in &svc.docker_networks.entries {
         let Some(n) = declared.and_then(|d| d.get(&e.name)) else {
-            let names: Vec<&str> = declared.map(|d| d.keys().map(String::as_str).collect()).unwrap_or_default();
+            // A network the service already joins is no fix: the edit would write its key twice.
+            let names: Vec<&str> = declared
+                .map(|d| d.keys().map(String::as_str).filter(|n| !svc.docker_networks.contains(n)).collect())
+                .unwrap_or_default();
             let mut d = unknown_reference(e.key_span, "Docker network", &e.name, &names);
             if names.is_empty() {
                 d = d.help(format!(
