@@ -66,8 +66,12 @@ pub struct WatchTarget {
     /// The model entity it comes from (`service/whoami/expose`).
     pub source: String,
     pub probe: WatchProbe,
-    pub interval_seconds: u64,
-    pub timeout_seconds: u64,
+    /// From the service's `watch:` (merged over `monitoring.watch`), else the watcher's default.
+    pub interval_ms: u64,
+    pub timeout_ms: u64,
+    /// Failures in a row before an incident opens, when the spec sets it; else the daemon's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_after: Option<u32>,
 }
 
 /// How a rendered target is probed: from the watcher's machine, no SSH.
@@ -113,10 +117,19 @@ pub enum WatchChannel {
     },
 }
 
-/// How often the rendered targets run and how long one may take: the watcher's defaults for
-/// HTTP, TCP and DNS checks.
-const INTERVAL: u64 = 30;
-const TIMEOUT: u64 = 10;
+/// The watcher's defaults for HTTP, TCP and DNS checks when the spec sets no `watch:`, in
+/// milliseconds: the same as `hearth watch` on the controller uses (`hearth_watch::target`).
+const INTERVAL_MS: u64 = 30_000;
+const TIMEOUT_MS: u64 = 10_000;
+
+/// A rendered target's interval and timeout: the spec's, else the defaults; a timeout the spec
+/// leaves out is at most half the interval, so one run ends before the next is due (the
+/// checker refuses a timeout the spec sets at or over the interval).
+fn schedule(watch: &hearth_model::model::Watch) -> (u64, u64) {
+    let interval = watch.interval.map_or(INTERVAL_MS, |d| d.millis);
+    let timeout = watch.timeout.map_or(TIMEOUT_MS.min(interval / 2), |d| d.millis);
+    (interval, timeout)
+}
 
 pub fn render(cx: &Context, out: &mut Output) {
     let Some(w) = &cx.model.monitoring.watcher else { return };
@@ -173,6 +186,11 @@ pub fn config(model: &Model, w: &Watcher, facts: &[Fact], credentials: &mut BTre
                     .and_then(|s| model.services.get(s))
                     .map(|s| s.group.clone())
                     .filter(|g| !g.is_empty());
+                let watch = service
+                    .as_ref()
+                    .and_then(|s| model.services.get(s))
+                    .map_or(model.monitoring.watch, |s| s.watch);
+                let (interval_ms, timeout_ms) = schedule(&watch);
                 targets.push(WatchTarget {
                     id,
                     machine: f.machine.clone(),
@@ -181,8 +199,9 @@ pub fn config(model: &Model, w: &Watcher, facts: &[Fact], credentials: &mut BTre
                     describe: f.check.describe(),
                     source: f.source.clone(),
                     probe,
-                    interval_seconds: INTERVAL,
-                    timeout_seconds: TIMEOUT,
+                    interval_ms,
+                    timeout_ms,
+                    fail_after: watch.fail_after,
                 });
             }
             Ok(None) => {}

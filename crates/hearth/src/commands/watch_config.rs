@@ -93,8 +93,9 @@ pub fn run(args: &WatchArgs, file: &Path, windows: Vec<Window>) -> anyhow::Resul
                 describe: t.describe.clone(),
                 location: t.source.clone(),
                 probe,
-                interval: Duration::from_secs(t.interval_seconds.max(1)),
-                timeout: Duration::from_secs(t.timeout_seconds.max(1)),
+                interval: Duration::from_millis(t.interval_ms.max(1)),
+                timeout: Duration::from_millis(t.timeout_ms.max(1)),
+                fail_after: t.fail_after,
             }
         })
         .collect();
