@@ -10,6 +10,8 @@ mod checker;
 mod import;
 #[path = "cli/lab.rs"]
 mod lab;
+#[path = "cli/lab_proxmox.rs"]
+mod lab_proxmox;
 #[path = "cli/plans.rs"]
 mod plans;
 #[path = "cli/proxmox.rs"]
