@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings each example up in the lab, applies it, runs `hearth verify --lab --run-backups` and
-# takes the lab down again, then writes the table of docs/LAB-EXAMPLES.md: per example, the checks
-# that passed, failed and were skipped, and every skip reason with its count.
+# takes the lab down again, then writes the table of docs/LAB-EXAMPLES.md: per example, the guests
+# created through the lab's Proxmox simulators (and those simulated only), the checks that passed,
+# failed and were skipped, and every skip reason with its count.
 #
 #   scripts/lab-examples.sh [EXAMPLE.yaml…]        (default: every file in examples/)
 #
@@ -44,6 +45,11 @@ for ex in "${examples[@]}"; do
   : >"$work/steps"
   if step resolve "$hearth" resolve "$spec" && step up "$hearth" lab up "$spec"; then
     step apply "$hearth" apply "$spec" --lab --yes || status=1
+    # The guests the nodes' simulators created through the API, and those simulated only
+    # (appliances), from apply's report.
+    created=$(grep -cE '^[0-9]+ [^ ]+ on [^ ]+: ok: created' "$log")
+    simulated=$(grep -cE '^[0-9]+ [^ ]+ on [^ ]+: .*not started' "$log")
+    echo "$created $simulated" >"$work/guests"
     # verify runs even when apply failed: its report says what is not there.
     "$hearth" verify "$spec" --lab --run-backups --json >"$work/verify.json" 2>>"$log"
     code=$?

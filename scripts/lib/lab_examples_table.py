@@ -19,8 +19,8 @@ def kind(reason):
 
 def main():
     out, examples = sys.argv[1], sys.argv[2:]
-    print("| Example | Steps (seconds) | Passed | Failed | Skipped |")
-    print("|---|---|---:|---:|---:|")
+    print("| Example | Steps (seconds) | Guests created (simulated only) | Passed | Failed | Skipped |")
+    print("|---|---|---:|---:|---:|---:|")
     details = []
     for ex in examples:
         name = os.path.basename(ex).removesuffix(".yaml")
@@ -31,6 +31,12 @@ def main():
                 parts = line.split()
                 if parts and parts[0] != "verify":
                     steps.append(" ".join(parts))
+        guests = "–"
+        try:
+            created, simulated = open(os.path.join(work, "guests")).read().split()
+            guests = f"{created} ({simulated})"
+        except (OSError, ValueError):
+            pass
         report = None
         try:
             with open(os.path.join(work, "verify.json")) as f:
@@ -38,9 +44,11 @@ def main():
         except (OSError, ValueError):
             pass
         if report is None:
-            print(f"| `{name}` | {', '.join(steps)} | – | – | – |")
+            print(f"| `{name}` | {', '.join(steps)} | {guests} | – | – | – |")
             continue
-        print(f"| `{name}` | {', '.join(steps)} | {report['passed']} | {report['failed']} | {report['skipped']} |")
+        print(
+            f"| `{name}` | {', '.join(steps)} | {guests} | {report['passed']} | {report['failed']} | {report['skipped']} |"
+        )
         lines = [f"### `{name}`", ""]
         failed = [c for c in report["checks"] if c["status"] == "fail"]
         if failed:

@@ -18,6 +18,7 @@ pub struct DownReport {
     pub networks: usize,
     pub volumes: usize,
     pub proxies: usize,
+    pub simulators: usize,
     /// Firewall rules that let the lab's networks reach each other.
     pub routes: usize,
 }
@@ -37,12 +38,18 @@ pub fn down(dir: &Path) -> Result<DownReport, Error> {
 /// Removes everything the lab in `dir` created (by its label), and stops the proxies its state
 /// records; a missing state only means there are no proxies to stop.
 pub(crate) fn teardown(dir: &Path) -> Result<DownReport, Error> {
-    let proxies = match LabState::load(&Paths::new(dir)) {
-        Ok(s) => s.proxies,
-        Err(Error::NoLab(_)) => Vec::new(),
+    let (proxies, simulators) = match LabState::load(&Paths::new(dir)) {
+        Ok(s) => (s.proxies, s.simulators),
+        Err(Error::NoLab(_)) => (Vec::new(), Vec::new()),
         Err(e) => return Err(e),
     };
-    remove_labelled(&state::lab_id(dir), &proxies)
+    // First, so that no simulator's task makes a guest container after they are removed.
+    for s in &simulators {
+        crate::pve::stop(s)?;
+    }
+    let mut report = remove_labelled(&state::lab_id(dir), &proxies)?;
+    report.simulators = simulators.len();
+    Ok(report)
 }
 
 /// Removes what carries the label `hearth.lab=ID`, then stops the given proxies.

@@ -19,8 +19,10 @@
 //! tinyproxy drops to `nobody` after binding. Errors are
 //! [`Error`], worded for the operator.
 
+mod cloud_init;
 mod down;
 mod error;
+pub mod guest;
 mod image;
 mod keys;
 mod limits;
@@ -33,6 +35,7 @@ mod placement;
 mod prepare;
 mod process;
 mod proxy;
+mod pve;
 pub mod readdress;
 mod routing;
 mod state;
@@ -52,8 +55,11 @@ pub use ops::{
 };
 pub use packages::{Plan as PackagePlan, limit_to_debian};
 pub use prepare::{LabInput, prepare};
+pub use pve::{Simulator, SimulatorStatus, TOKEN_ID, simulators, token as simulator_token};
 pub use readdress::AddressMap;
-pub use state::{LABEL, LabState, MachineState, NetworkState, dir_for as state_dir, lab_id};
+pub use state::{
+    LABEL, LabState, MachineState, NetworkState, ProxmoxGuest, SimulatorState, dir_for as state_dir, lab_id,
+};
 pub use up::{UpOptions, UpReport, up};
 
 /// The lab's `ssh_config` in a state folder: `ssh -F PATH MACHINE` reaches a machine as the

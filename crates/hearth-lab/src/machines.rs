@@ -21,6 +21,8 @@ pub struct Machine {
     pub docker: bool,
     /// Its further interfaces (`interfaces:`) with an address: network name and address.
     pub interfaces: Vec<(String, IpAddr)>,
+    /// A guest of a Proxmox host: its node and id, for the node's simulator to create.
+    pub proxmox: Option<crate::state::ProxmoxGuest>,
 }
 
 /// The further interfaces of a machine that have an address.
@@ -54,24 +56,21 @@ pub fn machines(model: &Model, files: &[File]) -> Vec<Machine> {
             if g.managed {
                 let docker = g.runtime == Runtime::Docker;
                 let interfaces = further(&g.interfaces);
-                out.push(Machine {
-                    name: name.to_string(),
-                    network: g.network.clone(),
-                    address: g.address,
-                    docker,
-                    interfaces,
+                let proxmox = model.hosts.get(&g.host).filter(|h| h.kind == HostKind::Proxmox).map(|h| {
+                    crate::state::ProxmoxGuest {
+                        node: h.node.clone().unwrap_or_else(|| g.host.clone()),
+                        host: g.host.clone(),
+                        vmid: g.id,
+                    }
                 });
+                let (network, address) = (g.network.clone(), g.address);
+                out.push(Machine { name: name.to_string(), network, address, docker, interfaces, proxmox });
             }
         } else if let Some(h) = model.hosts.get(name) {
             let docker = h.runtime == Some(Runtime::Docker);
             let interfaces = further(&h.interfaces);
-            out.push(Machine {
-                name: name.to_string(),
-                network: h.network.clone(),
-                address: h.address,
-                docker,
-                interfaces,
-            });
+            let (network, address) = (h.network.clone(), h.address);
+            out.push(Machine { name: name.to_string(), network, address, docker, interfaces, proxmox: None });
         }
     }
     out
@@ -97,12 +96,21 @@ enum Cause {
     Unmanaged,
 }
 
-/// What the lab leaves out: hardware (ZFS pools, device passthrough), the Proxmox API (the lab
-/// makes guests as containers), NixOS configurations (lab machines run Debian), and machines
-/// Hearth does not manage.
+/// What the lab leaves out: hardware (ZFS pools, device passthrough), the Proxmox API when the
+/// lab runs no simulator (`up` then makes guests as containers itself), NixOS configurations
+/// (lab machines run Debian), and machines Hearth does not manage. The Proxmox hosts' files (the
+/// guests' API parameters, cloud-init snippets) are deployed either way: a simulator reads the
+/// snippets from its host's `/var/lib/vz/snippets`.
 pub fn skipped(model: &Model) -> Vec<Skipped> {
     skipped_items(model).into_iter().map(|(_, item)| item).collect()
 }
+
+/// Whether a skipped item is the Proxmox API's (which a lab with simulators does not skip).
+pub fn is_proxmox_api(item: &Skipped) -> bool {
+    item.what == PROXMOX_API
+}
+
+const PROXMOX_API: &str = "Proxmox API (guest creation)";
 
 /// The files of `files` that belong to an item of [`skipped`], in the order given. Deploy in the
 /// lab leaves these out, so that `lab up`'s list and what deploy omits cannot disagree.
@@ -129,7 +137,6 @@ pub fn skipped_files(model: &Model, files: &[File]) -> Vec<SkippedFile> {
 /// unit name the ZFS renderer gives them). Files of no skipped kind return `None`.
 fn cause_of(file: &File) -> Option<Cause> {
     match file.kind {
-        Kind::ProxmoxGuest | Kind::CloudInit => Some(Cause::ProxmoxApi),
         Kind::Zfs => Some(Cause::ZfsPools),
         Kind::SystemdUnit if file.path.starts_with("/etc/systemd/system/hearth-zfs-") => Some(Cause::ZfsPools),
         Kind::Nixos => Some(Cause::Nixos),
@@ -148,7 +155,7 @@ fn skipped_items(model: &Model) -> Vec<(Cause, Skipped)> {
     };
     for (name, h) in &model.hosts {
         if h.kind == HostKind::Proxmox {
-            let item = skip(name, "Proxmox API (guest creation)".into(), "the lab runs each guest as a container");
+            let item = skip(name, PROXMOX_API.into(), "the lab runs each guest as a container");
             out.push((Cause::ProxmoxApi, item));
         }
         let pools: Vec<String> =
@@ -246,16 +253,8 @@ mod tests {
     #[test]
     fn the_lab_leaves_out_exactly_the_files_of_skipped_items() {
         let examples: &[(&str, &str, &[&str])] = &[
-            (
-                "lxc-media-apps-tunnel.yaml",
-                include_str!("../../../examples/lxc-media-apps-tunnel.yaml"),
-                &["pve: Proxmox API (guest creation): 16 file(s)"],
-            ),
-            (
-                "minimal.yaml",
-                include_str!("../../../examples/minimal.yaml"),
-                &["pve: Proxmox API (guest creation): 3 file(s)"],
-            ),
+            ("lxc-media-apps-tunnel.yaml", include_str!("../../../examples/lxc-media-apps-tunnel.yaml"), &[]),
+            ("minimal.yaml", include_str!("../../../examples/minimal.yaml"), &[]),
             (
                 "nixos-proxmox-five-vms.yaml",
                 include_str!("../../../examples/nixos-proxmox-five-vms.yaml"),
@@ -263,29 +262,20 @@ mod tests {
                     "database-server: NixOS configuration: 13 file(s)",
                     "docker-host: NixOS configuration: 8 file(s)",
                     "monitoring: NixOS configuration: 7 file(s)",
-                    "pve: Proxmox API (guest creation): 5 file(s)",
                     "storage-server: NixOS configuration: 6 file(s)",
                     "web-server: NixOS configuration: 6 file(s)",
                 ],
             ),
-            (
-                "ryzen-tiered-lxc-platform.yaml",
-                include_str!("../../../examples/ryzen-tiered-lxc-platform.yaml"),
-                &["pve: Proxmox API (guest creation): 19 file(s)"],
-            ),
+            ("ryzen-tiered-lxc-platform.yaml", include_str!("../../../examples/ryzen-tiered-lxc-platform.yaml"), &[]),
             (
                 "two-node-docker-pbs.yaml",
                 include_str!("../../../examples/two-node-docker-pbs.yaml"),
-                &[
-                    "srv-1: ZFS pool `ssd`: 4 file(s)",
-                    "srv-2: Proxmox API (guest creation): 2 file(s)",
-                    "srv-2: ZFS pool `rpool`: 4 file(s)",
-                ],
+                &["srv-1: ZFS pool `ssd`: 4 file(s)", "srv-2: ZFS pool `rpool`: 4 file(s)"],
             ),
             (
                 "zfs-proxmox-media-cloud.yaml",
                 include_str!("../../../examples/zfs-proxmox-media-cloud.yaml"),
-                &["pve: Proxmox API (guest creation): 27 file(s)", "pve: ZFS pool `tank`: 8 file(s)"],
+                &["pve: ZFS pool `tank`: 8 file(s)"],
             ),
         ];
         for (name, text, expected) in examples {

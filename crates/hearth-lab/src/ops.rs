@@ -17,7 +17,8 @@ pub struct MachineStatus {
     pub container: String,
     pub network: String,
     pub address: String,
-    /// Docker's container state (`running`, `exited`, ...), or `missing`.
+    /// Docker's container state (`running`, `exited`, ...), `missing`, or for a Proxmox guest
+    /// `not created (…)` until its node's simulator starts it.
     pub state: String,
     pub docker: bool,
 }
@@ -36,6 +37,9 @@ pub fn status(dir: &Path) -> Result<Vec<MachineStatus>, Error> {
         ]))?;
         let state = if inspect.status.success() {
             String::from_utf8_lossy(&inspect.stdout).trim().to_string()
+        } else if let Some(p) = &m.proxmox {
+            // Made by the node's simulator when `apply --lab` starts the guest.
+            format!("not created (guest {} of node {})", p.vmid, p.node)
         } else {
             "missing".to_string()
         };

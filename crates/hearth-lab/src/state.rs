@@ -49,6 +49,33 @@ pub struct MachineState {
     /// Further lab networks the container is attached to, with its fixed address on each.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub interfaces: Vec<(String, Ipv4Addr)>,
+    /// A Proxmox guest: the node whose simulator creates its container when `apply --lab` starts
+    /// it through the API; `up` does not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxmox: Option<ProxmoxGuest>,
+}
+
+/// Which simulated node a guest machine belongs to, and its id there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProxmoxGuest {
+    pub node: String,
+    /// The host machine the node runs on.
+    pub host: String,
+    pub vmid: u32,
+}
+
+/// A Proxmox API simulator the lab started for one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimulatorState {
+    pub node: String,
+    /// The host machine it stands in for.
+    pub host: String,
+    pub pid: u32,
+    /// The API's base URL (`http://127.0.0.1:PORT/api2/json`).
+    pub url: String,
+    /// The simulator's own state file, which identifies its process (see `pve::stop`).
+    pub state: PathBuf,
+    pub log: PathBuf,
 }
 
 /// A package proxy the lab started on this machine.
@@ -70,6 +97,9 @@ pub struct LabState {
     pub networks: BTreeMap<String, NetworkState>,
     pub machines: BTreeMap<String, MachineState>,
     pub proxies: Vec<ProxyState>,
+    /// One Proxmox API simulator per node that has guests in the lab.
+    #[serde(default)]
+    pub simulators: Vec<SimulatorState>,
 }
 
 /// The paths inside a lab's state folder.
@@ -103,6 +133,20 @@ impl Paths {
     }
     pub fn proxy_dir(&self) -> PathBuf {
         self.dir.join("proxy")
+    }
+    /// The simulators' files: `token` (0600), and per node its state, log and snippets.
+    pub fn pve_dir(&self) -> PathBuf {
+        self.dir.join("pve")
+    }
+    /// The lab's API token for its simulators, `root@pam!hearth-lab=SECRET`, a random stand-in
+    /// made by `up`: never a real node's token.
+    pub fn pve_token(&self) -> PathBuf {
+        self.pve_dir().join("token")
+    }
+    /// The node's `/var/lib/vz/snippets`: bind-mounted into its host's container, where deploy
+    /// writes the cloud-init snippets, and read by its simulator.
+    pub fn snippets(&self, node: &str) -> PathBuf {
+        self.pve_dir().join(node).join("snippets")
     }
 }
 
@@ -204,6 +248,7 @@ mod tests {
             address: Ipv4Addr::from(address),
             docker: false,
             interfaces: Vec::new(),
+            proxmox: None,
         };
         let state = LabState {
             id: "abc".into(),
@@ -216,6 +261,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             proxies: Vec::new(),
+            simulators: Vec::new(),
         };
         let paths = Paths::new(Path::new("/lab"));
         assert_eq!(

@@ -1,4 +1,6 @@
-//! `hearth lab up`: networks, proxies, keys and one booted Debian container per machine.
+//! `hearth lab up`: networks, proxies, keys and one booted Debian container per machine; with a
+//! simulator program, one Proxmox API simulator per node instead of the node's guests, which
+//! `apply --lab` then creates through the API (`pve.rs`, `guest.rs`).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -26,11 +28,20 @@ pub struct UpOptions {
     pub ready_timeout: Duration,
     /// Machines started at once.
     pub jobs: usize,
+    /// How to start a Proxmox node's API simulator. With it, a Proxmox host's guests are not
+    /// started by `up`: the node's simulator makes each one when `apply --lab` starts it through
+    /// the API. Without it, `up` starts every guest itself and lists the API as skipped.
+    pub simulator: Option<crate::pve::Simulator>,
 }
 
 impl Default for UpOptions {
     fn default() -> Self {
-        UpOptions { mirror: image::DEFAULT_MIRROR.to_string(), ready_timeout: Duration::from_secs(120), jobs: 8 }
+        UpOptions {
+            mirror: image::DEFAULT_MIRROR.to_string(),
+            ready_timeout: Duration::from_secs(120),
+            jobs: 8,
+            simulator: None,
+        }
     }
 }
 
@@ -41,6 +52,8 @@ pub struct UpReport {
     /// Whether this run built the image (a cold start).
     pub image_built: bool,
     pub machines: Vec<crate::MachineStatus>,
+    /// The Proxmox API simulators started, one per node with guests.
+    pub simulators: Vec<crate::SimulatorStatus>,
     pub skipped: Vec<Skipped>,
     /// Docker services whose image the machine's engine does not have ("image not available
     /// offline"); `load_image` puts a locally built image there.
@@ -56,7 +69,12 @@ pub fn up(input: &LabInput, dir: &Path, options: &UpOptions) -> Result<UpReport,
     teardown(dir)?;
 
     let Image { tag, built } = image::ensure(&options.mirror)?;
-    let machines = machines::machines(&input.model, &input.files);
+    let mut machines = machines::machines(&input.model, &input.files);
+    if options.simulator.is_none() {
+        for m in &mut machines {
+            m.proxmox = None;
+        }
+    }
     limits::check(machines.len())?;
     let subnets = input.map.networks.iter().map(|(name, s)| (name.clone(), s.lab)).collect();
     let gateways = input
@@ -79,6 +97,7 @@ pub fn up(input: &LabInput, dir: &Path, options: &UpOptions) -> Result<UpReport,
         networks: BTreeMap::new(),
         machines: BTreeMap::new(),
         proxies: Vec::new(),
+        simulators: Vec::new(),
     };
     for (name, (net, gateway)) in &placed.networks {
         let docker_name = format!("hearth-{id}-{name}");
@@ -113,6 +132,7 @@ pub fn up(input: &LabInput, dir: &Path, options: &UpOptions) -> Result<UpReport,
                         _ => None,
                     })
                     .collect(),
+                proxmox: m.proxmox.clone(),
             },
         );
     }
@@ -142,35 +162,64 @@ pub fn up(input: &LabInput, dir: &Path, options: &UpOptions) -> Result<UpReport,
     state::write(&paths.known_hosts(), &state::known_hosts(&lab, &host_keys))?;
     state::write(&paths.ssh_config(), &state::ssh_config(&paths, &lab))?;
 
-    let jobs: Vec<(&String, &MachineState)> = lab.machines.iter().collect();
+    // A Proxmox guest waits for its node's simulator to start it.
+    let jobs: Vec<(&String, &MachineState)> = lab.machines.iter().filter(|(_, m)| m.proxmox.is_none()).collect();
     let results = each(&jobs, options.jobs, |(name, m)| {
-        start_machine(&paths, &lab, name, m, &key, input.hostname(name))?;
+        start_machine(&paths, &lab, name, m, &key, input.hostname(name), None)?;
         wait_ready(&paths, name, options.ready_timeout)
     });
     for r in results {
         r?;
     }
+    if let Some(simulator) = &options.simulator {
+        lab.simulators = crate::pve::start_all(&paths, &lab, simulator, &guest_storages(&input.model))?;
+        lab.save(&paths)?;
+    }
 
     let statuses = crate::ops::status(dir)?;
     let offline = crate::ops::missing_images(&lab, &machines::service_images(&input.model, &machines))?;
+    let mut skipped = machines::skipped(&input.model);
+    if options.simulator.is_some() {
+        skipped.retain(|s| !machines::is_proxmox_api(s));
+    }
     Ok(UpReport {
         image: tag,
         image_built: built,
         machines: statuses,
-        skipped: machines::skipped(&input.model),
+        simulators: crate::pve::simulators(dir)?,
+        skipped,
         offline_images: offline,
         ssh_config: state::absolute(&paths.ssh_config()),
     })
 }
 
-/// Creates, provisions and starts one machine's container.
-fn start_machine(
+/// The storages each node's guests put their disks on beyond a simulator's defaults (`local`,
+/// `local-lvm`), by node.
+fn guest_storages(model: &hearth_model::Model) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for g in model.guests.values() {
+        let Some(storage) = g.storage.as_ref().filter(|s| !matches!(s.as_str(), "local" | "local-lvm")) else {
+            continue;
+        };
+        let node = model.hosts.get(&g.host).and_then(|h| h.node.clone()).unwrap_or_else(|| g.host.clone());
+        let list = out.entry(node).or_default();
+        if !list.contains(storage) {
+            list.push(storage.clone());
+        }
+    }
+    out
+}
+
+/// Creates, provisions and starts one machine's container; a Proxmox guest's with the limits
+/// its node's API gives it.
+pub(crate) fn start_machine(
     paths: &Paths,
     lab: &LabState,
     name: &str,
     m: &MachineState,
     key: &str,
     hostname: &str,
+    limits: Option<crate::guest::Limits>,
 ) -> Result<(), Error> {
     let net = &lab.networks[&m.network];
     let label = format!("{LABEL}={}", lab.id);
@@ -219,6 +268,15 @@ fn start_machine(
         let volume = format!("{}-docker", m.container);
         docker(["volume", "create", "--label", &label, &volume])?;
         args.extend(["--mount".to_string(), format!("type=volume,src={volume},dst=/var/lib/docker")]);
+    }
+    if let Some(limits) = limits {
+        args.extend(limits.args());
+    }
+    // A simulated node's host keeps its snippets where the node's simulator reads them.
+    if let Some(s) = lab.machines.values().filter_map(|g| g.proxmox.as_ref()).find(|p| p.host == name) {
+        let dir = state::absolute(&paths.snippets(&s.node));
+        std::fs::create_dir_all(&dir).map_err(Error::io(&dir))?;
+        args.extend(["-v".to_string(), format!("{}:/var/lib/vz/snippets", dir.display())]);
     }
     args.extend([lab.image.clone(), "/lib/systemd/systemd".to_string()]);
     docker(&args)?;
@@ -289,7 +347,7 @@ fn stage_file(stage: &Path, rel: &str, content: &str, mode: u32) -> Result<(), E
 
 /// Waits until the machine answers SSH through the generated `ssh_config`, which checks the key,
 /// the host key and the config in one go.
-fn wait_ready(paths: &Paths, name: &str, timeout: Duration) -> Result<(), Error> {
+pub(crate) fn wait_ready(paths: &Paths, name: &str, timeout: Duration) -> Result<(), Error> {
     let deadline = Instant::now() + timeout;
     loop {
         let out = process::output(Command::new("ssh").arg("-F").arg(paths.ssh_config()).args([

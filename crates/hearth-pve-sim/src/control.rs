@@ -7,6 +7,9 @@
 //! - `GET /_sim/stats` (requests, refusals, most tasks at once), `DELETE /_sim/stats`
 //! - `GET /_sim/state`
 //! - `PUT /_sim/volumes/STORAGE/NAME` with `{"content": "snippets", "size": 1024}`
+//! - `POST /_sim/pct` with `{"argv": ["pct", "set", "101", "-mp0", "/tank/media,mp=/media"]}`:
+//!   the stand-in for root's `pct set` over SSH on the node (bind mounts, `devN`, feature flags,
+//!   which the API refuses a token), acting on the config as `pct` acts on the config file
 
 use axum::body::{Body, to_bytes};
 use axum::http::Request as HttpRequest;
@@ -24,6 +27,12 @@ use crate::state::Volume;
 enum NewRules {
     Many { rules: Vec<Rule> },
     One(Rule),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pct {
+    argv: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -63,6 +72,16 @@ pub async fn handle(sim: &Sim, method: &str, path: &str, req: HttpRequest<Body>)
             sim.with_stats(|st| *st = crate::sim::Stats::default());
             Ok(Value::Null)
         }
+        ("POST", "/pct") => match body_json::<Pct>(req).await {
+            Ok(Pct { argv }) => match pct_set(sim, &argv) {
+                Ok(()) => {
+                    sim.persist();
+                    Ok(Value::Null)
+                }
+                Err(e) => Err(ApiError::Status(400, e)),
+            },
+            Err(e) => Err(e),
+        },
         ("GET", "/state") => Ok(sim.with_state(|s| serde_json::to_value(&*s).unwrap_or(Value::Null))),
         ("PUT", p) if p.starts_with("/volumes/") => {
             let rest = &p["/volumes/".len()..];
@@ -97,4 +116,41 @@ pub async fn handle(sim: &Sim, method: &str, path: &str, req: HttpRequest<Body>)
         Ok(v) => ok(v),
         Err(e) => e.into_response(),
     }
+}
+
+/// `pct set VMID -KEY VALUE ... [-delete KEYS]` on the simulator's state, as root runs it on the
+/// node: no permission check and no digest, the guest's config lock respected.
+pub fn pct_set(sim: &Sim, argv: &[String]) -> Result<(), String> {
+    let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let ["pct", "set", vmid, rest @ ..] = words.as_slice() else {
+        return Err(format!("only `pct set VMID -KEY VALUE ...` is simulated, not `{}`", argv.join(" ")));
+    };
+    let vmid: u32 = vmid.parse().map_err(|_| format!("`{vmid}` is not a guest id"))?;
+    sim.with_state(|s| {
+        let node = s.node.clone();
+        let g = s
+            .guests
+            .get_mut(&vmid)
+            .filter(|g| g.kind == crate::state::Kind::Lxc)
+            .ok_or_else(|| format!("Configuration file 'nodes/{node}/lxc/{vmid}.conf' does not exist"))?;
+        if let Some(task) = &g.flock {
+            return Err(format!("CT {vmid} is locked by task {task}: try again"));
+        }
+        for pair in rest.chunks(2) {
+            let [key, value] = pair else {
+                return Err(format!("`{}` has no value", pair.first().copied().unwrap_or_default()));
+            };
+            let Some(key) = key.strip_prefix('-') else {
+                return Err(format!("`{key}` is not an option (`-KEY VALUE`)"));
+            };
+            if key == "delete" {
+                for k in value.split(',').filter(|k| !k.is_empty()) {
+                    g.config.remove(k);
+                }
+            } else {
+                g.config.insert(key.to_string(), (*value).to_string());
+            }
+        }
+        Ok(())
+    })
 }

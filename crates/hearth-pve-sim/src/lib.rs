@@ -17,7 +17,7 @@ pub mod tls;
 use std::sync::Arc;
 
 pub use faults::{FaultKind, Faults, Rule};
-pub use runtime::{CommandRuntime, DockerRuntime, GuestInfo, NoRuntime, Runtime, Started};
+pub use runtime::{CommandRuntime, DockerRuntime, GuestInfo, NoRuntime, Runtime, Started, not_runnable};
 pub use schema::Schema;
 pub use sim::{Config, Sim, Token};
 pub use state::State;

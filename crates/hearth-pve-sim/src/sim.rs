@@ -72,6 +72,8 @@ pub enum Effect {
     /// Stop, then start (a reboot).
     Restart(GuestInfo),
     Destroy(GuestInfo),
+    /// A running guest's limits changed (memory, cores) and apply at once.
+    Update(GuestInfo),
 }
 
 /// A task's work, run under the state lock when the task's time is up.
@@ -105,6 +107,8 @@ pub struct Request {
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct Stats {
     pub requests: u64,
+    /// Requests by method (`POST`, `PUT`, …), refused ones included.
+    pub methods: std::collections::BTreeMap<String, u64>,
     pub refused: Vec<Refusal>,
     pub max_concurrent_tasks: usize,
 }
@@ -159,6 +163,7 @@ impl Sim {
     pub fn record(&self, method: &str, path: &str, outcome: Result<(), (u16, String)>) {
         self.with_stats(|st| {
             st.requests += 1;
+            *st.methods.entry(method.to_string()).or_default() += 1;
             if let Err((status, message)) = outcome
                 && st.refused.len() < 1000
             {
@@ -299,6 +304,18 @@ impl Sim {
         upid
     }
 
+    /// Hands a running guest's changed limits to the runtime outside any task (a container's
+    /// `PUT …/config` answers at once); a failure goes to stderr, the config change stands.
+    pub async fn update_runtime(self: &Arc<Self>, guest: GuestInfo) {
+        let runtime = Arc::clone(&self.runtime);
+        let vmid = guest.vmid;
+        match tokio::task::spawn_blocking(move || runtime.update(&guest)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("hearth-pve-sim: guest {vmid}: applying changed limits failed: {e}"),
+            Err(e) => eprintln!("hearth-pve-sim: guest {vmid}: runtime hook crashed: {e}"),
+        }
+    }
+
     async fn apply_effect(self: &Arc<Self>, effect: Effect, log: &mut Vec<String>) -> Result<(), String> {
         let runtime = Arc::clone(&self.runtime);
         let call = move || match effect {
@@ -307,6 +324,7 @@ impl Sim {
             Effect::Stop(g) => runtime.stop(&g).map(|()| None),
             Effect::Restart(g) => runtime.stop(&g).and_then(|()| runtime.start(&g)).map(|s| Some((g, s))),
             Effect::Destroy(g) => runtime.destroy(&g).map(|()| None),
+            Effect::Update(g) => runtime.update(&g).map(|()| None),
         };
         let started = tokio::task::spawn_blocking(call).await.map_err(|e| format!("runtime hook crashed: {e}"))?;
         match started {

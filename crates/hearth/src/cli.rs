@@ -186,6 +186,29 @@ pub enum LabAction {
     },
     /// Remove every container, network and volume the lab created.
     Down(SpecArgs),
+    /// One lab node's Proxmox API simulator (started by `lab up`, not by hand).
+    #[command(name = "pve-node", hide = true)]
+    PveNode(PveNodeArgs),
+}
+
+/// The lab's simulator of one Proxmox node: its guests become lab machines when started.
+#[derive(Args)]
+pub struct PveNodeArgs {
+    /// The lab's state folder.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// The node's name.
+    #[arg(long)]
+    pub node: String,
+    /// Where to listen (loopback).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: String,
+    /// The simulator's state file.
+    #[arg(long)]
+    pub state: PathBuf,
+    /// A storage the node's guests use beyond `local` and `local-lvm` (repeatable).
+    #[arg(long = "extra-storage")]
+    pub storages: Vec<String>,
 }
 
 /// Which machines a deploy command acts on and how it reaches them.

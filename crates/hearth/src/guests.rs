@@ -4,9 +4,10 @@
 //! `.hearth/proxmox/NODE.fingerprint`, written on first contact only with `--proxmox-pin`), and
 //! the plan of each node's guests. Errors name the guest's lines in the operator's spec.
 //!
-//! With `--lab`, only nodes given with `--proxmox-endpoint` are asked (the simulator the test or
-//! the operator runs): the lab's own machines carry lab addresses and run no Proxmox API, and no
-//! packet may go to a spec address.
+//! With `--lab`, each node is asked at its lab simulator (`hearth lab up` starts one per node, on
+//! loopback, with the lab's own token), or at `--proxmox-endpoint`; never at a spec address.
+//! What the API refuses a token (`pct set` of bind mounts, devices, feature flags) goes to the
+//! simulator's `/_sim/pct`, the lab's stand-in for root's shell on the node.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -27,16 +28,32 @@ const TOKEN_ENV: &str = "HEARTH_PROXMOX_TOKEN";
 /// One node to ask: where, with what, and the spec's guests on it.
 pub struct Node {
     pub endpoint: Endpoint,
-    /// The host's machine, reached over SSH as the admin user with `sudo`; `None` with `--lab`
-    /// (the lab's host runs no `pct`) or an endpoint given on the command line.
-    shell: Option<hearth_deploy::Machine>,
-    /// The token's reference, read when the node is contacted.
-    token: String,
+    /// The host's machine, reached over SSH as the admin user with `sudo`; with `--lab` the
+    /// simulator's stand-in; none for an endpoint given on the command line.
+    shell: ShellKind,
+    /// The token, read when the node is contacted.
+    token: TokenSource,
     pub desired: Vec<DesiredGuest>,
     /// The host's own ZFS datasets and backup jobs.
     host: hearth_proxmox::host::DesiredHost,
     /// The spec host's name, for diagnostics at its line.
     host_name: String,
+}
+
+/// Where a node's token comes from.
+enum TokenSource {
+    /// A reference (`env:VAR`, `secret:NAME`, `op://…`).
+    Reference(String),
+    /// The lab's own token for its simulators.
+    Lab(PathBuf),
+}
+
+/// How apply gets root on a node for what the API refuses a token.
+enum ShellKind {
+    Ssh(hearth_deploy::Machine),
+    /// A lab simulator's `/_sim/pct` at this address (`HOST:PORT`).
+    Simulator(String),
+    None,
 }
 
 /// The nodes to ask, and those left out with why.
@@ -78,40 +95,46 @@ pub fn nodes(args: &GuestArgs, targets: &Targets) -> anyhow::Result<Guests> {
         let host_name = desired.first().map(|d| d.host.clone()).unwrap_or_default();
         let host = targets.model.hosts.get(&host_name);
         let overridden = overrides.remove(&node).or_else(|| overrides.remove(&host_name));
+        let simulator = targets.lab.as_ref().and_then(|(dir, _)| {
+            let sims = hearth_lab::simulators(dir).ok()?;
+            sims.into_iter().find(|s| s.node == node).map(|s| (dir.clone(), s))
+        });
+        let mut token =
+            TokenSource::Reference(host.and_then(|h| h.token.clone()).unwrap_or_else(|| format!("env:{TOKEN_ENV}")));
         // An endpoint given on the command line is a simulator or a tunnel: the host's spec
         // address is not contacted for anything, SSH included.
-        let shell = if targets.lab.is_some() || overridden.is_some() {
-            None
-        } else {
-            targets.machines.iter().find(|m| m.name == host_name).cloned()
-        };
-        let url = match (overridden, targets.lab.is_some()) {
-            (Some(url), _) => url,
-            (None, true) => {
+        let (url, shell) = match (overridden, targets.lab.is_some(), simulator) {
+            (Some(url), _, _) => (url, ShellKind::None),
+            (None, true, Some((dir, sim))) => {
+                token = TokenSource::Lab(dir);
+                let address = sim.url.trim_start_matches("http://").split('/').next().unwrap_or_default().to_string();
+                (sim.url, ShellKind::Simulator(address))
+            }
+            (None, true, None) => {
                 out.skipped.push((
                     node.clone(),
-                    format!("the lab runs no Proxmox API for it; pass `--proxmox-endpoint {node}=URL` (a simulator)"),
+                    format!("the lab runs no Proxmox simulator for it (run `hearth lab up` again), or pass `--proxmox-endpoint {node}=URL`"),
                 ));
                 continue;
             }
-            (None, false) => {
-                match host.and_then(|h| h.api.clone()) {
-                    Some(api) => api,
-                    None => {
-                        out.skipped.push((
+            (None, false, _) => {
+                let Some(api) = host.and_then(|h| h.api.clone()) else {
+                    out.skipped.push((
                         node.clone(),
-                        format!("host `{host_name}` has no `proxmox.api`; add it, or pass `--proxmox-endpoint {node}=URL`"),
+                        format!(
+                            "host `{host_name}` has no `proxmox.api`; add it, or pass `--proxmox-endpoint {node}=URL`"
+                        ),
                     ));
-                        continue;
-                    }
-                }
+                    continue;
+                };
+                let shell = targets.machines.iter().find(|m| m.name == host_name).cloned();
+                (api, shell.map_or(ShellKind::None, ShellKind::Ssh))
             }
         };
         let trust = match &args.ca {
             Some(ca) => Trust::Ca(ca.clone()),
             None => Trust::Pinned { file: hearth_proxmox::tls::pin_file(&state, &node), pin_new: args.pin },
         };
-        let token = host.and_then(|h| h.token.clone()).unwrap_or_else(|| format!("env:{TOKEN_ENV}"));
         let desired_host = hearth_proxmox::host::desired_host(&targets.model, &host_name);
         out.nodes.push(Node {
             endpoint: Endpoint { node, url, trust },
@@ -129,8 +152,12 @@ pub fn nodes(args: &GuestArgs, targets: &Targets) -> anyhow::Result<Guests> {
 }
 
 /// The token of a node: its reference read from the environment, 1Password or the store (a
-/// `secret:NAME` declared under `secrets:` reads from where the declaration says).
-fn token(targets: &Targets, reference: &str) -> anyhow::Result<Token> {
+/// `secret:NAME` declared under `secrets:` reads from where the declaration says), or the lab's.
+fn token(targets: &Targets, source: &TokenSource) -> anyhow::Result<Token> {
+    let reference = match source {
+        TokenSource::Reference(r) => r,
+        TokenSource::Lab(dir) => return Ok(Token::parse(&hearth_lab::simulator_token(dir)?)?),
+    };
     let mut reference = reference.to_string();
     if let Some(name) = reference.strip_prefix("secret:")
         && let Some(d) = targets.model.declared_secrets.iter().find(|d| d.name == name && d.source != "generated")
@@ -168,8 +195,9 @@ pub async fn plan(targets: &Targets, guests: Guests, allow_destroy: &[String]) -
             let actual = client.actual().await?;
             let mut plan = hearth_proxmox::plan_node(&name, &node.desired, &actual, allow_destroy);
             let shell: Arc<dyn hearth_proxmox::NodeShell> = match node.shell {
-                Some(machine) => Arc::new(SshShell { machine, ssh: targets.ssh.clone() }),
-                None => Arc::new(hearth_proxmox::NoShell),
+                ShellKind::Ssh(machine) => Arc::new(SshShell { machine, ssh: targets.ssh.clone() }),
+                ShellKind::Simulator(address) => Arc::new(SimulatorShell { address }),
+                ShellKind::None => Arc::new(hearth_proxmox::NoShell),
             };
             plan.host = hearth_proxmox::host::plan_host(&client, shell.as_ref(), &node.host).await?;
             anyhow::Ok(Planned { host: node.host_name, client: Arc::new(client), shell, plan, desired: node.desired })
@@ -335,6 +363,37 @@ impl hearth_proxmox::NodeShell for SshShell {
                 let err = String::from_utf8_lossy(&out.stderr);
                 Err(format!("`{}` failed: {}", argv.join(" "), err.trim()))
             }
+        })
+    }
+}
+
+/// Root on a lab node: its simulator's `POST /_sim/pct`, which acts on the guest's config as
+/// `pct set` does on the node (plain HTTP on loopback, so a few lines of HTTP/1.1 suffice).
+struct SimulatorShell {
+    address: String,
+}
+
+impl hearth_proxmox::NodeShell for SimulatorShell {
+    fn run<'a>(&'a self, _node: &'a str, argv: &'a [String]) -> hearth_proxmox::shell::ShellFuture<'a> {
+        Box::pin(async move {
+            use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+            let body = serde_json::json!({ "argv": argv }).to_string();
+            let request = format!(
+                "POST /_sim/pct HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                self.address,
+                body.len()
+            );
+            let fail = |e: std::io::Error| format!("the lab's simulator at {} did not answer: {e}", self.address);
+            let mut stream = tokio::net::TcpStream::connect(&self.address).await.map_err(fail)?;
+            stream.write_all(request.as_bytes()).await.map_err(fail)?;
+            let mut answer = String::new();
+            stream.read_to_string(&mut answer).await.map_err(fail)?;
+            let status = answer.split_whitespace().nth(1).unwrap_or_default();
+            if status == "200" {
+                return Ok(());
+            }
+            let detail = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b).trim();
+            Err(format!("`{}` failed on the lab's simulator: {status} {detail}", argv.join(" ")))
         })
     }
 }

@@ -10,6 +10,8 @@ mod checker;
 mod import;
 #[path = "cli/lab.rs"]
 mod lab;
+#[path = "cli/lab_proxmox.rs"]
+mod lab_proxmox;
 #[path = "cli/lab_watch.rs"]
 mod lab_watch;
 #[path = "cli/lab_watcher.rs"]

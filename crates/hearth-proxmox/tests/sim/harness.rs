@@ -89,25 +89,7 @@ pub struct SimShell(pub Arc<Sim>);
 
 impl NodeShell for SimShell {
     fn run<'a>(&'a self, _node: &'a str, argv: &'a [String]) -> ShellFuture<'a> {
-        let result = (|| {
-            let words: Vec<&str> = argv.iter().map(String::as_str).collect();
-            let ["pct", "set", vmid, rest @ ..] = words.as_slice() else {
-                return Err(format!("not a `pct set`: {argv:?}"));
-            };
-            let vmid: u32 = vmid.parse().map_err(|_| format!("bad vmid {vmid}"))?;
-            let rest: Vec<String> = rest.iter().map(|s| (*s).to_string()).collect();
-            self.0.with_state(|s| {
-                let g = s.guests.get_mut(&vmid).ok_or_else(|| format!("CT {vmid} does not exist"))?;
-                for pair in rest.chunks(2) {
-                    let [key, value] = pair else { return Err("odd arguments".to_string()) };
-                    match key.as_str() {
-                        "-delete" => value.split(',').for_each(|k| drop(g.config.remove(k))),
-                        k => drop(g.config.insert(k.trim_start_matches('-').to_string(), value.clone())),
-                    }
-                }
-                Ok(())
-            })
-        })();
+        let result = hearth_pve_sim::control::pct_set(&self.0, argv);
         Box::pin(async move { result })
     }
 }

@@ -101,81 +101,96 @@ pub async fn config_put(cx: &Ctx<'_>, kind: Kind, asynchronous: bool) -> Result<
     let digest = cx.text("digest");
     let skiplock = cx.flag("skiplock");
     let sim = cx.sim;
-    sim.with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
-        let g = s.guests.get(&vmid).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
-        if kind == Kind::Lxc {
-            let unprivileged = g.config.get("unprivileged").is_some_and(|u| u == "1");
-            check_ct_perm(cx, Some(&g.config), &mut changes.iter().map(|(k, v)| (k, v)), &delete, unprivileged)?;
-        }
-        check_digest(g, digest.as_deref())?;
-        // Setting or clearing `lock` itself is how an operator unlocks a guest.
-        if !changes.iter().any(|(k, _)| k == "lock") && !delete.iter().any(|k| k == "lock") {
-            check_lock(g, skiplock)?;
-        }
-        // A running guest takes only hot-pluggable changes at once; the rest waits in
-        // `[PENDING]` for its next start, as `qm set` and `pct set` on a running guest do.
-        let exists = |key: &str| g.config.contains_key(key);
-        let deferred = |key: &str, deleting: bool| g.running && !hot_pluggable(kind, key, exists(key), deleting);
-        let mut config = g.config.clone();
-        let mut pending = g.pending.clone();
-        let mut pending_delete = g.pending_delete.clone();
-        for key in &delete {
-            if key == "rootfs" {
-                return Err(ApiError::param("delete", "unable to delete required option 'rootfs'"));
+    let (answer, live) = sim
+        .with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
+            let g = s.guests.get(&vmid).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
+            if kind == Kind::Lxc {
+                let unprivileged = g.config.get("unprivileged").is_some_and(|u| u == "1");
+                check_ct_perm(cx, Some(&g.config), &mut changes.iter().map(|(k, v)| (k, v)), &delete, unprivileged)?;
             }
-            pending.remove(key);
-            if deferred(key, true) {
-                if config.contains_key(key) && !pending_delete.contains(key) {
-                    pending_delete.push(key.clone());
+            check_digest(g, digest.as_deref())?;
+            // Setting or clearing `lock` itself is how an operator unlocks a guest.
+            if !changes.iter().any(|(k, _)| k == "lock") && !delete.iter().any(|k| k == "lock") {
+                check_lock(g, skiplock)?;
+            }
+            // A running guest takes only hot-pluggable changes at once; the rest waits in
+            // `[PENDING]` for its next start, as `qm set` and `pct set` on a running guest do.
+            let exists = |key: &str| g.config.contains_key(key);
+            let deferred = |key: &str, deleting: bool| g.running && !hot_pluggable(kind, key, exists(key), deleting);
+            let mut config = g.config.clone();
+            let mut pending = g.pending.clone();
+            let mut pending_delete = g.pending_delete.clone();
+            for key in &delete {
+                if key == "rootfs" {
+                    return Err(ApiError::param("delete", "unable to delete required option 'rootfs'"));
                 }
-            } else {
-                config.remove(key);
-            }
-        }
-        let mut new_keys = Vec::new();
-        for (k, v) in &changes {
-            let v = if k == "tags" { normalize_tags(v) } else { v.clone() };
-            pending_delete.retain(|d| d != k);
-            if deferred(k, false) {
-                if config.get(k) == Some(&v) {
-                    pending.remove(k);
+                pending.remove(key);
+                if deferred(key, true) {
+                    if config.contains_key(key) && !pending_delete.contains(key) {
+                        pending_delete.push(key.clone());
+                    }
                 } else {
-                    pending.insert(k.clone(), v);
+                    config.remove(key);
                 }
-                continue;
             }
-            if config.get(k) != Some(&v) {
-                new_keys.push(k.clone());
+            let mut new_keys = Vec::new();
+            for (k, v) in &changes {
+                let v = if k == "tags" { normalize_tags(v) } else { v.clone() };
+                pending_delete.retain(|d| d != k);
+                if deferred(k, false) {
+                    if config.get(k) == Some(&v) {
+                        pending.remove(k);
+                    } else {
+                        pending.insert(k.clone(), v);
+                    }
+                    continue;
+                }
+                if config.get(k) != Some(&v) {
+                    new_keys.push(k.clone());
+                }
+                config.insert(k.clone(), v);
             }
-            config.insert(k.clone(), v);
-        }
-        let log = allocate_disks(s, kind, vmid, &mut config, Some(&new_keys)).map_err(ApiError::fail)?;
-        let g = s.guests.get_mut(&vmid).ok_or_else(|| ApiError::fail("guest vanished"))?;
-        g.config = config;
-        g.pending = pending;
-        g.pending_delete = pending_delete;
-        if !asynchronous {
-            return Ok(Value::Null);
-        }
-        let body = Box::new(move |_: &mut State, out: &mut Vec<String>| {
-            out.extend(log);
-            out.push("update VM config".into());
-            Ok(Effect::None)
-        });
-        Ok(json!(sim.spawn_task(
-            s,
-            cx.req,
-            crate::sim::TaskSpec {
-                kind: "qmconfig".into(),
-                id: vmid.to_string(),
-                hold: Some(vmid),
-                body,
-                on_fail: None
+            let log = allocate_disks(s, kind, vmid, &mut config, Some(&new_keys)).map_err(ApiError::fail)?;
+            let g = s.guests.get_mut(&vmid).ok_or_else(|| ApiError::fail("guest vanished"))?;
+            g.config = config;
+            g.pending = pending;
+            g.pending_delete = pending_delete;
+            // A running guest's new limits reach whatever runs it at once, as the real node writes
+            // a container's cgroup and hot-plugs a VM's memory.
+            let live = g.running && new_keys.iter().any(|k| LIMITS.contains(&k.as_str()));
+            let info = live.then(|| GuestInfo::of(g));
+            if !asynchronous {
+                return Ok((Value::Null, info));
             }
-        )))
-    })
-    .await
+            let body = Box::new(move |_: &mut State, out: &mut Vec<String>| {
+                out.extend(log);
+                out.push("update VM config".into());
+                Ok(info.map_or(Effect::None, Effect::Update))
+            });
+            Ok((
+                json!(sim.spawn_task(
+                    s,
+                    cx.req,
+                    crate::sim::TaskSpec {
+                        kind: "qmconfig".into(),
+                        id: vmid.to_string(),
+                        hold: Some(vmid),
+                        body,
+                        on_fail: None
+                    }
+                )),
+                None,
+            ))
+        })
+        .await?;
+    if let (Value::Null, Some(info)) = (&answer, live) {
+        sim.update_runtime(info).await;
+    }
+    Ok(answer)
 }
+
+/// The config keys whose change on a running guest its runtime applies at once.
+const LIMITS: &[&str] = &["memory", "swap", "cores", "cpulimit"];
 
 pub fn status_current(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
     let node = cx.sim.node();

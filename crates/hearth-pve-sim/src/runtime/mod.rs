@@ -8,7 +8,7 @@ mod command;
 mod docker;
 
 pub use command::CommandRuntime;
-pub use docker::DockerRuntime;
+pub use docker::{DockerRuntime, not_runnable};
 
 use crate::state::{Guest, Kind};
 
@@ -76,6 +76,12 @@ pub trait Runtime: Send + Sync {
     fn stop(&self, guest: &GuestInfo) -> Result<(), String>;
     /// Removes whatever the runtime made for a guest.
     fn destroy(&self, guest: &GuestInfo) -> Result<(), String>;
+    /// Applies a running guest's changed limits at once (memory, cores), as the real node does
+    /// for a container's cgroup; the default does nothing.
+    fn update(&self, guest: &GuestInfo) -> Result<(), String> {
+        let _ = guest;
+        Ok(())
+    }
 }
 
 /// Guests run only in the simulator's state.

@@ -1,5 +1,6 @@
 //! `hearth lab up|status|exec|ssh|down`: the homelab on the local Docker engine. Data (machines,
-//! what was skipped, missing images) goes to stdout; progress and timings to stderr.
+//! Proxmox simulators, what was skipped, missing images) goes to stdout; progress and timings to
+//! stderr. `up` starts each Proxmox node's simulator as this binary's hidden `lab pve-node`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -14,9 +15,12 @@ pub fn run(action: LabAction, format: Format) -> anyhow::Result<ExitCode> {
     match action {
         LabAction::Up(args) => up(&args.path, format),
         LabAction::Status(args) => {
-            print!("{}", machines_table(&hearth_lab::status(&hearth_lab::state_dir(&args.path))?));
+            let dir = hearth_lab::state_dir(&args.path);
+            print!("{}", machines_table(&hearth_lab::status(&dir)?));
+            print!("{}", simulators_text(&hearth_lab::simulators(&dir)?));
             Ok(ExitCode::SUCCESS)
         }
+        LabAction::PveNode(args) => crate::commands::lab_node::run(&args),
         LabAction::Exec { machine, command, spec } => {
             let code = hearth_lab::exec(&hearth_lab::state_dir(&spec), &machine, &command)?;
             Ok(exit_code(code))
@@ -29,8 +33,8 @@ pub fn run(action: LabAction, format: Format) -> anyhow::Result<ExitCode> {
             let started = Instant::now();
             let report = hearth_lab::down(&hearth_lab::state_dir(&args.path))?;
             println!(
-                "removed {} containers, {} networks, {} volumes, {} proxies, {} routes",
-                report.containers, report.networks, report.volumes, report.proxies, report.routes
+                "removed {} containers, {} networks, {} volumes, {} proxies, {} Proxmox simulators, {} routes",
+                report.containers, report.networks, report.volumes, report.proxies, report.simulators, report.routes
             );
             eprintln!("lab down in {:.1} s", started.elapsed().as_secs_f64());
             Ok(ExitCode::SUCCESS)
@@ -48,7 +52,11 @@ fn up(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
     let dir = hearth_lab::state_dir(&spec.root);
     let input = hearth_lab::prepare(&spec.root, hearth_catalog::builtin(), &dir)?;
     eprintln!("starting the lab of `{}` ({} files rendered for lab addresses)", spec.root.display(), input.files.len());
-    let report = hearth_lab::up(&input, &dir, &hearth_lab::UpOptions::default())?;
+    // Each Proxmox node's simulator is this very binary, so a user needs no other.
+    let program = std::env::current_exe()?;
+    let simulator = hearth_lab::Simulator { program, args: vec!["lab".into(), "pve-node".into()] };
+    let options = hearth_lab::UpOptions { simulator: Some(simulator), ..hearth_lab::UpOptions::default() };
+    let report = hearth_lab::up(&input, &dir, &options)?;
     print!("{}", up_text(&report));
     let image = if report.image_built { "built" } else { "cached" };
     eprintln!(
@@ -62,6 +70,7 @@ fn up(path: &Path, format: Format) -> anyhow::Result<ExitCode> {
 
 fn up_text(report: &hearth_lab::UpReport) -> String {
     let mut out = machines_table(&report.machines);
+    out.push_str(&simulators_text(&report.simulators));
     for s in &report.skipped {
         let _ = writeln!(out, "skipped on {}: {} ({})", s.machine, s.what, s.reason);
     }
@@ -80,6 +89,16 @@ fn machines_table(machines: &[hearth_lab::MachineStatus]) -> String {
     for m in machines {
         let docker = if m.docker { " (docker)" } else { "" };
         let _ = writeln!(out, "{:w$}  {:a$}  {:n$}  {}{docker}", m.name, m.address, m.network, m.state);
+    }
+    out
+}
+
+/// One line per Proxmox simulator: node, host machine, API URL, process.
+fn simulators_text(simulators: &[hearth_lab::SimulatorStatus]) -> String {
+    let mut out = String::new();
+    for s in simulators {
+        let state = if s.running { "running" } else { "stopped" };
+        let _ = writeln!(out, "proxmox node {} (host {}): simulator {} pid {} {state}", s.node, s.host, s.url, s.pid);
     }
     out
 }

@@ -12,6 +12,7 @@ mod docs;
 mod generations;
 mod import;
 mod lab;
+mod lab_node;
 mod plan;
 pub mod render;
 mod resolve;

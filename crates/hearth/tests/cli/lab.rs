@@ -130,10 +130,24 @@ fn lab_up_apply_noop_change_down() {
     let lab = Lab { spec: spec_path.clone() };
     let state = hearth_lab::state_dir(&lab.spec);
 
-    // Up: every machine runs; the Docker service's image is named as missing.
+    // Up: the Proxmox host runs with its node's simulator; the guests wait for `apply` to create
+    // them through the API; the Docker service's image is named as missing.
     let up = ok(&["lab", "up", spec]);
     assert!(up.stdout.contains(&format!("image not available offline: `{WHOAMI}`")), "{}", up.stdout);
-    assert!(up.stdout.contains("skipped on pve"), "{}", up.stdout);
+    assert!(up.stdout.contains("proxmox node pve (host pve): simulator http://127.0.0.1:"), "{}", up.stdout);
+    let status = ok(&["lab", "status", spec]);
+    assert!(status.stdout.lines().any(|l| l.starts_with("pve") && l.contains("running")), "{}", status.stdout);
+    for machine in ["apps", "db", "edge", "mon"] {
+        assert!(
+            status.stdout.lines().any(|l| l.starts_with(machine) && l.contains("not created")),
+            "{}",
+            status.stdout
+        );
+    }
+
+    // The guests first, through the simulator, so the whoami image can go into `apps`.
+    let guests = ok(&["apply", spec, "--lab", "--yes", "--only-guests"]);
+    assert!(guests.stdout.contains("apps") && guests.stdout.contains("created"), "{}", guests.stdout);
     let status = ok(&["lab", "status", spec]);
     for machine in ["apps", "db", "edge", "mon", "pve"] {
         assert!(status.stdout.lines().any(|l| l.starts_with(machine) && l.contains("running")), "{}", status.stdout);
@@ -181,9 +195,7 @@ fn lab_up_apply_noop_change_down() {
     assert_eq!(changed_machines(spec), ["edge", "mon"]);
     let plan = ok(&["plan", spec, "--lab"]);
     assert!(plan.stdout.contains("hearth.yaml:"), "each file names its spec lines: {}", plan.stdout);
-    // The Proxmox host's guest definitions belong to the Proxmox API, which the lab skips.
-    let skipped = "skipped on pve: /etc/hearth/proxmox/";
-    assert!(plan.stderr.contains(skipped), "{}", plan.stderr);
+    // The Proxmox host's guest definitions are deployed and unchanged.
     assert!(!plan.stdout.contains("/etc/hearth/proxmox/"), "{}", plan.stdout);
     let changed = ok(&["apply", spec, "--lab", "--yes"]);
     let results: Vec<(&str, &str)> = changed
