@@ -61,16 +61,22 @@ impl Drop for Lab {
     }
 }
 
-pub(super) fn lab_possible() -> bool {
+/// The lab tests share the one Docker engine and the machine's two cores: they run one at a
+/// time, each holding this while its lab is up.
+static LAB: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Whether a lab can run here; when it can, the guard that keeps other lab tests waiting.
+pub(super) fn lab_possible() -> Option<std::sync::MutexGuard<'static, ()>> {
     if hearth_lab::engine_answers() {
-        return true;
+        // A lab test that failed poisoned the lock; the next one still runs on a clean engine.
+        return Some(LAB.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
     }
     assert!(
         std::env::var("HEARTH_REQUIRE_LAB").as_deref() != Ok("1"),
         "HEARTH_REQUIRE_LAB=1 but no Docker engine answers"
     );
     eprintln!("skipped: no Docker engine answers `docker info`");
-    false
+    None
 }
 
 /// Builds the whoami image from the lab's own image: Python's `http.server` with the files it
@@ -119,9 +125,9 @@ fn labelled(kind: &str, id: &str) -> String {
 
 #[test]
 fn lab_up_apply_noop_change_down() {
-    if !lab_possible() {
+    let Some(_lab) = lab_possible() else {
         return;
-    }
+    };
     let dir = tempdir();
     let spec_path = dir.join("hearth.yaml");
     std::fs::copy(repo_root().join("tests/lab/homelab.yaml"), &spec_path).expect("copy the spec");
