@@ -151,7 +151,9 @@ fn lab_up_apply_noop_change_down() {
         );
     }
 
-    // The guests first, through the simulator, so the whoami image can go into `apps`.
+    // The guests first, through the simulator, so the whoami image can go into `apps`; the VM
+    // boots with the cloud-init snippet its host's files hold, so the host's files go before.
+    ok(&["apply", spec, "--lab", "--yes", "--no-guests", "--machine", "pve"]);
     let guests = ok(&["apply", spec, "--lab", "--yes", "--only-guests"]);
     assert!(guests.stdout.contains("apps") && guests.stdout.contains("created"), "{}", guests.stdout);
     let status = ok(&["lab", "status", spec]);

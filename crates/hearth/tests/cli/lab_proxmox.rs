@@ -114,6 +114,8 @@ fn lab_creates_guests_through_the_simulated_api() {
     let spec_path = dir.join("hearth.yaml");
     std::fs::copy(repo_root().join("tests/lab/proxmox.yaml"), &spec_path).expect("copy the spec");
     let spec = spec_path.to_str().expect("utf-8");
+    // Resolving makes the secret store and its identity, as an operator's first step does.
+    ok(&["resolve", spec]);
     let lab = Lab(spec_path.clone());
     let state = hearth_lab::state_dir(&lab.0);
 

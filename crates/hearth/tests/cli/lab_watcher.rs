@@ -40,6 +40,8 @@ fn apply_deploys_the_watcher_and_its_page_answers() {
     let spec_path = dir.join("hearth.yaml");
     std::fs::copy(repo_root().join("tests/lab/watcher.yaml"), &spec_path).expect("copy the spec");
     let spec = spec_path.to_str().expect("utf-8");
+    // Resolving makes the secret store and its identity, as an operator's first step does.
+    ok(&["resolve", spec]);
     let lab = Lab { spec: spec_path.clone() };
     ok(&["lab", "up", spec]);
     let state = hearth_lab::load_state(&hearth_lab::state_dir(&lab.spec)).expect("lab state");
