@@ -25,10 +25,18 @@ impl Limits {
         let memory = format!("{}m", self.memory_mib);
         let mut out = vec!["--memory".to_string(), memory.clone(), "--memory-swap".to_string(), memory];
         if let Some(cores) = self.cores {
-            out.extend(["--cpus".to_string(), cores.to_string()]);
+            out.extend(["--cpus".to_string(), lab_cpus(cores).to_string()]);
         }
         out
     }
+}
+
+/// A guest's cores as the lab can grant them: Docker refuses `--cpus` above the engine's own
+/// count, and a lab on a small machine still runs a guest sized for a bigger host (its limit is
+/// then every CPU there is).
+pub(crate) fn lab_cpus(cores: u32) -> u32 {
+    let here = std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
+    cores.clamp(1, here)
 }
 
 /// The lab machine of guest `vmid` on `node`, if the lab has one (a guest that gets no files,
@@ -124,4 +132,19 @@ pub fn remove(dir: &Path, machine: &str) -> Result<(), Error> {
 /// The node's snippets folder (its host's `/var/lib/vz/snippets`) in the lab in `dir`.
 pub fn snippets_dir(dir: &Path, node: &str) -> std::path::PathBuf {
     Paths::new(dir).snippets(node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Limits, lab_cpus};
+
+    #[test]
+    fn cores_beyond_this_machine_get_every_cpu_it_has() {
+        let here = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        assert_eq!(lab_cpus(1), 1);
+        assert_eq!(lab_cpus(0), 1);
+        assert_eq!(lab_cpus(4096), here);
+        let args = Limits { memory_mib: 512, cores: Some(4096) }.args();
+        assert_eq!(args, ["--memory", "512m", "--memory-swap", "512m", "--cpus", &here.to_string()]);
+    }
 }

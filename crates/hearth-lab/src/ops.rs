@@ -151,7 +151,35 @@ pub fn fit(dir: &Path, input: &crate::LabInput, files: &mut Vec<hearth_render::F
     let (starts, stopped) = stack_starts(dir, input)?;
     skipped.extend(crate::limit_files(&input.model, &starts, files));
     not_started.extend(stopped);
+    files.extend(credential_drop_ins(files));
     Ok(Fitted { skipped, not_started })
+}
+
+/// The lab's containers cannot hand systemd credentials to a service that does not run as root:
+/// systemd makes `/run/credentials/UNIT` readable by root alone there (their `/run` has no ACLs),
+/// so a unit with a dynamic user and `LoadCredential=` could never read its secrets. In the lab
+/// such a unit runs as root through a drop-in, as every lab service already runs without user
+/// namespaces; on real machines the unit is deployed as rendered.
+fn credential_drop_ins(files: &[hearth_render::File]) -> Vec<hearth_render::File> {
+    files
+        .iter()
+        .filter(|f| f.kind == hearth_render::Kind::SystemdUnit)
+        .filter(|f| f.content.lines().any(|l| l.starts_with("LoadCredential=")))
+        .filter(|f| f.content.lines().any(|l| l == "DynamicUser=yes"))
+        .filter_map(|f| {
+            let unit = f.path.rsplit('/').next()?;
+            let text = "# Written by the lab: its containers cannot pass credentials to a dynamic user.\n[Service]\nDynamicUser=no\n";
+            Some(
+                hearth_render::File::new(
+                    &f.machine,
+                    format!("/etc/systemd/system/{unit}.d/hearth-lab-credentials.conf"),
+                    hearth_render::Kind::SystemdUnit,
+                    text,
+                )
+                .activate(hearth_render::Activation::Restart { unit: unit.to_string() }),
+            )
+        })
+        .collect()
 }
 
 /// Every service the lab in `dir` leaves out, with why (see [`fit`]).

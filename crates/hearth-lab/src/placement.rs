@@ -100,7 +100,14 @@ mod tests {
             .map(|m| {
                 let (rest, address) = m.split_once('=').map_or((*m, None), |(r, a)| (r, Some(a.parse().unwrap())));
                 let (name, network) = rest.split_once('@').map_or((rest, None), |(n, net)| (n, Some(net.to_string())));
-                Machine { name: name.to_string(), network, address, docker: false, interfaces: Vec::new(), proxmox: None }
+                Machine {
+                    name: name.to_string(),
+                    network,
+                    address,
+                    docker: false,
+                    interfaces: Vec::new(),
+                    proxmox: None,
+                }
             })
             .collect();
         let got = match place(&subnets, &gateways, &machines) {

@@ -186,10 +186,8 @@ pub fn config(model: &Model, w: &Watcher, facts: &[Fact], credentials: &mut BTre
                     .and_then(|s| model.services.get(s))
                     .map(|s| s.group.clone())
                     .filter(|g| !g.is_empty());
-                let watch = service
-                    .as_ref()
-                    .and_then(|s| model.services.get(s))
-                    .map_or(model.monitoring.watch, |s| s.watch);
+                let watch =
+                    service.as_ref().and_then(|s| model.services.get(s)).map_or(model.monitoring.watch, |s| s.watch);
                 let (interval_ms, timeout_ms) = schedule(&watch);
                 targets.push(WatchTarget {
                     id,

@@ -220,7 +220,7 @@ fn service_networks(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
         }
         let machine = e.value.on.value.as_str();
         let on: Vec<&str> = model.interfaces(machine).iter().map(|i| i.network.as_str()).collect();
-        if on.contains(&net.value.as_str()) || model.services.get(&e.name).is_none() {
+        if on.contains(&net.value.as_str()) || !model.services.contains_key(&e.name) {
             continue;
         }
         let mut d = Diagnostic::new(

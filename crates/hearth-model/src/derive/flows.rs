@@ -491,6 +491,19 @@ fn forwards(f: &mut Flows) {
     }
 }
 
+/// The watcher's status page, from exactly the networks and machines `monitoring.watcher.from`
+/// names: nothing else is let in, and a page on loopback is let in from nowhere.
+fn watcher(f: &mut Flows) {
+    let Some(w) = f.model.monitoring.watcher.clone() else { return };
+    if !w.beyond_loopback() {
+        return;
+    }
+    for from in w.from {
+        let reason = format!("{}: status page", crate::model::Watcher::UNIT);
+        f.add(from, &w.machine, w.listen.port(), L4::Tcp, reason, "monitoring/watcher");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::endpoint;
@@ -509,18 +522,5 @@ mod tests {
         for (url, want) in cases {
             assert_eq!(endpoint(url), want.map(|(h, p)| (h.to_string(), p)), "{url}");
         }
-    }
-}
-
-/// The watcher's status page, from exactly the networks and machines `monitoring.watcher.from`
-/// names: nothing else is let in, and a page on loopback is let in from nowhere.
-fn watcher(f: &mut Flows) {
-    let Some(w) = f.model.monitoring.watcher.clone() else { return };
-    if !w.beyond_loopback() {
-        return;
-    }
-    for from in w.from {
-        let reason = format!("{}: status page", crate::model::Watcher::UNIT);
-        f.add(from, &w.machine, w.listen.port(), L4::Tcp, reason, "monitoring/watcher");
     }
 }

@@ -120,7 +120,10 @@ impl Runtime for DockerRuntime {
         let mut args = strings(&["run", "--detach", "--name", &name, "--hostname", &g.name, "--label", &self.label]);
         args.extend(strings(&["--memory", &format!("{}m", g.memory_mib)]));
         if let Some(cores) = g.cores {
-            args.extend(strings(&["--cpus", &cores.to_string()]));
+            // Docker refuses more CPUs than the engine has; a guest sized for a bigger node
+            // gets all of them.
+            let here = std::thread::available_parallelism().map_or(1, |n| u32::try_from(n.get()).unwrap_or(u32::MAX));
+            args.extend(strings(&["--cpus", &cores.clamp(1, here).to_string()]));
         }
         if let Some(address) = &g.address
             && let Some(network) = self.network_for(address)?

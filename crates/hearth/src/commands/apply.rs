@@ -4,6 +4,7 @@
 //! The Proxmox hosts' files come first (the snippets VMs boot with), then the guests, then the
 //! files that go into them.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -109,6 +110,24 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
     if args.guests.only_guests {
         return Ok(if failed { ExitCode::from(3) } else { ExitCode::SUCCESS });
     }
+    // A watcher's machine this apply just created had no binary to compare before: it is
+    // inspected now, and the binary goes on before its files, as for any other machine.
+    let created_binary = match &binary {
+        None if !creating.is_empty() => runtime.block_on(ship::inspect(&targets, &BTreeSet::new()))?,
+        _ => None,
+    };
+    let upload = match created_binary.as_ref().filter(|b| b.upload) {
+        Some(b) => {
+            println!(
+                "{}: upload the `hearth` binary the watcher runs ({})",
+                b.machine.name,
+                hearth_render::watcher::BINARY
+            );
+            runtime.block_on(ship::upload(&targets, b))?;
+            Some(b)
+        }
+        None => upload,
+    };
     let rest = deploy(if hosts_first { &others } else { &targets.machines })?;
     if let Some(b) = upload {
         runtime.block_on(ship::restart(&targets, b))?;

@@ -391,6 +391,13 @@ fn examples_round_trip_through_their_rendered_compose_files() {
                     continue;
                 };
                 for (what, _) in differences(&shape(body), &shape(again)) {
+                    // A port bound to one address (a service on one of its machine's networks)
+                    // comes back published on every address: the import has no spec to name the
+                    // network from, and its report says so for that port.
+                    let port = what.strip_prefix("port ").map(|p| p.split(['/', '@']).next().unwrap_or(p));
+                    if port.is_some_and(|p| run.stderr.contains(&format!("port {p} was bound to"))) {
+                        continue;
+                    }
                     failures.push(format!("{example}/{machine}: `{service}`: {what}"));
                 }
             }

@@ -11,44 +11,8 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use super::lab::{Lab, lab_possible, ok};
 use super::{repo_root, tempdir};
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_hearth"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn hearth");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(args: &[&str]) -> Run {
-    let r = run(args);
-    assert_eq!(r.code, Some(0), "hearth {args:?} failed\nstdout:\n{}\nstderr:\n{}", r.stdout, r.stderr);
-    r
-}
-
-/// Takes the lab down however the test ends.
-struct Lab(std::path::PathBuf);
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if let Err(e) = hearth_lab::down(&hearth_lab::state_dir(&self.0)) {
-            eprintln!("lab down failed: {e}");
-        }
-    }
-}
 
 /// `GET PATH` (below the simulator's address) with the lab's token: the body as JSON.
 fn sim_get(state: &Path, path: &str) -> serde_json::Value {
@@ -79,12 +43,12 @@ fn sim_guests(state: &Path, kind: &str) -> Vec<u64> {
 
 /// Requests of `method` the simulator has served.
 fn requests(state: &Path, method: &str) -> u64 {
-    sim_get(state, "/_sim/stats")["methods"][method].as_u64().unwrap_or(0)
+    sim_get(state, "/_sim/stats")["data"]["methods"][method].as_u64().unwrap_or(0)
 }
 
 /// The simulator's refusals (schema check or otherwise): none is expected.
 fn refusals(state: &Path) -> serde_json::Value {
-    sim_get(state, "/_sim/stats")["refused"].clone()
+    sim_get(state, "/_sim/stats")["data"]["refused"].clone()
 }
 
 /// `docker inspect` of a lab container, or `None` when it does not exist.
@@ -107,7 +71,7 @@ fn ssh(state: &Path, machine: &str, cmd: &str) -> (bool, String) {
 
 #[test]
 fn lab_creates_guests_through_the_simulated_api() {
-    let Some(_lab) = super::lab::lab_possible() else {
+    let Some(_lab) = lab_possible() else {
         return;
     };
     let dir = tempdir();
@@ -116,8 +80,8 @@ fn lab_creates_guests_through_the_simulated_api() {
     let spec = spec_path.to_str().expect("utf-8");
     // Resolving makes the secret store and its identity, as an operator's first step does.
     ok(&["resolve", spec]);
-    let lab = Lab(spec_path.clone());
-    let state = hearth_lab::state_dir(&lab.0);
+    let lab = Lab { spec: spec_path.clone() };
+    let state = hearth_lab::state_dir(&lab.spec);
 
     // Up: the host and its node's simulator; no guest anywhere.
     let up = ok(&["lab", "up", spec]);

@@ -50,8 +50,13 @@ fn apply_deploys_the_watcher_and_its_page_answers() {
     let applied = ok(&["apply", spec, "--lab", "--yes"]);
     assert!(applied.stdout.contains("mon: upload the `hearth` binary"), "{}", applied.stdout);
     assert_eq!(exec(spec, "mon", &["systemctl", "is-active", "hearth-watch"]), (Some(0), "active".into()));
-    let (_, user) = exec(spec, "mon", &["systemctl", "show", "-p", "DynamicUser", "--value", "hearth-watch"]);
-    assert_eq!(user, "yes");
+    // The unit as rendered runs under a dynamic user; the lab's drop-in runs it as root, since
+    // its containers cannot pass credentials to any other user (`hearth_lab::fit`).
+    let (_, unit) = exec(spec, "mon", &["cat", "/etc/systemd/system/hearth-watch.service"]);
+    assert!(unit.lines().any(|l| l == "DynamicUser=yes"), "{unit}");
+    let (code, _) =
+        exec(spec, "mon", &["test", "-f", "/etc/systemd/system/hearth-watch.service.d/hearth-lab-credentials.conf"]);
+    assert_eq!(code, Some(0), "the lab's credentials drop-in is deployed");
     let (code, token) = exec(spec, "mon", &["cat", "/etc/hearth/watch/credentials/hearth-watch-token"]);
     assert!(code == Some(0) && token.len() >= 16, "the token is deployed");
 
