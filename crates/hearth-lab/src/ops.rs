@@ -155,20 +155,35 @@ pub fn fit(dir: &Path, input: &crate::LabInput, files: &mut Vec<hearth_render::F
     Ok(Fitted { skipped, not_started })
 }
 
-/// The lab's containers cannot hand systemd credentials to a service that does not run as root:
-/// systemd makes `/run/credentials/UNIT` readable by root alone there (their `/run` has no ACLs),
-/// so a unit with a dynamic user and `LoadCredential=` could never read its secrets. In the lab
-/// such a unit runs as root through a drop-in, as every lab service already runs without user
-/// namespaces; on real machines the unit is deployed as rendered.
+/// The lab's containers cannot hand systemd credentials to a service: systemd leaves
+/// `/run/credentials/UNIT` empty there (checked with a bare `systemd-run -p LoadCredential=…`), so
+/// a unit with `LoadCredential=` could never read its secrets. In the lab such a unit reads them
+/// where they were deployed instead, as root (the files are root's, mode 0600), through a drop-in;
+/// on real machines the unit is deployed as rendered. Run as root, SQLite hands its journal files
+/// to the database's owner with `fchown`, which a unit's `~@privileged` filter forbids: the
+/// drop-in allows `@chown` back. Only when every credential is a file of one folder named as the
+/// credential, which is how Hearth renders them.
 fn credential_drop_ins(files: &[hearth_render::File]) -> Vec<hearth_render::File> {
     files
         .iter()
         .filter(|f| f.kind == hearth_render::Kind::SystemdUnit)
-        .filter(|f| f.content.lines().any(|l| l.starts_with("LoadCredential=")))
-        .filter(|f| f.content.lines().any(|l| l == "DynamicUser=yes"))
         .filter_map(|f| {
             let unit = f.path.rsplit('/').next()?;
-            let text = "# Written by the lab: its containers cannot pass credentials to a dynamic user.\n[Service]\nDynamicUser=no\n";
+            let mut folders = std::collections::BTreeSet::new();
+            for l in f.content.lines() {
+                let Some((name, source)) = l.strip_prefix("LoadCredential=").and_then(|c| c.split_once(':')) else {
+                    continue;
+                };
+                let (folder, file) = source.rsplit_once('/')?;
+                if file != name {
+                    return None;
+                }
+                folders.insert(folder.to_string());
+            }
+            let [folder] = Vec::from_iter(folders).try_into().ok()?;
+            let text = format!(
+                "# Written by the lab: its containers cannot pass systemd credentials.\n[Service]\nLoadCredential=\nDynamicUser=no\nEnvironment=CREDENTIALS_DIRECTORY={folder}\nSystemCallFilter=@chown\n"
+            );
             Some(
                 hearth_render::File::new(
                     &f.machine,
