@@ -90,3 +90,30 @@ fn tail(text: &str) -> String {
     let start = lines.len().saturating_sub(8);
     lines[start..].join("\n")
 }
+
+/// Waits until `ready` answers for a daemon `cmd` just spawned as `child`, checking every
+/// `every` until `within` has passed. When the daemon exits first or never gets ready, it is
+/// ended (it may already have exited) and the error names `what` with the daemon's `log`.
+pub fn await_ready<T>(
+    child: &mut std::process::Child,
+    cmd: &Command,
+    log: &std::path::Path,
+    what: &str,
+    (within, every): (std::time::Duration, std::time::Duration),
+    mut ready: impl FnMut() -> Option<T>,
+) -> Result<T, Error> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        if let Some(value) = ready() {
+            return Ok(value);
+        }
+        let exited = child.try_wait().map_err(|e| spawn_error(cmd, e))?;
+        if exited.is_some() || std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            let detail = std::fs::read_to_string(log).unwrap_or_default();
+            return Err(Error::Command { command: line(cmd), stderr: format!("{what}: {}", detail.trim()) });
+        }
+        std::thread::sleep(every);
+    }
+}

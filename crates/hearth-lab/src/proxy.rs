@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::error::Error;
 use crate::process;
@@ -43,24 +43,11 @@ pub fn start(dir: &Path, network: &str, gateway: Ipv4Addr, subnet: &str) -> Resu
     cmd.stdin(Stdio::null()).stdout(log_file).stderr(err_file).process_group(0);
     let mut child = cmd.spawn().map_err(|e| process::spawn_error(&cmd, e))?;
     let addr = SocketAddr::from((gateway, PORT));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
-            return Ok(ProxyState { pid: child.id(), listen: addr.to_string(), config: conf });
-        }
-        let exited = child.try_wait().map_err(|e| process::spawn_error(&cmd, e))?;
-        if exited.is_some() || Instant::now() > deadline {
-            // Ending the proxy this call started; it may already have exited.
-            let _ = child.kill();
-            let _ = child.wait();
-            let detail = std::fs::read_to_string(&log).unwrap_or_default();
-            return Err(Error::Command {
-                command: process::line(&cmd),
-                stderr: format!("the proxy did not listen on {addr}: {}", detail.trim()),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let what = format!("the proxy did not listen on {addr}");
+    process::await_ready(&mut child, &cmd, &log, &what, (Duration::from_secs(10), Duration::from_millis(100)), || {
+        TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok().then_some(())
+    })?;
+    Ok(ProxyState { pid: child.id(), listen: addr.to_string(), config: conf })
 }
 
 /// Stops a proxy this lab started: only when the process with that id still runs tinyproxy with

@@ -108,32 +108,26 @@ fn start(
     // signals, as the proxies do.
     cmd.env("HEARTH_PVE_SIM_TOKEN", token).stdin(Stdio::null()).stdout(out).stderr(err).process_group(0);
     let mut child = cmd.spawn().map_err(|e| process::spawn_error(&cmd, e))?;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let printed = std::fs::read_to_string(&url_file).unwrap_or_default();
-        if let Some(url) = printed.lines().next().filter(|l| l.starts_with("http")) {
-            return Ok(SimulatorState {
-                node: node.to_string(),
-                host: host.to_string(),
-                pid: child.id(),
-                url: url.trim().to_string(),
-                state: state_file,
-                log: state::absolute(&log),
-            });
-        }
-        let exited = child.try_wait().map_err(|e| process::spawn_error(&cmd, e))?;
-        if exited.is_some() || Instant::now() > deadline {
-            // Ending the simulator this call started; it may already have exited.
-            let _ = child.kill();
-            let _ = child.wait();
-            let detail = std::fs::read_to_string(&log).unwrap_or_default();
-            return Err(Error::Command {
-                command: process::line(&cmd),
-                stderr: format!("the Proxmox simulator of node `{node}` did not listen: {}", detail.trim()),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let what = format!("the Proxmox simulator of node `{node}` did not listen");
+    let url = process::await_ready(
+        &mut child,
+        &cmd,
+        &log,
+        &what,
+        (Duration::from_secs(20), Duration::from_millis(50)),
+        || {
+            let printed = std::fs::read_to_string(&url_file).unwrap_or_default();
+            printed.lines().next().filter(|l| l.starts_with("http")).map(|l| l.trim().to_string())
+        },
+    )?;
+    Ok(SimulatorState {
+        node: node.to_string(),
+        host: host.to_string(),
+        pid: child.id(),
+        url,
+        state: state_file,
+        log: state::absolute(&log),
+    })
 }
 
 /// Whether the process with the recorded id is still this lab's simulator (its command line
