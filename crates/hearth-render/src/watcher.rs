@@ -117,20 +117,6 @@ pub enum WatchChannel {
     },
 }
 
-/// The watcher's defaults for HTTP, TCP and DNS checks when the spec sets no `watch:`, in
-/// milliseconds: the same as `hearth watch` on the controller uses (`hearth_watch::target`).
-const INTERVAL_MS: u64 = 30_000;
-const TIMEOUT_MS: u64 = 10_000;
-
-/// A rendered target's interval and timeout: the spec's, else the defaults; a timeout the spec
-/// leaves out is at most half the interval, so one run ends before the next is due (the
-/// checker refuses a timeout the spec sets at or over the interval).
-fn schedule(watch: &hearth_model::model::Watch) -> (u64, u64) {
-    let interval = watch.interval.map_or(INTERVAL_MS, |d| d.millis);
-    let timeout = watch.timeout.map_or(TIMEOUT_MS.min(interval / 2), |d| d.millis);
-    (interval, timeout)
-}
-
 pub fn render(cx: &Context, out: &mut Output) {
     let Some(w) = &cx.model.monitoring.watcher else { return };
     let facts = hearth_facts::facts(cx.model, cx.catalog);
@@ -188,7 +174,7 @@ pub fn config(model: &Model, w: &Watcher, facts: &[Fact], credentials: &mut BTre
                     .filter(|g| !g.is_empty());
                 let watch =
                     service.as_ref().and_then(|s| model.services.get(s)).map_or(model.monitoring.watch, |s| s.watch);
-                let (interval_ms, timeout_ms) = schedule(&watch);
+                let (interval_ms, timeout_ms) = watch.schedule_ms(hearth_model::model::Watch::DEFAULT_INTERVAL_MS);
                 targets.push(WatchTarget {
                     id,
                     machine: f.machine.clone(),

@@ -96,9 +96,6 @@ pub struct Target {
     pub fail_after: Option<u32>,
 }
 
-/// The watcher's timeout when the spec gives none.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// A target's interval, timeout and `fail_after` from its kind and the spec's `watch:` for its
 /// service (`hearth_model::Watch`, already merged over `monitoring.watch`).
 ///
@@ -108,13 +105,13 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// timeout is the spec's, else 10 s, or half the interval when that is shorter, so a run ends
 /// before the next is due (the checker refuses a timeout the spec sets at or over the interval).
 pub fn settings(kind: Kind, watch: &hearth_model::model::Watch) -> (Duration, Duration, Option<u32>) {
-    let millis = |d: hearth_spec::units::Duration| Duration::from_millis(d.millis);
-    let interval = match (kind, watch.interval) {
-        (Kind::Certificate | Kind::Backup, _) | (_, None) => kind.default_interval(),
-        (_, Some(i)) => millis(i),
+    let watch = match kind {
+        Kind::Certificate | Kind::Backup => hearth_model::model::Watch { interval: None, ..*watch },
+        _ => *watch,
     };
-    let timeout = watch.timeout.map_or_else(|| DEFAULT_TIMEOUT.min(interval / 2), millis);
-    (interval, timeout, watch.fail_after)
+    let default = u64::try_from(kind.default_interval().as_millis()).unwrap_or(u64::MAX);
+    let (interval, timeout) = watch.schedule_ms(default);
+    (Duration::from_millis(interval), Duration::from_millis(timeout), watch.fail_after)
 }
 
 /// The kind and probe of a fact, or `None` when the watcher leaves it to `hearth verify`.

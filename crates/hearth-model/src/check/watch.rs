@@ -18,8 +18,7 @@ const MAX_INTERVAL_MS: u64 = 86_400_000;
 const MIN_TIMEOUT_MS: u64 = 100;
 /// The watcher's own defaults where the spec gives none (`hearth-watch`'s per-kind interval of
 /// quick checks, its timeout and its `fail_after`).
-const DEFAULT_INTERVAL_MS: u64 = 30_000;
-const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+const DEFAULT_INTERVAL_MS: u64 = crate::model::Watch::DEFAULT_INTERVAL_MS;
 const DEFAULT_FAIL_AFTER: u32 = 3;
 const MAX_FAIL_AFTER: u32 = 100;
 /// Longer than this between the first failure and the alert is reported (W780).
@@ -168,7 +167,7 @@ fn interval_ok(i: &Sp<Duration>) -> bool {
 /// The watcher's timeout when the spec gives none: 10 s, or half the interval when shorter
 /// (`hearth-watch` applies the same rule).
 fn default_timeout(interval_ms: Option<u64>) -> u64 {
-    interval_ms.map_or(DEFAULT_TIMEOUT_MS, |i| DEFAULT_TIMEOUT_MS.min(i / 2))
+    crate::model::Watch::default_timeout_ms(interval_ms.unwrap_or(DEFAULT_INTERVAL_MS))
 }
 
 /// A duration as the spec writes it: whole seconds, minutes, hours or days when it is one,
