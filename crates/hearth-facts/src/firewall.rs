@@ -51,11 +51,18 @@ pub(crate) fn listeners<'m>(model: &'m Model, machine: &str, port: u16) -> Vec<&
 
 /// Each opening open from the machines it admits, and closed to one it does not.
 pub(crate) fn edges(model: &Model, out: &mut Vec<Fact>) {
-    let machines: Vec<(&str, IpAddr)> =
-        place::machines(model).into_iter().filter_map(|m| model.machine_address(m).map(|a| (m, a))).collect();
+    let machines = place::machines(model);
     for (machine, openings) in &model.firewall {
         let Some(target) = model.machine_address(machine) else { continue };
-        let others: Vec<(&str, IpAddr)> = machines.iter().copied().filter(|(m, _)| m != machine).collect();
+        // Each other machine with the address its probe leaves from: on a machine with several
+        // networks, its interface on the target's network (what the target's rules see), else
+        // its primary address.
+        let others: Vec<(&str, IpAddr)> = machines
+            .iter()
+            .copied()
+            .filter(|m| m != machine)
+            .filter_map(|m| model.address_toward(m, Some(target)).map(|a| (m, a)))
+            .collect();
         for o in openings {
             let proto = match o.protocol {
                 L4::Tcp => "tcp",

@@ -54,9 +54,11 @@ const RESTIC: &str = "/usr/bin/restic";
 /// Opens the repository `$repository`, creating it on first use. Two jobs creating it at the same
 /// moment would each write a key and a config, leaving a config one of them cannot decrypt
 /// ("ciphertext verification failed", seen with restic 0.14), so creation holds a lock on the
-/// repository's env file.
-const INIT: &str = "{ /usr/bin/restic cat config >/dev/null 2>&1 || flock \"/etc/hearth/restic/$repository.env\" \
-     sh -c '/usr/bin/restic cat config >/dev/null 2>&1 || /usr/bin/restic init'; }";
+/// repository's env file. The probe reads the config with `--no-lock`: `restic cat` otherwise
+/// takes a shared lock, which fails while a prune holds the exclusive one, and the job would then
+/// try to create an existing repository ("config file already exists", seen in CI).
+const INIT: &str = "{ /usr/bin/restic --no-lock cat config >/dev/null 2>&1 || flock \"/etc/hearth/restic/$repository.env\" \
+     sh -c '/usr/bin/restic --no-lock cat config >/dev/null 2>&1 || /usr/bin/restic init'; }";
 
 /// The shell function every restic call that can meet another run's lock goes through (see the
 /// module comment). `HEARTH_LOCK_RETRY_SECONDS` shortens the wait in tests.
