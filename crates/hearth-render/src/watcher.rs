@@ -149,13 +149,12 @@ pub fn render(cx: &Context, out: &mut Output) {
 pub fn config(model: &Model, w: &Watcher, facts: &[Fact], credentials: &mut BTreeMap<String, String>) -> WatchConfig {
     let mut targets = Vec::new();
     let mut left_out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let own = model.machine_address(&w.machine);
     let mut seen = std::collections::BTreeSet::new();
     for f in facts {
         if f.skip.is_some() {
             continue;
         }
-        match probe(model, f, &w.machine, own) {
+        match probe(model, f, &w.machine) {
             Ok(Some((id, probe))) => {
                 // One probe per connection: several facts can become the same one from here.
                 if !seen.insert(id.clone()) {
@@ -249,12 +248,7 @@ pub fn config(model: &Model, w: &Watcher, facts: &[Fact], credentials: &mut BTre
 /// `Ok(None)` for facts no watcher runs (a firewall edge that must be closed, an alert's series,
 /// a test alert: `hearth verify`'s audits), `Err` with the reason for those this one leaves out.
 /// A connection the firewall admits from `machine` too is probed from there, named so.
-fn probe(
-    model: &Model,
-    f: &Fact,
-    machine: &str,
-    own: Option<IpAddr>,
-) -> Result<Option<(String, WatchProbe)>, &'static str> {
+fn probe(model: &Model, f: &Fact, machine: &str) -> Result<Option<(String, WatchProbe)>, &'static str> {
     let probe = match &f.check {
         Check::Route { address, port, tls, host, path, expect } => WatchProbe::Http {
             addr: SocketAddr::new(*address, *port),
@@ -267,6 +261,9 @@ fn probe(
             WatchProbe::Dns { server: SocketAddr::new(*server, *port), name: name.clone(), expect: *expect }
         }
         Check::Connect { address, port, protocol, open: true } if protocol == "tcp" => {
+            // The watcher's connection leaves from its interface on the target's network, if it
+            // has one: that is the address the target's rules see.
+            let own = model.address_toward(machine, Some(*address));
             if f.machine == machine || (f.from != machine && !admitted(model, &f.machine, *port, own)) {
                 return Err("a connection the firewall admits only from other machines: it needs SSH there");
             }
