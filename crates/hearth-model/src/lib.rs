@@ -4,6 +4,7 @@
 //! network or clock access. Previous allocations come in as [`Allocations`] and leave as the new
 //! set; the caller decides whether to write them back.
 
+pub mod agents;
 pub mod check;
 pub mod derive;
 pub mod diagnostics;

@@ -1,5 +1,5 @@
-//! The agent on every managed machine (guests with `managed: true`, hosts with a runtime): a
-//! Grafana Alloy or Promtail configuration, per `monitoring.agent`.
+//! The agent on every managed machine (guests with `managed: true`, Proxmox nodes and hosts with a
+//! runtime): a Grafana Alloy or Promtail configuration, per `monitoring.agent`.
 //!
 //! Alloy (`/etc/alloy/config.alloy`) collects host metrics with `prometheus.exporter.unix` and
 //! pushes them with `prometheus.remote_write` to Prometheus (which needs its remote-write
@@ -37,17 +37,14 @@ pub fn render(cx: &Context, out: &mut Output) {
         .map(|(n, s)| (n, format!("http://{}:{}/loki/api/v1/push", address(m, s), http_port(s))));
 
     // (machine, entity key, runs docker)
-    let mut machines: Vec<(&str, String, bool)> = Vec::new();
-    for (name, g) in &m.guests {
-        if g.managed && g.runtime != hearth_spec::ast::Runtime::None {
-            machines.push((name, format!("guest/{name}"), g.runtime == hearth_spec::ast::Runtime::Docker));
-        }
-    }
-    for (name, h) in &m.hosts {
-        if let Some(rt) = &h.runtime {
-            machines.push((name, format!("host/{name}"), *rt == hearth_spec::ast::Runtime::Docker));
-        }
-    }
+    let mut machines: Vec<(&str, String, bool)> = m
+        .agent_machines()
+        .into_iter()
+        .map(|(name, docker)| {
+            let entity = if m.guests.contains_key(name) { format!("guest/{name}") } else { format!("host/{name}") };
+            (name, entity, docker)
+        })
+        .collect();
     machines.sort();
 
     for (machine, entity, docker) in machines {

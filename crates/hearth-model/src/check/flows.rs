@@ -96,7 +96,16 @@ pub(super) fn flows(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             && !allowed
             && model.policy.deny
             && !model.zone_isolated(zs)
-            && seen.insert((Code::FlowDeniedByPolicy, from.clone(), f.to.clone(), f.origin.clone()))
+            // One diagnostic per `allow` entry the spec lacks: several flows needing the same
+            // entry (two machines of a zone reaching one service) are one fix, and flows needing
+            // different entries (a proxy reaching several services on one machine) are each
+            // reported, so a single run lists every entry to add.
+            && seen.insert((
+                Code::FlowDeniedByPolicy,
+                zs.to_string(),
+                f.service.clone().unwrap_or_else(|| zd.to_string()),
+                f.port.to_string(),
+            ))
         {
             out.push(denied(spec, span, from, &what, f, zs, zd));
         }

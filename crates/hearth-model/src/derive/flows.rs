@@ -286,14 +286,7 @@ fn monitoring(resolver: &Resolver, f: &mut Flows) {
             }
         }
     }
-    // The agents run on every managed guest with a runtime and every host with one.
-    let agents: Vec<String> = m
-        .guests
-        .iter()
-        .filter(|(_, g)| g.managed && g.runtime != hearth_spec::ast::Runtime::None)
-        .map(|(n, _)| n.clone())
-        .chain(m.hosts.iter().filter(|(_, h)| h.runtime.is_some()).map(|(n, _)| n.clone()))
-        .collect();
+    let agents: Vec<String> = m.agent_machines().into_iter().map(|(n, _)| n.to_string()).collect();
     let mut pushes = Vec::new();
     if mon.agent.as_deref() == Some("alloy") {
         pushes.push((prometheus, "remote_write from the agents"));
