@@ -41,6 +41,8 @@ pub enum Kind {
     CrowdsecBouncer,
     /// MariaDB/MySQL users and databases: `init.sql` and the `apply.sh` that runs it.
     MysqlInit,
+    /// A MariaDB option file in the server's `mariadb.conf.d`.
+    MysqlConf,
     MinioInit,
     SystemdUnit,
     /// The watcher's configuration (`hearth watch --config`).

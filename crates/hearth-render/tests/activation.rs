@@ -31,6 +31,7 @@ const CONFIGS: &[Kind] = &[
     Kind::Homepage,
     Kind::Redis,
     Kind::PostgresConf,
+    Kind::MysqlConf,
     Kind::Mongod,
     Kind::Defaults,
     Kind::Cloudflared,
