@@ -112,11 +112,7 @@ fn whoami() -> String {
 }
 
 fn render(model: &hearth_model::Model) -> Vec<File> {
-    hearth_render::render(&hearth_render::Context {
-        model,
-        catalog: hearth_catalog::builtin(),
-        secrets: Some(&Values),
-    })
+    hearth_render::render(&hearth_render::Context { model, catalog: hearth_catalog::builtin(), secrets: Some(&Values) })
 }
 
 fn model_of(text: &str) -> hearth_model::Model {
@@ -171,11 +167,8 @@ fn check(db: &Mariadb, files: &[File], machine: &str, dbs: &[&Database]) {
 
 #[test]
 fn wordpress_sites_get_their_databases_and_users_on_a_real_mariadb() {
-    let model = common::examples()
-        .into_iter()
-        .find(|(n, _)| n == "two-node-docker-pbs")
-        .map(|(_, m)| m)
-        .expect("example");
+    let model =
+        common::examples().into_iter().find(|(n, _)| n == "two-node-docker-pbs").map(|(_, m)| m).expect("example");
     let dbs = mysql_databases(&model);
     assert!(dbs.len() >= 2, "seed 002's WordPress sites use MariaDB: {dbs:?}");
     let files = render(&model);
@@ -209,10 +202,10 @@ services:
 fn a_native_mariadb_listens_for_its_consumers_on_other_machines() {
     let model = model_of(NATIVE);
     let dbs = mysql_databases(&model);
-    assert_eq!(dbs.iter().map(|d| (d.name.as_str(), d.user.as_str())).collect::<Vec<_>>(), [
-        ("blog", "blog"),
-        ("shop_db", "shopkeeper")
-    ]);
+    assert_eq!(
+        dbs.iter().map(|d| (d.name.as_str(), d.user.as_str())).collect::<Vec<_>>(),
+        [("blog", "blog"), ("shop_db", "shopkeeper")]
+    );
     let files = render(&model);
     let conf = files
         .iter()
