@@ -35,6 +35,7 @@ services:
   pihole: { app: pihole, on: docker }
   frigate: { app: frigate, on: docker }
   apt-cacher-ng: { app: apt-cacher-ng, on: docker }
+  wg-easy: { app: wg-easy, on: docker }
 ";
 
 /// The health probe `docker compose config` reports for `service`, as one string.
@@ -115,6 +116,12 @@ fn homelab_apps_render_to_a_project_compose_loads() {
     check(&config, "npm", "CMD /usr/bin/check-health");
     check(&config, "pihole", "CMD dig +short +norecurse +retry=0 @127.0.0.1 pi.hole");
     check(&config, "changedetection", "CMD python3 -c import urllib.request");
+    check(&config, "wg-easy", "CMD /bin/sh -c wg show | grep -q interface");
+    // What the catalog asks of the container beyond its image: forwarding for the VPN, shared
+    // memory for the video frames.
+    let wg = &config["services"]["wg-easy"];
+    assert_eq!(wg["sysctls"]["net.ipv4.ip_forward"], "1", "{wg}");
+    assert_eq!(config["services"]["frigate"]["shm_size"], "268435456", "{}", config["services"]["frigate"]);
     // Ports a machine's own services hold stay free: Git over SSH on the host port the spec gave.
     let ssh = &config["services"]["gitea"]["ports"];
     assert!(ssh.to_string().contains("\"published\":\"2222\"") && ssh.to_string().contains("\"target\":22"), "{ssh}");
