@@ -36,6 +36,8 @@ services:
   frigate: { app: frigate, on: docker }
   apt-cacher-ng: { app: apt-cacher-ng, on: docker }
   wg-easy: { app: wg-easy, on: docker }
+  bind9: { app: bind9, on: docker, ports: { dns: 5353 } }
+  homarr: { app: homarr, on: docker }
 ";
 
 /// The health probe `docker compose config` reports for `service`, as one string.
@@ -108,11 +110,13 @@ fn homelab_apps_render_to_a_project_compose_loads() {
         ("searxng", "127.0.0.1:8080/healthz"),
         ("frigate", "127.0.0.1:5000/api/version"),
         ("apt-cacher-ng", "127.0.0.1:3142/acng-report.html"),
+        ("homarr", "127.0.0.1:7575/"),
     ] {
         check(&config, service, &format!("wget -q -O /dev/null 'http://{port_path}'"));
     }
     // Images with neither: bash's /dev/tcp, the image's own script, dig, Python.
     check(&config, "ollama", "exec 3<>/dev/tcp/127.0.0.1/11434");
+    check(&config, "bind9", "nc -z 127.0.0.1 53");
     check(&config, "npm", "CMD /usr/bin/check-health");
     check(&config, "pihole", "CMD dig +short +norecurse +retry=0 @127.0.0.1 pi.hole");
     check(&config, "changedetection", "CMD python3 -c import urllib.request");
