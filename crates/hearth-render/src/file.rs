@@ -43,6 +43,8 @@ pub enum Kind {
     MysqlInit,
     /// A MariaDB option file in the server's `mariadb.conf.d`.
     MysqlConf,
+    /// A k3s configuration drop-in (`/etc/rancher/k3s/config.yaml.d/`).
+    K3sConfig,
     MinioInit,
     SystemdUnit,
     /// The watcher's configuration (`hearth watch --config`).

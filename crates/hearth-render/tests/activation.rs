@@ -32,6 +32,7 @@ const CONFIGS: &[Kind] = &[
     Kind::Redis,
     Kind::PostgresConf,
     Kind::MysqlConf,
+    Kind::K3sConfig,
     Kind::Mongod,
     Kind::Defaults,
     Kind::Cloudflared,
