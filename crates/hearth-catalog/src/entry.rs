@@ -57,6 +57,11 @@ spec_struct! {
         opt image_user: String,
         def cap_add: Vec<String>,
         def devices: Vec<String>,
+        /// Kernel parameters the container needs (a VPN server's forwarding); the spec's
+        /// `sysctls:` add to them and win on the same key.
+        def sysctls: NamedMap<String>,
+        /// Size of `/dev/shm` the app needs (Frigate's frame buffers); the spec's wins.
+        opt shm_size: Size,
         opt privileged: bool,
         opt network_mode: String,
         opt native: Native,

@@ -540,6 +540,8 @@ pub struct Cluster {
     /// Guests running the control plane; manifests are applied on the first.
     pub servers: Vec<String>,
     pub agents: Vec<String>,
+    /// k3s deploys its bundled Traefik ingress (the spec's `traefik:`, default on for k3s).
+    pub traefik: bool,
 }
 
 /// Where a service runs.

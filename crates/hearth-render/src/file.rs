@@ -41,6 +41,10 @@ pub enum Kind {
     CrowdsecBouncer,
     /// MariaDB/MySQL users and databases: `init.sql` and the `apply.sh` that runs it.
     MysqlInit,
+    /// A MariaDB option file in the server's `mariadb.conf.d`.
+    MysqlConf,
+    /// A k3s configuration drop-in (`/etc/rancher/k3s/config.yaml.d/`).
+    K3sConfig,
     MinioInit,
     SystemdUnit,
     /// The watcher's configuration (`hearth watch --config`).

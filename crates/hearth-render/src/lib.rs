@@ -32,6 +32,7 @@ pub mod dnsmasq;
 pub mod docker_daemon;
 pub mod grafana;
 pub mod homepage;
+pub mod k3s;
 pub mod kubernetes;
 pub mod loki;
 pub mod minio;
@@ -103,6 +104,7 @@ pub fn render(cx: &Context) -> Vec<File> {
     wireguard::render(cx, &mut out);
     nixos::render(cx, &mut out);
     kubernetes::render(cx, &mut out);
+    k3s::render(cx, &mut out);
     watcher::render(cx, &mut out);
     let mut files = out.finish();
     kubernetes::relocate(cx.model, &mut files);

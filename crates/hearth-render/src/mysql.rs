@@ -4,8 +4,10 @@
 //!
 //! - `init.sql`: idempotent SQL. Each user is created when missing, then given its password on
 //!   every run (so re-running rotates it) through a prepared `ALTER USER … IDENTIFIED BY` built
-//!   with `QUOTE(@pw_<user>)`: the file itself holds no secret. Each database is created when
-//!   missing and its user gets every privilege on it, and on nothing else.
+//!   with `QUOTE(@pw_<user>)`: the file itself holds no secret. Then every privilege of the user
+//!   is revoked, and each database is created when missing and its user granted every privilege
+//!   on it: after each run a user holds exactly the privileges on its own databases, and none left
+//!   over from a database the spec moved it away from, nor any granted by hand.
 //! - `passwords.env` (secret, mode 0600): one `PW_<USER>=value` per user.
 //! - `apply.sh`: sources `passwords.env`, sets each `@pw_<user>` from the hex of its value
 //!   (`UNHEX`, so no character of a password can end the SQL string), then sends `init.sql` to
@@ -15,6 +17,11 @@
 //!   replaces the client command line and `HEARTH_MYSQL_DIR` the folder (the tests point them at a
 //!   throwaway server).
 //!
+//! - natively, `60-hearth.cnf` beside the package's `50-server.cnf` (Debian's `my.cnf` reads
+//!   `mariadb.conf.d/` in name order, so it comes last): `bind-address = 0.0.0.0` and the port, so
+//!   consumers on other machines can connect at all (Debian's default is `127.0.0.1`). Changing it
+//!   restarts the server.
+//!
 //! Users are `'<user>'@'%'`: consumers in the same Compose project connect from the stack
 //! network's addresses, others from their machine's; the firewall limits who reaches the port.
 
@@ -23,6 +30,9 @@ use std::collections::BTreeMap;
 use hearth_model::model::{Database, Engine, Service, Template};
 
 use crate::logins::{from_consumers, logins, password_var};
+use crate::native;
+use crate::query::listen_port;
+use crate::reader::Runner;
 use crate::shell::{docker_exec, env_name, sh_quote};
 use crate::{Activation, Context, File, Kind, Output, fill};
 
@@ -48,7 +58,7 @@ pub fn render(cx: &Context, out: &mut Output) {
         };
         let users = logins(databases);
         let apply = Activation::Run { argv: vec!["/bin/sh".into(), format!("{dir}/apply.sh")] };
-        let files = [
+        let mut files = vec![
             File::new(machine, format!("{dir}/init.sql"), Kind::MysqlInit, init_sql(server, databases, &users))
                 .activate(apply.clone()),
             File::new(machine, format!("{dir}/passwords.env"), Kind::EnvSecret, passwords_env(cx, server, &users))
@@ -57,6 +67,19 @@ pub fn render(cx: &Context, out: &mut Output) {
                 .mode(0o755)
                 .activate(apply),
         ];
+        if let Some(config) = native::config(cx, s) {
+            let conf_d = config.rsplit_once('/').map_or(config.as_str(), |(d, _)| d);
+            let port = listen_port(s, &["mysql"]).unwrap_or(3306);
+            let content = format!(
+                "# MariaDB/MySQL server `{server}`, rendered by Hearth; read after 50-server.cnf.\n\
+                 # Listen on every address: the users' grants and the firewall decide who connects.\n\
+                 [mysqld]\n\
+                 bind-address = 0.0.0.0\n\
+                 port = {port}\n"
+            );
+            let file = File::new(machine, format!("{conf_d}/60-hearth.cnf"), Kind::MysqlConf, content);
+            files.push(Runner::of(cx, server, s).restarted(file));
+        }
         for f in files {
             out.push(from_consumers(f, &format!("service/{server}"), databases));
         }
@@ -89,7 +112,8 @@ fn init_sql(server: &str, databases: &[&Database], users: &BTreeMap<&str, &str>)
              SET @hearth_sql = CONCAT({alter}, QUOTE(@{var}));\n\
              PREPARE hearth_stmt FROM @hearth_sql;\n\
              EXECUTE hearth_stmt;\n\
-             DEALLOCATE PREPARE hearth_stmt;\n\n",
+             DEALLOCATE PREPARE hearth_stmt;\n\
+             REVOKE ALL PRIVILEGES, GRANT OPTION FROM {account};\n\n",
             account = account(user),
             alter = literal(&alter),
             var = password_var(user),

@@ -31,6 +31,8 @@ const CONFIGS: &[Kind] = &[
     Kind::Homepage,
     Kind::Redis,
     Kind::PostgresConf,
+    Kind::MysqlConf,
+    Kind::K3sConfig,
     Kind::Mongod,
     Kind::Defaults,
     Kind::Cloudflared,

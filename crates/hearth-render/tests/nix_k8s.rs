@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use hearth_render::{File, Kind};
+use hearth_render::{Activation, File, Kind};
 
 /// A k3s cluster of two guests running seven services: exposed stateful apps, a stateless app
 /// with secret environment and limits, a command probe, PostgreSQL and Redis in the cluster used
@@ -560,4 +560,34 @@ fn middleware_reaches_the_flake() {
     ] {
         assert!(nix.contains(needle), "the flake lacks `{needle}`");
     }
+}
+
+/// `traefik: false` on a k3s cluster: a k3s config drop-in on each server (not on agents, which
+/// deploy no add-ons) disabling the bundled Traefik, read back as YAML; k3s's default renders none.
+#[test]
+fn k3s_bundled_traefik_is_disabled_by_a_drop_in() {
+    const DROP_IN: &str = "/etc/rancher/k3s/config.yaml.d/hearth.yaml";
+    let files = common::render(&load("k3s.yaml", K3S));
+    assert!(!files.iter().any(|f| f.path == DROP_IN), "k3s's defaults need no drop-in");
+    let text = K3S.replacen("    agents: [k3s-2]\n", "    agents: [k3s-2]\n    traefik: false\n", 1);
+    assert!(text.contains("traefik: false"), "the spec changed shape");
+    let files = common::render(&load("k3s-no-traefik.yaml", &text));
+    let drop_ins: Vec<&File> = files.iter().filter(|f| f.path == DROP_IN).collect();
+    assert_eq!(drop_ins.iter().map(|f| f.machine.as_str()).collect::<Vec<_>>(), ["k3s-1"]);
+    let f = drop_ins[0];
+    assert_eq!(f.kind, Kind::K3sConfig);
+    assert_eq!(f.activation, [Activation::Restart { unit: "k3s.service".into() }]);
+    if !common::have("python3") {
+        common::unavailable("python3 (to read the drop-in as YAML)");
+        return;
+    }
+    let dir = common::write_tree(&files, &common::temp_dir("k3s-drop-in"));
+    let path = dir.join("k3s-1").join(DROP_IN.trim_start_matches('/'));
+    let read = common::run_ok(
+        Command::new("python3")
+            .args(["-c", "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))"])
+            .arg(&path),
+        "the drop-in is YAML",
+    );
+    assert_eq!(read.trim(), r#"{"disable": ["traefik"]}"#);
 }

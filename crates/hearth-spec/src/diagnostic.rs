@@ -118,6 +118,7 @@ codes! {
     BackupUnreachable = "E643", "backup-unreachable", Error;
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
+    TraefikNotK3s = "E870", "traefik-not-k3s", Error;
     DependsOnPlanned = "E760", "depends-on-planned", Error;
     AllowUnknownSource = "E810", "allow-unknown-source", Error;
     BasicAuthWithoutSecret = "E811", "basic-auth-without-secret", Error;

@@ -1,7 +1,7 @@
 //! References between sections: every name used is declared, and of the right kind.
 
 use hearth_catalog::{Catalog, Provides};
-use hearth_spec::ast::BackupChoice;
+use hearth_spec::ast::{BackupChoice, ClusterKind};
 use hearth_spec::{Code, Diagnostic, Span, Spec};
 
 use crate::diagnostics::unknown_reference;
@@ -174,6 +174,23 @@ pub(super) fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnosti
                     format!("cluster `{}` has no server to run its control plane and apply its manifests", e.name),
                 )
                 .help("name at least one guest in `servers:`"),
+            );
+        }
+        if let Some(t) = e.value.traefik.as_ref().filter(|_| e.value.kind != ClusterKind::K3s) {
+            let field = e.value.spans.key("traefik").map_or(t.span, |k| k.to(t.span));
+            out.push(
+                Diagnostic::new(
+                    Code::TraefikNotK3s,
+                    t.span,
+                    format!(
+                        "cluster `{}` is `{}`, which bundles no Traefik to turn on or off",
+                        e.name,
+                        e.value.kind.as_str()
+                    ),
+                )
+                .label("only k3s deploys Traefik by itself")
+                .help("remove `traefik:`")
+                .suggest_removal(field),
             );
         }
         for g in e.value.servers.iter().chain(&e.value.agents) {

@@ -43,12 +43,15 @@ fn daemon(d: &ast::DockerDaemon) -> Daemon {
     }
 }
 
-/// A service's Docker-only settings as written.
-pub(super) fn settings(svc: &ast::Service) -> Settings {
+/// A service's Docker-only settings: as written, over its app's `sysctls` and `shm_size`.
+pub(super) fn settings(svc: &ast::Service, app: Option<&hearth_catalog::App>) -> Settings {
+    let mut sysctls: BTreeMap<String, String> =
+        app.map(|a| a.sysctls.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()).unwrap_or_default();
+    sysctls.extend(svc.sysctls.iter().map(|(k, v)| (k.to_string(), v.value.clone())));
     Settings {
         gpus: svc.gpus.as_ref().map(|g| g.value),
-        shm_size: svc.shm_size.as_ref().map(|s| s.value),
-        sysctls: svc.sysctls.iter().map(|(k, v)| (k.to_string(), v.value.clone())).collect(),
+        shm_size: svc.shm_size.as_ref().map(|s| s.value).or_else(|| app.and_then(|a| a.shm_size)),
+        sysctls,
         init: svc.init.unwrap_or(false),
         group_add: svc.group_add.iter().map(|g| g.value.clone()).collect(),
         networks: svc

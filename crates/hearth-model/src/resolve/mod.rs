@@ -77,7 +77,14 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
             .iter()
             .map(|(name, c)| {
                 let names = |v: &Vec<hearth_spec::Sp<String>>| v.iter().map(|g| g.value.clone()).collect();
-                (name.to_string(), Cluster { kind: c.kind, servers: names(&c.servers), agents: names(&c.agents) })
+                let cluster = Cluster {
+                    kind: c.kind,
+                    servers: names(&c.servers),
+                    agents: names(&c.agents),
+                    // Only k3s bundles Traefik; the checks refuse `traefik:` on other kinds.
+                    traefik: c.kind == hearth_spec::ast::ClusterKind::K3s && c.traefik.as_ref().is_none_or(|t| t.value),
+                };
+                (name.to_string(), cluster)
             })
             .collect(),
         routes: Vec::new(),

@@ -172,7 +172,7 @@ impl Resolver<'_> {
                 watch: watch(svc, self.spec),
                 metrics,
                 network_mode,
-                docker: super::docker::settings(svc),
+                docker: super::docker::settings(svc, app),
                 companions,
                 node_ports: BTreeMap::new(),
             },

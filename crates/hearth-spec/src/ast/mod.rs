@@ -94,6 +94,9 @@ spec_struct! {
         req servers: Vec<Sp<String>>,
         /// Worker guests.
         def agents: Vec<Sp<String>>,
+        /// k3s only: whether its bundled Traefik ingress is deployed (default `true`, as k3s
+        /// does); `false` disables it on every server.
+        opt traefik: Sp<bool>,
         opt description: String,
         /// `planned` or `future`: checked and documented, not deployed (default `active`).
         opt status: Sp<Status>,
