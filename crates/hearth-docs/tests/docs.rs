@@ -98,6 +98,14 @@ fn no_secret_values_and_masked_connections() {
     assert!(doc.readme.contains("| `postgresql-n8n-password` | generated (32 characters) |"), "{}", doc.readme);
 }
 
+/// Route `basic_auth` passwords are used, not merely declared: seed 002's proxy admin.
+#[test]
+fn basic_auth_passwords_are_in_the_secrets_inventory() {
+    let readme = example("two-node-docker-pbs").readme;
+    let row = row(&readme, "`proxy-admin-password`");
+    assert!(row.contains("basic auth user admin on the proxy"), "{row}");
+}
+
 #[test]
 fn uncovered_data_is_listed() {
     let doc = example("nixos-proxmox-five-vms");
