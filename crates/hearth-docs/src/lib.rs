@@ -16,6 +16,7 @@ mod md;
 pub mod backups;
 pub mod data;
 pub mod diagram;
+pub mod docker;
 pub mod ip_plan;
 pub mod monitoring;
 pub mod overview;
@@ -71,6 +72,7 @@ pub fn document_with(model: &Model, catalog: &Catalog, options: Options) -> Docu
     ports::write(model, &mut out);
     resources::write(model, &mut out);
     storage::write(model, &mut out);
+    docker::write(model, &mut out);
     data::write(model, catalog, &mut out);
     backups::write(model, &mut out);
     monitoring::write(model, &mut out);

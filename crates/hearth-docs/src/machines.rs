@@ -12,12 +12,7 @@ pub fn kind_label(g: &Guest) -> String {
     }
 }
 
-/// Guests of a host, by id.
-pub fn guests_of<'a>(model: &'a Model, host: &str) -> Vec<(&'a String, &'a Guest)> {
-    let mut v: Vec<(&String, &Guest)> = model.guests.iter().filter(|(_, g)| g.host == host).collect();
-    v.sort_by(|a, b| (a.1.id, a.0).cmp(&(b.1.id, b.0)));
-    v
-}
+pub use hearth_model::totals::guests_of;
 
 /// `name (address)` or `name`.
 pub fn machine_label(model: &Model, machine: &str) -> String {

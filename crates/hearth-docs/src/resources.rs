@@ -5,38 +5,13 @@
 use std::collections::BTreeMap;
 
 use hearth_model::Model;
-use hearth_model::model::{Guest, Host, HostKind};
+use hearth_model::model::{Host, HostKind};
 use hearth_spec::units::Size;
 
 use crate::machines::{guests_of, kind_label};
 use crate::md::{self, Table};
 
-/// Allocated resources of one host's guests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Totals {
-    pub guests: usize,
-    pub cores: u64,
-    pub memory: Size,
-    pub disk: Size,
-}
-
-/// Sums the guests of a host; sizes print in the unit family most of the guests use.
-pub fn totals(model: &Model, host: &str) -> Totals {
-    let guests: Vec<&Guest> = guests_of(model, host).into_iter().map(|(_, g)| g).collect();
-    let family = |sizes: &[Size]| {
-        let binary = sizes.iter().filter(|s| s.binary).count();
-        binary * 2 >= sizes.len()
-    };
-    let mem: Vec<Size> = guests.iter().map(|g| g.memory).collect();
-    let disk: Vec<Size> = guests.iter().map(|g| g.disk).collect();
-    let sum = |sizes: &[Size]| sizes.iter().fold(0u64, |acc, s| acc.saturating_add(s.bytes));
-    Totals {
-        guests: guests.len(),
-        cores: guests.iter().map(|g| u64::from(g.cores)).sum(),
-        memory: Size::new(sum(&mem), family(&mem)),
-        disk: Size::new(sum(&disk), family(&disk)),
-    }
-}
+pub use hearth_model::totals::{Totals, totals};
 
 /// `36 vCPU : 12 cores = 3.0:1, : 24 threads = 1.5:1`, or `None` when the host's CPU is not
 /// declared.
@@ -142,6 +117,7 @@ pub fn write(model: &Model, out: &mut String) {
         ]);
         table.write(out);
         out.push_str(&format!("Allocated to guests: **{} memory, {} cores, {} disk**.\n\n", t.memory, t.cores, t.disk));
+        stated(model, name, out);
         match oversubscription(t.cores, host) {
             Some(r) => out.push_str(&format!("- CPU oversubscription: {r}.\n")),
             None => out.push_str("- CPU oversubscription: the host's cores and threads are not declared.\n"),
@@ -188,6 +164,25 @@ pub fn write(model: &Model, out: &mut String) {
         }
         out.push('\n');
     }
+}
+
+/// The totals the spec states for the host's guests (`expect:`), each beside the computed one:
+/// a document's own arithmetic, kept visible where it is wrong.
+fn stated(model: &Model, host: &str, out: &mut String) {
+    let comparisons = hearth_model::totals::compare(model, host);
+    if comparisons.is_empty() {
+        return;
+    }
+    out.push_str("Stated in the spec, against what the guests add up to:\n\n");
+    for c in comparisons {
+        let verdict = match &c.computed {
+            Some(computed) if c.matches() => format!("computed {computed}, matches"),
+            Some(computed) => format!("computed **{computed}**, differs"),
+            None => "cannot be computed: the host does not declare it".to_string(),
+        };
+        out.push_str(&format!("- `{}` ({}): stated {}; {verdict}.\n", c.key, c.what, c.stated));
+    }
+    out.push('\n');
 }
 
 fn capacity(host: &Host) -> String {

@@ -67,6 +67,11 @@ pub fn inventory(model: &Model) -> BTreeMap<String, BTreeSet<String>> {
     {
         add(md::secret_name(t), "ACME DNS challenge".to_string());
     }
+    for u in &model.ingress.basic_auth {
+        if md::is_reference(&u.password) {
+            add(md::secret_name(&u.password), format!("basic auth user {} on the proxy", u.name));
+        }
+    }
     // The model records declared secrets by their source (`env:VAR`); the operator knows them by
     // the name declared under `secrets:`, so they are listed under that name.
     for d in &model.declared_secrets {

@@ -76,6 +76,9 @@ fn seed_000_totals() {
     assert_eq!(&total[1..5], ["5 guests", "**12**", "**14GB**", "**692GB**"]);
     assert!(doc.readme.contains("Allocated to guests: **14GB memory, 12 cores, 692GB disk**."), "{}", doc.readme);
     assert!(doc.readme.contains("- CPU oversubscription: 12 vCPU : 8 cores = 1.5:1, : 16 threads = 0.8:1."));
+    // The document's own "Disk 712 GB" stays visible beside what its VMs add up to.
+    assert!(doc.readme.contains("- `disk` (disk allocated to guests): stated 712GB; computed **692GB**, differs."));
+    assert!(doc.readme.contains("- `memory` (memory allocated to guests): stated 14GB; computed 14GB, matches."));
 }
 
 /// Seed 004: ~50GB memory and 36 cores on a 12-core / 24-thread Ryzen 9 9900X.
@@ -88,6 +91,8 @@ fn seed_004_totals() {
     assert!(doc.readme.contains("| Host capacity | - | 12 cores / 24 threads | 64GiB |"));
     assert!(doc.readme.contains("| Share of host | - | 300.0% of cores, 150.0% of threads | 78.1% |"));
     assert!(doc.readme.contains("- Memory: 50GiB of 64GiB (78.1%); 14GiB left for the host and new guests."));
+    assert!(doc.readme.contains("- `cores` (cores allocated to guests): stated 36; computed 36, matches."));
+    assert!(doc.readme.contains("- `memory_free` (memory left on the host): stated 14GiB; computed 14GiB, matches."));
 }
 
 #[test]
@@ -96,6 +101,14 @@ fn no_secret_values_and_masked_connections() {
     assert!(doc.readme.contains("`postgresql://n8n:****@10.0.20.10:5432/n8n`"));
     assert!(!doc.readme.contains("${secret:"), "connection strings are masked");
     assert!(doc.readme.contains("| `postgresql-n8n-password` | generated (32 characters) |"), "{}", doc.readme);
+}
+
+/// Route `basic_auth` passwords are used, not merely declared: seed 002's proxy admin.
+#[test]
+fn basic_auth_passwords_are_in_the_secrets_inventory() {
+    let readme = example("two-node-docker-pbs").readme;
+    let row = row(&readme, "`proxy-admin-password`");
+    assert!(row.contains("basic auth user admin on the proxy"), "{row}");
 }
 
 #[test]

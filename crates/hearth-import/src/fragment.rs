@@ -311,6 +311,13 @@ fn service(
     }
     let mut raw: Vec<(String, Node)> = Vec::new();
     for (k, v) in &p.svc.raw {
+        if let Some(field) = promoted(k, v) {
+            match m.iter_mut().find(|(mk, _)| mk == k) {
+                Some(slot) => slot.1 = field,
+                None => m.push((k.clone(), field)),
+            }
+            continue;
+        }
         match raw.iter_mut().find(|(rk, _)| rk == k) {
             Some(slot) => slot.1 = Node::from_json(v),
             None => raw.push((k.clone(), Node::from_json(v))),
@@ -330,6 +337,40 @@ fn service(
         m.push(("compose".into(), Node::Map(raw)));
     }
     Node::Map(m)
+}
+
+/// A compose key the spec has a field for (`user`, `init`, `group_add`, `sysctls`, and
+/// `network_mode: host | none`), as that field, when the value has the field's form; `None`
+/// keeps it under `compose:` as it was.
+fn promoted(key: &str, v: &serde_json::Value) -> Option<Node> {
+    use serde_json::Value as J;
+    let text = |v: &J| match v {
+        J::String(s) => Some(s.clone()),
+        J::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    match (key, v) {
+        ("user", v) => text(v).map(|t| Node::s(&t)),
+        ("init", J::Bool(b)) => Some(Node::Bool(*b)),
+        ("network_mode", J::String(mode)) if mode == "host" || mode == "none" => Some(Node::Plain(mode.clone())),
+        ("group_add", J::Array(items)) => items
+            .iter()
+            .map(text)
+            .collect::<Option<Vec<_>>>()
+            .map(|g| Node::Seq(g.iter().map(|t| Node::s(t)).collect())),
+        ("sysctls", J::Object(map)) => {
+            map.iter().map(|(k, v)| Some((k.clone(), Node::s(&text(v)?)))).collect::<Option<Vec<_>>>().map(Node::Map)
+        }
+        ("sysctls", J::Array(items)) => items
+            .iter()
+            .map(|i| {
+                let (k, v) = i.as_str()?.split_once('=')?;
+                Some((k.trim().to_string(), Node::s(v.trim())))
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(Node::Map),
+        _ => None,
+    }
 }
 
 /// The `expose:` entries of a service's routes. A route to a container port the service does
@@ -410,5 +451,31 @@ impl Planned<'_> {
             || key == "caddy"
             || key.starts_with("caddy.")
             || key.starts_with("com.docker.compose.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// `promoted(key, value)` against the field it should become (`None`: kept under `compose:`).
+    fn check(key: &str, value: serde_json::Value, expected: Option<Node>) {
+        assert_eq!(promoted(key, &value), expected, "{key}: {value}");
+    }
+
+    #[test]
+    fn compose_keys_the_spec_has_fields_for_become_fields() {
+        check("user", json!("1000:1000"), Some(Node::s("1000:1000")));
+        check("user", json!(1000), Some(Node::s("1000")));
+        check("init", json!(true), Some(Node::Bool(true)));
+        check("network_mode", json!("host"), Some(Node::Plain("host".into())));
+        check("network_mode", json!("bridge"), None);
+        check("group_add", json!(["video", 105]), Some(Node::Seq(vec![Node::s("video"), Node::s("105")])));
+        let sysctl = Some(Node::Map(vec![("net.core.somaxconn".into(), Node::s("1024"))]));
+        check("sysctls", json!(["net.core.somaxconn=1024"]), sysctl.clone());
+        check("sysctls", json!({ "net.core.somaxconn": 1024 }), sysctl);
+        check("sysctls", json!(["no-equals-sign"]), None);
+        check("shm_size", json!("1gb"), None);
     }
 }

@@ -22,12 +22,15 @@ pub fn unknown_reference(span: Span, what: &str, name: &str, candidates: &[&str]
 
 /// What an [`unknown_reference`] diagnostic is about, read back from the message it wrote
 /// ("unknown WHAT `NAME`"): the kinds of thing WHAT names (`guest, host or cluster` gives three)
-/// and the name.
+/// and the name. An `env` reference to an unknown service (E802, "`env.KEY` of `S` refers to
+/// unknown service `NAME`") reads the same way, so a planned service explains it too.
 pub fn unknown_parts(d: &Diagnostic) -> Option<(Vec<&str>, &str)> {
-    if d.code != Code::UnknownReference {
-        return None;
-    }
-    let rest = d.message.strip_prefix("unknown ")?.strip_suffix('`')?;
+    let rest = match d.code {
+        Code::UnknownReference => d.message.strip_prefix("unknown ")?,
+        Code::UnknownEnvReference => d.message.split_once(" refers to unknown ")?.1,
+        _ => return None,
+    };
+    let rest = rest.strip_suffix('`')?;
     let (what, name) = rest.rsplit_once(" `")?;
     let kinds = what.split(", ").flat_map(|w| w.split(" or ")).collect();
     Some((kinds, name))
@@ -40,6 +43,16 @@ mod tests {
     fn check(what: &str, name: &str, kinds: &[&str]) {
         let d = unknown_reference(Span::default(), what, name, &[]);
         assert_eq!(unknown_parts(&d), Some((kinds.to_vec(), name)));
+    }
+
+    #[test]
+    fn unknown_parts_read_an_env_reference_to_an_unknown_service() {
+        let d = Diagnostic::new(
+            Code::UnknownEnvReference,
+            Span::default(),
+            "`env.B` of `n8n` refers to unknown service `mqtt`",
+        );
+        assert_eq!(unknown_parts(&d), Some((vec!["service"], "mqtt")));
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod plans;
 pub mod promql;
 pub mod resolve;
 pub mod template;
+pub mod totals;
 pub mod tzdb;
 pub mod zones;
 

@@ -455,6 +455,9 @@ pub struct Host {
     pub threads: Option<u32>,
     pub memory: Option<Size>,
     pub pools: BTreeMap<String, Pool>,
+    /// The totals the spec states for its guests (`expect:`), checked against the computed ones.
+    #[serde(skip_serializing_if = "crate::totals::Stated::is_empty")]
+    pub expect: crate::totals::Stated,
 }
 
 #[derive(Debug, Clone, Serialize)]

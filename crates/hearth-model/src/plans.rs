@@ -199,7 +199,7 @@ pub fn depends_on_planned(split: &Split, diagnostics: &mut [Diagnostic]) {
     if split.names.is_empty() {
         return;
     }
-    for d in diagnostics.iter_mut().filter(|d| d.code == Code::UnknownReference) {
+    for d in diagnostics.iter_mut().filter(|d| matches!(d.code, Code::UnknownReference | Code::UnknownEnvReference)) {
         let Some((kinds, name)) = crate::diagnostics::unknown_parts(d) else { continue };
         // A planned guest does not explain an unknown service of the same name.
         let planned = split.names.get(name).and_then(|items| items.iter().find(|(k, _, _)| kinds.contains(&k.word())));

@@ -77,6 +77,20 @@ ingress: { proxy: caddy, tls: { internal: true } }
 }
 
 #[test]
+fn an_env_reference_to_a_planned_service_is_a_dependency() {
+    check(
+        "
+services:
+  caddy: { app: caddy, on: app, backup: false }
+  mqtt: { app: redis, on: app, status: planned }
+  n8n: { app: n8n, on: app, backup: false, env: { BROKER: \"{{ service.mqtt.address }}\" } }
+#                                                         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^ E760
+ingress: { proxy: caddy, tls: { internal: true } }
+",
+    );
+}
+
+#[test]
 fn a_planned_item_leaves_the_model() {
     let (a, _) = analyze_text(&format!(
         "{BASE}  later: {{ vm: {{ on: pve }}, network: lan, runtime: docker, status: planned, note: next year }}\n\

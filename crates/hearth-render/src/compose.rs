@@ -71,7 +71,7 @@ pub fn containers(model: &hearth_model::Model) -> Vec<StackContainer> {
             let Some(s) = on.placed.get(name) else { continue };
             let Some(main) = service_container(on, name, s, &mut sources) else { continue };
             for c in &s.companions {
-                let c = companion_container(name, s, &main, c);
+                let c = companion_container(on, name, s, &main, c);
                 let mut needs = vec![name.to_string()];
                 needs.extend(joined(&c));
                 out.push(stack_container(on, &dir, name, &c, needs));
@@ -138,7 +138,7 @@ fn for_each_stack(model: &hearth_model::Model, mut f: impl FnMut(&Machine, &[&st
             stacks.entry(s.stack.as_str()).or_default().push(name);
         }
         for (stack, members) in stacks {
-            let on = Machine { name: machine, placed, stack };
+            let on = Machine { model, name: machine, placed, stack };
             f(&on, &members);
         }
     }
@@ -146,6 +146,7 @@ fn for_each_stack(model: &hearth_model::Model, mut f: impl FnMut(&Machine, &[&st
 
 /// The stack being rendered and what else runs on its machine.
 struct Machine<'a> {
+    model: &'a hearth_model::Model,
     name: &'a str,
     placed: &'a BTreeMap<&'a str, &'a Service>,
     stack: &'a str,
@@ -195,7 +196,7 @@ fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) 
         sources.insert(format!("service/{name}"));
         let Some(main) = service_container(on, name, s, &mut sources) else { continue };
         for c in &s.companions {
-            containers.push(companion_container(name, s, &main, c));
+            containers.push(companion_container(on, name, s, &main, c));
         }
         containers.push(main);
     }
@@ -283,11 +284,11 @@ fn service_container(on: &Machine, name: &str, s: &Service, sources: &mut BTreeS
     }
     let mut ports = Vec::new();
     if mode.is_none() {
-        push_ports(&mut ports, s, &s.ports);
+        push_ports(&mut ports, on, s, &s.ports);
         for (client, cs) in on.placed.iter() {
             if *client != name && joins_vpn(cs, name) {
                 sources.insert(format!("service/{client}"));
-                push_ports(&mut ports, s, &cs.ports);
+                push_ports(&mut ports, on, s, &cs.ports);
             }
         }
     }
@@ -327,10 +328,10 @@ fn service_container(on: &Machine, name: &str, s: &Service, sources: &mut BTreeS
     })
 }
 
-fn companion_container(name: &str, s: &Service, main: &Container, c: &Companion) -> Container {
+fn companion_container(on: &Machine, name: &str, s: &Service, main: &Container, c: &Companion) -> Container {
     let mut ports = Vec::new();
     if main.network_mode.is_none() {
-        push_ports(&mut ports, s, &c.ports);
+        push_ports(&mut ports, on, s, &c.ports);
     }
     let healthcheck = c.healthcheck.as_ref().and_then(|h| {
         Check::new(h, |port| {
@@ -366,13 +367,21 @@ fn labels(name: &str, s: &Service, companion: Option<&str>) -> BTreeMap<String, 
 }
 
 /// Adds `host:container/proto` for every published port; DNS is both TCP and UDP.
-/// A service bound to one network (`network:`) publishes on its machine's address there only.
-fn push_ports(out: &mut Vec<String>, s: &Service, ports: &[Port]) {
-    // Replicas (`also_on`) run on other machines, whose addresses differ: they publish on all.
-    let bind = match (s.network.as_ref().filter(|_| s.also_on.is_empty()), s.address) {
-        (Some(_), Some(IpAddr::V4(a))) => format!("{a}:"),
-        (Some(_), Some(IpAddr::V6(a))) => format!("[{a}]:"),
-        _ => String::new(),
+/// A service bound to one network (`network:`) publishes on its machine's address there only;
+/// a replica (`also_on`) on its own machine's address on that network (E826 holds each replica's
+/// machine to having one).
+fn push_ports(out: &mut Vec<String>, on: &Machine, s: &Service, ports: &[Port]) {
+    let address = s.network.as_ref().and_then(|net| {
+        if s.on.name() == on.name {
+            s.address
+        } else {
+            on.model.interfaces(on.name).iter().find(|i| &i.network == net).and_then(|i| i.address)
+        }
+    });
+    let bind = match address {
+        Some(IpAddr::V4(a)) => format!("{a}:"),
+        Some(IpAddr::V6(a)) => format!("[{a}]:"),
+        None => String::new(),
     };
     for p in ports {
         let Some(host) = p.host else { continue };

@@ -27,9 +27,10 @@
 //! `ct original proto-dst` (after DNAT the port is the container's, which may differ), accepts
 //! the opening's sources and drops every other DNATed connection. Traffic entering from Docker's
 //! own bridges (`docker0`, `br-*`: containers reaching each other through a published port) is
-//! not filtered: it is the machine's own workload.
+//! not filtered: it is the machine's own workload. A port served only by a container on the
+//! host's network stack (`network_mode: host`) is never DNATed, so it gets no `forward` rule.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use hearth_model::model::Opening;
@@ -54,7 +55,8 @@ pub fn render(cx: &Context, out: &mut Output) {
         }
         let runtime = guest.map(|g| g.runtime).or_else(|| host.and_then(|h| h.runtime));
         let docker = runtime == Some(hearth_spec::ast::Runtime::Docker);
-        let content = ruleset(machine, openings, docker);
+        let host_networked = docker.then(|| host_networked_ports(cx, machine));
+        let content = ruleset(machine, openings, host_networked.as_ref());
         let source = if guest.is_some() { format!("guest/{machine}") } else { format!("host/{machine}") };
         let mut file = File::new(machine, PATH, Kind::Nftables, content).activate(Activation::LoadRuleset).from(source);
         for s in by_machine.get(machine.as_str()).into_iter().flatten() {
@@ -74,6 +76,23 @@ fn services_by_machine<'a>(cx: &'a Context) -> std::collections::BTreeMap<&'a st
         }
     }
     map
+}
+
+/// The ports that on `machine` only containers on the host's network stack
+/// (`network_mode: host`) serve: they listen on the machine itself, so `input` holds them and
+/// Docker never DNATs them. Other ports the `forward` chain names without being published (SSH)
+/// are harmless there; a host-networked port is left out because a reader would take its rule
+/// for a published container port.
+fn host_networked_ports(cx: &Context, machine: &str) -> BTreeSet<u16> {
+    let (mut host, mut bridged) = (BTreeSet::new(), BTreeSet::new());
+    for s in cx.model.services.values() {
+        if s.on.name() != machine && !s.also_on.iter().any(|m| m == machine) {
+            continue;
+        }
+        let ports = s.ports.iter().chain(s.companions.iter().flat_map(|c| &c.ports)).filter_map(|p| p.host);
+        if s.network_mode.as_deref() == Some("host") { host.extend(ports) } else { bridged.extend(ports) }
+    }
+    host.difference(&bridged).copied().collect()
 }
 
 /// One rule's worth of an opening: sources split by family, reasons merged.
@@ -169,7 +188,8 @@ fn rule_lines(r: &Rule, port_match: &str, indent: &str) -> Vec<String> {
     lines
 }
 
-fn ruleset(machine: &str, openings: &[Opening], docker: bool) -> String {
+/// The ruleset; a Docker machine (given its host-networked ports) also gets a `forward` chain.
+fn ruleset(machine: &str, openings: &[Opening], docker: Option<&BTreeSet<u16>>) -> String {
     let rules = rules(openings);
     let mut s = format!(
         "#!/usr/sbin/nft -f\n\
@@ -197,7 +217,7 @@ fn ruleset(machine: &str, openings: &[Opening], docker: bool) -> String {
         }
     }
     s.push_str("\t}\n");
-    if docker {
+    if let Some(host_networked) = docker {
         s.push_str(
             "\n\
              \t# Published container ports: Docker DNATs them to the container, so they are forwarded,\n\
@@ -211,7 +231,7 @@ fn ruleset(machine: &str, openings: &[Opening], docker: bool) -> String {
              \t\tiifname \"br-*\" accept\n\
              \n",
         );
-        for r in &rules {
+        for r in rules.iter().filter(|r| !host_networked.contains(&r.port)) {
             let matcher = format!("meta l4proto {} ct original proto-dst {}", r.protocol.as_str(), r.port);
             for line in rule_lines(r, &matcher, "\t\t") {
                 s.push_str(&line);

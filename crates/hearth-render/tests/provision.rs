@@ -739,8 +739,9 @@ fn docker_published_ports_refuse_sources_the_spec_does_not_name() {
     let docker = model.machine_address("vm3-docker").unwrap().to_string();
     let proxy = model.machine_address(model.services["traefik"].on.name()).unwrap().to_string();
     let lan_client = "10.0.1.50";
-    // Portainer (behind the proxy) and Plex's companion port (not exposed: the homelab's networks).
-    let (portainer, companion) = (9443, 8324);
+    // Portainer (behind the proxy) and Tdarr's server port (not exposed: the homelab's networks).
+    // Plex's ports are not used: Plex runs on the host's network, so Docker never DNATs them.
+    let (portainer, companion) = (9443, 8266);
     assert!(ruleset.content.contains(&format!("ct original proto-dst {portainer} ")), "{}", ruleset.content);
     assert!(ruleset.content.contains(&format!("ct original proto-dst {companion} ")), "{}", ruleset.content);
 

@@ -450,6 +450,44 @@ services:
     assert_eq!(config["networks"]["iot"]["ipam"]["config"][0]["subnet"], "172.30.0.0/24", "{config}");
     assert_eq!(hass["network_mode"], "host", "{hass}");
     assert!(hass.get("ports").is_none() && hass.get("networks").is_none(), "{hass}");
+    // Home Assistant listens on the machine itself: `input` opens 8123, and the chain for
+    // Docker's DNATed ports has no rule for it, while the published MQTT port keeps its rule.
+    let nft = files.iter().find(|f| f.kind == Kind::Nftables && f.machine == "docker").expect("a ruleset");
+    let forward = nft.content.split("chain forward").nth(1).expect("a forward chain");
+    assert!(nft.content.contains("tcp dport 8123"), "{}", nft.content);
+    assert!(!forward.contains("proto-dst 8123") && forward.contains("proto-dst 1883"), "{}", nft.content);
+}
+
+/// A service bound to one network publishes on each of its machines' address on that network:
+/// the replica (`also_on`) on its own machine's, not on every interface.
+#[test]
+fn a_replica_publishes_on_its_own_address_on_the_service_network() {
+    let files = render_spec(
+        "
+homelab: t
+domain: example.com
+networks:
+  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 }
+  apps: { cidr: 192.168.20.0/24, gateway: 192.168.20.1 }
+hosts: { pve: { proxmox: {}, address: 192.168.1.10, network: lan } }
+guests:
+  d1: { vm: { on: pve }, network: lan, interfaces: [{ network: apps, address: 192.168.20.11 }], runtime: docker }
+  d2: { vm: { on: pve }, network: lan, interfaces: [{ network: apps, address: 192.168.20.12 }], runtime: docker }
+services:
+  web:
+    image: traefik/whoami:v1.10
+    on: d1
+    also_on: [d2]
+    network: apps
+    ports: { http: 8080 }
+    healthcheck: { tcp: http }
+",
+    );
+    for (machine, address) in [("d1", "192.168.20.11"), ("d2", "192.168.20.12")] {
+        let compose = files.iter().find(|f| f.kind == Kind::Compose && f.machine == machine).expect("a stack");
+        assert!(compose.content.contains(&format!("- \"{address}:8080:8080/tcp\"")), "{machine}: {}", compose.content);
+        compose_config(&files, compose, &format!("replica-{machine}"));
+    }
 }
 
 /// A machine's `docker:` block becomes `daemon.json` (restarting Docker on change) and a prune

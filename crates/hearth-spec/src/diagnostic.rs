@@ -175,6 +175,8 @@ codes! {
     MiddlewareUnsupported = "W810", "middleware-unsupported", Warning;
     MiddlewareBehindTunnel = "W811", "middleware-behind-tunnel", Warning;
     WatchLateIncident = "W780", "watch-late-incident", Warning;
+    StatedTotalDiffers = "W880", "stated-total-differs", Warning;
+    StatedTotalUnchecked = "W881", "stated-total-unchecked", Warning;
 }
 
 impl fmt::Display for Code {

@@ -167,9 +167,7 @@ fn token(targets: &Targets, source: &TokenSource) -> anyhow::Result<Token> {
     let value = if let Some(var) = reference.strip_prefix("env:") {
         std::env::var(var).with_context(|| format!("cannot read the Proxmox API token from `{var}`"))?
     } else {
-        let store_path = persist::store_path(&targets.root);
-        let store = hearth_secrets::Store::open(&store_path)?;
-        let identity = hearth_secrets::Identity::load(&store_path, false)?;
+        let (store, identity) = persist::open_store(&targets.root)?;
         let live = LiveSecrets::new(store, identity);
         match hearth_render::SecretValues::get(&live, &reference) {
             Some(v) => v,

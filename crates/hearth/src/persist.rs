@@ -18,6 +18,22 @@ pub fn store_path(root: &Path) -> PathBuf {
     root.with_file_name(hearth_secrets::STORE_FILE_NAME)
 }
 
+/// Opens the secret store beside the spec with the identity that decrypts it, for reading. A
+/// folder that has neither (never resolved) is told to run `hearth resolve`, which creates both:
+/// "no age identity found" alone would send the operator looking for a key that never existed.
+pub fn open_store(root: &Path) -> anyhow::Result<(Store, hearth_secrets::Identity)> {
+    let path = store_path(root);
+    let store = Store::open(&path)?;
+    match hearth_secrets::Identity::load(&path, false) {
+        Ok(identity) => Ok((store, identity)),
+        Err(hearth_secrets::SecretsError::NoIdentity { .. }) if !path.exists() => bail!(
+            "no secret store `{}` and no age identity: run `hearth resolve` on the spec first (it generates the secrets and the identity)",
+            path.display()
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Reads the lock file; a missing one means no previous allocations. One that cannot be read or
 /// parsed is an error naming its line: ignoring it would renumber guests and addresses.
 pub fn read_lock(root: &Path) -> anyhow::Result<Allocations> {

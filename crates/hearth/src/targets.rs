@@ -241,9 +241,7 @@ fn with_secrets(
     model: &Model,
     lab: Option<&std::path::Path>,
 ) -> anyhow::Result<(Vec<File>, Vec<String>)> {
-    let store_path = persist::store_path(&spec.root);
-    let store = hearth_secrets::Store::open(&store_path)?;
-    let identity = hearth_secrets::Identity::load(&store_path, false)?;
+    let (store, identity) = persist::open_store(&spec.root)?;
     let mut live = LiveSecrets::new(store, identity);
     if let Some(dir) = lab {
         live = live.with_lab_values(dir)?;

@@ -458,6 +458,19 @@ fn a_lock_file_that_does_not_parse_is_an_error_at_its_line() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A folder never resolved has no store and no identity: reading secrets (`render
+/// --with-secrets` here, `apply` through the same helper) says to run `hearth resolve`.
+#[test]
+fn reading_secrets_before_resolve_says_to_resolve() {
+    let dir = minimal_spec();
+    let spec = dir.join("hearth.yaml");
+    let out = dir.join("out");
+    let run = hearth(&["render", spec.to_str().expect("utf-8"), "-o", out.to_str().expect("utf-8"), "--with-secrets"]);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("run `hearth resolve` on the spec first"), "{}", run.stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn with_secrets_fails_naming_every_secret_it_cannot_read() {
     let (dir, other) = (minimal_spec(), minimal_spec());

@@ -12,6 +12,7 @@ mod conflicts;
 mod cycles;
 mod devices;
 mod docker;
+mod expected;
 mod exposure;
 mod flows;
 mod guests;
@@ -78,6 +79,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     clashes::clashes(spec, &mut out);
     devices::devices(spec, model, &mut out);
     capacity::capacity(spec, catalog, model, &mut out);
+    expected::expected(spec, model, &mut out);
     docker::docker(spec, catalog, model, &mut out);
     watch::watch(spec, &mut out);
     out

@@ -209,7 +209,8 @@ fn unknown_zone(
     d
 }
 
-/// A service's `network:`: one of the networks its machine has an interface on.
+/// A service's `network:`: one of the networks its machine, and each machine of its `also_on`,
+/// has an interface on.
 fn service_networks(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     for e in &spec.services.entries {
         let Some(net) = &e.value.network else { continue };
@@ -218,9 +219,32 @@ fn service_networks(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             out.push(crate::diagnostics::unknown_reference(net.span, "network", &net.value, &names));
             continue;
         }
+        if !model.services.contains_key(&e.name) {
+            continue;
+        }
+        // A replica listens on its own machine's interface on the same network.
+        for replica in &e.value.also_on {
+            if model.interfaces(&replica.value).iter().all(|i| i.network != net.value) {
+                out.push(
+                    Diagnostic::new(
+                        Code::ServiceNetworkNotOnMachine,
+                        replica.span,
+                        format!(
+                            "`{}` has no interface on network `{}`, so the replica of `{}` cannot listen there",
+                            replica.value, net.value, e.name
+                        ),
+                    )
+                    .label(format!("`{}` listens on `{}`", e.name, net.value))
+                    .help(format!(
+                        "add `{}` to the `interfaces:` of `{}`, or run the replica elsewhere",
+                        net.value, replica.value
+                    )),
+                );
+            }
+        }
         let machine = e.value.on.value.as_str();
         let on: Vec<&str> = model.interfaces(machine).iter().map(|i| i.network.as_str()).collect();
-        if on.contains(&net.value.as_str()) || !model.services.contains_key(&e.name) {
+        if on.contains(&net.value.as_str()) {
             continue;
         }
         let mut d = Diagnostic::new(

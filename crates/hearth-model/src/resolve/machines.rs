@@ -111,6 +111,13 @@ impl Resolver<'_> {
                     threads: hw.and_then(|h| h.threads.as_ref()).map(|c| c.value),
                     memory: hw.and_then(|h| h.memory.as_ref()).map(|m| m.value),
                     pools,
+                    expect: h.expect.as_ref().map_or_else(Default::default, |x| crate::totals::Stated {
+                        cores: x.cores.as_ref().map(|c| c.value),
+                        memory: x.memory.as_ref().map(|m| m.value),
+                        disk: x.disk.as_ref().map(|m| m.value),
+                        memory_free: x.memory_free.as_ref().map(|m| m.value),
+                        disk_free: x.disk_free.as_ref().map(|m| m.value),
+                    }),
                 },
             );
         }

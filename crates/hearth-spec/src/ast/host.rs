@@ -38,11 +38,30 @@ spec_struct! {
         opt hardware: Hardware,
         /// Storage pools.
         def storage: NamedMap<Pool>,
+        /// Totals a document states for this host's guests, checked against the computed ones.
+        opt expect: Expected,
         opt description: String,
         /// `planned` or `future`: checked and documented, not deployed (default `active`).
         opt status: Sp<super::Status>,
         /// Why or when, for a planned item (shown in the docs' Planned section).
         opt note: String,
+    }
+}
+
+spec_struct! {
+    /// What a document states about a host's guests, in its own units: each total is compared
+    /// with the one Hearth computes, to the precision the docs print it (W880 when they differ).
+    pub struct Expected {
+        /// Cores allocated to the guests.
+        opt cores: Sp<u32>,
+        /// Memory allocated to the guests.
+        opt memory: Sp<Size>,
+        /// Disk allocated to the guests.
+        opt disk: Sp<Size>,
+        /// The host's memory left after the guests'.
+        opt memory_free: Sp<Size>,
+        /// The host's pools' size left after the guests' disks.
+        opt disk_free: Sp<Size>,
     }
 }
 

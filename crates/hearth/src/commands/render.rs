@@ -27,9 +27,7 @@ pub fn run(args: &RenderArgs, format: Format) -> anyhow::Result<ExitCode> {
         Err(code) => return Ok(code),
     };
     let live = if args.with_secrets {
-        let store_path = persist::store_path(&spec.root);
-        let store = hearth_secrets::Store::open(&store_path)?;
-        let identity = hearth_secrets::Identity::load(&store_path, false)?;
+        let (store, identity) = persist::open_store(&spec.root)?;
         Some(LiveSecrets::new(store, identity))
     } else {
         None

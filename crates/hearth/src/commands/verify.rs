@@ -132,17 +132,13 @@ impl StoreSecrets {
     /// The store beside the spec; with the lab's state folder, the lab's own values stand in
     /// for those it cannot read, as `apply --lab` used them.
     pub(crate) fn open(root: &std::path::Path, lab: Option<&std::path::Path>) -> StoreSecrets {
-        let path = persist::store_path(root);
-        let opened = hearth_secrets::Store::open(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|store| Ok((store, hearth_secrets::Identity::load(&path, false).map_err(|e| e.to_string())?)))
-            .and_then(|(store, identity)| {
-                let live = LiveSecrets::new(store, identity);
-                match lab {
-                    Some(dir) => live.with_lab_values(dir).map_err(|e| e.to_string()),
-                    None => Ok(live),
-                }
-            });
+        let opened = persist::open_store(root).map_err(|e| format!("{e:#}")).and_then(|(store, identity)| {
+            let live = LiveSecrets::new(store, identity);
+            match lab {
+                Some(dir) => live.with_lab_values(dir).map_err(|e| e.to_string()),
+                None => Ok(live),
+            }
+        });
         match opened {
             Ok(live) => StoreSecrets::Open(Box::new(live)),
             Err(e) => StoreSecrets::Unavailable(format!("the secret store: {e}")),
