@@ -11,6 +11,7 @@ mod bcrypt;
 mod file;
 mod logins;
 mod native;
+mod native_env;
 mod query;
 mod reader;
 mod secrets;
@@ -93,6 +94,7 @@ pub fn render(cx: &Context) -> Vec<File> {
     mysql::render(cx, &mut out);
     crowdsec::render(cx, &mut out);
     minio::render(cx, &mut out);
+    native_env::render(cx, &mut out);
     backup::render(cx, &mut out);
     zfs::render(cx, &mut out);
     pbs::render(cx, &mut out);

@@ -553,9 +553,21 @@ fn postgres_init_runs_on_a_real_cluster() {
             for d in &dbs {
                 assert!(roles.lines().any(|r| r == d.user), "{name}: role {} missing", d.user);
                 assert!(databases.lines().any(|r| r == d.name), "{name}: database {} missing", d.name);
-                let owner = cluster
-                    .query(&format!("select pg_get_userbyid(datdba) from pg_database where datname = '{}'", d.name));
-                assert_eq!(owner.trim(), d.user, "{name}: owner of {}", d.name);
+                if d.monitor {
+                    // An exporter's login: `pg_monitor`, owner of nothing, no superuser.
+                    let role = cluster.query(&format!(
+                        "select pg_has_role('{0}', 'pg_monitor', 'member'), (select rolsuper from pg_roles where rolname = '{0}'), \
+                         (select count(*) from pg_database where pg_get_userbyid(datdba) = '{0}')",
+                        d.user
+                    ));
+                    assert_eq!(role.trim(), "t|f|0", "{name}: monitoring login {}", d.user);
+                } else {
+                    let owner = cluster.query(&format!(
+                        "select pg_get_userbyid(datdba) from pg_database where datname = '{}'",
+                        d.name
+                    ));
+                    assert_eq!(owner.trim(), d.user, "{name}: owner of {}", d.name);
+                }
                 let password = test_value(&format!("secret:{}", d.password_secret));
                 let own = cluster.connect(&d.user, &password, &d.name);
                 assert!(
@@ -569,7 +581,9 @@ fn postgres_init_runs_on_a_real_cluster() {
                 assert!(!wrong.status.success(), "{name}: {} connects with a wrong password", d.user);
                 // A superuser (Immich's role, as its catalog entry asks) passes `CONNECT`;
                 // pg_hba.conf still admits it over the network to its own database only.
-                for other in dbs.iter().filter(|o| o.user != d.user && !d.superuser) {
+                // The maintenance database keeps `CONNECT` for `PUBLIC` (the server's own tools
+                // use it): pg_hba.conf admits only the monitoring login to it over the network.
+                for other in dbs.iter().filter(|o| o.user != d.user && !d.superuser && !o.monitor) {
                     let theirs = cluster.connect(&d.user, &password, &other.name);
                     assert!(!theirs.status.success(), "{name}: {} can connect to {}", d.user, other.name);
                     assert!(
