@@ -120,6 +120,9 @@ spec_struct! {
         def extensions: Vec<String>,
         /// Whether the app's database role must be a superuser (its migrations manage extensions).
         opt superuser: bool,
+        /// Whether the app only reads the server's statistics (an exporter): its login gets the
+        /// engine's monitoring role (PostgreSQL `pg_monitor`) and no database or Redis DB of its own.
+        opt monitor: bool,
     }
 }
 
@@ -152,6 +155,9 @@ spec_struct! {
         /// Why Hearth cannot deploy the native form on a Debian machine (no package, or a
         /// configuration it does not write); NixOS machines still run it from `nixos`.
         opt debian_unsupported: String,
+        /// The `EnvironmentFile=` of the package's unit, where Hearth writes the service's
+        /// environment (mode 0600: it may hold a password).
+        opt env_file: String,
     }
 }
 

@@ -52,7 +52,8 @@ pub fn write(model: &Model, catalog: &Catalog, out: &mut String) {
             t.row(&[
                 d.server.clone(),
                 d.engine.to_string(),
-                d.name.clone(),
+                // A monitoring login reads the server's maintenance database; it owns none.
+                if d.monitor { format!("{} (`pg_monitor` login)", d.name) } else { d.name.clone() },
                 d.user.clone(),
                 md::code(&md::secret_name(&d.password_secret)),
                 consumers,

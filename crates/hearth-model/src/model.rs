@@ -935,6 +935,10 @@ pub struct Database {
     pub extensions: Vec<String>,
     /// Whether its user must be a superuser (catalog `uses.<kind>.superuser`).
     pub superuser: bool,
+    /// A monitoring login (catalog `uses.<kind>.monitor`): `name` is the server's maintenance
+    /// database, which Hearth neither creates nor owns; the user gets the monitoring role.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub monitor: bool,
 }
 
 /// A database engine whose databases and users Hearth creates.

@@ -134,6 +134,64 @@ monitoring: { prometheus: prometheus, exporters: [cadvisor] }
 }
 
 #[test]
+fn database_exporters_sit_beside_their_servers() {
+    let m = model(
+        "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+  pg: { app: postgresql, on: box, backup: false }
+  cache: { app: redis, on: docker, backup: false }
+  app: { image: example/app:1.0, on: docker, uses: [pg, cache] }
+monitoring:
+  prometheus: prometheus
+  exporters: [postgres, redis]
+  alerts:
+    rules: [{ name: DatabaseDown, expr: \"pg_up == 0 or redis_up == 0\" }]
+",
+    );
+    // PostgreSQL's: the Debian package beside the native server, a `pg_monitor` login on the
+    // maintenance database, owning nothing, with its own generated password.
+    let pg = &m.services["pg-exporter"];
+    assert_eq!(
+        (pg.app.as_deref(), pg.on.name(), pg.form),
+        (Some("postgres-exporter"), "box", hearth_spec::ast::Form::Native)
+    );
+    let login = m.databases.iter().find(|d| d.user == "pg_exporter").expect("the exporter's login");
+    assert_eq!(
+        (login.name.as_str(), login.monitor, login.consumers.as_slice()),
+        ("postgres", true, &["pg-exporter".to_string()][..])
+    );
+    assert_eq!(login.password_secret, "pg-pg-exporter-password");
+    assert!(m.databases.iter().any(|d| d.name == "app" && !d.monitor));
+    let uri = pg.env["DATA_SOURCE_URI"].to_string();
+    assert_eq!(uri, "192.168.1.21:5432/postgres?sslmode=disable");
+    // Redis's: a container beside the server, with the server's password and no DB of its own.
+    let redis = &m.services["cache-exporter"];
+    assert_eq!((redis.on.name(), redis.form), ("docker", hearth_spec::ast::Form::Docker));
+    assert!(m.redis_dbs.iter().all(|d| d.consumer != "cache-exporter"), "{:?}", m.redis_dbs);
+    assert_eq!(redis.env["REDIS_ADDR"].to_string(), "redis://192.168.1.20:6379");
+    // One job per engine, so `pg_up` and `redis_up` have data.
+    assert_eq!(job(&m, "postgres").targets, ["192.168.1.21:9187"]);
+    assert_eq!(job(&m, "redis").targets, ["192.168.1.20:9121"]);
+    assert_targets_served(&m);
+}
+
+#[test]
+fn database_exporters_need_a_server_they_can_sit_beside() {
+    check(
+        "
+services:
+  prometheus: { app: prometheus, on: box, backup: false }
+monitoring:
+  prometheus: prometheus
+  exporters: [node-exporter, redis]
+#                            ^^^^^ E850
+",
+    );
+    // A server on NixOS (W850) is `tests/invalid/261-database-exporter-on-nixos.yaml`.
+}
+
+#[test]
 fn unpublished_metrics_ports_are_published_for_prometheus_or_left_out() {
     let m = model(
         "

@@ -38,6 +38,7 @@ pub mod loki;
 pub mod minio;
 pub mod mongo;
 pub mod mysql;
+pub mod native_env;
 pub mod nftables;
 pub mod nginx;
 pub mod nixos;
@@ -94,6 +95,7 @@ pub fn render(cx: &Context) -> Vec<File> {
     mysql::render(cx, &mut out);
     crowdsec::render(cx, &mut out);
     minio::render(cx, &mut out);
+    native_env::render(cx, &mut out);
     backup::render(cx, &mut out);
     zfs::render(cx, &mut out);
     pbs::render(cx, &mut out);

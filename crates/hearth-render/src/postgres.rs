@@ -125,6 +125,19 @@ fn init_sql(server: &str, databases: &[&Database], roles: &BTreeMap<&str, &str>)
     }
     for d in databases {
         let consumers = if d.consumers.is_empty() { "none".to_string() } else { d.consumers.join(", ") };
+        if d.monitor {
+            // The server's own maintenance database: not created, owned or closed to others here.
+            s.push_str(&format!(
+                "-- monitoring login {user} on database {name}, used by {consumers}\n\
+                 GRANT pg_monitor TO {user_id};\n\
+                 GRANT CONNECT ON DATABASE {name_id} TO {user_id};\n\n",
+                name = d.name,
+                user = d.user,
+                name_id = ident(&d.name),
+                user_id = ident(&d.user),
+            ));
+            continue;
+        }
         s.push_str(&format!(
             "-- database {name}, owner {user}, used by {consumers}\n\
              SELECT format('CREATE DATABASE %I OWNER %I', {name_lit}, {user_lit}) WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = {name_lit})\\gexec\n\

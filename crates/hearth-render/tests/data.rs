@@ -1,10 +1,12 @@
 //! The data renderers (postgres, redis, mongo, minio, backup, zfs, pbs) against every example:
 //! real PostgreSQL runs the rendered init.sql on a throwaway cluster, a real redis-server loads
 //! the rendered redis.conf, `systemd-analyze verify` checks every unit, `sh -n` every script,
-//! `node --check` the mongosh script; the Proxmox sections and MinIO policies are parsed and
+//! `node --check` the mongosh script; Debian's PostgreSQL and Redis exporters log in with their
+//! rendered environment files (`exporters/`); the Proxmox sections and MinIO policies are parsed and
 //! checked structurally. Plus snapshots and the secret rule.
 
 mod common;
+mod exporters;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,7 @@ fn data_files(model: &hearth_model::Model, secrets: Option<&dyn SecretValues>) -
     hearth_render::redis::render(&cx, &mut out);
     hearth_render::mongo::render(&cx, &mut out);
     hearth_render::minio::render(&cx, &mut out);
+    hearth_render::native_env::render(&cx, &mut out);
     hearth_render::backup::render(&cx, &mut out);
     hearth_render::zfs::render(&cx, &mut out);
     hearth_render::pbs::render(&cx, &mut out);
@@ -403,6 +406,7 @@ fn redis_server_loads_config() {
             let highest = model.redis_dbs.iter().filter(|d| d.server == server).map(|d| d.db).max().unwrap_or(0);
             let count: u32 = dbs.lines().nth(1).unwrap().trim().parse().unwrap();
             assert!(count > highest, "{name}: databases {count} but db {highest} is allocated");
+            redis_exporter_reaches(&files, &f.machine, &port);
             let _ = cli(&["shutdown", "nosave"]);
             drop(child);
             n += 1;
@@ -410,6 +414,50 @@ fn redis_server_loads_config() {
     }
     assert!(n > 0);
     eprintln!("redis-server: {n} configs");
+}
+
+/// Debian's redis exporter with the environment Hearth renders for it on `machine` (if the
+/// server there has a native one) reaches the test server on loopback `port`.
+fn redis_exporter_reaches(files: &[File], machine: &str, port: &str) {
+    let Some(env) = files.iter().find(|e| e.machine == machine && e.path == "/etc/default/prometheus-redis-exporter")
+    else {
+        return;
+    };
+    if !common::have("prometheus-redis-exporter") {
+        return;
+    }
+    let addr = ("REDIS_ADDR", format!("redis://127.0.0.1:{port}"));
+    let metrics = exporters::scrape("prometheus-redis-exporter", &env.content, &[addr], free_port());
+    assert!(exporters::is_one(&metrics, "redis_up"), "{machine}: the redis exporter did not reach the server");
+}
+
+/// Debian's PostgreSQL exporter with the environment Hearth renders for it on `machine` logs
+/// into `database` of the test cluster (its socket in `socket`) and reads its statistics.
+fn postgres_exporter_reaches(files: &[File], machine: &str, socket: &Path, database: &str) {
+    let Some(env) =
+        files.iter().find(|e| e.machine == machine && e.path == "/etc/default/prometheus-postgres-exporter")
+    else {
+        return;
+    };
+    if !common::have("prometheus-postgres-exporter") {
+        return;
+    }
+    // The rendered URI names the server's address; the test cluster listens on a socket only,
+    // which a URI cannot name, so the exporter gets the same login as a key-value string
+    // (`DATA_SOURCE_NAME` takes precedence over `DATA_SOURCE_URI`).
+    let vars = exporters::variables(&env.content, &[]);
+    let var = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    assert!(var("DATA_SOURCE_URI").ends_with(&format!(":5432/{database}?sslmode=disable")), "{}", env.content);
+    let dsn = format!(
+        "host={} port=5432 dbname={database} sslmode=disable user={} password={}",
+        socket.display(),
+        var("DATA_SOURCE_USER"),
+        var("DATA_SOURCE_PASS")
+    );
+    let metrics =
+        exporters::scrape("prometheus-postgres-exporter", &env.content, &[("DATA_SOURCE_NAME", dsn)], free_port());
+    assert!(exporters::is_one(&metrics, "pg_up"), "{machine}: the PostgreSQL exporter did not log in:\n{metrics}");
+    assert!(metrics.contains("pg_stat_database_xact_commit"), "{machine}: no database statistics:\n{metrics}");
 }
 
 /// A throwaway PostgreSQL cluster on a Unix socket in a temp folder; stopped on drop.
@@ -553,9 +601,22 @@ fn postgres_init_runs_on_a_real_cluster() {
             for d in &dbs {
                 assert!(roles.lines().any(|r| r == d.user), "{name}: role {} missing", d.user);
                 assert!(databases.lines().any(|r| r == d.name), "{name}: database {} missing", d.name);
-                let owner = cluster
-                    .query(&format!("select pg_get_userbyid(datdba) from pg_database where datname = '{}'", d.name));
-                assert_eq!(owner.trim(), d.user, "{name}: owner of {}", d.name);
+                if d.monitor {
+                    postgres_exporter_reaches(&files, &init.machine, &dir, &d.name);
+                    // An exporter's login: `pg_monitor`, owner of nothing, no superuser.
+                    let role = cluster.query(&format!(
+                        "select pg_has_role('{0}', 'pg_monitor', 'member'), (select rolsuper from pg_roles where rolname = '{0}'), \
+                         (select count(*) from pg_database where pg_get_userbyid(datdba) = '{0}')",
+                        d.user
+                    ));
+                    assert_eq!(role.trim(), "t|f|0", "{name}: monitoring login {}", d.user);
+                } else {
+                    let owner = cluster.query(&format!(
+                        "select pg_get_userbyid(datdba) from pg_database where datname = '{}'",
+                        d.name
+                    ));
+                    assert_eq!(owner.trim(), d.user, "{name}: owner of {}", d.name);
+                }
                 let password = test_value(&format!("secret:{}", d.password_secret));
                 let own = cluster.connect(&d.user, &password, &d.name);
                 assert!(
@@ -569,7 +630,9 @@ fn postgres_init_runs_on_a_real_cluster() {
                 assert!(!wrong.status.success(), "{name}: {} connects with a wrong password", d.user);
                 // A superuser (Immich's role, as its catalog entry asks) passes `CONNECT`;
                 // pg_hba.conf still admits it over the network to its own database only.
-                for other in dbs.iter().filter(|o| o.user != d.user && !d.superuser) {
+                // The maintenance database keeps `CONNECT` for `PUBLIC` (the server's own tools
+                // use it): pg_hba.conf admits only the monitoring login to it over the network.
+                for other in dbs.iter().filter(|o| o.user != d.user && !d.superuser && !o.monitor) {
                     let theirs = cluster.connect(&d.user, &password, &other.name);
                     assert!(!theirs.status.success(), "{name}: {} can connect to {}", d.user, other.name);
                     assert!(

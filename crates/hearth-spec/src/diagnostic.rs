@@ -141,6 +141,8 @@ codes! {
     RouterGuestInvalid = "E825", "router-guest-invalid", Error;
     ServiceNetworkNotOnMachine = "E826", "service-network-not-on-machine", Error;
     AllowOpensNothing = "W820", "allow-opens-nothing", Warning;
+    DatabaseExporterWithoutServer = "E850", "database-exporter-without-server", Error;
+    DatabaseExporterUnplaceable = "W850", "database-exporter-unplaceable", Warning;
     WatcherUnknownMachine = "E785", "watcher-unknown-machine", Error;
     WatcherMachineUnfit = "E786", "watcher-machine-unfit", Error;
     WatcherListenElsewhere = "E787", "watcher-listen-elsewhere", Error;

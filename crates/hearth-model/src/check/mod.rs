@@ -73,7 +73,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     secrets::secrets(spec, catalog, model, &mut out);
     flows::flows(spec, model, &mut out);
     zones::zones(spec, model, &mut out);
-    monitoring::monitoring(spec, model, &mut out);
+    monitoring::monitoring(spec, catalog, model, &mut out);
     watcher::watcher(spec, model, &mut out);
     values::values(spec, model, &mut out);
     clashes::clashes(spec, &mut out);

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use hearth_catalog::{Catalog, Provides};
 use hearth_spec::ast::Runtime;
 use hearth_spec::suggest::help_for;
 use hearth_spec::{Code, Diagnostic, Span, Spec};
@@ -10,9 +11,9 @@ use hearth_spec::{Code, Diagnostic, Span, Spec};
 use crate::model::{Model, Placement};
 
 /// The exporters `monitoring.exporters` knows.
-const EXPORTERS: &[&str] = &["node-exporter", "cadvisor", "blackbox"];
+const EXPORTERS: &[&str] = &["node-exporter", "cadvisor", "blackbox", "postgres", "redis"];
 
-pub(super) fn monitoring(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
+pub(super) fn monitoring(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
     let Some(m) = &spec.monitoring else { return };
     for e in &m.exporters {
         if !EXPORTERS.contains(&e.value.as_str()) {
@@ -27,6 +28,7 @@ pub(super) fn monitoring(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) 
         }
     }
     exporters_deployed(spec, model, out);
+    database_exporters(spec, catalog, model, out);
     unscraped(spec, model, out);
     rules_have_data(spec, model, out);
     alert_routing(spec, model, out);
@@ -108,6 +110,60 @@ fn exporters_deployed(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
+/// `postgres` and `redis` add an exporter beside each server of that engine
+/// (`resolve/exporters.rs`): naming one with no such server is refused (it would deploy
+/// nothing), and a server the resolver could give none (on a cluster, or on NixOS, whose flake
+/// writes no database exporters yet) is named, so its metrics are not silently missing.
+fn database_exporters(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
+    let Some(m) = &spec.monitoring else { return };
+    for e in &m.exporters {
+        let (kind, engine) = match e.value.as_str() {
+            "postgres" => (Provides::Postgres, "PostgreSQL"),
+            "redis" => (Provides::Redis, "Redis"),
+            _ => continue,
+        };
+        let servers: Vec<(&String, &crate::model::Service)> = model
+            .services
+            .iter()
+            .filter(|(_, s)| s.app.as_deref().and_then(|a| catalog.get(a)).is_some_and(|a| a.provides(kind)))
+            .collect();
+        if servers.is_empty() {
+            out.push(
+                Diagnostic::new(
+                    Code::DatabaseExporterWithoutServer,
+                    e.span,
+                    format!("`{}` adds an exporter beside each {engine} server, but no service runs one", e.value),
+                )
+                .help(format!("remove `{}` from `monitoring.exporters`", e.value))
+                .suggest_removal(e.span),
+            );
+            continue;
+        }
+        for (name, s) in servers {
+            if model.services.contains_key(&format!("{name}-exporter")) {
+                continue;
+            }
+            let why = if matches!(s.on, Placement::Cluster(_)) {
+                "it runs on a cluster"
+            } else if model.is_nixos(s.on.name()) {
+                "its machine is NixOS, and Hearth's flake has no database exporters yet"
+            } else {
+                continue;
+            };
+            out.push(
+                Diagnostic::new(
+                    Code::DatabaseExporterUnplaceable,
+                    e.span,
+                    format!("{engine} server `{name}` gets no exporter: {why}"),
+                )
+                .help(format!(
+                    "its metrics are not scraped: run an exporter yourself and add it as a service with `uses: [{name}]`"
+                )),
+            );
+        }
+    }
+}
+
 /// A metrics port that is not published is not on its machine's address; Prometheus is not
 /// given it (`derive/monitoring.rs`), and the operator hears why.
 fn unscraped(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
@@ -140,12 +196,13 @@ fn unscraped(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// Metric-name prefixes of series only an exporter Hearth does not deploy produces.
-const FOREIGN: &[(&str, &str)] = &[
-    ("pg_", "a PostgreSQL exporter"),
-    ("mysql_", "a MySQL exporter"),
-    ("mongodb_", "a MongoDB exporter"),
-    ("redis_", "a Redis exporter"),
+/// Metric-name prefixes of series only a database exporter produces, with the scrape job of the
+/// exporters Hearth deploys for them (`monitoring.exporters`), when it does.
+const FOREIGN: &[(&str, &str, Option<&str>)] = &[
+    ("pg_", "a PostgreSQL exporter", Some("postgres")),
+    ("mysql_", "a MySQL exporter", None),
+    ("mongodb_", "a MongoDB exporter", None),
+    ("redis_", "a Redis exporter", Some("redis")),
 ];
 
 /// Every rule reads series some scrape job or agent produces.
@@ -202,8 +259,8 @@ fn rules_have_data(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
         } else if let (Some(name), Some(expr)) = (&r.name, &r.expr) {
             let mut missing: Vec<String> = Vec::new();
             for metric in metric_names(expr) {
-                let source = if let Some((_, exporter)) = FOREIGN.iter().find(|(p, _)| metric.starts_with(p)) {
-                    Some(*exporter)
+                let source = if let Some((_, exporter, job)) = FOREIGN.iter().find(|(p, ..)| metric.starts_with(p)) {
+                    job.is_none_or(|job| !mon.scrape.iter().any(|j| j.job == job)).then_some(*exporter)
                 } else if metric.starts_with("node_") && !node {
                     Some("the node exporter")
                 } else if metric.starts_with("probe_") && !probes {
@@ -222,7 +279,7 @@ fn rules_have_data(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                     name.span,
                     &name.value,
                     format!("nothing Hearth deploys exports {}", missing.join(", ")),
-                    "deploy the exporter as a service with metrics, or remove the rule",
+                    "deploy the exporter (`postgres` and `redis` under `monitoring.exporters`, others as a service with metrics), or remove the rule",
                 ));
             }
         }

@@ -115,7 +115,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                     model
                         .databases
                         .iter()
-                        .filter(|d| d.server == e.name)
+                        .filter(|d| d.server == e.name && !d.monitor)
                         .map(|d| Dump { engine: d.engine, database: d.name.clone() })
                         .collect()
                 } else {

@@ -91,6 +91,8 @@ fn provenance(spec: &Spec, model: &mut Model) {
             let exporter = match s.app.as_deref() {
                 Some("cadvisor") => "cadvisor",
                 Some("blackbox-exporter") => "blackbox",
+                Some("postgres-exporter") => "postgres",
+                Some("redis-exporter") => "redis",
                 _ => continue,
             };
             if let Some(e) = m.exporters.iter().find(|e| e.value == exporter) {

@@ -164,6 +164,8 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
             "node-exporter" => "node",
             "cadvisor" => "cadvisor",
             "blackbox-exporter" => "blackbox",
+            "postgres-exporter" => "postgres",
+            "redis-exporter" => "redis",
             _ => sname,
         };
         jobs.push(ScrapeJob {

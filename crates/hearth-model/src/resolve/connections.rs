@@ -118,8 +118,15 @@ impl Resolver<'_> {
     /// A database and user on a PostgreSQL, MySQL or MongoDB server, with its password secret.
     fn connect_database(&mut self, c: &mut Connection, engine: Engine, model: &mut Model) {
         let (name, target) = (c.consumer, c.target);
-        let database = c.spec.database.as_ref().map_or_else(|| sql_ident(name), |d| d.value.clone());
-        let user = c.spec.user.as_ref().map_or_else(|| database.clone(), |d| d.value.clone());
+        // An exporter logs into the maintenance database every server has, under its own name.
+        let monitor = c.wiring.is_some_and(|w| w.monitor == Some(true));
+        let own = || if monitor { maintenance_database(engine).to_string() } else { sql_ident(name) };
+        let database = c.spec.database.as_ref().map_or_else(own, |d| d.value.clone());
+        let user = c
+            .spec
+            .user
+            .as_ref()
+            .map_or_else(|| if monitor { sql_ident(name) } else { database.clone() }, |d| d.value.clone());
         let secret_name = format!("{target}-{}-password", user.replace('_', "-"));
         let password = self.need_secret(&secret_name, 32, name);
         c.vars.text("database", database.clone());
@@ -149,7 +156,11 @@ impl Resolver<'_> {
             consumers: Vec::new(),
             extensions: Vec::new(),
             superuser: false,
+            monitor,
         };
+        // A monitoring login shares the maintenance database with every other one: each is a
+        // record of its own, keyed by its user.
+        let key = if monitor { (target.to_string(), format!("{database}\u{0}{user}")) } else { key };
         let db = register(&mut self.database_index, &mut model.databases, key, new);
         db.consumers.push(name.to_string());
         if let Some(w) = c.wiring {
@@ -167,10 +178,16 @@ impl Resolver<'_> {
 
     /// A Redis logical database, with the server's password.
     fn connect_redis(&mut self, c: &mut Connection, model: &mut Model) {
-        let db = self.redis_db(c.consumer, c.target, c.spec, model);
         let password = self.need_secret(&format!("{}-password", c.target), 32, c.consumer);
-        c.vars.text("db", db.to_string());
         c.vars.set("password", password);
+        // An exporter reads the whole server's INFO: it takes no logical DB of its own.
+        if c.wiring.is_some_and(|w| w.monitor == Some(true)) {
+            c.vars.text("db", "0");
+            c.record.url = c.vars.expand("redis://:{{ password }}@{{ host }}:{{ port }}").ok();
+            return;
+        }
+        let db = self.redis_db(c.consumer, c.target, c.spec, model);
+        c.vars.text("db", db.to_string());
         let url = c.vars.expand("redis://:{{ password }}@{{ host }}:{{ port }}/{{ db }}").ok();
         if let Some(url) = &url {
             c.vars.set("url", url.clone());
@@ -254,6 +271,15 @@ pub(super) fn register<'i, T>(
         items.len() - 1
     });
     &mut items[i]
+}
+
+/// The database every server of `engine` has, where a monitoring login connects.
+fn maintenance_database(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Postgres => "postgres",
+        Engine::Mysql => "mysql",
+        Engine::Mongodb => "admin",
+    }
 }
 
 /// Turns a name into an SQL identifier: `my-app` -> `my_app`.

@@ -9,6 +9,12 @@
 //! - `blackbox`: one Blackbox exporter (`blackbox`) on Prometheus's machine, a container on a
 //!   Docker machine and Debian's package elsewhere, unless the spec runs a `blackbox-exporter`.
 //!
+//! - `postgres`, `redis`: an exporter beside every PostgreSQL or Redis server
+//!   (`<server>-exporter`, on the server's machine), which `uses` the server: its login, password
+//!   and firewall opening come from that relationship like any consumer's, with the catalog's
+//!   `monitor` wiring (a `pg_monitor` login on the maintenance database, no Redis DB of its own).
+//!   Servers on a cluster or a NixOS machine get none (the checks say so: W850).
+//!
 //! The node exporter is not a service: it is Debian's package on every managed machine
 //! (`derive/monitoring.rs` lists them, `packages.rs` installs it), Docker machines included.
 
@@ -47,7 +53,7 @@ impl Resolver<'_> {
                         if present.contains(&machine.as_str()) || spec.services.is_declared(&name) {
                             continue;
                         }
-                        if let Some(svc) = synthesize("cadvisor", machine, e.span) {
+                        if let Some(svc) = synthesize("cadvisor", machine, None, e.span) {
                             out.push((name, svc));
                         }
                     }
@@ -56,27 +62,78 @@ impl Resolver<'_> {
                     // Beside Prometheus, which is the only one to call it.
                     let on = m.prometheus.as_ref().and_then(|p| spec.services.get(&p.value)).map(|p| &p.on.value);
                     if let Some(on) = on.filter(|on| !spec.clusters.contains(on))
-                        && let Some(svc) = synthesize("blackbox-exporter", on, e.span)
+                        && let Some(svc) = synthesize("blackbox-exporter", on, None, e.span)
                     {
                         out.push(("blackbox".to_string(), svc));
                     }
                 }
-                _ => {}
+                engine => {
+                    let Some(exporter) = database_exporter(engine) else { continue };
+                    for (server, on) in database_servers(spec, self.catalog, model, engine) {
+                        let name = format!("{server}-exporter");
+                        if spec.services.is_declared(&name) {
+                            continue;
+                        }
+                        if let Some(svc) = synthesize(exporter, on, Some(server), e.span) {
+                            out.push((name, svc));
+                        }
+                    }
+                }
             }
         }
         out
     }
 }
 
-/// A spec service `{ app, on }`, as if written at `span`.
-fn synthesize(app: &str, on: &str, span: Span) -> Option<ast::Service> {
-    let text = format!("app: {}\non: {}\n", json(app), json(on));
+/// The exporter app of a database entry of `monitoring.exporters`.
+pub(crate) fn database_exporter(entry: &str) -> Option<&'static str> {
+    match entry {
+        "postgres" => Some("postgres-exporter"),
+        "redis" => Some("redis-exporter"),
+        _ => None,
+    }
+}
+
+/// The servers an entry of `monitoring.exporters` (`postgres`, `redis`) watches, with their
+/// machine: the spec's services whose app provides that engine, on a guest or host that is not
+/// NixOS (Hearth's flake writes no database exporters yet; the checks say so, W850).
+pub(crate) fn database_servers<'s>(
+    spec: &'s hearth_spec::Spec,
+    catalog: &hearth_catalog::Catalog,
+    model: &Model,
+    entry: &str,
+) -> Vec<(&'s str, &'s str)> {
+    let kind = match entry {
+        "postgres" => hearth_catalog::Provides::Postgres,
+        "redis" => hearth_catalog::Provides::Redis,
+        _ => return Vec::new(),
+    };
+    spec.services
+        .entries
+        .iter()
+        .filter(|e| e.value.app.as_ref().and_then(|a| catalog.get(&a.value)).is_some_and(|a| a.provides(kind)))
+        .filter(|e| !spec.clusters.contains(&e.value.on.value) && !model.is_nixos(&e.value.on.value))
+        .map(|e| (e.name.as_str(), e.value.on.value.as_str()))
+        .collect()
+}
+
+/// A spec service `{ app, on, uses: [uses] }`, as if written at `span`.
+fn synthesize(app: &str, on: &str, uses: Option<&str>, span: Span) -> Option<ast::Service> {
+    let mut text = format!("app: {}\non: {}\n", json(app), json(on));
+    if let Some(u) = uses {
+        text.push_str(&format!("uses: [{}]\n", json(u)));
+    }
     let (node, _) = hearth_spec::yaml::parse(span.file, &text);
     let mut svc = ast::Service::decode(&node?, &mut Cx::new())?;
     svc.app = Some(Sp::new(app.to_string(), span));
     svc.on = Sp::new(on.to_string(), span);
     svc.span = span;
     svc.spans = FieldSpans::default();
+    // Every diagnostic about it points at the `exporters` entry, never into the text above.
+    for u in &mut svc.uses {
+        u.span = span;
+        u.service.span = span;
+    }
     Some(svc)
 }
 

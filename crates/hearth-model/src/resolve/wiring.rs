@@ -120,6 +120,7 @@ impl Resolver<'_> {
                 consumers: Vec::new(),
                 extensions: Vec::new(),
                 superuser: false,
+                monitor: false,
             };
             register(&mut self.database_index, &mut model.databases, key, new);
         }
