@@ -14,6 +14,7 @@ pub mod origins;
 pub mod plans;
 pub mod promql;
 pub mod resolve;
+pub mod shares;
 pub mod template;
 pub mod tzdb;
 pub mod zones;

@@ -38,6 +38,9 @@ spec_struct! {
         opt hardware: Hardware,
         /// Storage pools.
         def storage: NamedMap<Pool>,
+        /// Shares the host mounts: path -> `share:NAME`.
+        #[schemars(with = "std::collections::BTreeMap<String, crate::decode::OrScalar<super::Mount>>")]
+        def mounts: NamedMap<super::Mount>,
         opt description: String,
         /// `planned` or `future`: checked and documented, not deployed (default `active`).
         opt status: Sp<super::Status>,
