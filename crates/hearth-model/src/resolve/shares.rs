@@ -100,7 +100,7 @@ impl Resolver<'_> {
                     Diagnostic::new(
                         Code::ShareServerUnfit,
                         s.server.span,
-                        format!("service `{server}` cannot serve the {} share `{name}`", what(kind)),
+                        format!("service `{server}` cannot serve the {} `{name}`", what(kind)),
                     )
                     .label(format!("not an `{app}` service on a guest or host"))
                     .help(format!("name a service with `app: {app}`, or the appliance that serves the share")),
@@ -141,11 +141,14 @@ impl Resolver<'_> {
             return None;
         };
         if !s.path.value.starts_with('/') || s.path.value.contains(char::is_whitespace) {
-            self.diags.push(
+            let mut d =
                 Diagnostic::new(Code::SharePathInvalid, s.path.span, format!("share path `{}` is not an absolute folder", s.path.value))
                     .label("the server's folder, as it sees it")
-                    .help("write the absolute path of the folder on the server, without spaces, such as `/tank/media`"),
-            );
+                    .help("write the absolute path of the folder on the server, without spaces, such as `/tank/media`");
+            if !s.path.value.contains(char::is_whitespace) && !s.path.value.is_empty() {
+                d = d.suggest_part(s.path.span, &s.path.value, format!("/{}", s.path.value));
+            }
+            self.diags.push(d);
         }
         let share_name = s.name.as_ref().map_or(name, |n| n.value.as_str()).to_string();
         if kind == ShareKind::Smb && !valid_smb_name(&share_name) {
@@ -270,7 +273,9 @@ impl Resolver<'_> {
         let spec_share = self.spec.shares.get(name);
         let explicit = spec_share.is_some_and(|s| !s.clients.is_empty());
         let in_network = model.interfaces(client).iter().any(|i| share.networks.contains(&i.network));
-        if explicit && !share.machines.contains(&machine) && !in_network {
+        // Named itself, or its Proxmox host named (which admits every container it mounts for).
+        let named = spec_share.is_some_and(|s| s.clients.iter().any(|c| c.value == client || c.value == machine));
+        if explicit && !named && !in_network {
             let mut d = Diagnostic::new(
                 Code::ShareClientNotAllowed,
                 from.span,
