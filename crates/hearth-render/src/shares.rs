@@ -61,8 +61,8 @@ pub fn unit_name(path: &str, suffix: &str) -> String {
     format!("{name}.{suffix}")
 }
 
-/// The mount options of one client's mount.
-pub fn options(name: &str, share: &Share, m: &ShareMount) -> String {
+/// The mount options of one client's mount; an SMB mount reads its login from `credentials`.
+pub(crate) fn options(share: &Share, m: &ShareMount, credentials: &str) -> Vec<String> {
     let mut o = vec!["_netdev".to_string(), if m.readonly { "ro" } else { "rw" }.to_string()];
     match share.kind {
         // NFS v4 only: one port, which is all the firewall opens.
@@ -73,24 +73,29 @@ pub fn options(name: &str, share: &Share, m: &ShareMount) -> String {
             }
         }
         ShareKind::Smb => {
-            o.push(format!("credentials={DIR}/{name}.cred"));
+            o.push(format!("credentials={credentials}"));
             o.push("vers=3.0".into());
             if share.port != 445 {
                 o.push(format!("port={}", share.port));
             }
         }
     }
-    o.join(",")
+    o
+}
+
+/// The filesystem type of a share's mount.
+pub(crate) fn fstype(kind: ShareKind) -> &'static str {
+    match kind {
+        ShareKind::Nfs => "nfs4",
+        ShareKind::Smb => "cifs",
+    }
 }
 
 fn client(cx: &Context, m: &ShareMount, share: &Share, out: &mut Output) {
     let Some(what) = share.source() else { return };
     let name = &m.share;
     let mount = unit_name(&m.path, "mount");
-    let fstype = match share.kind {
-        ShareKind::Nfs => "nfs4",
-        ShareKind::Smb => "cifs",
-    };
+    let fstype = fstype(share.kind);
     let for_guests = if m.guests.is_empty() {
         String::new()
     } else {
@@ -111,7 +116,7 @@ fn client(cx: &Context, m: &ShareMount, share: &Share, out: &mut Output) {
          TimeoutSec=30\n{install}",
         server = share.machine,
         where_ = m.path,
-        options = options(name, share, m),
+        options = options(share, m, &format!("{DIR}/{name}.cred")).join(","),
     );
     let source = format!("share/{name}");
     let kind = if cx.model.guests.contains_key(&m.machine) { "guest" } else { "host" };
@@ -139,7 +144,7 @@ fn client(cx: &Context, m: &ShareMount, share: &Share, out: &mut Output) {
 }
 
 /// `username=` and `password=` for mount.cifs's `credentials=` file.
-fn credentials(cx: &Context, share: &Share) -> String {
+pub(crate) fn credentials(cx: &Context, share: &Share) -> String {
     let password = share.password.as_ref().map(|p| fill(&Template::secret(p.clone()), cx.secrets)).unwrap_or_default();
     format!("username={}\npassword={password}\n", share.user.as_deref().unwrap_or_default())
 }
