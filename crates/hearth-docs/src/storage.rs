@@ -165,6 +165,15 @@ fn volumes(model: &Model, out: &mut String) {
                 (None, Some(h)) if guest.is_none() => locate(h, &v.source),
                 _ => None,
             };
+            // A folder under a share the machine mounts itself (a VM's or host's share mount).
+            let shared = shared.or_else(|| {
+                model
+                    .share_mounts
+                    .iter()
+                    .filter(|m| m.machine == machine && m.guests.is_empty())
+                    .find(|m| v.source == m.path || v.source.starts_with(&format!("{}/", m.path)))
+                    .map(|m| format!("share {}", m.share))
+            });
             if !v.stateful && shared.is_none() {
                 continue;
             }

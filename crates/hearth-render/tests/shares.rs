@@ -117,7 +117,9 @@ fn smb_conf_passes_testparm() {
     // testparm reports an unknown or misspelt parameter on stderr and still exits 0.
     let findings: Vec<&str> = stderr
         .lines()
-        .filter(|l| l.contains("Unknown parameter") || l.contains("Ignoring") || l.contains("ERROR") || l.contains("WARNING"))
+        .filter(|l| {
+            l.contains("Unknown parameter") || l.contains("Ignoring") || l.contains("ERROR") || l.contains("WARNING")
+        })
         .collect();
     assert!(out.status.success() && findings.is_empty(), "testparm -s:\n{stderr}");
     for share in ["[docs]", "[Scans]"] {
@@ -168,7 +170,8 @@ fn firewall_admits_only_clients() {
         files.iter().find(|f| f.machine == machine && f.kind == Kind::Nftables).map(|f| f.content.clone()).unwrap()
     };
     let files_nft = nft("files");
-    let line = |port: &str| files_nft.lines().find(|l| l.contains(&format!("dport {port} "))).unwrap().trim().to_string();
+    let line =
+        |port: &str| files_nft.lines().find(|l| l.contains(&format!("dport {port} "))).unwrap().trim().to_string();
     assert!(line("2049").starts_with("ip saddr { 192.168.1.30, 192.168.1.40 } tcp dport 2049"), "{}", line("2049"));
     assert!(line("445").starts_with("ip saddr { 192.168.1.0/24 } tcp dport 445"), "{}", line("445"));
 }

@@ -456,7 +456,8 @@ fn shares(f: &mut Flows) {
             hearth_spec::ast::ShareKind::Nfs => "NFS",
             hearth_spec::ast::ShareKind::Smb => "SMB",
         };
-        let reason = format!("{kind} share `{name}` for its clients");
+        // One reason per kind, so a server's shares with the same clients make one opening.
+        let reason = format!("{kind} shares for their clients");
         let origin = format!("share/{name}");
         let sources = s
             .machines

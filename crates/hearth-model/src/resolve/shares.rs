@@ -42,11 +42,20 @@ impl Resolver<'_> {
                     Diagnostic::new(
                         Code::ShareCollision,
                         if share.kind == ShareKind::Nfs { span } else { e.key_span },
-                        format!("shares `{other}` and `{}` are the same {} on `{}`", e.name, what(share.kind), share.machine),
+                        format!(
+                            "shares `{other}` and `{}` are the same {} on `{}`",
+                            e.name,
+                            what(share.kind),
+                            share.machine
+                        ),
                     )
                     .label("served twice")
                     .with(*first, format!("`{other}` is here"))
-                    .help(format!("keep one of them, or give `{}` another `path`{}", e.name, smb_name_hint(share.kind))),
+                    .help(format!(
+                        "keep one of them, or give `{}` another `path`{}",
+                        e.name,
+                        smb_name_hint(share.kind)
+                    )),
                 ),
                 None => {
                     served.insert((share.machine.clone(), key), (span, e.name.clone()));
@@ -73,7 +82,8 @@ impl Resolver<'_> {
                 share.machines.sort();
                 share.machines.dedup();
             }
-            if share.machines.is_empty() && share.networks.is_empty()
+            if share.machines.is_empty()
+                && share.networks.is_empty()
                 && let Some(s) = spec.shares.get(name)
             {
                 self.diags.push(
@@ -141,10 +151,13 @@ impl Resolver<'_> {
             return None;
         };
         if !s.path.value.starts_with('/') || s.path.value.contains(char::is_whitespace) {
-            let mut d =
-                Diagnostic::new(Code::SharePathInvalid, s.path.span, format!("share path `{}` is not an absolute folder", s.path.value))
-                    .label("the server's folder, as it sees it")
-                    .help("write the absolute path of the folder on the server, without spaces, such as `/tank/media`");
+            let mut d = Diagnostic::new(
+                Code::SharePathInvalid,
+                s.path.span,
+                format!("share path `{}` is not an absolute folder", s.path.value),
+            )
+            .label("the server's folder, as it sees it")
+            .help("write the absolute path of the folder on the server, without spaces, such as `/tank/media`");
             if !s.path.value.contains(char::is_whitespace) && !s.path.value.is_empty() {
                 d = d.suggest_part(s.path.span, &s.path.value, format!("/{}", s.path.value));
             }
@@ -162,14 +175,20 @@ impl Resolver<'_> {
         let (mut user, mut password) = (None, None);
         match kind {
             ShareKind::Nfs => {
-                for (field, span) in [("user", s.user.as_ref().map(|u| u.span)), ("password", s.password.as_ref().map(|p| p.span))] {
+                for (field, span) in
+                    [("user", s.user.as_ref().map(|u| u.span)), ("password", s.password.as_ref().map(|p| p.span))]
+                {
                     let Some(span) = span else { continue };
                     let key = s.spans.key(field).unwrap_or(span);
                     self.diags.push(
-                        Diagnostic::new(Code::ShareCredentialsOnNfs, span, format!("NFS share `{name}` takes no `{field}`"))
-                            .label("NFS admits clients by address, not by login")
-                            .help(format!("remove `{field}`, or make the share `kind: smb`"))
-                            .suggest_edit(Edit::remove(Span { end: span.end, ..key })),
+                        Diagnostic::new(
+                            Code::ShareCredentialsOnNfs,
+                            span,
+                            format!("NFS share `{name}` takes no `{field}`"),
+                        )
+                        .label("NFS admits clients by address, not by login")
+                        .help(format!("remove `{field}`, or make the share `kind: smb`"))
+                        .suggest_edit(Edit::remove(Span { end: span.end, ..key })),
                     );
                 }
             }
@@ -240,9 +259,13 @@ impl Resolver<'_> {
         let Some(name) = from.value.strip_prefix(SHARE_PREFIX) else {
             // A host has no datasets to bind: its `mounts:` holds shares only.
             self.diags.push(
-                Diagnostic::new(Code::ShareMountUnfit, from.span, format!("a host's `mounts:` takes shares only, not `{}`", from.value))
-                    .label("a host reaches its own folders without a mount")
-                    .help("write `share:NAME` for a share the host mounts, or give the folder to a guest's `mounts:`"),
+                Diagnostic::new(
+                    Code::ShareMountUnfit,
+                    from.span,
+                    format!("a host's `mounts:` takes shares only, not `{}`", from.value),
+                )
+                .label("a host reaches its own folders without a mount")
+                .help("write `share:NAME` for a share the host mounts, or give the folder to a guest's `mounts:`"),
             );
             return;
         };
@@ -255,18 +278,26 @@ impl Resolver<'_> {
         };
         if !m.name.starts_with('/') {
             self.diags.push(
-                Diagnostic::new(Code::SharePathInvalid, m.key_span, format!("mount point `{}` is not an absolute path", m.name))
-                    .label("where the share appears on the client")
-                    .help(format!("write an absolute path such as `/mnt/{name}`")),
+                Diagnostic::new(
+                    Code::SharePathInvalid,
+                    m.key_span,
+                    format!("mount point `{}` is not an absolute path", m.name),
+                )
+                .label("where the share appears on the client")
+                .help(format!("write an absolute path such as `/mnt/{name}`")),
             );
             return;
         }
         let machine = self.mounting_machine(client, model);
         if machine == share.machine {
             self.diags.push(
-                Diagnostic::new(Code::ShareMountUnfit, from.span, format!("`{client}` mounts share `{name}`, which it serves itself"))
-                    .label("a machine reads its own folder directly")
-                    .help(format!("bind the folder `{}` instead of the share", share.path)),
+                Diagnostic::new(
+                    Code::ShareMountUnfit,
+                    from.span,
+                    format!("`{client}` mounts share `{name}`, which it serves itself"),
+                )
+                .label("a machine reads its own folder directly")
+                .help(format!("bind the folder `{}` instead of the share", share.path)),
             );
             return;
         }

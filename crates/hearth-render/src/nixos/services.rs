@@ -403,6 +403,11 @@ impl<'a> HostConfig<'a> {
 
     /// The shares service `name` serves, by name.
     fn shares_of(&self, name: &str) -> Vec<(&'a str, &'a hearth_model::shares::Share)> {
-        self.model().shares.iter().filter(|(_, s)| s.service.as_deref() == Some(name)).map(|(n, s)| (n.as_str(), s)).collect()
+        self.model()
+            .shares
+            .iter()
+            .filter(|(_, s)| s.service.as_deref() == Some(name))
+            .map(|(n, s)| (n.as_str(), s))
+            .collect()
     }
 }
