@@ -284,3 +284,22 @@ fn samba_users(cx: &Context, machine: &str, shares: &[(&str, &Share)]) -> (File,
         .activate(Activation::Run { argv: vec!["/bin/sh".into(), script_path.clone()] });
     (script, File::new(machine, passwords_path, Kind::EnvSecret, passwords))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::unit_name;
+
+    /// Each expected name is what `systemd-escape --path --suffix=mount` prints for the path.
+    fn check(path: &str, expected: &str) {
+        assert_eq!(unit_name(path, "mount"), expected, "{path}");
+    }
+
+    #[test]
+    fn unit_names_escape_like_systemd() {
+        check("/mnt/nas/media", "mnt-nas-media.mount");
+        check("/mnt/nas/media/", "mnt-nas-media.mount");
+        check("/mnt/my share", "mnt-my\\x20share.mount");
+        check("/srv/a-b", "srv-a\\x2db.mount");
+        check("/.hidden/x", "\\x2ehidden-x.mount");
+    }
+}
