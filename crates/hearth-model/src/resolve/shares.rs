@@ -313,10 +313,8 @@ impl Resolver<'_> {
                 format!("`{client}` mounts share `{name}`, whose `clients:` do not admit it"),
             )
             .label("the server would refuse this mount");
-            if let Some(s) = spec_share {
-                if let Some(list) = s.spans.value("clients") {
-                    d = d.with(list, "the machines and networks allowed").suggest_edit(Edit::append(list, client));
-                }
+            if let Some(list) = spec_share.and_then(|s| s.spans.value("clients")) {
+                d = d.with(list, "the machines and networks allowed").suggest_edit(Edit::append(list, client));
             }
             self.diags.push(d.help(format!("add `{client}` to the share's `clients:`")));
         }
