@@ -1,6 +1,6 @@
 //! Storage: per host, the pools (kind, tier, size, path), their datasets and who mounts them, the
-//! guest mounts (guest path -> host path -> pool/dataset), and the service volumes that hold data
-//! or live on shared storage.
+//! guest mounts (guest path -> host path -> pool/dataset), the shares (server, clients, where each
+//! is mounted), and the service volumes that hold data or live on shared storage.
 
 use hearth_model::Model;
 use hearth_model::model::Host;
@@ -91,7 +91,58 @@ pub fn write(model: &Model, out: &mut String) {
         out.push_str("### Guest mounts\n\n");
         mounts.write(out);
     }
+    shares(model, out);
     volumes(model, out);
+}
+
+/// NFS exports and SMB shares: who serves each, who may mount it, and where it is mounted.
+fn shares(model: &Model, out: &mut String) {
+    if model.shares.is_empty() {
+        return;
+    }
+    let mut table = Table::new(&["Share", "Kind", "Server", "Path", "Access", "Clients", "Mounted at"]);
+    for (name, s) in &model.shares {
+        let kind = match s.kind {
+            hearth_spec::ast::ShareKind::Nfs => "NFS".to_string(),
+            hearth_spec::ast::ShareKind::Smb => format!("SMB `{}`", s.name),
+        };
+        let server = match (&s.service, s.address) {
+            (Some(svc), Some(a)) => format!("{svc} on {} ({a}:{})", s.machine, s.port),
+            (None, Some(a)) => format!("{} ({a}:{})", s.machine, s.port),
+            (_, None) => s.machine.clone(),
+        };
+        let clients: Vec<String> = s.machines.iter().chain(&s.networks).cloned().collect();
+        let mounted: Vec<String> = model
+            .share_mounts
+            .iter()
+            .filter(|m| &m.share == name)
+            .flat_map(|m| {
+                let on_host = format!("{}:{}", m.machine, md::code(&m.path));
+                if m.guests.is_empty() {
+                    vec![on_host]
+                } else {
+                    m.guests
+                        .iter()
+                        .filter_map(|g| {
+                            let inside = model.guests.get(g)?.mounts.iter().find(|(_, h)| **h == m.path)?.0;
+                            Some(format!("{g}:{} (through {on_host})", md::code(inside)))
+                        })
+                        .collect()
+                }
+            })
+            .collect();
+        table.row(&[
+            name.clone(),
+            kind,
+            server,
+            md::code(&s.path),
+            if s.readonly { "read-only" } else { "read-write" }.to_string(),
+            clients.join(", "),
+            mounted.join(", "),
+        ]);
+    }
+    out.push_str("### Shares\n\n");
+    table.write(out);
 }
 
 /// Service volumes that hold data (stateful) or sit on a guest mount or a host pool.
@@ -114,6 +165,15 @@ fn volumes(model: &Model, out: &mut String) {
                 (None, Some(h)) if guest.is_none() => locate(h, &v.source),
                 _ => None,
             };
+            // A folder under a share the machine mounts itself (a VM's or host's share mount).
+            let shared = shared.or_else(|| {
+                model
+                    .share_mounts
+                    .iter()
+                    .filter(|m| m.machine == machine && m.guests.is_empty())
+                    .find(|m| v.source == m.path || v.source.starts_with(&format!("{}/", m.path)))
+                    .map(|m| format!("share {}", m.share))
+            });
             if !v.stateful && shared.is_none() {
                 continue;
             }

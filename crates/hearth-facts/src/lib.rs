@@ -1,7 +1,8 @@
 //! The facts a resolved model implies about the running homelab: each service runs, each route
 //! answers through the proxy, each DNS name resolves, each `uses` edge logs in, each scrape target
 //! is up, each alert rule has its series, each channel gets a test alert, each firewall edge is
-//! open or closed as the model says, each backup job has a snapshot that restores.
+//! open or closed as the model says, each backup job has a snapshot that restores, each share's
+//! clients reach its server.
 //!
 //! Pure: no I/O, no network, no async. `hearth-verify` runs the facts; this crate only says what
 //! must hold, about which machine, from which machine it must be checked (where the source address
@@ -13,6 +14,7 @@ mod monitoring;
 mod place;
 pub use hearth_model::promql;
 mod services;
+mod shares;
 
 pub use fact::{Check, Expect, Fact, Trust, dns_answer};
 
@@ -32,6 +34,7 @@ pub fn facts(model: &Model, catalog: &Catalog) -> Vec<Fact> {
     monitoring::alerts(model, &mut out);
     firewall::edges(model, &mut out);
     services::backups(model, &mut out);
+    shares::reach(model, &mut out);
     for f in &mut out {
         f.span = span(&model.spans, &f.source);
     }

@@ -15,6 +15,7 @@ pub mod origins;
 pub mod plans;
 pub mod promql;
 pub mod resolve;
+pub mod shares;
 pub mod template;
 pub mod totals;
 pub mod tzdb;

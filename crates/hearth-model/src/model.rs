@@ -24,6 +24,12 @@ pub struct Model {
     pub services: BTreeMap<String, Service>,
     /// Kubernetes clusters made of guests.
     pub clusters: BTreeMap<String, Cluster>,
+    /// NFS exports and SMB shares by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub shares: BTreeMap<String, crate::shares::Share>,
+    /// Every mount of a share, by machine and path.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub share_mounts: Vec<crate::shares::ShareMount>,
     /// Proxy routes, one per exposed name.
     pub routes: Vec<Route>,
     /// Internal DNS records.

@@ -29,6 +29,7 @@ pub enum ItemKind {
     Guest,
     Cluster,
     Service,
+    Share,
     Repository,
     Policy,
     Replication,
@@ -42,6 +43,7 @@ impl ItemKind {
             ItemKind::Guest => "guest",
             ItemKind::Cluster => "cluster",
             ItemKind::Service => "service",
+            ItemKind::Share => "share",
             ItemKind::Repository => "backup repository",
             ItemKind::Policy => "backup policy",
             ItemKind::Replication => "replication",
@@ -135,6 +137,11 @@ pub fn split(spec: &Spec) -> Split<'_> {
             note(ItemKind::Service, name.to_string(), s, Some(svc.on.value.clone()), &svc.description, &svc.note);
         }
     }
+    for (name, sh) in spec.shares.iter() {
+        if let Some(s) = planned(&sh.status) {
+            note(ItemKind::Share, name.to_string(), s, Some(sh.server.value.clone()), &sh.description, &sh.note);
+        }
+    }
     if let Some(b) = &spec.backups {
         for (name, r) in b.repositories.iter() {
             if let Some(s) = planned(&r.status) {
@@ -163,6 +170,7 @@ pub fn split(spec: &Spec) -> Split<'_> {
     keep(&mut active.guests, |g| is_active(&g.status));
     keep(&mut active.clusters, |c| is_active(&c.status));
     keep(&mut active.services, |s| is_active(&s.status));
+    keep(&mut active.shares, |s| is_active(&s.status));
     if let Some(b) = &mut active.backups {
         keep(&mut b.repositories, |r| is_active(&r.status));
         keep(&mut b.policies, |p| is_active(&p.status));

@@ -71,6 +71,10 @@ pub enum Kind {
     Certificate,
     Nixos,
     Kubernetes,
+    /// `/etc/exports.d/hearth.exports`: an NFS server's exports.
+    NfsExports,
+    /// Samba's `smb.conf`.
+    SambaConf,
 }
 
 impl Kind {

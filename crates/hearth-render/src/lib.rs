@@ -48,6 +48,7 @@ pub mod postgres;
 pub mod prometheus;
 pub mod proxmox;
 pub mod redis;
+pub mod shares;
 pub mod traefik;
 pub mod unbound;
 pub mod watcher;
@@ -104,6 +105,7 @@ pub fn render(cx: &Context) -> Vec<File> {
     cloud_init::render(cx, &mut out);
     cloudflared::render(cx, &mut out);
     wireguard::render(cx, &mut out);
+    shares::render(cx, &mut out);
     nixos::render(cx, &mut out);
     kubernetes::render(cx, &mut out);
     k3s::render(cx, &mut out);

@@ -91,6 +91,13 @@ pub fn render(cx: &Context, files: &[File]) -> Vec<File> {
             Kind::Promtail => package_of(cx, "promtail"),
             // A backup script runs restic.
             Kind::Script if f.path.starts_with("/etc/hearth/backup/") => package_of(cx, "restic"),
+            // A share's mount unit needs its filesystem's mount helper.
+            Kind::SystemdUnit if f.path.ends_with(".mount") && f.content.contains("\nType=nfs4\n") => {
+                Some("nfs-common".to_string())
+            }
+            Kind::SystemdUnit if f.path.ends_with(".mount") && f.content.contains("\nType=cifs\n") => {
+                Some("cifs-utils".to_string())
+            }
             _ => None,
         };
         if let Some(package) = tool {

@@ -143,6 +143,14 @@ codes! {
     AllowOpensNothing = "W820", "allow-opens-nothing", Warning;
     DatabaseExporterWithoutServer = "E850", "database-exporter-without-server", Error;
     DatabaseExporterUnplaceable = "W850", "database-exporter-unplaceable", Warning;
+    ShareServerUnfit = "E840", "share-server-unfit", Error;
+    ShareClientNotAllowed = "E841", "share-client-not-allowed", Error;
+    ShareReadonlyMountedRw = "E842", "share-readonly-mounted-rw", Error;
+    ShareCollision = "E843", "share-collision", Error;
+    ShareCredentialsOnNfs = "E844", "share-credentials-on-nfs", Error;
+    SharePathInvalid = "E845", "share-path-invalid", Error;
+    ShareMountUnfit = "E846", "share-mount-unfit", Error;
+    ShareUnused = "W840", "share-unused", Warning;
     WatcherUnknownMachine = "E785", "watcher-unknown-machine", Error;
     WatcherMachineUnfit = "E786", "watcher-machine-unfit", Error;
     WatcherListenElsewhere = "E787", "watcher-listen-elsewhere", Error;

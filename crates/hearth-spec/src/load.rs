@@ -111,6 +111,7 @@ fn empty_spec() -> Spec {
         guests: NamedMap::default(),
         clusters: NamedMap::default(),
         services: NamedMap::default(),
+        shares: NamedMap::default(),
         ingress: None,
         dns: None,
         monitoring: None,
@@ -151,7 +152,7 @@ fn take_section(spec: &mut Spec, part: Spec) {
         ($($f:ident),*) => {$( if !part.$f.is_empty() || !part.$f.broken.is_empty() { spec.$f = part.$f; } )*};
     }
     take_opt!(homelab, domain, timezone, router, policy, ingress, dns, monitoring, backups, admin);
-    take_map!(networks, hosts, guests, clusters, services, notifications, secrets, decisions);
+    take_map!(networks, hosts, guests, clusters, services, shares, notifications, secrets, decisions);
     if !part.include.is_empty() {
         spec.include = part.include;
     }
@@ -337,6 +338,7 @@ fn merge(spec: &mut Spec, part: Spec, order: &BTreeMap<FileId, Span>, diags: &mu
     merge_map(&mut spec.guests, part.guests, "guests", order, diags);
     merge_map(&mut spec.clusters, part.clusters, "clusters", order, diags);
     merge_map(&mut spec.services, part.services, "services", order, diags);
+    merge_map(&mut spec.shares, part.shares, "shares", order, diags);
     merge_map(&mut spec.notifications, part.notifications, "notifications", order, diags);
     merge_map(&mut spec.secrets, part.secrets, "secrets", order, diags);
     merge_map(&mut spec.decisions, part.decisions, "decisions", order, diags);

@@ -93,7 +93,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
     }
 
     // Every service port no flow covers: the proxy's from anywhere, a data service's, an exposed
-    // port or a metrics port from nowhere, the others from the networks that are not isolated.
+    // port, a share server's or a metrics port from nowhere, the others from the networks that are not isolated.
     // Exposed ports are reached through the proxy: its flows name it. Without one, clients (and
     // a tunnel, whose flows are opened too) reach them directly, like any other port.
     let fronted = model.ingress.proxy.is_some();
@@ -128,7 +128,10 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
             // A metrics port is opened to Prometheus by the flows, the proxy's included: its
             // other ports face every client, its metrics do not.
             let metrics = Some(&p.name) == metrics_port.as_ref();
+            // A port that serves shares is opened to their clients by the flows, and only to them.
+            let serves_shares = model.shares.values().any(|sh| sh.service.as_deref() == Some(name) && sh.port == port);
             let closed = metrics
+                || serves_shares
                 || provides.iter().any(|k| k.is_database())
                 || exposed_ports.contains(&(name.as_str(), port))
                 || (provides.contains(&Provides::Dns) && port == 53);

@@ -3,7 +3,7 @@
 //! endpoints, Grafana's data sources, Alertmanager and its notification targets, proxy upstreams
 //! (consoles included) and the SSO endpoint, Homepage's status probes, `uses` edges (at the port
 //! of the connection string, else the provider's main port), backup jobs to their repositories,
-//! DNS clients to the DNS server, router forwards. The firewall opens exactly these, from exactly
+//! DNS clients to the DNS server, router forwards, share clients to the share's server. The firewall opens exactly these, from exactly
 //! these sources; the checks refuse the ones the spec's own isolation forbids.
 
 use std::collections::BTreeMap;
@@ -174,6 +174,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
         dns(catalog, &mut f);
         forwards(&mut f);
         watcher(&mut f);
+        shares(&mut f);
         f.out.sort();
         f.out.dedup();
         f.out
@@ -435,6 +436,29 @@ fn backups(resolver: &Resolver, f: &mut Flows) {
         for src in sources {
             let reason = format!("backups to repository `{repo_name}`");
             f.add(FlowSource::Machine(src), &machine, port, L4::Tcp, reason, "backups");
+        }
+    }
+}
+
+/// Share clients to the share's server: every machine that mounts it (an LXC container's host)
+/// or that its `clients:` names, and every network `clients:` names.
+fn shares(f: &mut Flows) {
+    let m = f.model;
+    for (name, s) in &m.shares {
+        let kind = match s.kind {
+            hearth_spec::ast::ShareKind::Nfs => "NFS",
+            hearth_spec::ast::ShareKind::Smb => "SMB",
+        };
+        // One reason per kind, so a server's shares with the same clients make one opening.
+        let reason = format!("{kind} shares for their clients");
+        let origin = format!("share/{name}");
+        let sources = s
+            .machines
+            .iter()
+            .map(|c| FlowSource::Machine(c.clone()))
+            .chain(s.networks.iter().map(|n| FlowSource::Network(n.clone())));
+        for src in sources.collect::<Vec<_>>() {
+            f.add(src, &s.machine, s.port, L4::Tcp, reason.clone(), &origin);
         }
     }
 }

@@ -65,6 +65,9 @@ fn provenance(spec: &Spec, model: &mut Model) {
             }
         }
     }
+    for e in &spec.shares.entries {
+        add(format!("share/{}", e.name), e.key_span.to(e.value.span));
+    }
     for e in spec.backups.iter().flat_map(|b| &b.repositories.entries) {
         add(format!("repository/{}", e.name), e.key_span.to(e.value.span));
     }

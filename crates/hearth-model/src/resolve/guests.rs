@@ -154,7 +154,8 @@ impl Resolver<'_> {
         let os = g.os.as_ref().map_or_else(|| "debian-12".to_string(), |o| o.value.clone());
         let runtime = g.runtime.as_ref().map_or(Runtime::Native, |r| r.value);
         let mut mounts = BTreeMap::new();
-        for e in &g.mounts.entries {
+        // `share:NAME` mounts are the shares resolver's (resolve/shares.rs).
+        for e in g.mounts.entries.iter().filter(|e| !e.value.from.value.starts_with(super::shares::SHARE_PREFIX)) {
             match self.host_path(&host.value, &e.value.from.value) {
                 Ok(p) => {
                     mounts.insert(e.name.clone(), p);

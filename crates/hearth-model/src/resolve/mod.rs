@@ -20,6 +20,7 @@ mod redis;
 mod routes;
 mod secrets;
 mod services;
+mod shares;
 mod volumes;
 mod watcher;
 mod wiring;
@@ -72,6 +73,8 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         hosts,
         guests,
         services: BTreeMap::new(),
+        shares: BTreeMap::new(),
+        share_mounts: Vec::new(),
         clusters: spec
             .clusters
             .iter()
@@ -135,6 +138,7 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         spans: BTreeMap::new(),
     };
     r.services(&mut model);
+    r.shares(&mut model);
     r.declared_generated_secrets();
     r.routes_and_dns(&mut model);
     r.proxy_environment(&mut model);

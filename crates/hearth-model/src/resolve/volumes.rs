@@ -148,7 +148,7 @@ impl Resolver<'_> {
                     source,
                     target: e.name.clone(),
                     stateful: false,
-                    readonly: e.value.readonly == Some(true),
+                    readonly: e.value.readonly.as_ref().is_some_and(|r| r.value),
                     dataset: None,
                 });
             }
@@ -195,6 +195,7 @@ impl Resolver<'_> {
                     .mounts
                     .entries
                     .iter()
+                    .filter(|m| !m.value.from.value.starts_with(super::shares::SHARE_PREFIX))
                     .find_map(|m| under(path, &m.name).map(|r| (r, m.value.from.value.clone())))?;
                 if !from.starts_with('/') {
                     return Some(format!("{from}{rest}"));

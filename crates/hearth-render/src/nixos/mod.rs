@@ -43,7 +43,8 @@
 //! Files: this module holds the flake and the per-guest `HostConfig` (sections of attribute
 //! assignments, secrets, text); `system` the machine itself (imports, network, firewall, agent),
 //! `services` the native services, `monitoring` Prometheus, Alertmanager, Grafana and Loki,
-//! `containers` Docker services and backups, `nix` the Nix value writer.
+//! `containers` Docker services and backups, `shares` the shares it mounts, `nix` the Nix value
+//! writer.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -62,6 +63,7 @@ mod containers;
 mod monitoring;
 mod nix;
 mod services;
+mod shares;
 mod system;
 
 use nix::{N, attr, nix_str, path, raw_lines};
@@ -215,6 +217,7 @@ impl<'a> HostConfig<'a> {
             self.containers(&docker);
         }
         self.backups();
+        self.shares();
     }
 
     fn text(&self) -> String {

@@ -309,7 +309,18 @@ impl<'a> HostConfig<'a> {
         let port = s.port("nfs").map_or(2049, |p| p.reachable);
         let clients = self.clients(port);
         let mut exports = String::new();
-        for v in s.volumes.iter().filter(|v| v.name != "exports") {
+        // Shares name their folders and clients; without any, every data folder is exported to
+        // the sources the firewall admits.
+        let shares = self.shares_of(name);
+        for (share, sh) in &shares {
+            let clients = crate::shares::client_sources(self.model(), sh);
+            let opts = format!("({},sync,no_subtree_check,root_squash)", if sh.readonly { "ro" } else { "rw" });
+            let list: Vec<String> = clients.iter().map(|c| format!("{c}{opts}")).collect();
+            if !list.is_empty() {
+                let _ = writeln!(exports, "# share `{share}`\n{} {}", sh.path, list.join(" "));
+            }
+        }
+        for v in s.volumes.iter().filter(|v| v.name != "exports" && shares.is_empty()) {
             let opts: Vec<String> = clients.iter().map(|c| format!("{c}(rw,sync,no_subtree_check)")).collect();
             if !opts.is_empty() {
                 let _ = writeln!(exports, "{} {}", v.source, opts.join(" "));
@@ -338,7 +349,19 @@ impl<'a> HostConfig<'a> {
             global.push((attr("hosts deny"), N::s("0.0.0.0/0")));
         }
         let mut settings = vec![("global".to_string(), N::Attrs(global))];
-        for v in s.volumes.iter().filter(|v| v.name == "shares") {
+        for (_, sh) in self.shares_of(name) {
+            settings.push((
+                attr(&sh.name),
+                N::Attrs(vec![
+                    ("path".into(), N::s(&sh.path)),
+                    (attr("read only"), N::s(if sh.readonly { "yes" } else { "no" })),
+                    (attr("browseable"), N::s("yes")),
+                    (attr("guest ok"), N::s("no")),
+                    (attr("valid users"), N::s(sh.user.clone().unwrap_or_default())),
+                ]),
+            ));
+        }
+        for v in s.volumes.iter().filter(|v| v.name == "shares" && self.shares_of(name).is_empty()) {
             let share = v.source.trim_end_matches('/').rsplit('/').next().filter(|n| !n.is_empty()).unwrap_or("share");
             settings.push((
                 attr(share),
@@ -376,5 +399,15 @@ impl<'a> HostConfig<'a> {
                 ]),
             )],
         );
+    }
+
+    /// The shares service `name` serves, by name.
+    fn shares_of(&self, name: &str) -> Vec<(&'a str, &'a hearth_model::shares::Share)> {
+        self.model()
+            .shares
+            .iter()
+            .filter(|(_, s)| s.service.as_deref() == Some(name))
+            .map(|(n, s)| (n.as_str(), s))
+            .collect()
     }
 }

@@ -30,7 +30,7 @@ spec_struct! {
         opt docker: super::DockerDaemon,
         /// Whether Hearth logs into it (default: true unless the runtime is `none`).
         opt managed: bool,
-        /// Guest path -> `pool/dataset` on its host, or an absolute host path.
+        /// Guest path -> `pool/dataset` on its host, an absolute host path, or `share:NAME`.
         #[schemars(with = "std::collections::BTreeMap<String, OrScalar<Mount>>")]
         def mounts: NamedMap<Mount>,
         /// Passthrough: `/dev/...`, `pci:ADDR`, `usb:VENDOR:PRODUCT`.
@@ -93,10 +93,12 @@ spec_struct! {
 
 spec_struct! {
     @shorthand from;
-    /// A bind mount: from a dataset or host path.
+    /// A bind mount from a dataset or host path, or a mount of a share.
     pub struct Mount {
-        /// `pool/dataset` on the host, or an absolute host path.
+        /// `pool/dataset` on the host, an absolute host path, or `share:NAME`.
         req from: Sp<String>,
-        opt readonly: bool,
+        opt readonly: Sp<bool>,
+        /// For a share: mounted on first access rather than at boot (default false).
+        opt automount: bool,
     }
 }

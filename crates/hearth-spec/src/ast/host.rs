@@ -40,6 +40,9 @@ spec_struct! {
         def storage: NamedMap<Pool>,
         /// Totals a document states for this host's guests, checked against the computed ones.
         opt expect: Expected,
+        /// Shares the host mounts: path -> `share:NAME`.
+        #[schemars(with = "std::collections::BTreeMap<String, crate::decode::OrScalar<super::Mount>>")]
+        def mounts: NamedMap<super::Mount>,
         opt description: String,
         /// `planned` or `future`: checked and documented, not deployed (default `active`).
         opt status: Sp<super::Status>,

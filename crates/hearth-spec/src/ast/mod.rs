@@ -11,6 +11,7 @@ mod ingress;
 mod monitoring;
 mod network;
 mod service;
+mod share;
 mod status;
 
 pub use backup::*;
@@ -21,6 +22,7 @@ pub use ingress::*;
 pub use monitoring::*;
 pub use network::*;
 pub use service::*;
+pub use share::*;
 pub use status::*;
 
 use crate::decode::{NamedMap, Sp};
@@ -52,6 +54,8 @@ spec_struct! {
         def clusters: NamedMap<Cluster>,
         /// Everything that runs.
         def services: NamedMap<Service>,
+        /// NFS exports and SMB shares, and who mounts them.
+        def shares: NamedMap<Share>,
         /// Reverse proxy, TLS, SSO and tunnel.
         opt ingress: Ingress,
         /// The internal DNS server and extra records.
