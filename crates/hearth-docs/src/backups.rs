@@ -31,6 +31,9 @@ pub fn write(model: &Model, out: &mut String) {
                     };
                     t.row(&[name.clone(), "Proxmox Backup Server".to_string(), loc, String::new()])
                 }
+                Repository::Dir { path } => {
+                    t.row(&[name.clone(), "folder".to_string(), md::code(path), String::new()])
+                }
             }
         }
         t.write(out);
@@ -62,8 +65,10 @@ pub fn write(model: &Model, out: &mut String) {
                 method = format!("{}, then {method}", dumps.join(", "));
             }
             let paths: Vec<String> = j.paths.iter().map(|p| md::code(p)).collect();
+            let service =
+                if j.name == j.service { j.service.clone() } else { format!("{} (job `{}`)", j.service, j.name) };
             t.row(&[
-                j.service.clone(),
+                service,
                 j.machine.clone(),
                 paths.join(", "),
                 method,
@@ -153,6 +158,7 @@ fn method(model: &Model, p: Option<&Policy>) -> String {
             .map(|r| match r {
                 Repository::Restic { .. } => "restic",
                 Repository::Pbs { .. } => "proxmox-backup-client",
+                Repository::Dir { .. } => "copy to a dated folder",
             })
             .collect();
     kinds.sort_unstable();

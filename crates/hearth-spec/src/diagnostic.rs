@@ -140,6 +140,11 @@ codes! {
     RouterGuestInvalid = "E825", "router-guest-invalid", Error;
     ServiceNetworkNotOnMachine = "E826", "service-network-not-on-machine", Error;
     AllowOpensNothing = "W820", "allow-opens-nothing", Warning;
+    BackupPolicyTwice = "E860", "backup-policy-twice", Error;
+    FolderKeep = "E861", "folder-keep", Error;
+    FolderNotAbsolute = "E862", "folder-not-absolute", Error;
+    NixosSettingsElsewhere = "E863", "nixos-settings-elsewhere", Error;
+    PbsJobsUnrendered = "W860", "pbs-jobs-unrendered", Warning;
     WatcherUnknownMachine = "E785", "watcher-unknown-machine", Error;
     WatcherMachineUnfit = "E786", "watcher-machine-unfit", Error;
     WatcherListenElsewhere = "E787", "watcher-listen-elsewhere", Error;

@@ -10,6 +10,7 @@ mod host;
 mod ingress;
 mod monitoring;
 mod network;
+mod nixos;
 mod service;
 mod status;
 
@@ -20,6 +21,7 @@ pub use host::*;
 pub use ingress::*;
 pub use monitoring::*;
 pub use network::*;
+pub use nixos::*;
 pub use service::*;
 pub use status::*;
 
