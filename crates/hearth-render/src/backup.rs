@@ -35,6 +35,12 @@
 //! backend's variables as `KEY=value` lines (`B2_ACCOUNT_ID`/`B2_ACCOUNT_KEY`,
 //! `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`) and is written into the env file as is.
 //!
+//! Folder repositories (`dir:`): the job's `copy` step (`ExecStart=` after or instead of
+//! `backup`) copies the run's dumps and a `files.tar.gz` of its paths into `<dir>/<job>/<UTC
+//! time>/` and keeps the policy's `keep.last` newest runs (`copy_function`, shared with the NixOS
+//! renderer). A service with several policies has one job per policy, each with its own script,
+//! units, restic tag and metric label (`BackupJob::name`).
+//!
 //! Jobs on NixOS guests are left to the NixOS renderer, which declares them as
 //! `services.restic.backups` (NixOS manages `/etc/systemd/system` itself).
 
@@ -224,7 +230,6 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
          JOB={job_q}\n\
          {dumps_dir}\
          REPOSITORIES={repos_q}\n\
-         {folders_line}\
          METRIC={metric}\n\n\
          # Loads one repository's RESTIC_* and backend variables; called in a subshell per repository.\n\
          use_repository() {{\n    set -a\n    . \"/etc/hearth/restic/$1.env\"\n    set +a\n}}\n\n{LOCKED}",
@@ -234,11 +239,6 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
         policy_name = job.policy,
         at = policy.at,
         repo_list = destinations.join(", "),
-        folders_line = if folders.is_empty() {
-            String::new()
-        } else {
-            format!("FOLDERS={}\n", sh_quote(&folders.join(" ")))
-        },
         job_q = sh_quote(name),
         dumps_dir = if dumps.is_empty() {
             String::new()
@@ -271,10 +271,11 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
         paths.push("\"$DUMPS\"".to_string());
     }
     if !folders.is_empty() {
-        script.push_str(&format!(
-            "copy)\n    STAMP=$(date -u +%Y%m%dT%H%M%SZ)\n    failed=0\n    for folder in $FOLDERS; do\n        copy_to \"$folder\" {} || failed=1\n    done\n    exit \"$failed\"\n    ;;\n",
-            folder_keep(policy)
-        ));
+        script.push_str("copy)\n    STAMP=$(date -u +%Y%m%dT%H%M%SZ)\n    failed=0\n");
+        for folder in folders {
+            script.push_str(&format!("    copy_to {} {} || failed=1\n", sh_quote(folder), folder_keep(policy)));
+        }
+        script.push_str("    exit \"$failed\"\n    ;;\n");
     }
     if !repos.is_empty() {
     script.push_str(&format!(
