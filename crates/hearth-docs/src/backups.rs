@@ -31,9 +31,7 @@ pub fn write(model: &Model, out: &mut String) {
                     };
                     t.row(&[name.clone(), "Proxmox Backup Server".to_string(), loc, String::new()])
                 }
-                Repository::Dir { path } => {
-                    t.row(&[name.clone(), "folder".to_string(), md::code(path), String::new()])
-                }
+                Repository::Dir { path } => t.row(&[name.clone(), "folder".to_string(), md::code(path), String::new()]),
             }
         }
         t.write(out);

@@ -278,7 +278,7 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
         script.push_str("    exit \"$failed\"\n    ;;\n");
     }
     if !repos.is_empty() {
-    script.push_str(&format!(
+        script.push_str(&format!(
         "backup)\n    failed=0\n    for repository in $REPOSITORIES; do\n        (\n            use_repository \"$repository\" &&\n            \
          {INIT} &&\n            \
          locked {RESTIC} backup --host {host} --tag hearth --tag \"$JOB\" -- {paths}\n        ) || failed=1\n    done\n    exit \"$failed\"\n    ;;\n",

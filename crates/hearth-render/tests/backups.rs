@@ -349,8 +349,7 @@ fn several() -> Model {
 #[test]
 fn several_policies_make_one_job_each() {
     let model = several();
-    let jobs: Vec<(&str, &str)> =
-        model.backups.jobs.iter().map(|j| (j.name.as_str(), j.policy.as_str())).collect();
+    let jobs: Vec<(&str, &str)> = model.backups.jobs.iter().map(|j| (j.name.as_str(), j.policy.as_str())).collect();
     assert_eq!(jobs, [("vaultwarden-nightly", "nightly"), ("vaultwarden-folder", "folder"), ("postgres", "folder")]);
     let files = common::render(&model);
     let get = |path: &str| files.iter().find(|f| f.path == path).unwrap_or_else(|| panic!("no {path}"));
@@ -405,7 +404,11 @@ fn folder_repository_keeps_the_newest_runs() {
     assert!(runs.iter().all(|r| r.ends_with('Z')), "{runs:?}");
     let dump = std::fs::read_to_string(dir.join("nas/postgres").join(&runs[1]).join("postgres-app.dump")).unwrap();
     assert!(dump.contains("pg_dump"), "{dump}");
-    assert!(std::fs::read_to_string(dir.join("textfile/hearth-backup-postgres.prom")).unwrap().contains("job_name=\"postgres\""));
+    assert!(
+        std::fs::read_to_string(dir.join("textfile/hearth-backup-postgres.prom"))
+            .unwrap()
+            .contains("job_name=\"postgres\"")
+    );
 }
 
 /// Seed 002's PBS datastore schedules, run against a stand-in `docker` that plays
@@ -436,7 +439,11 @@ fn pbs_datastore_jobs_are_created_then_updated() {
         ),
     )
     .unwrap();
-    std::fs::write(bin.join("docker"), "#!/bin/sh\n[ \"$1\" = ps ] && { echo c0ffee; exit 0; }\nshift 2\nexec \"$@\"\n").unwrap();
+    std::fs::write(
+        bin.join("docker"),
+        "#!/bin/sh\n[ \"$1\" = ps ] && { echo c0ffee; exit 0; }\nshift 2\nexec \"$@\"\n",
+    )
+    .unwrap();
     for tool in ["docker", "proxmox-backup-manager"] {
         common::run_ok(Command::new("chmod").arg("+x").arg(bin.join(tool)), "chmod");
     }

@@ -148,11 +148,8 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                     }
                     // One policy keeps the service's name, so its units and restic tags stay what
                     // they were before a second policy was added to some other service.
-                    let name = if policies.len() == 1 {
-                        e.name.clone()
-                    } else {
-                        format!("{}-{}", e.name, p.policy.value)
-                    };
+                    let name =
+                        if policies.len() == 1 { e.name.clone() } else { format!("{}-{}", e.name, p.policy.value) };
                     model.backups.jobs.push(BackupJob {
                         name,
                         service: e.name.clone(),
