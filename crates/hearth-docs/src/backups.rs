@@ -31,6 +31,7 @@ pub fn write(model: &Model, out: &mut String) {
                     };
                     t.row(&[name.clone(), "Proxmox Backup Server".to_string(), loc, String::new()])
                 }
+                Repository::Dir { path } => t.row(&[name.clone(), "folder".to_string(), md::code(path), String::new()]),
             }
         }
         t.write(out);
@@ -62,8 +63,10 @@ pub fn write(model: &Model, out: &mut String) {
                 method = format!("{}, then {method}", dumps.join(", "));
             }
             let paths: Vec<String> = j.paths.iter().map(|p| md::code(p)).collect();
+            let service =
+                if j.name == j.service { j.service.clone() } else { format!("{} (job `{}`)", j.service, j.name) };
             t.row(&[
-                j.service.clone(),
+                service,
                 j.machine.clone(),
                 paths.join(", "),
                 method,
@@ -111,6 +114,7 @@ pub fn write(model: &Model, out: &mut String) {
         }
         t.write(out);
     }
+    maintenance(model, out);
     out.push_str("### Not backed up\n\n");
     if b.uncovered.is_empty() {
         out.push_str(
@@ -123,6 +127,41 @@ pub fn write(model: &Model, out: &mut String) {
             let machine = model.services.get(&u.service).map(|s| s.on.name().to_string()).unwrap_or_default();
             t.row(&[u.service.clone(), machine, md::code(&u.path)]);
         }
+        t.write(out);
+    }
+}
+
+/// What runs on a schedule beside the backups: a PBS server's jobs on a datastore Hearth backs up
+/// to, and NixOS guests' own garbage collection and upgrades.
+fn maintenance(model: &Model, out: &mut String) {
+    let mut t = Table::new(&["Where", "Job", "Schedule", "Settings"]);
+    for (name, r) in &model.backups.repositories {
+        let Repository::Pbs { server, datastore, jobs, .. } = r else { continue };
+        let place = format!("{server}, datastore {datastore} (repository {name})");
+        if let Some(gc) = &jobs.gc {
+            t.row(&[place.clone(), "PBS garbage collection".into(), md::code(gc), String::new()]);
+        }
+        if let Some((every, keep)) = &jobs.prune {
+            let keep: Vec<String> = keep.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            t.row(&[place.clone(), "PBS prune".into(), md::code(every), keep.join(", ")]);
+        }
+        if let Some(verify) = &jobs.verify {
+            t.row(&[place.clone(), "PBS verify".into(), md::code(verify), "re-verify after 30 days".into()]);
+        }
+    }
+    for (name, g) in &model.guests {
+        let Some(n) = &g.nixos else { continue };
+        if let Some(gc) = &n.gc {
+            let older = gc.older_than_days.map(|d| format!("older than {d} days")).unwrap_or_default();
+            t.row(&[name.clone(), "Nix garbage collection".into(), md::code(&gc.on_calendar), older]);
+        }
+        if let Some(u) = &n.upgrade {
+            let reboot = if u.reboot { "may reboot" } else { "no reboot" };
+            t.row(&[name.clone(), "NixOS upgrade".into(), md::code(&u.on_calendar), reboot.into()]);
+        }
+    }
+    if !t.is_empty() {
+        out.push_str("### Scheduled maintenance\n\n");
         t.write(out);
     }
 }
@@ -153,6 +192,7 @@ fn method(model: &Model, p: Option<&Policy>) -> String {
             .map(|r| match r {
                 Repository::Restic { .. } => "restic",
                 Repository::Pbs { .. } => "proxmox-backup-client",
+                Repository::Dir { .. } => "copy to a dated folder",
             })
             .collect();
     kinds.sort_unstable();

@@ -191,10 +191,10 @@ fn volumes(model: &Model, out: &mut String) {
                 source,
                 md::code(&v.target),
                 data,
-                match (&s.backup, guest.and_then(|g| g.backup.as_ref())) {
-                    (Some(p), _) => p.clone(),
-                    (None, Some(p)) => format!("{p} (whole guest)"),
-                    (None, None) => "none".to_string(),
+                match (s.backup.as_slice(), guest.map(|g| g.backup.as_slice()).unwrap_or_default()) {
+                    ([], []) => "none".to_string(),
+                    ([], whole) => format!("{} (whole guest)", whole.join(", ")),
+                    (own, _) => own.join(", "),
                 },
             ]);
         }

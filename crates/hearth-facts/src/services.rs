@@ -233,16 +233,19 @@ pub(crate) fn backups(model: &Model, out: &mut Vec<Fact>) {
         let Some(policy) = model.backups.policies.get(&job.policy) else { continue };
         let mut environments = Vec::new();
         let mut pbs = Vec::new();
+        let mut dirs = Vec::new();
         for repo in &policy.to {
             match model.backups.repositories.get(repo) {
                 Some(Repository::Restic { .. }) => environments.push(format!("/etc/hearth/restic/{repo}.env")),
                 Some(Repository::Pbs { .. }) => pbs.push(repo.as_str()),
+                Some(Repository::Dir { .. }) => dirs.push(repo.as_str()),
                 None => {}
             }
         }
+        let no_restic = environments.is_empty();
         let check = Check::Backup {
-            unit: format!("hearth-backup-{}.service", job.service),
-            job: job.service.clone(),
+            unit: format!("hearth-backup-{}.service", job.name),
+            job: job.name.clone(),
             host: job.machine.clone(),
             environments,
             paths: job.paths.clone(),
@@ -259,9 +262,14 @@ pub(crate) fn backups(model: &Model, out: &mut Vec<Fact>) {
                         pbs[0]
                     )
                 })
+            })
+            .or_else(|| {
+                (no_restic && !dirs.is_empty()).then(|| {
+                    format!("repository `{}` is a plain folder; verify restores restic repositories only", dirs[0])
+                })
             });
         let fact = Fact::new(
-            format!("backup/{}", job.service),
+            format!("backup/{}", job.name),
             &job.machine,
             &job.machine,
             check,

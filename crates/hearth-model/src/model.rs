@@ -286,7 +286,27 @@ pub enum Repository {
         namespace: Option<String>,
         /// The PBS user's password (`secret:pbs-<repo>-password`, supplied by the operator).
         password: String,
+        /// The datastore's own maintenance jobs, run by the server.
+        #[serde(skip_serializing_if = "PbsJobs::is_empty")]
+        jobs: PbsJobs,
     },
+    /// A plain folder on the machine that runs the job: each run is copied into a dated folder.
+    Dir { path: String },
+}
+
+/// A PBS datastore's maintenance: systemd-style calendar events, which PBS reads.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PbsJobs {
+    pub gc: Option<String>,
+    pub verify: Option<String>,
+    /// The prune job's calendar and `keep-*` counts.
+    pub prune: Option<(String, BTreeMap<String, u32>)>,
+}
+
+impl PbsJobs {
+    pub fn is_empty(&self) -> bool {
+        self.gc.is_none() && self.verify.is_none() && self.prune.is_none()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -300,6 +320,9 @@ pub struct Policy {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BackupJob {
+    /// The job's name: its units, script, restic tag and metric label. The service's name when
+    /// it has one policy, `<service>-<policy>` for each of several.
+    pub name: String,
     pub service: String,
     pub machine: String,
     pub policy: String,
@@ -518,7 +541,42 @@ pub struct Guest {
     pub mounts: BTreeMap<String, String>,
     pub devices: Vec<String>,
     pub features: Vec<String>,
-    pub backup: Option<String>,
+    /// Whole-guest backup policies, in the order written.
+    #[serde(serialize_with = "one_or_many")]
+    pub backup: Vec<String>,
+    /// A NixOS guest's own garbage collection and upgrades (`nixos:`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nixos: Option<NixosSettings>,
+}
+
+/// What a NixOS guest's system does on its own schedule.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NixosSettings {
+    /// `nix.gc`: systemd calendar and `--delete-older-than` in days.
+    pub gc: Option<NixGc>,
+    /// `system.autoUpgrade`: systemd calendar and whether it may reboot.
+    pub upgrade: Option<NixUpgrade>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NixGc {
+    pub on_calendar: String,
+    pub older_than_days: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NixUpgrade {
+    pub on_calendar: String,
+    pub reboot: bool,
+}
+
+/// A list of policy names written as the spec writes it: nothing, one name, or a list.
+fn one_or_many<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        [] => s.serialize_none(),
+        [one] => s.serialize_str(one),
+        many => serde::Serialize::serialize(many, s),
+    }
 }
 
 impl Guest {
@@ -586,7 +644,9 @@ pub struct Service {
     pub volumes: Vec<Volume>,
     pub uses: Vec<Use>,
     pub exposes: Vec<Exposure>,
-    pub backup: Option<String>,
+    /// Backup policies, in the order written.
+    #[serde(serialize_with = "one_or_many")]
+    pub backup: Vec<String>,
     /// `backup: false`: the operator said this data needs no backup.
     pub backup_disabled: bool,
     pub resources: Option<Resources>,

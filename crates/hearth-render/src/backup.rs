@@ -35,6 +35,12 @@
 //! backend's variables as `KEY=value` lines (`B2_ACCOUNT_ID`/`B2_ACCOUNT_KEY`,
 //! `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`) and is written into the env file as is.
 //!
+//! Folder repositories (`dir:`): the job's `copy` step (`ExecStart=` after or instead of
+//! `backup`) copies the run's dumps and a `files.tar.gz` of its paths into `<dir>/<job>/<UTC
+//! time>/` and keeps the policy's `keep.last` newest runs (`copy_function`, shared with the NixOS
+//! renderer). A service with several policies has one job per policy, each with its own script,
+//! units, restic tag and metric label (`BackupJob::name`).
+//!
 //! Jobs on NixOS guests are left to the NixOS renderer, which declares them as
 //! `services.restic.backups` (NixOS manages `/etc/systemd/system` itself).
 
@@ -94,12 +100,13 @@ pub fn render(cx: &Context, out: &mut Output) {
         }
         let Some(policy) = backups.policies.get(&job.policy) else { continue };
         let repos = restic_repositories(cx.model, policy);
-        if repos.is_empty() {
+        let folders = folder_repositories(cx.model, policy);
+        if repos.is_empty() && folders.is_empty() {
             // A service policy that only targets PBS: whole-guest backups cover it (pbs.rs).
             continue;
         }
         env_files.entry(job.machine.clone()).or_default().extend(repos.iter().map(|r| r.to_string()));
-        render_job(cx, out, job, policy, &repos);
+        render_job(cx, out, job, policy, &repos, &folders);
     }
     for (host, policy_name, guests) in guest_jobs(cx.model) {
         let Some(policy) = backups.policies.get(policy_name) else { continue };
@@ -135,6 +142,50 @@ fn restic_repositories<'a>(model: &Model, policy: &'a Policy) -> Vec<&'a str> {
         .collect()
 }
 
+/// The folders (`dir:` repositories) a policy copies its jobs' runs into, in the policy's order.
+pub(crate) fn folder_repositories<'a>(model: &'a Model, policy: &Policy) -> Vec<&'a str> {
+    policy
+        .to
+        .iter()
+        .filter_map(|r| match model.backups.repositories.get(r) {
+            Some(Repository::Dir { path }) => Some(path.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// How many runs a folder repository keeps: the policy's `keep.last`, 0 (all) without a `keep`.
+/// Other `keep` keys on a policy with a folder are refused by the checks (E861), since a folder
+/// holds runs, not snapshots restic could thin out by age.
+pub(crate) fn folder_keep(policy: &Policy) -> u32 {
+    policy.keep.get("last").copied().unwrap_or(0)
+}
+
+/// The shell function that copies one run into a folder repository: `copy_to FOLDER KEEP` makes
+/// `FOLDER/$JOB/$STAMP` (a UTC time, so names sort by age) from the dumps in `$DUMPS` and a
+/// tarball of `paths`, under a `.partial` name until it is complete, then removes all but the
+/// newest KEEP runs (0 keeps all). Written without `${`, so Nix strings take it as is.
+pub(crate) fn copy_function(paths: &[String], dumps: bool) -> String {
+    let mut f = String::from(
+        "# Copies this run into a dated folder of folder repository $1 and keeps its newest $2 runs (0: all).\n\
+         copy_to() {\n    dest=\"$1/$JOB/$STAMP\"\n    rm -rf \"$dest.partial\"\n    mkdir -p -m 0700 \"$dest.partial\" || return 1\n",
+    );
+    if dumps {
+        f.push_str("    cp -a \"$DUMPS/.\" \"$dest.partial/\" || return 1\n");
+    }
+    if !paths.is_empty() {
+        let rel: Vec<String> = paths.iter().map(|p| sh_quote(p.trim_start_matches('/'))).collect();
+        f.push_str(&format!("    tar -czf \"$dest.partial/files.tar.gz\" -C / -- {} || return 1\n", rel.join(" ")));
+    }
+    f.push_str(
+        "    mv \"$dest.partial\" \"$dest\" || return 1\n    \
+         [ \"$2\" -eq 0 ] && return 0\n    \
+         ls -1d \"$1/$JOB\"/*Z | sort -r | tail -n +\"$(($2 + 1))\" | while IFS= read -r old; do\n        \
+         rm -rf -- \"$old\"\n    done\n}\n\n",
+    );
+    f
+}
+
 fn env_file(cx: &Context, repo: &str, url: &str, password: &str, credentials: Option<&str>) -> String {
     let password = fill(&Template::secret(password), cx.secrets);
     let mut s = format!(
@@ -154,17 +205,29 @@ fn env_file(cx: &Context, repo: &str, url: &str, password: &str, credentials: Op
     s
 }
 
-fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, repos: &[&str]) {
-    let name = &job.service;
+fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, repos: &[&str], folders: &[&str]) {
+    let name = &job.name;
     let script_path = format!("/etc/hearth/backup/{name}.sh");
-    let service = cx.model.services.get(name);
-    let dumps = service.map(|s| dump_commands(name, s, &job.dumps)).unwrap_or_default();
-    let steps = if dumps.is_empty() { "backup|metric" } else { "dump|backup|metric" };
+    let service = cx.model.services.get(&job.service);
+    let dumps = service.map(|s| dump_commands(&job.service, name, s, &job.dumps)).unwrap_or_default();
+    let mut step_names = Vec::new();
+    if !dumps.is_empty() {
+        step_names.push("dump");
+    }
+    if !repos.is_empty() {
+        step_names.push("backup");
+    }
+    if !folders.is_empty() {
+        step_names.push("copy");
+    }
+    step_names.push("metric");
+    let steps = step_names.join("|");
+    let destinations: Vec<&str> = policy.to.iter().map(String::as_str).collect();
     let mut script = format!(
         "#!/bin/sh\n\
-         # Backup of service `{name}` on `{machine}`, rendered by Hearth.\n\
+         # Backup of service `{service}` on `{machine}`, rendered by Hearth.\n\
          # Policy `{policy_name}` ({at}) to {repo_list}; run by hearth-backup-{name}.service, one step per unit line:\n\
-         # {steps} (dump: databases; metric: textfile collector); hearth-restic-prune-<repo> prunes.\n\
+         # {steps} (dump: databases; {copy_legend}metric: textfile collector); hearth-restic-prune-<repo> prunes.\n\
          set -eu\n\n\
          JOB={job_q}\n\
          {dumps_dir}\
@@ -172,10 +235,12 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
          METRIC={metric}\n\n\
          # Loads one repository's RESTIC_* and backend variables; called in a subshell per repository.\n\
          use_repository() {{\n    set -a\n    . \"/etc/hearth/restic/$1.env\"\n    set +a\n}}\n\n{LOCKED}",
+        service = job.service,
+        copy_legend = if folders.is_empty() { "" } else { "copy: dated folders; " },
         machine = job.machine,
         policy_name = job.policy,
         at = policy.at,
-        repo_list = repos.join(", "),
+        repo_list = destinations.join(", "),
         job_q = sh_quote(name),
         dumps_dir = if dumps.is_empty() {
             String::new()
@@ -191,6 +256,9 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
              container() {\n    docker ps -q --filter \"label=com.docker.compose.project=$1\" --filter \"label=com.docker.compose.service=$2\"\n}\n\n",
         );
     }
+    if !folders.is_empty() {
+        script.push_str(&copy_function(&job.paths, !dumps.is_empty()));
+    }
     script.push_str("case \"${1:-}\" in\n");
     if !dumps.is_empty() {
         script.push_str("dump)\n    rm -rf \"$DUMPS\"\n    mkdir -p -m 0700 \"$DUMPS\"\n");
@@ -204,13 +272,22 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
     if !dumps.is_empty() {
         paths.push("\"$DUMPS\"".to_string());
     }
-    script.push_str(&format!(
+    if !folders.is_empty() {
+        script.push_str("copy)\n    STAMP=$(date -u +%Y%m%dT%H%M%SZ)\n    failed=0\n");
+        for folder in folders {
+            script.push_str(&format!("    copy_to {} {} || failed=1\n", sh_quote(folder), folder_keep(policy)));
+        }
+        script.push_str("    exit \"$failed\"\n    ;;\n");
+    }
+    if !repos.is_empty() {
+        script.push_str(&format!(
         "backup)\n    failed=0\n    for repository in $REPOSITORIES; do\n        (\n            use_repository \"$repository\" &&\n            \
          {INIT} &&\n            \
          locked {RESTIC} backup --host {host} --tag hearth --tag \"$JOB\" -- {paths}\n        ) || failed=1\n    done\n    exit \"$failed\"\n    ;;\n",
         host = sh_quote(&job.machine),
         paths = paths.join(" "),
     ));
+    }
     script.push_str(
         "metric)\n    mkdir -p \"${METRIC%/*}\"\n    {\n        \
          echo '# HELP hearth_backup_last_success_timestamp_seconds Unix time of the last successful backup.'\n        \
@@ -233,12 +310,17 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
     if !dumps.is_empty() {
         unit.push_str(&format!("ExecStartPre=/bin/sh {script_path} dump\n"));
     }
-    unit.push_str(&format!("ExecStart=/bin/sh {script_path} backup\n"));
+    if !repos.is_empty() {
+        unit.push_str(&format!("ExecStart=/bin/sh {script_path} backup\n"));
+    }
+    if !folders.is_empty() {
+        unit.push_str(&format!("ExecStart=/bin/sh {script_path} copy\n"));
+    }
     unit.push_str(&format!("ExecStartPost=/bin/sh {script_path} metric\n"));
     unit.push_str("Nice=10\nIOSchedulingClass=idle\n");
 
     let timer = timer(&format!("hearth-backup-{name}.service (policy {})", job.policy), &policy.on_calendar);
-    let source = format!("service/{name}");
+    let source = format!("service/{}", job.service);
     // The units run the script at each start: a changed script needs nothing else.
     out.push(
         File::new(&job.machine, script_path.clone(), Kind::Script, script).mode(0o755).from(&source).from("backups"),
@@ -271,8 +353,9 @@ fn mongodump_config(cx: &Context, s: &Service) -> String {
     )
 }
 
-/// One shell line per dump, writing into `$DUMPS`.
-fn dump_commands(name: &str, s: &Service, dumps: &[Dump]) -> Vec<String> {
+/// One shell line per dump of service `name`'s databases, writing into `$DUMPS`; `job` names the
+/// mongodump configuration file of the job.
+fn dump_commands(name: &str, job: &str, s: &Service, dumps: &[Dump]) -> Vec<String> {
     let docker = s.form == Form::Docker;
     // A pod of a cluster is reached with `kubectl exec` from the node the script runs on.
     let exec = |flags: &str| match &s.on {
@@ -298,7 +381,7 @@ fn dump_commands(name: &str, s: &Service, dumps: &[Dump]) -> Vec<String> {
             "postgres" => format!("runuser -u postgres -- pg_dump --format=custom --dbname={db} > {}", file("dump")),
             "mongodb" => {
                 let user = s.env.get("MONGO_INITDB_ROOT_USERNAME").map_or_else(|| "root".to_string(), ToString::to_string);
-                let config = format!("/etc/hearth/backup/{name}-mongodump.yaml");
+                let config = format!("/etc/hearth/backup/{job}-mongodump.yaml");
                 let args = format!("--username={} --authenticationDatabase=admin --db={db} --gzip", sh_quote(&user));
                 if docker {
                     format!("{} mongodump --config=/dev/stdin {args} --archive < {config} > {}", exec(" -i"), file("archive.gz"))
@@ -462,7 +545,7 @@ fn render_prunes(out: &mut Output, model: &Model, env_files: &BTreeMap<String, B
             continue;
         }
         for repo in restic_repositories(model, policy) {
-            forget(repo, policy, &job.machine, &job.service);
+            forget(repo, policy, &job.machine, &job.name);
         }
     }
     for (host, policy_name, guests) in guest_jobs(model) {

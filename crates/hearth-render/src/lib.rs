@@ -44,6 +44,7 @@ pub mod nginx;
 pub mod nixos;
 pub mod packages;
 pub mod pbs;
+pub mod pbs_server;
 pub mod postgres;
 pub mod prometheus;
 pub mod proxmox;
@@ -100,6 +101,7 @@ pub fn render(cx: &Context) -> Vec<File> {
     backup::render(cx, &mut out);
     zfs::render(cx, &mut out);
     pbs::render(cx, &mut out);
+    pbs_server::render(cx, &mut out);
     nftables::render(cx, &mut out);
     proxmox::render(cx, &mut out);
     cloud_init::render(cx, &mut out);

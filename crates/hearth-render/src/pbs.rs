@@ -8,7 +8,8 @@
 //!   PBS prints it); Proxmox refuses the storage until it is filled in.
 //! - `/etc/pve/priv/storage/<repo>.pw` (secret, mode 0600): that user's password, where Proxmox
 //!   reads it from; the secret `pbs-<repo>-password`.
-//! - `/etc/hearth/pbs/jobs.cfg`: one `vzdump:` job per policy and repository for
+//! - `/etc/hearth/pbs/jobs.cfg`: one `vzdump:` job per policy and repository (PBS, or a folder
+//!   of the host as `dumpdir`: vzdump to a directory or a mounted NFS share) for
 //!   `/etc/pve/jobs.cfg`: the policy's schedule (Proxmox reads systemd-style calendar events),
 //!   snapshot mode, the guests' ids and `prune-backups` from the policy's `keep`. These are the
 //!   jobs `hearth apply` makes through the API's `/cluster/backup` (`backup_jobs`, the one source
@@ -53,7 +54,7 @@ fn by_host(model: &hearth_model::Model) -> BTreeMap<&str, Jobs<'_>> {
         let Some(guest) = model.guests.get(&g.guest) else { continue };
         let Some(policy) = backups.policies.get(&g.policy) else { continue };
         for repo in &policy.to {
-            if matches!(backups.repositories.get(repo), Some(Repository::Pbs { .. })) {
+            if matches!(backups.repositories.get(repo), Some(Repository::Pbs { .. } | Repository::Dir { .. })) {
                 jobs.entry(guest.host.as_str())
                     .or_default()
                     .entry((g.policy.as_str(), repo.as_str()))
@@ -87,7 +88,11 @@ pub fn backup_jobs(model: &hearth_model::Model) -> Vec<BackupJob> {
                 params.insert("prune-backups".into(), json!(keep.join(",")));
             }
             params.insert("schedule".into(), json!(policy.on_calendar));
-            params.insert("storage".into(), json!(repo));
+            // A folder repository is a directory of the host (`dumpdir`), not a Proxmox storage.
+            match model.backups.repositories.get(repo) {
+                Some(Repository::Dir { path }) => params.insert("dumpdir".into(), json!(path)),
+                _ => params.insert("storage".into(), json!(repo)),
+            };
             params.insert("vmid".into(), json!(vmid.join(",")));
             out.push(BackupJob {
                 host: host.to_string(),
@@ -106,14 +111,18 @@ pub fn render(cx: &Context, out: &mut Output) {
     let jobs = by_host(model);
     let all_jobs = backup_jobs(model);
     for (host, host_jobs) in &jobs {
-        let mut storages: Vec<&str> = host_jobs.keys().map(|(_, r)| *r).collect();
+        let mut storages: Vec<&str> = host_jobs
+            .keys()
+            .map(|(_, r)| *r)
+            .filter(|r| matches!(backups.repositories.get(*r), Some(Repository::Pbs { .. })))
+            .collect();
         storages.sort_unstable();
         storages.dedup();
 
         let mut storage =
             String::from("# Proxmox Backup Server storages, rendered by Hearth: sections for /etc/pve/storage.cfg.\n");
         for repo in &storages {
-            let Some(Repository::Pbs { server, datastore, namespace, password }) = backups.repositories.get(*repo)
+            let Some(Repository::Pbs { server, datastore, namespace, password, .. }) = backups.repositories.get(*repo)
             else {
                 continue;
             };
@@ -136,11 +145,13 @@ pub fn render(cx: &Context, out: &mut Output) {
                     .from("backups"),
             );
         }
-        out.push(
-            File::new(host, "/etc/hearth/pbs/storage.cfg", Kind::Pbs, storage)
-                .from("backups")
-                .from(format!("host/{host}")),
-        );
+        if !storages.is_empty() {
+            out.push(
+                File::new(host, "/etc/hearth/pbs/storage.cfg", Kind::Pbs, storage)
+                    .from("backups")
+                    .from(format!("host/{host}")),
+            );
+        }
 
         let mut cfg = String::from("# Whole-guest backup jobs, rendered by Hearth: sections for /etc/pve/jobs.cfg.\n");
         let mut file = File::new(host, "/etc/hearth/pbs/jobs.cfg", Kind::Pbs, String::new())

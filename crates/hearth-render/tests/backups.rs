@@ -315,3 +315,151 @@ fn whole_guest_backup_streams_vzdump_into_restic() {
     );
     assert_eq!(latest, dumped);
 }
+
+/// A service under two policies, one to restic and one to a folder repository, and a PostgreSQL
+/// server whose dumps go to a folder: one job per policy (`<service>-<policy>`), each with its
+/// own units, tag and metric, and only folder steps where the policy writes only to folders.
+const SEVERAL: &str = r#"
+homelab: several
+networks: { lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 } }
+hosts: { pve: { address: 192.168.1.10, network: lan, proxmox: { node: pve } } }
+guests:
+  docker: { vm: { on: pve }, network: lan, runtime: docker, size: { cores: 4, memory: 8GiB, disk: 100GiB } }
+services:
+  vaultwarden: { app: vaultwarden, on: docker, backup: [nightly, { policy: folder, paths: [/srv/extra] }] }
+  postgres: { app: postgresql, on: docker, databases: [app], backup: folder }
+backups:
+  repositories:
+    usb: { restic: /mnt/usb/restic }
+    nas: { dir: /mnt/nas/dumps }
+  policies:
+    nightly: { at: "03:00", to: [usb], keep: { daily: 7 } }
+    folder: { at: "04:00", to: [nas], keep: { last: 2 } }
+"#;
+
+fn several() -> Model {
+    let loaded = hearth_spec::load_str("several.yaml", SEVERAL);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+    let errors: Vec<_> = a.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    a.model
+}
+
+#[test]
+fn several_policies_make_one_job_each() {
+    let model = several();
+    let jobs: Vec<(&str, &str)> = model.backups.jobs.iter().map(|j| (j.name.as_str(), j.policy.as_str())).collect();
+    assert_eq!(jobs, [("vaultwarden-nightly", "nightly"), ("vaultwarden-folder", "folder"), ("postgres", "folder")]);
+    let files = common::render(&model);
+    let get = |path: &str| files.iter().find(|f| f.path == path).unwrap_or_else(|| panic!("no {path}"));
+    let nightly = get("/etc/systemd/system/hearth-backup-vaultwarden-nightly.service");
+    assert!(nightly.content.contains(" backup\n") && !nightly.content.contains(" copy\n"), "{}", nightly.content);
+    let folder = get("/etc/systemd/system/hearth-backup-vaultwarden-folder.service");
+    assert!(folder.content.contains(" copy\n") && !folder.content.contains(" backup\n"), "{}", folder.content);
+    assert!(get("/etc/systemd/system/hearth-backup-vaultwarden-folder.timer").content.contains("04:00"));
+    // The prune forgets each job's own snapshots: the restic tag is the job's name.
+    let prune = get("/etc/hearth/backup/repository-usb.sh");
+    assert!(prune.content.contains("--tag vaultwarden-nightly --keep-daily 7"), "{}", prune.content);
+    assert!(!files.iter().any(|f| f.path == "/etc/hearth/restic/nas.env"), "a folder has no restic environment");
+}
+
+/// The folder job run for real (`dump` with a stand-in `docker` that prints a dump, then `copy`
+/// three times): each run lands in a dated folder of its own, and only the newest two are kept.
+#[test]
+fn folder_repository_keeps_the_newest_runs() {
+    if !common::have("sh") || !common::have("tar") {
+        assert!(!common::validators_required(), "sh or tar missing");
+        return;
+    }
+    let model = several();
+    let files = common::render(&model);
+    let script = files.iter().find(|f| f.path == "/etc/hearth/backup/postgres.sh").expect("postgres job");
+    let dir = common::temp_dir("backups-folder");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("docker"), "#!/bin/sh\n[ \"$1\" = ps ] && { echo c0ffee; exit 0; }\necho \"dump of $*\"\n")
+        .unwrap();
+    common::run_ok(Command::new("chmod").arg("+x").arg(bin.join("docker")), "chmod");
+    let content = script
+        .content
+        .replace("/mnt/nas/dumps", &dir.join("nas").display().to_string())
+        .replace("/var/backups/hearth/", &format!("{}/dumps/", dir.display()))
+        .replace("/var/lib/prometheus/node-exporter", &dir.join("textfile").display().to_string());
+    let local = dir.join("postgres.sh");
+    std::fs::write(&local, content).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    for step in ["dump", "copy", "copy", "copy", "metric"] {
+        // A second apart: runs are named by the second they start in.
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let out = Command::new("sh").arg(&local).arg(step).env("PATH", &path).output().unwrap();
+        assert!(out.status.success(), "{step}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mut runs: Vec<String> = std::fs::read_dir(dir.join("nas/postgres"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    runs.sort();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert!(runs.iter().all(|r| r.ends_with('Z')), "{runs:?}");
+    let dump = std::fs::read_to_string(dir.join("nas/postgres").join(&runs[1]).join("postgres-app.dump")).unwrap();
+    assert!(dump.contains("pg_dump"), "{dump}");
+    assert!(
+        std::fs::read_to_string(dir.join("textfile/hearth-backup-postgres.prom"))
+            .unwrap()
+            .contains("job_name=\"postgres\"")
+    );
+}
+
+/// Seed 002's PBS datastore schedules, run against a stand-in `docker` that plays
+/// `proxmox-backup-manager` inside the PBS container: the first apply creates the prune and
+/// verify jobs, the second updates them, and the garbage collection schedule is set each time.
+#[test]
+fn pbs_datastore_jobs_are_created_then_updated() {
+    if !common::have("sh") {
+        assert!(!common::validators_required(), "sh missing");
+        return;
+    }
+    let model = example("two-node-docker-pbs");
+    let files = common::render(&model);
+    let script = files.iter().find(|f| f.path == "/etc/hearth/pbs/datastore-pbs.sh").expect("PBS maintenance script");
+    assert_eq!(script.machine, model.services["pbs"].on.name());
+    let dir = common::temp_dir("backups-pbs-jobs");
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    // `proxmox-backup-manager ARGS` logs ARGS and lists the jobs created so far; `docker ps` names
+    // the container and `docker exec ID COMMAND` runs COMMAND, for a PBS in Docker.
+    std::fs::write(
+        bin.join("proxmox-backup-manager"),
+        format!(
+            "#!/bin/sh\nlog={}\n\
+             if [ \"$2\" = list ]; then grep -q \"^$1 create\" \"$log\" 2>/dev/null && echo '[{{\"id\":\"hearth-pbs\"}}]' || echo '[]'; exit 0; fi\n\
+             echo \"$*\" >> \"$log\"\n",
+            dir.join("calls").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        bin.join("docker"),
+        "#!/bin/sh\n[ \"$1\" = ps ] && { echo c0ffee; exit 0; }\nshift 2\nexec \"$@\"\n",
+    )
+    .unwrap();
+    for tool in ["docker", "proxmox-backup-manager"] {
+        common::run_ok(Command::new("chmod").arg("+x").arg(bin.join(tool)), "chmod");
+    }
+    let local = dir.join("datastore.sh");
+    std::fs::write(&local, &script.content).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    for _ in 0..2 {
+        let out = Command::new("sh").arg(&local).env("PATH", &path).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let calls = std::fs::read_to_string(dir.join("calls")).unwrap();
+    let want = "datastore update usb-ssd --gc-schedule Sun *-*-* 05:00:00\n\
+                prune-job create hearth-pbs --store usb-ssd --schedule *-*-* 03:00:00 --keep-daily 7 --keep-weekly 4\n\
+                verify-job create hearth-pbs --store usb-ssd --schedule Sat *-*-* 05:00:00 --ignore-verified true --outdated-after 30\n\
+                datastore update usb-ssd --gc-schedule Sun *-*-* 05:00:00\n\
+                prune-job update hearth-pbs --schedule *-*-* 03:00:00 --keep-daily 7 --keep-weekly 4\n\
+                verify-job update hearth-pbs --schedule Sat *-*-* 05:00:00 --ignore-verified true --outdated-after 30\n";
+    assert_eq!(calls, want);
+}

@@ -41,6 +41,7 @@ fn data_files(model: &hearth_model::Model, secrets: Option<&dyn SecretValues>) -
     hearth_render::backup::render(&cx, &mut out);
     hearth_render::zfs::render(&cx, &mut out);
     hearth_render::pbs::render(&cx, &mut out);
+    hearth_render::pbs_server::render(&cx, &mut out);
     out.finish()
 }
 

@@ -134,6 +134,14 @@ fn seed_000_scaled() -> hearth_model::Model {
         1,
     );
     assert!(text.contains("also_on: [docker-host-2]\n"), "the example changed shape");
+    // Upgrades too, and garbage collection with an age, so both NixOS options are parsed.
+    let profile = "nixos: &server-profile { gc: weekly }";
+    assert!(text.contains(profile), "the example changed shape");
+    let text = text.replacen(
+        profile,
+        "nixos: &server-profile { gc: { every: weekly, older_than: 2w }, upgrade: { every: monthly, reboot: true } }",
+        1,
+    );
     load("seed-000-scaled.yaml", &text)
 }
 
@@ -432,7 +440,9 @@ fn seed_000_nixos_shape() {
     assert!(db.contains("host myapp myapp 192.168.1.101/32 scram-sha-256"), "{db}");
     assert!(db.contains("requirePassFile = \"/etc/hearth/nixos/redis-password\";"), "{db}");
     assert!(db.contains("ip saddr { 192.168.1.101 } tcp dport 5432 accept"), "{db}");
-    assert!(db.contains("OnCalendar = \"*-*-* 02:00:00\";"), "{db}");
+    // postgresqlBackup at 02:00 into /mnt/backup/postgresql: the folder repository's job.
+    assert!(db.contains("startAt = \"*-*-* 02:00:00\";"), "{db}");
+    assert!(db.contains("copy_to /mnt/backup/postgresql 7 || failed=1"), "{db}");
     let web = config("web-server");
     assert!(web.contains("\"myapp.example.com\" = {\n        enableACME = true;\n        forceSSL = true;"), "{web}");
     assert!(web.contains("allowedTCPPorts = [ 22 80 443 ];"), "{web}");
@@ -525,7 +535,7 @@ fn nixos_native_data_paths_are_nixos_paths() {
         .iter()
         .find(|f| f.machine == "database-server" && f.path == "/etc/nixos/hosts/database-server/configuration.nix")
         .unwrap();
-    assert!(db.content.contains("paths = [ \"/var/lib/redis-redis\" ];"), "{}", db.content);
+    assert!(db.content.contains("-C / -- var/lib/redis-redis || return 1"), "{}", db.content);
 }
 
 /// A cluster whose server runs NixOS still gets its manifests and their Secret files: the flake
@@ -590,4 +600,26 @@ fn k3s_bundled_traefik_is_disabled_by_a_drop_in() {
         "the drop-in is YAML",
     );
     assert_eq!(read.trim(), r#"{"disable": ["traefik"]}"#);
+}
+
+/// Seed 000's deploy (`--target-host admin@… --use-remote-sudo`) and its server profile: every
+/// configuration declares the admin account with sudo, `nix.gc` and, in the scaled variant,
+/// `system.autoUpgrade` from the guest's own flake attribute.
+#[test]
+fn nixos_admin_gc_and_upgrades() {
+    let example = common::examples().into_iter().find(|(n, _)| n == "nixos-proxmox-five-vms").unwrap().1;
+    for (model, upgrades) in [(example, false), (seed_000_scaled(), true)] {
+        let files = common::render(&model);
+        let config = files
+            .iter()
+            .find(|f| f.machine == "monitoring" && f.path == "/etc/nixos/hosts/monitoring-server/configuration.nix")
+            .expect("monitoring-server's configuration");
+        let c = &config.content;
+        assert!(c.contains("users.users.admin = {") && c.contains("\"wheel\""), "{c}");
+        assert!(c.contains("security.sudo.wheelNeedsPassword = false;"), "{c}");
+        assert!(c.contains("nix.gc = {") && c.contains("automatic = true;"), "{c}");
+        assert_eq!(c.contains("options = \"--delete-older-than 14d\";"), upgrades, "{c}");
+        assert_eq!(c.contains("flake = \"/etc/nixos#monitoring-server\";"), upgrades, "{c}");
+        assert_eq!(c.contains("allowReboot = true;"), upgrades, "{c}");
+    }
 }

@@ -151,6 +151,11 @@ codes! {
     SharePathInvalid = "E845", "share-path-invalid", Error;
     ShareMountUnfit = "E846", "share-mount-unfit", Error;
     ShareUnused = "W840", "share-unused", Warning;
+    BackupPolicyTwice = "E860", "backup-policy-twice", Error;
+    FolderKeep = "E861", "folder-keep", Error;
+    FolderNotAbsolute = "E862", "folder-not-absolute", Error;
+    NixosSettingsElsewhere = "E863", "nixos-settings-elsewhere", Error;
+    PbsJobsUnrendered = "W860", "pbs-jobs-unrendered", Warning;
     WatcherUnknownMachine = "E785", "watcher-unknown-machine", Error;
     WatcherMachineUnfit = "E786", "watcher-machine-unfit", Error;
     WatcherListenElsewhere = "E787", "watcher-listen-elsewhere", Error;

@@ -1,6 +1,6 @@
 //! Guests Proxmox cannot create as written, or that come up unreachable: a disk on a pool that
 //! holds no guest disks, a VM's `mounts:` that nothing inside the VM would mount, and VMs created
-//! with a placeholder SSH key.
+//! with a placeholder SSH key; `nixos:` settings on a guest that does not run NixOS.
 
 use hearth_spec::ast::PoolKind;
 use hearth_spec::{Code, Diagnostic, Spec};
@@ -11,6 +11,29 @@ pub(super) fn guests(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     storage(spec, model, out);
     vm_mounts(spec, model, out);
     placeholder_keys(spec, model, out);
+    nixos_settings(spec, out);
+}
+
+/// `nixos:` (garbage collection, upgrades) on a guest that does not run NixOS: nothing would
+/// apply it, and the operator would believe the store is collected.
+fn nixos_settings(spec: &Spec, out: &mut Vec<Diagnostic>) {
+    for e in &spec.guests.entries {
+        let g = &e.value;
+        if g.nixos.is_none() || g.os.as_ref().is_some_and(|o| o.value.starts_with("nixos")) {
+            continue;
+        }
+        let os = g.os.as_ref().map_or("debian-12", |o| o.value.as_str());
+        let span = g.spans.key("nixos").unwrap_or(e.key_span);
+        out.push(
+            Diagnostic::new(
+                Code::NixosSettingsElsewhere,
+                span,
+                format!("guest `{}` has `nixos:` settings but runs `{os}`, not NixOS", e.name),
+            )
+            .label("only a NixOS system reads these")
+            .help("remove `nixos:`, or give the guest `os: nixos`"),
+        );
+    }
 }
 
 /// A guest's root disk goes on a Proxmox storage that holds guest disks: `images` for a VM,

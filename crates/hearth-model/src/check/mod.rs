@@ -65,6 +65,8 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     backups::backups(spec, catalog, model, &mut out);
     backups::unreachable_repositories(spec, model, &mut out);
     backups::nothing_to_back_up(spec, model, &mut out);
+    backups::policies_and_folders(spec, &mut out);
+    backups::pbs_jobs_elsewhere(spec, &mut out);
     guests::guests(spec, model, &mut out);
     exposure::exposure(spec, catalog, &mut out);
     exposure::databases(spec, catalog, model, &mut out);

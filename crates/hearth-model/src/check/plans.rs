@@ -9,7 +9,7 @@
 //! A service on a guest Hearth does not manage gets no backup job (W760).
 
 use hearth_catalog::Catalog;
-use hearth_spec::ast::{BackupChoice, DecisionStatus, Status};
+use hearth_spec::ast::{DecisionStatus, Status};
 use hearth_spec::decode::FieldSpans;
 use hearth_spec::{Code, Diagnostic, Sp, Span, Spec};
 
@@ -241,7 +241,7 @@ fn decisions(spec: &Spec, out: &mut Vec<Diagnostic>) {
 /// so no job would run.
 fn unmanaged_backups(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     for (name, s) in spec.services.iter() {
-        let Some(BackupChoice::Policy(p)) = &s.backup else { continue };
+        let Some(p) = s.backup.as_ref().and_then(|b| b.policies().first()) else { continue };
         let Some(guest) = model.guests.get(&s.on.value) else { continue };
         if guest.managed || is_planned(&s.status) {
             continue;

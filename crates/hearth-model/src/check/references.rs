@@ -35,12 +35,12 @@ pub(super) fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnosti
                 unknown(out, g.span, "guest", &g.value, spec.guests.names().collect());
             }
         }
-        if let Some(BackupChoice::Policy(p)) = &s.backup {
+        for p in s.backup.as_ref().map(BackupChoice::policies).unwrap_or_default() {
             policy_ref(spec, &p.policy, out);
         }
     }
     for e in &spec.guests.entries {
-        if let Some(BackupChoice::Policy(p)) = &e.value.backup {
+        for p in e.value.backup.as_ref().map(BackupChoice::policies).unwrap_or_default() {
             policy_ref(spec, &p.policy, out);
         }
     }
@@ -140,12 +140,12 @@ pub(super) fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnosti
         }
         for e in &b.repositories.entries {
             let r = &e.value;
-            if r.restic.is_some() == r.pbs.is_some() {
+            if [r.restic.is_some(), r.pbs.is_some(), r.dir.is_some()].iter().filter(|k| **k).count() != 1 {
                 out.push(
                     Diagnostic::new(
                         Code::InvalidValue,
                         e.key_span,
-                        format!("repository `{}` must be either `restic:` or `pbs:`", e.name),
+                        format!("repository `{}` must be one of `restic:`, `pbs:` or `dir:`", e.name),
                     )
                     .help("give exactly one of them"),
                 );

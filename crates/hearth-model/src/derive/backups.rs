@@ -7,7 +7,7 @@ use hearth_spec::Spec;
 use hearth_spec::ast::BackupChoice;
 
 use crate::model::{
-    BackupJob, Dump, GuestBackup, GuestKind, Model, Policy, Replication, Repository, Snapshot, Uncovered,
+    BackupJob, Dump, GuestBackup, GuestKind, Model, PbsJobs, Policy, Replication, Repository, Snapshot, Uncovered,
 };
 
 /// The name of a restic repository's password secret.
@@ -33,11 +33,34 @@ pub fn covered_by_snapshots(spec: &Spec, dataset: Option<&str>) -> bool {
     })
 }
 
+/// A `keep:` as `keep-<kind>` counts by kind (`daily` -> 7).
+fn keep_counts(k: Option<&hearth_spec::ast::Keep>) -> BTreeMap<String, u32> {
+    let mut keep = BTreeMap::new();
+    if let Some(k) = k {
+        for (name, v) in [
+            ("last", k.last),
+            ("hourly", k.hourly),
+            ("daily", k.daily),
+            ("weekly", k.weekly),
+            ("monthly", k.monthly),
+            ("yearly", k.yearly),
+        ] {
+            if let Some(v) = v {
+                keep.insert(name.to_string(), v);
+            }
+        }
+    }
+    keep
+}
+
 pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     if let Some(b) = &spec.backups {
         for e in &b.repositories.entries {
             let r = &e.value;
             let repo = match (&r.restic, &r.pbs) {
+                (None, None) if r.dir.is_some() => {
+                    Repository::Dir { path: r.dir.as_ref().map(|d| d.value.clone()).unwrap_or_default() }
+                }
                 (Some(url), _) => Repository::Restic {
                     url: url.value.clone(),
                     password: secret_reference(spec, &restic_password_secret(&e.name)),
@@ -48,6 +71,11 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                     datastore: p.datastore.clone(),
                     namespace: p.namespace.clone(),
                     password: secret_reference(spec, &format!("pbs-{}-password", e.name)),
+                    jobs: PbsJobs {
+                        gc: p.gc.as_ref().map(|s| s.value.on_calendar()),
+                        verify: p.verify.as_ref().map(|s| s.value.on_calendar()),
+                        prune: p.prune.as_ref().map(|pr| (pr.every.value.on_calendar(), keep_counts(Some(&pr.keep)))),
+                    },
                 },
                 (None, None) => continue,
             };
@@ -55,21 +83,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         }
         for e in &b.policies.entries {
             let p = &e.value;
-            let mut keep = BTreeMap::new();
-            if let Some(k) = &p.keep {
-                for (name, v) in [
-                    ("last", k.last),
-                    ("hourly", k.hourly),
-                    ("daily", k.daily),
-                    ("weekly", k.weekly),
-                    ("monthly", k.monthly),
-                    ("yearly", k.yearly),
-                ] {
-                    if let Some(v) = v {
-                        keep.insert(name.to_string(), v);
-                    }
-                }
-            }
+            let keep = keep_counts(p.keep.as_ref());
             model.backups.policies.insert(
                 e.name.clone(),
                 Policy {
@@ -104,8 +118,8 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         match &e.value.backup {
             // Hearth writes nothing on a guest it does not manage, so no job would run there
             // (the checks say so, W760).
-            Some(BackupChoice::Policy(_)) if model.guests.get(s.on.name()).is_some_and(|g| !g.managed) => {}
-            Some(BackupChoice::Policy(p)) => {
+            Some(BackupChoice::Policies(_)) if model.guests.get(s.on.name()).is_some_and(|g| !g.managed) => {}
+            Some(BackupChoice::Policies(policies)) => {
                 let is_db = s
                     .app
                     .as_deref()
@@ -121,27 +135,34 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                 } else {
                     Vec::new()
                 };
-                // A database's files copied while the server writes them are no consistent
-                // backup; its dumps are. The data directory is backed up only when there is no
-                // dump to take instead.
-                let mut paths = if dumps.is_empty() { stateful } else { Vec::new() };
-                paths.extend(p.paths.iter().cloned());
-                // A job with nothing to keep would only fail (`restic backup` with no path); the
-                // checks report the policy as having nothing to back up (W642).
-                if paths.is_empty() && dumps.is_empty() {
-                    continue;
+                for p in policies {
+                    // A database's files copied while the server writes them are no consistent
+                    // backup; its dumps are. The data directory is backed up only when there is
+                    // no dump to take instead.
+                    let mut paths = if dumps.is_empty() { stateful.clone() } else { Vec::new() };
+                    paths.extend(p.paths.iter().cloned());
+                    // A job with nothing to keep would only fail (`restic backup` with no path);
+                    // the checks report the policy as having nothing to back up (W642).
+                    if paths.is_empty() && dumps.is_empty() {
+                        continue;
+                    }
+                    // One policy keeps the service's name, so its units and restic tags stay what
+                    // they were before a second policy was added to some other service.
+                    let name =
+                        if policies.len() == 1 { e.name.clone() } else { format!("{}-{}", e.name, p.policy.value) };
+                    model.backups.jobs.push(BackupJob {
+                        name,
+                        service: e.name.clone(),
+                        machine: s.on.name().to_string(),
+                        policy: p.policy.value.clone(),
+                        paths,
+                        dumps: dumps.clone(),
+                    });
                 }
-                model.backups.jobs.push(BackupJob {
-                    service: e.name.clone(),
-                    machine: s.on.name().to_string(),
-                    policy: p.policy.value.clone(),
-                    paths,
-                    dumps,
-                });
             }
             Some(BackupChoice::Disabled(_)) => {}
             None => {
-                let guest_covered = model.guests.get(s.on.name()).is_some_and(|g| g.backup.is_some());
+                let guest_covered = model.guests.get(s.on.name()).is_some_and(|g| !g.backup.is_empty());
                 if !guest_covered {
                     for p in unprotected {
                         model.backups.uncovered.push(Uncovered { service: e.name.clone(), path: p });
@@ -151,7 +172,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         }
     }
     for (name, g) in &model.guests {
-        if let Some(policy) = &g.backup {
+        for policy in &g.backup {
             model.backups.guests.push(GuestBackup { guest: name.clone(), id: g.id, policy: policy.clone() });
         }
     }

@@ -430,6 +430,8 @@ fn backups(resolver: &Resolver, f: &mut Flows) {
                     .filter_map(|g| m.guests.get(&g.guest).map(|x| x.host.clone()))
                     .collect(),
             ),
+            // A folder on the job's own machine: no connection.
+            Repository::Dir { .. } => continue,
         };
         let Some((host, port)) = target else { continue };
         let Some(machine) = resolver.machine(&host) else { continue };

@@ -286,7 +286,7 @@ pub(crate) fn backup_stale(spec: &Spec, model: &Model) -> Option<String> {
     let mut by_threshold: BTreeMap<u64, Vec<&str>> = BTreeMap::new();
     for job in &model.backups.jobs {
         let Some(period) = periods.get(job.policy.as_str()) else { continue };
-        by_threshold.entry(stale_after(*period)).or_default().push(&job.service);
+        by_threshold.entry(stale_after(*period)).or_default().push(&job.name);
     }
     if by_threshold.is_empty() {
         return None;

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hearth_spec::ast::{self, BackupChoice, Runtime};
+use hearth_spec::ast::{self, Runtime};
 use hearth_spec::units::Size;
 use hearth_spec::{Code, Diagnostic};
 
@@ -181,10 +181,21 @@ impl Resolver<'_> {
             }
         }
         let size = g.size.as_ref();
-        let backup = match &g.backup {
-            Some(BackupChoice::Policy(p)) => Some(p.policy.value.clone()),
-            _ => None,
-        };
+        let backup: Vec<String> = g
+            .backup
+            .as_ref()
+            .map(|b| b.policies().iter().map(|p| p.policy.value.clone()).collect())
+            .unwrap_or_default();
+        let nixos = g.nixos.as_ref().map(|n| crate::model::NixosSettings {
+            gc: n.gc.as_ref().map(|gc| crate::model::NixGc {
+                on_calendar: gc.every.value.on_calendar(),
+                older_than_days: gc.older_than.as_ref().map(|d| d.value.as_secs().div_ceil(86_400)),
+            }),
+            upgrade: n.upgrade.as_ref().map(|u| crate::model::NixUpgrade {
+                on_calendar: u.every.value.on_calendar(),
+                reboot: u.reboot.unwrap_or(false),
+            }),
+        });
         Some(Guest {
             kind,
             host: host.value.clone(),
@@ -213,6 +224,7 @@ impl Resolver<'_> {
             devices: g.devices.iter().map(|d| d.value.clone()).collect(),
             features,
             backup,
+            nixos,
         })
     }
 }

@@ -132,10 +132,11 @@ impl Resolver<'_> {
         let metrics = app
             .and_then(|a| a.metrics.as_ref())
             .map(|m| format!("{}{}", m.port, m.path.clone().unwrap_or_else(|| "/metrics".into())));
-        let backup = match &svc.backup {
-            Some(BackupChoice::Policy(p)) => Some(p.policy.value.clone()),
-            _ => None,
-        };
+        let backup: Vec<String> = svc
+            .backup
+            .as_ref()
+            .map(|b| b.policies().iter().map(|p| p.policy.value.clone()).collect())
+            .unwrap_or_default();
         model.services.insert(
             name.to_string(),
             Service {

@@ -133,11 +133,12 @@ impl<'a> HostConfig<'a> {
     pub(super) fn backups(&mut self) {
         let model = self.model();
         let mut backups = Vec::new();
+        let mut copies = Vec::new();
         let me = self.name;
         for job in model.backups.jobs.iter().filter(|j| j.machine == me) {
             let Some(policy) = model.backups.policies.get(&job.policy) else { continue };
             let svc = model.services.get(&job.service);
-            let dump_dir = format!("/var/backups/hearth/{}", job.service);
+            let dump_dir = format!("/var/backups/hearth/{}", job.name);
             let mut prepare = String::new();
             if !job.dumps.is_empty() {
                 let _ = writeln!(prepare, "rm -rf {0}\nmkdir -p -m 0700 {0}", sh_quote(&dump_dir));
@@ -181,7 +182,7 @@ impl<'a> HostConfig<'a> {
                     b.push(("environmentFile", N::s(file)));
                 }
                 b.push(("paths", N::strs(&paths)));
-                b.push(("extraBackupArgs", N::strs(&["--tag hearth".to_string(), format!("--tag {}", job.service)])));
+                b.push(("extraBackupArgs", N::strs(&["--tag hearth".to_string(), format!("--tag {}", job.name)])));
                 b.push((
                     "timerConfig",
                     N::attrs(vec![("OnCalendar", N::s(&policy.on_calendar)), ("Persistent", N::b(true))]),
@@ -192,10 +193,49 @@ impl<'a> HostConfig<'a> {
                 if !prepare.is_empty() {
                     b.push(("backupPrepareCommand", N::Raw(raw_lines(&prepare, 3))));
                 }
-                backups.push((attr(&format!("{}-{repo}", job.service)), N::attrs(b)));
+                backups.push((attr(&format!("{}-{repo}", job.name)), N::attrs(b)));
+            }
+            let folders = crate::backup::folder_repositories(model, policy);
+            if !folders.is_empty() {
+                // Folder repositories: a service of its own that dumps, then copies the run into
+                // each folder (the same `copy_to` as on other systems).
+                let mut script = format!(
+                    "set -u\nJOB={}\nDUMPS={}\nSTAMP=$(date -u +%Y%m%dT%H%M%SZ)\n",
+                    sh_quote(&job.name),
+                    sh_quote(&dump_dir)
+                );
+                script.push_str(&prepare);
+                script.push_str(crate::backup::copy_function(&job.paths, !job.dumps.is_empty()).trim_end());
+                script.push('\n');
+                script.push_str("failed=0\n");
+                for folder in &folders {
+                    let _ = writeln!(
+                        script,
+                        "copy_to {} {} || failed=1",
+                        sh_quote(folder),
+                        crate::backup::folder_keep(policy)
+                    );
+                }
+                script.push_str("exit \"$failed\"\n");
+                copies.push((
+                    path(&["systemd", "services", &format!("hearth-backup-{}", job.name)]),
+                    N::attrs(vec![
+                        ("description", N::s(format!("Hearth backup of {} (policy {})", job.service, job.policy))),
+                        ("startAt", N::s(&policy.on_calendar)),
+                        ("path", N::Raw("[ pkgs.gnutar pkgs.gzip ]".into())),
+                        ("serviceConfig", N::attrs(vec![("Type", N::s("oneshot"))])),
+                        ("script", N::Raw(raw_lines(&script, 2))),
+                    ]),
+                ));
             }
             self.sources.insert(format!("service/{}", job.service));
             self.sources.insert("backups".into());
+        }
+        if !copies.is_empty() {
+            self.section(
+                "Backups to folder repositories: one service per job, dumps copied into dated folders",
+                copies,
+            );
         }
         if !backups.is_empty() {
             self.section(

@@ -35,6 +35,14 @@
 //! - Backups: one `services.restic.backups.<service>-<repository>` per backup job and restic
 //!   repository of its policy (the module takes one repository each), with the policy's calendar
 //!   and `keep`, database dumps in `backupPrepareCommand`.
+//! - The admin account (`admin.user`, default `hearth`) is declared in every configuration: a
+//!   wheel member with the spec's SSH keys and sudo without a password, so Hearth's own deploys
+//!   and the operator's `nixos-rebuild switch --flake .#<hostname> --target-host <admin>@<address>
+//!   --use-remote-sudo` both keep working after the first rebuild. Declaring it in Nix, not only
+//!   through cloud-init, keeps it when NixOS rewrites `/etc/passwd`.
+//! - `nixos: { gc, upgrade }` on a guest become `nix.gc` and `system.autoUpgrade`, the upgrade
+//!   building the guest's own copy of the flake (`/etc/nixos#<hostname>`) with the newest
+//!   nixpkgs of its branch and writing no lock file into `/etc/nixos`, which Hearth owns.
 //! - Docker services on a NixOS guest become `virtualisation.oci-containers.containers` (Docker
 //!   backend): non-secret environment inline, secret environment in an `environmentFiles` entry.
 //! - Native services whose catalog `native.nixos` module has no dedicated mapping here are
@@ -202,6 +210,8 @@ impl<'a> HostConfig<'a> {
 
     fn build(&mut self) {
         self.base();
+        self.admin();
+        self.maintenance();
         self.network();
         self.firewall();
         self.agents();

@@ -38,6 +38,49 @@ impl<'a> HostConfig<'a> {
         );
     }
 
+    /// The admin account Hearth and the operator deploy through (see the module comment).
+    pub(super) fn admin(&mut self) {
+        let admin = &self.model().admin;
+        let mut user = vec![("isNormalUser", N::b(true)), ("extraGroups", N::strs(&["wheel"]))];
+        if !admin.ssh_keys.is_empty() {
+            user.push(("openssh.authorizedKeys.keys", N::strs(&admin.ssh_keys)));
+        }
+        self.section(
+            format!("Admin account `{}`: deploys log in as it and use sudo", admin.user),
+            vec![
+                (path(&["users", "users", &admin.user]), N::attrs(user)),
+                ("security.sudo.wheelNeedsPassword".into(), N::b(false)),
+            ],
+        );
+    }
+
+    /// The guest's own garbage collection and upgrades (`nixos:`).
+    pub(super) fn maintenance(&mut self) {
+        let Some(n) = &self.guest.nixos else { return };
+        let mut entries = Vec::new();
+        if let Some(gc) = &n.gc {
+            let mut a = vec![("automatic", N::b(true)), ("dates", N::s(&gc.on_calendar))];
+            if let Some(days) = gc.older_than_days {
+                a.push(("options", N::s(format!("--delete-older-than {days}d"))));
+            }
+            entries.push(("nix.gc".to_string(), N::attrs(a)));
+        }
+        if let Some(u) = &n.upgrade {
+            entries.push((
+                "system.autoUpgrade".to_string(),
+                N::attrs(vec![
+                    ("enable", N::b(true)),
+                    ("flake", N::s(format!("/etc/nixos#{}", self.guest.hostname))),
+                    ("flags", N::strs(&["--update-input", "nixpkgs", "--no-write-lock-file"])),
+                    ("dates", N::s(&u.on_calendar)),
+                    ("allowReboot", N::b(u.reboot)),
+                ]),
+            ));
+        }
+        self.sources.insert(format!("guest/{}", self.name));
+        self.section("Maintenance: garbage collection and upgrades (`nixos:`)", entries);
+    }
+
     pub(super) fn network(&mut self) {
         let model = self.model();
         let g = self.guest;

@@ -16,11 +16,14 @@ spec_struct! {
 }
 
 spec_struct! {
-    /// A restic repository or a Proxmox Backup Server datastore.
+    /// A restic repository, a Proxmox Backup Server datastore or a plain folder.
     pub struct Repository {
         /// restic repository: a path, `b2:bucket:/`, `s3:URL/bucket`, `sftp:...`, `rest:...`.
         opt restic: Sp<String>,
         opt pbs: Pbs,
+        /// A plain folder (absolute path) on the machine that runs the job: each run's database
+        /// dumps and files are copied into a dated folder of their own; `keep.last` runs are kept.
+        opt dir: Sp<String>,
         /// Credentials for the repository's backend.
         opt credentials: SecretRef,
         opt description: String,
@@ -38,6 +41,20 @@ spec_struct! {
         req server: Sp<String>,
         req datastore: String,
         opt namespace: String,
+        /// The datastore's garbage collection (`gc-schedule`).
+        opt gc: Sp<Schedule>,
+        /// A verify job: snapshots not verified yet, and each again after 30 days.
+        opt verify: Sp<Schedule>,
+        /// A prune job run by the server itself over the datastore (or its namespace).
+        opt prune: PbsPrune,
+    }
+}
+
+spec_struct! {
+    /// A Proxmox Backup Server prune job.
+    pub struct PbsPrune {
+        req every: Sp<Schedule>,
+        req keep: Keep,
     }
 }
 

@@ -28,6 +28,8 @@ spec_struct! {
         opt runtime: Sp<Runtime>,
         /// The Docker daemon's settings and networks (runtime `docker`).
         opt docker: super::DockerDaemon,
+        /// A NixOS guest's own garbage collection and upgrades.
+        opt nixos: super::NixosSettings,
         /// Whether Hearth logs into it (default: true unless the runtime is `none`).
         opt managed: bool,
         /// Guest path -> `pool/dataset` on its host, an absolute host path, or `share:NAME`.
@@ -36,7 +38,7 @@ spec_struct! {
         /// Passthrough: `/dev/...`, `pci:ADDR`, `usb:VENDOR:PRODUCT`.
         def devices: Vec<Sp<String>>,
         opt onboot: bool,
-        /// A backup policy for the whole guest (vzdump / PBS).
+        /// Backup policies for the whole guest (vzdump / PBS): a name, or a list.
         #[schemars(with = "Option<OrScalar<BackupChoice>>")]
         opt backup: BackupChoice,
         def tags: Vec<String>,

@@ -199,20 +199,50 @@ spec_struct! {
     }
 }
 
-/// `backup:` as a policy name, `false`, or `{policy, paths}`.
+/// `backup:` as a policy name, `false`, `{policy, paths}`, or a list of policy names and
+/// `{policy, paths}` (several policies on one service or guest).
 #[derive(Debug, Clone, PartialEq)]
 pub enum BackupChoice {
     /// `backup: false`: the operator says this needs no backup.
     Disabled(crate::Span),
-    Policy(BackupSpec),
+    /// The policies, in the order written (one for the short forms).
+    Policies(Vec<BackupSpec>),
+}
+
+impl BackupChoice {
+    /// The policies it names; none for `backup: false`.
+    pub fn policies(&self) -> &[BackupSpec] {
+        match self {
+            BackupChoice::Disabled(_) => &[],
+            BackupChoice::Policies(p) => p,
+        }
+    }
+}
+
+/// One entry of `backup:`: a policy name, or `{policy, paths}`.
+fn backup_spec(node: &Node, cx: &mut Cx) -> Option<BackupSpec> {
+    match node.as_scalar() {
+        Some(_) => BackupSpec::decode(&crate::decode::wrap_shorthand(node, "policy"), cx),
+        None => BackupSpec::decode(node, cx),
+    }
 }
 
 impl Decode for BackupChoice {
     fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
-        match node.as_scalar() {
-            Some("false") => Some(BackupChoice::Disabled(node.span)),
-            Some(_) => BackupSpec::decode(&crate::decode::wrap_shorthand(node, "policy"), cx).map(BackupChoice::Policy),
-            None => BackupSpec::decode(node, cx).map(BackupChoice::Policy),
+        match (&node.value, node.as_scalar()) {
+            (_, Some("false")) => Some(BackupChoice::Disabled(node.span)),
+            (YamlValue::Seq(items), _) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                for item in items {
+                    match backup_spec(item, cx) {
+                        Some(b) => out.push(b),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(BackupChoice::Policies(out))
+            }
+            _ => backup_spec(node, cx).map(|b| BackupChoice::Policies(vec![b])),
         }
     }
 }
@@ -222,7 +252,13 @@ impl schemars::JsonSchema for BackupChoice {
         "BackupChoice".into()
     }
     fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        BackupSpec::json_schema(generator)
+        let one = generator.subschema_for::<BackupSpec>().to_value();
+        let mut map = serde_json::Map::new();
+        map.insert(
+            "anyOf".into(),
+            serde_json::json!([one, { "type": "array", "items": { "anyOf": [{ "type": "string" }, one] } }]),
+        );
+        schemars::Schema::from(map)
     }
 }
 

@@ -92,7 +92,7 @@ pub(crate) fn lab_skip(f: &Fact) -> Option<String> {
 /// Azure, Google Cloud Storage, Swift, rclone, S3 at a public host).
 fn remote_backup(model: &hearth_model::Model, f: &Fact) -> Option<String> {
     let Check::Backup { job, .. } = &f.check else { return None };
-    let job = model.backups.jobs.iter().find(|j| j.service == *job)?;
+    let job = model.backups.jobs.iter().find(|j| j.name == *job)?;
     let policy = model.backups.policies.get(&job.policy)?;
     policy.to.iter().find_map(|name| match model.backups.repositories.get(name)? {
         hearth_model::model::Repository::Restic { url, .. }
