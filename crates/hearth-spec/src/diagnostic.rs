@@ -140,6 +140,14 @@ codes! {
     RouterGuestInvalid = "E825", "router-guest-invalid", Error;
     ServiceNetworkNotOnMachine = "E826", "service-network-not-on-machine", Error;
     AllowOpensNothing = "W820", "allow-opens-nothing", Warning;
+    UnknownMachineType = "E830", "unknown-machine-type", Error;
+    WindowsWithoutUefiTpm = "E831", "windows-without-uefi-tpm", Error;
+    PcieWithoutQ35 = "E832", "pcie-without-q35", Error;
+    DeviceOptionUnfit = "E833", "device-option-unfit", Error;
+    UsbOnLxc = "E834", "usb-on-lxc", Error;
+    UnknownDevice = "E835", "unknown-device", Error;
+    TooManyDisks = "E836", "too-many-disks", Error;
+    DiskByKernelName = "W830", "disk-by-kernel-name", Warning;
     WatcherUnknownMachine = "E785", "watcher-unknown-machine", Error;
     WatcherMachineUnfit = "E786", "watcher-machine-unfit", Error;
     WatcherListenElsewhere = "E787", "watcher-listen-elsewhere", Error;

@@ -15,6 +15,7 @@ mod docker;
 mod exposure;
 mod flows;
 mod guests;
+mod hardware;
 mod images;
 mod kinds;
 mod middleware;
@@ -77,6 +78,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     values::values(spec, model, &mut out);
     clashes::clashes(spec, &mut out);
     devices::devices(spec, model, &mut out);
+    hardware::hardware(spec, model, &mut out);
     capacity::capacity(spec, catalog, model, &mut out);
     docker::docker(spec, catalog, model, &mut out);
     watch::watch(spec, &mut out);
