@@ -173,6 +173,9 @@ pub struct Device {
     pub x_vga: bool,
     /// USB: on a USB 3 controller.
     pub usb3: bool,
+    /// Where the spec writes it, for the checks.
+    #[serde(skip)]
+    pub span: hearth_spec::Span,
 }
 
 impl std::fmt::Display for Device {

@@ -107,7 +107,9 @@ fn no_other_machine_gets_a_file_for_it() {
     // Proxmox host): none of them may configure the unmanaged guest either.
     let kuma = "  kuma: { app: uptime-kuma, on: legacy, expose: kuma, backup: false }\n";
     let redis = "  redis: { app: redis, on: legacy, backup: false }\n";
-    for (os, runtime, services) in [("nixos", "docker", kuma), ("debian-12", "docker", kuma), ("debian-12", "native", redis)] {
+    for (os, runtime, services) in
+        [("nixos", "docker", kuma), ("debian-12", "docker", kuma), ("debian-12", "native", redis)]
+    {
         let files = render(os, runtime, services);
         let about: Vec<&str> = files
             .iter()

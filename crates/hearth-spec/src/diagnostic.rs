@@ -148,6 +148,7 @@ codes! {
     UnknownDevice = "E835", "unknown-device", Error;
     TooManyDisks = "E836", "too-many-disks", Error;
     DiskByKernelName = "W830", "disk-by-kernel-name", Warning;
+    HostDiskWithoutId = "W831", "host-disk-without-id", Warning;
     WatcherUnknownMachine = "E785", "watcher-unknown-machine", Error;
     WatcherMachineUnfit = "E786", "watcher-machine-unfit", Error;
     WatcherListenElsewhere = "E787", "watcher-listen-elsewhere", Error;

@@ -55,6 +55,9 @@ fn forms(spec: &Spec, out: &mut Vec<Diagnostic>) {
                 pci_address(addr)
             } else if let Some(id) = lower.strip_prefix("usb:") {
                 usb_id(id)
+            } else if let Some(disk) = text.strip_prefix("disk:") {
+                // A name of the host's `hardware.disks`; the resolver reports an unknown one.
+                !disk.is_empty()
             } else {
                 text.starts_with("/dev/") && text.len() > "/dev/".len()
             };
@@ -63,7 +66,7 @@ fn forms(spec: &Spec, out: &mut Vec<Diagnostic>) {
             }
             out.push(
                 Diagnostic::new(Code::UnknownDevice, d.span, format!("guest `{}`: `{}` is no device Proxmox can pass through", e.name, d.value))
-                    .label("a device is `/dev/...`, `pci:BUS:SLOT[.FUNCTION]`, or `usb:VENDOR:PRODUCT` or `usb:BUS-PORT`")
+                    .label("a device is `/dev/...`, `disk:NAME` of the host's disks, `pci:BUS:SLOT[.FUNCTION]`, or `usb:VENDOR:PRODUCT` or `usb:BUS-PORT`")
                     .help("write the device's node (`/dev/disk/by-id/...`), its PCI address from `lspci` (`pci:01:00.0`) or its USB id from `lsusb` (`usb:1a86:7523`)"),
             );
         }
@@ -98,7 +101,7 @@ impl Device {
             };
             return Some(Device::Pci { slot: slot.to_string(), function });
         }
-        if text.starts_with("/dev/") {
+        if text.starts_with("/dev/") || text.starts_with("disk:") {
             return Some(Device::Node(text, false));
         }
         text.strip_prefix("usb:").map(|id| Device::Usb(id.to_string()))

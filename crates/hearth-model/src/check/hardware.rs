@@ -54,8 +54,7 @@ pub(super) fn hardware(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
 fn disk_ports(name: &str, spec: &hearth_spec::ast::Guest, g: &crate::model::Guest, out: &mut Vec<Diagnostic>) {
     let (Some(hw), Some(vm)) = (&g.vm, &spec.vm) else { return };
     let data = hw.disks.iter().zip(&vm.disks).map(|(d, s)| (Some(d.bus), s.span));
-    // The model's devices are the spec's, in order.
-    let devices = g.devices.iter().zip(&spec.devices).map(|(d, s)| (d.bus, s.device.span));
+    let devices = g.devices.iter().map(|d| (d.bus, d.span));
     let (mut scsi, mut sata) = (1usize, 0usize);
     for (bus, span) in data.chain(devices) {
         let count = match bus {

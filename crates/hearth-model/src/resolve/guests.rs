@@ -185,7 +185,7 @@ impl Resolver<'_> {
             _ => None,
         };
         let vm = self.vm_hardware(g, &host.value, &os, storage.map_or("local-lvm", |s| s.value.as_str()));
-        let devices = Self::devices(g, kind, &os, vm.as_ref());
+        let devices = self.devices(name, g, &host.value, kind, &os, vm.as_ref());
         Some(Guest {
             kind,
             host: host.value.clone(),
