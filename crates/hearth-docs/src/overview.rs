@@ -118,6 +118,10 @@ fn guest_line(name: &str, g: &Guest) -> String {
         parts.push(a.to_string());
     }
     parts.push(format!("{}, {} RAM, {} disk", crate::md::count(g.cores as usize, "core", "cores"), g.memory, g.disk));
+    let hardware = hardware(g);
+    if !hardware.is_empty() {
+        parts.push(hardware.join(", "));
+    }
     let mut line = parts.join(" - ");
     if g.hostname != name {
         line.push_str(&format!(" (hostname {})", g.hostname));
@@ -131,6 +135,27 @@ fn guest_line(name: &str, g: &Guest) -> String {
         (r, false) => line.push_str(&format!(" ({r}, unmanaged)")),
     }
     line
+}
+
+/// What a VM has beyond a plain Linux VM's hardware (UEFI, TPM, data disks), and the devices
+/// any guest is passed.
+fn hardware(g: &Guest) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(hw) = &g.vm {
+        if hw.bios == hearth_spec::ast::Bios::Ovmf {
+            out.push("UEFI".to_string());
+        }
+        if hw.tpm {
+            out.push("TPM 2.0".to_string());
+        }
+        for d in &hw.disks {
+            out.push(format!("data disk {} on {}", d.size, d.storage));
+        }
+    }
+    for d in &g.devices {
+        out.push(format!("passes `{}`", d.device));
+    }
+    out
 }
 
 /// One line per service placed on (or replicated to) a machine, the watcher among them.

@@ -9,6 +9,7 @@ pub mod check;
 pub mod derive;
 pub mod diagnostics;
 pub mod docker;
+pub mod hardware;
 pub mod lock;
 pub mod model;
 pub mod origins;

@@ -533,13 +533,12 @@ pub struct Guest {
     pub onboot: bool,
     pub tags: Vec<String>,
     pub description: Option<String>,
-    /// VM: firmware, machine type and CPU type.
-    pub bios: Option<String>,
-    pub machine: Option<String>,
-    pub cpu: Option<String>,
+    /// VM: firmware, machine and CPU types, TPM, data disks (defaults of its `os` applied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vm: Option<crate::hardware::VmHardware>,
     /// Guest path -> host path.
     pub mounts: BTreeMap<String, String>,
-    pub devices: Vec<String>,
+    pub devices: Vec<crate::hardware::Device>,
     pub features: Vec<String>,
     /// Whole-guest backup policies, in the order written.
     #[serde(serialize_with = "one_or_many")]

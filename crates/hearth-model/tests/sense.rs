@@ -146,9 +146,9 @@ hosts:
 fn a_disk_passed_to_a_vm_is_that_vms_alone() {
     check(
         "
-  nas: { vm: { on: pve }, network: lan, runtime: none, devices: [/dev/sdb] }
-  backup: { vm: { on: pve }, network: lan, runtime: none, devices: [/dev/sdb] }
-#                                                                   ^^^^^^^^ E712
+  nas: { vm: { on: pve }, network: lan, runtime: none, devices: [/dev/disk/by-id/ata-X] }
+  backup: { vm: { on: pve }, network: lan, runtime: none, devices: [/dev/disk/by-id/ata-X] }
+#                                                                   ^^^^^^^^^^^^^^^^^^^^^ E712
 ",
     );
 }

@@ -265,12 +265,25 @@ fn diff(d: &DesiredGuest, a: &ActualGuest) -> GuestAction {
         if CREATE_ONLY.contains(&key.as_str()) || *key == d.disk.0 {
             continue;
         }
-        // The EFI vars disk and the cloud-init drive are volumes the node names itself; only
-        // their presence is Hearth's.
-        if matches!(key.as_str(), "efidisk0" | "ide2") && a.config.contains_key(key) {
+        // The EFI vars disk, the TPM state and the cloud-init drive are volumes the node names
+        // itself; only their presence is Hearth's.
+        if matches!(key.as_str(), "efidisk0" | "tpmstate0" | "ide2") && a.config.contains_key(key) {
             continue;
         }
         let have = a.config.get(key);
+        // Setting a data disk that exists anew would make another volume and leave the old one
+        // unused: its data would no longer be where the VM reads it.
+        if let Some(have) = have
+            && property::new_disk(&scalar(want)).is_some()
+            && !same(key, want, have)
+        {
+            reasons.push(format!(
+                "data disk `{key}` is `{}` on the node and `{}` in the spec: Hearth does not replace a disk that holds data; change it on the node (`qm resize`, `qm set`) or restore the spec's value",
+                scalar(have),
+                scalar(want)
+            ));
+            continue;
+        }
         if key == "unprivileged" {
             let have = have.map_or_else(|| "0".to_string(), scalar);
             if have != scalar(want) {

@@ -40,7 +40,16 @@ pub fn same(key: &str, desired: &Value, actual: &Value) -> bool {
     if !d.contains(',') && !a.contains(',') && !d.contains('=') && !a.contains('=') {
         return false;
     }
-    let (dp, ap) = (parts(&d), parts(&a));
+    let (mut dp, ap) = (parts(&d), parts(&a));
+    // A disk to create (`tank:500,backup=0`) is the node's volume on that storage
+    // (`tank:vm-104-disk-1,backup=0,size=500G`) when the sizes agree.
+    if let (Some((store, mib)), Some((volume, None))) = (new_disk(&d), ap.first())
+        && volume.strip_prefix(store).is_some_and(|v| v.starts_with(':'))
+        && disk_mib(&a) == Some(mib)
+        && let Some(first) = dp.first_mut()
+    {
+        *first = (volume.clone(), None);
+    }
     // The node prints a format's default key bare (`agent: 1` for `enabled=1`,
     // `hostpci0: 0000:01:00.0,pcie=1` for `host=...`): a first part `k=v` matches a bare first
     // part `v`.
@@ -56,6 +65,19 @@ pub fn same(key: &str, desired: &Value, actual: &Value) -> bool {
             || (i == 0 && av.is_none() && dp.first().is_some_and(|f| f.1.as_ref() == Some(ak)))
     });
     wanted && nothing_else
+}
+
+/// The storage and size in MiB of a disk to create, `STORAGE:N` (GiB) as the render writes
+/// it; `None` for an existing volume or a path.
+pub fn new_disk(text: &str) -> Option<(&str, u64)> {
+    let first = text.split(',').next()?;
+    let (store, gib) = first.split_once(':')?;
+    let gib = gib.parse::<u64>().ok()?;
+    // A storage id (`pve-storage-id`): a letter, then letters, digits, `-`, `_` and `.`; so a
+    // PCI address (`host=01:00`) is none.
+    let id = store.starts_with(|c: char| c.is_ascii_alphabetic())
+        && store.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    id.then_some((store, gib * 1024))
 }
 
 /// Tags as Proxmox stores them: separated by `;`, `,` or spaces, order not significant.
@@ -137,6 +159,29 @@ mod tests {
         check_same("hostpci0", json!("host=0000:01:00.0,pcie=1"), json!("0000:02:00.0,pcie=1"), false);
         check_same("usb0", json!("host=1234:5678"), json!("1234:5678"), true);
         check_same("hostname", json!("web"), json!("www"), false);
+        // A data disk to create and the volume the node made of it.
+        check_same(
+            "sata0",
+            json!("tank:500,discard=on,backup=0"),
+            json!("tank:vm-104-disk-1,discard=on,backup=0,size=500G"),
+            true,
+        );
+        check_same(
+            "sata0",
+            json!("tank:600,discard=on,backup=0"),
+            json!("tank:vm-104-disk-1,discard=on,backup=0,size=500G"),
+            false,
+        );
+        check_same(
+            "sata0",
+            json!("tank:500,discard=on"),
+            json!("tank:vm-104-disk-1,discard=on,backup=0,size=500G"),
+            false,
+        );
+        check_same("scsi1", json!("local-lvm:500"), json!("tank:vm-104-disk-1,size=500G"), false);
+        assert_eq!(new_disk("tank:500,backup=0"), Some(("tank", 500 * 1024)));
+        assert_eq!(new_disk("host=01:00,pcie=1"), None);
+        assert_eq!(new_disk("tank:vm-104-disk-1"), None);
     }
 
     fn check_size(input: &str, expected: Option<u64>) {

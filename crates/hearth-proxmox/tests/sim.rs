@@ -3,6 +3,7 @@
 //! one, so each successful apply here also proves that Hearth's requests pass that check.
 
 mod sim {
+    pub mod appliances;
     pub mod bench;
     pub mod examples;
     pub mod faults;

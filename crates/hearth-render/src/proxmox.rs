@@ -16,8 +16,9 @@
 //!   `<os>.tar.zst` there, which the operator provides;
 //! - `unprivileged`, `swap`, `onboot`, `tags` and `description` come from the guest (defaults:
 //!   unprivileged, Proxmox's 512 MiB swap, start on boot); every guest is also tagged `hearth`;
-//! - VMs use the guest's `machine`, `bios` and `cpu`, by default `q35`, `seabios` and the
-//!   `x86-64-v2-AES` CPU type (Proxmox 8's default for new VMs),
+//! - VMs use the guest's resolved hardware (hearth_model::hardware: `machine` `q35`, `cpu`
+//!   `x86-64-v2-AES`, Proxmox 8's default for new VMs, `bios` and `tpm` from the `os`: OVMF for
+//!   Windows and Home Assistant OS, a TPM 2.0 state disk `tpmstate0` for Windows 11),
 //!   `virtio-scsi-single`, a virtio NIC and the QEMU guest agent. A Debian or Ubuntu VM boots
 //!   the distribution's cloud image, imported from `local:import/` (`import-from`; Proxmox 8.2+
 //!   imports at the image's size, so `<id>-<name>.resize.json` holds the
@@ -25,7 +26,10 @@
 //!   a cloud-init drive, its address through `ipconfig0`, and the user-data snippet that
 //!   cloud_init.rs writes (`cicustom`). Other VMs (NixOS, HAOS, DSM) get an empty disk of the
 //!   guest's size and boot their installer or image as the operator provides it; OVMF VMs get
-//!   an `efidisk0` on the same storage, `/dev/...` devices pass through as further SCSI disks;
+//!   an `efidisk0` on the same storage (Microsoft's keys enrolled for Windows only). Data disks
+//!   (`vm.disks`) and then `/dev/...` devices take the next ports of their bus (`scsi1`...,
+//!   `sata0`...; a passed-through disk with `backup=0` unless asked), `pci:` devices become
+//!   `hostpciN` (`pcie=1` on `q35`, `rombar=0`, `x-vga=1` as asked), `usb:` devices `usbN`;
 //! - `ostype` follows `os` (`qemu_ostype`): Linux and Linux-based appliances `l26`, Windows its
 //!   release, anything else `other`;
 //! - `nameserver`/`searchdomain`: the guest's network's `dns:` and the homelab's zone;
@@ -39,6 +43,7 @@ use std::net::IpAddr;
 
 use hearth_model::model::{Guest, GuestKind, Model};
 use hearth_model::zones::Interface;
+use hearth_spec::ast::{Bios, DiskBus};
 use serde_json::{Map, Value, json};
 
 use crate::cloud_init;
@@ -320,8 +325,8 @@ fn lxc(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
         p.insert(format!("mp{i}"), json!(format!("{host},mp={inside}")));
     }
     // Only device nodes can be passed to a container; PCI and USB addresses are VM-only.
-    for (i, dev) in g.devices.iter().filter(|d| d.starts_with('/')).enumerate() {
-        p.insert(format!("dev{i}"), json!(dev));
+    for (i, dev) in g.devices.iter().filter(|d| d.device.starts_with('/')).enumerate() {
+        p.insert(format!("dev{i}"), json!(dev.device));
     }
     p.insert("unprivileged".into(), json!(u8::from(g.unprivileged)));
     p.insert("onboot".into(), json!(u8::from(g.onboot)));
@@ -334,13 +339,14 @@ fn lxc(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
 fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
     let mut p = Map::new();
     let storage = storage(g);
+    let hw = g.vm.clone().unwrap_or_default();
     p.insert("node".into(), json!(node(model, g)));
     p.insert("vmid".into(), json!(g.id));
     p.insert("name".into(), json!(g.hostname));
     p.insert("ostype".into(), json!(qemu_ostype(&g.os)));
-    p.insert("machine".into(), json!(g.machine.as_deref().unwrap_or("q35")));
-    p.insert("bios".into(), json!(g.bios.as_deref().unwrap_or("seabios")));
-    p.insert("cpu".into(), json!(g.cpu.as_deref().unwrap_or("x86-64-v2-AES")));
+    p.insert("machine".into(), json!(hw.proxmox_machine()));
+    p.insert("bios".into(), json!(bios_name(hw.bios)));
+    p.insert("cpu".into(), json!(hw.cpu));
     p.insert("cores".into(), json!(g.cores));
     p.insert("memory".into(), json!(g.memory.mib().to_string()));
     p.insert("agent".into(), json!("enabled=1"));
@@ -350,11 +356,15 @@ fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
         let net = std::iter::once("virtio".to_string()).chain(link.iter().cloned()).collect::<Vec<_>>().join(",");
         p.insert(format!("net{n}"), json!(net));
     }
-    if g.bios.as_deref() == Some("ovmf") {
+    if hw.bios == Bios::Ovmf {
         // UEFI keeps its variables (boot entries) on this disk; without it OVMF forgets them at
-        // every start. Keys are not pre-enrolled: Home Assistant OS and most appliances do not
-        // boot with Secure Boot on.
-        p.insert("efidisk0".into(), json!(format!("{storage}:1,efitype=4m,pre-enrolled-keys=0")));
+        // every start. Microsoft's Secure Boot keys are enrolled only for Windows: Home
+        // Assistant OS and most other appliances do not boot with Secure Boot on.
+        let keys = u8::from(hw.secure_boot);
+        p.insert("efidisk0".into(), json!(format!("{storage}:1,efitype=4m,pre-enrolled-keys={keys}")));
+    }
+    if hw.tpm {
+        p.insert("tpmstate0".into(), json!(format!("{storage}:1,version=v2.0")));
     }
     match g.cloud_image() {
         Some(image) => {
@@ -379,19 +389,47 @@ fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
     for (i, host_path) in g.mounts.values().enumerate() {
         p.insert(format!("virtiofs{i}"), json!(mapping_id(host_path)));
     }
+    // Data disks, then whole passed-through disks, each on the next free port of its bus
+    // (`scsi0` is the boot disk).
+    let mut ports = Ports { scsi: 1, sata: 0 };
+    for d in &hw.disks {
+        let mut value = vec![format!("{}:{}", d.storage, d.size.gib_ceil().max(1))];
+        if d.discard {
+            value.push("discard=on".into());
+        }
+        if d.iothread && d.bus == DiskBus::Scsi {
+            value.push("iothread=1".into());
+        }
+        if d.ssd {
+            value.push("ssd=1".into());
+        }
+        if !d.backup {
+            value.push("backup=0".into());
+        }
+        p.insert(ports.next(d.bus), json!(value.join(",")));
+    }
     let mut pci = 0;
     let mut usb = 0;
-    // Whole block devices (`/dev/disk/by-id/...`) pass through as further SCSI disks.
-    let mut disk = 1;
     for dev in &g.devices {
-        if dev.starts_with('/') {
-            p.insert(format!("scsi{disk}"), json!(dev));
-            disk += 1;
-        } else if let Some(addr) = dev.strip_prefix("pci:") {
-            p.insert(format!("hostpci{pci}"), json!(format!("host={addr},pcie=1")));
+        if let Some(bus) = dev.bus {
+            let backup = if dev.backup { "" } else { ",backup=0" };
+            p.insert(ports.next(bus), json!(format!("{}{backup}", dev.device)));
+        } else if let Some(addr) = dev.device.strip_prefix("pci:") {
+            let mut value = format!("host={addr}");
+            if dev.pcie {
+                value.push_str(",pcie=1");
+            }
+            if !dev.rombar {
+                value.push_str(",rombar=0");
+            }
+            if dev.x_vga {
+                value.push_str(",x-vga=1");
+            }
+            p.insert(format!("hostpci{pci}"), json!(value));
             pci += 1;
-        } else if let Some(id) = dev.strip_prefix("usb:") {
-            p.insert(format!("usb{usb}"), json!(format!("host={id}")));
+        } else if let Some(id) = dev.device.strip_prefix("usb:") {
+            let usb3 = if dev.usb3 { ",usb3=1" } else { "" };
+            p.insert(format!("usb{usb}"), json!(format!("host={id}{usb3}")));
             usb += 1;
         }
     }
@@ -399,4 +437,28 @@ fn qemu(model: &Model, name: &str, g: &Guest) -> Map<String, Value> {
     p.insert("tags".into(), json!(tags(g)));
     p.insert("description".into(), json!(description(name, g)));
     p
+}
+
+/// The next free port of each disk bus of a VM.
+struct Ports {
+    scsi: usize,
+    sata: usize,
+}
+
+impl Ports {
+    fn next(&mut self, bus: DiskBus) -> String {
+        let (name, n) = match bus {
+            DiskBus::Scsi => ("scsi", &mut self.scsi),
+            DiskBus::Sata => ("sata", &mut self.sata),
+        };
+        *n += 1;
+        format!("{name}{}", *n - 1)
+    }
+}
+
+fn bios_name(bios: Bios) -> &'static str {
+    match bios {
+        Bios::Seabios => "seabios",
+        Bios::Ovmf => "ovmf",
+    }
 }

@@ -154,15 +154,86 @@ fn lxc_guests_get_the_operator_keys() {
     }
 }
 
+/// The create parameters of guest `name` hold `expected` (key, value) and none of `absent`.
+fn check(model: &Model, files: &[File], name: &str, expected: &[(&str, &str)], absent: &[&str]) {
+    let g = &model.guests[name];
+    let p = params(files, g.id, name);
+    for (key, value) in expected {
+        assert_eq!(p.get(*key).map(common_text), Some((*value).to_string()), "{name}: `{key}` in {p:#?}");
+    }
+    for key in absent {
+        assert!(!p.contains_key(*key), "{name}: `{key}` in {p:#?}");
+    }
+}
+
+fn common_text(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
 #[test]
-fn vm_block_devices_pass_through_as_disks() {
-    // DSM builds its volume from the host's disks, passed through whole.
-    let mut model = example("ryzen-tiered-lxc-platform");
-    let disks = ["/dev/disk/by-id/ata-HDD0", "/dev/disk/by-id/ata-HDD1"];
-    model.guests.get_mut("vm1-xpenology").unwrap().devices = disks.iter().map(ToString::to_string).collect();
+fn appliances_get_their_hardware() {
+    let model = common::valid("appliances");
     let files = common::render(&model);
-    let g = &model.guests["vm1-xpenology"];
-    let p = params(&files, g.id, "vm1-xpenology");
-    assert_eq!(text(&p, "scsi1"), disks[0]);
-    assert_eq!(text(&p, "scsi2"), disks[1]);
+    let m = &model;
+    let f = files.as_slice();
+    // A BSD router: `other`, legacy BIOS, two NICs; no Linux tuning, no EFI or TPM disk.
+    check(
+        m,
+        f,
+        "pfsense",
+        &[("ostype", "other"), ("bios", "seabios"), ("machine", "q35"), ("net1", "virtio,bridge=vmbr1")],
+        &["efidisk0", "tpmstate0", "ipconfig0"],
+    );
+    // TrueNAS with its HBA as a PCIe device on q35.
+    check(
+        m,
+        f,
+        "truenas",
+        &[("ostype", "l26"), ("cpu", "host"), ("hostpci0", "host=0000:03:00.0,pcie=1")],
+        &["efidisk0"],
+    );
+    // Windows 11: UEFI with Microsoft's keys, TPM 2.0, a data disk after the boot disk, the GPU
+    // as primary display, a USB 3 device.
+    check(
+        m,
+        f,
+        "windows",
+        &[
+            ("ostype", "win11"),
+            ("bios", "ovmf"),
+            ("efidisk0", "local-lvm:1,efitype=4m,pre-enrolled-keys=1"),
+            ("tpmstate0", "local-lvm:1,version=v2.0"),
+            ("scsi1", "local-lvm:200,discard=on,iothread=1,ssd=1"),
+            ("hostpci0", "host=01:00,pcie=1,x-vga=1"),
+            ("usb0", "host=046d:c52b,usb3=1"),
+        ],
+        &[],
+    );
+    // Home Assistant OS: UEFI without Secure Boot keys, no TPM; a USB stick by its port.
+    check(
+        m,
+        f,
+        "haos",
+        &[("bios", "ovmf"), ("efidisk0", "local-lvm:1,efitype=4m,pre-enrolled-keys=0"), ("usb0", "host=1-4")],
+        &["tpmstate0"],
+    );
+    // DSM on i440fx (`pc`): its data disk and whole disks on SATA, left out of backups, one
+    // disk moved to SCSI.
+    check(
+        m,
+        f,
+        "dsm",
+        &[
+            ("machine", "pc"),
+            ("sata0", "tank:500,discard=on,backup=0"),
+            ("sata1", "/dev/disk/by-id/ata-HDD0,backup=0"),
+            ("sata2", "/dev/disk/by-id/ata-HDD1,backup=0"),
+            ("scsi1", "/dev/disk/by-id/ata-HDD2,backup=0"),
+        ],
+        &["efidisk0", "sata3", "scsi2"],
+    );
+    // None of them is "managed by Hearth": Hearth never logs into an appliance.
+    for name in ["pfsense", "truenas", "windows", "haos", "dsm"] {
+        check(m, f, name, &[("description", name)], &["ciuser", "cicustom"]);
+    }
 }

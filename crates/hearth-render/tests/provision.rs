@@ -249,7 +249,9 @@ fn proxmox_guests_match_the_api_schema() {
     let resize = parameters(&schema, "/nodes/{node}/qemu/{vmid}/resize", "PUT").expect("resize endpoint in schema");
     let mapping = post_parameters(&schema, "/cluster/mapping/dir").expect("directory mapping endpoint in schema");
     let mut checked = 0;
-    for (name, model) in common::examples() {
+    // The examples, and appliance VMs with every kind of passthrough and data disks.
+    let appliances = ("appliances".to_string(), common::valid("appliances"));
+    for (name, model) in common::examples().into_iter().chain([appliances]) {
         let files = common::render(&model);
         let all = common::of_kind(&files, Kind::ProxmoxGuest);
         // Besides one creation request per guest: disk resizes and virtiofs directory mappings.

@@ -100,3 +100,22 @@ fn proxmox_parameters_do_not_call_it_managed() {
     let managed = files.iter().find(|f| f.path.ends_with("-app.json")).expect("app's parameters");
     assert!(managed.content.contains("managed by Hearth"), "a managed guest keeps its note");
 }
+
+#[test]
+fn no_other_machine_gets_a_file_for_it() {
+    // The NixOS flake, cloud-init snippets and agents live on other machines (the controller, the
+    // Proxmox host): none of them may configure the unmanaged guest either.
+    let kuma = "  kuma: { app: uptime-kuma, on: legacy, expose: kuma, backup: false }\n";
+    let redis = "  redis: { app: redis, on: legacy, backup: false }\n";
+    for (os, runtime, services) in
+        [("nixos", "docker", kuma), ("debian-12", "docker", kuma), ("debian-12", "native", redis)]
+    {
+        let files = render(os, runtime, services);
+        let about: Vec<&str> = files
+            .iter()
+            .filter(|f| f.machine != "legacy" && f.sources.iter().any(|s| s == "guest/legacy"))
+            .map(|f| f.path.as_str())
+            .collect();
+        assert_eq!(about, vec!["/etc/hearth/proxmox/101-legacy.json"], "{os}, {runtime}");
+    }
+}

@@ -156,6 +156,15 @@ codes! {
     FolderNotAbsolute = "E862", "folder-not-absolute", Error;
     NixosSettingsElsewhere = "E863", "nixos-settings-elsewhere", Error;
     PbsJobsUnrendered = "W860", "pbs-jobs-unrendered", Warning;
+    UnknownMachineType = "E830", "unknown-machine-type", Error;
+    WindowsWithoutUefiTpm = "E831", "windows-without-uefi-tpm", Error;
+    PcieWithoutQ35 = "E832", "pcie-without-q35", Error;
+    DeviceOptionUnfit = "E833", "device-option-unfit", Error;
+    UsbOnLxc = "E834", "usb-on-lxc", Error;
+    UnknownDevice = "E835", "unknown-device", Error;
+    TooManyDisks = "E836", "too-many-disks", Error;
+    DiskByKernelName = "W830", "disk-by-kernel-name", Warning;
+    HostDiskWithoutId = "W831", "host-disk-without-id", Warning;
     WatcherUnknownMachine = "E785", "watcher-unknown-machine", Error;
     WatcherMachineUnfit = "E786", "watcher-machine-unfit", Error;
     WatcherListenElsewhere = "E787", "watcher-listen-elsewhere", Error;

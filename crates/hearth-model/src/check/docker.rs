@@ -362,10 +362,10 @@ fn gpus(name: &str, svc: &ast::Service, s: &crate::model::Service, model: &Model
         let Some(g) = model.guests.get(machine) else { continue };
         let (has, wanted) = match g.kind {
             GuestKind::Vm => {
-                (g.devices.iter().any(|d| d.starts_with("pci:")), "a `pci:` device (the GPU passed through)")
+                (g.devices.iter().any(|d| d.device.starts_with("pci:")), "a `pci:` device (the GPU passed through)")
             }
             GuestKind::Lxc => {
-                (g.devices.iter().any(|d| d.starts_with("/dev/nvidia")), "the `/dev/nvidia*` device nodes")
+                (g.devices.iter().any(|d| d.device.starts_with("/dev/nvidia")), "the `/dev/nvidia*` device nodes")
             }
         };
         if !has {

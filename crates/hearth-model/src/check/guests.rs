@@ -106,7 +106,7 @@ fn vm_mounts(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                 format!("VM `{}` (os `{}`) would never mount its `mounts:`", e.name, g.os),
             )
             .label("Hearth mounts host folders only in managed Debian and Ubuntu VMs")
-            .help("remove `mounts:` and mount the share inside the VM yourself")
+            .help("remove `mounts:`, and give the VM a data disk (`vm: { disks: [SIZE] }`) or let it mount a network share itself")
             .suggest_removal(
                 e.value.spans.key("mounts").zip(e.value.spans.value("mounts")).map_or(first.key_span, |(k, v)| k.to(v)),
             ),

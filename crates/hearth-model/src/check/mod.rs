@@ -16,6 +16,7 @@ mod expected;
 mod exposure;
 mod flows;
 mod guests;
+mod hardware;
 mod images;
 mod kinds;
 mod middleware;
@@ -80,6 +81,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     values::values(spec, model, &mut out);
     clashes::clashes(spec, &mut out);
     devices::devices(spec, model, &mut out);
+    hardware::hardware(spec, model, &mut out);
     capacity::capacity(spec, catalog, model, &mut out);
     expected::expected(spec, model, &mut out);
     docker::docker(spec, catalog, model, &mut out);

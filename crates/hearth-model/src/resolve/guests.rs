@@ -196,6 +196,8 @@ impl Resolver<'_> {
                 reboot: u.reboot.unwrap_or(false),
             }),
         });
+        let vm = self.vm_hardware(g, &host.value, &os, storage.map_or("local-lvm", |s| s.value.as_str()));
+        let devices = self.devices(name, g, &host.value, kind, &os, vm.as_ref());
         Some(Guest {
             kind,
             host: host.value.clone(),
@@ -217,11 +219,9 @@ impl Resolver<'_> {
             onboot: g.onboot.unwrap_or(true),
             tags: g.tags.clone(),
             description: g.description.clone(),
-            bios: g.vm.as_ref().and_then(|v| v.bios.clone()),
-            machine: g.vm.as_ref().and_then(|v| v.machine.clone()),
-            cpu: g.vm.as_ref().and_then(|v| v.cpu.clone()),
+            vm,
             mounts,
-            devices: g.devices.iter().map(|d| d.value.clone()).collect(),
+            devices,
             features,
             backup,
             nixos,

@@ -14,6 +14,7 @@ mod docker;
 mod exporters;
 mod exposures;
 mod guests;
+mod hardware;
 mod machines;
 mod ports;
 mod redis;

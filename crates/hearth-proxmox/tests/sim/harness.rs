@@ -126,9 +126,14 @@ pub async fn start_with(node: &str, desired: Vec<DesiredGuest>, task_duration: D
         ..Config::default()
     };
     let mut storages = default_storages();
-    for d in &desired {
-        let Some(volume) = d.create.get(&d.disk.0).and_then(Value::as_str) else { continue };
-        let Some((id, _)) = volume.split_once(':') else { continue };
+    // Every storage a disk to create names (the root disk's, data disks' ones).
+    let stores = desired
+        .iter()
+        .flat_map(|d| d.create.values())
+        .filter_map(Value::as_str)
+        .filter_map(|v| hearth_proxmox::property::new_disk(v).map(|(store, _)| store.to_string()));
+    for id in stores {
+        let id = id.as_str();
         if !storages.contains_key(id) {
             let (id, s) = Storage::parse_spec(&format!("{id}=zfspool:images,rootdir:20T")).expect("storage");
             storages.insert(id, s);

@@ -34,6 +34,15 @@ pub fn examples() -> Vec<(String, hearth_model::Model)> {
         .collect()
 }
 
+/// The model of a spec under `tests/valid/`, by file stem.
+pub fn valid(name: &str) -> hearth_model::Model {
+    let path = repo().join("tests/valid").join(format!("{name}.yaml"));
+    let loaded = hearth_spec::load(&path, &hearth_spec::FsFiles);
+    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+    assert!(!a.diagnostics.iter().any(|d| d.is_error()), "{name} has errors");
+    a.model
+}
+
 /// Renders a model.
 pub fn render(model: &hearth_model::Model) -> Vec<File> {
     hearth_render::render(&Context { model, catalog: hearth_catalog::builtin(), secrets: None })

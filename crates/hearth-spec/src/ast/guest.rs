@@ -4,8 +4,8 @@ use super::host::Runtime;
 use super::service::BackupChoice;
 use crate::decode::{NamedMap, OrScalar, Sp};
 use crate::net::Addr;
-use crate::spec_struct;
 use crate::units::Size;
+use crate::{spec_enum, spec_struct};
 
 spec_struct! {
     /// An LXC container or VM on a Proxmox host.
@@ -35,8 +35,10 @@ spec_struct! {
         /// Guest path -> `pool/dataset` on its host, an absolute host path, or `share:NAME`.
         #[schemars(with = "std::collections::BTreeMap<String, OrScalar<Mount>>")]
         def mounts: NamedMap<Mount>,
-        /// Passthrough: `/dev/...`, `pci:ADDR`, `usb:VENDOR:PRODUCT`.
-        def devices: Vec<Sp<String>>,
+        /// Passthrough: `/dev/...`, `pci:ADDR`, `usb:VENDOR:PRODUCT` or `usb:BUS-PORT`, each
+        /// alone or as `{ device, ... }` with its options.
+        #[schemars(with = "Vec<OrScalar<Passthrough>>")]
+        def devices: Vec<Passthrough>,
         opt onboot: bool,
         /// Backup policies for the whole guest (vzdump / PBS): a name, or a list.
         #[schemars(with = "Option<OrScalar<BackupChoice>>")]
@@ -75,11 +77,80 @@ spec_struct! {
         opt id: Sp<u32>,
         /// Pool for the disks.
         opt storage: Sp<String>,
-        /// `seabios` or `ovmf`.
-        opt bios: String,
-        opt machine: String,
-        /// CPU type (default `host`).
+        /// Firmware (default from `os`: `ovmf` for Windows and Home Assistant OS, else `seabios`).
+        opt bios: Sp<Bios>,
+        /// Machine type: `q35` (default), `i440fx`, or a pinned version (`pc-q35-8.1`).
+        opt machine: Sp<String>,
+        /// CPU type (default `x86-64-v2-AES`; `host` for Windows).
         opt cpu: String,
+        /// A TPM 2.0 (default: on for Windows).
+        opt tpm: Sp<bool>,
+        /// Data disks apart from the boot disk.
+        #[schemars(with = "Vec<OrScalar<VmDisk>>")]
+        def disks: Vec<VmDisk>,
+    }
+}
+
+spec_enum! {
+    /// A VM's firmware.
+    pub enum Bios {
+        /// Legacy BIOS.
+        Seabios = "seabios",
+        /// UEFI, with an EFI disk for its variables.
+        Ovmf = "ovmf",
+    }
+}
+
+spec_enum! {
+    /// The controller a VM disk is attached to.
+    pub enum DiskBus {
+        /// VirtIO SCSI (default).
+        Scsi = "scsi",
+        /// SATA (AHCI): what appliance loaders such as Xpenology's expect.
+        Sata = "sata",
+    }
+}
+
+spec_struct! {
+    @shorthand size;
+    /// A VM data disk, created empty on a Proxmox storage.
+    pub struct VmDisk {
+        req size: Sp<Size>,
+        /// Storage pool (default: the VM's `storage`).
+        opt storage: Sp<String>,
+        /// Default `scsi` (or the appliance's: `sata` for DSM).
+        opt bus: Sp<DiskBus>,
+        /// Tell the guest it is an SSD (default false).
+        opt ssd: bool,
+        /// Pass TRIM through to a thin pool (default true).
+        opt discard: bool,
+        /// Its own I/O thread (SCSI only; default true).
+        opt iothread: Sp<bool>,
+        /// Included in the guest's backups (default true).
+        opt backup: bool,
+    }
+}
+
+spec_struct! {
+    @shorthand device;
+    /// A device passed to a guest, and its options.
+    pub struct Passthrough {
+        /// `/dev/...` (a whole disk to a VM, a device node to a container), `pci:ADDR`,
+        /// `usb:VENDOR:PRODUCT` or `usb:BUS-PORT`.
+        req device: Sp<String>,
+        /// A disk to a VM: `scsi` or `sata` (default `scsi`, `sata` for DSM).
+        opt bus: Sp<DiskBus>,
+        /// A disk to a VM: included in the guest's backups (default false: vzdump would copy
+        /// the whole physical disk).
+        opt backup: Sp<bool>,
+        /// PCI: attach as PCI Express (default true on `q35`).
+        opt pcie: Sp<bool>,
+        /// PCI: expose the device's option ROM (default true).
+        opt rombar: Sp<bool>,
+        /// PCI: the VM's primary GPU (`x-vga`).
+        opt x_vga: Sp<bool>,
+        /// USB: attach to a USB 3 controller.
+        opt usb3: Sp<bool>,
     }
 }
 

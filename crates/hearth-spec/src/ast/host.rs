@@ -103,6 +103,9 @@ spec_struct! {
         req name: Sp<String>,
         req size: Size,
         opt kind: DiskKind,
+        /// Its name under `/dev/disk/by-id/` (`ata-WDC_WD120EFBX-68B0EN0_5QG...`), which a
+        /// guest's `devices: [disk:NAME]` passes through.
+        opt id: Sp<String>,
     }
 }
 
