@@ -159,9 +159,16 @@ fn policy(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             out.push(unknown_zone(&a.to, &zones, &spec.services, true));
             continue;
         }
-        // Ports the entry names that nothing it reaches listens on open nothing.
-        let listening: Vec<u16> = match service {
-            Some(s) => s.ports.iter().filter_map(|p| p.host).collect(),
+        // Ports the entry names that nothing it reaches listens on open nothing. What listens is
+        // a service's published ports, or a port a connection of the homelab arrives at there
+        // (a share on an appliance Hearth does not manage has no service, only its flows).
+        let arriving = model.flows.iter().filter(|f| match service {
+            Some(_) => f.service.as_deref() == Some(a.to.value.as_str()),
+            None => model.zones_of(&f.to).contains(&a.to.value.as_str()),
+        });
+        let mut listening: Vec<u16> = arriving.map(|f| f.port).collect();
+        listening.extend(match service {
+            Some(s) => s.ports.iter().filter_map(|p| p.host).collect::<Vec<u16>>(),
             None => model
                 .services
                 .values()
@@ -170,8 +177,8 @@ fn policy(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                         || s.network.as_ref().and_then(|n| model.networks.get(n)).is_some_and(|n| n.zone == a.to.value)
                 })
                 .flat_map(|s| s.ports.iter().filter_map(|p| p.host))
-                .collect(),
-        };
+                .collect::<Vec<u16>>(),
+        });
         for port in a.ports.iter().filter(|p| !listening.contains(&p.value)) {
             let d = Diagnostic::new(
                 Code::AllowOpensNothing,
