@@ -259,7 +259,7 @@ mod tests {
                 "nixos-proxmox-five-vms.yaml",
                 include_str!("../../../examples/nixos-proxmox-five-vms.yaml"),
                 &[
-                    "database-server: NixOS configuration: 13 file(s)",
+                    "database-server: NixOS configuration: 12 file(s)",
                     "docker-host: NixOS configuration: 8 file(s)",
                     "monitoring: NixOS configuration: 7 file(s)",
                     "storage-server: NixOS configuration: 6 file(s)",

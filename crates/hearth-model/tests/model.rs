@@ -830,13 +830,13 @@ fn the_firewall_opens_every_flow_of_the_homelab_from_exactly_its_sources() {
         errors.iter().all(|d| d.code == hearth_spec::Code::FlowFromIsolatedNetwork && d.message.contains("`sensor`"))
     );
     let m = &a.model;
-    let agents = ["10.0.40.10", "10.0.40.11", "10.0.40.13", "10.0.40.14", "10.0.50.10"];
-    // Alloy on every managed machine pushes to Prometheus and Loki (the sensor's push is refused
-    // by E601 below, but it is still a flow the homelab makes).
+    let agents = ["10.0.40.10", "10.0.40.11", "10.0.40.13", "10.0.40.14", "10.0.50.10", "192.168.1.10"];
+    // Alloy on every managed machine and the Proxmox node (192.168.1.10) pushes to Prometheus and
+    // Loki (the sensor's push is refused by E601 below, but it is still a flow the homelab makes).
     assert_eq!(opened(m, "mon", 9090, "remote_write"), agents);
     assert_eq!(
         opened(m, "store", 3100, "logs from the agents"),
-        ["10.0.40.10", "10.0.40.11", "10.0.40.12", "10.0.40.13", "10.0.50.10"]
+        ["10.0.40.10", "10.0.40.11", "10.0.40.12", "10.0.40.13", "10.0.50.10", "192.168.1.10"]
     );
     // Prometheus 9090 is exposed: the proxy, the agents, Grafana (same machine: loopback).
     assert_eq!(opened(m, "mon", 9090, "behind the proxy"), ["10.0.40.10"]);
