@@ -519,6 +519,12 @@ fn render_guest_job(
     }
 }
 
+/// The `--keep-<kind> N` arguments of a retention, space-separated, in the order of the kinds'
+/// names: restic's `forget` and PBS's prune jobs take the same words.
+pub(crate) fn keep_args(keep: &BTreeMap<String, u32>) -> String {
+    keep.iter().map(|(k, v)| format!("--keep-{k} {v}")).collect::<Vec<_>>().join(" ")
+}
+
 /// Per restic repository, on the first machine (by name) that holds its env file: one script
 /// that forgets each job's snapshots with its policy's `keep` and then prunes once, and checks
 /// the repository when a policy asks for it, with a unit and timer each.
@@ -527,13 +533,12 @@ fn render_prunes(out: &mut Output, model: &Model, env_files: &BTreeMap<String, B
     let mut forgets: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut calendars: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut checks: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
-    let keep_args = |p: &Policy| p.keep.iter().map(|(k, v)| format!("--keep-{k} {v}")).collect::<Vec<_>>().join(" ");
     let mut forget = |repo: &str, policy: &Policy, host: &str, tag: &str| {
         forgets.entry(repo.to_string()).or_default().push(format!(
             "    locked {RESTIC} forget --host {} --tag {} {}\n",
             sh_quote(host),
             sh_quote(tag),
-            keep_args(policy)
+            keep_args(&policy.keep)
         ));
     };
     for job in &model.backups.jobs {

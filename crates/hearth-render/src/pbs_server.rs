@@ -36,11 +36,6 @@ pub fn render(cx: &Context, out: &mut Output) {
     }
 }
 
-/// The `--keep-<kind> N` arguments of a prune job.
-fn keep_args(keep: &std::collections::BTreeMap<String, u32>) -> String {
-    keep.iter().map(|(k, v)| format!(" --keep-{k} {v}")).collect()
-}
-
 fn script(repo: &str, datastore: &str, namespace: Option<&str>, jobs: &PbsJobs, exec: &str) -> String {
     let store = sh_quote(datastore);
     let id = sh_quote(&format!("hearth-{repo}"));
@@ -63,7 +58,8 @@ fn script(repo: &str, datastore: &str, namespace: Option<&str>, jobs: &PbsJobs, 
         s.push_str(&format!("pbm datastore update {store} --gc-schedule {}\n", sh_quote(gc)));
     }
     if let Some((every, keep)) = &jobs.prune {
-        s.push_str(&format!("job prune-job {id} --schedule {}{ns}{}\n", sh_quote(every), keep_args(keep)));
+        let keep = if keep.is_empty() { String::new() } else { format!(" {}", crate::backup::keep_args(keep)) };
+        s.push_str(&format!("job prune-job {id} --schedule {}{ns}{keep}\n", sh_quote(every)));
     }
     if let Some(verify) = &jobs.verify {
         s.push_str(&format!(
