@@ -26,7 +26,8 @@ pub fn write(model: &Model, out: &mut String) {
                 match (&p.on, p.address) {
                     (Some(on), Some(a)) => format!("{on} ({a})"),
                     (None, Some(a)) => a.to_string(),
-                    (on, None) => on.clone().unwrap_or_default(),
+                    (on, None) if p.covers.is_empty() => on.clone().unwrap_or_default(),
+                    (on, None) => format!("{}; for {}", on.clone().unwrap_or_default(), p.covers.join(", ")),
                 },
                 p.description.clone().unwrap_or_default(),
                 p.note.clone().unwrap_or_default(),

@@ -59,13 +59,24 @@ pub fn write(model: &Model, out: &mut String) {
         let t = totals(model, name);
         let mut table = Table::new(&["Guest", "Type", "Cores", "Memory", "Disk", "Disk on"]);
         for (gname, g) in &guests {
+            // A VM's data disks and the host disks it is given whole count in its disk, and
+            // its `Disk on` names where they are.
+            let mut on: Vec<String> = g.storage.iter().cloned().collect();
+            for d in g.vm.iter().flat_map(|vm| &vm.disks) {
+                if !on.contains(&d.storage) {
+                    on.push(d.storage.clone());
+                }
+            }
+            if !g.passed_disks.is_empty() {
+                on.push(format!("{} passed through", g.passed_disks.join(", ")));
+            }
             table.row(&[
                 gname.to_string(),
                 kind_label(g),
                 g.cores.to_string(),
                 g.memory.to_string(),
-                g.disk.to_string(),
-                g.storage.clone().unwrap_or_default(),
+                hearth_model::totals::guest_disk(model, g).to_string(),
+                on.join("; "),
             ]);
         }
         table.row(&[

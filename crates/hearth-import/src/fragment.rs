@@ -339,9 +339,9 @@ fn service(
     Node::Map(m)
 }
 
-/// A compose key the spec has a field for (`user`, `init`, `group_add`, `sysctls`, and
-/// `network_mode: host | none`), as that field, when the value has the field's form; `None`
-/// keeps it under `compose:` as it was.
+/// A compose key the spec has a field for (`user`, `init`, `group_add`, `sysctls`, `shm_size`,
+/// `gpus: all` or a count, and `network_mode: host | none`), as that field, when the value has
+/// the field's form; `None` keeps it under `compose:` as it was.
 fn promoted(key: &str, v: &serde_json::Value) -> Option<Node> {
     use serde_json::Value as J;
     let text = |v: &J| match v {
@@ -352,6 +352,23 @@ fn promoted(key: &str, v: &serde_json::Value) -> Option<Node> {
     match (key, v) {
         ("user", v) => text(v).map(|t| Node::s(&t)),
         ("init", J::Bool(b)) => Some(Node::Bool(*b)),
+        ("shm_size", v) => text(v).and_then(|t| compose_size(&t)).map(Node::Plain),
+        ("gpus", J::String(all)) if all == "all" => Some(Node::Plain(all.clone())),
+        // One request for a number of GPUs is the spec's count; device ids, drivers other than
+        // NVIDIA's or several requests stay under `compose:`.
+        ("gpus", J::Array(items)) => match &items[..] {
+            [J::Object(r)]
+                if r.keys().all(|k| k == "count" || k == "driver" || k == "capabilities")
+                    && r.get("driver").is_none_or(|d| d == "nvidia") =>
+            {
+                match r.get("count")? {
+                    J::String(all) if all == "all" => Some(Node::Plain(all.clone())),
+                    J::Number(n) => n.as_u64().filter(|n| *n > 0).map(|n| Node::Plain(n.to_string())),
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
         ("network_mode", J::String(mode)) if mode == "host" || mode == "none" => Some(Node::Plain(mode.clone())),
         ("group_add", J::Array(items)) => items
             .iter()
@@ -371,6 +388,32 @@ fn promoted(key: &str, v: &serde_json::Value) -> Option<Node> {
             .map(Node::Map),
         _ => None,
     }
+}
+
+/// A Compose byte value (`1gb`, `512m`, `64000000`: Docker's units are binary) as the spec's
+/// size: in the largest unit when that reads back as the same bytes, else in MiB or bytes.
+fn compose_size(text: &str) -> Option<String> {
+    let t = text.trim().to_ascii_lowercase();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let n: u64 = t[..digits].parse().ok()?;
+    let shift = match t[digits..].trim() {
+        "" | "b" => 0,
+        "k" | "kb" => 10,
+        "m" | "mb" => 20,
+        "g" | "gb" => 30,
+        _ => return None,
+    };
+    let bytes = n.checked_mul(1u64 << shift)?;
+    if bytes == 0 {
+        return None;
+    }
+    let size = hearth_spec::units::Size::new(bytes, true).to_string();
+    let exact = hearth_spec::units::Size::parse(&size).is_ok_and(|s| s.bytes == bytes);
+    Some(match (exact, bytes % (1 << 20)) {
+        (true, _) => size,
+        (false, 0) => format!("{}MiB", bytes >> 20),
+        _ => format!("{bytes}B"),
+    })
 }
 
 /// The `expose:` entries of a service's routes. A route to a container port the service does
@@ -476,6 +519,17 @@ mod tests {
         check("sysctls", json!(["net.core.somaxconn=1024"]), sysctl.clone());
         check("sysctls", json!({ "net.core.somaxconn": 1024 }), sysctl);
         check("sysctls", json!(["no-equals-sign"]), None);
-        check("shm_size", json!("1gb"), None);
+        check("shm_size", json!("1gb"), Some(Node::Plain("1GiB".into())));
+        check("shm_size", json!("512m"), Some(Node::Plain("512MiB".into())));
+        check("shm_size", json!(67108864), Some(Node::Plain("64MiB".into())));
+        check("shm_size", json!("1.5g"), None);
+        check("shm_size", json!("1537m"), Some(Node::Plain("1537MiB".into())));
+        check("gpus", json!("all"), Some(Node::Plain("all".into())));
+        check(
+            "gpus",
+            json!([{ "driver": "nvidia", "count": 2, "capabilities": ["gpu"] }]),
+            Some(Node::Plain("2".into())),
+        );
+        check("gpus", json!([{ "device_ids": ["0"] }]), None);
     }
 }

@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use hearth_spec::ast::{DecisionStatus, Status};
+use hearth_spec::ast::{BackupChoice, DecisionStatus, Status};
 use hearth_spec::decode::NamedMap;
 use hearth_spec::{Code, Diagnostic, Sp, Span, Spec};
 use serde::Serialize;
@@ -25,6 +25,7 @@ use crate::lock::Allocations;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemKind {
+    Network,
     Host,
     Guest,
     Cluster,
@@ -39,6 +40,7 @@ impl ItemKind {
     /// The word the docs and diagnostics use.
     pub fn word(self) -> &'static str {
         match self {
+            ItemKind::Network => "network",
             ItemKind::Host => "host",
             ItemKind::Guest => "guest",
             ItemKind::Cluster => "cluster",
@@ -66,6 +68,10 @@ pub struct PlannedItem {
     pub address: Option<std::net::IpAddr>,
     pub description: Option<String>,
     pub note: Option<String>,
+    /// A planned policy: the active services and guests whose `backup:` names it beside their
+    /// active policies; it covers them once it is active.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub covers: Vec<String>,
 }
 
 /// A design decision, open or taken.
@@ -113,8 +119,14 @@ pub fn split(spec: &Spec) -> Split<'_> {
             address: address.map(|a| a.value.0),
             description: description.clone(),
             note: n.clone(),
+            covers: Vec::new(),
         });
     };
+    for (name, n) in spec.networks.iter() {
+        if let Some(s) = planned(&n.status) {
+            note(ItemKind::Network, name.to_string(), s, Some(n.cidr.value.to_string()), &n.description, &n.note);
+        }
+    }
     for (name, h) in spec.hosts.iter() {
         if let Some(s) = planned(&h.status) {
             note(ItemKind::Host, name.to_string(), s, None, &h.description, &h.note);
@@ -166,6 +178,35 @@ pub fn split(spec: &Spec) -> Split<'_> {
     }
     let mut active = spec.clone();
     let is_active = |s: &Option<Sp<Status>>| planned(s).is_none();
+    // An active service or guest may name a planned policy in `backup:` (PBS's datastore copied
+    // offsite once the cloud repository exists): the policy's job is left out with the policy,
+    // and the policy lists what it will cover.
+    let planned_policies: Vec<String> =
+        items.iter().filter(|i| i.kind == ItemKind::Policy).map(|i| i.name.clone()).collect();
+    if !planned_policies.is_empty() {
+        let mut covers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut strip = |name: &str, choice: &mut Option<BackupChoice>| {
+            if let Some(BackupChoice::Policies(list)) = choice {
+                list.retain(|b| {
+                    let planned = planned_policies.contains(&b.policy.value);
+                    if planned {
+                        covers.entry(b.policy.value.clone()).or_default().push(name.to_string());
+                    }
+                    !planned
+                });
+            }
+        };
+        for e in active.services.entries.iter_mut().filter(|e| is_active(&e.value.status)) {
+            strip(&e.name, &mut e.value.backup);
+        }
+        for e in active.guests.entries.iter_mut().filter(|e| is_active(&e.value.status)) {
+            strip(&e.name, &mut e.value.backup);
+        }
+        for item in items.iter_mut().filter(|i| i.kind == ItemKind::Policy) {
+            item.covers = covers.remove(&item.name).unwrap_or_default();
+        }
+    }
+    keep(&mut active.networks, |n| is_active(&n.status));
     keep(&mut active.hosts, |h| is_active(&h.status));
     keep(&mut active.guests, |g| is_active(&g.status));
     keep(&mut active.clusters, |c| is_active(&c.status));

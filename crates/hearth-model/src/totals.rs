@@ -67,6 +67,33 @@ pub fn guests_of<'a>(model: &'a Model, host: &str) -> Vec<(&'a String, &'a Guest
     v
 }
 
+/// What a guest is given of its host's storage: its own disk, a VM's data disks, and the host
+/// disks passed to it whole. Disks that together make up a pool of the host with a stated size
+/// (three HDDs a NAS guest builds its array from) count as that pool's usable size, the way a
+/// homelab document counts them; any other passed disk counts its raw size.
+pub fn guest_disk(model: &Model, guest: &Guest) -> Size {
+    // The sum prints in the unit family of its largest part: a 32GiB system disk beside a 24TB
+    // array reads as TB.
+    let mut parts: Vec<Size> = vec![guest.disk];
+    parts.extend(guest.vm.iter().flat_map(|vm| &vm.disks).map(|d| d.size));
+    if let Some(host) = model.hosts.get(&guest.host) {
+        let mut counted: Vec<&str> = Vec::new();
+        for pool in host.pools.values() {
+            let whole = !pool.disks.is_empty() && pool.disks.iter().all(|d| guest.passed_disks.contains(d));
+            if let (true, Some(size)) = (whole, pool.size) {
+                parts.push(size);
+                counted.extend(pool.disks.iter().map(String::as_str));
+            }
+        }
+        parts.extend(
+            guest.passed_disks.iter().filter(|d| !counted.contains(&d.as_str())).filter_map(|d| host.disks.get(d)),
+        );
+    }
+    let bytes = parts.iter().fold(0u64, |acc, s| acc.saturating_add(s.bytes));
+    let binary = parts.iter().max_by_key(|s| s.bytes).is_some_and(|s| s.binary);
+    Size::new(bytes, binary)
+}
+
 /// Sums the guests of a host; sizes print in the unit family most of the guests use.
 pub fn totals(model: &Model, host: &str) -> Totals {
     let guests: Vec<&Guest> = guests_of(model, host).into_iter().map(|(_, g)| g).collect();
@@ -75,7 +102,7 @@ pub fn totals(model: &Model, host: &str) -> Totals {
         binary * 2 >= sizes.len()
     };
     let mem: Vec<Size> = guests.iter().map(|g| g.memory).collect();
-    let disk: Vec<Size> = guests.iter().map(|g| g.disk).collect();
+    let disk: Vec<Size> = guests.iter().map(|g| guest_disk(model, g)).collect();
     let sum = |sizes: &[Size]| sizes.iter().fold(0u64, |acc, s| acc.saturating_add(s.bytes));
     Totals {
         guests: guests.len(),

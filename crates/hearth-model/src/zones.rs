@@ -53,6 +53,23 @@ impl Allow {
             && (self.to == to || Some(self.to.as_str()) == service)
             && (self.ports.is_empty() || self.ports.contains(&port))
     }
+
+    /// Whether this entry opens `port` of service `name`, listening in zones `listens`, to every
+    /// machine of zone `from`. An entry naming a zone opens all its ports, data ports included
+    /// ("all servers can communicate"). An entry naming the service opens its ports for clients;
+    /// its `closed` ones (data, exposed, metrics, DNS and share ports, which open only to the
+    /// connections the homelab makes) only when `ports:` names them: a consumer's connection to
+    /// a database across zones then needs `{ from, to: service }` without opening the database
+    /// to the consumer's whole zone.
+    pub fn opens(&self, from: &str, name: &str, listens: &[&str], port: u16, closed: bool) -> bool {
+        if self.from != from {
+            return false;
+        }
+        if listens.contains(&self.to.as_str()) {
+            return self.ports.is_empty() || self.ports.contains(&port);
+        }
+        self.to == name && (self.ports.contains(&port) || (self.ports.is_empty() && !closed))
+    }
 }
 
 impl Model {

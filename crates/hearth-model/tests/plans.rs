@@ -64,8 +64,7 @@ fn active_items_cannot_depend_on_planned_ones() {
   k3s-node: { vm: { on: pve }, network: lan, runtime: docker, status: planned }
 services:
   caddy: { app: caddy, on: app, backup: false }
-  pg: { app: postgresql, on: app, backup: offsite }
-#                                         ^^^^^^^ E760
+  pg: { app: postgresql, on: app, backup: daily }
   vault: { app: vaultwarden, on: k3s-node, status: planned }
   n8n: { app: n8n, on: app, uses: [pg, vault], backup: false }
 #                                      ^^^^^ E760
@@ -74,6 +73,28 @@ services:
 ingress: { proxy: caddy, tls: { internal: true } }
 ",
     );
+}
+
+/// A planned policy in an active item's `backup:` is the one reference to a planned item that
+/// is no dependency: the active policies' jobs run, the planned one's is left out with it, and
+/// the planned policy lists what it will cover.
+#[test]
+fn an_active_service_may_name_a_planned_policy() {
+    let spec = format!(
+        "{BASE}
+  k3s-node: {{ vm: {{ on: pve }}, network: lan, runtime: docker, status: planned }}
+services:
+  pg: {{ app: postgresql, on: app, backup: [daily, offsite] }}
+  vault: {{ app: vaultwarden, on: app, backup: offsite }}
+"
+    );
+    let (a, _) = analyze_text(&spec);
+    let errors: Vec<_> = a.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let offsite = a.model.planned.iter().find(|p| p.name == "offsite").expect("the planned policy");
+    assert_eq!(offsite.covers, ["pg", "vault"]);
+    let jobs: Vec<&str> = a.model.backups.jobs.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(jobs, ["pg"], "only the active policy's job");
 }
 
 #[test]

@@ -169,8 +169,8 @@ fn trusted_network(model: &Model) -> &hearth_model::model::Network {
 }
 
 /// Whether an `allow` entry lets zone `zone` reach `target` (`address:port`), a guarded port
-/// (a data port or a route's upstream) that opens to nothing else: the entry names the service
-/// listening there or its zone, and the port if it lists ports.
+/// (a data port or a route's upstream) that opens to nothing else: the entry names the zone
+/// the service listens in (and the port if it lists ports), or names the service and the port.
 fn allowed_by_entry(model: &Model, zone: &str, target: &str) -> bool {
     let (address, port) = target.rsplit_once(':').unwrap();
     let port: u16 = port.parse().unwrap();
@@ -182,8 +182,8 @@ fn allowed_by_entry(model: &Model, zone: &str, target: &str) -> bool {
             let zones = model.zones_of(on);
             model.policy.allow.iter().any(|a| {
                 a.from == zone
-                    && (a.to == *name || zones.contains(&a.to.as_str()))
-                    && (a.ports.is_empty() || a.ports.contains(&port))
+                    && ((zones.contains(&a.to.as_str()) && (a.ports.is_empty() || a.ports.contains(&port)))
+                        || (a.to == *name && a.ports.contains(&port)))
             })
         }
     })

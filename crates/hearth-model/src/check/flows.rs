@@ -50,8 +50,13 @@ fn machine_span(spec: &Spec, machine: &str) -> Option<Span> {
 /// E824: the flow `f` from zone `zs` into zone `zd`, which `default: deny` drops, with the
 /// `allow` entry that lets it through.
 fn denied(spec: &Spec, span: Span, from: &str, what: &str, f: &crate::model::Flow, zs: &str, zd: &str) -> Diagnostic {
-    let to = f.service.as_deref().unwrap_or(zd);
-    let entry = format!("{{ from: {zs}, to: {to}, ports: [{}] }}", f.port);
+    // A service's entry without `ports:` lets every connection the homelab makes to it through,
+    // each from exactly its sources, and opens no data port to the whole zone; a zone's entry
+    // opens what it names to the whole zone, so it is narrowed to the port.
+    let entry = match f.service.as_deref() {
+        Some(service) => format!("{{ from: {zs}, to: {service} }}"),
+        None => format!("{{ from: {zs}, to: {zd}, ports: [{}] }}", f.port),
+    };
     let mut d = Diagnostic::new(
         Code::FlowDeniedByPolicy,
         span,
@@ -97,14 +102,14 @@ pub(super) fn flows(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             && model.policy.deny
             && !model.zone_isolated(zs)
             // One diagnostic per `allow` entry the spec lacks: several flows needing the same
-            // entry (two machines of a zone reaching one service) are one fix, and flows needing
-            // different entries (a proxy reaching several services on one machine) are each
-            // reported, so a single run lists every entry to add.
+            // entry (two machines of a zone reaching one service, on any of its ports) are one
+            // fix, and flows needing different entries (a proxy reaching several services on one
+            // machine) are each reported, so a single run lists every entry to add.
             && seen.insert((
                 Code::FlowDeniedByPolicy,
                 zs.to_string(),
                 f.service.clone().unwrap_or_else(|| zd.to_string()),
-                f.port.to_string(),
+                if f.service.is_some() { String::new() } else { f.port.to_string() },
             ))
         {
             out.push(denied(spec, span, from, &what, f, zs, zd));

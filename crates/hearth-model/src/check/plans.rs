@@ -34,6 +34,7 @@ fn is_planned(status: &Option<Sp<Status>>) -> bool {
 /// The spans of the planned items' values.
 fn planned_regions(spec: &Spec) -> Vec<Span> {
     let mut regions = Vec::new();
+    regions.extend(spec.networks.iter().filter(|(_, n)| is_planned(&n.status)).map(|(_, n)| n.span));
     regions.extend(spec.hosts.iter().filter(|(_, h)| is_planned(&h.status)).map(|(_, h)| h.span));
     regions.extend(spec.guests.iter().filter(|(_, g)| is_planned(&g.status)).map(|(_, g)| g.span));
     regions.extend(spec.clusters.iter().filter(|(_, c)| is_planned(&c.status)).map(|(_, c)| c.span));
@@ -176,6 +177,9 @@ fn notes_on_active(spec: &Spec, out: &mut Vec<Diagnostic>) {
             .help("write it as `description:`, or mark the item `status: planned` or `status: future`"),
         );
     };
+    for (n, net) in spec.networks.iter() {
+        check("network", n, &net.status, &net.spans);
+    }
     for (n, h) in spec.hosts.iter() {
         check("host", n, &h.status, &h.spans);
     }

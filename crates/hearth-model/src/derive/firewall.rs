@@ -9,10 +9,10 @@
 //! network") while household clients keep reaching what the spec did not put behind the proxy
 //! (Plex's discovery, a Tdarr server for its nodes). The zone policy narrows that last group:
 //! under `default: deny` such a port opens only to the networks of the zones the service listens
-//! in, and an `allow` entry opens a zone's ports (or all of a service's, data ports included) to
-//! another zone, isolated ones included. A flow's source is the address its machine's connection
-//! leaves from (`Model::address_toward`): on a machine with several networks, the interface on
-//! the destination's network.
+//! in, and an `allow` entry opens a zone's ports (data ports included) or a service's (its data
+//! ports only when the entry names them) to another zone, isolated ones included. A flow's
+//! source is the address its machine's connection leaves from (`Model::address_toward`): on a
+//! machine with several networks, the interface on the destination's network.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -172,7 +172,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
 /// flows: under `default: allow` every network that is not isolated, under `deny` those of the
 /// zones the service listens in; and the zones of the `allow` entries naming the service or a
 /// zone it listens in, isolated or not. A data, exposed, DNS or metrics port (`closed`) opens
-/// only to such entries.
+/// only to such entries: a zone's, or a service's that names the port (`Allow::opens`).
 fn zone_sources(model: &Model, name: &str, machine: &str, port: u16, closed: bool) -> Vec<String> {
     let service = model.services.get(name);
     let listens: Vec<&str> = match service.and_then(|s| s.network.as_ref()) {
@@ -181,11 +181,7 @@ fn zone_sources(model: &Model, name: &str, machine: &str, port: u16, closed: boo
     };
     let mut from: Vec<String> = Vec::new();
     for n in model.networks.values() {
-        let allowed = model.policy.allow.iter().any(|a| {
-            a.from == n.zone
-                && (a.to == name || listens.contains(&a.to.as_str()))
-                && (a.ports.is_empty() || a.ports.contains(&port))
-        });
+        let allowed = model.policy.allow.iter().any(|a| a.opens(&n.zone, name, &listens, port, closed));
         let default = !closed && !n.isolated && (!model.policy.deny || listens.contains(&n.zone.as_str()));
         if (allowed || default) && !from.contains(&n.cidr) {
             from.push(n.cidr.clone());

@@ -268,6 +268,9 @@ pub struct Host {
     pub cores: Option<u32>,
     pub threads: Option<u32>,
     pub memory: Option<Size>,
+    /// The disks of `hardware.disks`, by name: what a pool is built from or a VM is given whole.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub disks: BTreeMap<String, Size>,
     pub pools: BTreeMap<String, Pool>,
     /// The totals the spec states for its guests (`expect:`), checked against the computed ones.
     #[serde(skip_serializing_if = "crate::totals::Stated::is_empty")]
@@ -281,6 +284,9 @@ pub struct Pool {
     pub tier: Option<String>,
     pub path: String,
     pub datasets: Vec<String>,
+    /// The host disks it is built from (names under `hardware.disks`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disks: Vec<String>,
     /// ZFS properties per dataset, as written.
     pub dataset_properties: BTreeMap<String, BTreeMap<String, String>>,
     /// Proxmox content types.
@@ -324,6 +330,10 @@ pub struct Guest {
     /// Guest path -> host path.
     pub mounts: BTreeMap<String, String>,
     pub devices: Vec<crate::hardware::Device>,
+    /// The host disks passed to a VM whole (`disk:NAME`), whether or not their `id` is written
+    /// yet: what the guest is given, for the totals.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub passed_disks: Vec<String>,
     pub features: Vec<String>,
     /// Whole-guest backup policies, in the order written.
     #[serde(serialize_with = "one_or_many")]

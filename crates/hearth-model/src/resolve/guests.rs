@@ -198,6 +198,15 @@ impl Resolver<'_> {
         });
         let vm = self.vm_hardware(g, &host.value, &os, storage.map_or("local-lvm", |s| s.value.as_str()));
         let devices = self.devices(name, g, &host.value, kind, &os, vm.as_ref());
+        let host_disks =
+            self.spec.hosts.get(&host.value).and_then(|h| h.hardware.as_ref()).map_or(&[][..], |hw| &hw.disks[..]);
+        let passed_disks = g
+            .devices
+            .iter()
+            .filter_map(|d| d.device.value.strip_prefix("disk:"))
+            .filter(|d| host_disks.iter().any(|h| h.name.value == *d))
+            .map(str::to_string)
+            .collect();
         Some(Guest {
             kind,
             host: host.value.clone(),
@@ -222,6 +231,7 @@ impl Resolver<'_> {
             vm,
             mounts,
             devices,
+            passed_disks,
             features,
             backup,
             nixos,

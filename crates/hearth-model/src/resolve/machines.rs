@@ -74,6 +74,7 @@ impl Resolver<'_> {
                         tier: p.tier.clone(),
                         path: p.path.clone().unwrap_or_else(|| format!("/{pname}")),
                         datasets: p.datasets.names().map(str::to_string).collect(),
+                        disks: p.disks.iter().map(|d| d.value.clone()).collect(),
                         dataset_properties: p
                             .datasets
                             .iter()
@@ -110,6 +111,9 @@ impl Resolver<'_> {
                     cores: hw.and_then(|h| h.cores.as_ref()).map(|c| c.value),
                     threads: hw.and_then(|h| h.threads.as_ref()).map(|c| c.value),
                     memory: hw.and_then(|h| h.memory.as_ref()).map(|m| m.value),
+                    disks: hw
+                        .map(|h| h.disks.iter().map(|d| (d.name.value.clone(), d.size)).collect())
+                        .unwrap_or_default(),
                     pools,
                     expect: h.expect.as_ref().map_or_else(Default::default, |x| crate::totals::Stated {
                         cores: x.cores.as_ref().map(|c| c.value),

@@ -32,6 +32,10 @@ spec_struct! {
         /// it may hold the gateway address, and stays unmanaged.
         opt router: Sp<String>,
         opt description: String,
+        /// `planned` or `future`: checked and documented, not deployed (default `active`).
+        opt status: Sp<super::Status>,
+        /// Why or when, for a planned item (shown in the docs' Planned section).
+        opt note: String,
     }
 }
 
