@@ -95,7 +95,7 @@ fn seed_004_totals() {
     assert!(doc.readme.contains("- `memory_free` (memory left on the host): stated 14GiB; computed 14GiB, matches."));
     // VM 1's 24TB is the `nas` pool built on the three disks passed to it, so the document's own
     // sums (24.55TB, 1.45TB) stand beside its rounded "~24.7TB" and "~1.3TB".
-    assert!(row(&doc.readme, "vm1-xpenology").contains("| 24.0TB | local-lvm; hdd0, hdd1, hdd2 passed through |"));
+    assert!(row(&doc.readme, "vm1-xpenology").contains("| 24TB | local-lvm; hdd0, hdd1, hdd2 passed through |"));
     assert!(doc.readme.contains("- `disk` (disk allocated to guests): stated 24.7TB; computed **24.6TB**, differs."));
     assert!(doc.readme.contains(
         "- `disk_free` (pool space left after the guests' disks): stated 1.3TB; computed **1.4TB**, differs."
