@@ -2,7 +2,7 @@
 //! the spec checks clean, Docker Compose v2 loads the rendered project, each app's health probe is
 //! the one its image can run (the catalog comments say which tools each image has, from its
 //! Dockerfile), database passwords stay in the secret env file, and the MariaDB consumers get their
-//! databases and users.
+//! databases and users. The apps Debian 12 packages also run natively from its archive.
 
 mod common;
 
@@ -158,4 +158,34 @@ fn homelab_apps_render_to_a_project_compose_loads() {
     // Ports a machine's own services hold stay free: Git over SSH on the host port the spec gave.
     let ssh = &config["services"]["gitea"]["ports"];
     assert!(ssh.to_string().contains("\"published\":\"2222\"") && ssh.to_string().contains("\"target\":22"), "{ssh}");
+}
+
+/// The apps with a Debian 12 package run natively from it: the machine's package list names
+/// Debian's `freeradius` and `borgmatic` (which pulls `borgbackup`), both from Debian's archive.
+#[test]
+fn debian_packages_run_the_native_forms() {
+    let spec = "
+homelab: t
+networks: { lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 } }
+hosts: { pve: { proxmox: {}, address: 192.168.1.10, network: lan } }
+guests:
+  radius: { lxc: { on: pve }, network: lan, runtime: native }
+services:
+  freeradius: { app: freeradius, on: radius, form: native, backup: false }
+  borgmatic: { app: borgmatic, on: radius, form: native, backup: false }
+";
+    let loaded = hearth_spec::load_str("native.yaml", spec);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+    let errors: Vec<_> = a.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let files = common::render(&a.model);
+    let list = files
+        .iter()
+        .find(|f| f.machine == "radius" && f.path == "/etc/hearth/packages.list")
+        .unwrap_or_else(|| panic!("no package list: {:?}", files.iter().map(|f| &f.path).collect::<Vec<_>>()));
+    let packages: Vec<&str> = list.content.lines().filter(|l| !l.starts_with('#')).collect();
+    for p in ["freeradius", "borgmatic"] {
+        assert!(packages.iter().any(|l| l.split_whitespace().next() == Some(p)), "{p} in:\n{}", list.content);
+    }
 }
