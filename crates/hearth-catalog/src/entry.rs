@@ -65,6 +65,9 @@ spec_struct! {
         opt privileged: bool,
         opt network_mode: String,
         opt native: Native,
+        /// What the operator does once, by hand, before the container works and which Hearth
+        /// cannot do for them (a schema to load, a configuration to generate); the docs list it.
+        opt setup: String,
         opt resources: AppResources,
         def companions: NamedMap<Companion>,
     }
@@ -158,6 +161,8 @@ spec_struct! {
         /// The `EnvironmentFile=` of the package's unit, where Hearth writes the service's
         /// environment (mode 0600: it may hold a password).
         opt env_file: String,
+        /// The native form's one-time step by hand, like the entry's `setup`.
+        opt setup: String,
     }
 }
 
@@ -174,6 +179,9 @@ spec_struct! {
         opt image: String,
         opt command: Vec<String>,
         def env: NamedMap<String>,
+        /// `true`: the container gets its own `env` only, not the service's environment and
+        /// `uses` wiring (a daemon that must not hold the app's database password).
+        opt own_env: bool,
         def volumes: NamedMap<String>,
         def ports: NamedMap<AppPort>,
         opt healthcheck: Healthcheck,

@@ -24,6 +24,7 @@ pub mod planned;
 pub mod ports;
 pub mod resources;
 pub mod secrets;
+pub mod setup;
 pub mod storage;
 
 use hearth_catalog::Catalog;
@@ -73,6 +74,7 @@ pub fn document_with(model: &Model, catalog: &Catalog, options: Options) -> Docu
     resources::write(model, &mut out);
     storage::write(model, &mut out);
     docker::write(model, &mut out);
+    setup::write(model, catalog, &mut out);
     data::write(model, catalog, &mut out);
     backups::write(model, &mut out);
     monitoring::write(model, &mut out);

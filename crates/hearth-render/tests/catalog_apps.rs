@@ -2,7 +2,7 @@
 //! the spec checks clean, Docker Compose v2 loads the rendered project, each app's health probe is
 //! the one its image can run (the catalog comments say which tools each image has, from its
 //! Dockerfile), database passwords stay in the secret env file, and the MariaDB consumers get their
-//! databases and users.
+//! databases and users. The apps Debian 12 packages also run natively from its archive.
 
 mod common;
 
@@ -38,6 +38,13 @@ services:
   wg-easy: { app: wg-easy, on: docker }
   bind9: { app: bind9, on: docker, ports: { dns: 5353 } }
   homarr: { app: homarr, on: docker }
+  forgejo: { app: forgejo, on: docker, uses: [postgres], ports: { http: 3002, ssh: 2223 } }
+  guacamole: { app: guacamole, on: docker, uses: [postgres], ports: { http: 8083 } }
+  kopia: { app: kopia, on: docker }
+  borgmatic: { app: borgmatic, on: docker }
+  teleport: { app: teleport, on: docker }
+  wazuh: { app: wazuh-manager, on: docker }
+  freeradius: { app: freeradius, on: docker }
 ";
 
 /// The health probe `docker compose config` reports for `service`, as one string.
@@ -66,6 +73,9 @@ fn homelab_apps_render_to_a_project_compose_loads() {
     let model = a.model;
     let mysql: Vec<_> = model.databases.iter().filter(|d| d.engine == Engine::Mysql).map(|d| d.name.as_str()).collect();
     assert_eq!(mysql, ["paperless", "npm"], "MariaDB's consumers get a database each");
+    let postgres: Vec<_> =
+        model.databases.iter().filter(|d| d.engine == Engine::Postgres).map(|d| d.name.as_str()).collect();
+    assert_eq!(postgres, ["gitea", "open_webui", "forgejo", "guacamole"], "PostgreSQL's consumers get a database each");
     let files = common::render(&model);
     assert!(files.iter().any(|f| f.path == "/etc/hearth/mysql/init.sql"), "MariaDB's init is rendered");
     let compose: Vec<&File> = files.iter().filter(|f| f.kind == Kind::Compose).collect();
@@ -111,6 +121,8 @@ fn homelab_apps_render_to_a_project_compose_loads() {
         ("frigate", "127.0.0.1:5000/api/version"),
         ("apt-cacher-ng", "127.0.0.1:3142/acng-report.html"),
         ("homarr", "127.0.0.1:7575/"),
+        ("forgejo", "127.0.0.1:3000/api/healthz"),
+        ("guacamole", "127.0.0.1:8080/"),
     ] {
         check(&config, service, &format!("wget -q -O /dev/null 'http://{port_path}'"));
     }
@@ -121,6 +133,23 @@ fn homelab_apps_render_to_a_project_compose_loads() {
     check(&config, "pihole", "CMD dig +short +norecurse +retry=0 @127.0.0.1 pi.hole");
     check(&config, "changedetection", "CMD python3 -c import urllib.request");
     check(&config, "wg-easy", "CMD /bin/sh -c wg show | grep -q interface");
+    // Kopia's pages all need its login and Wazuh's image has bash but no nc: a TCP connection.
+    check(&config, "kopia", "exec 3<>/dev/tcp/127.0.0.1/51515");
+    check(&config, "wazuh", "exec 3<>/dev/tcp/127.0.0.1/1514");
+    // The apps' own commands: borgmatic's validation, Teleport's readiness (a distroless image),
+    // FreeRADIUS's Status-Server over RADIUS, guacd's connection test.
+    check(&config, "borgmatic", "grep -q . && borgmatic config validate -c /etc/borgmatic.d");
+    check(&config, "teleport", "CMD /usr/local/bin/teleport debug readyz -c /etc/teleport/teleport.yaml");
+    check(&config, "freeradius", "radclient -q -r 1 -t 3 127.0.0.1:1812 status testing123");
+    check(&config, "guacamole-guacd", "CMD nc -z 127.0.0.1 4822");
+    // Guacamole's web application finds guacd by its container name in the stack.
+    let guac = &config["services"]["guacamole"]["environment"];
+    assert_eq!(guac["GUACD_HOSTNAME"], "guacamole-guacd", "{guac}");
+    // guacd keeps to its own environment: none of the web application's database settings.
+    let guacd = &config["services"]["guacamole-guacd"];
+    assert!(guacd["environment"].get("POSTGRESQL_USERNAME").is_none(), "{guacd}");
+    let leaked = files.iter().any(|f| f.path.contains("guacamole-guacd") && f.content.contains("POSTGRESQL_PASSWORD"));
+    assert!(!leaked, "guacd holds Guacamole's database password");
     // What the catalog asks of the container beyond its image: forwarding for the VPN, shared
     // memory for the video frames.
     let wg = &config["services"]["wg-easy"];
@@ -129,4 +158,34 @@ fn homelab_apps_render_to_a_project_compose_loads() {
     // Ports a machine's own services hold stay free: Git over SSH on the host port the spec gave.
     let ssh = &config["services"]["gitea"]["ports"];
     assert!(ssh.to_string().contains("\"published\":\"2222\"") && ssh.to_string().contains("\"target\":22"), "{ssh}");
+}
+
+/// The apps with a Debian 12 package run natively from it: the machine's package list names
+/// Debian's `freeradius` and `borgmatic` (which pulls `borgbackup`), both from Debian's archive.
+#[test]
+fn debian_packages_run_the_native_forms() {
+    let spec = "
+homelab: t
+networks: { lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 } }
+hosts: { pve: { proxmox: {}, address: 192.168.1.10, network: lan } }
+guests:
+  radius: { lxc: { on: pve }, network: lan, runtime: native }
+services:
+  freeradius: { app: freeradius, on: radius, form: native, backup: false }
+  borgmatic: { app: borgmatic, on: radius, form: native, backup: false }
+";
+    let loaded = hearth_spec::load_str("native.yaml", spec);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+    let errors: Vec<_> = a.diagnostics.iter().filter(|d| d.is_error()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let files = common::render(&a.model);
+    let list = files
+        .iter()
+        .find(|f| f.machine == "radius" && f.path == "/etc/hearth/packages.list")
+        .unwrap_or_else(|| panic!("no package list: {:?}", files.iter().map(|f| &f.path).collect::<Vec<_>>()));
+    let packages: Vec<&str> = list.content.lines().filter(|l| !l.starts_with('#')).collect();
+    for p in ["freeradius", "borgmatic"] {
+        assert!(packages.iter().any(|l| l.split_whitespace().next() == Some(p)), "{p} in:\n{}", list.content);
+    }
 }

@@ -70,8 +70,9 @@ impl Resolver<'_> {
         out
     }
 
-    /// Fills the companions' environment once the service's is final: the service's own, then
-    /// the companion's catalog `env` expanded with the service's placeholders and secrets.
+    /// Fills the companions' environment once the service's is final: the service's own (unless
+    /// the entry keeps the companion to its `own_env`), then the companion's catalog `env`
+    /// expanded with the service's placeholders and secrets.
     pub(super) fn companion_env(
         &self,
         app: &App,
@@ -81,7 +82,7 @@ impl Resolver<'_> {
     ) {
         for c in out {
             let Some(entry) = app.companions.get(&c.name) else { continue };
-            c.env = env.clone();
+            c.env = if entry.own_env == Some(true) { BTreeMap::new() } else { env.clone() };
             for (k, v) in entry.env.iter() {
                 if let Ok(t) = vars.expand(v) {
                     c.env.insert(k.to_string(), t);
