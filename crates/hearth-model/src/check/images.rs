@@ -31,7 +31,10 @@ pub(super) fn images(spec: &Spec, out: &mut Vec<Diagnostic>) {
             );
         }
         // A job (`schedule:`) is done when its process exits: nothing to check between runs.
-        if e.value.app.is_none() && e.value.image.is_some() && e.value.healthcheck.is_none() && e.value.schedule.is_none()
+        if e.value.app.is_none()
+            && e.value.image.is_some()
+            && e.value.healthcheck.is_none()
+            && e.value.schedule.is_none()
         {
             out.push(
                 Diagnostic::new(Code::NoHealthcheck, e.key_span, format!("service `{}` has no healthcheck", e.name))
