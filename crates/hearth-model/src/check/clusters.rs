@@ -109,7 +109,7 @@ fn job(e: &Entry<ast::Service>, s: &Service, out: &mut Vec<Diagnostic>) {
                 ),
             )
             .label("only a cluster runs jobs")
-            .help(format!("place it on a cluster (`on: CLUSTER`), or remove `schedule:` to run it all the time"))
+            .help("place it on a cluster (`on: CLUSTER`), or remove `schedule:` to run it all the time")
             .suggest_removal(field(e, "schedule", schedule.span)),
         );
         return;
