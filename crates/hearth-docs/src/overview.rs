@@ -201,5 +201,12 @@ fn service_line(name: &str, s: &Service, replica: bool) -> String {
     if let Some(v) = &s.via {
         line.push_str(&format!(" via {v}"));
     }
+    // A job runs at its schedule and exits; a placed pod runs only on the nodes named.
+    if let Some(schedule) = &s.schedule {
+        line.push_str(&format!(" [job at {schedule}]"));
+    }
+    if !s.nodes.is_empty() {
+        line.push_str(&format!(" [on nodes {}]", s.nodes.join(", ")));
+    }
     line
 }

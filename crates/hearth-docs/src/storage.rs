@@ -130,6 +130,13 @@ fn shares(model: &Model, out: &mut String) {
                         .collect()
                 }
             })
+            // Pods that mount it themselves, through whichever node runs them.
+            .chain(model.services.iter().flat_map(|(sname, svc)| {
+                svc.volumes
+                    .iter()
+                    .filter(|v| v.nfs.as_ref().is_some_and(|n| &n.share == name))
+                    .map(move |v| format!("{sname}:{} (pods on {})", md::code(&v.target), svc.on.name()))
+            }))
             .collect();
         table.row(&[
             name.clone(),
@@ -165,8 +172,10 @@ fn volumes(model: &Model, out: &mut String) {
                 (None, Some(h)) if guest.is_none() => locate(h, &v.source),
                 _ => None,
             };
-            // A folder under a share the machine mounts itself (a VM's or host's share mount).
-            let shared = shared.or_else(|| {
+            // A share a pod mounts itself, or a folder under a share the machine mounts itself
+            // (a VM's or host's share mount).
+            let pod_share = v.nfs.as_ref().map(|n| format!("share {}", n.share));
+            let shared = shared.or(pod_share).or_else(|| {
                 model
                     .share_mounts
                     .iter()

@@ -12,14 +12,18 @@
 //!   strings and the nodes' firewall openings name; else `ClusterIP`. No `Ingress` is rendered:
 //!   the homelab's proxy terminates TLS and routes by name, so the cluster needs neither an
 //!   ingress controller nor TLS secrets;
-//! - a `Deployment`. Every volume is a `hostPath` at the model's path (the spec's declared path,
-//!   else `/opt/hearth/<service>/<volume>`), never an `emptyDir` or a claim of a made-up size, so
-//!   declared data is where the operator put it and kept across restarts. Pods with volumes are
-//!   pinned to the first server by its hostname, the machine those paths (and the files other
+//! - a `Deployment`, or for a job (a service with `schedule:`) a `CronJob` (batch/v1) in the
+//!   homelab's timezone that never overlaps its runs, and no Service. Every volume is a
+//!   `hostPath` at the model's path (the spec's declared path, else
+//!   `/opt/hearth/<service>/<volume>`), never an `emptyDir` or a claim of a made-up size, so
+//!   declared data is where the operator put it and kept across restarts. Pods with such volumes
+//!   are pinned to the first server by its hostname, the machine those paths (and the files other
 //!   renderers write into them, moved there by [`relocate`]) are on, and replaced with the
 //!   `Recreate` strategy so two pods never share the folders. Mounts (`mounts:`, data brought in
 //!   from elsewhere) must exist (`Directory`); Hearth's own folders are created
-//!   (`DirectoryOrCreate`).
+//!   (`DirectoryOrCreate`). A `share:NAME` mount is an `nfs` volume the node mounts for the pod
+//!   (server, export and `readOnly` from the share). Other pods run on the nodes of the
+//!   service's `nodes:` (a `nodeSelector` for one, a node affinity for several), else anywhere.
 //!
 //! Secrets: non-secret environment is inline; secret environment comes from `envFrom` of the
 //! Secret `hearth-<service>`, whose values never enter a manifest. Hearth writes them to the 0600
@@ -56,11 +60,23 @@ pub fn render(cx: &Context, out: &mut Output) {
 
         let secret: Vec<(&String, &Template)> = s.env.iter().filter(|(_, v)| v.is_secret()).collect();
         let mut docs = Vec::new();
-        if let Some(svc) = service(model, name, s) {
+        // A job serves nothing between its runs: it gets no Service (the checks refuse `expose:`
+        // and `uses:` of it).
+        if s.schedule.is_none()
+            && let Some(svc) = service(model, name, s)
+        {
             docs.push(svc);
         }
-        let pin = model.guests.get(machine).map_or(machine, |g| g.hostname.as_str());
-        docs.push(workload(name, s, app, !secret.is_empty(), pin));
+        let hostname = |m: &str| model.guests.get(m).map_or(m, |g| g.hostname.as_str()).to_string();
+        // Pods with `hostPath` volumes run where those folders are; others on the nodes the spec
+        // names, else anywhere.
+        let host_path = s.volumes.iter().any(|v| v.nfs.is_none());
+        let placement = if host_path { vec![hostname(machine)] } else { s.nodes.iter().map(|n| hostname(n)).collect() };
+        let pod = pod(name, s, app, !secret.is_empty(), &placement);
+        docs.push(match &s.schedule {
+            Some(schedule) => cron_job(name, &schedule.cron(), &model.timezone, pod),
+            None => deployment(name, s, pod, host_path),
+        });
         let mut text = format!(
             "# Kubernetes objects of service `{name}` on cluster `{cluster}`, rendered by Hearth.\n# kubectl apply -f {dir}/{name}.yaml\n"
         );
@@ -114,6 +130,12 @@ pub fn relocate(model: &Model, files: &mut [File]) {
         f.activation = std::mem::take(&mut f.activation)
             .into_iter()
             .filter_map(|a| match a {
+                // A job's next run reads the new file: there is no Deployment to restart.
+                Activation::RestartContainer { service, .. }
+                    if model.services.get(&service).is_some_and(|s| s.schedule.is_some()) =>
+                {
+                    None
+                }
                 Activation::RestartContainer { service, .. } => Some(Activation::Run {
                     argv: [KUBECTL, "rollout", "restart", "--namespace", CLUSTER_NAMESPACE]
                         .map(String::from)
@@ -205,7 +227,9 @@ fn volume_name(name: &str) -> String {
     s.trim_matches('-').to_string()
 }
 
-fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool, node: &str) -> Value {
+/// The pod spec of a service: its container, its volumes and the nodes it may run on (one:
+/// a `nodeSelector` on its hostname; several: a required node affinity).
+fn pod(name: &str, s: &Service, app: Option<&App>, secret_env: bool, nodes: &[String]) -> Map<String, Value> {
     let mut container = Map::new();
     container.insert("name".into(), json!(name));
     container.insert("image".into(), json!(s.image.clone().unwrap_or_default()));
@@ -236,7 +260,10 @@ fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool, node: 
     if secret_env {
         container.insert("envFrom".into(), json!([{ "secretRef": { "name": format!("hearth-{name}") } }]));
     }
-    if let Some((ready, live)) = probes(s) {
+    // A job's pod is done when its process exits: no probe decides whether it is ready.
+    if s.schedule.is_none()
+        && let Some((ready, live)) = probes(s)
+    {
         container.insert("readinessProbe".into(), ready);
         container.insert("livenessProbe".into(), live);
     }
@@ -268,6 +295,14 @@ fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool, node: 
             m["readOnly"] = json!(true);
         }
         mounts.push(m);
+        if let Some(nfs) = &v.nfs {
+            // The node's kubelet mounts the share for the pod: no folder on any node is involved.
+            volumes.push(json!({
+                "name": vname,
+                "nfs": { "server": nfs.server.to_string(), "path": nfs.path, "readOnly": v.readonly },
+            }));
+            continue;
+        }
         let socket = app.and_then(|a| a.volumes.get(&v.name)).is_some_and(|av| av.socket == Some(true));
         let own = v.source.starts_with(&format!("/opt/hearth/{name}/"));
         let kind = if socket {
@@ -284,11 +319,28 @@ fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool, node: 
     }
     let mut pod = Map::new();
     pod.insert("containers".into(), json!([Value::Object(container)]));
-    let pinned = !volumes.is_empty();
-    if pinned {
-        pod.insert("nodeSelector".into(), json!({ "kubernetes.io/hostname": node }));
+    match nodes {
+        [] => {}
+        [node] => {
+            pod.insert("nodeSelector".into(), json!({ "kubernetes.io/hostname": node }));
+        }
+        several => {
+            let term = json!({ "matchExpressions": [{ "key": "kubernetes.io/hostname", "operator": "In", "values": several }] });
+            pod.insert(
+                "affinity".into(),
+                json!({ "nodeAffinity": { "requiredDuringSchedulingIgnoredDuringExecution": { "nodeSelectorTerms": [term] } } }),
+            );
+        }
+    }
+    if !volumes.is_empty() {
         pod.insert("volumes".into(), json!(volumes));
     }
+    pod
+}
+
+/// A long-running service's Deployment. One whose `hostPath` folders pin it to a node is
+/// replaced with the `Recreate` strategy, so two pods never share the folders.
+fn deployment(name: &str, s: &Service, pod: Map<String, Value>, pinned: bool) -> Value {
     let mut spec = Map::new();
     spec.insert("replicas".into(), json!(1 + s.also_on.len()));
     if pinned {
@@ -299,6 +351,38 @@ fn workload(name: &str, s: &Service, app: Option<&App>, secret_env: bool, node: 
     json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
+        "metadata": metadata(name),
+        "spec": Value::Object(spec),
+    })
+}
+
+/// How many finished jobs of a CronJob Kubernetes keeps, to read their logs: the last three
+/// that succeeded and the last that failed.
+const JOBS_KEPT: (u32, u32) = (3, 1);
+
+/// A job's CronJob: its schedule in cron syntax, in the homelab's timezone; a run never starts
+/// while the previous one is still going (`Forbid`), and a failed container is restarted
+/// within the run.
+fn cron_job(name: &str, cron: &str, timezone: &str, mut pod: Map<String, Value>) -> Value {
+    pod.insert("restartPolicy".into(), json!("OnFailure"));
+    let mut spec = Map::new();
+    spec.insert("schedule".into(), json!(cron));
+    if !timezone.is_empty() {
+        spec.insert("timeZone".into(), json!(timezone));
+    }
+    spec.insert("concurrencyPolicy".into(), json!("Forbid"));
+    spec.insert("successfulJobsHistoryLimit".into(), json!(JOBS_KEPT.0));
+    spec.insert("failedJobsHistoryLimit".into(), json!(JOBS_KEPT.1));
+    spec.insert(
+        "jobTemplate".into(),
+        json!({
+            "metadata": { "labels": labels(name) },
+            "spec": { "template": { "metadata": { "labels": labels(name) }, "spec": Value::Object(pod) } },
+        }),
+    );
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
         "metadata": metadata(name),
         "spec": Value::Object(spec),
     })

@@ -64,6 +64,22 @@ pub fn render(cx: &Context, files: &[File]) -> Vec<File> {
             for machine in machines.into_iter().filter(|m| !model.is_nixos(m)) {
                 container_needs(needs.entry(machine.to_string()).or_default(), name, s);
             }
+            // A pod's NFS volume is mounted by the kubelet of whichever node runs it, with the
+            // node's own `mount.nfs`.
+            if let Placement::Cluster(c) = &s.on
+                && s.volumes.iter().any(|v| v.nfs.is_some())
+            {
+                let nodes = if s.nodes.is_empty() {
+                    model.cluster_nodes(c)
+                } else {
+                    s.nodes.iter().map(String::as_str).collect()
+                };
+                for node in nodes.into_iter().filter(|m| !model.is_nixos(m)) {
+                    let n = needs.entry(node.to_string()).or_default();
+                    n.packages.insert("nfs-common".to_string());
+                    n.sources.insert(format!("service/{name}"));
+                }
+            }
             continue;
         }
         if s.form != Form::Native {

@@ -121,6 +121,47 @@ fn load(name: &str, text: &str) -> hearth_model::Model {
     a.model
 }
 
+/// The k3s model with NFS shares served from the `db` guest: a job (`schedule:`) writing to one
+/// share, a stateless viewer placed on the agent reading the other, and a worker allowed on both
+/// nodes.
+fn k3s_jobs_and_shares() -> hearth_model::Model {
+    let text = K3S.replacen("ingress:\n", JOBS_AND_SHARES, 1);
+    assert!(text.contains("photos-sync:"), "the spec changed shape");
+    load("k3s-jobs-shares.yaml", &text)
+}
+
+/// What [`k3s_jobs_and_shares`] adds to [`K3S`], in front of its `ingress:`.
+const JOBS_AND_SHARES: &str = r#"  nfs:
+    app: nfs-server
+    on: db
+    form: native
+    backup: false
+  photos-sync:
+    image: ghcr.io/example/sync:1.0.0
+    on: k3s
+    schedule: "Sun 03:30"
+    command: [sync, --once]
+    mounts: { /photos: share:photos }
+    backup: false
+  viewer:
+    image: ghcr.io/example/viewer:2.0.0
+    on: k3s
+    nodes: [k3s-2]
+    ports: { http: 8080 }
+    mounts: { /media: share:media }
+    expose: viewer
+    backup: false
+  worker:
+    image: ghcr.io/example/worker:1.0.0
+    on: k3s
+    nodes: [k3s-1, k3s-2]
+    backup: false
+shares:
+  media: { kind: nfs, server: nfs, path: /srv/media, readonly: true }
+  photos: { kind: nfs, server: nfs, path: /srv/photos }
+ingress:
+"#;
+
 /// Seed 000 with the "Scaling Services" step the example plans: `docker-host-2` made active and a
 /// replica of `myapp` on it, so the nginx virtual host needs an `upstreams` block.
 fn seed_000_scaled() -> hearth_model::Model {
@@ -174,6 +215,7 @@ fn models() -> Vec<(String, hearth_model::Model)> {
     all.push(("seed-000-scaled".into(), seed_000_scaled()));
     all.push(("seed-000-middleware".into(), seed_000_middleware()));
     all.push(("k3s".into(), load("k3s.yaml", K3S)));
+    all.push(("k3s-jobs-shares".into(), k3s_jobs_and_shares()));
     all
 }
 
@@ -242,7 +284,7 @@ fn manifests_validate() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 7, "the k3s model's seven services");
+    assert_eq!(checked, 7 + 10, "the k3s model's seven services, and ten with jobs and shares");
 }
 
 /// A `hostPath` volume: its name, path and type.
@@ -622,4 +664,82 @@ fn nixos_admin_gc_and_upgrades() {
         assert_eq!(c.contains("flake = \"/etc/nixos#monitoring-server\";"), upgrades, "{c}");
         assert_eq!(c.contains("allowReboot = true;"), upgrades, "{c}");
     }
+}
+
+/// Jobs, NFS volumes and placement, read back with a real YAML parser: the job is a CronJob in
+/// cron syntax and the homelab's timezone, never overlapping, with no Service; every share
+/// mount is an `nfs` volume at the server's address with the share's `readOnly`; `nodes:` is a
+/// `nodeSelector` for one node and a node affinity for several. The export and the server's
+/// firewall admit the nodes the pods may run on, and those nodes get `nfs-common`.
+#[test]
+fn jobs_shares_and_placement() {
+    let model = k3s_jobs_and_shares();
+    let db = model.guests["db"].address.unwrap().to_string();
+    let files = common::render(&model);
+    let manifests = common::of_kind(&files, Kind::Kubernetes);
+    insta::assert_snapshot!(
+        "nix-k8s-k3s-jobs-shares",
+        dump(
+            &manifests
+                .iter()
+                .copied()
+                .filter(|f| ["photos-sync", "viewer", "worker"].iter().any(|s| f.path.ends_with(&format!("/{s}.yaml"))))
+                .collect::<Vec<_>>()
+        )
+    );
+    let nodes: Vec<String> = ["k3s-1", "k3s-2"].iter().map(|g| model.guests[*g].address.unwrap().to_string()).collect();
+    let exports = files.iter().find(|f| f.kind == Kind::NfsExports).expect("the NFS server's exports");
+    for line in ["/srv/media", "/srv/photos"] {
+        let export =
+            exports.content.lines().find(|l| l.starts_with(line)).unwrap_or_else(|| panic!("{}", exports.content));
+        // The viewer runs only on k3s-2; the job anywhere.
+        let want: &[&String] = if line == "/srv/media" { &[&nodes[1]] } else { &[&nodes[0], &nodes[1]] };
+        for n in &nodes {
+            assert_eq!(export.contains(&format!("{n}(")), want.contains(&n), "{export}");
+        }
+    }
+    let firewall = files.iter().find(|f| f.machine == "db" && f.kind == Kind::Nftables).expect("db's ruleset");
+    let nfs =
+        firewall.content.lines().find(|l| l.contains("dport 2049")).unwrap_or_else(|| panic!("{}", firewall.content));
+    assert!(nodes.iter().all(|n| nfs.contains(n.as_str())), "{nfs}");
+    for node in ["k3s-1", "k3s-2"] {
+        let p = files.iter().find(|f| f.machine == node && f.kind == Kind::Packages).expect("packages");
+        assert!(p.content.lines().any(|l| l == "nfs-common"), "{node}: {}", p.content);
+    }
+    if !common::have("python3") {
+        common::unavailable("python3 (to read the manifests as YAML)");
+        return;
+    }
+    let dir = common::temp_dir("nix-k8s-jobs-shares");
+    common::write_tree(&manifests.iter().map(|f| (*f).clone()).collect::<Vec<_>>(), &dir);
+    let script = r#"
+import sys, yaml
+dir, db = sys.argv[1], sys.argv[2]
+def docs(name):
+    return [d for d in yaml.safe_load_all(open(f"{dir}/k3s-1/var/lib/hearth/k8s/k3s/{name}.yaml")) if d]
+job, = docs("photos-sync")
+assert job["kind"] == "CronJob" and job["apiVersion"] == "batch/v1", job
+s = job["spec"]
+assert s["schedule"] == "30 3 * * 0" and s["timeZone"] == "Europe/Berlin", s
+assert s["concurrencyPolicy"] == "Forbid"
+assert s["successfulJobsHistoryLimit"] == 3 and s["failedJobsHistoryLimit"] == 1
+pod = s["jobTemplate"]["spec"]["template"]["spec"]
+assert pod["restartPolicy"] == "OnFailure"
+assert pod["volumes"] == [{"name": "photos", "nfs": {"server": db, "path": "/srv/photos", "readOnly": False}}], pod["volumes"]
+assert "nodeSelector" not in pod and "affinity" not in pod, pod
+c = pod["containers"][0]
+assert c["volumeMounts"] == [{"name": "photos", "mountPath": "/photos"}], c
+assert "readinessProbe" not in c and "livenessProbe" not in c
+svc, dep = docs("viewer")
+assert svc["kind"] == "Service" and dep["kind"] == "Deployment"
+pod = dep["spec"]["template"]["spec"]
+assert pod["nodeSelector"] == {"kubernetes.io/hostname": "k3s-2"}, pod
+assert pod["volumes"] == [{"name": "media", "nfs": {"server": db, "path": "/srv/media", "readOnly": True}}]
+assert pod["containers"][0]["volumeMounts"] == [{"name": "media", "mountPath": "/media", "readOnly": True}]
+assert "strategy" not in dep["spec"], "no hostPath: rolling updates"
+dep, = docs("worker")
+terms = dep["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+assert terms == [{"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": ["k3s-1", "k3s-2"]}]}], terms
+"#;
+    common::run_ok(Command::new("python3").arg("-c").arg(script).arg(&dir).arg(&db), "jobs, shares and placement");
 }

@@ -119,6 +119,10 @@ codes! {
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
     TraefikNotK3s = "E870", "traefik-not-k3s", Error;
+    ShareOnServiceUnfit = "E882", "share-on-service-unfit", Error;
+    JobUnfit = "E883", "job-unfit", Error;
+    NodeNotInCluster = "E884", "node-not-in-cluster", Error;
+    NodesAwayFromVolumes = "E885", "nodes-away-from-volumes", Error;
     DependsOnPlanned = "E760", "depends-on-planned", Error;
     AllowUnknownSource = "E810", "allow-unknown-source", Error;
     BasicAuthWithoutSecret = "E811", "basic-auth-without-secret", Error;

@@ -30,7 +30,12 @@ pub(super) fn images(spec: &Spec, out: &mut Vec<Diagnostic>) {
                     .help("write the version to run, e.g. `version: \"16\"`"),
             );
         }
-        if e.value.app.is_none() && e.value.image.is_some() && e.value.healthcheck.is_none() {
+        // A job (`schedule:`) is done when its process exits: nothing to check between runs.
+        if e.value.app.is_none()
+            && e.value.image.is_some()
+            && e.value.healthcheck.is_none()
+            && e.value.schedule.is_none()
+        {
             out.push(
                 Diagnostic::new(Code::NoHealthcheck, e.key_span, format!("service `{}` has no healthcheck", e.name))
                     .help("add `healthcheck: { http: { port: http, path: /health } }` or `{ tcp: http }`"),

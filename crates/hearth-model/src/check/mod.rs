@@ -8,6 +8,7 @@ mod backups;
 mod budgets;
 mod capacity;
 mod clashes;
+mod clusters;
 mod conflicts;
 mod cycles;
 mod devices;
@@ -61,6 +62,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     budgets::budgets(spec, model, &mut out);
     runtimes::runtimes(spec, catalog, model, &mut out);
     runtimes::compose_v2(spec, model, &mut out);
+    clusters::clusters(spec, model, &mut out);
     addresses::routes_to_nowhere(spec, model, origins, &mut out);
     exposure::acme_reachability(spec, &mut out);
     backups::backups(spec, catalog, model, &mut out);

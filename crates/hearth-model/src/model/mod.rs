@@ -481,6 +481,13 @@ pub struct Service {
     /// (the proxy, consumers) reach it on any node. Empty elsewhere.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub node_ports: BTreeMap<String, u16>,
+    /// On a cluster: the nodes its pods may run on, as the spec's `nodes:` names them (empty:
+    /// any node).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub nodes: Vec<String>,
+    /// A job: runs at these times and exits instead of running all the time (a CronJob).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<hearth_spec::schedule::Schedule>,
 }
 
 /// The namespace Hearth's Kubernetes objects live in.
@@ -588,6 +595,21 @@ pub struct Volume {
     pub readonly: bool,
     /// The `pool/dataset` on the host that holds `source`, when it lies in one.
     pub dataset: Option<String>,
+    /// An NFS share a pod mounts itself (`share:NAME` in the `mounts:` of a service on a
+    /// cluster); `source` is then the share's `ADDRESS:/path`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nfs: Option<NfsVolume>,
+}
+
+/// The NFS share behind a volume of a service on a cluster: what its pod spec's `nfs:` names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NfsVolume {
+    /// The share's name under `shares:`.
+    pub share: String,
+    /// The server's address.
+    pub server: IpAddr,
+    /// The exported folder, as the server sees it.
+    pub path: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

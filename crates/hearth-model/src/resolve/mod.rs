@@ -16,6 +16,7 @@ mod exposures;
 mod guests;
 mod hardware;
 mod machines;
+mod pod_shares;
 mod ports;
 mod redis;
 mod routes;

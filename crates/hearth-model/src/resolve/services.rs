@@ -176,6 +176,8 @@ impl Resolver<'_> {
                 docker: super::docker::settings(svc, app),
                 companions,
                 node_ports: BTreeMap::new(),
+                nodes: svc.nodes.iter().map(|n| n.value.clone()).collect(),
+                schedule: svc.schedule.as_ref().map(|s| s.value.clone()),
             },
         );
     }
@@ -197,6 +199,10 @@ fn node_ports(model: &mut Model) {
     let mut next: BTreeMap<String, u16> = BTreeMap::new();
     for s in model.services.values_mut() {
         let Placement::Cluster(cluster) = &s.on else { continue };
+        // A job serves nothing outside its pod: it gets no Service, so no NodePort.
+        if s.schedule.is_some() {
+            continue;
+        }
         let port = next.entry(cluster.clone()).or_insert(NODE_PORT_FIRST);
         for p in &s.ports {
             s.node_ports.insert(p.name.clone(), *port);

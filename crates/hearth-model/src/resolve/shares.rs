@@ -1,6 +1,7 @@
 //! `shares:` and the `share:NAME` mounts of guests and hosts: the server, address and port of
 //! each share, who may mount it, and where each client mounts it. An LXC container's mount
-//! becomes a mount on its Proxmox host bound into the container (see `crate::shares`).
+//! becomes a mount on its Proxmox host bound into the container (see `crate::shares`); a pod's
+//! is `pod_shares`'.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -73,12 +74,15 @@ impl Resolver<'_> {
                 self.share_mount(&e.name, m, false, model);
             }
         }
-        // Clients the spec leaves to be derived: the machines that mount the share.
+        let pods = self.pod_shares(model);
+        // Clients the spec leaves to be derived: the machines that mount the share, and the nodes
+        // that mount it for pods.
         for (name, share) in &mut model.shares {
             let explicit = spec.shares.get(name).is_some_and(|s| !s.clients.is_empty());
             if !explicit {
                 share.machines =
                     model.share_mounts.iter().filter(|m| &m.share == name).map(|m| m.machine.clone()).collect();
+                share.machines.extend(pods.get(name).into_iter().flatten().cloned());
                 share.machines.sort();
                 share.machines.dedup();
             }

@@ -91,6 +91,7 @@ impl Resolver<'_> {
                     stateful: v.stateful == Some(true),
                     readonly: v.readonly == Some(true),
                     dataset: None,
+                    nfs: None,
                 });
             }
             if let Some(native) = self.native_data(name, app, on)
@@ -103,6 +104,7 @@ impl Resolver<'_> {
                     stateful: true,
                     readonly: false,
                     dataset: None,
+                    nfs: None,
                 });
             }
         }
@@ -138,10 +140,12 @@ impl Resolver<'_> {
                     stateful: true,
                     readonly: false,
                     dataset: None,
+                    nfs: None,
                 });
             }
         }
-        for e in &svc.mounts.entries {
+        // `share:NAME` mounts are the shares resolver's, which knows the shares (resolve/shares.rs).
+        for e in svc.mounts.entries.iter().filter(|e| !e.value.from.value.starts_with(super::shares::SHARE_PREFIX)) {
             if let Some(source) = translate(self, &e.value.from.value, e.value.from.span) {
                 out.push(Volume {
                     name: sql_ident(e.name.trim_start_matches('/')),
@@ -150,6 +154,7 @@ impl Resolver<'_> {
                     stateful: false,
                     readonly: e.value.readonly.as_ref().is_some_and(|r| r.value),
                     dataset: None,
+                    nfs: None,
                 });
             }
         }

@@ -30,6 +30,11 @@ spec_struct! {
         req on: Sp<String>,
         /// More guests running a replica; the proxy load-balances.
         def also_on: Vec<Sp<String>>,
+        /// On a cluster: the member nodes its pods may run on (default: any node).
+        def nodes: Vec<Sp<String>>,
+        /// A job's schedule: the service runs at these times and exits, instead of running all
+        /// the time (on a cluster, a CronJob).
+        opt schedule: Sp<crate::schedule::Schedule>,
         /// The network whose interface of its machine the service's ports listen on (default:
         /// every interface); consumers reach it at that address.
         opt network: Sp<String>,
