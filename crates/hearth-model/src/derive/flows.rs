@@ -271,11 +271,28 @@ fn monitoring(resolver: &Resolver, f: &mut Flows) {
     let prometheus = role(m, &mon.prometheus).filter(|(_, s)| placed(s).is_some());
     if let Some((pname, _)) = prometheus {
         for job in &mon.scrape {
+            let origin = job.origin.as_deref().unwrap_or("monitoring");
+            // A probe job's targets are reached by the Blackbox exporter, which Prometheus asks;
+            // an ICMP probe's target (no port) needs no opening: every ruleset admits ping.
+            let (sources, reason) = match &job.probe {
+                Some(probe) => {
+                    let Some(exporter) = endpoint(&probe.exporter).and_then(|(h, p)| Some((resolver.machine(&h)?, p)))
+                    else {
+                        continue;
+                    };
+                    for src in f.sources_of(pname) {
+                        let reason = format!("{}: probes for Prometheus", job.job);
+                        f.add(src, &exporter.0, exporter.1, L4::Tcp, reason, origin);
+                    }
+                    (vec![FlowSource::Machine(exporter.0)], format!("{}: probed by the Blackbox exporter", job.job))
+                }
+                None => (f.sources_of(pname), format!("{}: metrics for Prometheus", job.job)),
+            };
             for t in &job.targets {
                 let Some((host, port)) = endpoint(t) else { continue };
                 let Some(machine) = resolver.machine(&host) else { continue };
-                for src in f.sources_of(pname) {
-                    f.add(src, &machine, port, L4::Tcp, format!("{}: metrics for Prometheus", job.job), "monitoring");
+                for src in &sources {
+                    f.add(src.clone(), &machine, port, L4::Tcp, reason.clone(), origin);
                 }
             }
         }
