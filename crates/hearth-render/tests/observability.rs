@@ -109,9 +109,30 @@ fn variants() -> Vec<(String, Model)> {
     m.notifications.clear();
     out.push(("no-channels".into(), m));
 
-    let mut m = base;
+    let mut m = base.clone();
     m.monitoring.agent = Some("promtail".into());
     out.push(("promtail".into(), m));
+
+    // `monitoring.scrape` with its own interval and scheme, and one probe of each kind (as
+    // `derive/monitoring.rs` writes them), through the example's Blackbox exporter.
+    let mut m = base;
+    let exporter = m.monitoring.scrape.iter().find_map(|j| j.probe.as_ref()).expect("a probe job").exporter.clone();
+    m.monitoring.scrape.push(hearth_model::model::ScrapeJob {
+        interval: Some("1m".into()),
+        scheme: Some("https".into()),
+        origin: Some("monitoring/scrape/smart".into()),
+        ..hearth_model::model::ScrapeJob::derived("smart", vec!["10.0.30.20:9633".into(), "nas.onurx.com:9100".into()], "/metrics")
+    });
+    for (name, module, target) in
+        [("router", "icmp", "10.0.10.1"), ("nas-web", "http_2xx", "https://nas.onurx.com"), ("ssh-pve", "tcp_connect", "10.0.10.10:22")]
+    {
+        m.monitoring.scrape.push(hearth_model::model::ScrapeJob {
+            probe: Some(hearth_model::model::BlackboxProbe { exporter: exporter.clone(), module: module.into() }),
+            origin: Some(format!("monitoring/probes/{name}")),
+            ..hearth_model::model::ScrapeJob::derived(format!("probe-{name}"), vec![target.into()], "/probe")
+        });
+    }
+    out.push(("scrape-and-probes".into(), m));
     out
 }
 
@@ -153,6 +174,16 @@ fn every_file_passes_its_validator() {
         let owned: Vec<File> = mine.iter().map(|f| (*f).clone()).collect();
         common::write_tree(&owned, &dir);
         let test_dir = common::temp_dir(&format!("observability-check/{name}"));
+        if name == "scrape-and-probes" {
+            // The probe modules the jobs name are written, and the job's own settings kept.
+            let text = |kind: Kind| mine.iter().filter(|f| f.kind == kind).map(|f| f.content.as_str()).collect::<String>();
+            let modules = text(Kind::Blackbox);
+            assert!(modules.contains("  tcp_connect:\n") && modules.contains("  icmp:\n"), "{modules}");
+            let prometheus = text(Kind::Prometheus);
+            for line in ["job_name: \"smart\"\n    scrape_interval: \"1m\"\n    scheme: \"https\"", "module: [\"icmp\"]"] {
+                assert!(prometheus.contains(line), "{line} in {prometheus}");
+            }
+        }
 
         for f in &mine {
             let path = place(&dir, f);
