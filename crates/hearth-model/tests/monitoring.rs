@@ -251,6 +251,23 @@ monitoring:
 }
 
 #[test]
+fn a_target_named_by_a_dns_record_opens_that_machines_firewall() {
+    let m = model(
+        "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+dns: { records: { nas: 192.168.1.21 } }
+monitoring:
+  prometheus: prometheus
+  scrape: [{ job: smart, targets: [\"nas.example.com:9633\"] }]
+",
+    );
+    assert_eq!(job(&m, "smart").targets, ["nas.example.com:9633"]);
+    let open = m.firewall["box"].iter().find(|o| o.port == 9633).map(|o| o.from.clone());
+    assert_eq!(open, Some(vec!["192.168.1.20".to_string()]));
+}
+
+#[test]
 fn declared_scrape_jobs_and_probes_are_checked() {
     check(
         "

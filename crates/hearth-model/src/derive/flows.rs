@@ -68,7 +68,8 @@ fn repository_endpoint(url: &str) -> Option<(String, u16)> {
 }
 
 /// Which machine a host name or address of a rendered URL is: a machine's address, a machine's
-/// or service's name, or an exposed name (then the proxy's machine, which the name resolves to).
+/// or service's name, an exposed name (then the proxy's machine, which the name resolves to), or
+/// a name of `dns.records`.
 struct Resolver<'m> {
     model: &'m Model,
     by_address: BTreeMap<IpAddr, String>,
@@ -105,7 +106,9 @@ impl<'m> Resolver<'m> {
         if m.routes.iter().any(|r| r.fqdn == host) {
             return m.ingress.proxy.as_ref().and_then(|p| m.services.get(p)).and_then(placed).map(str::to_string);
         }
-        None
+        // A name the homelab's DNS answers (`dns.records`, such as a NAS's): the machine at
+        // that address, so a scrape of `nas.example.com:9633` opens the NAS's firewall too.
+        m.dns_records.iter().find(|r| r.name == host).and_then(|r| self.by_address.get(&r.address).cloned())
     }
 }
 
