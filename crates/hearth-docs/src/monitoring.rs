@@ -61,9 +61,11 @@ pub fn write(model: &Model, out: &mut String) {
         t.write(out);
     }
     if m.scrape.iter().any(declared_probe) {
-        out.push_str("### Probes
+        out.push_str(
+            "### Probes
 
-");
+",
+        );
         let mut t = Table::new(&["Job", "Check", "Target", "Blackbox exporter"]);
         for j in m.scrape.iter().filter(|j| declared_probe(j)) {
             let Some(p) = &j.probe else { continue };

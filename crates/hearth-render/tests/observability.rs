@@ -121,11 +121,17 @@ fn variants() -> Vec<(String, Model)> {
         interval: Some("1m".into()),
         scheme: Some("https".into()),
         origin: Some("monitoring/scrape/smart".into()),
-        ..hearth_model::model::ScrapeJob::derived("smart", vec!["10.0.30.20:9633".into(), "nas.onurx.com:9100".into()], "/metrics")
+        ..hearth_model::model::ScrapeJob::derived(
+            "smart",
+            vec!["10.0.30.20:9633".into(), "nas.onurx.com:9100".into()],
+            "/metrics",
+        )
     });
-    for (name, module, target) in
-        [("router", "icmp", "10.0.10.1"), ("nas-web", "http_2xx", "https://nas.onurx.com"), ("ssh-pve", "tcp_connect", "10.0.10.10:22")]
-    {
+    for (name, module, target) in [
+        ("router", "icmp", "10.0.10.1"),
+        ("nas-web", "http_2xx", "https://nas.onurx.com"),
+        ("ssh-pve", "tcp_connect", "10.0.10.10:22"),
+    ] {
         m.monitoring.scrape.push(hearth_model::model::ScrapeJob {
             probe: Some(hearth_model::model::BlackboxProbe { exporter: exporter.clone(), module: module.into() }),
             origin: Some(format!("monitoring/probes/{name}")),
@@ -176,11 +182,14 @@ fn every_file_passes_its_validator() {
         let test_dir = common::temp_dir(&format!("observability-check/{name}"));
         if name == "scrape-and-probes" {
             // The probe modules the jobs name are written, and the job's own settings kept.
-            let text = |kind: Kind| mine.iter().filter(|f| f.kind == kind).map(|f| f.content.as_str()).collect::<String>();
+            let text =
+                |kind: Kind| mine.iter().filter(|f| f.kind == kind).map(|f| f.content.as_str()).collect::<String>();
             let modules = text(Kind::Blackbox);
             assert!(modules.contains("  tcp_connect:\n") && modules.contains("  icmp:\n"), "{modules}");
             let prometheus = text(Kind::Prometheus);
-            for line in ["job_name: \"smart\"\n    scrape_interval: \"1m\"\n    scheme: \"https\"", "module: [\"icmp\"]"] {
+            for line in
+                ["job_name: \"smart\"\n    scrape_interval: \"1m\"\n    scheme: \"https\"", "module: [\"icmp\"]"]
+            {
                 assert!(prometheus.contains(line), "{line} in {prometheus}");
             }
         }

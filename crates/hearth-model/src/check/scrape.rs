@@ -24,8 +24,12 @@ pub(super) fn scrape(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
         }
         if e.targets.is_empty() {
             out.push(
-                Diagnostic::new(Code::ScrapeTargetInvalid, e.job.span, format!("scrape job `{}` has no targets", e.job.value))
-                    .help("list its endpoints under `targets:` as `HOST:PORT`, or remove the job"),
+                Diagnostic::new(
+                    Code::ScrapeTargetInvalid,
+                    e.job.span,
+                    format!("scrape job `{}` has no targets", e.job.value),
+                )
+                .help("list its endpoints under `targets:` as `HOST:PORT`, or remove the job"),
             );
         }
         for t in &e.targets {

@@ -110,9 +110,7 @@ pub(crate) fn probe_job(name: &str) -> String {
 /// probe's `HOST:PORT` and an ICMP probe's host with a spec name resolved.
 pub(crate) fn probe_target(model: &Model, kind: ProbeKind, value: &str) -> Option<String> {
     match kind {
-        ProbeKind::Http => {
-            (value.starts_with("http://") || value.starts_with("https://")).then(|| value.to_string())
-        }
+        ProbeKind::Http => (value.starts_with("http://") || value.starts_with("https://")).then(|| value.to_string()),
         ProbeKind::Tcp => host_port(model, value),
         ProbeKind::Icmp => match host(model, value) {
             Host::Spec(a) => Some(a.to_string()),

@@ -53,8 +53,11 @@ fn mongo_init_gives_the_exporter_a_monitoring_login() {
                 .filter(|(_, s)| s.on.name() == f.machine && s.app.as_deref() == Some("mongodb"))
                 .map(|(n, _)| n)
                 .collect();
-            let dbs: Vec<&Database> =
-                model.databases.iter().filter(|d| d.engine == Engine::Mongodb && servers.contains(&&d.server)).collect();
+            let dbs: Vec<&Database> = model
+                .databases
+                .iter()
+                .filter(|d| d.engine == Engine::Mongodb && servers.contains(&&d.server))
+                .collect();
             assert_eq!(calls.len(), dbs.len(), "{name}: one user per database and login: {calls:?}");
             for d in dbs {
                 let call = calls
