@@ -251,6 +251,27 @@ monitoring:
 }
 
 #[test]
+fn a_probe_is_opened_from_the_blackbox_exporters_machine_and_the_exporter_to_prometheus() {
+    let m = model(
+        "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+  blackbox: { app: blackbox-exporter, on: box }
+monitoring:
+  prometheus: prometheus
+  probes: [{ name: api, tcp: \"docker:8443\" }]
+",
+    );
+    let from = |machine: &str, port: u16| {
+        m.firewall[machine].iter().find(|o| o.port == port).map(|o| o.from.clone()).unwrap_or_default()
+    };
+    // The exporter on `box` connects to the target; Prometheus on `docker` asks the exporter.
+    assert_eq!(from("docker", 8443), ["192.168.1.21"]);
+    assert_eq!(from("box", 9115), ["192.168.1.20"]);
+    assert_eq!(job(&m, "probe-api").probe.as_ref().map(|p| p.exporter.as_str()), Some("192.168.1.21:9115"));
+}
+
+#[test]
 fn a_target_named_by_a_dns_record_opens_that_machines_firewall() {
     let m = model(
         "
