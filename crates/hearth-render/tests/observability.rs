@@ -109,35 +109,30 @@ fn variants() -> Vec<(String, Model)> {
     m.notifications.clear();
     out.push(("no-channels".into(), m));
 
-    let mut m = base.clone();
+    let mut m = base;
     m.monitoring.agent = Some("promtail".into());
     out.push(("promtail".into(), m));
 
-    // `monitoring.scrape` with its own interval and scheme, and one probe of each kind (as
-    // `derive/monitoring.rs` writes them), through the example's Blackbox exporter.
-    let mut m = base;
-    let exporter = m.monitoring.scrape.iter().find_map(|j| j.probe.as_ref()).expect("a probe job").exporter.clone();
-    m.monitoring.scrape.push(hearth_model::model::ScrapeJob {
-        interval: Some("1m".into()),
-        scheme: Some("https".into()),
-        origin: Some("monitoring/scrape/smart".into()),
-        ..hearth_model::model::ScrapeJob::derived(
-            "smart",
-            vec!["10.0.30.20:9633".into(), "nas.onurx.com:9100".into()],
-            "/metrics",
-        )
-    });
-    for (name, module, target) in [
-        ("router", "icmp", "10.0.10.1"),
-        ("nas-web", "http_2xx", "https://nas.onurx.com"),
-        ("ssh-pve", "tcp_connect", "10.0.10.10:22"),
-    ] {
-        m.monitoring.scrape.push(hearth_model::model::ScrapeJob {
-            probe: Some(hearth_model::model::BlackboxProbe { exporter: exporter.clone(), module: module.into() }),
-            origin: Some(format!("monitoring/probes/{name}")),
-            ..hearth_model::model::ScrapeJob::derived(format!("probe-{name}"), vec![target.into()], "/probe")
-        });
-    }
+    // `monitoring.scrape` with its own interval and scheme, and one probe of each kind, written
+    // into the example's own spec: resolved, derived and rendered as an operator's would be.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ryzen-tiered-lxc-platform.yaml");
+    let text = std::fs::read_to_string(&path).expect("example 004");
+    let anchor = "  exporters: [blackbox, postgres, mongodb, redis]\n";
+    assert!(text.contains(anchor), "example 004 names its exporters");
+    let text = text.replacen(
+        anchor,
+        &format!(
+            "{anchor}  scrape: [{{ job: smart, targets: [\"nas.onurx.com:9633\", \"lxc8-minio:9100\"], interval: 1m, scheme: https }}]\n  \
+             probes: [{{ name: router, icmp: pve }}, {{ name: nas-web, http: \"https://nas.onurx.com:5001\" }}, {{ name: pve-api, tcp: \"pve:8006\" }}]\n"
+        ),
+        1,
+    );
+    let loaded = hearth_spec::load_str("ryzen-tiered-lxc-platform.yaml", &text);
+    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+    let errors: Vec<String> =
+        a.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.render_short(&loaded.sources)).collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let m = a.model;
     out.push(("scrape-and-probes".into(), m));
     out
 }
@@ -187,9 +182,13 @@ fn every_file_passes_its_validator() {
             let modules = text(Kind::Blackbox);
             assert!(modules.contains("  tcp_connect:\n") && modules.contains("  icmp:\n"), "{modules}");
             let prometheus = text(Kind::Prometheus);
-            for line in
-                ["job_name: \"smart\"\n    scrape_interval: \"1m\"\n    scheme: \"https\"", "module: [\"icmp\"]"]
-            {
+            for line in [
+                "job_name: \"smart\"\n    scrape_interval: \"1m\"\n    scheme: \"https\"",
+                "targets: [\"nas.onurx.com:9633\", \"10.0.20.13:9100\"]",
+                "module: [\"icmp\"]",
+                "targets: [\"10.0.10.10\"]",
+                "targets: [\"10.0.10.10:8006\"]",
+            ] {
                 assert!(prometheus.contains(line), "{line} in {prometheus}");
             }
         }
