@@ -53,7 +53,7 @@ pub fn write(model: &Model, catalog: &Catalog, out: &mut String) {
                 d.server.clone(),
                 d.engine.to_string(),
                 // A monitoring login reads the server's maintenance database; it owns none.
-                if d.monitor { format!("{} (`pg_monitor` login)", d.name) } else { d.name.clone() },
+                if d.monitor { format!("{} ({} login)", d.name, monitor_role(d.engine)) } else { d.name.clone() },
                 d.user.clone(),
                 md::code(&md::secret_name(&d.password_secret)),
                 consumers,
@@ -101,5 +101,13 @@ pub fn write(model: &Model, catalog: &Catalog, out: &mut String) {
         out.push_str("### Connection strings\n\n");
         out.push_str("Secrets are shown as `****`; the last column names the secret each one comes from.\n\n");
         conns.write(out);
+    }
+}
+
+/// The role a monitoring login gets on `engine` (`render/postgres.rs`, `render/mongo.rs`).
+fn monitor_role(engine: hearth_model::model::Engine) -> &'static str {
+    match engine {
+        hearth_model::model::Engine::Mongodb => "`clusterMonitor`",
+        _ => "`pg_monitor`",
     }
 }

@@ -1,5 +1,5 @@
-//! Monitoring: the components and where they run, scrape targets, alert rules, and the
-//! notification channels alerts go to.
+//! Monitoring: the components and where they run, scrape targets, the operator's probes, alert
+//! rules, and the notification channels alerts go to.
 
 use hearth_model::Model;
 use hearth_model::model::Channel;
@@ -51,8 +51,30 @@ pub fn write(model: &Model, out: &mut String) {
     if !m.scrape.is_empty() {
         out.push_str("### Scrape targets\n\n");
         let mut t = Table::new(&["Job", "Targets", "Path"]);
-        for j in &m.scrape {
-            t.row(&[j.job.clone(), j.targets.join(", "), md::code(&j.path)]);
+        for j in m.scrape.iter().filter(|j| !declared_probe(j)) {
+            // A job of `monitoring.scrape` may have its own interval and scheme.
+            let own: Vec<String> =
+                j.interval.iter().map(|i| format!("every {i}")).chain(j.scheme.iter().cloned()).collect();
+            let job = if own.is_empty() { j.job.clone() } else { format!("{} ({})", j.job, own.join(", ")) };
+            t.row(&[job, j.targets.join(", "), md::code(&j.path)]);
+        }
+        t.write(out);
+    }
+    if m.scrape.iter().any(declared_probe) {
+        out.push_str(
+            "### Probes
+
+",
+        );
+        let mut t = Table::new(&["Job", "Check", "Target", "Blackbox exporter"]);
+        for j in m.scrape.iter().filter(|j| declared_probe(j)) {
+            let Some(p) = &j.probe else { continue };
+            let check = match p.module.as_str() {
+                "tcp_connect" => "TCP connect",
+                "icmp" => "ping",
+                _ => "HTTP 2xx",
+            };
+            t.row(&[j.job.clone(), check.to_string(), j.targets.join(", "), p.exporter.clone()]);
         }
         t.write(out);
     }
@@ -95,6 +117,11 @@ pub fn write(model: &Model, out: &mut String) {
         }
         t.write(out);
     }
+}
+
+/// A probe of `monitoring.probes` (the routes' certificate probes are a derived scrape job).
+fn declared_probe(j: &hearth_model::model::ScrapeJob) -> bool {
+    j.probe.is_some() && j.origin.is_some()
 }
 
 fn capitalize(s: &str) -> String {

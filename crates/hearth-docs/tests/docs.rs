@@ -1,5 +1,6 @@
 //! The document of every example: insta snapshots of the README and the DOT, the resource totals
-//! of seeds 000 and 004, determinism, and Graphviz accepting every DOT file.
+//! of seeds 000 and 004, determinism, Graphviz accepting every DOT file, and the operator's
+//! scrape jobs and probes in the Monitoring section.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -159,5 +160,40 @@ fn graphviz_accepts_every_dot() {
         assert!(out.stderr.is_empty(), "{stem}: dot warned:\n{}", String::from_utf8_lossy(&out.stderr));
         let text = std::fs::read_to_string(&svg).unwrap();
         assert!(text.contains("<svg"), "{stem}: no SVG");
+    }
+}
+
+/// `monitoring.scrape` and `monitoring.probes` in the Monitoring section: a job's own interval
+/// and scheme beside its name, the probes in a table of their own (the routes' certificate
+/// probes stay among the scrape jobs).
+#[test]
+fn declared_scrape_jobs_and_probes_are_listed() {
+    let spec = "
+homelab: test
+networks:
+  lan: { cidr: 192.168.1.0/24 }
+hosts:
+  pve: { proxmox: {}, address: 192.168.1.10, network: lan }
+guests:
+  mon: { lxc: { on: pve }, network: lan, address: 192.168.1.20, size: { memory: 1GiB } }
+services:
+  prometheus: { app: prometheus, on: mon, backup: false }
+monitoring:
+  prometheus: prometheus
+  exporters: [blackbox]
+  scrape: [{ job: smart, targets: [\"pve:9633\"], interval: 1m, scheme: https }]
+  probes: [{ name: ssh-pve, tcp: \"pve:22\" }, { name: router, icmp: 192.168.1.1 }]
+";
+    let loaded = hearth_spec::load_str("test.yaml", spec);
+    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+    assert!(!a.diagnostics.iter().any(|d| d.is_error()), "{:?}", a.diagnostics);
+    let readme = document(&a.model, hearth_catalog::builtin()).readme;
+    for line in [
+        "| smart (every 1m, https) | 192.168.1.10:9633 | `/metrics` |",
+        "### Probes",
+        "| probe-ssh-pve | TCP connect | 192.168.1.10:22 | 192.168.1.20:9115 |",
+        "| probe-router | ping | 192.168.1.1 | 192.168.1.20:9115 |",
+    ] {
+        assert!(readme.contains(line), "{line} not in:\n{readme}");
     }
 }

@@ -27,7 +27,9 @@ pub(crate) fn scrapes(model: &Model, out: &mut Vec<Fact>) {
             let host = target.rsplit_once(':').map_or(target.as_str(), |(h, _)| h);
             let about = host.parse().ok().and_then(|a| place::machine_at(model, a)).unwrap_or(machine);
             let check = Check::ScrapeUp { address, port, job: job.job.clone(), instance: target.clone() };
-            let fact = Fact::new(format!("scrape/{}/{target}", job.job), about, machine, check, "monitoring".into());
+            // The operator's own jobs point at their entry under `monitoring.scrape`/`probes`.
+            let origin = job.origin.clone().unwrap_or_else(|| "monitoring".into());
+            let fact = Fact::new(format!("scrape/{}/{target}", job.job), about, machine, check, origin);
             // A service's own job needs that service running too.
             let needs: Vec<&str> = std::iter::once(name)
                 .chain(model.services.contains_key(&job.job).then_some(job.job.as_str()))

@@ -53,7 +53,8 @@ fn job<'a>(m: &'a Model, name: &str) -> &'a hearth_model::model::ScrapeJob {
 /// Every target of a scrape job is a port something on that machine serves: a published port of
 /// a service there, or the node exporter Hearth installs.
 fn assert_targets_served(m: &Model) {
-    for j in m.monitoring.scrape.iter().filter(|j| j.probe.is_none()) {
+    // The operator's own jobs (`monitoring.scrape`) may scrape what the spec does not run.
+    for j in m.monitoring.scrape.iter().filter(|j| j.probe.is_none() && j.origin.is_none()) {
         for t in &j.targets {
             let (addr, port) = t.rsplit_once(':').unwrap();
             let port: u16 = port.parse().unwrap();
@@ -174,6 +175,166 @@ monitoring:
     assert_eq!(job(&m, "postgres").targets, ["192.168.1.21:9187"]);
     assert_eq!(job(&m, "redis").targets, ["192.168.1.20:9121"]);
     assert_targets_served(&m);
+}
+
+#[test]
+fn a_mongodb_exporter_sits_beside_its_server_with_a_monitoring_login() {
+    let m = model(
+        "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+  mongo: { app: mongodb, on: box, backup: false }
+  app: { image: example/app:1.0, on: docker, uses: [mongo] }
+monitoring:
+  prometheus: prometheus
+  exporters: [mongodb]
+  alerts:
+    rules: [{ name: MongoDown, expr: \"mongodb_up == 0\" }]
+",
+    );
+    // Percona's package beside the native server, logging into `admin` under its own name.
+    let exporter = &m.services["mongo-exporter"];
+    assert_eq!(
+        (exporter.app.as_deref(), exporter.on.name(), exporter.form),
+        (Some("mongodb-exporter"), "box", hearth_spec::ast::Form::Native)
+    );
+    let login = m.databases.iter().find(|d| d.user == "mongo_exporter").expect("the exporter's login");
+    assert_eq!((login.name.as_str(), login.monitor), ("admin", true));
+    assert_eq!(login.password_secret, "mongo-mongo-exporter-password");
+    assert!(m.databases.iter().any(|d| d.name == "app" && !d.monitor));
+    assert_eq!(
+        exporter.env["MONGODB_URI"].to_string(),
+        "mongodb://mongo_exporter:${secret:mongo-mongo-exporter-password}@192.168.1.21:27017/admin"
+    );
+    assert_eq!(job(&m, "mongodb").targets, ["192.168.1.21:9216"]);
+    // Its own backups skip the login: `admin` is no database to dump.
+    assert_targets_served(&m);
+}
+
+#[test]
+fn declared_scrape_jobs_and_probes_resolve_spec_names_and_open_the_firewall() {
+    let m = model(
+        "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+monitoring:
+  prometheus: prometheus
+  exporters: [blackbox]
+  scrape:
+    - { job: smart, targets: [\"box:9633\", \"192.168.1.50:9100\", \"nas.lan:9100\"], interval: 1m, scheme: https }
+  probes:
+    - { name: router, icmp: pve }
+    - { name: web, http: \"https://nas.lan\" }
+    - { name: api, tcp: \"box:8443\" }
+  alerts: { rules: [probe-failed] }
+",
+    );
+    let smart = job(&m, "smart");
+    assert_eq!(smart.targets, ["192.168.1.21:9633", "192.168.1.50:9100", "nas.lan:9100"]);
+    assert_eq!((smart.interval.as_deref(), smart.scheme.as_deref()), (Some("1m"), Some("https")));
+    assert_eq!(smart.origin.as_deref(), Some("monitoring/scrape/smart"));
+    let probe = |name: &str| {
+        let j = job(&m, name);
+        let p = j.probe.as_ref().expect("a probe job");
+        (j.targets.clone(), p.module.clone(), p.exporter.clone())
+    };
+    let exporter = "192.168.1.20:9115".to_string();
+    assert_eq!(probe("probe-router"), (vec!["192.168.1.10".to_string()], "icmp".into(), exporter.clone()));
+    assert_eq!(probe("probe-web"), (vec!["https://nas.lan".to_string()], "http_2xx".into(), exporter.clone()));
+    assert_eq!(probe("probe-api"), (vec!["192.168.1.21:8443".to_string()], "tcp_connect".into(), exporter));
+    assert!(m.monitoring.rules.iter().any(|r| r.name == "ProbeFailed" && r.expr.contains("probe-.+")));
+    // The targets on a spec machine open to who connects: Prometheus's machine for the scrape,
+    // the Blackbox exporter's for the probe (both on `docker` here), and nothing else.
+    let from = |port: u16| m.firewall["box"].iter().find(|o| o.port == port).map(|o| o.from.clone());
+    assert_eq!(from(9633), Some(vec!["192.168.1.20".to_string()]));
+    assert_eq!(from(8443), Some(vec!["192.168.1.20".to_string()]));
+}
+
+#[test]
+fn a_probe_is_opened_from_the_blackbox_exporters_machine_and_the_exporter_to_prometheus() {
+    let m = model(
+        "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+  blackbox: { app: blackbox-exporter, on: box }
+monitoring:
+  prometheus: prometheus
+  probes: [{ name: api, tcp: \"docker:8443\" }]
+",
+    );
+    let from = |machine: &str, port: u16| {
+        m.firewall[machine].iter().find(|o| o.port == port).map(|o| o.from.clone()).unwrap_or_default()
+    };
+    // The exporter on `box` connects to the target; Prometheus on `docker` asks the exporter.
+    assert_eq!(from("docker", 8443), ["192.168.1.21"]);
+    assert_eq!(from("box", 9115), ["192.168.1.20"]);
+    assert_eq!(job(&m, "probe-api").probe.as_ref().map(|p| p.exporter.as_str()), Some("192.168.1.21:9115"));
+}
+
+#[test]
+fn a_target_named_by_a_dns_record_opens_that_machines_firewall() {
+    let m = model(
+        "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+dns: { records: { nas: 192.168.1.21 } }
+monitoring:
+  prometheus: prometheus
+  scrape: [{ job: smart, targets: [\"nas.example.com:9633\"] }]
+",
+    );
+    assert_eq!(job(&m, "smart").targets, ["nas.example.com:9633"]);
+    let open = m.firewall["box"].iter().find(|o| o.port == 9633).map(|o| o.from.clone());
+    assert_eq!(open, Some(vec!["192.168.1.20".to_string()]));
+}
+
+#[test]
+fn declared_scrape_jobs_and_probes_are_checked() {
+    check(
+        "
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+monitoring:
+  prometheus: prometheus
+  scrape:
+    - { job: node, targets: [\"bx:9100\", \"box\"] }
+#            ^^^^ E853
+#                            ^^^^^^^^^ E851
+#                                       ^^^^^ E852
+  probes:
+# ^^^^^^ E854
+    - { name: web, http: nas.lan }
+#                        ^^^^^^^ E852
+    - { name: both, tcp: \"box:22\", icmp: box }
+#             ^^^^ E852
+  agent: node-exporter
+",
+    );
+}
+
+#[test]
+fn a_scrape_across_zones_a_deny_policy_keeps_apart_needs_an_allow_entry() {
+    let spec = "
+homelab: test
+admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
+networks:
+  lan: { cidr: 192.168.1.0/24 }
+  storage: { cidr: 192.168.2.0/24 }
+policy: { default: deny }
+hosts:
+  pve: { proxmox: {}, address: 192.168.1.10, network: lan, hardware: { cores: 4, threads: 8, memory: 16GiB } }
+guests:
+  docker: { vm: { on: pve }, network: lan, address: 192.168.1.20, runtime: docker, size: { cores: 4, memory: 8GiB } }
+  nas: { lxc: { on: pve }, network: storage, address: 192.168.2.5, size: { cores: 2, memory: 2GiB } }
+services:
+  prometheus: { app: prometheus, on: docker, backup: false }
+monitoring:
+  prometheus: prometheus
+  scrape:
+    - { job: smart, targets: [\"nas:9633\"] }
+#            ^^^^^ E824
+";
+    markers::check_spec(spec, hearth_catalog::builtin());
 }
 
 #[test]

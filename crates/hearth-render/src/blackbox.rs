@@ -2,7 +2,8 @@
 //!
 //! Prometheus's `blackbox-https` job (`prometheus.rs`) asks it for `http_2xx` probes of every
 //! route, which is where `probe_ssl_earliest_cert_expiry` (the certificate-expiry rule) comes
-//! from. The file is needed in a container as much as natively: the service's `config` volume
+//! from; the `probe-<name>` jobs of `monitoring.probes` ask for `http_2xx`, `tcp_connect` or
+//! `icmp`. The file is needed in a container as much as natively: the service's `config` volume
 //! is mounted over the image's own `/etc/blackbox_exporter`, so without it the exporter has no
 //! `config.yml` and does not start. Natively Debian's package reads `/etc/prometheus/blackbox.yml`
 //! (the catalog's `native.config`).
@@ -13,7 +14,7 @@ use crate::query::dirs;
 use crate::reader::Runner;
 use crate::{Context, File, Kind, Output};
 
-/// The module `derive/monitoring.rs` names in the probe job.
+/// The module `derive/monitoring.rs` names in the routes' probe job, and in HTTP probes.
 const MODULES: &str = "# Blackbox exporter probe modules, rendered by Hearth from `monitoring`.\n\
 modules:\n  \
 http_2xx:\n    \
@@ -22,6 +23,14 @@ timeout: 10s\n    \
 http:\n      \
 preferred_ip_protocol: ip4\n      \
 follow_redirects: true\n";
+
+/// The modules of `monitoring.probes`' TCP and ICMP checks, written when a probe job uses them.
+/// ICMP needs no capability: the exporter falls back to the unprivileged ping sockets that
+/// Docker's containers and systemd's default `net.ipv4.ping_group_range` allow.
+const MORE: &[(&str, &str)] = &[
+    ("tcp_connect", "  tcp_connect:\n    prober: tcp\n    timeout: 5s\n    tcp:\n      preferred_ip_protocol: ip4\n"),
+    ("icmp", "  icmp:\n    prober: icmp\n    timeout: 5s\n    icmp:\n      preferred_ip_protocol: ip4\n"),
+];
 
 pub fn render(cx: &Context, out: &mut Output) {
     let m = cx.model;
@@ -39,7 +48,13 @@ pub fn render(cx: &Context, out: &mut Output) {
                 .and_then(|n| n.config.clone())
                 .unwrap_or_else(|| "/etc/prometheus/blackbox.yml".into()),
         };
-        let file = File::new(svc.on.name(), path, Kind::Blackbox, MODULES);
+        let mut modules = MODULES.to_string();
+        for (module, text) in MORE {
+            if m.monitoring.scrape.iter().any(|j| j.probe.as_ref().is_some_and(|p| p.module == *module)) {
+                modules.push_str(text);
+            }
+        }
+        let file = File::new(svc.on.name(), path, Kind::Blackbox, modules);
         out.push(Runner::of(cx, name, svc).config(file).from("monitoring").from(format!("service/{name}")));
     }
 }

@@ -13,6 +13,7 @@ mod logins;
 mod native;
 mod query;
 mod reader;
+mod scrape;
 mod secrets;
 mod shell;
 mod sites;

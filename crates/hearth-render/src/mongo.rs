@@ -9,7 +9,8 @@
 //!   creates it in a container) and creates (or updates, so
 //!   re-running rotates passwords) one user per database with `readWrite` on it. The user lives
 //!   in its own database, which is the `authSource` the consumers' `mongodb://.../<db>` URLs
-//!   imply. Every password is read from the environment (`process.env.MONGO_PW_<USER>`), so the
+//!   imply. A monitoring login (the exporter of `monitoring.exporters: [mongodb]`) lives in
+//!   `admin` with `clusterMonitor` there and `read` on `local` (the oplog), and owns no database. Every password is read from the environment (`process.env.MONGO_PW_<USER>`), so the
 //!   script holds no secret and fails when a variable is missing.
 //! - `credentials.env` (secret, mode 0600): the root login and one `MONGO_PW_<USER>` per user.
 //! - `apply.sh`: exports `credentials.env` and runs mongosh against the local server (inside
@@ -95,7 +96,8 @@ fn js(s: &str) -> String {
 
 fn init_js(server: &str, databases: &[&Database]) -> String {
     let mut s = format!(
-        "// MongoDB server `{server}`: one readWrite user per database, rendered by Hearth.\n\
+        "// MongoDB server `{server}`: one readWrite user per database (and the exporter's monitoring\n\
+         // login), rendered by Hearth.\n\
          // Run by apply.sh; passwords come from the environment (credentials.env). Idempotent.\n\
          function env(name) {{\n  \
            const value = process.env[name];\n  \
@@ -113,9 +115,8 @@ fn init_js(server: &str, databases: &[&Database]) -> String {
            admin.createUser({{ user: rootUser, pwd: rootPassword, roles: [{{ role: 'root', db: 'admin' }}] }});\n  \
            admin.auth(rootUser, rootPassword);\n\
          }}\n\n\
-         function ensureUser(database, user, password) {{\n  \
+         function ensureUser(database, user, password, roles) {{\n  \
            const target = db.getSiblingDB(database);\n  \
-           const roles = [{{ role: 'readWrite', db: database }}];\n  \
            if (target.getUser(user) === null) {{\n    \
              target.createUser({{ user: user, pwd: password, roles: roles }});\n  \
            }} else {{\n    \
@@ -124,8 +125,15 @@ fn init_js(server: &str, databases: &[&Database]) -> String {
          }}\n\n"
     );
     for d in databases {
+        // An exporter reads the server's statistics and the oplog: never a database's documents.
+        let roles = if d.monitor {
+            "[{ role: 'clusterMonitor', db: 'admin' }, { role: 'read', db: 'local' }]".to_string()
+        } else {
+            format!("[{{ role: 'readWrite', db: {} }}]", js(&d.name))
+        };
         s.push_str(&format!(
-            "// used by {}\nensureUser({}, {}, env({}));\n",
+            "// {}used by {}\nensureUser({}, {}, env({}), {roles});\n",
+            if d.monitor { "monitoring login, " } else { "" },
             if d.consumers.is_empty() { "no service".to_string() } else { d.consumers.join(", ") },
             js(&d.name),
             js(&d.user),

@@ -81,33 +81,10 @@ pub fn render(cx: &Context, out: &mut Output) {
     }
     let mut jobs = Vec::new();
     for job in &mon.scrape {
-        let targets = Node::Flow(job.targets.iter().map(|t| Node::s(t)).collect());
-        let mut entry = vec![("job_name".into(), Node::s(&job.job)), ("metrics_path".into(), Node::s(&job.path))];
-        if let Some(probe) = &job.probe {
-            entry.push(("params".into(), Node::Map(vec![("module".into(), Node::Flow(vec![Node::s(&probe.module)]))])));
+        jobs.push(crate::scrape::job(job));
+        if let Some(origin) = &job.origin {
+            file = file.from(origin.clone());
         }
-        entry.push(("static_configs".into(), Node::Seq(vec![Node::Map(vec![("targets".into(), targets)])])));
-        if let Some(probe) = &job.probe {
-            // The targets are what to probe: each goes to the exporter as `?target=` and stays
-            // the series' `instance`; the exporter is what Prometheus really connects to.
-            let relabel =
-                |pairs: Vec<(&str, Node)>| Node::Map(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
-            entry.push((
-                "relabel_configs".into(),
-                Node::Seq(vec![
-                    relabel(vec![
-                        ("source_labels", Node::Flow(vec![Node::s("__address__")])),
-                        ("target_label", Node::s("__param_target")),
-                    ]),
-                    relabel(vec![
-                        ("source_labels", Node::Flow(vec![Node::s("__param_target")])),
-                        ("target_label", Node::s("instance")),
-                    ]),
-                    relabel(vec![("target_label", Node::s("__address__")), ("replacement", Node::s(&probe.exporter))]),
-                ]),
-            ));
-        }
-        jobs.push(Node::Map(entry));
         if m.services.contains_key(&job.job) {
             file = file.from(format!("service/{}", job.job));
         }

@@ -1,7 +1,8 @@
 //! Monitoring as a whole, for every example: what Prometheus scrapes is deployed on the machine it
 //! scrapes and published there, the rules evaluate as meant (`promtool test rules`), and a real
 //! `prometheus-node-exporter` on loopback, started with the rendered arguments
-//! (`Kind::NodeExporter`, which this validates), serves the metric the backup jobs write.
+//! (`Kind::NodeExporter`, which this validates), serves the metric the backup jobs write, and a
+//! real `prometheus-blackbox-exporter` runs every rendered probe module against loopback.
 
 mod common;
 
@@ -48,7 +49,8 @@ fn compose_publishes(files: &[File], machine: &str, name: &str, port: u16) -> bo
 fn every_scrape_target_is_deployed_and_published_where_it_is_scraped() {
     for (example, m) in common::examples() {
         let files = common::render(&m);
-        for job in m.monitoring.scrape.iter().filter(|j| j.probe.is_none()) {
+        // The operator's own jobs (`monitoring.scrape`) scrape what the spec does not deploy.
+        for job in m.monitoring.scrape.iter().filter(|j| j.probe.is_none() && j.origin.is_none()) {
             for target in &job.targets {
                 let (addr, port) = target.rsplit_once(':').unwrap();
                 let port: u16 = port.parse().unwrap();
@@ -207,4 +209,51 @@ fn a_real_node_exporter_serves_the_backup_metric() {
     };
     let series = format!("hearth_backup_last_success_timestamp_seconds{{job_name=\"{}\"}}", job.service);
     assert!(body.contains(&series), "{series} is not served:\n{}", &body[..body.len().min(2000)]);
+}
+
+/// A real Blackbox exporter, started with the rendered modules of a spec's probes, makes each
+/// kind of check against loopback: `tcp_connect` to a listening port, `icmp` to 127.0.0.1 and
+/// `http_2xx` to its own metrics page, each answering `probe_success 1`.
+#[test]
+fn a_real_blackbox_exporter_runs_every_probe_module() {
+    if !common::have("prometheus-blackbox-exporter") {
+        return;
+    }
+    let mut m = common::examples().into_iter().find(|(n, _)| n == "ryzen-tiered-lxc-platform").unwrap().1;
+    let exporter = m.monitoring.scrape.iter().find_map(|j| j.probe.as_ref()).expect("a probe job").exporter.clone();
+    for module in ["tcp_connect", "icmp"] {
+        m.monitoring.scrape.push(hearth_model::model::ScrapeJob {
+            probe: Some(hearth_model::model::BlackboxProbe { exporter: exporter.clone(), module: module.into() }),
+            origin: Some(format!("monitoring/probes/{module}")),
+            ..hearth_model::model::ScrapeJob::derived(format!("probe-{module}"), vec![], "/probe")
+        });
+    }
+    let files = common::render(&m);
+    let modules = files.iter().find(|f| f.kind == Kind::Blackbox).expect("the probe modules are rendered");
+    let dir = common::temp_dir("monitoring/blackbox");
+    let config = dir.join("blackbox.yml");
+    std::fs::write(&config, &modules.content).unwrap();
+    let target = TcpListener::bind("127.0.0.1:0").unwrap();
+    let target_port = target.local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _exporter = Killed(
+        Command::new("prometheus-blackbox-exporter")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .spawn()
+            .expect("prometheus-blackbox-exporter starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while get(port, "/metrics").is_none_or(|b| !b.contains("200 OK")) {
+        assert!(Instant::now() < deadline, "the Blackbox exporter did not answer on 127.0.0.1:{port}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for (module, target) in [
+        ("tcp_connect", format!("127.0.0.1:{target_port}")),
+        ("icmp", "127.0.0.1".to_string()),
+        ("http_2xx", format!("http://127.0.0.1:{port}/metrics")),
+    ] {
+        let body = get(port, &format!("/probe?module={module}&target={target}")).unwrap_or_default();
+        assert!(body.contains("\nprobe_success 1"), "{module} of {target}:\n{body}");
+    }
 }

@@ -112,6 +112,28 @@ fn variants() -> Vec<(String, Model)> {
     let mut m = base;
     m.monitoring.agent = Some("promtail".into());
     out.push(("promtail".into(), m));
+
+    // `monitoring.scrape` with its own interval and scheme, and one probe of each kind, written
+    // into the example's own spec: resolved, derived and rendered as an operator's would be.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/ryzen-tiered-lxc-platform.yaml");
+    let text = std::fs::read_to_string(&path).expect("example 004");
+    let anchor = "  exporters: [blackbox, postgres, mongodb, redis]\n";
+    assert!(text.contains(anchor), "example 004 names its exporters");
+    let text = text.replacen(
+        anchor,
+        &format!(
+            "{anchor}  scrape: [{{ job: smart, targets: [\"nas.onurx.com:9633\", \"lxc8-minio:9100\"], interval: 1m, scheme: https }}]\n  \
+             probes: [{{ name: router, icmp: pve }}, {{ name: nas-web, http: \"https://nas.onurx.com:5001\" }}, {{ name: pve-api, tcp: \"pve:8006\" }}]\n"
+        ),
+        1,
+    );
+    let loaded = hearth_spec::load_str("ryzen-tiered-lxc-platform.yaml", &text);
+    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+    let errors: Vec<String> =
+        a.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.render_short(&loaded.sources)).collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    let m = a.model;
+    out.push(("scrape-and-probes".into(), m));
     out
 }
 
@@ -153,6 +175,23 @@ fn every_file_passes_its_validator() {
         let owned: Vec<File> = mine.iter().map(|f| (*f).clone()).collect();
         common::write_tree(&owned, &dir);
         let test_dir = common::temp_dir(&format!("observability-check/{name}"));
+        if name == "scrape-and-probes" {
+            // The probe modules the jobs name are written, and the job's own settings kept.
+            let text =
+                |kind: Kind| mine.iter().filter(|f| f.kind == kind).map(|f| f.content.as_str()).collect::<String>();
+            let modules = text(Kind::Blackbox);
+            assert!(modules.contains("  tcp_connect:\n") && modules.contains("  icmp:\n"), "{modules}");
+            let prometheus = text(Kind::Prometheus);
+            for line in [
+                "job_name: \"smart\"\n    scrape_interval: \"1m\"\n    scheme: \"https\"",
+                "targets: [\"nas.onurx.com:9633\", \"10.0.20.13:9100\"]",
+                "module: [\"icmp\"]",
+                "targets: [\"10.0.10.10\"]",
+                "targets: [\"10.0.10.10:8006\"]",
+            ] {
+                assert!(prometheus.contains(line), "{line} in {prometheus}");
+            }
+        }
 
         for f in &mine {
             let path = place(&dir, f);

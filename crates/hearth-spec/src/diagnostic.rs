@@ -147,6 +147,10 @@ codes! {
     AllowOpensNothing = "W820", "allow-opens-nothing", Warning;
     DatabaseExporterWithoutServer = "E850", "database-exporter-without-server", Error;
     DatabaseExporterUnplaceable = "W850", "database-exporter-unplaceable", Warning;
+    ScrapeTargetUnknown = "E851", "scrape-target-unknown", Error;
+    ScrapeTargetInvalid = "E852", "scrape-target-invalid", Error;
+    ScrapeJobDuplicate = "E853", "scrape-job-duplicate", Error;
+    ProbesWithoutBlackbox = "E854", "probes-without-blackbox", Error;
     ShareServerUnfit = "E840", "share-server-unfit", Error;
     ShareClientNotAllowed = "E841", "share-client-not-allowed", Error;
     ShareReadonlyMountedRw = "E842", "share-readonly-mounted-rw", Error;

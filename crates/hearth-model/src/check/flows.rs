@@ -39,6 +39,13 @@ fn origin_span(spec: &Spec, origin: &str, service: Option<&str>) -> Option<Span>
     if let Some(name) = origin.strip_prefix("notification/") {
         return spec.notifications.entry(name).map(|e| e.key_span);
     }
+    let monitoring = spec.monitoring.as_ref();
+    if let Some(job) = origin.strip_prefix("monitoring/scrape/") {
+        return monitoring?.scrape.iter().find(|e| e.job.value == job).map(|e| e.job.span);
+    }
+    if let Some(name) = origin.strip_prefix("monitoring/probes/") {
+        return monitoring?.probes.iter().find(|p| p.name.value == name).map(|p| p.name.span);
+    }
     spec.spans.key(origin)
 }
 

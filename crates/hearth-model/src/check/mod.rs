@@ -26,6 +26,7 @@ mod names;
 pub mod plans;
 mod references;
 mod runtimes;
+mod scrape;
 mod secrets;
 mod values;
 mod watch;
@@ -79,6 +80,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     flows::flows(spec, model, &mut out);
     zones::zones(spec, model, &mut out);
     monitoring::monitoring(spec, catalog, model, &mut out);
+    scrape::scrape(spec, model, &mut out);
     watcher::watcher(spec, model, &mut out);
     values::values(spec, model, &mut out);
     clashes::clashes(spec, &mut out);

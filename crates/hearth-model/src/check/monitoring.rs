@@ -11,7 +11,7 @@ use hearth_spec::{Code, Diagnostic, Span, Spec};
 use crate::model::{Model, Placement};
 
 /// The exporters `monitoring.exporters` knows.
-const EXPORTERS: &[&str] = &["node-exporter", "cadvisor", "blackbox", "postgres", "redis"];
+const EXPORTERS: &[&str] = &["node-exporter", "cadvisor", "blackbox", "postgres", "redis", "mongodb"];
 
 pub(super) fn monitoring(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
     let Some(m) = &spec.monitoring else { return };
@@ -110,7 +110,7 @@ fn exporters_deployed(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// `postgres` and `redis` add an exporter beside each server of that engine
+/// `postgres`, `redis` and `mongodb` add an exporter beside each server of that engine
 /// (`resolve/exporters.rs`): naming one with no such server is refused (it would deploy
 /// nothing), and a server the resolver could give none (on a cluster, or on NixOS, whose flake
 /// writes no database exporters yet) is named, so its metrics are not silently missing.
@@ -120,6 +120,7 @@ fn database_exporters(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut V
         let (kind, engine) = match e.value.as_str() {
             "postgres" => (Provides::Postgres, "PostgreSQL"),
             "redis" => (Provides::Redis, "Redis"),
+            "mongodb" => (Provides::Mongodb, "MongoDB"),
             _ => continue,
         };
         let servers: Vec<(&String, &crate::model::Service)> = model
@@ -201,7 +202,7 @@ fn unscraped(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
 const FOREIGN: &[(&str, &str, Option<&str>)] = &[
     ("pg_", "a PostgreSQL exporter", Some("postgres")),
     ("mysql_", "a MySQL exporter", None),
-    ("mongodb_", "a MongoDB exporter", None),
+    ("mongodb_", "a MongoDB exporter", Some("mongodb")),
     ("redis_", "a Redis exporter", Some("redis")),
 ];
 
@@ -212,6 +213,10 @@ fn rules_have_data(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     let alloy = mon.agent.as_deref() == Some("alloy") && mon.prometheus.is_some();
     let node = alloy || mon.scrape.iter().any(|j| j.job == "node");
     let probes = mon.scrape.iter().any(|j| j.probe.is_some());
+    // The certificate-expiry rule reads an HTTP probe's certificate; `probe-failed` the
+    // operator's own probes (`probe-<name>` jobs).
+    let http_probes = mon.scrape.iter().any(|j| j.probe.as_ref().is_some_and(|p| p.module == "http_2xx"));
+    let declared_probes = mon.scrape.iter().any(|j| j.probe.is_some() && j.origin.is_some());
     let containers = mon.scrape.iter().any(|j| j.job == "cadvisor");
     let textfile = |machine: &str| alloy || mon.node_exporter.iter().any(|m| m == machine);
     let no_data = |span: Span, rule: &str, why: String, help: &str| {
@@ -227,7 +232,13 @@ fn rules_have_data(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                     "no machine's node metrics are collected".into(),
                     "add `agent: node-exporter` (or `alloy`) under `monitoring`, or remove the rule",
                 )),
-                "certificate-expiry" if !probes => out.push(no_data(
+                "probe-failed" if !declared_probes => out.push(no_data(
+                    b.span,
+                    rule,
+                    "no probe under `monitoring.probes` runs".into(),
+                    "add the checks under `monitoring.probes` (with `blackbox` in `monitoring.exporters`), or remove the rule",
+                )),
+                "certificate-expiry" if !http_probes => out.push(no_data(
                     b.span,
                     rule,
                     "no Blackbox exporter probes the routes' certificates".into(),
@@ -279,7 +290,7 @@ fn rules_have_data(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                     name.span,
                     &name.value,
                     format!("nothing Hearth deploys exports {}", missing.join(", ")),
-                    "deploy the exporter (`postgres` and `redis` under `monitoring.exporters`, others as a service with metrics), or remove the rule",
+                    "deploy the exporter (`postgres`, `redis` and `mongodb` under `monitoring.exporters`, others as a service with metrics), or remove the rule",
                 ));
             }
         }

@@ -93,8 +93,15 @@ pub(super) fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnosti
                 }
             }
             for r in &a.rules {
-                const BUILTIN: &[&str] =
-                    &["server-down", "high-cpu", "disk-space-low", "high-memory", "certificate-expiry", "backup-stale"];
+                const BUILTIN: &[&str] = &[
+                    "server-down",
+                    "high-cpu",
+                    "disk-space-low",
+                    "high-memory",
+                    "certificate-expiry",
+                    "backup-stale",
+                    "probe-failed",
+                ];
                 match (&r.rule, &r.name, &r.expr) {
                     (Some(rule), _, _) if !BUILTIN.contains(&rule.value.as_str()) => {
                         unknown(out, rule.span, "built-in alert rule", &rule.value, BUILTIN.to_vec());

@@ -68,7 +68,8 @@ fn repository_endpoint(url: &str) -> Option<(String, u16)> {
 }
 
 /// Which machine a host name or address of a rendered URL is: a machine's address, a machine's
-/// or service's name, or an exposed name (then the proxy's machine, which the name resolves to).
+/// or service's name, an exposed name (then the proxy's machine, which the name resolves to), or
+/// a name of `dns.records`.
 struct Resolver<'m> {
     model: &'m Model,
     by_address: BTreeMap<IpAddr, String>,
@@ -105,7 +106,9 @@ impl<'m> Resolver<'m> {
         if m.routes.iter().any(|r| r.fqdn == host) {
             return m.ingress.proxy.as_ref().and_then(|p| m.services.get(p)).and_then(placed).map(str::to_string);
         }
-        None
+        // A name the homelab's DNS answers (`dns.records`, such as a NAS's): the machine at
+        // that address, so a scrape of `nas.example.com:9633` opens the NAS's firewall too.
+        m.dns_records.iter().find(|r| r.name == host).and_then(|r| self.by_address.get(&r.address).cloned())
     }
 }
 
@@ -271,11 +274,28 @@ fn monitoring(resolver: &Resolver, f: &mut Flows) {
     let prometheus = role(m, &mon.prometheus).filter(|(_, s)| placed(s).is_some());
     if let Some((pname, _)) = prometheus {
         for job in &mon.scrape {
+            let origin = job.origin.as_deref().unwrap_or("monitoring");
+            // A probe job's targets are reached by the Blackbox exporter, which Prometheus asks;
+            // an ICMP probe's target (no port) needs no opening: every ruleset admits ping.
+            let (sources, reason) = match &job.probe {
+                Some(probe) => {
+                    let Some(exporter) = endpoint(&probe.exporter).and_then(|(h, p)| Some((resolver.machine(&h)?, p)))
+                    else {
+                        continue;
+                    };
+                    for src in f.sources_of(pname) {
+                        let reason = format!("{}: probes for Prometheus", job.job);
+                        f.add(src, &exporter.0, exporter.1, L4::Tcp, reason, origin);
+                    }
+                    (vec![FlowSource::Machine(exporter.0)], format!("{}: probed by the Blackbox exporter", job.job))
+                }
+                None => (f.sources_of(pname), format!("{}: metrics for Prometheus", job.job)),
+            };
             for t in &job.targets {
                 let Some((host, port)) = endpoint(t) else { continue };
                 let Some(machine) = resolver.machine(&host) else { continue };
-                for src in f.sources_of(pname) {
-                    f.add(src, &machine, port, L4::Tcp, format!("{}: metrics for Prometheus", job.job), "monitoring");
+                for src in &sources {
+                    f.add(src.clone(), &machine, port, L4::Tcp, reason.clone(), origin);
                 }
             }
         }

@@ -7,6 +7,7 @@ mod firewall;
 pub(crate) mod flows;
 pub mod ingress;
 mod monitoring;
+pub(crate) mod targets;
 
 use hearth_catalog::Catalog;
 use hearth_spec::Spec;
@@ -96,6 +97,7 @@ fn provenance(spec: &Spec, model: &mut Model) {
                 Some("blackbox-exporter") => "blackbox",
                 Some("postgres-exporter") => "postgres",
                 Some("redis-exporter") => "redis",
+                Some("mongodb-exporter") => "mongodb",
                 _ => continue,
             };
             if let Some(e) = m.exporters.iter().find(|e| e.value == exporter) {
@@ -106,6 +108,12 @@ fn provenance(spec: &Spec, model: &mut Model) {
     let mut add = |key: String, span: hearth_spec::Span| model.spans.entry(key).or_default().push(span);
     if let Some(w) = spec.monitoring.as_ref().and_then(|m| m.watcher.as_ref()) {
         add("monitoring/watcher".to_string(), w.span);
+    }
+    for e in spec.monitoring.iter().flat_map(|m| &m.scrape) {
+        add(format!("monitoring/scrape/{}", e.job.value), e.span);
+    }
+    for p in spec.monitoring.iter().flat_map(|m| &m.probes) {
+        add(format!("monitoring/probes/{}", p.name.value), p.span);
     }
     for e in &spec.notifications.entries {
         add(format!("notification/{}", e.name), e.key_span.to(e.value.span));

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use hearth_spec::ast::{Agent, Form};
 
+use super::targets;
 use crate::model::{AlertRule, BlackboxProbe, Channel, HostKind, Model, Placement, ScrapeJob, Tls, Unscraped};
 
 /// A built-in rule's expression with its threshold, default duration, severity and summary.
@@ -42,6 +43,14 @@ fn builtin(rule: &str, threshold: Option<f64>) -> Option<(String, &'static str, 
             "1h",
             "warning",
             "Certificate for {{ $labels.instance }} expires soon",
+        ),
+        // The operator's own probes (`monitoring.probes`), not the routes' certificate probes:
+        // a route behind basic auth answers 401 to the Blackbox exporter and is not down.
+        "probe-failed" => (
+            "probe_success{job=~\"probe-.+\"} == 0".to_string(),
+            "5m",
+            "critical",
+            "Probe {{ $labels.job }} of {{ $labels.instance }} fails",
         ),
         // Without a threshold, each policy's own period plus slack (`backup_stale`).
         "backup-stale" => (
@@ -136,7 +145,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         targets.sort();
         targets.dedup();
         model.monitoring.node_exporter = machines;
-        model.monitoring.scrape.push(ScrapeJob { job: "node".into(), targets, path: "/metrics".into(), probe: None });
+        model.monitoring.scrape.push(ScrapeJob::derived("node", targets, "/metrics"));
     }
     let mut jobs = Vec::new();
     for (sname, s) in &model.services {
@@ -166,14 +175,14 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
             "blackbox-exporter" => "blackbox",
             "postgres-exporter" => "postgres",
             "redis-exporter" => "redis",
+            "mongodb-exporter" => "mongodb",
             _ => sname,
         };
-        jobs.push(ScrapeJob {
-            job: job.to_string(),
-            targets: vec![format!("{addr}:{port}")],
-            path: metrics.path.clone().unwrap_or_else(|| "/metrics".into()),
-            probe: None,
-        });
+        jobs.push(ScrapeJob::derived(
+            job,
+            vec![format!("{addr}:{port}")],
+            metrics.path.clone().unwrap_or_else(|| "/metrics".into()),
+        ));
     }
     // Services of one job (a node exporter the spec runs as a service, every cAdvisor) add
     // their targets to it instead of a second job of the same name.
@@ -192,6 +201,12 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     }
     if let Some(job) = https_probes(catalog, model) {
         model.monitoring.scrape.push(job);
+    }
+    // A name the derived jobs already hold is refused (E853): the first job keeps it.
+    for job in declared_jobs(spec, catalog, model) {
+        if !model.monitoring.scrape.iter().any(|j| j.job == job.job) {
+            model.monitoring.scrape.push(job);
+        }
     }
     for e in &spec.notifications.entries {
         let n = &e.value;
@@ -250,9 +265,7 @@ fn https_probes(catalog: &Catalog, model: &Model) -> Option<ScrapeJob> {
     if model.ingress.tls == Tls::None {
         return None;
     }
-    let (_, blackbox) = model.services.iter().find(|(_, s)| s.app.as_deref() == Some("blackbox-exporter"))?;
-    let port_name = catalog.get("blackbox-exporter")?.primary_port()?.0.to_string();
-    let exporter = format!("{}:{}", blackbox.address?, blackbox.port(&port_name)?.reachable);
+    let exporter = blackbox_exporter(catalog, model)?;
     let mut targets: Vec<String> = model.routes.iter().map(|r| format!("https://{}", r.fqdn)).collect();
     targets.sort();
     targets.dedup();
@@ -260,11 +273,48 @@ fn https_probes(catalog: &Catalog, model: &Model) -> Option<ScrapeJob> {
         return None;
     }
     Some(ScrapeJob {
-        job: "blackbox-https".into(),
-        targets,
-        path: "/probe".into(),
         probe: Some(BlackboxProbe { exporter, module: "http_2xx".into() }),
+        ..ScrapeJob::derived("blackbox-https", targets, "/probe")
     })
+}
+
+/// The Blackbox exporter's address, `address:port`: the one the probe jobs send their targets to.
+fn blackbox_exporter(catalog: &Catalog, model: &Model) -> Option<String> {
+    let (_, blackbox) = model.services.iter().find(|(_, s)| s.app.as_deref() == Some("blackbox-exporter"))?;
+    let port_name = catalog.get("blackbox-exporter")?.primary_port()?.0.to_string();
+    Some(format!("{}:{}", blackbox.address?, blackbox.port(&port_name)?.reachable))
+}
+
+/// The operator's own jobs: `monitoring.scrape` as written (spec names resolved to addresses),
+/// then one job per `monitoring.probes` entry (`probe-<name>`) through the Blackbox exporter.
+/// Entries the checks refuse (E851-E854) are left out rather than half-written.
+fn declared_jobs(spec: &Spec, catalog: &Catalog, model: &Model) -> Vec<ScrapeJob> {
+    let Some(m) = &spec.monitoring else { return Vec::new() };
+    let mut jobs = Vec::new();
+    for e in &m.scrape {
+        let targets = targets::scrape_targets(model, e);
+        if targets.len() != e.targets.len() || targets.is_empty() {
+            continue;
+        }
+        jobs.push(ScrapeJob {
+            interval: e.interval.map(|i| i.to_string()),
+            scheme: targets::scheme(e),
+            origin: Some(format!("monitoring/scrape/{}", e.job.value)),
+            ..ScrapeJob::derived(e.job.value.clone(), targets, e.path.clone().unwrap_or_else(|| "/metrics".into()))
+        });
+    }
+    let Some(exporter) = blackbox_exporter(catalog, model) else { return jobs };
+    for p in &m.probes {
+        let kinds = targets::probe_kinds(p);
+        let [(kind, value)] = kinds[..] else { continue };
+        let Some(target) = targets::probe_target(model, kind, &value.value) else { continue };
+        jobs.push(ScrapeJob {
+            probe: Some(BlackboxProbe { exporter: exporter.clone(), module: kind.module().into() }),
+            origin: Some(format!("monitoring/probes/{}", p.name.value)),
+            ..ScrapeJob::derived(targets::probe_job(&p.name.value), vec![target], "/probe")
+        });
+    }
+    jobs
 }
 
 /// How long a backup may be old before `backup-stale` fires: the policy's longest gap between

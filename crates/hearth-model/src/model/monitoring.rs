@@ -84,6 +84,31 @@ pub struct ScrapeJob {
     /// not endpoints Prometheus scrapes itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub probe: Option<BlackboxProbe>,
+    /// The job's own scrape interval (`monitoring.scrape`), when not the global one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    /// `https` when Prometheus scrapes the targets over TLS (`monitoring.scrape`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// The spec entry a job written by the operator comes from (`monitoring/scrape/<job>`,
+    /// `monitoring/probes/<name>`); derived jobs come from `monitoring`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+}
+
+impl ScrapeJob {
+    /// A job Hearth derives: every setting from `monitoring`.
+    pub fn derived(job: impl Into<String>, targets: Vec<String>, path: impl Into<String>) -> Self {
+        ScrapeJob {
+            job: job.into(),
+            targets,
+            path: path.into(),
+            probe: None,
+            interval: None,
+            scheme: None,
+            origin: None,
+        }
+    }
 }
 
 /// Where a probe job's probes run.

@@ -9,10 +9,11 @@
 //! - `blackbox`: one Blackbox exporter (`blackbox`) on Prometheus's machine, a container on a
 //!   Docker machine and Debian's package elsewhere, unless the spec runs a `blackbox-exporter`.
 //!
-//! - `postgres`, `redis`: an exporter beside every PostgreSQL or Redis server
+//! - `postgres`, `redis`, `mongodb`: an exporter beside every PostgreSQL, Redis or MongoDB server
 //!   (`<server>-exporter`, on the server's machine), which `uses` the server: its login, password
 //!   and firewall opening come from that relationship like any consumer's, with the catalog's
-//!   `monitor` wiring (a `pg_monitor` login on the maintenance database, no Redis DB of its own).
+//!   `monitor` wiring (a `pg_monitor` login on the maintenance database, a `clusterMonitor` login
+//!   in MongoDB's `admin`, no Redis DB of its own).
 //!   Servers on a cluster or a NixOS machine get none (the checks say so: W850).
 //!
 //! The node exporter is not a service: it is Debian's package on every managed machine
@@ -90,11 +91,12 @@ pub(crate) fn database_exporter(entry: &str) -> Option<&'static str> {
     match entry {
         "postgres" => Some("postgres-exporter"),
         "redis" => Some("redis-exporter"),
+        "mongodb" => Some("mongodb-exporter"),
         _ => None,
     }
 }
 
-/// The servers an entry of `monitoring.exporters` (`postgres`, `redis`) watches, with their
+/// The servers an entry of `monitoring.exporters` (`postgres`, `redis`, `mongodb`) watches, with their
 /// machine: the spec's services whose app provides that engine, on a guest or host that is not
 /// NixOS (Hearth's flake writes no database exporters yet; the checks say so, W850).
 pub(crate) fn database_servers<'s>(
@@ -106,6 +108,7 @@ pub(crate) fn database_servers<'s>(
     let kind = match entry {
         "postgres" => hearth_catalog::Provides::Postgres,
         "redis" => hearth_catalog::Provides::Redis,
+        "mongodb" => hearth_catalog::Provides::Mongodb,
         _ => return Vec::new(),
     };
     spec.services

@@ -10,18 +10,8 @@ impl<'a> HostConfig<'a> {
         let mon = &model.monitoring;
         self.sources.insert("monitoring".into());
         let port = s.port("http").map_or(9090, |p| p.reachable);
-        let scrape = N::List(
-            mon.scrape
-                .iter()
-                .map(|j| {
-                    N::attrs(vec![
-                        ("job_name", N::s(&j.job)),
-                        ("metrics_path", N::s(&j.path)),
-                        ("static_configs", N::List(vec![N::attrs(vec![("targets", N::strs(&j.targets))])])),
-                    ])
-                })
-                .collect(),
-        );
+        // The same jobs as `prometheus.yml`, probe relabelling and per-job settings included.
+        let scrape = N::List(mon.scrape.iter().map(|j| N::from_yaml(&crate::scrape::job(j))).collect());
         let mut entries = vec![
             ("enable", N::b(true)),
             ("port", N::num(port)),

@@ -4,6 +4,8 @@
 //! it reached the server (`pg_up 1`, `redis_up 1`). That proves the rendered login, password and
 //! `pg_monitor` grant are what the exporter needs.
 
+pub mod mongo;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};

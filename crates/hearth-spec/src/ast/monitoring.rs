@@ -25,12 +25,17 @@ spec_struct! {
         /// `hearth watch` as a service on one of the spec's machines.
         opt watcher: Watcher,
         opt agent: Agent,
-        /// Exporters: `node-exporter`, `cadvisor`, `blackbox`.
+        /// Exporters: `node-exporter`, `cadvisor`, `blackbox`, and `postgres`, `redis`, `mongodb` beside each such server.
         def exporters: Vec<Sp<String>>,
         opt retention: Duration,
         opt scrape_interval: Duration,
         /// Grafana dashboards to provision.
         def dashboards: Vec<String>,
+        /// Scrape jobs of endpoints that are not services of the spec (a NAS's SMART exporter,
+        /// a laptop's node exporter).
+        def scrape: Vec<ScrapeEntry>,
+        /// Blackbox exporter probes beyond the routes' certificates: HTTP, TCP and ICMP.
+        def probes: Vec<ProbeEntry>,
         opt alerts: Alerts,
         /// `hearth watch`'s settings for every service that gives no `watch:` of its own.
         opt watch: super::Watch,
@@ -48,6 +53,42 @@ spec_struct! {
         opt token: SecretRef,
         /// The networks and machines the firewall lets reach the page.
         def from: Vec<Sp<String>>,
+    }
+}
+
+spec_enum! {
+    /// How Prometheus connects to a scrape target.
+    pub enum ScrapeScheme { Http = "http", Https = "https" }
+}
+
+spec_struct! {
+    /// A Prometheus scrape job of endpoints the spec does not run as services.
+    pub struct ScrapeEntry {
+        /// The job's name (its `job` label).
+        req job: Sp<String>,
+        /// `HOST:PORT` each: a machine or service of the spec (its address), an address, or a
+        /// DNS name.
+        req targets: Vec<Sp<String>>,
+        /// The job's own scrape interval (default `monitoring.scrape_interval`).
+        opt interval: Duration,
+        /// Default `/metrics`.
+        opt path: String,
+        /// Default `http`.
+        opt scheme: ScrapeScheme,
+    }
+}
+
+spec_struct! {
+    /// A Blackbox exporter probe: exactly one of `http`, `tcp` and `icmp`.
+    pub struct ProbeEntry {
+        /// The probe's name; its job is `probe-<name>`.
+        req name: Sp<String>,
+        /// A URL that must answer 2xx.
+        opt http: Sp<String>,
+        /// `HOST:PORT` that must accept a TCP connection.
+        opt tcp: Sp<String>,
+        /// A host that must answer ping.
+        opt icmp: Sp<String>,
     }
 }
 
@@ -70,7 +111,7 @@ spec_struct! {
     @shorthand rule;
     /// A built-in rule (`rule:`) or a custom one (`name` + `expr`).
     pub struct AlertRule {
-        /// Built-in: `server-down`, `high-cpu`, `disk-space-low`, `high-memory`, `certificate-expiry`, `backup-stale`.
+        /// Built-in: `server-down`, `high-cpu`, `disk-space-low`, `high-memory`, `certificate-expiry`, `backup-stale`, `probe-failed`.
         opt rule: Sp<String>,
         opt name: Sp<String>,
         opt expr: String,
