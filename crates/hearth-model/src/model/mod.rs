@@ -105,6 +105,19 @@ pub struct Ingress {
     /// operator stores one user and its bcrypt hash (`proxy-basic-auth-user`/`-hash`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub basic_auth: Vec<BasicUser>,
+    /// `discover.docker`: the Docker machine whose exposed containers carry their routers as
+    /// labels, read by Traefik through the socket proxy service named here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discover: Option<Discovery>,
+}
+
+/// Traefik's Docker provider on a remote machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Discovery {
+    /// The Docker machine.
+    pub machine: String,
+    /// The `docker-socket-proxy` service on it that Traefik's provider connects to.
+    pub socket_proxy: String,
 }
 
 /// A basic-auth user; the proxies get its password's bcrypt hash, made when secrets are filled.

@@ -27,6 +27,17 @@ spec_struct! {
         opt rate_limit: RateLimit,
         /// The users of `auth: basic`: user name -> password (a secret reference).
         def basic_auth: NamedMap<Sp<SecretRef>>,
+        /// Where the proxy finds routes beside the ones Hearth writes (Traefik's Docker provider).
+        opt discover: Discover,
+    }
+}
+
+spec_struct! {
+    /// Route discovery: the proxy reads the routes of one Docker machine's containers from their
+    /// labels, through a read-only socket proxy on that machine.
+    pub struct Discover {
+        /// The Docker machine (guest or host) whose containers carry their routes as labels.
+        opt docker: Sp<String>,
     }
 }
 
