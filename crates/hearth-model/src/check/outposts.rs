@@ -56,7 +56,7 @@ pub(super) fn outposts(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
         let mut diag = Diagnostic::new(
             Code::LdapOutpostVersion,
             span,
-            format!("the LDAP outpost `{}` runs {mine}, but authentik `{server_name}` runs {theirs}", e.name),
+            format!("the LDAP outpost `{}` runs `{mine}`, but authentik `{server_name}` runs `{theirs}`", e.name),
         )
         .label("an outpost talks to its server's API, which changes between releases");
         diag = match &svc.version {
