@@ -14,6 +14,7 @@ pub fn write(model: &Model, out: &mut String) {
     out.push_str("## Ports and URLs\n\n");
     port_map(model, out);
     urls(model, out);
+    crate::access::write(model, out);
     forwards(model, out);
 }
 

@@ -3,6 +3,7 @@
 //! Each rule reads the spec (for spans) and the resolved model (for derived facts) and returns
 //! diagnostics; none stops the others, so one run reports everything. One module per concern.
 
+mod access;
 mod addresses;
 mod backups;
 mod budgets;
@@ -82,6 +83,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     watcher::watcher(spec, model, &mut out);
     discovery::discovery(spec, model, &mut out);
     outposts::outposts(spec, model, &mut out);
+    access::cloudflare_access(spec, &mut out);
     values::values(spec, model, &mut out);
     clashes::clashes(spec, &mut out);
     devices::devices(spec, model, &mut out);

@@ -613,6 +613,20 @@ pub struct Exposure {
     pub auth: Auth,
     /// What the proxy does on the way: allow-list, headers, rate limit, HTTPS to the service.
     pub middleware: Middleware,
+    /// Who Cloudflare Access admits to the name behind the tunnel.
+    pub cloudflare_access: Option<CloudflareAccess>,
+}
+
+/// A Cloudflare Access application's Allow policy for one name: set in the Cloudflare account
+/// (the docs list it for the operator), never by a file Hearth renders.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CloudflareAccess {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub email_domains: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// The proxy's handling of one route beyond access and auth, resolved from the exposure and the
@@ -722,6 +736,8 @@ pub struct Route {
     pub auth: Auth,
     #[serde(skip_serializing_if = "Middleware::is_empty")]
     pub middleware: Middleware,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudflare_access: Option<CloudflareAccess>,
 }
 
 #[derive(Debug, Clone, Serialize)]

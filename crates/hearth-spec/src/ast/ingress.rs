@@ -87,6 +87,19 @@ spec_struct! {
 }
 
 spec_struct! {
+    /// Who Cloudflare Access lets through to a name behind the tunnel: an Allow policy of the
+    /// name's Access application, which lives in the Cloudflare account.
+    pub struct CloudflareAccess {
+        /// E-mail addresses admitted.
+        def emails: Vec<Sp<String>>,
+        /// E-mail domains whose every address is admitted (`example.com`).
+        def email_domains: Vec<Sp<String>>,
+        /// Access groups of the account admitted, by name.
+        def groups: Vec<Sp<String>>,
+    }
+}
+
+spec_struct! {
     /// Certificates: ACME, an internal CA, or none.
     pub struct Tls {
         opt acme: Acme,
