@@ -1,5 +1,6 @@
 //! authentik's LDAP outpost (`app: authentik-ldap`): it serves the directory of one authentik
-//! server, so it must `uses:` that server (which gives it `AUTHENTIK_HOST`), and it speaks
+//! server, so it must `uses:` that server (which gives it `AUTHENTIK_HOST`) or name one outside
+//! the spec in `env: { AUTHENTIK_HOST: … }`, and it speaks
 //! authentik's internal API, which changes between releases, so its version should be the
 //! server's.
 
@@ -21,6 +22,10 @@ pub(super) fn outposts(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             .find(|u| model.services.get(&u.service).and_then(|s| s.app.as_deref()) == Some("authentik"))
             .and_then(|u| model.services.get(&u.service).map(|s| (u.service.as_str(), s)));
         let Some((server_name, server)) = server else {
+            // An authentik outside the spec, named by its URL (what `import compose` reads back).
+            if svc.env.is_declared("AUTHENTIK_HOST") {
+                continue;
+            }
             let servers: Vec<&str> = model
                 .services
                 .iter()
@@ -41,7 +46,7 @@ pub(super) fn outposts(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                     app.span,
                     format!("the LDAP outpost `{}` uses no authentik server", e.name),
                 )
-                .label("`AUTHENTIK_HOST` comes from the authentik service in `uses:`")
+                .label("`AUTHENTIK_HOST` comes from the authentik service in `uses:` or from `env:`")
                 .help(help),
             );
             continue;
