@@ -18,8 +18,11 @@ pub fn write(model: &Model, out: &mut String) {
          per name below, with an Allow policy including exactly these identities. A name without a policy \
          is reached by anyone, up to the service's own login.\n\n",
     );
-    let mut t = Table::new(&["Application domain", "Service", "Allow: e-mails", "Allow: e-mail domains", "Allow: groups"]);
-    let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.iter().map(|s| code(s)).collect::<Vec<_>>().join(", ") };
+    let mut t =
+        Table::new(&["Application domain", "Service", "Allow: e-mails", "Allow: e-mail domains", "Allow: groups"]);
+    let list = |v: &[String]| {
+        if v.is_empty() { "-".to_string() } else { v.iter().map(|s| code(s)).collect::<Vec<_>>().join(", ") }
+    };
     for r in tunnelled {
         let domain = match &r.path {
             Some(p) => format!("{}{p}", r.fqdn),

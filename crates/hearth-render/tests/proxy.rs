@@ -188,7 +188,8 @@ fn traefik_files_match_the_schemas() {
                 &format!("{name}: check-jsonschema {schema}"),
             );
             if kind == Kind::TraefikDynamic {
-                let compose: Vec<PathBuf> = common::of_kind(&files, Kind::Compose).iter().map(|f| dest(&dir, f)).collect();
+                let compose: Vec<PathBuf> =
+                    common::of_kind(&files, Kind::Compose).iter().map(|f| dest(&dir, f)).collect();
                 let labelled = label_routers(&yaml_to_json(&compose));
                 for j in &json {
                     dynamic_is_consistent(&name, &model, j, &labelled);
@@ -214,7 +215,9 @@ fn label_routers(compose: &[PathBuf]) -> serde_json::Map<String, serde_json::Val
                 let Some((router, field)) = rest.split_once('.') else { continue };
                 let v = v.as_str().unwrap();
                 let entry = out.entry(router.to_string()).or_insert_with(|| serde_json::json!({}));
-                let file = |n: &str| n.strip_suffix("@file").unwrap_or_else(|| panic!("{router}: {n} is not @file")).to_string();
+                let file = |n: &str| {
+                    n.strip_suffix("@file").unwrap_or_else(|| panic!("{router}: {n} is not @file")).to_string()
+                };
                 match field {
                     "rule" => entry["rule"] = v.into(),
                     "service" => entry["service"] = file(v).into(),
