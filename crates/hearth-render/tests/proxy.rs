@@ -476,3 +476,44 @@ fn snapshots() {
         insta::assert_snapshot!(format!("proxy-{}", name.replace('@', "-at-")), snapshot_of(model));
     }
 }
+
+/// `ingress.discover.docker` (seed 004's Traefik reading VM 3's Docker socket): Traefik's Docker
+/// provider points at the socket proxy, each exposure on that machine is a router in its
+/// container's labels and not in the file provider, and every other route stays in the file.
+#[test]
+fn discovered_routers_are_container_labels() {
+    let model = common::examples().into_iter().find(|(n, _)| n == "ryzen-tiered-lxc-platform").expect("example").1;
+    let files = common::render(&model);
+    let content = |machine: &str, path: &str| {
+        files
+            .iter()
+            .find(|f| f.machine == machine && f.path == path)
+            .unwrap_or_else(|| panic!("{machine}:{path}"))
+            .content
+            .clone()
+    };
+    let traefik = content("lxc1-traefik", "/etc/traefik/traefik.yml");
+    assert!(
+        traefik.contains("  docker:\n    endpoint: \"tcp://10.0.40.10:2375\"\n    exposedByDefault: false\n"),
+        "{traefik}"
+    );
+    let dynamic = content("lxc1-traefik", "/etc/traefik/dynamic/hearth.yml");
+    let media = content("vm3-docker", "/opt/hearth/stacks/media/compose.yaml");
+    let check = |router: &str, labelled: bool| {
+        let in_file = dynamic.contains(&format!("\n    {router}:\n      rule:"));
+        let label = format!("traefik.http.routers.{router}.service: {router}@file");
+        assert_eq!(in_file, !labelled, "{router} in the file provider:\n{dynamic}");
+        assert!(dynamic.contains(&format!("\n    {router}:\n      loadBalancer:")), "{router}'s service:\n{dynamic}");
+        if labelled {
+            assert!(media.contains(&label), "{router}'s labels:\n{media}");
+        }
+    };
+    check("plex-onurx-com", true);
+    check("overseerr-onurx-com", true);
+    // AdGuard runs on LXC 2, not on the discovered machine.
+    check("adguard-onurx-com", false);
+    let infra = content("vm3-docker", "/opt/hearth/stacks/infrastructure/compose.yaml");
+    for line in ["CONTAINERS: \"1\"", "POST: \"0\"", "/var/run/docker.sock:/var/run/docker.sock:ro"] {
+        assert!(infra.contains(line), "{line}:\n{infra}");
+    }
+}
