@@ -19,7 +19,8 @@ spec_enum! {
     pub enum Provides {
         Postgres = "postgres", Mysql = "mysql", Redis = "redis", Mongodb = "mongodb", S3 = "s3",
         Proxy = "proxy", Dns = "dns", Sso = "sso", Vpn = "vpn", Tunnel = "tunnel", Metrics = "metrics",
-        Logs = "logs", Alerts = "alerts", Smtp = "smtp", VpnGateway = "vpn-gateway",
+        Logs = "logs", Alerts = "alerts", Smtp = "smtp", VpnGateway = "vpn-gateway", Ldap = "ldap",
+        DockerApi = "docker-api",
     }
 }
 
@@ -27,6 +28,12 @@ impl Provides {
     /// Whether this is a database whose port must only be open to its consumers.
     pub fn is_database(self) -> bool {
         matches!(self, Provides::Postgres | Provides::Mysql | Provides::Redis | Provides::Mongodb | Provides::S3)
+    }
+
+    /// Whether the port must only be open to the machines that connect to it: a database's, a
+    /// directory's (LDAP binds carry passwords) and a Docker API's (it lists every container).
+    pub fn only_to_clients(self) -> bool {
+        self.is_database() || matches!(self, Provides::Ldap | Provides::DockerApi)
     }
 }
 

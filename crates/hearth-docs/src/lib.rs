@@ -13,6 +13,7 @@
 mod machines;
 mod md;
 
+pub mod access;
 pub mod backups;
 pub mod data;
 pub mod diagram;

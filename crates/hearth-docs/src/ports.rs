@@ -14,6 +14,7 @@ pub fn write(model: &Model, out: &mut String) {
     out.push_str("## Ports and URLs\n\n");
     port_map(model, out);
     urls(model, out);
+    crate::access::write(model, out);
     forwards(model, out);
 }
 
@@ -133,6 +134,16 @@ fn urls(model: &Model, out: &mut String) {
     let scheme = if model.ingress.tls == Tls::None { "http" } else { "https" };
     let proxy = model.ingress.proxy.as_deref().unwrap_or("-");
     out.push_str(&format!("Served by the proxy `{proxy}`; TLS: {}.\n\n", tls(&model.ingress.tls)));
+    if let Some(d) = &model.ingress.discover {
+        let port = model.services.get(&d.socket_proxy).and_then(|s| s.ports.first()).and_then(|p| p.host);
+        out.push_str(&format!(
+            "The proxy discovers the containers of `{}` through `{}`{} (read-only, open to the proxy's machine only): \
+             the routers of that machine's Docker services are labels on their containers, present while they run.\n\n",
+            d.machine,
+            d.socket_proxy,
+            port.map(|p| format!(" on port {p}")).unwrap_or_default()
+        ));
+    }
     let middleware = model.routes.iter().any(|r| !r.middleware.is_empty());
     let mut heads = vec!["URL", "Service", "Upstream (machine:port)", "Access", "Auth"];
     if middleware {

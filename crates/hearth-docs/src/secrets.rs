@@ -116,6 +116,9 @@ pub fn write(model: &Model, out: &mut String) {
                 Some(var) => format!("environment `{var}`"),
                 None => format!("1Password `{src}`"),
             }
+        } else if model.external_secrets.iter().any(|e| &e.name == name) {
+            // A credential made outside the homelab (a tunnel's or an outpost's token).
+            format!("the operator: `hearth secrets set {name}`")
         } else if let Some(len) = generated.get(name.as_str()) {
             format!("generated ({len} characters)")
         } else if name.starts_with("env:") {

@@ -191,10 +191,16 @@ fn render_stack(cx: &Context, on: &Machine, members: &[&str], out: &mut Output) 
     let daemon = cx.model.docker.get(on.name);
     let mut sources: BTreeSet<String> = BTreeSet::new();
     let mut containers: Vec<Container> = Vec::new();
+    // The routers of `ingress.discover.docker`'s services, which Traefik reads from labels.
+    let mut routers = crate::traefik_routers::labels(cx);
     for &name in members {
         let Some(s) = on.placed.get(name) else { continue };
         sources.insert(format!("service/{name}"));
-        let Some(main) = service_container(on, name, s, &mut sources) else { continue };
+        let Some(mut main) = service_container(on, name, s, &mut sources) else { continue };
+        if let Some(labels) = routers.remove(name) {
+            sources.insert("ingress".to_string());
+            main.labels.extend(labels);
+        }
         for c in &s.companions {
             containers.push(companion_container(on, name, s, &main, c));
         }

@@ -18,6 +18,7 @@ mod secrets;
 mod shell;
 mod sites;
 mod systemd;
+mod traefik_routers;
 
 pub mod adguard;
 pub mod agents;

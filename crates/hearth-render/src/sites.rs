@@ -245,6 +245,8 @@ pub(crate) struct Location {
     /// `None`: the whole name.
     pub(crate) path: Option<String>,
     pub(crate) upstreams: Vec<String>,
+    /// The services exposed here, in name order (several when exposures share a name and path).
+    pub(crate) services: Vec<String>,
     pub(crate) auth: Auth,
     /// `None`: reachable from anywhere.
     pub(crate) allow: Option<Allow>,
@@ -376,6 +378,9 @@ pub(crate) fn sites(cx: &Context, proxy: &Proxy) -> Vec<Site> {
         let mut locations = Vec::new();
         for (path, routes) in paths {
             let mut upstreams: Vec<String> = Vec::new();
+            let mut services: Vec<String> = routes.iter().map(|r| r.service.clone()).collect();
+            services.sort();
+            services.dedup();
             for r in &routes {
                 for u in &r.upstreams {
                     if !upstreams.contains(u) {
@@ -421,6 +426,7 @@ pub(crate) fn sites(cx: &Context, proxy: &Proxy) -> Vec<Site> {
                 key,
                 path: path.map(str::to_string),
                 upstreams,
+                services,
                 auth,
                 allow,
                 health,

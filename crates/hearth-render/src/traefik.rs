@@ -35,8 +35,7 @@ use crate::{Context, Kind, Output};
 use crate::sites::{self, Location, Proxy, Site, SsoKind};
 use crate::yaml::quoted as q;
 
-/// The catalog's name for the ACME resolver in routers; any name works, this one says what it is.
-const RESOLVER: &str = "letsencrypt";
+use crate::traefik_routers::{self, RESOLVER};
 
 /// The transport of upstreams that speak HTTPS themselves (Portainer's 9443): they are reached by
 /// address, with a self-signed certificate for no name Traefik could verify, so the connection
@@ -156,6 +155,11 @@ fn static_config(cx: &Context, proxy: &Proxy) -> String {
         let _ = writeln!(y, "metrics:\n  prometheus:\n    entryPoint: {entry}");
     }
     y.push_str("providers:\n  file:\n    directory: /etc/traefik/dynamic\n    watch: true\n");
+    if let Some(endpoint) = docker_endpoint(cx) {
+        // The discovered machine's socket proxy: read-only, and only containers labelled
+        // `traefik.enable=true` become routers.
+        let _ = writeln!(y, "  docker:\n    endpoint: {}\n    exposedByDefault: false", q(&endpoint));
+    }
     if let Tls::Acme { email, challenge, provider, server, .. } = tls {
         let _ = writeln!(y, "certificatesResolvers:\n  {RESOLVER}:\n    acme:\n      email: {}", q(email));
         let _ = writeln!(y, "      storage: {}", q(&proxy.acme_storage()));
@@ -173,6 +177,16 @@ fn static_config(cx: &Context, proxy: &Proxy) -> String {
     y
 }
 
+/// The Docker API Traefik's Docker provider reads: the socket proxy of `discover.docker` at its
+/// published address and port.
+fn docker_endpoint(cx: &Context) -> Option<String> {
+    let d = cx.model.ingress.discover.as_ref()?;
+    let sp = cx.model.services.get(&d.socket_proxy)?;
+    let port = sp.ports.first().and_then(|p| p.host)?;
+    let host = sp.address.map_or_else(|| d.machine.clone(), |a| a.to_string());
+    Some(format!("tcp://{host}:{port}"))
+}
+
 fn dynamic_config(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
     let tls = &cx.model.ingress.tls;
     let entry = if *tls == Tls::None { "web" } else { "websecure" };
@@ -186,37 +200,18 @@ fn dynamic_config(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
         }
         for l in &s.locations {
             let name = &l.key;
-            let mut middlewares: Vec<String> = Vec::new();
-            if let Some(allow) = &l.allow {
-                middlewares.push(allow.name.clone());
+            // A discovered service's container carries its router as labels (`traefik_routers`).
+            if traefik_routers::discovered(cx, l).is_none() {
+                let r = traefik_routers::router(cx, s, l, &sso);
+                let _ = writeln!(routers, "    {name}:");
+                let _ = writeln!(routers, "      rule: {}", q(&r.rule));
+                let _ = writeln!(routers, "      entryPoints: [{}]", r.entry);
+                let _ = writeln!(routers, "      service: {name}");
+                if !r.middlewares.is_empty() {
+                    let _ = writeln!(routers, "      middlewares: [{}]", r.middlewares.join(", "));
+                }
+                router_tls(&mut routers, tls);
             }
-            if let Some(rate) = &l.rate {
-                middlewares.push(rate.name.clone());
-            }
-            match l.auth {
-                Auth::None => {}
-                Auth::Basic => middlewares.push("basic-auth".into()),
-                Auth::Sso => middlewares.push(match sso {
-                    SsoKind::Authentik { .. } | SsoKind::Authelia { .. } => "sso".into(),
-                    SsoKind::Missing => "deny".into(),
-                }),
-            }
-            if let Some(headers) = &l.headers {
-                middlewares.push(headers.name.clone());
-            }
-            // Traefik ranks routers by rule length, so a path prefix wins over the bare name.
-            let rule = match &l.path {
-                Some(p) => format!("Host(`{}`) && PathPrefix(`{p}`)", s.fqdn),
-                None => format!("Host(`{}`)", s.fqdn),
-            };
-            let _ = writeln!(routers, "    {name}:");
-            let _ = writeln!(routers, "      rule: {}", q(&rule));
-            let _ = writeln!(routers, "      entryPoints: [{entry}]");
-            let _ = writeln!(routers, "      service: {name}");
-            if !middlewares.is_empty() {
-                let _ = writeln!(routers, "      middlewares: [{}]", middlewares.join(", "));
-            }
-            router_tls(&mut routers, tls);
 
             let _ = writeln!(services, "    {name}:\n      loadBalancer:\n        servers:");
             for u in &l.upstreams {
@@ -333,8 +328,11 @@ fn dynamic_config(cx: &Context, proxy: &Proxy, sites: &[Site]) -> String {
         y.push_str("http: {}\n");
         return y;
     }
-    y.push_str("http:\n  routers:\n");
-    y.push_str(&routers);
+    y.push_str("http:\n");
+    if !routers.is_empty() {
+        y.push_str("  routers:\n");
+        y.push_str(&routers);
+    }
     y.push_str("  services:\n");
     y.push_str(&services);
     if !middlewares.is_empty() {

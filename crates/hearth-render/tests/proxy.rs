@@ -188,8 +188,11 @@ fn traefik_files_match_the_schemas() {
                 &format!("{name}: check-jsonschema {schema}"),
             );
             if kind == Kind::TraefikDynamic {
+                let compose: Vec<PathBuf> =
+                    common::of_kind(&files, Kind::Compose).iter().map(|f| dest(&dir, f)).collect();
+                let labelled = label_routers(&yaml_to_json(&compose));
                 for j in &json {
-                    dynamic_is_consistent(&name, &model, j);
+                    dynamic_is_consistent(&name, &model, j, &labelled);
                 }
             }
             checked += paths.len();
@@ -199,14 +202,49 @@ fn traefik_files_match_the_schemas() {
     assert!(checked > 0);
 }
 
+/// The routers that compose files carry as Traefik labels (`ingress.discover.docker`), as the
+/// file provider would state them: `{rule, service, middlewares}` with the `@file` suffixes
+/// dropped, since they must name what the file provider defines.
+fn label_routers(compose: &[PathBuf]) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    for path in compose {
+        let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        for svc in doc["services"].as_object().into_iter().flat_map(|m| m.values()) {
+            for (k, v) in svc["labels"].as_object().into_iter().flatten() {
+                let Some(rest) = k.strip_prefix("traefik.http.routers.") else { continue };
+                let Some((router, field)) = rest.split_once('.') else { continue };
+                let v = v.as_str().unwrap();
+                let entry = out.entry(router.to_string()).or_insert_with(|| serde_json::json!({}));
+                let file = |n: &str| {
+                    n.strip_suffix("@file").unwrap_or_else(|| panic!("{router}: {n} is not @file")).to_string()
+                };
+                match field {
+                    "rule" => entry["rule"] = v.into(),
+                    "service" => entry["service"] = file(v).into(),
+                    "middlewares" => entry["middlewares"] = v.split(',').map(file).collect::<Vec<_>>().into(),
+                    _ => {}
+                }
+            }
+        }
+    }
+    out
+}
+
 /// What the schema cannot see: every router's service and middlewares exist, and every exposed
-/// name has a router.
-fn dynamic_is_consistent(name: &str, model: &Model, json: &Path) {
+/// name has a router (in the file, or as labels on a discovered container).
+fn dynamic_is_consistent(
+    name: &str,
+    model: &Model,
+    json: &Path,
+    labelled: &serde_json::Map<String, serde_json::Value>,
+) {
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap();
     let http = &doc["http"];
-    let routers = http["routers"].as_object().expect("routers");
+    let mut routers = http["routers"].as_object().cloned().unwrap_or_default();
+    routers.extend(labelled.clone());
+    assert!(!routers.is_empty(), "{name}: no routers");
     let mut hosts = BTreeSet::new();
-    for (r, router) in routers {
+    for (r, router) in &routers {
         let service = router["service"].as_str().unwrap();
         assert!(http["services"].get(service).is_some(), "{name}: router {r} -> missing service {service}");
         for m in router["middlewares"].as_array().into_iter().flatten() {
@@ -436,5 +474,46 @@ fn snapshots() {
     ] {
         let model = &cases.iter().find(|(n, _)| n == name).expect(name).1;
         insta::assert_snapshot!(format!("proxy-{}", name.replace('@', "-at-")), snapshot_of(model));
+    }
+}
+
+/// `ingress.discover.docker` (seed 004's Traefik reading VM 3's Docker socket): Traefik's Docker
+/// provider points at the socket proxy, each exposure on that machine is a router in its
+/// container's labels and not in the file provider, and every other route stays in the file.
+#[test]
+fn discovered_routers_are_container_labels() {
+    let model = common::examples().into_iter().find(|(n, _)| n == "ryzen-tiered-lxc-platform").expect("example").1;
+    let files = common::render(&model);
+    let content = |machine: &str, path: &str| {
+        files
+            .iter()
+            .find(|f| f.machine == machine && f.path == path)
+            .unwrap_or_else(|| panic!("{machine}:{path}"))
+            .content
+            .clone()
+    };
+    let traefik = content("lxc1-traefik", "/etc/traefik/traefik.yml");
+    assert!(
+        traefik.contains("  docker:\n    endpoint: \"tcp://10.0.40.10:2375\"\n    exposedByDefault: false\n"),
+        "{traefik}"
+    );
+    let dynamic = content("lxc1-traefik", "/etc/traefik/dynamic/hearth.yml");
+    let media = content("vm3-docker", "/opt/hearth/stacks/media/compose.yaml");
+    let check = |router: &str, labelled: bool| {
+        let in_file = dynamic.contains(&format!("\n    {router}:\n      rule:"));
+        let label = format!("traefik.http.routers.{router}.service: {router}@file");
+        assert_eq!(in_file, !labelled, "{router} in the file provider:\n{dynamic}");
+        assert!(dynamic.contains(&format!("\n    {router}:\n      loadBalancer:")), "{router}'s service:\n{dynamic}");
+        if labelled {
+            assert!(media.contains(&label), "{router}'s labels:\n{media}");
+        }
+    };
+    check("plex-onurx-com", true);
+    check("overseerr-onurx-com", true);
+    // AdGuard runs on LXC 2, not on the discovered machine.
+    check("adguard-onurx-com", false);
+    let infra = content("vm3-docker", "/opt/hearth/stacks/infrastructure/compose.yaml");
+    for line in ["CONTAINERS: \"1\"", "POST: \"0\"", "/var/run/docker.sock:/var/run/docker.sock:ro"] {
+        assert!(infra.contains(line), "{line}:\n{infra}");
     }
 }

@@ -171,6 +171,12 @@ codes! {
     UsbOnLxc = "E834", "usb-on-lxc", Error;
     UnknownDevice = "E835", "unknown-device", Error;
     TooManyDisks = "E836", "too-many-disks", Error;
+    LdapOutpostWithoutAuthentik = "E837", "ldap-outpost-without-authentik", Error;
+    DiscoveryMachineUnfit = "E838", "discovery-machine-unfit", Error;
+    DiscoveryProxyNotTraefik = "E839", "discovery-proxy-not-traefik", Error;
+    LdapOutpostVersion = "W837", "ldap-outpost-version", Warning;
+    CloudflareAccessOffTunnel = "E847", "cloudflare-access-off-tunnel", Error;
+    CloudflareAccessAdmitsNobody = "E848", "cloudflare-access-admits-nobody", Error;
     DiskByKernelName = "W830", "disk-by-kernel-name", Warning;
     HostDiskWithoutId = "W831", "host-disk-without-id", Warning;
     WatcherUnknownMachine = "E785", "watcher-unknown-machine", Error;

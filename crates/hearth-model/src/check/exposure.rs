@@ -64,7 +64,9 @@ pub(super) fn exposure(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnostic>
                         .help("configure `ingress: { tls: { acme: { email: ... } } }`, or make the exposure `access: internal` or `tunnel`"),
                 );
             }
-            if matches!(access, Access::Public | Access::Tunnel) && ex.auth.is_none() {
+            // Cloudflare Access in front of a tunnel's name is an identity check of its own.
+            let identity = access == Access::Tunnel && ex.cloudflare_access.is_some();
+            if matches!(access, Access::Public | Access::Tunnel) && ex.auth.is_none() && !identity {
                 let has_own =
                     e.value.app.as_ref().and_then(|a| catalog.get(&a.value)).is_some_and(|a| a.provides(Provides::Sso));
                 if !has_own {

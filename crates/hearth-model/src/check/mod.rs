@@ -3,6 +3,7 @@
 //! Each rule reads the spec (for spans) and the resolved model (for derived facts) and returns
 //! diagnostics; none stops the others, so one run reports everything. One module per concern.
 
+mod access;
 mod addresses;
 mod backups;
 mod budgets;
@@ -12,6 +13,7 @@ mod clusters;
 mod conflicts;
 mod cycles;
 mod devices;
+mod discovery;
 mod docker;
 mod expected;
 mod exposure;
@@ -23,6 +25,7 @@ mod kinds;
 mod middleware;
 mod monitoring;
 mod names;
+mod outposts;
 pub mod plans;
 mod references;
 mod runtimes;
@@ -82,6 +85,9 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     monitoring::monitoring(spec, catalog, model, &mut out);
     scrape::scrape(spec, model, &mut out);
     watcher::watcher(spec, model, &mut out);
+    discovery::discovery(spec, model, &mut out);
+    outposts::outposts(spec, model, &mut out);
+    access::cloudflare_access(spec, &mut out);
     values::values(spec, model, &mut out);
     clashes::clashes(spec, &mut out);
     devices::devices(spec, model, &mut out);

@@ -132,7 +132,7 @@ pub fn derive(catalog: &Catalog, model: &mut Model) {
             let serves_shares = model.shares.values().any(|sh| sh.service.as_deref() == Some(name) && sh.port == port);
             let closed = metrics
                 || serves_shares
-                || provides.iter().any(|k| k.is_database())
+                || provides.iter().any(|k| k.only_to_clients())
                 || exposed_ports.contains(&(name.as_str(), port))
                 || (provides.contains(&Provides::Dns) && port == 53);
             for machine in s.machines().into_iter().filter(|m| machines.contains(*m)) {

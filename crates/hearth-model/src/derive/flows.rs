@@ -388,6 +388,17 @@ fn ingress(resolver: &Resolver, f: &mut Flows) {
             f.add(src.clone(), machine, port, L4::Tcp, format!("{}: forward auth for the proxy", sso.0), "ingress");
         }
     }
+    // Traefik's Docker provider reads the discovered machine's containers through its socket
+    // proxy, whose port is opened to the proxy's machines and nothing else.
+    if let Some(d) = &m.ingress.discover
+        && let Some(sp) = m.services.get(&d.socket_proxy)
+        && let (Some(machine), Some(port)) = (placed(sp), sp.ports.first().and_then(|p| p.host))
+    {
+        for src in &proxies {
+            let reason = format!("{}: Docker API for {proxy}'s discovery", d.socket_proxy);
+            f.add(src.clone(), machine, port, L4::Tcp, reason, "ingress");
+        }
+    }
     // The tunnel reaches the proxy on its HTTPS port, or its HTTP port without TLS.
     if let Some(tunnel) = &m.ingress.tunnel
         && let Some(p) = m.services.get(&proxy)

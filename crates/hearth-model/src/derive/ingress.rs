@@ -4,7 +4,7 @@ use hearth_catalog::Catalog;
 use hearth_spec::Spec;
 use hearth_spec::ast::{Challenge, L4};
 
-use crate::model::{BasicUser, Dns, Forward, Ingress, Model, Tls};
+use crate::model::{BasicUser, Discovery, Dns, Forward, Ingress, Model, Tls};
 
 /// The secret holding the basic-auth user name for `auth: basic` exposures.
 pub const BASIC_AUTH_USER: &str = "proxy-basic-auth-user";
@@ -76,6 +76,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                 .iter()
                 .map(|e| BasicUser { name: e.name.clone(), password: super::reference(spec, &e.value.value) })
                 .collect(),
+            discover: discovery(spec, model),
         };
     }
     let server = spec.dns.as_ref().and_then(|d| d.server.as_ref()).map(|s| s.value.clone());
@@ -100,6 +101,16 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
             });
         }
     }
+}
+
+/// The machine of `discover.docker` and its socket proxy, when both exist (the checks report
+/// what is missing).
+fn discovery(spec: &Spec, model: &Model) -> Option<Discovery> {
+    let machine = spec.ingress.as_ref()?.discover.as_ref()?.docker.as_ref()?.value.clone();
+    let socket_proxy = crate::resolve::socket_proxy_of(spec, &machine)
+        .map_or_else(|| crate::resolve::socket_proxy_name(&machine), str::to_string);
+    model.services.get(&socket_proxy).filter(|s| s.on.name() == machine)?;
+    Some(Discovery { machine, socket_proxy })
 }
 
 /// The source ranges an `allow:` entry stands for: a network's CIDR, the CIDRs of a zone's

@@ -105,6 +105,13 @@ fn provenance(spec: &Spec, model: &mut Model) {
             }
         }
     }
+    // The socket proxy `ingress.discover.docker` adds (`resolve/discovery.rs`) comes from it.
+    if let Some(d) = spec.ingress.as_ref().and_then(|i| i.discover.as_ref()).and_then(|d| d.docker.as_ref())
+        && let Some(sp) = model.ingress.discover.as_ref().map(|x| x.socket_proxy.clone())
+        && !spec.services.is_declared(&sp)
+    {
+        model.spans.entry(format!("service/{sp}")).or_default().push(d.span);
+    }
     let mut add = |key: String, span: hearth_spec::Span| model.spans.entry(key).or_default().push(span);
     if let Some(w) = spec.monitoring.as_ref().and_then(|m| m.watcher.as_ref()) {
         add("monitoring/watcher".to_string(), w.span);

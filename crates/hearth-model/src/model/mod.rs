@@ -105,6 +105,19 @@ pub struct Ingress {
     /// operator stores one user and its bcrypt hash (`proxy-basic-auth-user`/`-hash`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub basic_auth: Vec<BasicUser>,
+    /// `discover.docker`: the Docker machine whose exposed containers carry their routers as
+    /// labels, read by Traefik through the socket proxy service named here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discover: Option<Discovery>,
+}
+
+/// Traefik's Docker provider on a remote machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Discovery {
+    /// The Docker machine.
+    pub machine: String,
+    /// The `docker-socket-proxy` service on it that Traefik's provider connects to.
+    pub socket_proxy: String,
 }
 
 /// A basic-auth user; the proxies get its password's bcrypt hash, made when secrets are filled.
@@ -632,6 +645,20 @@ pub struct Exposure {
     pub auth: Auth,
     /// What the proxy does on the way: allow-list, headers, rate limit, HTTPS to the service.
     pub middleware: Middleware,
+    /// Who Cloudflare Access admits to the name behind the tunnel.
+    pub cloudflare_access: Option<CloudflareAccess>,
+}
+
+/// A Cloudflare Access application's Allow policy for one name: set in the Cloudflare account
+/// (the docs list it for the operator), never by a file Hearth renders.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CloudflareAccess {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emails: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub email_domains: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// The proxy's handling of one route beyond access and auth, resolved from the exposure and the
@@ -741,6 +768,8 @@ pub struct Route {
     pub auth: Auth,
     #[serde(skip_serializing_if = "Middleware::is_empty")]
     pub middleware: Middleware,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cloudflare_access: Option<CloudflareAccess>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -121,7 +121,7 @@ pub(crate) fn database_servers<'s>(
 }
 
 /// A spec service `{ app, on, uses: [uses] }`, as if written at `span`.
-fn synthesize(app: &str, on: &str, uses: Option<&str>, span: Span) -> Option<ast::Service> {
+pub(super) fn synthesize(app: &str, on: &str, uses: Option<&str>, span: Span) -> Option<ast::Service> {
     let mut text = format!("app: {}\non: {}\n", json(app), json(on));
     if let Some(u) = uses {
         text.push_str(&format!("uses: [{}]\n", json(u)));

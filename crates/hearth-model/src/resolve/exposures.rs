@@ -5,7 +5,7 @@ use hearth_spec::ast::{self, Access, Auth};
 use hearth_spec::{Code, Diagnostic};
 
 use super::Resolver;
-use crate::model::{Exposure, Model, Port};
+use crate::model::{CloudflareAccess, Exposure, Model, Port};
 
 impl Resolver<'_> {
     /// The exposures of service `name`: its `expose:` entries with their fully qualified names
@@ -55,6 +55,14 @@ impl Resolver<'_> {
                 access: ex.access.as_ref().map_or(Access::Internal, |a| a.value),
                 auth: ex.auth.as_ref().map_or(Auth::None, |a| a.value),
                 middleware: crate::derive::ingress::middleware(self.spec, model, ex),
+                cloudflare_access: ex.cloudflare_access.as_ref().map(|c| {
+                    let values = |v: &[hearth_spec::Sp<String>]| v.iter().map(|e| e.value.clone()).collect();
+                    CloudflareAccess {
+                        emails: values(&c.emails),
+                        email_domains: values(&c.email_domains),
+                        groups: values(&c.groups),
+                    }
+                }),
             });
         }
         exposes

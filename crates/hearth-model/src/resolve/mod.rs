@@ -10,6 +10,7 @@
 mod addresses;
 mod companions;
 mod connections;
+mod discovery;
 mod docker;
 mod exporters;
 mod exposures;
@@ -39,6 +40,7 @@ use ports::Claim;
 use redis::RedisState;
 
 pub use connections::sql_ident;
+pub(crate) use discovery::{default_name as socket_proxy_name, socket_proxy_of};
 pub use services::replace_tag;
 
 /// Everything resolution produced.

@@ -120,6 +120,7 @@ impl Resolver<'_> {
                     access: x.access,
                     auth: x.auth,
                     middleware: x.middleware.clone(),
+                    cloudflare_access: x.cloudflare_access.clone(),
                 });
                 if let Some(addr) = proxy_addr {
                     answers.entry(x.fqdn.clone()).or_insert(addr);

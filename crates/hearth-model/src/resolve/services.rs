@@ -39,7 +39,9 @@ impl Resolver<'_> {
     pub(super) fn services(&mut self, model: &mut Model) {
         let spec = self.spec;
         // The exporters Hearth adds run as services too (`exporters.rs`).
-        let exporters = self.exporter_services(model);
+        let mut exporters = self.exporter_services(model);
+        // So does the socket proxy of `ingress.discover` (`discovery.rs`).
+        exporters.extend(self.discovery_services(model));
         let all = || {
             spec.services
                 .entries

@@ -27,6 +27,17 @@ spec_struct! {
         opt rate_limit: RateLimit,
         /// The users of `auth: basic`: user name -> password (a secret reference).
         def basic_auth: NamedMap<Sp<SecretRef>>,
+        /// Where the proxy finds routes beside the ones Hearth writes (Traefik's Docker provider).
+        opt discover: Discover,
+    }
+}
+
+spec_struct! {
+    /// Route discovery: the proxy reads the routes of one Docker machine's containers from their
+    /// labels, through a read-only socket proxy on that machine.
+    pub struct Discover {
+        /// The Docker machine (guest or host) whose containers carry their routes as labels.
+        opt docker: Sp<String>,
     }
 }
 
@@ -72,6 +83,19 @@ spec_struct! {
         opt ca: Sp<String>,
         /// The name the certificate is checked against (default: the address).
         opt server_name: Sp<String>,
+    }
+}
+
+spec_struct! {
+    /// Who Cloudflare Access lets through to a name behind the tunnel: an Allow policy of the
+    /// name's Access application, which lives in the Cloudflare account.
+    pub struct CloudflareAccess {
+        /// E-mail addresses admitted.
+        def emails: Vec<Sp<String>>,
+        /// E-mail domains whose every address is admitted (`example.com`).
+        def email_domains: Vec<Sp<String>>,
+        /// Access groups of the account admitted, by name.
+        def groups: Vec<Sp<String>>,
     }
 }
 

@@ -180,6 +180,8 @@ spec_struct! {
         opt rate_limit: super::RateLimit,
         /// HTTPS to the service, and how its certificate is checked.
         opt backend: super::Backend,
+        /// Who Cloudflare Access admits to the name (`access: tunnel`); applied in the account.
+        opt cloudflare_access: super::CloudflareAccess,
     }
 }
 

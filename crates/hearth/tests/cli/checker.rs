@@ -22,14 +22,14 @@ fn valid_specs_check_clean() {
 fn render_and_docs_count_warnings_in_one_line() {
     let example = "examples/two-node-docker-pbs.yaml";
     let checked = check(example);
-    assert_eq!(checked.stderr.lines().last(), Some("3 warnings"), "{}", checked.stderr);
+    assert_eq!(checked.stderr.lines().last(), Some("2 warnings"), "{}", checked.stderr);
     for command in ["render", "docs"] {
         let dir = tempdir();
         let out = dir.join("out");
         let run = hearth(&[command, example, "-o", out.to_str().expect("utf-8 path")]);
         assert_eq!(run.code, Some(0), "{command}: {}", run.stderr);
         let first = run.stderr.lines().next().unwrap_or_default();
-        assert_eq!(first, "3 warnings; run `hearth check` for details", "{command}:\n{}", run.stderr);
+        assert_eq!(first, "2 warnings; run `hearth check` for details", "{command}:\n{}", run.stderr);
         assert!(!run.stderr.contains("warning["), "{command} repeats the warnings:\n{}", run.stderr);
         let _ = std::fs::remove_dir_all(&dir);
     }
