@@ -143,6 +143,10 @@ codes! {
     AllowOpensNothing = "W820", "allow-opens-nothing", Warning;
     DatabaseExporterWithoutServer = "E850", "database-exporter-without-server", Error;
     DatabaseExporterUnplaceable = "W850", "database-exporter-unplaceable", Warning;
+    LogStoreNotS3 = "E856", "log-store-not-s3", Error;
+    LogLocalOverRetention = "E857", "log-local-over-retention", Error;
+    LogRuleWithoutLoki = "E858", "log-rule-without-loki", Error;
+    LogLocalWithoutStore = "W856", "log-local-without-store", Warning;
     ShareServerUnfit = "E840", "share-server-unfit", Error;
     ShareClientNotAllowed = "E841", "share-client-not-allowed", Error;
     ShareReadonlyMountedRw = "E842", "share-readonly-mounted-rw", Error;

@@ -19,6 +19,7 @@ mod guests;
 mod hardware;
 mod images;
 mod kinds;
+mod logs;
 mod middleware;
 mod monitoring;
 mod names;
@@ -77,6 +78,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     flows::flows(spec, model, &mut out);
     zones::zones(spec, model, &mut out);
     monitoring::monitoring(spec, catalog, model, &mut out);
+    logs::logs(spec, catalog, model, &mut out);
     watcher::watcher(spec, model, &mut out);
     values::values(spec, model, &mut out);
     clashes::clashes(spec, &mut out);
