@@ -330,6 +330,10 @@ fn every_file_passes_its_validator() {
                             for tile in tiles.as_array().unwrap() {
                                 let (_, t) = tile.as_object().unwrap().iter().next().unwrap();
                                 assert!(t["href"].as_str().unwrap().starts_with("https://"));
+                                if let Some(w) = t.get("widget") {
+                                    widget_structure(&model, w);
+                                    *checked.entry("homepage widget structure").or_default() += 1;
+                                }
                             }
                         }
                     } else {
@@ -369,6 +373,7 @@ fn every_file_passes_its_validator() {
             "grafana dashboard structure",
             "grafana provisioning structure",
             "homepage structure",
+            "homepage widget structure",
             "loki rules structure",
             "loki structure",
             "promtail structure",
@@ -378,6 +383,24 @@ fn every_file_passes_its_validator() {
         ];
         let missing: Vec<_> = expected.iter().filter(|k| !checked.contains_key(*k)).collect();
         assert!(missing.is_empty(), "checks that never ran: {missing:?}");
+    }
+}
+
+/// A Homepage widget: a type and an `http(s)` URL; a `{{HOMEPAGE_VAR_…}}` value names a variable
+/// the dashboard's environment sets (from the secret store), and no other value looks like a
+/// secret.
+fn widget_structure(model: &Model, w: &Value) {
+    assert!(!w["type"].as_str().unwrap().is_empty());
+    assert!(w["url"].as_str().unwrap().starts_with("http"));
+    let dashboard = model.monitoring.dashboard.as_deref().and_then(|d| model.services.get(d)).unwrap();
+    for (k, v) in w.as_object().unwrap() {
+        let v = v.as_str().unwrap_or_default();
+        if let Some(var) = v.strip_prefix("{{").and_then(|v| v.strip_suffix("}}")) {
+            assert!(var.starts_with("HOMEPAGE_VAR_"), "{k}: {v}");
+            assert!(dashboard.env.contains_key(var), "{var} is not in the dashboard's environment");
+        } else {
+            assert!(!["key", "password"].contains(&k.as_str()), "{k} is written into services.yaml");
+        }
     }
 }
 

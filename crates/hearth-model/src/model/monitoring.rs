@@ -35,6 +35,9 @@ pub struct Monitoring {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub log_rules: Vec<AlertRule>,
     pub notify: Vec<String>,
+    /// Homepage widgets by service: the service's `widget:`, or derived for its app.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub widgets: std::collections::BTreeMap<String, Widget>,
     /// Metrics endpoints left out of the scrape jobs: container ports not published on their
     /// machine, so not reachable at its address.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -104,6 +107,21 @@ impl LogStore {
     /// s3` wiring); the configuration reads it with `-config.expand-env=true`, so the key never
     /// enters the file.
     pub const SECRET_ENV: &'static str = "LOKI_S3_SECRET_ACCESS_KEY";
+}
+
+/// A Homepage widget on a service's tile. Secret settings are never values: each names the
+/// `HOMEPAGE_VAR_…` variable of the dashboard's environment that holds it, which Homepage
+/// substitutes for `{{HOMEPAGE_VAR_…}}` when it reads `services.yaml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Widget {
+    /// Homepage's widget type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    /// Plain settings (`username`, `slug` ...).
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Secret settings: setting -> the variable holding it (`key` -> `HOMEPAGE_VAR_SONARR_KEY`).
+    pub secrets: std::collections::BTreeMap<String, String>,
 }
 
 /// A service's metrics port Prometheus cannot reach.

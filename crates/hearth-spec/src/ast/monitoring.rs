@@ -1,6 +1,6 @@
 //! `monitoring:` and `notifications:`.
 
-use crate::decode::{OrScalar, Sp};
+use crate::decode::{NamedMap, OrScalar, Sp};
 use crate::net::Listen;
 use crate::reference::SecretRef;
 use crate::units::Duration;
@@ -64,6 +64,26 @@ spec_struct! {
         opt local: Sp<Duration>,
         /// An S3 service of the spec (MinIO) holding the chunks and index; default: Loki's local disk.
         opt store: Sp<String>,
+    }
+}
+
+spec_struct! {
+    /// A Homepage widget on a service's dashboard tile: Homepage's widget `type`, the URL it
+    /// reads (default: the service's own address), its credentials as secret references, which
+    /// reach Homepage through `{{HOMEPAGE_VAR_…}}` substitution and never its files.
+    pub struct Widget {
+        /// Homepage's widget type (`sonarr`, `grafana`, `uptimekuma` ...); default: the one for the service's app.
+        #[schemars(rename = "type")]
+        opt r#type: Sp<String>,
+        /// What the widget reads; default `http://ADDRESS:PORT` of the service.
+        opt url: Sp<String>,
+        /// API key (`secret:NAME`).
+        opt key: SecretRef,
+        opt username: String,
+        /// Password (`secret:NAME`).
+        opt password: SecretRef,
+        /// Further settings of the widget type, as Homepage names them (`slug`, `env`, `node`).
+        def fields: NamedMap<String>,
     }
 }
 
