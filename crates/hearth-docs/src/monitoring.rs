@@ -64,6 +64,10 @@ pub fn write(model: &Model, out: &mut String) {
     if !m.dashboards.is_empty() {
         facts.push(format!("dashboards: {}", m.dashboards.join(", ")));
     }
+    if !m.widgets.is_empty() {
+        let list: Vec<String> = m.widgets.iter().map(|(s, w)| format!("{s} ({})", md::code(&w.kind))).collect();
+        facts.push(format!("start page widgets: {}", list.join(", ")));
+    }
     out.push_str(&format!("{}.\n\n", capitalize(&facts.join("; "))));
     if !m.scrape.is_empty() {
         out.push_str("### Scrape targets\n\n");
