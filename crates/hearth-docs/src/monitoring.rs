@@ -25,7 +25,12 @@ pub fn write(model: &Model, out: &mut String) {
             parts.row(&[role.to_string(), s.clone(), machine]);
         }
     }
-    if parts.is_empty() && m.scrape.is_empty() && m.rules.is_empty() && model.notifications.is_empty() {
+    if parts.is_empty()
+        && m.scrape.is_empty()
+        && m.rules.is_empty()
+        && m.log_rules.is_empty()
+        && model.notifications.is_empty()
+    {
         out.push_str("No monitoring is declared.\n\n");
         return;
     }
@@ -43,9 +48,25 @@ pub fn write(model: &Model, out: &mut String) {
         facts.push(format!("node exporter (Debian's `prometheus-node-exporter`) on {}", m.node_exporter.join(", ")));
     }
     facts.push(format!("retention {}", m.retention));
+    if m.loki.is_some() {
+        let mut logs = format!("logs kept {}", m.logs.retention);
+        if let Some(store) = &m.logs.store {
+            logs.push_str(&format!(" in bucket {} of {}", md::code(&store.bucket), store.service));
+            if let Some(local) = &m.logs.local {
+                logs.push_str(&format!(", their index on Loki's disk for {local}"));
+            }
+        } else {
+            logs.push_str(" on Loki's disk");
+        }
+        facts.push(logs);
+    }
     facts.push(format!("scrape interval {}", m.scrape_interval));
     if !m.dashboards.is_empty() {
         facts.push(format!("dashboards: {}", m.dashboards.join(", ")));
+    }
+    if !m.widgets.is_empty() {
+        let list: Vec<String> = m.widgets.iter().map(|(s, w)| format!("{s} ({})", md::code(&w.kind))).collect();
+        facts.push(format!("start page widgets: {}", list.join(", ")));
     }
     out.push_str(&format!("{}.\n\n", capitalize(&facts.join("; "))));
     if !m.scrape.is_empty() {
@@ -91,8 +112,17 @@ pub fn write(model: &Model, out: &mut String) {
         }
         t.write(out);
     }
+    if !m.log_rules.is_empty() {
+        out.push_str("### Log alert rules\n\n");
+        out.push_str("Evaluated by Loki's ruler, sent to the same Alertmanager.\n\n");
+        let mut t = Table::new(&["Alert", "Severity", "For", "LogQL", "Summary"]);
+        for r in &m.log_rules {
+            t.row(&[r.name.clone(), r.severity.clone(), r.for_.clone(), md::code(&r.expr), r.summary.clone()]);
+        }
+        t.write(out);
+    }
     out.push_str("### Notification channels\n\n");
-    if m.alertmanager.is_none() && !m.rules.is_empty() {
+    if m.alertmanager.is_none() && !(m.rules.is_empty() && m.log_rules.is_empty()) {
         out.push_str("No Alertmanager is declared: alerts fire only in Prometheus's UI and reach no channel.\n\n");
     }
     if model.notifications.is_empty() {

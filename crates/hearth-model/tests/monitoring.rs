@@ -536,3 +536,124 @@ monitoring:
 ",
     );
 }
+
+#[test]
+fn loki_keeps_its_logs_in_the_store_it_names() {
+    let m = model(
+        "
+services:
+  minio: { app: minio, on: box, backup: false }
+  loki: { app: loki, on: box, backup: false }
+  alertmanager: { app: alertmanager, on: box, backup: false }
+monitoring:
+  loki: loki
+  alertmanager: alertmanager
+  retention: 30d
+  logs: { local: 7d, store: minio }
+  alerts:
+    rules:
+      - { name: ErrorSpike, logql: 'sum(rate({job=\"docker\"} |= \"error\" [5m])) > 10', for: 10m }
+",
+    );
+    let logs = &m.monitoring.logs;
+    assert_eq!((logs.retention.as_str(), logs.local.as_deref()), ("30d", Some("7d")));
+    let store = logs.store.as_ref().expect("a store");
+    assert_eq!((store.service.as_str(), store.bucket.as_str()), ("minio", "loki"));
+    assert_eq!(store.endpoint, "192.168.1.21:9000");
+    // The bucket and Loki's login are MinIO's like any consumer's; the key reaches Loki's env.
+    assert!(m.buckets.iter().any(|b| b.server == "minio" && b.name == "loki" && b.consumers == ["loki"]));
+    let env = &m.services["loki"].env;
+    assert_eq!(env[hearth_model::model::LogStore::SECRET_ENV].to_string(), "${secret:minio-loki-secret-key}");
+    // A LogQL rule is Loki's, not Prometheus's.
+    assert!(m.monitoring.rules.is_empty());
+    assert_eq!(m.monitoring.log_rules[0].name, "ErrorSpike");
+    assert_eq!(m.monitoring.log_rules[0].for_, "10m");
+}
+
+#[test]
+fn loki_uses_its_own_bucket_on_the_store() {
+    let m = model(
+        "
+services:
+  minio: { app: minio, on: box, backup: false }
+  loki: { app: loki, on: box, backup: false, uses: [{ service: minio, bucket: logs }] }
+monitoring:
+  loki: loki
+  logs: { store: minio }
+",
+    );
+    assert_eq!(m.monitoring.logs.store.as_ref().map(|s| s.bucket.as_str()), Some("logs"));
+    assert_eq!(m.monitoring.logs.retention, "15d");
+    assert_eq!(m.buckets.iter().filter(|b| b.server == "minio").count(), 1);
+}
+
+#[test]
+fn log_storage_and_log_rules_are_checked() {
+    check(
+        "
+services:
+  loki: { app: loki, on: box, backup: false }
+  minio: { app: minio, on: box, backup: false }
+  redis: { app: redis, on: box, backup: false }
+monitoring:
+  loki: loki
+  logs: { retention: 14d, local: 21d, store: redis }
+#                                            ^^^^^ E856
+#                                ^^^ E857
+",
+    );
+    check(
+        "
+services:
+  loki: { app: loki, on: box, backup: false }
+monitoring:
+  loki: loki
+  logs: { local: 7d }
+#                ^^ W856
+",
+    );
+    check(
+        "
+services:
+  alertmanager: { app: alertmanager, on: box, backup: false }
+monitoring:
+  alertmanager: alertmanager
+  alerts:
+    rules:
+      - { name: ErrorSpike, logql: 'sum(rate({job=\"docker\"} |= \"error\" [5m])) > 10' }
+#               ^^^^^^^^^^ E858
+",
+    );
+}
+
+#[test]
+fn homepage_widgets_read_their_secrets_from_its_environment() {
+    let m = model(
+        "
+ingress: { proxy: traefik, tls: { internal: true } }
+secrets:
+  sonarr-api-key: { env: SONARR_API_KEY }
+services:
+  traefik: { app: traefik, on: docker, backup: false }
+  homepage: { app: homepage, on: docker, backup: false }
+  grafana: { app: grafana, on: docker, backup: false, expose: grafana }
+  sonarr: { app: sonarr, on: docker, backup: false, expose: sonarr, widget: { key: \"secret:sonarr-api-key\" } }
+  kuma: { app: uptime-kuma, on: docker, backup: false, expose: status, widget: { fields: { slug: lab } } }
+  plain: { app: uptime-kuma, on: docker, backup: false, expose: plain }
+monitoring:
+  dashboard: homepage
+",
+    );
+    let w = &m.monitoring.widgets;
+    assert_eq!(w.keys().collect::<Vec<_>>(), ["grafana", "kuma", "sonarr"]);
+    assert_eq!(w["sonarr"].kind, "sonarr");
+    assert_eq!(w["sonarr"].secrets["key"], "HOMEPAGE_VAR_SONARR_KEY");
+    assert!(w["sonarr"].url.starts_with("http://192.168.1.20:"), "{}", w["sonarr"].url);
+    assert_eq!((w["kuma"].kind.as_str(), w["kuma"].fields["slug"].as_str()), ("uptimekuma", "lab"));
+    // Grafana's admin login is Hearth's, so its widget needs nothing from the spec.
+    assert_eq!(w["grafana"].fields["username"], "admin");
+    assert_eq!(w["grafana"].secrets["password"], "HOMEPAGE_VAR_GRAFANA_PASSWORD");
+    let env = &m.services["homepage"].env;
+    assert_eq!(env["HOMEPAGE_VAR_SONARR_KEY"].to_string(), "${env:SONARR_API_KEY}");
+    assert_eq!(env["HOMEPAGE_VAR_GRAFANA_PASSWORD"].to_string(), "${secret:grafana-admin-password}");
+}

@@ -27,6 +27,8 @@ pub enum Kind {
     Alertmanager,
     GrafanaProvisioning,
     Loki,
+    /// The Loki ruler's rules file (LogQL alert rules).
+    LokiRules,
     Alloy,
     Promtail,
     Homepage,

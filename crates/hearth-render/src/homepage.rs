@@ -7,6 +7,11 @@
 //! resolve it. Description and title come from the catalog; the icon is `<app>.png` from the
 //! dashboard-icons set Homepage resolves by name. Tiles whose titles would repeat within a group
 //! get the service's name appended, since Homepage keys tiles by title.
+//!
+//! A tile's `widget:` is the model's (`monitoring.widgets`): its type, URL and plain settings as
+//! they are, each secret setting as `{{HOMEPAGE_VAR_…}}`, which Homepage fills from its
+//! environment (the resolver put the variable there, so the value lives in the compose stack's
+//! secret env file only).
 
 use crate::query::{dirs, service};
 use crate::reader::Runner;
@@ -64,6 +69,12 @@ pub fn render(cx: &Context, out: &mut Output) {
             }
             if let Some(mon) = t.monitor {
                 tile.push(("siteMonitor".into(), Node::s(mon)));
+            }
+            if let Some(w) = m.monitoring.widgets.get(t.service) {
+                let mut widget = vec![("type".to_string(), Node::s(&w.kind)), ("url".to_string(), Node::s(&w.url))];
+                widget.extend(w.fields.iter().map(|(k, v)| (k.clone(), Node::s(v))));
+                widget.extend(w.secrets.iter().map(|(k, var)| (k.clone(), Node::s(&format!("{{{{{var}}}}}")))));
+                tile.push(("widget".into(), Node::Map(widget)));
             }
             items.push(Node::TextMap(vec![(title, Node::Map(tile))]));
             file = file.from(format!("service/{}", t.service));

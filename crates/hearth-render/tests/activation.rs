@@ -25,6 +25,7 @@ const CONFIGS: &[Kind] = &[
     Kind::NodeExporter,
     Kind::Alertmanager,
     Kind::Loki,
+    Kind::LokiRules,
     Kind::CrowdsecBouncer,
     Kind::Alloy,
     Kind::Promtail,

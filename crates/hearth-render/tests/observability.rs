@@ -19,7 +19,7 @@ use hearth_model::model::Channel;
 use hearth_render::{File, Kind};
 use serde_json::Value;
 
-const KINDS: [Kind; 12] = [
+const KINDS: [Kind; 13] = [
     Kind::AdguardHome,
     Kind::Dnsmasq,
     Kind::Unbound,
@@ -29,6 +29,7 @@ const KINDS: [Kind; 12] = [
     Kind::Alertmanager,
     Kind::GrafanaProvisioning,
     Kind::Loki,
+    Kind::LokiRules,
     Kind::Alloy,
     Kind::Promtail,
     Kind::Homepage,
@@ -312,10 +313,41 @@ fn every_file_passes_its_validator() {
                     assert_eq!(y["schema_config"]["configs"][0]["schema"], "v13");
                     assert_eq!(
                         y["limits_config"]["retention_period"],
-                        Value::from(model.monitoring.retention.as_str())
+                        Value::from(model.monitoring.logs.retention.as_str())
                     );
                     assert_eq!(y["compactor"]["retention_enabled"], true);
+                    let object_store = y["schema_config"]["configs"][0]["object_store"].as_str().unwrap();
+                    assert_eq!(y["compactor"]["delete_request_store"], object_store);
+                    match &model.monitoring.logs.store {
+                        Some(store) => {
+                            let s3 = &y["common"]["storage"]["s3"];
+                            assert_eq!(object_store, "s3");
+                            assert_eq!(s3["bucketnames"], Value::from(store.bucket.as_str()));
+                            assert_eq!(s3["endpoint"], Value::from(store.endpoint.as_str()));
+                            // The key comes from the environment (`-config.expand-env=true`).
+                            assert_eq!(s3["secret_access_key"], "${LOKI_S3_SECRET_ACCESS_KEY}");
+                        }
+                        None => assert_eq!(object_store, "filesystem"),
+                    }
+                    if !model.monitoring.log_rules.is_empty() {
+                        assert_eq!(y["ruler"]["storage"]["type"], "local");
+                        assert!(y["ruler"]["alertmanager_url"].as_str().unwrap().starts_with("http://"));
+                    }
                     *checked.entry("loki structure").or_default() += 1;
+                }
+                // LogQL has no validator in Debian or PyPI (Loki is not packaged there): the
+                // rules file is held to the Prometheus rules format Loki's ruler reads, and the
+                // file to the tenant folder the ruler looks in.
+                Kind::LokiRules if python => {
+                    let y = yaml(&path);
+                    assert!(f.path.ends_with("/rules/fake/hearth.yaml"), "{}", f.path);
+                    let rules = y["groups"][0]["rules"].as_array().unwrap();
+                    assert_eq!(rules.len(), model.monitoring.log_rules.len());
+                    for r in rules {
+                        assert!(r["alert"].is_string() && r["expr"].as_str().unwrap().contains('{'));
+                        assert!(["critical", "warning", "info"].contains(&r["labels"]["severity"].as_str().unwrap()));
+                    }
+                    *checked.entry("loki rules structure").or_default() += 1;
                 }
                 Kind::Promtail if python => {
                     let y = yaml(&path);
@@ -337,6 +369,10 @@ fn every_file_passes_its_validator() {
                             for tile in tiles.as_array().unwrap() {
                                 let (_, t) = tile.as_object().unwrap().iter().next().unwrap();
                                 assert!(t["href"].as_str().unwrap().starts_with("https://"));
+                                if let Some(w) = t.get("widget") {
+                                    widget_structure(&model, w);
+                                    *checked.entry("homepage widget structure").or_default() += 1;
+                                }
                             }
                         }
                     } else {
@@ -376,6 +412,8 @@ fn every_file_passes_its_validator() {
             "grafana dashboard structure",
             "grafana provisioning structure",
             "homepage structure",
+            "homepage widget structure",
+            "loki rules structure",
             "loki structure",
             "promtail structure",
             "promtool check config",
@@ -384,6 +422,24 @@ fn every_file_passes_its_validator() {
         ];
         let missing: Vec<_> = expected.iter().filter(|k| !checked.contains_key(*k)).collect();
         assert!(missing.is_empty(), "checks that never ran: {missing:?}");
+    }
+}
+
+/// A Homepage widget: a type and an `http(s)` URL; a `{{HOMEPAGE_VAR_…}}` value names a variable
+/// the dashboard's environment sets (from the secret store), and no other value looks like a
+/// secret.
+fn widget_structure(model: &Model, w: &Value) {
+    assert!(!w["type"].as_str().unwrap().is_empty());
+    assert!(w["url"].as_str().unwrap().starts_with("http"));
+    let dashboard = model.monitoring.dashboard.as_deref().and_then(|d| model.services.get(d)).unwrap();
+    for (k, v) in w.as_object().unwrap() {
+        let v = v.as_str().unwrap_or_default();
+        if let Some(var) = v.strip_prefix("{{").and_then(|v| v.strip_suffix("}}")) {
+            assert!(var.starts_with("HOMEPAGE_VAR_"), "{k}: {v}");
+            assert!(dashboard.env.contains_key(var), "{var} is not in the dashboard's environment");
+        } else {
+            assert!(!["key", "password"].contains(&k.as_str()), "{k} is written into services.yaml");
+        }
     }
 }
 

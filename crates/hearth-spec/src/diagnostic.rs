@@ -151,6 +151,10 @@ codes! {
     ScrapeTargetInvalid = "E852", "scrape-target-invalid", Error;
     ScrapeJobDuplicate = "E853", "scrape-job-duplicate", Error;
     ProbesWithoutBlackbox = "E854", "probes-without-blackbox", Error;
+    LogStoreNotS3 = "E856", "log-store-not-s3", Error;
+    LogLocalOverRetention = "E857", "log-local-over-retention", Error;
+    LogRuleWithoutLoki = "E858", "log-rule-without-loki", Error;
+    LogLocalWithoutStore = "W856", "log-local-without-store", Warning;
     ShareServerUnfit = "E840", "share-server-unfit", Error;
     ShareClientNotAllowed = "E841", "share-client-not-allowed", Error;
     ShareReadonlyMountedRw = "E842", "share-readonly-mounted-rw", Error;

@@ -22,6 +22,7 @@ mod guests;
 mod hardware;
 mod images;
 mod kinds;
+mod logs;
 mod middleware;
 mod monitoring;
 mod names;
@@ -84,6 +85,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     zones::zones(spec, model, &mut out);
     monitoring::monitoring(spec, catalog, model, &mut out);
     scrape::scrape(spec, model, &mut out);
+    logs::logs(spec, catalog, model, &mut out);
     watcher::watcher(spec, model, &mut out);
     discovery::discovery(spec, model, &mut out);
     outposts::outposts(spec, model, &mut out);

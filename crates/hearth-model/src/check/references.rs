@@ -86,6 +86,9 @@ pub(super) fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnosti
         for r in [&m.prometheus, &m.alertmanager, &m.grafana, &m.loki, &m.uptime, &m.dashboard].into_iter().flatten() {
             svc_ref(out, r);
         }
+        if let Some(store) = m.logs.as_ref().and_then(|l| l.store.as_ref()) {
+            svc_ref(out, store);
+        }
         if let Some(a) = &m.alerts {
             for n in &a.notify {
                 if !spec.notifications.is_declared(&n.value) {
@@ -102,18 +105,18 @@ pub(super) fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnosti
                     "backup-stale",
                     "probe-failed",
                 ];
-                match (&r.rule, &r.name, &r.expr) {
-                    (Some(rule), _, _) if !BUILTIN.contains(&rule.value.as_str()) => {
+                match (&r.rule, &r.name, r.expr.is_some(), r.logql.is_some()) {
+                    (Some(rule), ..) if !BUILTIN.contains(&rule.value.as_str()) => {
                         unknown(out, rule.span, "built-in alert rule", &rule.value, BUILTIN.to_vec());
                     }
-                    (None, Some(_), Some(_)) | (Some(_), _, _) => {}
+                    (None, Some(_), true, false) | (None, Some(_), false, true) | (Some(_), ..) => {}
                     _ => out.push(
                         Diagnostic::new(
                             Code::MissingKey,
                             r.span,
-                            "an alert rule needs `rule:` (a built-in) or both `name:` and `expr:`",
+                            "an alert rule needs `rule:` (a built-in), or `name:` with one of `expr:` (PromQL) and `logql:` (LogQL)",
                         )
-                        .help("write `- server-down`, or `- { name: MyAlert, expr: \"up == 0\" }`"),
+                        .help("write `- server-down`, `- { name: MyAlert, expr: \"up == 0\" }` or `- { name: Errors, logql: 'sum(rate({job=\"docker\"} |= \"error\" [5m])) > 10' }`"),
                     ),
                 }
             }

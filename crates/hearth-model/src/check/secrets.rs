@@ -108,6 +108,13 @@ pub(super) fn secrets(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut V
                 check_ref(r, env.value.span);
             }
         }
+        if let Some(w) = &e.value.widget {
+            for (field, r) in [("key", &w.key), ("password", &w.password)] {
+                if let Some(r) = r {
+                    check_ref(r, w.spans.value(field).unwrap_or(w.span));
+                }
+            }
+        }
     }
     for e in &spec.notifications.entries {
         let n = &e.value;

@@ -307,6 +307,15 @@ fn monitoring(resolver: &Resolver, f: &mut Flows) {
             }
         }
     }
+    // Loki's ruler sends the log-pattern alerts to the same Alertmanager.
+    if let Some((lname, _)) = role(m, &mon.loki).filter(|_| !mon.log_rules.is_empty())
+        && let Some((aname, am)) = role(m, &mon.alertmanager)
+        && let (Some(machine), Some(port)) = (placed(am), http_port(am))
+    {
+        for src in f.sources_of(lname) {
+            f.add(src, machine, port, L4::Tcp, format!("{aname}: log alerts from Loki"), "monitoring");
+        }
+    }
     let agents: Vec<String> = m.agent_machines().into_iter().map(|(n, _)| n.to_string()).collect();
     let mut pushes = Vec::new();
     if mon.agent.as_deref() == Some("alloy") {

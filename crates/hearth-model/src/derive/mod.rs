@@ -3,6 +3,7 @@
 //! the firewall that opens them, provenance.
 
 pub(crate) mod backups;
+mod dashboard;
 mod firewall;
 pub(crate) mod flows;
 pub mod ingress;
@@ -35,6 +36,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     // Backups first: the backup-stale rule measures each backup job against its policy.
     backups::derive(spec, catalog, model);
     monitoring::derive(spec, catalog, model);
+    dashboard::derive(spec, model);
     flows::derive(catalog, model);
     firewall::derive(catalog, model);
     provenance(spec, model);

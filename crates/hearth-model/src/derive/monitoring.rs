@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use hearth_spec::ast::{Agent, Form};
 
 use super::targets;
-use crate::model::{AlertRule, BlackboxProbe, Channel, HostKind, Model, Placement, ScrapeJob, Tls, Unscraped};
+use crate::model::{
+    AlertRule, BlackboxProbe, Channel, HostKind, LogStore, Model, Placement, ScrapeJob, Tls, Unscraped,
+};
 
 /// A built-in rule's expression with its threshold, default duration, severity and summary.
 fn builtin(rule: &str, threshold: Option<f64>) -> Option<(String, &'static str, &'static str, &'static str)> {
@@ -81,9 +83,11 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     // Defaults hold whether or not the spec has a `monitoring:` section.
     model.monitoring.retention = "15d".into();
     model.monitoring.scrape_interval = "30s".into();
+    model.monitoring.logs.retention = "15d".into();
     let Some(m) = &spec.monitoring else { return };
     let name = |r: &Option<hearth_spec::Sp<String>>| r.as_ref().map(|r| r.value.clone());
     let stale = backup_stale(spec, model);
+    let store = log_store(spec, model);
     let mon = &mut model.monitoring;
     mon.prometheus = name(&m.prometheus);
     mon.alertmanager = name(&m.alertmanager);
@@ -96,6 +100,14 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     if let Some(r) = m.retention {
         mon.retention = r.to_string();
     }
+    mon.logs.retention = mon.retention.clone();
+    if let Some(logs) = &m.logs {
+        if let Some(r) = &logs.retention {
+            mon.logs.retention = r.value.to_string();
+        }
+        mon.logs.local = logs.local.as_ref().map(|l| l.value.to_string());
+    }
+    mon.logs.store = store;
     if let Some(i) = m.scrape_interval {
         mon.scrape_interval = i.to_string();
     }
@@ -118,8 +130,17 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                     severity: r.severity.map_or(sev, |s| s.as_str()).to_string(),
                     summary: r.summary.clone().unwrap_or_else(|| summary.to_string()),
                 }
+            } else if let (Some(n), Some(logql), None) = (&r.name, &r.logql, &r.expr) {
+                mon.log_rules.push(AlertRule {
+                    name: n.value.clone(),
+                    expr: logql.value.clone(),
+                    for_: r.r#for.map_or_else(|| "5m".into(), |d| d.to_string()),
+                    severity: r.severity.map_or("warning", |s| s.as_str()).to_string(),
+                    summary: r.summary.clone().unwrap_or_else(|| n.value.clone()),
+                });
+                continue;
             } else {
-                let (Some(n), Some(expr)) = (&r.name, &r.expr) else { continue };
+                let (Some(n), Some(expr), None) = (&r.name, &r.expr, &r.logql) else { continue };
                 AlertRule {
                     name: n.value.clone(),
                     expr: expr.clone(),
@@ -235,6 +256,24 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         };
         model.notifications.insert(e.name.clone(), ch);
     }
+}
+
+/// Loki's bucket on `monitoring.logs.store`: the bucket of Loki's `uses:` entry for that
+/// service (the resolver adds `{ service: <store>, bucket: loki }` when Loki has none, see
+/// `resolve/wiring.rs`). `None` without a store, or when the store is no S3 service (E856).
+fn log_store(spec: &Spec, model: &Model) -> Option<LogStore> {
+    let m = spec.monitoring.as_ref()?;
+    let store = m.logs.as_ref()?.store.as_ref()?;
+    let loki = m.loki.as_ref()?;
+    let svc = model.services.get(&loki.value)?;
+    let u = svc.uses.iter().find(|u| u.service == store.value && u.bucket.is_some())?;
+    let url = u.url.as_ref()?.to_string();
+    Some(LogStore {
+        service: store.value.clone(),
+        bucket: u.bucket.clone()?,
+        endpoint: url.trim_start_matches("http://").to_string(),
+        access_key: loki.value.clone(),
+    })
 }
 
 /// The machines whose node metrics Prometheus scrapes: managed guests, and hosts Hearth deploys

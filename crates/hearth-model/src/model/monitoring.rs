@@ -23,12 +23,21 @@ pub struct Monitoring {
     /// `prometheus.exporter.unix` replaces it.
     pub node_exporter: Vec<String>,
     pub retention: String,
+    /// Loki's storage (`monitoring.logs`).
+    pub logs: Logs,
     pub scrape_interval: String,
     pub dashboards: Vec<String>,
     /// Prometheus jobs: name -> targets.
     pub scrape: Vec<ScrapeJob>,
     pub rules: Vec<AlertRule>,
+    /// Log-pattern rules (`logql:`): LogQL expressions Loki's ruler evaluates, alerting through
+    /// the same Alertmanager.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log_rules: Vec<AlertRule>,
     pub notify: Vec<String>,
+    /// Homepage widgets by service: the service's `widget:`, or derived for its app.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub widgets: std::collections::BTreeMap<String, Widget>,
     /// Metrics endpoints left out of the scrape jobs: container ports not published on their
     /// machine, so not reachable at its address.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -65,6 +74,54 @@ impl Watcher {
     pub fn beyond_loopback(&self) -> bool {
         !self.listen.ip().is_loopback()
     }
+}
+
+/// Where Loki keeps logs and for how long.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Logs {
+    /// How long logs are kept: the compactor deletes older chunks (`limits_config.retention_period`).
+    pub retention: String,
+    /// How long the index files of recent logs stay on Loki's local disk after a querier fetched
+    /// them (`storage_config.tsdb_shipper.cache_ttl`), when the logs are in an object store.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub local: Option<String>,
+    /// The object store holding chunks and index; none: Loki's local disk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<LogStore>,
+}
+
+/// Loki's bucket on an S3 service of the spec, reached with Loki's own login there.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogStore {
+    /// The S3 service (MinIO).
+    pub service: String,
+    pub bucket: String,
+    /// `host:port` of its S3 API.
+    pub endpoint: String,
+    /// The access key: Loki's service name, the user MinIO's init script creates.
+    pub access_key: String,
+}
+
+impl LogStore {
+    /// The variable of Loki's environment holding the secret key (set by the catalog's `uses:
+    /// s3` wiring); the configuration reads it with `-config.expand-env=true`, so the key never
+    /// enters the file.
+    pub const SECRET_ENV: &'static str = "LOKI_S3_SECRET_ACCESS_KEY";
+}
+
+/// A Homepage widget on a service's tile. Secret settings are never values: each names the
+/// `HOMEPAGE_VAR_…` variable of the dashboard's environment that holds it, which Homepage
+/// substitutes for `{{HOMEPAGE_VAR_…}}` when it reads `services.yaml`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Widget {
+    /// Homepage's widget type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url: String,
+    /// Plain settings (`username`, `slug` ...).
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Secret settings: setting -> the variable holding it (`key` -> `HOMEPAGE_VAR_SONARR_KEY`).
+    pub secrets: std::collections::BTreeMap<String, String>,
 }
 
 /// A service's metrics port Prometheus cannot reach.

@@ -17,7 +17,8 @@ impl Resolver<'_> {
         let app = model.services.get(name).and_then(|s| s.app.clone()).and_then(|a| self.catalog.get(&a));
         let (vars, mut env) = self.app_environment(name, svc, app, model);
         let mut uses = Vec::new();
-        for u in &svc.uses {
+        let implied = self.log_store_use(name, svc, model);
+        for u in svc.uses.iter().chain(implied.as_ref()) {
             if let Some(record) = self.connect(name, u, app, &mut env, model) {
                 uses.push(record);
             }
@@ -42,6 +43,30 @@ impl Resolver<'_> {
             s.uses = uses;
             s.exposes = exposes;
         }
+    }
+
+    /// Loki's bucket on `monitoring.logs.store` when its own `uses:` names none there:
+    /// `{ service: <store>, bucket: loki }`, so the store's init script makes the bucket and
+    /// Loki's login like any consumer's. Only for a store that is an S3 service (else E856).
+    fn log_store_use(&self, name: &str, svc: &ast::Service, model: &Model) -> Option<ast::Use> {
+        let m = self.spec.monitoring.as_ref()?;
+        let store = m.logs.as_ref()?.store.as_ref()?;
+        if m.loki.as_ref()?.value != name || svc.uses.iter().any(|u| u.service.value == store.value) {
+            return None;
+        }
+        let app = model.services.get(&store.value)?.app.as_deref().and_then(|a| self.catalog.get(a))?;
+        if !app.provides(Provides::S3) {
+            return None;
+        }
+        Some(ast::Use {
+            service: store.clone(),
+            database: None,
+            user: None,
+            db: None,
+            bucket: Some(hearth_spec::Sp { value: "loki".to_string(), span: store.span }),
+            span: store.span,
+            spans: Default::default(),
+        })
     }
 
     /// The placeholders a service's catalog entry may use, and the environment the entry sets:

@@ -130,7 +130,7 @@ impl<'a> HostConfig<'a> {
         let grpc = s.port("grpc").map_or(9096, |p| p.reachable);
         let dir =
             s.volumes.iter().find(|v| v.name == "data").map_or("/var/lib/loki", |v| v.source.as_str()).to_string();
-        let retention = self.model().monitoring.retention.clone();
+        let retention = self.model().monitoring.logs.retention.clone();
         let config = N::attrs(vec![
             ("auth_enabled", N::b(false)),
             ("server", N::attrs(vec![("http_listen_port", N::num(port)), ("grpc_listen_port", N::num(grpc))])),

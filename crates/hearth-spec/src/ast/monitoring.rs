@@ -1,6 +1,6 @@
 //! `monitoring:` and `notifications:`.
 
-use crate::decode::{OrScalar, Sp};
+use crate::decode::{NamedMap, OrScalar, Sp};
 use crate::net::Listen;
 use crate::reference::SecretRef;
 use crate::units::Duration;
@@ -27,7 +27,10 @@ spec_struct! {
         opt agent: Agent,
         /// Exporters: `node-exporter`, `cadvisor`, `blackbox`, and `postgres`, `redis`, `mongodb` beside each such server.
         def exporters: Vec<Sp<String>>,
+        /// Prometheus's retention (and Loki's, unless `logs.retention` says).
         opt retention: Duration,
+        /// Loki's retention and object store.
+        opt logs: Logs,
         opt scrape_interval: Duration,
         /// Grafana dashboards to provision.
         def dashboards: Vec<String>,
@@ -93,6 +96,39 @@ spec_struct! {
 }
 
 spec_struct! {
+    /// Loki's storage: how long logs are kept, in which object store, and how long the index
+    /// stays on local disk.
+    pub struct Logs {
+        /// How long Loki keeps logs (the compactor deletes older ones); default `monitoring.retention`.
+        opt retention: Sp<Duration>,
+        /// How long the index files of recent logs stay on Loki's local disk (`tsdb_shipper.cache_ttl`); with `store` only.
+        opt local: Sp<Duration>,
+        /// An S3 service of the spec (MinIO) holding the chunks and index; default: Loki's local disk.
+        opt store: Sp<String>,
+    }
+}
+
+spec_struct! {
+    /// A Homepage widget on a service's dashboard tile: Homepage's widget `type`, the URL it
+    /// reads (default: the service's own address), its credentials as secret references, which
+    /// reach Homepage through `{{HOMEPAGE_VAR_…}}` substitution and never its files.
+    pub struct Widget {
+        /// Homepage's widget type (`sonarr`, `grafana`, `uptimekuma` ...); default: the one for the service's app.
+        #[schemars(rename = "type")]
+        opt r#type: Sp<String>,
+        /// What the widget reads; default `http://ADDRESS:PORT` of the service.
+        opt url: Sp<String>,
+        /// API key (`secret:NAME`).
+        opt key: SecretRef,
+        opt username: String,
+        /// Password (`secret:NAME`).
+        opt password: SecretRef,
+        /// Further settings of the widget type, as Homepage names them (`slug`, `env`, `node`).
+        def fields: NamedMap<String>,
+    }
+}
+
+spec_struct! {
     /// Alert rules and where they go.
     pub struct Alerts {
         #[schemars(with = "Vec<OrScalar<AlertRule>>")]
@@ -109,12 +145,15 @@ spec_enum! {
 
 spec_struct! {
     @shorthand rule;
-    /// A built-in rule (`rule:`) or a custom one (`name` + `expr`).
+    /// A built-in rule (`rule:`), a custom one (`name` + `expr`, PromQL) or a log-pattern one
+    /// (`name` + `logql`, evaluated by Loki's ruler).
     pub struct AlertRule {
         /// Built-in: `server-down`, `high-cpu`, `disk-space-low`, `high-memory`, `certificate-expiry`, `backup-stale`, `probe-failed`.
         opt rule: Sp<String>,
         opt name: Sp<String>,
         opt expr: String,
+        /// A LogQL expression: the rule goes to Loki's ruler instead of Prometheus.
+        opt logql: Sp<String>,
         opt threshold: f64,
         #[schemars(rename = "for")]
         opt r#for: Duration,

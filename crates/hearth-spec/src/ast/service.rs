@@ -71,6 +71,8 @@ spec_struct! {
         def buckets: Vec<Sp<String>>,
         /// Dashboard group.
         opt group: String,
+        /// The Homepage widget on its dashboard tile (default: derived for apps Homepage has one for).
+        opt widget: super::Widget,
         /// Compose project on its machine.
         opt stack: Sp<String>,
         /// Start order beyond what `uses` implies.
