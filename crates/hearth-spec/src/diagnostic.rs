@@ -119,6 +119,9 @@ codes! {
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
     TraefikNotK3s = "E870", "traefik-not-k3s", Error;
+    UpdateRebootInvalid = "E871", "update-reboot-invalid", Error;
+    UpdatesUnmanaged = "E872", "updates-unmanaged", Error;
+    UpdatesBesideNixosUpgrade = "E873", "updates-beside-nixos-upgrade", Error;
     DependsOnPlanned = "E760", "depends-on-planned", Error;
     AllowUnknownSource = "E810", "allow-unknown-source", Error;
     BasicAuthWithoutSecret = "E811", "basic-auth-without-secret", Error;

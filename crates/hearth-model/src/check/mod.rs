@@ -26,6 +26,7 @@ pub mod plans;
 mod references;
 mod runtimes;
 mod secrets;
+mod updates;
 mod values;
 mod watch;
 mod watcher;
@@ -86,5 +87,6 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     expected::expected(spec, model, &mut out);
     docker::docker(spec, catalog, model, &mut out);
     watch::watch(spec, &mut out);
+    updates::updates(spec, model, &mut out);
     out
 }

@@ -85,6 +85,9 @@ pub struct Model {
     /// The Docker daemon of each machine with a `docker:` block.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub docker: BTreeMap<String, crate::docker::Daemon>,
+    /// The update policy of each machine that has one (`updates:`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub updates: BTreeMap<String, crate::updates::Policy>,
     /// Where each entity was written: `guest/NAME`, `service/NAME`, `host/NAME`, `network/NAME`,
     /// or a section name. Render uses it to record which spec lines produced each file.
     #[serde(skip)]

@@ -30,6 +30,8 @@ spec_struct! {
         opt docker: super::DockerDaemon,
         /// A NixOS guest's own garbage collection and upgrades.
         opt nixos: super::NixosSettings,
+        /// Unattended upgrades (default: the top-level `updates:`).
+        opt updates: super::Updates,
         /// Whether Hearth logs into it (default: true unless the runtime is `none`).
         opt managed: bool,
         /// Guest path -> `pool/dataset` on its host, an absolute host path, or `share:NAME`.

@@ -34,6 +34,8 @@ spec_struct! {
         opt runtime: Sp<Runtime>,
         /// The Docker daemon's settings and networks (runtime `docker`).
         opt docker: super::DockerDaemon,
+        /// Unattended upgrades (default: the top-level `updates:`).
+        opt updates: super::Updates,
         opt os: String,
         opt hardware: Hardware,
         /// Storage pools.
