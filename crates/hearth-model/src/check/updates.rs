@@ -31,8 +31,10 @@ pub fn updates(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
         if guest_system(guest).is_none() {
             let why = if guest.managed {
                 format!("Hearth does not update its system `{}`", guest.os)
-            } else {
+            } else if g.managed == Some(false) {
                 "Hearth does not log into it (`managed: false`)".to_string()
+            } else {
+                "Hearth does not log into it (its runtime is `none`)".to_string()
             };
             out.push(
                 Diagnostic::new(Code::UpdatesUnmanaged, span, format!("guest `{name}` has `updates:` but {why}"))
@@ -60,9 +62,11 @@ pub fn updates(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
 /// if any, as the fix.
 fn reboot(updates: Option<&ast::Updates>, out: &mut Vec<Diagnostic>) {
     let Some(r) = updates.and_then(|u| u.reboot.as_ref()) else { return };
-    let Err(msg) = parse_reboot(&r.value) else { return };
+    if parse_reboot(&r.value).is_ok() {
+        return;
+    }
     let time = r.value.split_whitespace().find_map(|w| parse_reboot(w).ok().flatten());
-    let d = Diagnostic::new(Code::UpdateRebootInvalid, r.span, format!("`reboot` {msg}"))
+    let d = Diagnostic::new(Code::UpdateRebootInvalid, r.span, format!("`reboot` takes `never` or a time of day, not `{}`", super::short(&r.value)))
         .label("unattended-upgrades reboots at a time of day, after that day's upgrade");
     out.push(match time {
         Some(t) => d.help(format!("write the time alone, `{t}`: the machine reboots at most once a day, when an update needs it")).suggest(r.span, t),
