@@ -122,6 +122,8 @@ codes! {
     UpdateRebootInvalid = "E871", "update-reboot-invalid", Error;
     UpdatesUnmanaged = "E872", "updates-unmanaged", Error;
     UpdatesBesideNixosUpgrade = "E873", "updates-beside-nixos-upgrade", Error;
+    SnapshotStorageUnfit = "E874", "snapshot-storage-unfit", Error;
+    SnapshotKeepZero = "E875", "snapshot-keep-zero", Error;
     DependsOnPlanned = "E760", "depends-on-planned", Error;
     AllowUnknownSource = "E810", "allow-unknown-source", Error;
     BasicAuthWithoutSecret = "E811", "basic-auth-without-secret", Error;
@@ -204,6 +206,7 @@ codes! {
     WatchLateIncident = "W780", "watch-late-incident", Warning;
     StatedTotalDiffers = "W880", "stated-total-differs", Warning;
     StatedTotalUnchecked = "W881", "stated-total-unchecked", Warning;
+    SnapshotUnmanaged = "W871", "snapshot-unmanaged", Warning;
 }
 
 impl fmt::Display for Code {

@@ -26,6 +26,7 @@ pub mod plans;
 mod references;
 mod runtimes;
 mod secrets;
+mod snapshots;
 mod updates;
 mod values;
 mod watch;
@@ -88,5 +89,6 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     docker::docker(spec, catalog, model, &mut out);
     watch::watch(spec, &mut out);
     updates::updates(spec, model, &mut out);
+    snapshots::snapshots(spec, model, &mut out);
     out
 }

@@ -334,6 +334,10 @@ pub struct Guest {
     /// A NixOS guest's own garbage collection and upgrades (`nixos:`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nixos: Option<NixosSettings>,
+    /// How many of Hearth's snapshots to keep, when `hearth apply` takes one before it changes
+    /// the guest (`snapshot: { before_apply: true }`, its own or its host's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_keep: Option<u32>,
 }
 
 /// What a NixOS guest's system does on its own schedule.

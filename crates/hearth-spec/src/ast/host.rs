@@ -80,6 +80,8 @@ spec_struct! {
         opt version: String,
         /// API token used by `hearth apply`.
         opt token: SecretRef,
+        /// Snapshots before apply for every guest of this node that does not set its own.
+        opt snapshot: super::GuestSnapshot,
     }
 }
 
