@@ -1,5 +1,6 @@
-//! Maintenance: each machine's unattended upgrades (`updates:`), in reading order, with what they
-//! install and when the machine may reboot for them. Absent when no machine has a policy.
+//! Maintenance: each machine's unattended upgrades (`updates:`), with what they install and when
+//! the machine may reboot for them, and each guest's snapshots before apply (`snapshot:`), in
+//! reading order. Absent when no machine has either policy.
 
 use hearth_model::Model;
 use hearth_model::updates::{Policy, System};
@@ -9,15 +10,26 @@ use crate::machines::machine_order;
 use crate::md::Table;
 
 pub fn write(model: &Model, out: &mut String) {
-    if model.updates.is_empty() {
+    let snapshot = |m: &str| model.guests.get(m).and_then(|g| g.snapshot_keep);
+    let machines: Vec<String> =
+        machine_order(model).into_iter().filter(|m| model.updates.contains_key(m) || snapshot(m).is_some()).collect();
+    if machines.is_empty() {
         return;
     }
     out.push_str("## Maintenance\n\n");
-    out.push_str("Unattended upgrades (`updates:`). Machines not listed keep their own upgrade settings.\n\n");
-    let mut t = Table::new(&["Machine", "Upgrades", "Installs", "Reboots"]);
-    for machine in machine_order(model) {
-        let Some(p) = model.updates.get(&machine) else { continue };
-        t.row(&[machine.clone(), mechanism(p).into(), installs(p), reboots(p)]);
+    out.push_str(
+        "Unattended upgrades (`updates:`) and snapshots `hearth apply` takes before it changes a guest \
+         (`snapshot:`, rolled back with `pct rollback` or `qm rollback`). Machines not listed keep their own \
+         upgrade settings.\n\n",
+    );
+    let mut t = Table::new(&["Machine", "Upgrades", "Installs", "Reboots", "Snapshot before apply"]);
+    for machine in machines {
+        let (upgrades, what, reboot) = match model.updates.get(&machine) {
+            Some(p) => (mechanism(p).to_string(), installs(p), reboots(p)),
+            None => ("-".to_string(), "-".to_string(), "-".to_string()),
+        };
+        let snap = snapshot(&machine).map_or_else(|| "-".to_string(), |keep| format!("yes, keeps {keep}"));
+        t.row(&[machine.clone(), upgrades, what, reboot, snap]);
     }
     t.write(out);
 }
