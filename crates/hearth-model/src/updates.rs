@@ -56,7 +56,11 @@ mod tests {
     use super::*;
 
     fn check(text: &str, expected: Result<Option<&str>, ()>) {
-        assert_eq!(parse_reboot(text).map(|r| r.map(|s| s.to_string())).map_err(|_| ()), expected.map(|r| r.map(str::to_string)), "{text}");
+        assert_eq!(
+            parse_reboot(text).map(|r| r.map(|s| s.to_string())).map_err(|_| ()),
+            expected.map(|r| r.map(str::to_string)),
+            "{text}"
+        );
     }
 
     #[test]

@@ -91,7 +91,9 @@ impl Client {
     pub async fn snapshot(&self, kind: GuestKind, vmid: u32, name: &str) -> Result<(), Error> {
         let path = self.snapshot_path(kind, vmid);
         let body: Map<String, Value> =
-            [("snapname".to_string(), json!(name)), ("description".to_string(), json!(DESCRIPTION))].into_iter().collect();
+            [("snapname".to_string(), json!(name)), ("description".to_string(), json!(DESCRIPTION))]
+                .into_iter()
+                .collect();
         self.task(Method::Post, &path, &body).await
     }
 
@@ -115,7 +117,13 @@ pub struct Taken {
 /// Takes Hearth's snapshot of a guest before it is changed, named for `at` (with `-1`, `-2`... when
 /// a snapshot of that second exists), then deletes Hearth's oldest beyond `keep`. Only the
 /// snapshot itself is an error: the caller must not change the guest without it.
-pub async fn before_change(client: &Client, kind: GuestKind, vmid: u32, keep: u32, at: SystemTime) -> Result<Taken, Error> {
+pub async fn before_change(
+    client: &Client,
+    kind: GuestKind,
+    vmid: u32,
+    keep: u32,
+    at: SystemTime,
+) -> Result<Taken, Error> {
     let existing = client.snapshots(kind, vmid).await?;
     let base = name_at(at);
     let name = std::iter::once(base.clone())

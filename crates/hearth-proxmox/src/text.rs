@@ -22,10 +22,7 @@ fn kind(kind: GuestKind) -> &'static str {
 
 /// What the plan says of a snapshot before apply: its name is the moment apply takes it.
 fn snapshot_line(keep: u32) -> String {
-    format!(
-        "snapshot `{}YYYYMMDD-HHMMSS` (UTC) first, keeping Hearth's newest {keep}",
-        crate::snapshots::PREFIX
-    )
+    format!("snapshot `{}YYYYMMDD-HHMMSS` (UTC) first, keeping Hearth's newest {keep}", crate::snapshots::PREFIX)
 }
 
 /// The plan of every node.

@@ -57,7 +57,9 @@ pub fn apt_conf(p: &Policy) -> String {
     text.push_str("APT::Periodic::Update-Package-Lists \"1\";\nAPT::Periodic::Unattended-Upgrade \"1\";\n");
     text.push_str("#clear Unattended-Upgrade::Origins-Pattern;\n#clear Unattended-Upgrade::Allowed-Origins;\n");
     if p.system == System::Proxmox {
-        text.push_str("// Debian's origins only: Proxmox VE's packages are upgraded by hand with `apt full-upgrade`.\n");
+        text.push_str(
+            "// Debian's origins only: Proxmox VE's packages are upgraded by hand with `apt full-upgrade`.\n",
+        );
     }
     text.push_str("Unattended-Upgrade::Origins-Pattern {\n");
     for origin in origins(p.system, p.install) {
@@ -79,11 +81,17 @@ pub fn origins(system: System, install: UpdateScope) -> Vec<&'static str> {
     let (security, rest): (&str, [&str; 2]) = match system {
         System::Ubuntu => (
             "origin=Ubuntu,archive=${distro_codename}-security,label=Ubuntu",
-            ["origin=Ubuntu,archive=${distro_codename},label=Ubuntu", "origin=Ubuntu,archive=${distro_codename}-updates,label=Ubuntu"],
+            [
+                "origin=Ubuntu,archive=${distro_codename},label=Ubuntu",
+                "origin=Ubuntu,archive=${distro_codename}-updates,label=Ubuntu",
+            ],
         ),
         _ => (
             "origin=Debian,codename=${distro_codename}-security,label=Debian-Security",
-            ["origin=Debian,codename=${distro_codename},label=Debian", "origin=Debian,codename=${distro_codename}-updates,label=Debian"],
+            [
+                "origin=Debian,codename=${distro_codename},label=Debian",
+                "origin=Debian,codename=${distro_codename}-updates,label=Debian",
+            ],
         ),
     };
     match install {

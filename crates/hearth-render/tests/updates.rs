@@ -65,9 +65,13 @@ fn check(files: &[File], machine: &str, origins: &[&str], enabled: bool, reboot:
         .filter_map(|l| l.strip_prefix("Unattended-Upgrade::Origins-Pattern:: \""))
         .map(|l| l.trim_end_matches("\";"))
         .collect();
-    let want: Vec<&str> = if enabled { origins.to_vec() } else { vec!["origin=Debian,codename=${distro_codename},label=Debian"] };
+    let want: Vec<&str> =
+        if enabled { origins.to_vec() } else { vec!["origin=Debian,codename=${distro_codename},label=Debian"] };
     assert_eq!(found, want, "{machine}: {}", file.content);
-    assert!(!enabled || !lines.iter().any(|l| l.starts_with("Unattended-Upgrade::Allowed-Origins::")), "{machine}: {lines:?}");
+    assert!(
+        !enabled || !lines.iter().any(|l| l.starts_with("Unattended-Upgrade::Allowed-Origins::")),
+        "{machine}: {lines:?}"
+    );
     let periodic = format!("APT::Periodic::Unattended-Upgrade \"{}\";", if enabled { 1 } else { 0 });
     assert!(lines.contains(&periodic), "{machine}: {lines:?}");
     if enabled {
@@ -75,7 +79,10 @@ fn check(files: &[File], machine: &str, origins: &[&str], enabled: bool, reboot:
         assert!(lines.contains(&auto), "{machine}: {lines:?}");
     }
     if let Some(time) = reboot {
-        assert!(lines.contains(&format!("Unattended-Upgrade::Automatic-Reboot-Time \"{time}\";")), "{machine}: {lines:?}");
+        assert!(
+            lines.contains(&format!("Unattended-Upgrade::Automatic-Reboot-Time \"{time}\";")),
+            "{machine}: {lines:?}"
+        );
     }
 }
 
@@ -116,7 +123,8 @@ fn each_machine_gets_its_policy() {
         assert!(!files.iter().any(|f| f.machine == machine && f.kind == Kind::AptConf), "{machine}");
     }
     // NixOS: `system.autoUpgrade` at the reboot time, allowed to reboot.
-    let flake = files.iter().find(|f| f.machine == "nix" && f.kind == Kind::Nixos && f.content.contains("system.autoUpgrade"));
+    let flake =
+        files.iter().find(|f| f.machine == "nix" && f.kind == Kind::Nixos && f.content.contains("system.autoUpgrade"));
     let flake = flake.expect("the NixOS guest upgrades itself");
     assert!(flake.content.contains("allowReboot = true;"), "{}", flake.content);
     assert!(flake.content.contains("dates = \"*-*-* 05:00:00\";"), "{}", flake.content);

@@ -308,7 +308,10 @@ pub fn snapshot_file_changes(planned: &mut [Planned], deploy: &hearth_deploy::Pl
 }
 
 /// The guests whose snapshot before apply failed: their files must not change either.
-pub fn unsnapshotted(planned: &[Planned], outcomes: &[hearth_proxmox::apply::NodeOutcome]) -> std::collections::BTreeSet<String> {
+pub fn unsnapshotted(
+    planned: &[Planned],
+    outcomes: &[hearth_proxmox::apply::NodeOutcome],
+) -> std::collections::BTreeSet<String> {
     let wanted: std::collections::BTreeSet<(String, u32)> = planned
         .iter()
         .flat_map(|p| p.plan.guests.iter().filter(|g| g.snapshot.is_some()).map(|g| (p.plan.node.clone(), g.vmid)))
@@ -316,7 +319,9 @@ pub fn unsnapshotted(planned: &[Planned], outcomes: &[hearth_proxmox::apply::Nod
     outcomes
         .iter()
         .flat_map(|n| n.guests.iter().map(move |g| (n, g)))
-        .filter(|(n, g)| wanted.contains(&(n.node.clone(), g.vmid)) && !g.done.iter().any(|d| d.starts_with("snapshot ")))
+        .filter(|(n, g)| {
+            wanted.contains(&(n.node.clone(), g.vmid)) && !g.done.iter().any(|d| d.starts_with("snapshot "))
+        })
         .map(|(_, g)| g.name.clone())
         .collect()
 }

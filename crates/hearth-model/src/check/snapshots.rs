@@ -38,7 +38,9 @@ pub fn snapshots(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                 Diagnostic::new(
                     Code::SnapshotUnmanaged,
                     span,
-                    format!("guest `{name}` is not managed, so its snapshots precede only changes to its Proxmox settings"),
+                    format!(
+                        "guest `{name}` is not managed, so its snapshots precede only changes to its Proxmox settings"
+                    ),
                 )
                 .label("Hearth deploys no files into it")
                 .help("keep it if a settings change (memory, cores, disks) should be undoable, or remove `snapshot:`"),
@@ -54,7 +56,14 @@ fn host_snapshot_span(spec: &Spec, host: &str) -> Option<Span> {
 /// A root disk on a pool whose Proxmox storage has no snapshots (E874): a container's raw or
 /// subvolume root on a directory, NFS, CIFS or thick LVM; a VM's disk on thick LVM (a VM's
 /// qcow2 disk on a directory or share snapshots itself).
-fn storage(name: &str, guest: &crate::model::Guest, model: &Model, span: Span, from_host: bool, out: &mut Vec<Diagnostic>) {
+fn storage(
+    name: &str,
+    guest: &crate::model::Guest,
+    model: &Model,
+    span: Span,
+    from_host: bool,
+    out: &mut Vec<Diagnostic>,
+) {
     let pool_name = guest.storage.as_deref().unwrap_or(DEFAULT_STORAGE);
     let Some(pool) = model.hosts.get(&guest.host).and_then(|h| h.pools.get(pool_name)) else { return };
     let fit = match (guest.kind, pool.kind) {
@@ -74,10 +83,15 @@ fn storage(name: &str, guest: &crate::model::Guest, model: &Model, span: Span, f
         Diagnostic::new(
             Code::SnapshotStorageUnfit,
             span,
-            format!("guest `{name}` takes snapshots before apply{whose}, but its root disk is on `{pool_name}` ({})", pool.kind.as_str()),
+            format!(
+                "guest `{name}` takes snapshots before apply{whose}, but its root disk is on `{pool_name}` ({})",
+                pool.kind.as_str()
+            ),
         )
         .label(format!("Proxmox refuses to snapshot a {kind} there: `snapshot feature is not available`"))
-        .help(format!("put `{name}`'s root disk on a ZFS, LVM-thin or Btrfs pool (`storage:`), or take no snapshots of it")),
+        .help(format!(
+            "put `{name}`'s root disk on a ZFS, LVM-thin or Btrfs pool (`storage:`), or take no snapshots of it"
+        )),
     );
 }
 
@@ -85,10 +99,14 @@ fn storage(name: &str, guest: &crate::model::Guest, model: &Model, span: Span, f
 fn keep(s: &GuestSnapshot, out: &mut Vec<Diagnostic>) {
     if let Some(k) = s.keep.as_ref().filter(|k| k.value == 0) {
         out.push(
-            Diagnostic::new(Code::SnapshotKeepZero, k.span, "`keep: 0` would delete each snapshot as soon as it is taken")
-                .label("keep at least the newest")
-                .help("keep `1` or more, or set `before_apply: false`")
-                .suggest(k.span, "1"),
+            Diagnostic::new(
+                Code::SnapshotKeepZero,
+                k.span,
+                "`keep: 0` would delete each snapshot as soon as it is taken",
+            )
+            .label("keep at least the newest")
+            .help("keep `1` or more, or set `before_apply: false`")
+            .suggest(k.span, "1"),
         );
     }
 }

@@ -18,9 +18,15 @@ pub fn updates(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             && let Some(span) = h.spans.key("updates")
         {
             out.push(
-                Diagnostic::new(Code::UpdatesUnmanaged, span, format!("host `{name}` has `updates:` but Hearth does not log into it"))
-                    .label("no file is written to this host")
-                    .help(format!("give `{name}` a `runtime:` or `proxmox:` so Hearth manages it, or remove its `updates:`")),
+                Diagnostic::new(
+                    Code::UpdatesUnmanaged,
+                    span,
+                    format!("host `{name}` has `updates:` but Hearth does not log into it"),
+                )
+                .label("no file is written to this host")
+                .help(format!(
+                    "give `{name}` a `runtime:` or `proxmox:` so Hearth manages it, or remove its `updates:`"
+                )),
             );
         }
     }
@@ -66,10 +72,18 @@ fn reboot(updates: Option<&ast::Updates>, out: &mut Vec<Diagnostic>) {
         return;
     }
     let time = r.value.split_whitespace().find_map(|w| parse_reboot(w).ok().flatten());
-    let d = Diagnostic::new(Code::UpdateRebootInvalid, r.span, format!("`reboot` takes `never` or a time of day, not `{}`", super::short(&r.value)))
-        .label("unattended-upgrades reboots at a time of day, after that day's upgrade");
+    let d = Diagnostic::new(
+        Code::UpdateRebootInvalid,
+        r.span,
+        format!("`reboot` takes `never` or a time of day, not `{}`", super::short(&r.value)),
+    )
+    .label("unattended-upgrades reboots at a time of day, after that day's upgrade");
     out.push(match time {
-        Some(t) => d.help(format!("write the time alone, `{t}`: the machine reboots at most once a day, when an update needs it")).suggest(r.span, t),
+        Some(t) => d
+            .help(format!(
+                "write the time alone, `{t}`: the machine reboots at most once a day, when an update needs it"
+            ))
+            .suggest(r.span, t),
         None => d.help("write a time of day such as `04:00`, or `never`").suggest(r.span, "never"),
     });
 }

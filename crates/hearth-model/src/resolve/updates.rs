@@ -48,7 +48,8 @@ pub(super) fn resolve(spec: &Spec, model: &mut Model) {
             let settings = guest.nixos.get_or_insert_with(NixosSettings::default);
             if settings.upgrade.is_none() {
                 let at = policy.reboot.as_deref().unwrap_or("daily");
-                let on_calendar = hearth_spec::schedule::Schedule::parse(at).map(|s| s.on_calendar()).unwrap_or_default();
+                let on_calendar =
+                    hearth_spec::schedule::Schedule::parse(at).map(|s| s.on_calendar()).unwrap_or_default();
                 settings.upgrade = Some(NixUpgrade { on_calendar, reboot: policy.reboot.is_some() });
             }
         }

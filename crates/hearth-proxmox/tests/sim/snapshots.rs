@@ -26,7 +26,8 @@ fn memory(node: &Node, vmid: u32) -> String {
 /// A snapshot the operator takes through the API, described as theirs.
 async fn by_hand(node: &Node, vmid: u32, name: &str) {
     let path = format!("/nodes/{}/lxc/{vmid}/snapshot", node.client.node());
-    let body = [("snapname".to_string(), json!(name)), ("description".to_string(), json!("by hand"))].into_iter().collect();
+    let body =
+        [("snapname".to_string(), json!(name)), ("description".to_string(), json!("by hand"))].into_iter().collect();
     node.client.task(Method::Post, &path, &body).await.expect("a snapshot by hand");
 }
 
@@ -83,7 +84,10 @@ async fn a_guest_whose_files_change_is_snapshotted_without_a_settings_change() {
     snapshot_changing(&mut plan, &node.desired, &changing);
     assert!(!plan.is_empty());
     let text = hearth_proxmox::text::plan(std::slice::from_ref(&plan));
-    assert!(text.contains(&format!("  ~ {vmid} {} (lxc): snapshot before its files change", node.desired[0].name)), "{text}");
+    assert!(
+        text.contains(&format!("  ~ {vmid} {} (lxc): snapshot before its files change", node.desired[0].name)),
+        "{text}"
+    );
     let outcome = node.apply_plan(&plan).await;
     assert_success(&outcome);
     assert_eq!(snapshots(&node, vmid).len(), 1);
@@ -94,13 +98,18 @@ async fn a_failed_snapshot_leaves_the_guest_unchanged() {
     let (mut node, vmid) = created(3).await;
     let before = memory(&node, vmid);
     let path = format!("/lxc/{vmid}/snapshot");
-    node.fault(&format!(r#"{{"kind":"task-fail","count":1,"method":"POST","path":"{path}","message":"zfs error: out of space"}}"#));
+    node.fault(&format!(
+        r#"{{"kind":"task-fail","count":1,"method":"POST","path":"{path}","message":"zfs error: out of space"}}"#
+    ));
     node.desired[0].create.insert("memory".into(), json!(4096));
     let (_, outcome) = node.apply().await;
     let o = outcome.guests.iter().find(|g| g.vmid == vmid).unwrap();
     let text = o.error.as_ref().expect("the guest failed").to_string();
     assert!(
-        text.starts_with(&format!("guest `{}` ({vmid}): the snapshot before changes failed, so the guest was not changed: task `UPID:", o.name)),
+        text.starts_with(&format!(
+            "guest `{}` ({vmid}): the snapshot before changes failed, so the guest was not changed: task `UPID:",
+            o.name
+        )),
         "{text}"
     );
     assert!(text.contains("out of space"), "{text}");
@@ -120,6 +129,7 @@ async fn a_container_on_a_directory_cannot_be_snapshotted() {
         let rest = rootfs.split_once(',').map_or(String::new(), |(_, r)| format!(",{r}"));
         g.config.insert("rootfs".into(), format!("local:{vmid}/vm-{vmid}-disk-0.raw{rest}"));
     });
-    let err = node.client.snapshot(hearth_model::model::GuestKind::Lxc, vmid, "hearth-20260101-000000").await.unwrap_err();
+    let err =
+        node.client.snapshot(hearth_model::model::GuestKind::Lxc, vmid, "hearth-20260101-000000").await.unwrap_err();
     assert!(err.to_string().contains("snapshot feature is not available"), "{err}");
 }

@@ -15,7 +15,11 @@ use crate::state::{Kind, SimSnapshot, State};
 pub fn list(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
     let vmid = cx.vmid();
     cx.sim.with_state(|s| {
-        let g = s.guests.get(&vmid).filter(|g| g.kind == kind).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
+        let g = s
+            .guests
+            .get(&vmid)
+            .filter(|g| g.kind == kind)
+            .ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
         let mut out: Vec<Value> = g
             .snapshots
             .iter()
@@ -70,7 +74,11 @@ pub async fn create(cx: &Ctx<'_>, kind: Kind) -> Result<Value, ApiError> {
     let description = cx.text("description").unwrap_or_default();
     let sim = cx.sim;
     sim.with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
-        let g = s.guests.get(&vmid).filter(|g| g.kind == kind).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
+        let g = s
+            .guests
+            .get(&vmid)
+            .filter(|g| g.kind == kind)
+            .ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
         if let Some(lock) = g.config.get("lock") {
             return Err(ApiError::fail(format!("{} is locked ({lock})", kind.short())));
         }
@@ -113,7 +121,11 @@ pub async fn delete(cx: &Ctx<'_>, kind: Kind) -> Result<Value, ApiError> {
     let name = cx.text("snapname").unwrap_or_default();
     let sim = cx.sim;
     sim.with_guest_lock(cx.req, kind, vmid, |s: &mut State| {
-        let g = s.guests.get(&vmid).filter(|g| g.kind == kind).ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
+        let g = s
+            .guests
+            .get(&vmid)
+            .filter(|g| g.kind == kind)
+            .ok_or_else(|| crate::sim::Sim::missing(&s.node, kind, vmid))?;
         if !g.snapshots.iter().any(|snap| snap.name == name) {
             return Err(ApiError::fail(format!("snapshot '{name}' does not exist")));
         }

@@ -133,7 +133,11 @@ fn a_change_is_snapshotted_first() {
     let (path, snippets) = spec("8GiB");
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.contains("runtime: docker, "), "the example changed shape");
-    std::fs::write(&path, text.replace("runtime: docker, ", "runtime: docker, snapshot: { before_apply: true, keep: 1 }, ")).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("runtime: docker, ", "runtime: docker, snapshot: { before_apply: true, keep: 1 }, "),
+    )
+    .unwrap();
     let sim = simulator(&snippets);
     let created = run(&path, &["apply", "--yes"], &sim);
     assert_eq!(created.code, Some(0), "{}", created.stderr);
@@ -151,12 +155,21 @@ fn a_change_is_snapshotted_first() {
         );
         let applied = run(&path, &["apply", "--yes"], &sim);
         assert_eq!(applied.code, Some(0), "{}", applied.stderr);
-        let line = applied.stdout.lines().find(|l| l.starts_with("100 docker on pve: ok: snapshot hearth-")).unwrap_or_else(|| panic!("{}", applied.stdout));
+        let line = applied
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("100 docker on pve: ok: snapshot hearth-"))
+            .unwrap_or_else(|| panic!("{}", applied.stdout));
         let name = line.split_whitespace().nth(6).unwrap().to_string();
-        assert!(applied.stdout.contains(&format!("    undo with `qm rollback 100 {name}` on the node\n")), "{}", applied.stdout);
+        assert!(
+            applied.stdout.contains(&format!("    undo with `qm rollback 100 {name}` on the node\n")),
+            "{}",
+            applied.stdout
+        );
         names.push(name);
     }
-    let kept: Vec<String> = sim.sim.with_state(|s| s.guests[&100].snapshots.iter().map(|snap| snap.name.clone()).collect());
+    let kept: Vec<String> =
+        sim.sim.with_state(|s| s.guests[&100].snapshots.iter().map(|snap| snap.name.clone()).collect());
     assert_eq!(kept, [names[1].clone()], "the newest only");
 }
 
