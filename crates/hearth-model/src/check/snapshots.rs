@@ -66,11 +66,11 @@ fn storage(
 ) {
     let pool_name = guest.storage.as_deref().unwrap_or(DEFAULT_STORAGE);
     let Some(pool) = model.hosts.get(&guest.host).and_then(|h| h.pools.get(pool_name)) else { return };
-    let fit = match (guest.kind, pool.kind) {
-        (_, PoolKind::Zfs | PoolKind::LvmThin | PoolKind::Btrfs) => true,
-        (GuestKind::Vm, PoolKind::Dir | PoolKind::Nfs | PoolKind::Cifs) => true,
-        _ => false,
-    };
+    let fit = matches!(
+        (guest.kind, pool.kind),
+        (_, PoolKind::Zfs | PoolKind::LvmThin | PoolKind::Btrfs)
+            | (GuestKind::Vm, PoolKind::Dir | PoolKind::Nfs | PoolKind::Cifs)
+    );
     if fit {
         return;
     }
