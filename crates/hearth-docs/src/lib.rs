@@ -19,6 +19,7 @@ pub mod data;
 pub mod diagram;
 pub mod docker;
 pub mod ip_plan;
+pub mod maintenance;
 pub mod monitoring;
 pub mod overview;
 pub mod planned;
@@ -78,6 +79,7 @@ pub fn document_with(model: &Model, catalog: &Catalog, options: Options) -> Docu
     setup::write(model, catalog, &mut out);
     data::write(model, catalog, &mut out);
     backups::write(model, &mut out);
+    maintenance::write(model, &mut out);
     monitoring::write(model, &mut out);
     secrets::write(model, &mut out);
     planned::write(model, &mut out);

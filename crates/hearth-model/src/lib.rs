@@ -20,6 +20,7 @@ pub mod shares;
 pub mod template;
 pub mod totals;
 pub mod tzdb;
+pub mod updates;
 pub mod zones;
 
 pub use lock::Allocations;

@@ -141,6 +141,8 @@ pub async fn apply_node(
         .filter_map(|g| by_vmid.get(&g.vmid).copied())
         .collect();
     let fetched = fetch_volumes(&client, &creations).await;
+    // One moment names every snapshot of this apply, so a rollback finds a guest's by its time.
+    let now = std::time::SystemTime::now();
     let mut set = tokio::task::JoinSet::new();
     for g in &plan.guests {
         let client = Arc::clone(&client);
@@ -151,9 +153,17 @@ pub async fn apply_node(
         let needed = desired.as_ref().and_then(|d| needed_volume(&d.create));
         let volume_name = needed.as_ref().map(|(s, c, f)| format!("{s}:{c}/{f}"));
         let missing = needed.and_then(|v| fetched.get(&v).cloned());
+        let snapshot = g.snapshot;
         set.spawn(async move {
             let mut out =
                 GuestOutcome { name: name.clone(), vmid, done: Vec::new(), notes: Vec::new(), error: None, sink };
+            // Without its snapshot a guest is not changed at all: the error stops its apply.
+            if let Some(keep) = snapshot
+                && let Err(e) = snapshot_first(&client, kind, vmid, keep, now, &mut out).await
+            {
+                out.error = Some(e.for_guest(&name, vmid));
+                return out;
+            }
             let result = match (&action, desired) {
                 (GuestAction::Create, Some(d)) => match missing {
                     Some(Err(why)) => {
@@ -186,6 +196,30 @@ pub async fn apply_node(
     }
     host.extend(jobs);
     NodeOutcome { node: plan.node.clone(), guests, host }
+}
+
+/// Takes the snapshot before a guest's change and tells how to roll back to it.
+async fn snapshot_first(
+    client: &Client,
+    kind: GuestKind,
+    vmid: u32,
+    keep: u32,
+    at: std::time::SystemTime,
+    out: &mut GuestOutcome,
+) -> Result<(), Error> {
+    let taken = crate::snapshots::before_change(client, kind, vmid, keep, at)
+        .await
+        .map_err(|e| Error::Snapshot { reason: e.to_string() })?;
+    out.did(format!("snapshot {} taken", taken.name));
+    for old in &taken.pruned {
+        out.did(format!("deleted older snapshot {old}"));
+    }
+    let tool = if kind == GuestKind::Lxc { "pct" } else { "qm" };
+    out.notes.push(format!("undo with `{tool} rollback {vmid} {}` on the node", taken.name));
+    for e in &taken.prune_errors {
+        out.notes.push(format!("an older snapshot was not deleted: {e}"));
+    }
+    Ok(())
 }
 
 /// Fetches every template and cloud image the creations need and the node lacks, once each;

@@ -25,6 +25,9 @@ pub struct DesiredGuest {
     /// Whether Hearth deploys into the guest, so it must be running; an appliance or a guest the
     /// spec marks `managed: false` is started once, when created, and otherwise left as it is.
     pub managed: bool,
+    /// How many of Hearth's snapshots to keep when apply snapshots it before changing it; `None`:
+    /// no snapshot.
+    pub snapshot_keep: Option<u32>,
 }
 
 impl DesiredGuest {
@@ -72,6 +75,7 @@ pub fn desired_guests(model: &Model) -> Vec<DesiredGuest> {
                 create,
                 disk: (disk_key.to_string(), size),
                 managed: g.managed,
+                snapshot_keep: g.snapshot_keep,
             }
         })
         .collect();

@@ -43,6 +43,8 @@ pub enum Error {
     Protocol { what: String, reason: String },
     #[error("setting what only root may set (`pct set`) on the node failed: {0}")]
     Shell(String),
+    #[error("the snapshot before changes failed, so the guest was not changed: {reason}")]
+    Snapshot { reason: String },
     #[error("cannot fetch `{volume}` onto the node: {reason}")]
     Fetch { volume: String, reason: String },
     #[error("guest `{guest}` ({vmid}): {source}")]

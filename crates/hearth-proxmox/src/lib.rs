@@ -19,6 +19,7 @@ pub mod network;
 pub mod plan;
 pub mod property;
 pub mod shell;
+pub mod snapshots;
 pub mod tasks;
 pub mod text;
 pub mod tls;

@@ -87,7 +87,8 @@ impl NodePlan {
     /// Whether applying it would change nothing.
     pub fn is_empty(&self) -> bool {
         self.guests.iter().all(|g| match &g.action {
-            GuestAction::Unchanged | GuestAction::Refused { .. } => true,
+            GuestAction::Unchanged => g.snapshot.is_none(),
+            GuestAction::Refused { .. } => true,
             GuestAction::Destroy { allowed, .. } => !allowed,
             _ => false,
         }) && self.host.is_empty()
@@ -108,6 +109,10 @@ pub struct GuestPlan {
     pub vmid: u32,
     pub kind: GuestKind,
     pub action: GuestAction,
+    /// A snapshot taken before the action, keeping this many of Hearth's (`snapshot:` on a guest
+    /// about to change: its settings here, or its files, marked by `snapshot_changing`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -187,6 +192,14 @@ fn removable(key: &str) -> bool {
         || matches!(key, "features" | "nameserver" | "searchdomain" | "cicustom")
 }
 
+/// Marks for a snapshot the unchanged guests of `plan` whose files apply will change (`changing`
+/// names them), when the spec asks for snapshots before apply.
+pub fn snapshot_changing(plan: &mut NodePlan, desired: &[DesiredGuest], changing: &BTreeSet<String>) {
+    for g in plan.guests.iter_mut().filter(|g| g.action == GuestAction::Unchanged && changing.contains(&g.name)) {
+        g.snapshot = desired.iter().find(|d| d.vmid == g.vmid).and_then(|d| d.snapshot_keep);
+    }
+}
+
 /// The plan of `node`: `desired` are the spec's guests on it.
 pub fn plan_node(node: &str, desired: &[DesiredGuest], actual: &Actual, allow_destroy: &[String]) -> NodePlan {
     let mut guests = Vec::new();
@@ -206,7 +219,8 @@ pub fn plan_node(node: &str, desired: &[DesiredGuest], actual: &Actual, allow_de
                 _ => GuestAction::Refused { reasons: unattached },
             };
         }
-        guests.push(GuestPlan { name: d.name.clone(), vmid: d.vmid, kind: d.kind, action });
+        let snapshot = d.snapshot_keep.filter(|_| matches!(action, GuestAction::Update(_)));
+        guests.push(GuestPlan { name: d.name.clone(), vmid: d.vmid, kind: d.kind, action, snapshot });
     }
     let mut untouched = Vec::new();
     for a in actual.guests.iter().filter(|a| !wanted.contains(&a.vmid)) {
@@ -218,6 +232,7 @@ pub fn plan_node(node: &str, desired: &[DesiredGuest], actual: &Actual, allow_de
                 vmid: a.vmid,
                 kind: a.kind,
                 action: GuestAction::Destroy { allowed, running: a.running },
+                snapshot: None,
             });
         } else {
             untouched.push(Untouched { vmid: a.vmid, name, kind: a.kind });

@@ -20,6 +20,11 @@ fn kind(kind: GuestKind) -> &'static str {
     }
 }
 
+/// What the plan says of a snapshot before apply: its name is the moment apply takes it.
+fn snapshot_line(keep: u32) -> String {
+    format!("snapshot `{}YYYYMMDD-HHMMSS` (UTC) first, keeping Hearth's newest {keep}", crate::snapshots::PREFIX)
+}
+
 /// The plan of every node.
 pub fn plan(plans: &[NodePlan]) -> String {
     let mut out = String::new();
@@ -31,9 +36,15 @@ pub fn plan(plans: &[NodePlan]) -> String {
                 GuestAction::Create => {
                     let _ = writeln!(out, "  + {head}: create and start");
                 }
-                GuestAction::Unchanged => {
-                    let _ = writeln!(out, "  = {head}: unchanged");
-                }
+                GuestAction::Unchanged => match g.snapshot {
+                    Some(keep) => {
+                        let _ = writeln!(out, "  ~ {head}: snapshot before its files change");
+                        let _ = writeln!(out, "      {}", snapshot_line(keep));
+                    }
+                    None => {
+                        let _ = writeln!(out, "  = {head}: unchanged");
+                    }
+                },
                 GuestAction::Refused { reasons } => {
                     let _ = writeln!(out, "  ! {head}: refused");
                     for r in reasons {
@@ -65,6 +76,9 @@ pub fn plan(plans: &[NodePlan]) -> String {
                         what.push("start".to_string());
                     }
                     let _ = writeln!(out, "  ~ {head}: {}", what.join(", "));
+                    if let Some(keep) = g.snapshot {
+                        let _ = writeln!(out, "      {}", snapshot_line(keep));
+                    }
                     for c in &u.changes {
                         let when = match (c.live, c.on_node) {
                             (true, false) => "live",

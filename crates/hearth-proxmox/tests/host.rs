@@ -204,6 +204,7 @@ fn guest(name: &str, vmid: u32, kind: GuestKind, net0: &str) -> DesiredGuest {
         create,
         disk: ("rootfs".into(), 8192),
         managed: true,
+        snapshot_keep: None,
     }
 }
 

@@ -32,6 +32,7 @@ fn lxc(name: &str, vmid: u32, disk_gib: u64, over: &[(&str, Value)]) -> DesiredG
         create,
         disk: ("rootfs".into(), disk_gib * 1024),
         managed: true,
+        snapshot_keep: None,
     }
 }
 
@@ -56,6 +57,7 @@ fn vm(name: &str, vmid: u32, over: &[(&str, Value)]) -> DesiredGuest {
         create,
         disk: ("scsi0".into(), 16 * 1024),
         managed: true,
+        snapshot_keep: None,
     }
 }
 

@@ -8,4 +8,5 @@ mod sim {
     pub mod examples;
     pub mod faults;
     pub mod harness;
+    pub mod snapshots;
 }

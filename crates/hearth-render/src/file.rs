@@ -77,6 +77,8 @@ pub enum Kind {
     NfsExports,
     /// Samba's `smb.conf`.
     SambaConf,
+    /// An apt configuration file in `/etc/apt/apt.conf.d/` (unattended upgrades).
+    AptConf,
 }
 
 impl Kind {

@@ -54,6 +54,7 @@ pub mod redis;
 pub mod shares;
 pub mod traefik;
 pub mod unbound;
+pub mod updates;
 pub mod watcher;
 pub mod wireguard;
 pub mod zfs;
@@ -114,6 +115,7 @@ pub fn render(cx: &Context) -> Vec<File> {
     kubernetes::render(cx, &mut out);
     k3s::render(cx, &mut out);
     watcher::render(cx, &mut out);
+    updates::render(cx, &mut out);
     let mut files = out.finish();
     kubernetes::relocate(cx.model, &mut files);
     files.sort_by(|a, b| (&a.machine, &a.path).cmp(&(&b.machine, &b.path)));

@@ -105,6 +105,8 @@ pub fn render(cx: &Context, files: &[File]) -> Vec<File> {
             Kind::Nftables => Some("nftables".to_string()),
             Kind::Alloy => package_of(cx, "alloy"),
             Kind::Promtail => package_of(cx, "promtail"),
+            // Unattended upgrades are the `unattended-upgrades` package's daily run.
+            Kind::AptConf if crate::updates::enables_upgrades(&f.content) => Some("unattended-upgrades".to_string()),
             // A backup script runs restic.
             Kind::Script if f.path.starts_with("/etc/hearth/backup/") => package_of(cx, "restic"),
             // A share's mount unit needs its filesystem's mount helper.

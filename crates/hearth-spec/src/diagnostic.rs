@@ -119,6 +119,11 @@ codes! {
     ProxyOnCluster = "E651", "proxy-on-cluster", Error;
     ClusterWithoutServer = "E652", "cluster-without-server", Error;
     TraefikNotK3s = "E870", "traefik-not-k3s", Error;
+    UpdateRebootInvalid = "E871", "update-reboot-invalid", Error;
+    UpdatesUnmanaged = "E872", "updates-unmanaged", Error;
+    UpdatesBesideNixosUpgrade = "E873", "updates-beside-nixos-upgrade", Error;
+    SnapshotStorageUnfit = "E874", "snapshot-storage-unfit", Error;
+    SnapshotKeepZero = "E875", "snapshot-keep-zero", Error;
     ShareOnServiceUnfit = "E882", "share-on-service-unfit", Error;
     JobUnfit = "E883", "job-unfit", Error;
     NodeNotInCluster = "E884", "node-not-in-cluster", Error;
@@ -219,6 +224,7 @@ codes! {
     WatchLateIncident = "W780", "watch-late-incident", Warning;
     StatedTotalDiffers = "W880", "stated-total-differs", Warning;
     StatedTotalUnchecked = "W881", "stated-total-unchecked", Warning;
+    SnapshotUnmanaged = "W871", "snapshot-unmanaged", Warning;
 }
 
 impl fmt::Display for Code {

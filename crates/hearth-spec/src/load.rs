@@ -119,6 +119,7 @@ fn empty_spec() -> Spec {
         backups: None,
         secrets: NamedMap::default(),
         admin: None,
+        updates: None,
         decisions: NamedMap::default(),
         span: Span::default(),
         spans: Default::default(),
@@ -151,7 +152,7 @@ fn take_section(spec: &mut Spec, part: Spec) {
     macro_rules! take_map {
         ($($f:ident),*) => {$( if !part.$f.is_empty() || !part.$f.broken.is_empty() { spec.$f = part.$f; } )*};
     }
-    take_opt!(homelab, domain, timezone, router, policy, ingress, dns, monitoring, backups, admin);
+    take_opt!(homelab, domain, timezone, router, policy, ingress, dns, monitoring, backups, admin, updates);
     take_map!(networks, hosts, guests, clusters, services, shares, notifications, secrets, decisions);
     if !part.include.is_empty() {
         spec.include = part.include;
@@ -352,6 +353,7 @@ fn merge(spec: &mut Spec, part: Spec, order: &BTreeMap<FileId, Span>, diags: &mu
     merge_one(&mut spec.domain, part.domain, ps.key("domain"), ss.key("domain"), "domain", diags);
     merge_one(&mut spec.timezone, part.timezone, ps.key("timezone"), ss.key("timezone"), "timezone", diags);
     merge_one(&mut spec.admin, part.admin, ps.key("admin"), ss.key("admin"), "admin", diags);
+    merge_one(&mut spec.updates, part.updates, ps.key("updates"), ss.key("updates"), "updates", diags);
 }
 
 #[cfg(test)]

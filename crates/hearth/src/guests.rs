@@ -297,6 +297,35 @@ pub fn creating(planned: &[Planned]) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
+/// Marks for a snapshot each guest with `snapshot: { before_apply: true }` whose files the deploy
+/// plan changes, so the guest half of apply takes it before any file moves.
+pub fn snapshot_file_changes(planned: &mut [Planned], deploy: &hearth_deploy::Plan) {
+    let changing: std::collections::BTreeSet<String> =
+        deploy.machines.iter().filter(|m| m.error.is_none() && !m.is_empty()).map(|m| m.machine.clone()).collect();
+    for p in planned {
+        hearth_proxmox::plan::snapshot_changing(&mut p.plan, &p.desired, &changing);
+    }
+}
+
+/// The guests whose snapshot before apply failed: their files must not change either.
+pub fn unsnapshotted(
+    planned: &[Planned],
+    outcomes: &[hearth_proxmox::apply::NodeOutcome],
+) -> std::collections::BTreeSet<String> {
+    let wanted: std::collections::BTreeSet<(String, u32)> = planned
+        .iter()
+        .flat_map(|p| p.plan.guests.iter().filter(|g| g.snapshot.is_some()).map(|g| (p.plan.node.clone(), g.vmid)))
+        .collect();
+    outcomes
+        .iter()
+        .flat_map(|n| n.guests.iter().map(move |g| (n, g)))
+        .filter(|(n, g)| {
+            wanted.contains(&(n.node.clone(), g.vmid)) && !g.done.iter().any(|d| d.starts_with("snapshot "))
+        })
+        .map(|(_, g)| g.name.clone())
+        .collect()
+}
+
 /// Applies every node's plan, the nodes at once.
 pub async fn apply(planned: &[Planned]) -> Vec<hearth_proxmox::apply::NodeOutcome> {
     let mut set = tokio::task::JoinSet::new();

@@ -32,6 +32,8 @@ mod references;
 mod runtimes;
 mod scrape;
 mod secrets;
+mod snapshots;
+mod updates;
 mod values;
 mod watch;
 mod watcher;
@@ -98,5 +100,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     expected::expected(spec, model, &mut out);
     docker::docker(spec, catalog, model, &mut out);
     watch::watch(spec, &mut out);
+    updates::updates(spec, model, &mut out);
+    snapshots::snapshots(spec, model, &mut out);
     out
 }

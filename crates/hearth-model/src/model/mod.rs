@@ -85,6 +85,9 @@ pub struct Model {
     /// The Docker daemon of each machine with a `docker:` block.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub docker: BTreeMap<String, crate::docker::Daemon>,
+    /// The update policy of each machine that has one (`updates:`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub updates: BTreeMap<String, crate::updates::Policy>,
     /// Where each entity was written: `guest/NAME`, `service/NAME`, `host/NAME`, `network/NAME`,
     /// or a section name. Render uses it to record which spec lines produced each file.
     #[serde(skip)]
@@ -354,6 +357,10 @@ pub struct Guest {
     /// A NixOS guest's own garbage collection and upgrades (`nixos:`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nixos: Option<NixosSettings>,
+    /// How many of Hearth's snapshots to keep, when `hearth apply` takes one before it changes
+    /// the guest (`snapshot: { before_apply: true }`, its own or its host's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_keep: Option<u32>,
 }
 
 /// What a NixOS guest's system does on its own schedule.

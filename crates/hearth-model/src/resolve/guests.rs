@@ -196,6 +196,11 @@ impl Resolver<'_> {
                 reboot: u.reboot.unwrap_or(false),
             }),
         });
+        let snapshot = g.snapshot.as_ref().or_else(|| {
+            let h = self.spec.hosts.get(&host.value)?;
+            h.proxmox.as_ref()?.snapshot.as_ref()
+        });
+        let snapshot_keep = snapshot.filter(|s| s.before_apply.value).map(|s| s.keep.as_ref().map_or(3, |k| k.value));
         let vm = self.vm_hardware(g, &host.value, &os, storage.map_or("local-lvm", |s| s.value.as_str()));
         let devices = self.devices(name, g, &host.value, kind, &os, vm.as_ref());
         let host_disks =
@@ -235,6 +240,7 @@ impl Resolver<'_> {
             features,
             backup,
             nixos,
+            snapshot_keep,
         })
     }
 }

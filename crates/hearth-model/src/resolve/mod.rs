@@ -24,6 +24,7 @@ mod routes;
 mod secrets;
 mod services;
 mod shares;
+pub mod updates;
 mod volumes;
 mod watcher;
 mod wiring;
@@ -139,8 +140,10 @@ pub fn resolve(spec: &Spec, catalog: &Catalog, previous: &Allocations) -> Resolu
         planned: Vec::new(),
         decisions: Vec::new(),
         docker: docker::daemons(spec),
+        updates: BTreeMap::new(),
         spans: BTreeMap::new(),
     };
+    updates::resolve(spec, &mut model);
     r.services(&mut model);
     r.shares(&mut model);
     r.declared_generated_secrets();

@@ -250,6 +250,7 @@ pub fn create(cx: &Ctx, kind: Kind) -> Result<Value, ApiError> {
             runtime_note: None,
             pending: Default::default(),
             pending_delete: Vec::new(),
+            snapshots: Vec::new(),
         };
         s.guests.insert(vmid, guest);
         let body = Box::new(move |s: &mut State, out: &mut Vec<String>| {

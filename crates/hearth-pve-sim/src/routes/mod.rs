@@ -5,6 +5,7 @@
 mod cluster;
 mod create;
 mod guests;
+mod snapshots;
 mod storage;
 mod tasks;
 
@@ -110,6 +111,9 @@ pub async fn dispatch(
         ("GET", _, Some(k), Some("/pending")) => guests::pending(&cx, k),
         ("PUT", _, Some(k), Some("/resize")) => guests::resize(&cx, k).await,
         ("DELETE", _, Some(k), Some("")) => guests::destroy(&cx, k).await,
+        ("GET", _, Some(k), Some("/snapshot")) => snapshots::list(&cx, k),
+        ("POST", _, Some(k), Some("/snapshot")) => snapshots::create(&cx, k).await,
+        ("DELETE", _, Some(k), Some("/snapshot/{snapname}")) => snapshots::delete(&cx, k).await,
         _ => Err(ApiError::NotImplemented(format!(
             "Method '{m} {}' not implemented (hearth-pve-sim does not simulate it)",
             req.path

@@ -60,6 +60,21 @@ pub struct Guest {
     /// Keys a running VM loses at its next start.
     #[serde(default)]
     pub pending_delete: Vec<String>,
+    /// Its snapshots, oldest first (the config file's `[name]` sections on the real node).
+    #[serde(default)]
+    pub snapshots: Vec<SimSnapshot>,
+}
+
+/// One snapshot of a guest.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimSnapshot {
+    pub name: String,
+    pub description: String,
+    /// Seconds since the epoch.
+    pub snaptime: u64,
+    /// The snapshot it was taken after.
+    #[serde(default)]
+    pub parent: Option<String>,
 }
 
 impl Guest {
@@ -221,6 +236,7 @@ mod tests {
             runtime_note: None,
             pending: BTreeMap::new(),
             pending_delete: Vec::new(),
+            snapshots: Vec::new(),
         };
         g.config.insert("memory".into(), "512".into());
         g.config.insert("description".into(), "a\nb".into());

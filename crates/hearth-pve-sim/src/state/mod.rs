@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub use guest::{Guest, Kind};
+pub use guest::{Guest, Kind, SimSnapshot};
 pub use storage::{Storage, Volume};
 pub use tasks::Task;
 

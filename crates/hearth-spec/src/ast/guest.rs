@@ -30,6 +30,10 @@ spec_struct! {
         opt docker: super::DockerDaemon,
         /// A NixOS guest's own garbage collection and upgrades.
         opt nixos: super::NixosSettings,
+        /// Unattended upgrades (default: the top-level `updates:`).
+        opt updates: super::Updates,
+        /// A Proxmox snapshot before `hearth apply` changes it (default: its host's `proxmox.snapshot`).
+        opt snapshot: GuestSnapshot,
         /// Whether Hearth logs into it (default: true unless the runtime is `none`).
         opt managed: bool,
         /// Guest path -> `pool/dataset` on its host, an absolute host path, or `share:NAME`.
@@ -49,6 +53,18 @@ spec_struct! {
         opt status: Sp<super::Status>,
         /// Why or when, for a planned item (shown in the docs' Planned section).
         opt note: String,
+    }
+}
+
+spec_struct! {
+    /// Proxmox snapshots `hearth apply` takes of a guest before it changes it, named
+    /// `hearth-YYYYMMDD-HHMMSS` (UTC), so `pct rollback`/`qm rollback` undoes the change.
+    pub struct GuestSnapshot {
+        /// Take one before each apply that changes the guest (its settings or its files).
+        req before_apply: Sp<bool>,
+        /// How many of Hearth's own snapshots to keep (default 3); older ones are deleted, and
+        /// snapshots Hearth did not take are never touched.
+        opt keep: Sp<u32>,
     }
 }
 

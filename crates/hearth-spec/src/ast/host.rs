@@ -34,6 +34,8 @@ spec_struct! {
         opt runtime: Sp<Runtime>,
         /// The Docker daemon's settings and networks (runtime `docker`).
         opt docker: super::DockerDaemon,
+        /// Unattended upgrades (default: the top-level `updates:`).
+        opt updates: super::Updates,
         opt os: String,
         opt hardware: Hardware,
         /// Storage pools.
@@ -78,6 +80,8 @@ spec_struct! {
         opt version: String,
         /// API token used by `hearth apply`.
         opt token: SecretRef,
+        /// Snapshots before apply for every guest of this node that does not set its own.
+        opt snapshot: super::GuestSnapshot,
     }
 }
 

@@ -14,6 +14,7 @@ mod nixos;
 mod service;
 mod share;
 mod status;
+mod updates;
 
 pub use backup::*;
 pub use docker::*;
@@ -26,6 +27,7 @@ pub use nixos::*;
 pub use service::*;
 pub use share::*;
 pub use status::*;
+pub use updates::*;
 
 use crate::decode::{NamedMap, Sp};
 use crate::reference::SecretRef;
@@ -72,6 +74,8 @@ spec_struct! {
         def secrets: NamedMap<SecretSpec>,
         /// The operator's login on the machines Hearth manages.
         opt admin: Admin,
+        /// Unattended upgrades of every managed machine, unless its own `updates:` says otherwise.
+        opt updates: Updates,
         /// Design decisions, open or taken, and the items they are about.
         def decisions: NamedMap<Decision>,
     }

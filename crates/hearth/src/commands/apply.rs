@@ -34,7 +34,7 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
     let nodes = guests::nodes(&args.guests, &targets)?;
     guests::print_skipped_nodes(&nodes);
     let runtime = targets::runtime()?;
-    let (planned, guest_errors) = runtime.block_on(guests::plan(&targets, nodes, &args.guests.allow_destroy));
+    let (mut planned, guest_errors) = runtime.block_on(guests::plan(&targets, nodes, &args.guests.allow_destroy));
     for e in &guest_errors {
         eprintln!("error: {e}");
     }
@@ -52,6 +52,8 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
     let progress = Progress::new(Style::detect(false));
     let plan = runtime.block_on(hearth_deploy::plan(&machines, &targets.ssh, &targets.files, &progress))?;
     progress.finish();
+    // A guest whose files change is snapshotted first, when its spec asks for it.
+    guests::snapshot_file_changes(&mut planned, &plan);
     let node_plans: Vec<_> = planned.iter().map(|p| p.plan.clone()).collect();
     print!("{}", hearth_proxmox::text::plan(&node_plans));
     if !args.guests.only_guests {
@@ -102,10 +104,16 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
     if hosts_first {
         report.machines.extend(deploy(&hosts)?.machines);
     }
+    // A guest whose snapshot before apply failed keeps its files as they are too.
+    let mut unsnapshotted = BTreeSet::new();
     if !guests_unchanged {
         let outcomes = runtime.block_on(guests::apply(&planned));
         print!("{}", hearth_proxmox::text::outcome(&outcomes));
         failed |= guests::report_failures(&targets, &planned, &outcomes);
+        unsnapshotted = guests::unsnapshotted(&planned, &outcomes);
+        for name in &unsnapshotted {
+            eprintln!("{name}: files not deployed, since its snapshot before apply failed");
+        }
     }
     if args.guests.only_guests {
         return Ok(if failed { ExitCode::from(3) } else { ExitCode::SUCCESS });
@@ -128,7 +136,12 @@ pub fn run(args: &ApplyArgs, format: Format) -> anyhow::Result<ExitCode> {
         }
         None => upload,
     };
-    let rest = deploy(if hosts_first { &others } else { &targets.machines })?;
+    let remaining: Vec<_> = (if hosts_first { &others } else { &targets.machines })
+        .iter()
+        .filter(|m| !unsnapshotted.contains(&m.name))
+        .cloned()
+        .collect();
+    let rest = deploy(&remaining)?;
     if let Some(b) = upload {
         runtime.block_on(ship::restart(&targets, b))?;
     }

@@ -24,7 +24,7 @@ pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
     let nodes = guests::nodes(&args.guests, &targets)?;
     guests::print_skipped_nodes(&nodes);
     let runtime = targets::runtime()?;
-    let (planned, guest_errors) = runtime.block_on(guests::plan(&targets, nodes, &args.guests.allow_destroy));
+    let (mut planned, guest_errors) = runtime.block_on(guests::plan(&targets, nodes, &args.guests.allow_destroy));
     for e in &guest_errors {
         eprintln!("error: {e}");
     }
@@ -40,6 +40,7 @@ pub fn run(args: &PlanArgs, format: Format) -> anyhow::Result<ExitCode> {
     let progress = Progress::new(if args.json { Style::Plain } else { Style::detect(false) });
     let plan = runtime.block_on(hearth_deploy::plan(&machines, &targets.ssh, &targets.files, &progress))?;
     progress.finish();
+    guests::snapshot_file_changes(&mut planned, &plan);
     let node_plans: Vec<_> = planned.iter().map(|p| p.plan.clone()).collect();
     if args.json {
         let mut json = serde_json::to_value(&plan)?;

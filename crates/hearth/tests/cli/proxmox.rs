@@ -126,6 +126,53 @@ fn guests_are_created_then_unchanged_then_changed() {
     }
 }
 
+/// A guest with snapshots before apply: `plan` shows the snapshot a change would take, `apply`
+/// takes it before the change and names the rollback, and the next change prunes to `keep`.
+#[test]
+fn a_change_is_snapshotted_first() {
+    let (path, snippets) = spec("8GiB");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("runtime: docker, "), "the example changed shape");
+    std::fs::write(
+        &path,
+        text.replace("runtime: docker, ", "runtime: docker, snapshot: { before_apply: true, keep: 1 }, "),
+    )
+    .unwrap();
+    let sim = simulator(&snippets);
+    let created = run(&path, &["apply", "--yes"], &sim);
+    assert_eq!(created.code, Some(0), "{}", created.stderr);
+    assert!(!created.stdout.contains("snapshot"), "nothing to snapshot at creation: {}", created.stdout);
+    let mut names = Vec::new();
+    for memory in ["12GiB", "16GiB"] {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let from = ["8GiB", "12GiB"].into_iter().find(|m| text.contains(&format!("memory: {m}"))).unwrap();
+        std::fs::write(&path, text.replace(&format!("memory: {from}"), &format!("memory: {memory}"))).unwrap();
+        let plan = run(&path, &["plan"], &sim);
+        assert!(
+            plan.stdout.contains("      snapshot `hearth-YYYYMMDD-HHMMSS` (UTC) first, keeping Hearth's newest 1\n"),
+            "{}",
+            plan.stdout
+        );
+        let applied = run(&path, &["apply", "--yes"], &sim);
+        assert_eq!(applied.code, Some(0), "{}", applied.stderr);
+        let line = applied
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("100 docker on pve: ok: snapshot hearth-"))
+            .unwrap_or_else(|| panic!("{}", applied.stdout));
+        let name = line.split_whitespace().nth(6).unwrap().to_string();
+        assert!(
+            applied.stdout.contains(&format!("    undo with `qm rollback 100 {name}` on the node\n")),
+            "{}",
+            applied.stdout
+        );
+        names.push(name);
+    }
+    let kept: Vec<String> =
+        sim.sim.with_state(|s| s.guests[&100].snapshots.iter().map(|snap| snap.name.clone()).collect());
+    assert_eq!(kept, [names[1].clone()], "the newest only");
+}
+
 #[test]
 fn a_failed_create_names_the_guest_and_its_spec_line() {
     let (path, snippets) = spec("8GiB");
