@@ -128,6 +128,17 @@ fn variants() -> Vec<(String, Model)> {
         ),
         1,
     );
+    // The example keeps zones apart: Prometheus's and the Blackbox exporter's zone is let into
+    // the new targets' ports, as an operator adding them would be told to (E824).
+    let policy = "policy:\n  default: deny\n  allow:\n";
+    assert!(text.contains(policy), "example 004 denies between zones");
+    let text = text.replacen(
+        policy,
+        &format!(
+            "{policy}    - {{ from: infrastructure, to: data, ports: [9100] }}\n    - {{ from: infrastructure, to: management, ports: [8006] }}\n"
+        ),
+        1,
+    );
     let loaded = hearth_spec::load_str("ryzen-tiered-lxc-platform.yaml", &text);
     let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
     let errors: Vec<String> =

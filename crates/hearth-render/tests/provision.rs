@@ -740,7 +740,13 @@ fn docker_published_ports_refuse_sources_the_spec_does_not_name() {
     let ruleset = files.iter().find(|f| f.machine == "vm3-docker" && f.kind == Kind::Nftables).expect("ruleset");
     let docker = model.machine_address("vm3-docker").unwrap().to_string();
     let proxy = model.machine_address(model.services["traefik"].on.name()).unwrap().to_string();
-    let lan_client = "10.0.1.50";
+    // A client on the Docker machine's own network (the apps zone): the example denies between
+    // zones, so a port for the homelab's networks opens to its zones, not to the trusted LAN.
+    let lan_client = "10.0.40.250";
+    assert!(
+        model.guests.values().all(|g| g.address.is_none_or(|a| a.to_string() != lan_client)),
+        "the client's address is free"
+    );
     // Portainer (behind the proxy) and Tdarr's server port (not exposed: the homelab's networks).
     // Plex's ports are not used: Plex runs on the host's network, so Docker never DNATs them.
     let (portainer, companion) = (9443, 8266);

@@ -22,7 +22,7 @@ fn valid_specs_check_clean() {
 fn render_and_docs_count_warnings_in_one_line() {
     let example = "examples/two-node-docker-pbs.yaml";
     let checked = check(example);
-    assert_eq!(checked.stderr.lines().last(), Some("2 warnings"), "{}", checked.stderr);
+    assert_eq!(checked.stderr.lines().last(), Some("1 warning"), "{}", checked.stderr);
     for command in ["render", "docs"] {
         let dir = tempdir();
         let out = dir.join("out");
