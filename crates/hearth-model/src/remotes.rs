@@ -70,7 +70,10 @@ mod tests {
 
     #[test]
     fn rsync_targets() {
-        check_rsync("admin@storage-server:/exports/backups/", Some((Some("admin"), "storage-server", "/exports/backups/")));
+        check_rsync(
+            "admin@storage-server:/exports/backups/",
+            Some((Some("admin"), "storage-server", "/exports/backups/")),
+        );
         check_rsync("nas:/srv/copy", Some((None, "nas", "/srv/copy")));
         check_rsync("nas:backups", Some((None, "nas", "backups")));
         check_rsync("/mnt/backup", None);

@@ -74,7 +74,9 @@ fn git_url(spec: &Spec, repo: &str, url: &Sp<String>, out: &mut Vec<Diagnostic>)
                 format!("git repository `{repo}` is `{}`, which git cannot read as a remote", url.value),
             )
             .label("not a git URL")
-            .help("write `ssh://user@host/path.git`, `user@host:path.git`, `https://host/path.git` or an absolute path"),
+            .help(
+                "write `ssh://user@host/path.git`, `user@host:path.git`, `https://host/path.git` or an absolute path",
+            ),
         );
         return;
     }
@@ -112,10 +114,8 @@ fn host_known(spec: &Spec, repo: &str, kind: &str, host: &str, at: &Sp<String>, 
 /// A policy to `rsync:`/`git:` repositories: it copies `paths` from `from`, keeps nothing itself,
 /// and writes to no restic, PBS or folder repository beside them.
 fn policy(spec: &Spec, repos: &NamedMap<Repository>, name: &str, p: &Policy, out: &mut Vec<Diagnostic>) {
-    let copy: Vec<&Sp<String>> =
-        p.to.iter().filter(|t| repos.get(&t.value).is_some_and(is_copy)).collect();
-    let other: Vec<&Sp<String>> =
-        p.to.iter().filter(|t| repos.get(&t.value).is_some_and(|r| !is_copy(r))).collect();
+    let copy: Vec<&Sp<String>> = p.to.iter().filter(|t| repos.get(&t.value).is_some_and(is_copy)).collect();
+    let other: Vec<&Sp<String>> = p.to.iter().filter(|t| repos.get(&t.value).is_some_and(|r| !is_copy(r))).collect();
     let has_folders = !p.from.is_empty() || !p.paths.is_empty();
     for m in &p.from {
         if !spec.guests.is_declared(&m.value) && !spec.hosts.is_declared(&m.value) {

@@ -7,7 +7,8 @@ use hearth_spec::Spec;
 use hearth_spec::ast::BackupChoice;
 
 use crate::model::{
-    BackupJob, CopyJob, Dump, GuestBackup, GuestKind, Model, PbsJobs, Policy, Replication, Repository, Snapshot, Uncovered,
+    BackupJob, CopyJob, Dump, GuestBackup, GuestKind, Model, PbsJobs, Policy, Replication, Repository, Snapshot,
+    Uncovered,
 };
 
 /// The name of a restic repository's password secret.
@@ -69,8 +70,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                 }
                 (None, None) if r.git.is_some() => {
                     let url = r.git.as_ref().map(|t| t.value.clone()).unwrap_or_default();
-                    let machine =
-                        crate::remotes::git_host(&url).and_then(|(host, _)| machine_named(model, host));
+                    let machine = crate::remotes::git_host(&url).and_then(|(host, _)| machine_named(model, host));
                     Repository::Git { url, machine, key }
                 }
                 (Some(url), _) => Repository::Restic {
