@@ -69,7 +69,7 @@ impl Resolver<'_> {
                 }
                 engine => {
                     let Some(exporter) = database_exporter(engine) else { continue };
-                    for (server, on) in database_servers(spec, self.catalog, model, engine) {
+                    for (server, on) in database_servers(spec, self.catalog, engine) {
                         let name = format!("{server}-exporter");
                         if spec.services.is_declared(&name) {
                             continue;
@@ -95,12 +95,11 @@ pub(crate) fn database_exporter(entry: &str) -> Option<&'static str> {
 }
 
 /// The servers an entry of `monitoring.exporters` (`postgres`, `redis`) watches, with their
-/// machine: the spec's services whose app provides that engine, on a guest or host that is not
-/// NixOS (Hearth's flake writes no database exporters yet; the checks say so, W850).
+/// machine: the spec's services whose app provides that engine, on a guest or host (a NixOS
+/// guest's flake enables the NixOS exporter module); a server on a cluster gets none (W850).
 pub(crate) fn database_servers<'s>(
     spec: &'s hearth_spec::Spec,
     catalog: &hearth_catalog::Catalog,
-    model: &Model,
     entry: &str,
 ) -> Vec<(&'s str, &'s str)> {
     let kind = match entry {
@@ -112,7 +111,7 @@ pub(crate) fn database_servers<'s>(
         .entries
         .iter()
         .filter(|e| e.value.app.as_ref().and_then(|a| catalog.get(&a.value)).is_some_and(|a| a.provides(kind)))
-        .filter(|e| !spec.clusters.contains(&e.value.on.value) && !model.is_nixos(&e.value.on.value))
+        .filter(|e| !spec.clusters.contains(&e.value.on.value))
         .map(|e| (e.name.as_str(), e.value.on.value.as_str()))
         .collect()
 }

@@ -1,4 +1,5 @@
-//! Monitoring services as NixOS modules: Prometheus, Alertmanager, Grafana and Loki.
+//! Monitoring services as NixOS modules: Prometheus, Alertmanager, Grafana and Loki, and the
+//! PostgreSQL and Redis exporters `monitoring.exporters` places beside database servers.
 
 use super::*;
 use crate::alerting;
@@ -203,5 +204,70 @@ impl<'a> HostConfig<'a> {
         from.sort();
         from.dedup();
         from
+    }
+}
+
+/// `user:password@` of a connection URI: each part percent-encoded where a URI would misread it.
+fn userinfo(user: &str, password: &str) -> String {
+    let encode = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    format!("{}:{}@", encode(user), encode(password))
+}
+
+impl HostConfig<'_> {
+    /// The value of one of the service's environment variables, secrets filled in.
+    fn env_value(&self, s: &Service, key: &str) -> String {
+        s.env.get(key).map(|t| fill(t, self.cx.secrets)).unwrap_or_default()
+    }
+
+    /// `monitoring.exporters: [postgres]` beside a PostgreSQL server on NixOS: the module
+    /// `services.prometheus.exporters.postgres`, its login in an environment file of the
+    /// configuration's secrets (`DATA_SOURCE_NAME`, which overrides the module's own
+    /// `dataSourceName`), never in the Nix store.
+    pub(super) fn postgres_exporter(&mut self, name: &str, s: &Service) {
+        let port = s.port("metrics").map_or(9187, |p| p.listen);
+        let uri = self.env_value(s, "DATA_SOURCE_URI");
+        let login = userinfo(&self.env_value(s, "DATA_SOURCE_USER"), &self.env_value(s, "DATA_SOURCE_PASS"));
+        let content = format!("DATA_SOURCE_NAME=postgresql://{login}{uri}\n");
+        let file = self.secret(&format!("{name}.env"), content, &format!("service/{name}"));
+        self.section(
+            format!("PostgreSQL exporter `{name}`: its least-privileged login from a 0600 environment file"),
+            vec![(
+                path(&["services", "prometheus", "exporters", "postgres"]),
+                N::attrs(vec![("enable", N::b(true)), ("port", N::num(port)), ("environmentFile", N::s(file))]),
+            )],
+        );
+    }
+
+    /// `monitoring.exporters: [redis]` beside a Redis server on NixOS: the module
+    /// `services.prometheus.exporters.redis`, with `REDIS_ADDR` and `REDIS_PASSWORD` (read by
+    /// redis_exporter from its environment) in an environment file the unit loads.
+    pub(super) fn redis_exporter(&mut self, name: &str, s: &Service) {
+        let port = s.port("metrics").map_or(9121, |p| p.listen);
+        let content = format!(
+            "REDIS_ADDR={}\nREDIS_PASSWORD={}\n",
+            self.env_value(s, "REDIS_ADDR"),
+            self.env_value(s, "REDIS_PASSWORD")
+        );
+        let file = self.secret(&format!("{name}.env"), content, &format!("service/{name}"));
+        self.section(
+            format!("Redis exporter `{name}`: the server's password from a 0600 environment file"),
+            vec![
+                (
+                    path(&["services", "prometheus", "exporters", "redis"]),
+                    N::attrs(vec![("enable", N::b(true)), ("port", N::num(port))]),
+                ),
+                (
+                    path(&["systemd", "services", "prometheus-redis-exporter", "serviceConfig", "EnvironmentFile"]),
+                    N::strs(&[file]),
+                ),
+            ],
+        );
     }
 }

@@ -32,6 +32,8 @@ impl<'a> HostConfig<'a> {
                 Some("services.nfs.server") => self.nfs(name, s),
                 Some("services.samba") => self.samba(name, s),
                 Some("services.fail2ban") => self.fail2ban(name),
+                Some("services.prometheus.exporters.postgres") => self.postgres_exporter(name, s),
+                Some("services.prometheus.exporters.redis") => self.redis_exporter(name, s),
                 // Backup tools run from the backup jobs below.
                 Some("services.restic.backups") => {}
                 Some(m) if m.split('.').all(|seg| !seg.is_empty() && !seg.contains(char::is_whitespace)) => {
