@@ -125,7 +125,10 @@ pub fn script(model: &Model, job: &CopyJob, key_path: &dyn Fn(&str) -> String) -
         job.repositories.iter().any(|r| matches!(model.backups.repositories.get(r), Some(Repository::Git { .. })));
     if has_git {
         s.push_str(&format!(
-            "# Commits working tree $1 when anything changed and pushes HEAD to branch $3 of remote $2.\n\
+            "# A remote that asks for a password fails at once: nobody answers at 03:00.\n\
+             GIT_TERMINAL_PROMPT=0\n\
+             export GIT_TERMINAL_PROMPT\n\n\
+             # Commits working tree $1 when anything changed and pushes HEAD to branch $3 of remote $2.\n\
              push_tree() {{\n    \
              cd \"$1\" || return 1\n    \
              [ -e .git ] || git init -q || return 1\n    \

@@ -207,19 +207,6 @@ impl<'a> HostConfig<'a> {
     }
 }
 
-/// `user:password@` of a connection URI: each part percent-encoded where a URI would misread it.
-fn userinfo(user: &str, password: &str) -> String {
-    let encode = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    format!("{}:{}@", encode(user), encode(password))
-}
-
 impl HostConfig<'_> {
     /// The value of one of the service's environment variables, secrets filled in.
     fn env_value(&self, s: &Service, key: &str) -> String {
@@ -228,13 +215,20 @@ impl HostConfig<'_> {
 
     /// `monitoring.exporters: [postgres]` beside a PostgreSQL server on NixOS: the module
     /// `services.prometheus.exporters.postgres`, its login in an environment file of the
-    /// configuration's secrets (`DATA_SOURCE_NAME`, which overrides the module's own
-    /// `dataSourceName`), never in the Nix store.
+    /// configuration's secrets, never in the Nix store. The file's empty `DATA_SOURCE_NAME`
+    /// overrides the module's own (a socket login as `postgres`), so the exporter builds its
+    /// connection from `DATA_SOURCE_URI`, `DATA_SOURCE_USER` and `DATA_SOURCE_PASS`, as the
+    /// container and Debian's package do, and encodes the password itself.
     pub(super) fn postgres_exporter(&mut self, name: &str, s: &Service) {
         let port = s.port("metrics").map_or(9187, |p| p.listen);
-        let uri = self.env_value(s, "DATA_SOURCE_URI");
-        let login = userinfo(&self.env_value(s, "DATA_SOURCE_USER"), &self.env_value(s, "DATA_SOURCE_PASS"));
-        let content = format!("DATA_SOURCE_NAME=postgresql://{login}{uri}\n");
+        let mut content = String::from(
+            "# postgres_exporter's login, rendered by Hearth. Secret: keep it mode 0600.\n\
+             # Empty, so the module's socket default gives way to the three variables below.\n\
+             DATA_SOURCE_NAME=\n",
+        );
+        for key in ["DATA_SOURCE_URI", "DATA_SOURCE_USER", "DATA_SOURCE_PASS"] {
+            content.push_str(&format!("{key}={}\n", self.env_value(s, key)));
+        }
         let file = self.secret(&format!("{name}.env"), content, &format!("service/{name}"));
         self.section(
             format!("PostgreSQL exporter `{name}`: its least-privileged login from a 0600 environment file"),
