@@ -66,6 +66,15 @@ fn copy_jobs_are_rendered_per_machine_and_policy() {
     let model = model();
     let jobs: Vec<(&str, &str)> = model.backups.copies.iter().map(|j| (j.machine.as_str(), j.name.as_str())).collect();
     assert_eq!(jobs, [("db", "push"), ("db", "sync"), ("nix", "push")]);
+    // SSH from every copying machine to the machine a target names, so the firewall opens it.
+    let ssh: Vec<(String, &str)> = model
+        .flows
+        .iter()
+        .filter(|f| f.to == "store" && f.port == 22 && f.origin == "backups")
+        .map(|f| (format!("{:?}", f.from), f.reason.as_str()))
+        .collect();
+    assert!(ssh.contains(&(r#"Machine("db")"#.to_string(), "backups to repository `storage`")), "{ssh:?}");
+    assert!(ssh.contains(&(r#"Machine("nix")"#.to_string(), "backups to repository `config`")), "{ssh:?}");
     check(
         &model,
         "db",

@@ -1,7 +1,8 @@
 //! Monitoring as a whole, for every example: what Prometheus scrapes is deployed on the machine it
 //! scrapes and published there, the rules evaluate as meant (`promtool test rules`), and a real
 //! `prometheus-node-exporter` on loopback, started with the rendered arguments
-//! (`Kind::NodeExporter`, which this validates), serves the metric the backup jobs write.
+//! (`Kind::NodeExporter`, which this validates), serves the metric the backup jobs write; a real
+//! `prometheus-postgres-exporter` reads seed 000's NixOS environment file as the module would.
 
 mod common;
 
