@@ -1,5 +1,5 @@
 //! Backups: repositories, policies, what each job backs up (data, method, destination, schedule,
-//! retention), whole-guest backups, ZFS snapshots and replication, and the stateful data no
+//! retention), the folder copies to rsync and git repositories, whole-guest backups, ZFS snapshots and replication, and the stateful data no
 //! backup covers (`Model.backups.uncovered`).
 
 use hearth_model::Model;
@@ -10,7 +10,12 @@ use crate::md::{self, Table};
 pub fn write(model: &Model, out: &mut String) {
     out.push_str("## Backups\n\n");
     let b = &model.backups;
-    if b.repositories.is_empty() && b.jobs.is_empty() && b.guests.is_empty() && b.snapshots.is_empty() {
+    if b.repositories.is_empty()
+        && b.jobs.is_empty()
+        && b.copies.is_empty()
+        && b.guests.is_empty()
+        && b.snapshots.is_empty()
+    {
         out.push_str("No backups are declared.\n\n");
     }
     if !b.repositories.is_empty() {
@@ -32,6 +37,18 @@ pub fn write(model: &Model, out: &mut String) {
                     t.row(&[name.clone(), "Proxmox Backup Server".to_string(), loc, String::new()])
                 }
                 Repository::Dir { path } => t.row(&[name.clone(), "folder".to_string(), md::code(path), String::new()]),
+                Repository::Rsync { destination, key, .. } => t.row(&[
+                    name.clone(),
+                    "rsync over SSH".to_string(),
+                    md::code(destination),
+                    key.as_deref().map(reference).unwrap_or_default(),
+                ]),
+                Repository::Git { url, key, .. } => t.row(&[
+                    name.clone(),
+                    "git push".to_string(),
+                    md::code(url),
+                    key.as_deref().map(reference).unwrap_or_default(),
+                ]),
             }
         }
         t.write(out);
@@ -73,6 +90,23 @@ pub fn write(model: &Model, out: &mut String) {
                 p.map(|p| p.to.join(", ")).unwrap_or_default(),
                 schedule(&j.policy, p),
                 p.map(retention).unwrap_or_default(),
+            ]);
+        }
+        t.write(out);
+    }
+    if !b.copies.is_empty() {
+        out.push_str("### Folder copies\n\n");
+        let mut t = Table::new(&["Job", "Machine", "Folders", "Method", "Destination", "Schedule"]);
+        for j in &b.copies {
+            let p = b.policies.get(&j.policy);
+            let paths: Vec<String> = j.paths.iter().map(|p| md::code(p)).collect();
+            t.row(&[
+                md::code(&format!("hearth-copy-{}", j.name)),
+                j.machine.clone(),
+                paths.join(", "),
+                method(model, p),
+                j.repositories.join(", "),
+                schedule(&j.policy, p),
             ]);
         }
         t.write(out);
@@ -193,6 +227,8 @@ fn method(model: &Model, p: Option<&Policy>) -> String {
                 Repository::Restic { .. } => "restic",
                 Repository::Pbs { .. } => "proxmox-backup-client",
                 Repository::Dir { .. } => "copy to a dated folder",
+                Repository::Rsync { .. } => "rsync",
+                Repository::Git { .. } => "git commit and push",
             })
             .collect();
     kinds.sort_unstable();

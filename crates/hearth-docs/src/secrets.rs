@@ -46,6 +46,11 @@ pub fn inventory(model: &Model) -> BTreeMap<String, BTreeSet<String>> {
         {
             add(md::secret_name(c), format!("backup repository {name}"));
         }
+        if let Repository::Rsync { key: Some(k), .. } | Repository::Git { key: Some(k), .. } = r
+            && md::is_reference(k)
+        {
+            add(md::secret_name(k), format!("SSH key of repository {name}"));
+        }
     }
     for (name, c) in &model.notifications {
         let (kind, _, _) = channel(c);

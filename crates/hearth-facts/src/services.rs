@@ -239,7 +239,8 @@ pub(crate) fn backups(model: &Model, out: &mut Vec<Fact>) {
                 Some(Repository::Restic { .. }) => environments.push(format!("/etc/hearth/restic/{repo}.env")),
                 Some(Repository::Pbs { .. }) => pbs.push(repo.as_str()),
                 Some(Repository::Dir { .. }) => dirs.push(repo.as_str()),
-                None => {}
+                // Copies go to `rsync:` and `git:` repositories through copy jobs, never here (E868).
+                Some(Repository::Rsync { .. } | Repository::Git { .. }) | None => {}
             }
         }
         let no_restic = environments.is_empty();

@@ -15,6 +15,7 @@ pub mod model;
 pub mod origins;
 pub mod plans;
 pub mod promql;
+pub mod remotes;
 pub mod resolve;
 pub mod shares;
 pub mod template;

@@ -349,7 +349,7 @@ monitoring:
 #                            ^^^^^ E850
 ",
     );
-    // A server on NixOS (W850) is `tests/invalid/261-database-exporter-on-nixos.yaml`.
+    // A server on a cluster (W850) is `tests/invalid/261-database-exporter-on-cluster.yaml`.
 }
 
 #[test]

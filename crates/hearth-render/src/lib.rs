@@ -29,6 +29,7 @@ pub mod caddy;
 pub mod cloud_init;
 pub mod cloudflared;
 pub mod compose;
+pub mod copy;
 pub mod crowdsec;
 pub mod dnsmasq;
 pub mod docker_daemon;
@@ -102,6 +103,7 @@ pub fn render(cx: &Context) -> Vec<File> {
     minio::render(cx, &mut out);
     native_env::render(cx, &mut out);
     backup::render(cx, &mut out);
+    copy::render(cx, &mut out);
     zfs::render(cx, &mut out);
     pbs::render(cx, &mut out);
     pbs_server::render(cx, &mut out);

@@ -118,6 +118,16 @@ pub fn render(cx: &Context, files: &[File]) -> Vec<File> {
             }
             _ => None,
         };
+        // A copy job runs rsync or git over ssh.
+        if f.kind == Kind::Script && f.path.starts_with("/etc/hearth/copy/") {
+            let n = needs.entry(f.machine.clone()).or_default();
+            for (word, package) in [("rsync ", "rsync"), ("git ", "git"), ("ssh ", "openssh-client")] {
+                if f.content.contains(word) {
+                    n.packages.insert(package.to_string());
+                }
+            }
+            n.sources.extend(f.sources.iter().cloned());
+        }
         if let Some(package) = tool {
             let n = needs.entry(f.machine.clone()).or_default();
             n.packages.insert(package);

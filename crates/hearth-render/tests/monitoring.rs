@@ -1,8 +1,9 @@
 //! Monitoring as a whole, for every example: what Prometheus scrapes is deployed on the machine it
 //! scrapes and published there, the rules evaluate as meant (`promtool test rules`), and a real
 //! `prometheus-node-exporter` on loopback, started with the rendered arguments
-//! (`Kind::NodeExporter`, which this validates), serves the metric the backup jobs write, and a
-//! real `prometheus-blackbox-exporter` runs every rendered probe module against loopback.
+//! (`Kind::NodeExporter`, which this validates), serves the metric the backup jobs write, a
+//! real `prometheus-blackbox-exporter` runs every rendered probe module against loopback, and a
+//! real `prometheus-postgres-exporter` reads seed 000's NixOS environment file as the module would.
 
 mod common;
 
@@ -255,5 +256,56 @@ fn a_real_blackbox_exporter_runs_every_probe_module() {
     ] {
         let body = get(port, &format!("/probe?module={module}&target={target}")).unwrap_or_default();
         assert!(body.contains("\nprobe_success 1"), "{module} of {target}:\n{body}");
+    }
+}
+
+/// Seed 000's PostgreSQL exporter on NixOS: a real `prometheus-postgres-exporter`, started with
+/// the module's own `DATA_SOURCE_NAME` (a socket login as `postgres`) and then the rendered
+/// environment file's variables over it (systemd's `EnvironmentFile=` wins over `Environment=`),
+/// connects to the address and login the file names, not to the socket.
+#[test]
+fn nixos_postgres_exporter_connects_with_the_rendered_login() {
+    if !common::have("prometheus-postgres-exporter") {
+        return;
+    }
+    let m = common::examples().into_iter().find(|(n, _)| n == "nixos-proxmox-five-vms").unwrap().1;
+    let files = common::render(&m);
+    let env = files
+        .iter()
+        .find(|f| f.machine == "database-server" && f.path == "/etc/hearth/nixos/postgres-exporter.env")
+        .expect("the exporter's environment file is rendered");
+    assert_eq!(env.kind, Kind::EnvSecret);
+    let flake = files
+        .iter()
+        .find(|f| f.machine == "database-server" && f.path.ends_with("/database-server/configuration.nix"))
+        .expect("the database server's configuration");
+    assert!(flake.content.contains("environmentFile = \"/etc/hearth/nixos/postgres-exporter.env\";"));
+    assert!(flake.content.contains("services.prometheus.exporters.redis = {"));
+    // Nothing listens on this port: the exporter's log names where it tried to connect.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut cmd = Command::new("prometheus-postgres-exporter");
+    cmd.env("DATA_SOURCE_NAME", "user=postgres database=postgres host=/run/postgresql sslmode=disable");
+    for line in env.content.lines().filter(|l| !l.starts_with('#')) {
+        let (key, value) = line.split_once('=').expect("KEY=value");
+        cmd.env(key, value.replace("192.168.1.102:5432", &format!("127.0.0.1:{closed}")));
+    }
+    let dir = common::temp_dir("monitoring/postgres-exporter");
+    let log = dir.join("exporter.log");
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _exporter = Killed(
+        cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("prometheus-postgres-exporter starts"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let scraped = get(port, "/metrics").is_some_and(|b| b.contains("pg_up 0"));
+        let logged = std::fs::read_to_string(&log).unwrap_or_default();
+        if scraped && logged.contains(&format!("127.0.0.1:{closed}")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the exporter did not try 127.0.0.1:{closed}:\n{logged}");
+        std::thread::sleep(Duration::from_millis(200));
     }
 }

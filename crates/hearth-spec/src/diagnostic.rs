@@ -172,6 +172,12 @@ codes! {
     FolderKeep = "E861", "folder-keep", Error;
     FolderNotAbsolute = "E862", "folder-not-absolute", Error;
     NixosSettingsElsewhere = "E863", "nixos-settings-elsewhere", Error;
+    RsyncTargetInvalid = "E864", "rsync-target-invalid", Error;
+    CopyHostUnknown = "E865", "copy-host-unknown", Error;
+    CopyPathInvalid = "E866", "copy-path-invalid", Error;
+    CopyKeep = "E867", "copy-keep", Error;
+    CopyPolicyMismatch = "E868", "copy-policy-mismatch", Error;
+    GitUrlInvalid = "E869", "git-url-invalid", Error;
     PbsJobsUnrendered = "W860", "pbs-jobs-unrendered", Warning;
     UnknownMachineType = "E830", "unknown-machine-type", Error;
     WindowsWithoutUefiTpm = "E831", "windows-without-uefi-tpm", Error;

@@ -11,6 +11,7 @@ mod capacity;
 mod clashes;
 mod clusters;
 mod conflicts;
+mod copies;
 mod cycles;
 mod devices;
 mod discovery;
@@ -77,6 +78,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     backups::nothing_to_back_up(spec, model, &mut out);
     backups::policies_and_folders(spec, &mut out);
     backups::pbs_jobs_elsewhere(spec, &mut out);
+    copies::copies(spec, &mut out);
     guests::guests(spec, model, &mut out);
     exposure::exposure(spec, catalog, &mut out);
     exposure::databases(spec, catalog, model, &mut out);

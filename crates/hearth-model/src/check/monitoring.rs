@@ -112,8 +112,8 @@ fn exporters_deployed(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
 
 /// `postgres`, `redis` and `mongodb` add an exporter beside each server of that engine
 /// (`resolve/exporters.rs`): naming one with no such server is refused (it would deploy
-/// nothing), and a server the resolver could give none (on a cluster, or on NixOS, whose flake
-/// writes no database exporters yet) is named, so its metrics are not silently missing.
+/// nothing), and a server the resolver could give none (on a cluster) is named, so its metrics
+/// are not silently missing.
 fn database_exporters(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut Vec<Diagnostic>) {
     let Some(m) = &spec.monitoring else { return };
     for e in &m.exporters {
@@ -147,7 +147,7 @@ fn database_exporters(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut V
             let why = if matches!(s.on, Placement::Cluster(_)) {
                 "it runs on a cluster"
             } else if model.is_nixos(s.on.name()) {
-                "its machine is NixOS, and Hearth's flake has no database exporters yet"
+                "its machine is NixOS, which has no MongoDB exporter module"
             } else {
                 continue;
             };

@@ -150,12 +150,13 @@ pub(super) fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnosti
         }
         for e in &b.repositories.entries {
             let r = &e.value;
-            if [r.restic.is_some(), r.pbs.is_some(), r.dir.is_some()].iter().filter(|k| **k).count() != 1 {
+            let kinds = [r.restic.is_some(), r.pbs.is_some(), r.dir.is_some(), r.rsync.is_some(), r.git.is_some()];
+            if kinds.iter().filter(|k| **k).count() != 1 {
                 out.push(
                     Diagnostic::new(
                         Code::InvalidValue,
                         e.key_span,
-                        format!("repository `{}` must be one of `restic:`, `pbs:` or `dir:`", e.name),
+                        format!("repository `{}` must be one of `restic:`, `pbs:`, `dir:`, `rsync:` or `git:`", e.name),
                     )
                     .help("give exactly one of them"),
                 );

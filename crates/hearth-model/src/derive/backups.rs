@@ -7,7 +7,8 @@ use hearth_spec::Spec;
 use hearth_spec::ast::BackupChoice;
 
 use crate::model::{
-    BackupJob, Dump, GuestBackup, GuestKind, Model, PbsJobs, Policy, Replication, Repository, Snapshot, Uncovered,
+    BackupJob, CopyJob, Dump, GuestBackup, GuestKind, Model, PbsJobs, Policy, Replication, Repository, Snapshot,
+    Uncovered,
 };
 
 /// The name of a restic repository's password secret.
@@ -57,9 +58,20 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
     if let Some(b) = &spec.backups {
         for e in &b.repositories.entries {
             let r = &e.value;
+            let key = r.credentials.as_ref().map(|c| super::reference(spec, c));
             let repo = match (&r.restic, &r.pbs) {
                 (None, None) if r.dir.is_some() => {
                     Repository::Dir { path: r.dir.as_ref().map(|d| d.value.clone()).unwrap_or_default() }
+                }
+                (None, None) if r.rsync.is_some() => {
+                    let target = r.rsync.as_ref().map(|t| t.value.clone()).unwrap_or_default();
+                    let (destination, machine) = rsync_destination(model, &target);
+                    Repository::Rsync { target, destination, machine, key }
+                }
+                (None, None) if r.git.is_some() => {
+                    let url = r.git.as_ref().map(|t| t.value.clone()).unwrap_or_default();
+                    let machine = crate::remotes::git_host(&url).and_then(|(host, _)| machine_named(model, host));
+                    Repository::Git { url, machine, key }
                 }
                 (Some(url), _) => Repository::Restic {
                     url: url.value.clone(),
@@ -92,9 +104,12 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                     to: p.to.iter().map(|t| t.value.clone()).collect(),
                     keep,
                     check: p.check.as_ref().map(|c| c.on_calendar()),
+                    from: p.from.iter().map(|m| m.value.clone()).collect(),
+                    paths: p.paths.iter().map(|m| m.value.clone()).collect(),
                 },
             );
         }
+        copy_jobs(model);
         model.backups.snapshots = b
             .snapshots
             .iter()
@@ -177,6 +192,68 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
         }
     }
     mount_host_repositories(model);
+}
+
+/// The rsync destination of a target (a machine's name replaced by its address) and the machine
+/// it names.
+fn rsync_destination(model: &Model, target: &str) -> (String, Option<String>) {
+    let Some(t) = crate::remotes::rsync_target(target) else { return (target.to_string(), None) };
+    let Some(machine) = machine_named(model, t.host) else { return (target.to_string(), None) };
+    let host = match model.machine_address(&machine) {
+        Some(std::net::IpAddr::V6(a)) => format!("[{a}]"),
+        Some(a) => a.to_string(),
+        None => t.host.to_string(),
+    };
+    let user = t.user.map(|u| format!("{u}@")).unwrap_or_default();
+    (format!("{user}{host}:{}", t.path), Some(machine))
+}
+
+/// The guest or host a host name or address names: by name, hostname or address.
+pub(crate) fn machine_named(model: &Model, host: &str) -> Option<String> {
+    if model.guests.contains_key(host) || model.hosts.contains_key(host) {
+        return Some(host.to_string());
+    }
+    let address: Option<std::net::IpAddr> = host.trim_start_matches('[').trim_end_matches(']').parse().ok();
+    model
+        .guests
+        .iter()
+        .find(|(_, g)| g.hostname == host || (address.is_some() && g.address == address))
+        .map(|(n, _)| n.clone())
+        .or_else(|| model.hosts.keys().find(|n| address.is_some() && model.machine_address(n) == address).cloned())
+}
+
+/// One copy job per policy and `from` machine, to the policy's `rsync:` and `git:` repositories.
+/// A machine that does not resolve is left out (the checks report it, E866).
+fn copy_jobs(model: &mut Model) {
+    let mut jobs = Vec::new();
+    for (name, p) in &model.backups.policies {
+        let repositories: Vec<String> = p
+            .to
+            .iter()
+            .filter(|r| {
+                matches!(model.backups.repositories.get(*r), Some(Repository::Rsync { .. } | Repository::Git { .. }))
+            })
+            .cloned()
+            .collect();
+        if repositories.is_empty() || p.paths.is_empty() {
+            continue;
+        }
+        for machine in &p.from {
+            let known = model.guests.get(machine).is_some_and(|g| g.managed) || model.hosts.contains_key(machine);
+            if !known {
+                continue;
+            }
+            jobs.push(CopyJob {
+                name: name.clone(),
+                machine: machine.clone(),
+                policy: name.clone(),
+                paths: p.paths.clone(),
+                repositories: repositories.clone(),
+            });
+        }
+    }
+    jobs.sort_by(|a, b| (&a.machine, &a.name).cmp(&(&b.machine, &b.name)));
+    model.backups.copies = jobs;
 }
 
 /// The restic repositories a job writes to that are folders of its guest's Proxmox host, not of

@@ -472,6 +472,14 @@ fn backups(resolver: &Resolver, f: &mut Flows) {
             ),
             // A folder on the job's own machine: no connection.
             Repository::Dir { .. } => continue,
+            // SSH to the machine the target names, from every machine the policy copies from.
+            Repository::Rsync { target, .. } => {
+                (crate::remotes::rsync_target(target).map(|t| (t.host.to_string(), 22)), copy_sources(m, repo_name))
+            }
+            Repository::Git { url, .. } => (
+                crate::remotes::git_host(url).and_then(|(h, port)| Some((h.to_string(), port?))),
+                copy_sources(m, repo_name),
+            ),
         };
         let Some((host, port)) = target else { continue };
         let Some(machine) = resolver.machine(&host) else { continue };
@@ -480,6 +488,11 @@ fn backups(resolver: &Resolver, f: &mut Flows) {
             f.add(FlowSource::Machine(src), &machine, port, L4::Tcp, reason, "backups");
         }
     }
+}
+
+/// The machines whose copy jobs write to a repository.
+fn copy_sources(m: &Model, repo: &str) -> Vec<String> {
+    m.backups.copies.iter().filter(|j| j.repositories.iter().any(|r| r == repo)).map(|j| j.machine.clone()).collect()
 }
 
 /// Share clients to the share's server: every machine that mounts it (an LXC container's host)

@@ -15,6 +15,9 @@ pub struct Backups {
     pub jobs: Vec<BackupJob>,
     /// Whole-guest backups (vzdump / PBS).
     pub guests: Vec<GuestBackup>,
+    /// Folders of machines copied to `rsync:` and `git:` repositories: one per `from` machine
+    /// and policy.
+    pub copies: Vec<CopyJob>,
     pub snapshots: Vec<Snapshot>,
     pub replication: Vec<Replication>,
     /// Stateful data no backup covers.
@@ -55,6 +58,39 @@ pub enum Repository {
     },
     /// A plain folder on the machine that runs the job: each run is copied into a dated folder.
     Dir { path: String },
+    /// A folder on another machine that receives a mirror over SSH with rsync.
+    Rsync {
+        /// `[user@]host:/path` as the spec wrote it.
+        target: String,
+        /// What rsync is given: the target with a machine's name replaced by its address.
+        destination: String,
+        /// The spec's guest or host the target names (by name or address), if any.
+        machine: Option<String>,
+        /// The SSH private key (a secret reference), if the spec gives one.
+        key: Option<String>,
+    },
+    /// A git remote that working trees are committed and pushed to.
+    Git {
+        /// The remote as the spec wrote it.
+        url: String,
+        /// The spec's guest or host the remote's host names, if any.
+        machine: Option<String>,
+        /// The SSH private key (a secret reference), if the spec gives one.
+        key: Option<String>,
+    },
+}
+
+impl Repository {
+    /// The word the docs and messages use for the repository's kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Repository::Restic { .. } => "restic",
+            Repository::Pbs { .. } => "pbs",
+            Repository::Dir { .. } => "folder",
+            Repository::Rsync { .. } => "rsync",
+            Repository::Git { .. } => "git",
+        }
+    }
 }
 
 /// A PBS datastore's maintenance: systemd-style calendar events, which PBS reads.
@@ -79,6 +115,11 @@ pub struct Policy {
     pub to: Vec<String>,
     pub keep: BTreeMap<String, u32>,
     pub check: Option<String>,
+    /// The machines whose `paths` the policy copies.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub from: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,6 +133,19 @@ pub struct BackupJob {
     pub paths: Vec<String>,
     /// Dumps taken before the backup.
     pub dumps: Vec<Dump>,
+}
+
+/// A policy's `paths` on one of its `from` machines, copied to its `rsync:` repositories (a
+/// mirror) and committed and pushed to its `git:` ones.
+#[derive(Debug, Clone, Serialize)]
+pub struct CopyJob {
+    /// The job's name: its units and script (`hearth-copy-<name>`); the policy's name.
+    pub name: String,
+    pub machine: String,
+    pub policy: String,
+    pub paths: Vec<String>,
+    /// The policy's `rsync:` and `git:` repositories, in its order.
+    pub repositories: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

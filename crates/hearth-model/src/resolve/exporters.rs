@@ -70,7 +70,7 @@ impl Resolver<'_> {
                 }
                 engine => {
                     let Some(exporter) = database_exporter(engine) else { continue };
-                    for (server, on) in database_servers(spec, self.catalog, model, engine) {
+                    for (server, on) in database_servers(spec, self.catalog, engine) {
                         let name = format!("{server}-exporter");
                         if spec.services.is_declared(&name) {
                             continue;
@@ -96,13 +96,13 @@ pub(crate) fn database_exporter(entry: &str) -> Option<&'static str> {
     }
 }
 
-/// The servers an entry of `monitoring.exporters` (`postgres`, `redis`, `mongodb`) watches, with their
-/// machine: the spec's services whose app provides that engine, on a guest or host that is not
-/// NixOS (Hearth's flake writes no database exporters yet; the checks say so, W850).
+/// The servers an entry of `monitoring.exporters` (`postgres`, `redis`, `mongodb`) watches, with
+/// their machine: the spec's services whose app provides that engine, on a guest or host (a NixOS
+/// guest's flake enables the NixOS exporter module for PostgreSQL and Redis); a server on a
+/// cluster, or a MongoDB server on NixOS, gets none (W850).
 pub(crate) fn database_servers<'s>(
     spec: &'s hearth_spec::Spec,
     catalog: &hearth_catalog::Catalog,
-    model: &Model,
     entry: &str,
 ) -> Vec<(&'s str, &'s str)> {
     let kind = match entry {
@@ -115,9 +115,16 @@ pub(crate) fn database_servers<'s>(
         .entries
         .iter()
         .filter(|e| e.value.app.as_ref().and_then(|a| catalog.get(&a.value)).is_some_and(|a| a.provides(kind)))
-        .filter(|e| !spec.clusters.contains(&e.value.on.value) && !model.is_nixos(&e.value.on.value))
+        .filter(|e| !spec.clusters.contains(&e.value.on.value))
+        // NixOS has exporter modules for PostgreSQL and Redis, not for MongoDB.
+        .filter(|e| kind != hearth_catalog::Provides::Mongodb || !nixos(spec, &e.value.on.value))
         .map(|e| (e.name.as_str(), e.value.on.value.as_str()))
         .collect()
+}
+
+/// Whether `machine` is a NixOS guest of the spec, as `Model::is_nixos` reads its `os`.
+pub(crate) fn nixos(spec: &hearth_spec::Spec, machine: &str) -> bool {
+    spec.guests.get(machine).and_then(|g| g.os.as_ref()).is_some_and(|os| os.value.starts_with("nixos"))
 }
 
 /// A spec service `{ app, on, uses: [uses] }`, as if written at `span`.

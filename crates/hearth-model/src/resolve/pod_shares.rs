@@ -81,26 +81,7 @@ impl Resolver<'_> {
             return None;
         }
         let spec_share = self.spec.shares.get(name);
-        let readonly = match &m.value.readonly {
-            Some(r) if !r.value && share.readonly => {
-                let mut d = Diagnostic::new(
-                    Code::ShareReadonlyMountedRw,
-                    r.span,
-                    format!("share `{name}` is read-only, but `{service}` mounts it writable"),
-                )
-                .label("the server refuses writes");
-                if let Some(ro) = spec_share.and_then(|s| s.readonly.as_ref()) {
-                    d = d.with(ro.span, "read-only here");
-                }
-                self.diags.push(
-                    d.help("write `readonly: true` (or leave it out), or make the share writable")
-                        .suggest_part(r.span, "false", "true"),
-                );
-                true
-            }
-            Some(r) => r.value,
-            None => share.readonly,
-        };
+        let readonly = self.mount_readonly(name, service, m.value.readonly.as_ref(), share.readonly);
         // The nodes the pod may be scheduled on: its `nodes:`, else every node of the cluster.
         let nodes: Vec<String> = if s.nodes.is_empty() {
             model.cluster_nodes(cluster).into_iter().map(str::to_string).collect()

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use hearth_spec::ast::{Mount, Runtime, Share as SpecShare, ShareKind};
 use hearth_spec::decode::Entry;
 use hearth_spec::reference::SecretRef;
-use hearth_spec::{Code, Diagnostic, Edit, Span};
+use hearth_spec::{Code, Diagnostic, Edit, Sp, Span};
 
 use super::Resolver;
 use crate::model::{GuestKind, Model, Placement};
@@ -250,6 +250,37 @@ impl Resolver<'_> {
 
     /// The machine that mounts a share for `client`: an LXC container's Proxmox host, else the
     /// client itself.
+    /// Whether `who`'s mount of share `name` is read-only: as the mount says, else as the share
+    /// is. A writable mount of a read-only share is refused (E842), with the edit to `true`.
+    pub(super) fn mount_readonly(
+        &mut self,
+        name: &str,
+        who: &str,
+        mount: Option<&Sp<bool>>,
+        share_readonly: bool,
+    ) -> bool {
+        match mount {
+            Some(r) if !r.value && share_readonly => {
+                let mut d = Diagnostic::new(
+                    Code::ShareReadonlyMountedRw,
+                    r.span,
+                    format!("share `{name}` is read-only, but `{who}` mounts it writable"),
+                )
+                .label("the server refuses writes");
+                if let Some(ro) = self.spec.shares.get(name).and_then(|s| s.readonly.as_ref()) {
+                    d = d.with(ro.span, "read-only here");
+                }
+                self.diags.push(
+                    d.help("write `readonly: true` (or leave it out), or make the share writable")
+                        .suggest_part(r.span, "false", "true"),
+                );
+                true
+            }
+            Some(r) => r.value,
+            None => share_readonly,
+        }
+    }
+
     fn mounting_machine(&self, client: &str, model: &Model) -> String {
         match model.guests.get(client) {
             Some(g) if g.kind == GuestKind::Lxc => g.host.clone(),
@@ -322,26 +353,7 @@ impl Resolver<'_> {
             }
             self.diags.push(d.help(format!("add `{client}` to the share's `clients:`")));
         }
-        let readonly = match &m.value.readonly {
-            Some(r) if !r.value && share.readonly => {
-                let mut d = Diagnostic::new(
-                    Code::ShareReadonlyMountedRw,
-                    r.span,
-                    format!("share `{name}` is read-only, but `{client}` mounts it writable"),
-                )
-                .label("the server refuses writes");
-                if let Some(ro) = spec_share.and_then(|s| s.readonly.as_ref()) {
-                    d = d.with(ro.span, "read-only here");
-                }
-                self.diags.push(
-                    d.help("write `readonly: true` (or leave it out), or make the share writable")
-                        .suggest_part(r.span, "false", "true"),
-                );
-                true
-            }
-            Some(r) => r.value,
-            None => share.readonly,
-        };
+        let readonly = self.mount_readonly(name, client, m.value.readonly.as_ref(), share.readonly);
         let automount = m.value.automount == Some(true);
         let is_lxc = guest && model.guests.get(client).is_some_and(|g| g.kind == GuestKind::Lxc);
         if is_lxc {

@@ -34,7 +34,9 @@
 //!   `/etc/hearth/postgres/apply.sh` sets them from its 0600 file, as the comment says.
 //! - Backups: one `services.restic.backups.<service>-<repository>` per backup job and restic
 //!   repository of its policy (the module takes one repository each), with the policy's calendar
-//!   and `keep`, database dumps in `backupPrepareCommand`.
+//!   and `keep`, database dumps in `backupPrepareCommand`. Copies to `rsync:` and `git:`
+//!   repositories are `systemd.services.hearth-copy-<policy>` with `startAt`, running the Debian
+//!   units' script.
 //! - The admin account (`admin.user`, default `hearth`) is declared in every configuration: a
 //!   wheel member with the spec's SSH keys and sudo without a password, so Hearth's own deploys
 //!   and the operator's `nixos-rebuild switch --flake .#<hostname> --target-host <admin>@<address>
@@ -51,7 +53,7 @@
 //! Files: this module holds the flake and the per-guest `HostConfig` (sections of attribute
 //! assignments, secrets, text); `system` the machine itself (imports, network, firewall, agent),
 //! `services` the native services, `monitoring` Prometheus, Alertmanager, Grafana and Loki,
-//! `containers` Docker services and backups, `shares` the shares it mounts, `nix` the Nix value
+//! `containers` Docker services and backups, `copies` the folder copies, `shares` the shares it mounts, `nix` the Nix value
 //! writer.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,6 +70,7 @@ use crate::sites::{self, Proxy};
 use crate::{Activation, Context, File, Kind, Output, fill};
 
 mod containers;
+mod copies;
 mod monitoring;
 mod nix;
 mod services;
@@ -227,6 +230,7 @@ impl<'a> HostConfig<'a> {
             self.containers(&docker);
         }
         self.backups();
+        self.copies();
         self.shares();
     }
 

@@ -1,4 +1,5 @@
-//! Monitoring services as NixOS modules: Prometheus, Alertmanager, Grafana and Loki.
+//! Monitoring services as NixOS modules: Prometheus, Alertmanager, Grafana and Loki, and the
+//! PostgreSQL and Redis exporters `monitoring.exporters` places beside database servers.
 
 use super::*;
 use crate::alerting;
@@ -193,5 +194,64 @@ impl<'a> HostConfig<'a> {
         from.sort();
         from.dedup();
         from
+    }
+}
+
+impl HostConfig<'_> {
+    /// The value of one of the service's environment variables, secrets filled in.
+    fn env_value(&self, s: &Service, key: &str) -> String {
+        s.env.get(key).map(|t| fill(t, self.cx.secrets)).unwrap_or_default()
+    }
+
+    /// `monitoring.exporters: [postgres]` beside a PostgreSQL server on NixOS: the module
+    /// `services.prometheus.exporters.postgres`, its login in an environment file of the
+    /// configuration's secrets, never in the Nix store. The file's empty `DATA_SOURCE_NAME`
+    /// overrides the module's own (a socket login as `postgres`), so the exporter builds its
+    /// connection from `DATA_SOURCE_URI`, `DATA_SOURCE_USER` and `DATA_SOURCE_PASS`, as the
+    /// container and Debian's package do, and encodes the password itself.
+    pub(super) fn postgres_exporter(&mut self, name: &str, s: &Service) {
+        let port = s.port("metrics").map_or(9187, |p| p.listen);
+        let mut content = String::from(
+            "# postgres_exporter's login, rendered by Hearth. Secret: keep it mode 0600.\n\
+             # Empty, so the module's socket default gives way to the three variables below.\n\
+             DATA_SOURCE_NAME=\n",
+        );
+        for key in ["DATA_SOURCE_URI", "DATA_SOURCE_USER", "DATA_SOURCE_PASS"] {
+            content.push_str(&format!("{key}={}\n", self.env_value(s, key)));
+        }
+        let file = self.secret(&format!("{name}.env"), content, &format!("service/{name}"));
+        self.section(
+            format!("PostgreSQL exporter `{name}`: its least-privileged login from a 0600 environment file"),
+            vec![(
+                path(&["services", "prometheus", "exporters", "postgres"]),
+                N::attrs(vec![("enable", N::b(true)), ("port", N::num(port)), ("environmentFile", N::s(file))]),
+            )],
+        );
+    }
+
+    /// `monitoring.exporters: [redis]` beside a Redis server on NixOS: the module
+    /// `services.prometheus.exporters.redis`, with `REDIS_ADDR` and `REDIS_PASSWORD` (read by
+    /// redis_exporter from its environment) in an environment file the unit loads.
+    pub(super) fn redis_exporter(&mut self, name: &str, s: &Service) {
+        let port = s.port("metrics").map_or(9121, |p| p.listen);
+        let content = format!(
+            "REDIS_ADDR={}\nREDIS_PASSWORD={}\n",
+            self.env_value(s, "REDIS_ADDR"),
+            self.env_value(s, "REDIS_PASSWORD")
+        );
+        let file = self.secret(&format!("{name}.env"), content, &format!("service/{name}"));
+        self.section(
+            format!("Redis exporter `{name}`: the server's password from a 0600 environment file"),
+            vec![
+                (
+                    path(&["services", "prometheus", "exporters", "redis"]),
+                    N::attrs(vec![("enable", N::b(true)), ("port", N::num(port))]),
+                ),
+                (
+                    path(&["systemd", "services", "prometheus-redis-exporter", "serviceConfig", "EnvironmentFile"]),
+                    N::strs(&[file]),
+                ),
+            ],
+        );
     }
 }

@@ -32,6 +32,8 @@ impl<'a> HostConfig<'a> {
                 Some("services.nfs.server") => self.nfs(name, s),
                 Some("services.samba") => self.samba(name, s),
                 Some("services.fail2ban") => self.fail2ban(name),
+                Some("services.prometheus.exporters.postgres") => self.postgres_exporter(name, s),
+                Some("services.prometheus.exporters.redis") => self.redis_exporter(name, s),
                 // Backup tools run from the backup jobs below.
                 Some("services.restic.backups") => {}
                 Some(m) if m.split('.').all(|seg| !seg.is_empty() && !seg.contains(char::is_whitespace)) => {
@@ -70,7 +72,9 @@ impl<'a> HostConfig<'a> {
             .iter()
             .filter(|d| d.server == name && d.engine == hearth_model::model::Engine::Postgres)
             .collect();
-        let mut databases: Vec<String> = dbs.iter().map(|d| d.name.clone()).collect();
+        // A monitoring login reads the maintenance database `postgres`, which it neither makes
+        // nor owns: only its user is ensured.
+        let mut databases: Vec<String> = dbs.iter().filter(|d| !d.monitor).map(|d| d.name.clone()).collect();
         databases.sort();
         databases.dedup();
         let mut users: BTreeMap<&str, bool> = BTreeMap::new();
@@ -113,6 +117,8 @@ impl<'a> HostConfig<'a> {
         ];
         if !databases.is_empty() {
             entries.push(("ensureDatabases", N::strs(&databases)));
+        }
+        if !users.is_empty() {
             entries.push(("ensureUsers", ensure_users));
         }
         if !auth.is_empty() {
@@ -121,8 +127,11 @@ impl<'a> HostConfig<'a> {
         let mut comment = format!(
             "PostgreSQL `{name}`. Role passwords are set by /etc/hearth/postgres/apply.sh from its 0600 passwords file"
         );
-        let foreign: Vec<String> =
-            dbs.iter().filter(|d| d.name != d.user).map(|d| format!("{} (owner {})", d.name, d.user)).collect();
+        let foreign: Vec<String> = dbs
+            .iter()
+            .filter(|d| d.name != d.user && !d.monitor)
+            .map(|d| format!("{} (owner {})", d.name, d.user))
+            .collect();
         if !foreign.is_empty() {
             let _ = write!(comment, "; it also sets the owner of {}", foreign.join(", "));
         }

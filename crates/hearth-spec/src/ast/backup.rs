@@ -16,7 +16,8 @@ spec_struct! {
 }
 
 spec_struct! {
-    /// A restic repository, a Proxmox Backup Server datastore or a plain folder.
+    /// A restic repository, a Proxmox Backup Server datastore, a plain folder, an rsync target or
+    /// a git remote.
     pub struct Repository {
         /// restic repository: a path, `b2:bucket:/`, `s3:URL/bucket`, `sftp:...`, `rest:...`.
         opt restic: Sp<String>,
@@ -24,7 +25,14 @@ spec_struct! {
         /// A plain folder (absolute path) on the machine that runs the job: each run's database
         /// dumps and files are copied into a dated folder of their own; `keep.last` runs are kept.
         opt dir: Sp<String>,
-        /// Credentials for the repository's backend.
+        /// A folder another machine receives copies in, over SSH: `[user@]host:/absolute/path`,
+        /// where `host` is a guest or host of the spec, an address or a DNS name. A policy's
+        /// `paths` on its `from` machines are mirrored there with `rsync`.
+        opt rsync: Sp<String>,
+        /// A git remote (`ssh://…`, `user@host:path`, `https://…`): a policy's `paths` are git
+        /// working trees that are committed when something changed and pushed there.
+        opt git: Sp<String>,
+        /// Credentials for the repository's backend (for `rsync:` and `git:`, the SSH private key).
         opt credentials: SecretRef,
         opt description: String,
         /// `planned` or `future`: checked and documented, not deployed (default `active`).
@@ -66,6 +74,11 @@ spec_struct! {
         opt keep: Keep,
         /// When to run `restic check`.
         opt check: Schedule,
+        /// Machines (guests or hosts) whose folders `paths` the policy copies, beside the services
+        /// that name it in `backup:`; required for `rsync:` and `git:` repositories.
+        def from: Vec<Sp<String>>,
+        /// The absolute folders copied from each `from` machine.
+        def paths: Vec<Sp<String>>,
         /// `planned` or `future`: checked and documented, not deployed (default `active`).
         opt status: Sp<super::Status>,
         /// Why or when, for a planned item (shown in the docs' Planned section).
