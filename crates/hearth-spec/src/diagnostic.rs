@@ -160,6 +160,7 @@ codes! {
     LogLocalOverRetention = "E857", "log-local-over-retention", Error;
     LogRuleWithoutLoki = "E858", "log-rule-without-loki", Error;
     LogLocalWithoutStore = "W856", "log-local-without-store", Warning;
+    WidgetShowsNowhere = "W859", "widget-shows-nowhere", Warning;
     ShareServerUnfit = "E840", "share-server-unfit", Error;
     ShareClientNotAllowed = "E841", "share-client-not-allowed", Error;
     ShareReadonlyMountedRw = "E842", "share-readonly-mounted-rw", Error;

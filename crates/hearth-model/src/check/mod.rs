@@ -24,6 +24,7 @@ mod hardware;
 mod images;
 mod kinds;
 mod logs;
+mod widgets;
 mod middleware;
 mod monitoring;
 mod names;
@@ -90,6 +91,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     monitoring::monitoring(spec, catalog, model, &mut out);
     scrape::scrape(spec, model, &mut out);
     logs::logs(spec, catalog, model, &mut out);
+    widgets::widgets(spec, model, &mut out);
     watcher::watcher(spec, model, &mut out);
     discovery::discovery(spec, model, &mut out);
     outposts::outposts(spec, model, &mut out);
