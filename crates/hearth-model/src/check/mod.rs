@@ -24,7 +24,6 @@ mod hardware;
 mod images;
 mod kinds;
 mod logs;
-mod widgets;
 mod middleware;
 mod monitoring;
 mod names;
@@ -39,6 +38,7 @@ mod updates;
 mod values;
 mod watch;
 mod watcher;
+mod widgets;
 mod zones;
 
 use hearth_catalog::Catalog;
