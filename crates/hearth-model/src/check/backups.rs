@@ -2,6 +2,7 @@
 //! nothing to back up, repository folders a VM cannot mount.
 
 use hearth_catalog::Catalog;
+use hearth_spec::ast::BackupChoice;
 use hearth_spec::{Code, Diagnostic, Spec};
 
 use crate::model::{Model, Placement};
@@ -98,17 +99,20 @@ pub(super) fn nothing_to_back_up(spec: &Spec, model: &Model, out: &mut Vec<Diagn
     }
 }
 
+/// Every service's and guest's `backup:`, by name: what names policies.
+pub(super) fn backup_choices(spec: &Spec) -> impl Iterator<Item = (&String, &Option<BackupChoice>)> {
+    spec.services
+        .entries
+        .iter()
+        .map(|e| (&e.name, &e.value.backup))
+        .chain(spec.guests.entries.iter().map(|e| (&e.name, &e.value.backup)))
+}
+
 /// Several policies on one service or guest (E860 for a policy named twice), folder repositories
 /// (E861: a folder keeps a service job's newest runs, so only `keep.last` means something there;
 /// E862: an absolute path).
 pub(super) fn policies_and_folders(spec: &Spec, out: &mut Vec<Diagnostic>) {
-    let choices = spec
-        .services
-        .entries
-        .iter()
-        .map(|e| (&e.name, &e.value.backup))
-        .chain(spec.guests.entries.iter().map(|e| (&e.name, &e.value.backup)));
-    for (name, choice) in choices {
+    for (name, choice) in backup_choices(spec) {
         let policies = choice.as_ref().map(|c| c.policies()).unwrap_or_default();
         for (i, p) in policies.iter().enumerate() {
             if !policies[..i].iter().any(|q| q.policy.value == p.policy.value) {

@@ -218,13 +218,7 @@ fn services_naming_copies(
     policies: &NamedMap<Policy>,
     out: &mut Vec<Diagnostic>,
 ) {
-    let choices = spec
-        .services
-        .entries
-        .iter()
-        .map(|e| (&e.name, &e.value.backup))
-        .chain(spec.guests.entries.iter().map(|e| (&e.name, &e.value.backup)));
-    for (who, choice) in choices {
+    for (who, choice) in super::backups::backup_choices(spec) {
         for p in choice.as_ref().map(|c| c.policies()).unwrap_or_default() {
             let Some(policy) = policies.get(&p.policy.value) else { continue };
             let Some(copy) = policy.to.iter().find(|t| repos.get(&t.value).is_some_and(is_copy)) else { continue };
