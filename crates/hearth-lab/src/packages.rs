@@ -249,6 +249,7 @@ mod tests {
             &[
                 "box flows: `flows` has no Debian package Hearth installs, and nothing installs it in the lab",
                 "box logs: package `loki` comes from https://apt.grafana.com, which the lab cannot reach",
+                "box /etc/default/loki (service `logs`)",
                 "box packages: nftables redis-server",
                 "box tmpfiles: ",
             ],
