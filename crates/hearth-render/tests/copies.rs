@@ -49,8 +49,11 @@ fn file<'a>(files: &'a [File], machine: &str, path: &str) -> &'a File {
 fn localise(script: &str, dir: &Path, pairs: &[(&str, &Path)]) -> String {
     let mut s = script.replace("/var/lib/hearth/copy/", &format!("{}/state/", dir.display()));
     for (from, to) in pairs {
+        assert!(s.contains(from), "the script no longer names `{from}`:\n{s}");
         s = s.replace(from, &to.display().to_string());
     }
+    // The script runs here: it must reach nothing but these folders, never a spec address.
+    assert!(!s.contains("@192.168.") && !s.contains("@10."), "a remote address is left in:\n{s}");
     s
 }
 
