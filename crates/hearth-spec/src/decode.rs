@@ -528,6 +528,12 @@ pub fn owner_name(type_name: &str) -> String {
         }
         words.push(c.to_ascii_lowercase());
     }
+    // A plural name (`Alerts`, `Logs`) takes no article: "in alerts", never "in an alerts".
+    // Abbreviations ending in `s` (`Pbs`, `Tls`, `Dns`) and `-ss` words are singular.
+    let plural = words.ends_with('s') && !words.ends_with("ss") && !["pbs", "tls", "dns"].contains(&words.as_str());
+    if plural {
+        return words;
+    }
     let article = if words.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
     format!("{article} {words}")
 }
@@ -815,4 +821,23 @@ macro_rules! spec_enum {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    /// How a diagnostic names what a mapping is: with its article, plural names without one.
+    #[test]
+    fn owner_names() {
+        for (type_name, expected) in [
+            ("Spec", "the spec"),
+            ("Service", "a service"),
+            ("Alerts", "alerts"),
+            ("NixosSettings", "nixos settings"),
+            ("Ingress", "an ingress"),
+            ("Pbs", "a pbs"),
+            ("Tls", "a tls"),
+        ] {
+            assert_eq!(super::owner_name(type_name), expected, "{type_name}");
+        }
+    }
 }
