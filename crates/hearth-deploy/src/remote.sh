@@ -97,7 +97,14 @@ stage)
   done
   r=$(cat "$D/result")
   echo "result$T$r"
-  if [ "$r" != activated ]; then tail -n 40 "$D/activate.log"; fi
+  if [ "$r" != activated ]; then
+    # What failed comes just before the marker line; the revert after it writes a line per file
+    # it undoes, which would push the cause out of a plain tail: each part gets its own limit,
+    # and of the revert only what is not a routine file operation.
+    sed -n '/^hearth: activation failed; restoring/q;p' "$D/activate.log" | tail -n 40
+    sed -n '/^hearth: activation failed; restoring/,$p' "$D/activate.log" |
+      grep -v '^hearth: \(remove\|place\|keep the original\|restore the original\) ' | tail -n 15
+  fi
   ;;
 confirm)
   g=$1
