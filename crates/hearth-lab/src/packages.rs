@@ -113,6 +113,54 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
             }
         }
     }
+    // A native service that uses a left-out service on its own machine cannot work without it
+    // (a database's exporter, whose login file belongs to the database's user, which nothing
+    // creates): it leaves the lab too, with its package, until nothing more follows.
+    loop {
+        let mut more = Vec::new();
+        for (name, s) in model.services.iter().filter(|(_, s)| s.form == Form::Native) {
+            for machine in s.machines() {
+                let key = (machine.to_string(), name.clone());
+                if services.contains_key(&key) {
+                    continue;
+                }
+                let needed = s.uses.iter().find_map(|u| {
+                    let why = services.get(&(machine.to_string(), u.service.clone()))?;
+                    Some(if why.starts_with("needs") {
+                        why.clone()
+                    } else {
+                        format!("needs `{}`, whose {why}", u.service)
+                    })
+                });
+                if let Some(why) = needed {
+                    more.push((key, why));
+                }
+            }
+        }
+        if more.is_empty() {
+            break;
+        }
+        for ((machine, name), why) in more {
+            let native =
+                model.services[&name].app.as_deref().and_then(|a| catalog.get(a)).and_then(|a| a.native.as_ref());
+            if let Some(unit) = native.and_then(|n| n.unit.as_deref()) {
+                units.insert((machine.clone(), unit.to_string()), name.clone());
+            }
+            if let Some(package) = native.and_then(|n| n.package.as_deref()) {
+                for f in files.iter_mut().filter(|f| f.kind == Kind::Packages && f.machine == machine) {
+                    f.content = f.content.lines().filter(|l| version_of(package, l.trim()).is_none()).fold(
+                        String::new(),
+                        |mut kept, l| {
+                            kept.push_str(l);
+                            kept.push('\n');
+                            kept
+                        },
+                    );
+                }
+            }
+            services.insert((machine, name), why);
+        }
+    }
     // The users and data folders made for those services: the package's user does not exist,
     // so `systemd-tmpfiles` would refuse the folder.
     for f in files.iter_mut().filter(|f| matches!(f.kind, Kind::Sysusers | Kind::Tmpfiles)) {
@@ -252,6 +300,28 @@ mod tests {
                 "box /etc/default/loki (service `logs`)",
                 "box packages: nftables redis-server",
                 "box tmpfiles: ",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_database_exporter_leaves_the_lab_with_its_database() {
+        check(
+            "homelab: t\nnetworks: { lan: { cidr: 192.168.1.0/24 } }\n\
+             hosts: { box: { address: 192.168.1.10, network: lan, runtime: native } }\n\
+             monitoring: { exporters: [postgres] }\n\
+             services:\n\
+             \x20 db: { app: postgresql, version: \"16\", on: box, form: native, backup: false }\n",
+            &[
+                "box db: package `postgresql-16` comes from https://apt.postgresql.org/pub/repos/apt, which the lab cannot reach",
+                "box db-exporter: needs `db`, whose package `postgresql-16` comes from https://apt.postgresql.org/pub/repos/apt, which the lab cannot reach",
+                "box /etc/default/prometheus-postgres-exporter (service `db-exporter`)",
+                "box /etc/hearth/postgres/apply.sh (service `db`)",
+                "box /etc/hearth/postgres/init.sql (service `db`)",
+                "box /etc/hearth/postgres/passwords.env (service `db`)",
+                "box /etc/hearth/postgres/pg_hba.conf (service `db`)",
+                "box /etc/postgresql/16/main/conf.d/hearth.conf (service `db`)",
+                "box packages: nftables",
             ],
         );
     }
