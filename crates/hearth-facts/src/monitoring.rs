@@ -24,15 +24,23 @@ pub(crate) fn scrapes(model: &Model, out: &mut Vec<Fact>) {
     };
     for job in &model.monitoring.scrape {
         for target in &job.targets {
-            let host = target.rsplit_once(':').map_or(target.as_str(), |(h, _)| h);
-            let about = host.parse().ok().and_then(|a| place::machine_at(model, a)).unwrap_or(machine);
+            let (host, target_port) =
+                target.rsplit_once(':').map_or((target.as_str(), None), |(h, p)| (h, p.parse().ok()));
+            let at = host.parse().ok().and_then(|a| place::machine_at(model, a));
+            let about = at.unwrap_or(machine);
             let check = Check::ScrapeUp { address, port, job: job.job.clone(), instance: target.clone() };
             // The operator's own jobs point at their entry under `monitoring.scrape`/`probes`.
             let origin = job.origin.clone().unwrap_or_else(|| "monitoring".into());
             let fact = Fact::new(format!("scrape/{}/{target}", job.job), about, machine, check, origin);
-            // A service's own job needs that service running too.
+            // A service's own job needs that service running too, and so does a target that is
+            // a service's port (an exporter the `postgres` job scrapes beside its database).
+            let listening = match (at, target_port) {
+                (Some(m), Some(p)) => crate::firewall::listeners(model, m, p),
+                _ => Vec::new(),
+            };
             let needs: Vec<&str> = std::iter::once(name)
                 .chain(model.services.contains_key(&job.job).then_some(job.job.as_str()))
+                .chain(listening)
                 .collect();
             out.push(fact.needs(&needs).skip(skip.clone()).skip(place::machine_skip(model, about)));
         }
@@ -102,12 +110,20 @@ pub(crate) fn alerts(model: &Model, out: &mut Vec<Fact>) {
 
 /// What an alert expression's series come from, by the names a missing producer is known by: the
 /// monitoring agent (`alloy`, which ships node and backup series where it replaces the node
-/// exporter), and for `probe_` series the Blackbox exporters and the proxy their probes go through.
+/// exporter), the database exporters for their series, and for `probe_` series the Blackbox
+/// exporters and the proxy their probes go through.
 fn producers(model: &Model, expr: &str) -> Vec<String> {
     let mut out = Vec::new();
     let agent = model.monitoring.agent.as_deref();
     if (expr.contains("node_") || expr.contains("hearth_backup_")) && agent == Some("alloy") {
         out.push("alloy".to_string());
+    }
+    // A database exporter's series (`pg_up`), by the exporter apps that ship them.
+    for (prefix, app) in [("pg_", "postgres-exporter"), ("redis_", "redis-exporter"), ("mongodb_", "mongodb-exporter")]
+    {
+        if expr.contains(prefix) {
+            out.extend(model.services.iter().filter(|(_, s)| s.app.as_deref() == Some(app)).map(|(n, _)| n.clone()));
+        }
     }
     if expr.contains("probe_") {
         // The probes go to the routes, through the proxy.

@@ -143,3 +143,25 @@ fn credentials_are_references() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A database exporter's scrape target and the alert rules on its series need the exporter
+/// running: where it is not (the lab leaves it out with its database), they are skipped with
+/// it, not failed.
+#[test]
+fn exporter_series_need_the_exporter() {
+    let spec = merge(
+        BASE,
+        "monitoring: { prometheus: prom, exporters: [postgres], alerts: { rules: [{ name: DatabaseDown, expr: \"pg_up == 0\", for: 5m, severity: critical, summary: down }] } }\n\
+         services:\n  pg: { app: postgresql, on: db, backup: false }\n  \
+         prom: { app: prometheus, on: app, backup: false }\n",
+    );
+    let facts = facts(&spec);
+    let needs = |prefix: &str| {
+        let f = facts.iter().find(|f| f.id.starts_with(prefix)).unwrap_or_else(|| {
+            panic!("no fact `{prefix}…` in:\n{}", facts.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join("\n"))
+        });
+        f.needs.clone()
+    };
+    assert!(needs("scrape/postgres/").contains(&"pg-exporter".to_string()), "{:?}", needs("scrape/postgres/"));
+    assert!(needs("alert/DatabaseDown/").contains(&"pg-exporter".to_string()), "{:?}", needs("alert/DatabaseDown/"));
+}

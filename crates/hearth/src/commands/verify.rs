@@ -35,6 +35,13 @@ pub fn run(args: &VerifyArgs, format: Format) -> anyhow::Result<ExitCode> {
                 .or_insert_with(|| format!("`{}` is not started in the lab: {}", n.service, n.reason));
         }
     }
+    let absent = match &t.lab {
+        Some((dir, _)) => {
+            let lab = hearth_lab::load_state(dir)?;
+            absent_machines(&t.model, |name| lab.machines.contains_key(name))
+        }
+        None => BTreeMap::new(),
+    };
     let lab = t.lab.is_some();
     let targets: Vec<Target> = facts
         .iter()
@@ -48,7 +55,8 @@ pub fn run(args: &VerifyArgs, format: Format) -> anyhow::Result<ExitCode> {
                 .skip
                 .clone()
                 .or_else(|| f.needs.iter().find_map(|n| offline.get(n).cloned()))
-                .or_else(|| lab.then(|| lab_skip(f).or_else(|| remote_backup(&t.model, f))).flatten()),
+                .or_else(|| lab.then(|| lab_skip(f).or_else(|| remote_backup(&t.model, f))).flatten())
+                .or_else(|| to_absent(f, &absent)),
         })
         .collect();
     let secrets = StoreSecrets::open(&t.root, t.lab.as_ref().map(|(dir, _)| dir.as_path()));
@@ -72,6 +80,35 @@ pub fn run(args: &VerifyArgs, format: Format) -> anyhow::Result<ExitCode> {
         bail!("no check is about {}", wanted.join(", "));
     }
     Ok(if report.is_success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// The addresses of the machines the lab has no container for, by address: appliances (DSM,
+/// HAOS, pfSense…), which its Proxmox simulators create without starting them, and machines
+/// Hearth does not manage.
+fn absent_machines(model: &hearth_model::Model, in_lab: impl Fn(&str) -> bool) -> BTreeMap<std::net::IpAddr, String> {
+    let hosts = model.hosts.iter().map(|(name, h)| (name, h.address));
+    let guests = model.guests.iter().map(|(name, g)| (name, g.address));
+    hosts
+        .chain(guests)
+        .filter(|(name, _)| !in_lab(name.as_str()))
+        .filter_map(|(name, address)| Some((address?, name.clone())))
+        .collect()
+}
+
+/// Why a fact that connects to a machine the lab has no container for cannot be checked there.
+fn to_absent(f: &Fact, absent: &BTreeMap<std::net::IpAddr, String>) -> Option<String> {
+    let address = match &f.check {
+        Check::Connect { address, .. }
+        | Check::Postgres { address, .. }
+        | Check::Mysql { address, .. }
+        | Check::Mongodb { address, .. }
+        | Check::Redis { address, .. } => address,
+        _ => return None,
+    };
+    let name = absent.get(address)?;
+    Some(format!(
+        "`{name}` has no running machine in the lab (an appliance, which its Proxmox simulator creates without starting, or a machine Hearth does not manage)"
+    ))
 }
 
 /// Why the lab cannot check a fact: public certificates and chat or mail channels need the
@@ -175,5 +212,40 @@ mod tests {
         ] {
             assert_eq!(super::on_the_internet(url, "example.org"), expected, "{url}");
         }
+    }
+
+    /// A connection to a machine the lab has no container for is skipped naming it; one to a
+    /// lab machine, or a check that connects nowhere, is not.
+    #[test]
+    fn connections_to_machines_outside_the_lab() {
+        let spec = "homelab: t\nnetworks: { lan: { cidr: 192.168.1.0/24 } }\n\
+                    hosts: { pve: { address: 192.168.1.10, network: lan, proxmox: { node: pve } } }\n\
+                    guests:\n\
+                    \x20 nas: { vm: { on: pve, id: 200 }, os: dsm, address: 192.168.1.20, managed: false }\n";
+        let loaded = hearth_spec::load_str("hearth.yaml", spec);
+        let analysis =
+            hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &hearth_model::Allocations::default());
+        let absent = super::absent_machines(&analysis.model, |name| name == "pve");
+        let fact = |address: &str, check: fn(std::net::IpAddr) -> super::Check| super::Fact {
+            id: "share/media/reached-from/pve".into(),
+            machine: "pve".into(),
+            from: "pve".into(),
+            check: check(address.parse().expect("address")),
+            source: "share/media".into(),
+            span: None,
+            needs: Vec::new(),
+            skip: None,
+        };
+        let connect = |address| super::Check::Connect { address, port: 2049, protocol: "tcp".into(), open: true };
+        let unit = |_| super::Check::Unit { unit: "nfs-client.target".into() };
+        assert_eq!(
+            super::to_absent(&fact("192.168.1.20", connect), &absent).as_deref(),
+            Some(
+                "`nas` has no running machine in the lab (an appliance, which its Proxmox simulator creates \
+                 without starting, or a machine Hearth does not manage)"
+            )
+        );
+        assert_eq!(super::to_absent(&fact("192.168.1.10", connect), &absent), None);
+        assert_eq!(super::to_absent(&fact("192.168.1.20", unit), &absent), None);
     }
 }
