@@ -109,6 +109,35 @@ guests:
 }
 
 #[test]
+fn a_nixos_vm_mounts_shares_but_no_host_folders() {
+    // Its flake mounts `share:` entries as `fileSystems`; virtiofs folders nothing would mount.
+    // An unmanaged NixOS VM gets no flake, so it mounts nothing at all.
+    check(
+        "
+guests:
+  nas: { vm: { on: pve }, network: lan, os: dsm, runtime: none }
+  nix:
+    vm: { on: pve }
+    network: lan
+    os: nixos
+    mounts:
+      /mnt/media: share:media
+      /srv/photos: /srv/photos
+#     ^^^^^^^^^^^ E642
+  hand:
+    vm: { on: pve }
+    network: lan
+    os: nixos
+    managed: false
+    mounts: { /mnt/media: share:media }
+#             ^^^^^^^^^^ E642
+shares:
+  media: { kind: nfs, server: nas, path: /volume1/media }
+",
+    );
+}
+
+#[test]
 fn the_guest_storage_help_is_an_edit_that_works() {
     let spec = |storage: &str| {
         format!(
