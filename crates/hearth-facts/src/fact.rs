@@ -137,6 +137,11 @@ pub enum Check {
     /// The backup unit has succeeded (or runs now), each repository has a snapshot of the job,
     /// and its latest snapshot restores to a scratch folder with every path in it.
     Backup { unit: String, job: String, host: String, environments: Vec<String>, paths: Vec<String> },
+    /// A systemd timer is loaded, enabled and active, and the last run of the unit it starts, if
+    /// it has run, did not fail.
+    Timer { timer: String, unit: String },
+    /// A Kubernetes CronJob exists in the cluster, as `kubectl` on the machine answers.
+    CronJob { name: String, namespace: String },
 }
 
 impl Check {
@@ -179,6 +184,8 @@ impl Check {
             Check::Series { alert, .. } => format!("alert `{alert}` has series"),
             Check::Notify { channel, .. } => format!("test alert reaches channel `{channel}`"),
             Check::Backup { unit, .. } => format!("`{unit}` succeeded and its latest snapshot restores"),
+            Check::Timer { timer, unit } => format!("timer `{timer}` enabled and active, `{unit}` not failed"),
+            Check::CronJob { name, namespace } => format!("CronJob `{namespace}/{name}` in the cluster"),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! answers through the proxy, each DNS name resolves, each `uses` edge logs in, each scrape target
 //! is up, each alert rule has its series, each channel gets a test alert, each firewall edge is
 //! open or closed as the model says, each backup job has a snapshot that restores, each share's
-//! clients reach its server.
+//! clients reach its server, each copy job's timer is on and its last run did not fail, each job of
+//! a cluster is a CronJob there.
 //!
 //! Pure: no I/O, no network, no async. `hearth-verify` runs the facts; this crate only says what
 //! must hold, about which machine, from which machine it must be checked (where the source address
@@ -13,6 +14,7 @@ mod firewall;
 mod monitoring;
 mod place;
 pub use hearth_model::promql;
+mod schedules;
 mod services;
 mod shares;
 
@@ -35,6 +37,8 @@ pub fn facts(model: &Model, catalog: &Catalog) -> Vec<Fact> {
     firewall::edges(model, &mut out);
     services::backups(model, &mut out);
     shares::reach(model, &mut out);
+    schedules::copies(model, &mut out);
+    schedules::cron_jobs(model, &mut out);
     for f in &mut out {
         f.span = span(&model.spans, &f.source);
     }

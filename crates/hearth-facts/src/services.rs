@@ -5,7 +5,7 @@ use std::net::IpAddr;
 
 use hearth_catalog::Catalog;
 use hearth_model::Model;
-use hearth_model::model::{Part, Repository, Service, Template, Tls};
+use hearth_model::model::{Part, Placement, Repository, Service, Template, Tls};
 use hearth_spec::ast::{Auth, Form};
 
 use crate::fact::{Check, Expect, Fact, Trust};
@@ -19,6 +19,11 @@ const CADDY_ROOT: &str = ".local/share/caddy/pki/authorities/local/root.crt";
 /// (the service's and its companions') running, healthy and on the rendered image.
 pub(crate) fn runs(model: &Model, catalog: &Catalog, out: &mut Vec<Fact>) {
     for (name, s) in &model.services {
+        // A job of a cluster runs only on its schedule: what holds between its runs is its
+        // CronJob (`schedules::cron_jobs`).
+        if s.schedule.is_some() && matches!(s.on, Placement::Cluster(_)) {
+            continue;
+        }
         let source = format!("service/{name}");
         for machine in s.machines() {
             let suffix = if machine == s.on.name() { String::new() } else { format!("/on/{machine}") };

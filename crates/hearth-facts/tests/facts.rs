@@ -165,3 +165,49 @@ fn exporter_series_need_the_exporter() {
     assert!(needs("scrape/postgres/").contains(&"pg-exporter".to_string()), "{:?}", needs("scrape/postgres/"));
     assert!(needs("alert/DatabaseDown/").contains(&"pg-exporter".to_string()), "{:?}", needs("alert/DatabaseDown/"));
 }
+
+/// A copy job's timer is checked on each machine of its policy's `from` (skipped on a NixOS
+/// guest, as every check there is), and a cluster's job is its CronJob on the cluster's first
+/// server, in place of a `running` fact: a job does not run between its schedules.
+#[test]
+fn copies_and_cluster_jobs_are_scheduled() {
+    let spec = merge(
+        BASE,
+        "guests:
+  nix: { vm: { on: pve }, os: nixos-24.11, network: lan, address: 192.168.1.12, size: { cores: 1, memory: 1GiB, disk: 8GiB } }
+  kube: { vm: { on: pve }, network: lan, address: 192.168.1.13, size: { cores: 2, memory: 4GiB, disk: 16GiB } }
+clusters:
+  k3s: { kind: k3s, servers: [kube] }
+services:
+  sync: { image: ghcr.io/example/sync:1.0.0, on: k3s, schedule: \"Sun 03:30\", command: [sync], backup: false }
+backups:
+  repositories:
+    mirror: { rsync: \"root@other:/srv/copies/\" }
+  policies:
+    copies: { at: \"03:00\", to: [mirror], from: [app, nix], paths: [/etc/] }
+",
+    );
+    let facts = facts(&spec);
+    let find = |id: &str| {
+        facts.iter().find(|f| f.id == id).unwrap_or_else(|| {
+            panic!("no fact `{id}` in:\n{}", facts.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().join("\n"))
+        })
+    };
+    let on_app = find("copy/copies/on/app");
+    assert_eq!(
+        (on_app.machine.as_str(), on_app.from.as_str(), on_app.source.as_str()),
+        ("app", "app", "policy/copies")
+    );
+    assert_eq!(
+        on_app.check,
+        Check::Timer { timer: "hearth-copy-copies.timer".into(), unit: "hearth-copy-copies.service".into() }
+    );
+    assert!(on_app.skip.is_none(), "{:?}", on_app.skip);
+    let on_nix = find("copy/copies/on/nix");
+    assert!(on_nix.skip.as_deref().is_some_and(|s| s.contains("NixOS guest")), "{:?}", on_nix.skip);
+    let job = find("service/sync/scheduled");
+    assert_eq!((job.machine.as_str(), job.from.as_str(), job.source.as_str()), ("kube", "kube", "service/sync"));
+    assert_eq!(job.check, Check::CronJob { name: "sync".into(), namespace: "default".into() });
+    assert!(job.skip.is_none(), "{:?}", job.skip);
+    assert!(!facts.iter().any(|f| f.id.starts_with("service/sync/running")), "a job has no `running` fact");
+}

@@ -10,6 +10,9 @@ use std::net::IpAddr;
 use hearth_spec::ast::ShareKind;
 use serde::Serialize;
 
+/// The prefix a `mounts:` entry's `from` names a share with (`share:NAME`).
+pub const SHARE_PREFIX: &str = "share:";
+
 /// One share, resolved.
 #[derive(Debug, Clone, Serialize)]
 pub struct Share {

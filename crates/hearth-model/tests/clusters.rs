@@ -2,33 +2,28 @@
 //! placement on nodes. Data-driven like `model.rs`: inline markers (`#   ^^^^ E884`) under the
 //! span of each diagnostic a spec must give.
 
-mod markers;
+mod common;
 
-const BASE: &str = "
-homelab: test
-domain: example.com
-admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
-networks:
-  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 }
-hosts:
-  pve: { proxmox: {}, address: 192.168.1.10, network: lan, hardware: { cores: 8, threads: 16, memory: 64GiB } }
-guests:
+const BASE: &str = concat!(
+    common::base!(),
+    "guests:
   k1: { vm: { on: pve }, network: lan, address: 192.168.1.50, size: { cores: 2, memory: 4GiB } }
   k2: { vm: { on: pve }, network: lan, address: 192.168.1.51, size: { cores: 2, memory: 4GiB } }
   nas: { vm: { on: pve }, network: lan, address: 192.168.1.60, os: dsm, runtime: none }
   docker: { vm: { on: pve }, network: lan, address: 192.168.1.52, runtime: docker, size: { cores: 2, memory: 4GiB } }
 clusters:
   k3s: { kind: k3s, servers: [k1], agents: [k2] }
-";
+"
+);
 
 fn check(annotated: &str) -> Vec<String> {
-    markers::check_spec(&format!("{BASE}{annotated}"), hearth_catalog::builtin())
+    common::check_with(&format!("{BASE}{annotated}"), hearth_catalog::builtin())
 }
 
 fn analyze(extra: &str) -> hearth_model::Analysis {
-    let loaded = hearth_spec::load_str("test.yaml", &format!("{BASE}{extra}"));
+    let (a, loaded) = common::analyze_spec(&format!("{BASE}{extra}"), hearth_catalog::builtin(), &Default::default());
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-    hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default())
+    a
 }
 
 #[test]

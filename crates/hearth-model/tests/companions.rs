@@ -2,38 +2,10 @@
 //! conflict-checked, their version and secrets following the service's, and the built-in apps'
 //! companions at the spec's version.
 
-mod markers;
+mod common;
 
-use hearth_model::{Allocations, analyze};
-
-const BASE: &str = "
-homelab: test
-domain: example.com
-admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
-networks:
-  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1, reserved: [192.168.1.2-192.168.1.9] }
-hosts:
-  pve: { proxmox: {}, address: 192.168.1.10, network: lan, hardware: { cores: 4, threads: 8, memory: 16GiB } }
-";
-
-fn analyze_text(extra: &str, previous: &Allocations) -> (hearth_model::Analysis, hearth_spec::Loaded) {
-    analyze_spec(&format!("{BASE}{extra}"), hearth_catalog::builtin(), previous)
-}
-
-fn analyze_spec(
-    text: &str,
-    catalog: &hearth_catalog::Catalog,
-    previous: &Allocations,
-) -> (hearth_model::Analysis, hearth_spec::Loaded) {
-    let loaded = hearth_spec::load_str("test.yaml", text);
-    let a = analyze(&loaded.spec, catalog, previous);
-    (a, loaded)
-}
-
-/// Asserts that a spec gives exactly the diagnostics its markers name (see `markers`).
-fn check_with(annotated: &str, catalog: &hearth_catalog::Catalog) -> Vec<String> {
-    markers::check_spec(annotated, catalog)
-}
+use common::{BASE, analyze_spec, analyze_text, check_with};
+use hearth_model::Allocations;
 
 /// A catalog entry with companions, to test them apart from the built-in apps: `sidecar` is
 /// released with the app (same tag), `probe` on its own.

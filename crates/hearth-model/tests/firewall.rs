@@ -2,17 +2,17 @@
 //! sources, flows refused where a network is isolated, a machine has no address or the zone
 //! policy keeps zones apart, and what the policy's `allow` entries open beyond the flows.
 
-mod markers;
+mod common;
 
-use hearth_model::{Allocations, analyze};
+use hearth_model::Allocations;
 
 fn analyze_spec(text: &str) -> hearth_model::Analysis {
-    analyze(&hearth_spec::load_str("test.yaml", text).spec, hearth_catalog::builtin(), &Allocations::default())
+    common::analyze_spec(text, hearth_catalog::builtin(), &Allocations::default()).0
 }
 
-/// Asserts that a spec gives exactly the diagnostics its markers name (see `markers`).
+/// Asserts that a spec gives exactly the diagnostics its markers name (see `common::check_with`).
 fn check_with(annotated: &str) -> Vec<String> {
-    markers::check_spec(annotated, hearth_catalog::builtin())
+    common::check_with(annotated, hearth_catalog::builtin())
 }
 
 /// A homelab over three zones: management, apps and an IoT network, with the whole monitoring

@@ -2,24 +2,18 @@
 //! written and what the defaults reach. Data-driven like `model.rs`: inline markers
 //! (`#   ^^^^ E872`) under the span of each diagnostic a spec must give.
 
-mod markers;
+mod common;
 
-const BASE: &str = "
-homelab: test
-admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
-networks:
-  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 }
-";
+const BASE: &str = concat!(common::head!(), "  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 }\n");
 
 fn check(annotated: &str) -> Vec<String> {
-    markers::check_spec(&format!("{BASE}{annotated}"), hearth_catalog::builtin())
+    common::check_with(&format!("{BASE}{annotated}"), hearth_catalog::builtin())
 }
 
 #[test]
 fn the_defaults_skip_what_hearth_does_not_manage() {
     let model_holds = |machine: &str| {
-        let loaded = hearth_spec::load_str(
-            "test.yaml",
+        let (a, _) = common::analyze_spec(
             &format!(
                 "{BASE}updates: {{ install: security }}
 hosts:
@@ -31,8 +25,9 @@ guests:
   win: {{ vm: {{ on: pve }}, os: windows-11, runtime: none, managed: true, network: lan, address: 192.168.1.23 }}
 "
             ),
+            hearth_catalog::builtin(),
+            &Default::default(),
         );
-        let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
         assert!(a.diagnostics.iter().all(|d| !d.is_error()), "{:?}", a.diagnostics);
         let snapshot = a.model.guests.get(machine).and_then(|g| g.snapshot_keep);
         (a.model.updates.contains_key(machine), snapshot)

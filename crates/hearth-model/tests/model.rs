@@ -1,54 +1,9 @@
 //! Resolver and checker behaviour, data-driven: each case is a small spec and what it must give.
 
-mod markers;
+mod common;
 
-use hearth_model::{Allocations, analyze};
-
-const BASE: &str = "
-homelab: test
-domain: example.com
-admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
-networks:
-  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1, reserved: [192.168.1.2-192.168.1.9] }
-hosts:
-  pve: { proxmox: {}, address: 192.168.1.10, network: lan, hardware: { cores: 4, threads: 8, memory: 16GiB } }
-";
-
-fn analyze_text(extra: &str, previous: &Allocations) -> (hearth_model::Analysis, hearth_spec::Loaded) {
-    analyze_spec(&format!("{BASE}{extra}"), hearth_catalog::builtin(), previous)
-}
-
-fn analyze_spec(
-    text: &str,
-    catalog: &hearth_catalog::Catalog,
-    previous: &Allocations,
-) -> (hearth_model::Analysis, hearth_spec::Loaded) {
-    let loaded = hearth_spec::load_str("test.yaml", text);
-    let a = analyze(&loaded.spec, catalog, previous);
-    (a, loaded)
-}
-
-/// Asserts that BASE + `annotated` gives exactly the diagnostics its markers name.
-fn check(annotated: &str) {
-    check_with(&format!("{BASE}{annotated}"), hearth_catalog::builtin());
-}
-
-/// Asserts that a spec gives exactly the diagnostics its markers name, in the style of
-/// rust-analyzer's fixtures. A marker is a comment line under the line it points at: carets under
-/// the diagnostic's span (its first line), then its code:
-///
-/// ```text
-/// guests:
-///   db: { lxc: { on: nope } }
-/// #                  ^^^^ E201
-/// ```
-///
-/// Markers are removed before the spec is analyzed, so they shift no position. On a mismatch the
-/// message shows the spec annotated with what the analysis really reported. Returns the
-/// diagnostics as `render_short` prints them, for tests that look at the wording too.
-fn check_with(annotated: &str, catalog: &hearth_catalog::Catalog) -> Vec<String> {
-    markers::check_spec(annotated, catalog)
-}
+use common::{BASE, analyze_spec, analyze_text, check, check_with};
+use hearth_model::Allocations;
 
 #[test]
 fn clean_spec_has_no_diagnostics() {
@@ -105,6 +60,35 @@ guests:
     mounts: { /srv/media: nas/media }
 ",
         hearth_catalog::builtin(),
+    );
+}
+
+#[test]
+fn a_nixos_vm_mounts_shares_but_no_host_folders() {
+    // Its flake mounts `share:` entries as `fileSystems`; virtiofs folders nothing would mount.
+    // An unmanaged NixOS VM gets no flake, so it mounts nothing at all.
+    check(
+        "
+guests:
+  nas: { vm: { on: pve }, network: lan, os: dsm, runtime: none }
+  nix:
+    vm: { on: pve }
+    network: lan
+    os: nixos
+    mounts:
+      /mnt/media: share:media
+      /srv/photos: /srv/photos
+#     ^^^^^^^^^^^ E642
+  hand:
+    vm: { on: pve }
+    network: lan
+    os: nixos
+    managed: false
+    mounts: { /mnt/media: share:media }
+#             ^^^^^^^^^^ E642
+shares:
+  media: { kind: nfs, server: nas, path: /volume1/media }
+",
     );
 }
 
@@ -414,7 +398,7 @@ fn model_is_deterministic() {
             .unwrap();
     let run = || {
         let loaded = hearth_spec::load_str("x.yaml", &text);
-        let a = analyze(&loaded.spec, hearth_catalog::builtin(), &Allocations::default());
+        let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Allocations::default());
         serde_json::to_string(&a.model).unwrap()
     };
     assert_eq!(run(), run());
@@ -678,7 +662,7 @@ dns:
 #   ^^^^^^^^^^^^^^^ W651
 ";
     check(spec);
-    let (text, _) = markers::parse(&format!("{BASE}{spec}"));
+    let (text, _) = common::markers::parse(&format!("{BASE}{spec}"));
     let (a, _) = analyze_spec(&text, hearth_catalog::builtin(), &Allocations::default());
     let answers: Vec<(&str, String)> =
         a.model.dns_records.iter().map(|r| (r.name.as_str(), r.address.to_string())).collect();
@@ -795,7 +779,7 @@ backups:
   policies: { nightly: { at: \"03:00\", to: [local], keep: { daily: 7 } } }
 ";
     check(spec);
-    let (text, _) = markers::parse(&format!("{BASE}{spec}"));
+    let (text, _) = common::markers::parse(&format!("{BASE}{spec}"));
     let (a, _) = analyze_spec(&text, hearth_catalog::builtin(), &Allocations::default());
     let jobs: Vec<&str> = a.model.backups.jobs.iter().map(|j| j.service.as_str()).collect();
     assert_eq!(jobs, ["files"]);

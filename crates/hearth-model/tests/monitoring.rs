@@ -3,27 +3,20 @@
 //! (`#   ^^^^ E611`) under the span of each diagnostic it must give, or the model facts it must
 //! resolve to.
 
-mod markers;
+mod common;
 
-use hearth_model::{Allocations, Model, analyze};
+use hearth_model::{Allocations, Model};
 
-const BASE: &str = "
-homelab: test
-domain: example.com
-admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
-networks:
-  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1, reserved: [192.168.1.2-192.168.1.9] }
-hosts:
-  pve: { proxmox: {}, address: 192.168.1.10, network: lan, hardware: { cores: 4, threads: 8, memory: 16GiB } }
-guests:
+const BASE: &str = concat!(
+    common::base!(),
+    "guests:
   docker: { vm: { on: pve }, network: lan, address: 192.168.1.20, runtime: docker, size: { cores: 4, memory: 8GiB } }
   box: { lxc: { on: pve }, network: lan, address: 192.168.1.21, size: { cores: 2, memory: 2GiB } }
-";
+"
+);
 
 fn analyze_text(extra: &str) -> (hearth_model::Analysis, hearth_spec::Loaded) {
-    let loaded = hearth_spec::load_str("test.yaml", &format!("{BASE}{extra}"));
-    let a = analyze(&loaded.spec, hearth_catalog::builtin(), &Allocations::default());
-    (a, loaded)
+    common::analyze_spec(&format!("{BASE}{extra}"), hearth_catalog::builtin(), &Allocations::default())
 }
 
 /// The model of BASE + `extra`, which must give no error.
@@ -41,9 +34,9 @@ fn model(extra: &str) -> Model {
 }
 
 /// Asserts that BASE + `annotated` gives exactly the diagnostics its markers name (see
-/// `model.rs`); returns them as `render_short` prints them.
+/// `common::check_with`); returns them as `render_short` prints them.
 fn check(annotated: &str) -> Vec<String> {
-    markers::check_spec(&format!("{BASE}{annotated}"), hearth_catalog::builtin())
+    common::check_with(&format!("{BASE}{annotated}"), hearth_catalog::builtin())
 }
 
 fn job<'a>(m: &'a Model, name: &str) -> &'a hearth_model::model::ScrapeJob {
@@ -334,7 +327,7 @@ monitoring:
     - { job: smart, targets: [\"nas:9633\"] }
 #            ^^^^^ E824
 ";
-    markers::check_spec(spec, hearth_catalog::builtin());
+    common::check_with(spec, hearth_catalog::builtin());
 }
 
 #[test]

@@ -2,38 +2,31 @@
 //! data-driven like `model.rs`: each case is a spec whose marker comments name the diagnostics it
 //! must give.
 
-mod markers;
+mod common;
 
-use hearth_model::{Allocations, analyze};
+use hearth_model::Allocations;
 
-const BASE: &str = "
-homelab: test
-domain: example.com
-admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
-networks:
-  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 }
-backups:
+const BASE: &str = concat!(
+    common::base!(),
+    "backups:
   repositories:
     local: { restic: /srv/restic }
     b2: { restic: \"b2:lab:/\", status: future }
   policies:
     daily: { at: \"02:00\", to: [local] }
     offsite: { at: \"03:00\", to: [b2], status: future }
-hosts:
-  pve: { proxmox: {}, address: 192.168.1.10, network: lan, hardware: { cores: 8, memory: 32GiB } }
 guests:
   app: { lxc: { on: pve }, network: lan, runtime: docker, size: { cores: 2, memory: 2GiB, disk: 8GiB } }
-";
+"
+);
 
 fn analyze_text(text: &str) -> (hearth_model::Analysis, hearth_spec::Loaded) {
-    let loaded = hearth_spec::load_str("test.yaml", text);
-    let a = analyze(&loaded.spec, hearth_catalog::builtin(), &Allocations::default());
-    (a, loaded)
+    common::analyze_spec(text, hearth_catalog::builtin(), &Allocations::default())
 }
 
 /// Asserts that BASE + `annotated` gives exactly the diagnostics its markers name.
 fn check(annotated: &str) {
-    markers::check_spec(&format!("{BASE}{annotated}"), hearth_catalog::builtin());
+    common::check_with(&format!("{BASE}{annotated}"), hearth_catalog::builtin());
 }
 
 #[test]
@@ -142,8 +135,7 @@ fn a_planned_guest_keeps_what_the_lock_remembers() {
     let mut previous = Allocations::default();
     previous.set("guest/later/id".into(), "150".into());
     let text = format!("{BASE}  later: {{ vm: {{ on: pve }}, network: lan, status: planned }}\n");
-    let loaded = hearth_spec::load_str("test.yaml", &text);
-    let a = analyze(&loaded.spec, hearth_catalog::builtin(), &previous);
+    let (a, _) = common::analyze_spec(&text, hearth_catalog::builtin(), &previous);
     assert_eq!(a.allocations.get("guest/later/id"), Some("150"));
 }
 

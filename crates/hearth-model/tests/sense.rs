@@ -2,29 +2,24 @@
 //! reports, where, and what it must leave alone. Data-driven like `model.rs`: a spec with inline
 //! markers (`#   ^^^^ E710`) under the span of each diagnostic it must give.
 
-mod markers;
+mod common;
 
-const BASE: &str = "
-homelab: test
-domain: example.com
-admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
-networks:
-  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 }
-hosts:
-  pve: { proxmox: {}, address: 192.168.1.10, network: lan, hardware: { cores: 4, threads: 8, memory: 16GiB } }
-guests:
+const BASE: &str = concat!(
+    common::base!(),
+    "guests:
   docker: { vm: { on: pve }, network: lan, address: 192.168.1.20, runtime: docker, size: { cores: 4, memory: 8GiB } }
-";
+"
+);
 
 /// Asserts that BASE + `annotated` gives exactly the diagnostics its markers name (see
-/// `model.rs`); returns them as `render_short` prints them.
+/// `common::check_with`); returns them as `render_short` prints them.
 fn check(annotated: &str) -> Vec<String> {
     check_text(&format!("{BASE}{annotated}"))
 }
 
 /// Asserts that the whole spec `annotated` gives exactly the diagnostics its markers name.
 fn check_text(annotated: &str) -> Vec<String> {
-    markers::check_spec(annotated, hearth_catalog::builtin())
+    common::check_with(annotated, hearth_catalog::builtin())
 }
 
 /// Asserts that some diagnostic's help line contains `help`.

@@ -2,24 +2,19 @@
 //! page's port claimed like a service's. Data-driven like `model.rs`: inline markers
 //! (`#   ^^^^ E785`) under the span of each diagnostic a spec must give.
 
-mod markers;
+mod common;
 
-const BASE: &str = "
-homelab: test
-domain: example.com
-admin: { ssh_keys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample you@laptop] }
-networks:
-  lan: { cidr: 192.168.1.0/24, gateway: 192.168.1.1 }
-hosts:
-  pve: { proxmox: {}, address: 192.168.1.10, network: lan, hardware: { cores: 4, threads: 8, memory: 16GiB } }
-guests:
+const BASE: &str = concat!(
+    common::base!(),
+    "guests:
   box: { lxc: { on: pve }, network: lan, address: 192.168.1.21, size: { cores: 2, memory: 2GiB } }
   nix: { vm: { on: pve }, os: nixos, network: lan, address: 192.168.1.22, size: { cores: 2, memory: 2GiB } }
   later: { lxc: { on: pve }, network: lan, address: 192.168.1.23, status: planned }
-";
+"
+);
 
 fn check(annotated: &str) -> Vec<String> {
-    markers::check_spec(&format!("{BASE}{annotated}"), hearth_catalog::builtin())
+    common::check_with(&format!("{BASE}{annotated}"), hearth_catalog::builtin())
 }
 
 #[test]
@@ -111,8 +106,7 @@ services:
 
 #[test]
 fn a_catalog_default_port_moves_away_from_the_page() {
-    let loaded = hearth_spec::load_str(
-        "test.yaml",
+    let (a, _) = common::analyze_spec(
         &format!(
             "{BASE}{}",
             r#"
@@ -122,8 +116,9 @@ services:
   prom: { app: prometheus, on: box, backup: false }
 "#
         ),
+        hearth_catalog::builtin(),
+        &Default::default(),
     );
-    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
     assert!(a.diagnostics.iter().all(|d| !d.is_error()), "{:?}", a.diagnostics);
     let port = a.model.services["prom"].ports.iter().find(|p| p.name == "http").and_then(|p| p.host);
     assert_eq!(port, Some(9091));

@@ -1,5 +1,7 @@
-//! Whole-guest backups (`backups.guests`) to a Proxmox Backup Server, on each Proxmox host whose
-//! guests go there:
+//! Whole-guest backups: a guest's own `backup:` names policies (`backups.policies`), and each
+//! policy's `to:` repositories that are a Proxmox Backup Server (`pbs:`) or a folder of the host
+//! (`dir:`) get a vzdump job of that guest (the model lists these pairs as `Backups::guests`).
+//! Rendered on each Proxmox host whose guests go there:
 //!
 //! - `/etc/hearth/pbs/storage.cfg`: the `pbs:` storage section per PBS repository, for
 //!   `/etc/pve/storage.cfg`. The server is the address of the PBS service (or the text given);
@@ -66,9 +68,9 @@ fn by_host(model: &hearth_model::Model) -> BTreeMap<&str, Jobs<'_>> {
     jobs
 }
 
-/// Every whole-guest backup job of the model, by host and id: one per policy and PBS repository
-/// its guests on a host go to, in snapshot mode, on the policy's schedule (Proxmox reads
-/// systemd-style calendar events), keeping what the policy's `keep` says.
+/// Every whole-guest backup job of the model, by host and id: one per policy and PBS or folder
+/// repository its guests on a host go to, in snapshot mode, on the policy's schedule (Proxmox
+/// reads systemd-style calendar events), keeping what the policy's `keep` says.
 pub fn backup_jobs(model: &hearth_model::Model) -> Vec<BackupJob> {
     let mut out = Vec::new();
     for (host, host_jobs) in by_host(model) {

@@ -271,7 +271,11 @@ fn probe(model: &Model, f: &Fact, machine: &str) -> Result<Option<(String, Watch
             return Ok(Some((id, WatchProbe::Tcp { addr: SocketAddr::new(*address, *port) })));
         }
         Check::Connect { .. } | Check::Series { .. } | Check::Notify { .. } => return Ok(None),
-        Check::Unit { .. } | Check::Container { .. } | Check::Backup { .. } => {
+        Check::Unit { .. }
+        | Check::Container { .. }
+        | Check::Backup { .. }
+        | Check::Timer { .. }
+        | Check::CronJob { .. } => {
             return Err("a command on the machine: it needs SSH there");
         }
         Check::Postgres { .. }

@@ -223,17 +223,6 @@ fn ours(files: &[File]) -> Vec<&File> {
     files.iter().filter(|f| matches!(f.kind, Kind::Nixos | Kind::Kubernetes)).collect()
 }
 
-/// `nix-instantiate` with its state, store and log folders in a temporary folder, so parsing
-/// touches nothing under `/nix`.
-fn nix_instantiate(state: &std::path::Path) -> Command {
-    let mut cmd = Command::new("nix-instantiate");
-    cmd.env("NIX_STATE_DIR", state.join("state"))
-        .env("NIX_STORE_DIR", state.join("store"))
-        .env("NIX_LOG_DIR", state.join("log"))
-        .args(["--option", "build-users-group", ""]);
-    cmd
-}
-
 #[test]
 fn nix_files_parse() {
     if !common::have("nix-instantiate") {
@@ -251,7 +240,10 @@ fn nix_files_parse() {
         common::write_tree(&owned, &dir.join("tree"));
         for f in nix {
             let path = dir.join("tree").join(&f.machine).join(f.path.trim_start_matches('/'));
-            common::run_ok(nix_instantiate(&dir.join("nix")).arg("--parse").arg(&path), &format!("{name}: {}", f.path));
+            common::run_ok(
+                common::nix_instantiate(&dir.join("nix")).arg("--parse").arg(&path),
+                &format!("{name}: {}", f.path),
+            );
             checked += 1;
         }
     }

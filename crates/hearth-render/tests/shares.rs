@@ -1,7 +1,8 @@
 //! Shares on both ends: the mount units of clients (checked by `systemd-analyze verify`, which
 //! also holds each unit's name to its `Where=`), the Samba configuration (`testparm -s`), the NFS
-//! exports (`exportfs -ra`, see [`exports_parse`]), and the snapshot of every file the shares
-//! produce.
+//! exports (`exportfs -ra`, see [`exports_parse`]), a NixOS client's `fileSystems`
+//! (`nix-instantiate --parse`, see [`nixos_client_mounts_by_file_systems`]), and the snapshot of
+//! every file the shares produce.
 
 mod common;
 
@@ -36,6 +37,15 @@ guests:
     address: 192.168.1.31
     size: { memory: 1GiB }
     mounts: { /media: { from: share:media, readonly: true } }
+  nix:
+    vm: { on: pve }
+    network: lan
+    address: 192.168.1.32
+    os: nixos
+    size: { memory: 2GiB }
+    mounts:
+      /mnt/media: share:media
+      /mnt/docs: { from: share:docs, automount: true }
 services:
   samba: { app: samba, on: files, form: native, backup: false }
   nfs: { app: nfs-server, on: files, form: native, backup: false }
@@ -174,4 +184,42 @@ fn firewall_admits_only_clients() {
         |port: &str| files_nft.lines().find(|l| l.contains(&format!("dport {port} "))).unwrap().trim().to_string();
     assert!(line("2049").starts_with("ip saddr { 192.168.1.30, 192.168.1.40 } tcp dport 2049"), "{}", line("2049"));
     assert!(line("445").starts_with("ip saddr { 192.168.1.0/24, 192.168.1.30 } tcp dport 445"), "{}", line("445"));
+}
+
+/// A NixOS VM mounts its shares through its flake: one `fileSystems` entry per mount with the
+/// options the other clients' units get, `x-systemd.automount` and `noauto` for an automount,
+/// and the SMB login in a 0600 secret file the configuration names, never in it. It gets no
+/// mount unit of its own, and the configuration parses.
+#[test]
+fn nixos_client_mounts_by_file_systems() {
+    let files = files();
+    let on_nix: Vec<&File> = files.iter().filter(|f| f.machine == "nix").collect();
+    assert!(!on_nix.iter().any(|f| f.path.ends_with(".mount") || f.path.ends_with(".automount")), "{on_nix:?}");
+    let config = on_nix
+        .iter()
+        .find(|f| f.path == "/etc/nixos/hosts/nix/configuration.nix")
+        .unwrap_or_else(|| panic!("nix's configuration: {on_nix:?}"));
+    let c = &config.content;
+    for entry in [
+        "fileSystems.\"/mnt/media\" = {\n    device = \"192.168.1.13:/volume1/media\";\n    fsType = \"nfs4\";\n    \
+         options = [ \"_netdev\" \"rw\" \"nfsvers=4.2\" ];",
+        "fileSystems.\"/mnt/docs\" = {\n    device = \"//192.168.1.20/docs\";\n    fsType = \"cifs\";\n    \
+         options = [ \"_netdev\" \"rw\" \"credentials=/etc/hearth/nixos/share-docs.cred\" \"vers=3.0\" \
+         \"x-systemd.automount\" \"noauto\" ];",
+    ] {
+        assert!(c.contains(entry), "missing {entry}\nin:\n{c}");
+    }
+    let cred = on_nix
+        .iter()
+        .find(|f| f.path == "/etc/hearth/nixos/share-docs.cred")
+        .unwrap_or_else(|| panic!("the SMB login: {on_nix:?}"));
+    assert_eq!((cred.kind, cred.mode), (Kind::EnvSecret, 0o600));
+    assert!(!c.contains("password="), "{c}");
+    if !common::have("nix-instantiate") {
+        return;
+    }
+    let dir = common::temp_dir("shares-nixos");
+    let path = dir.join("configuration.nix");
+    std::fs::write(&path, c).unwrap();
+    common::run_ok(common::nix_instantiate(&dir.join("nix")).arg("--parse").arg(&path), "nix's configuration");
 }

@@ -256,6 +256,8 @@ impl<'a> Cx<'a> {
             Check::Backup { unit, job, host, environments, paths } => {
                 self.sh(&remote::backup(unit, job, host, environments, paths, self.options.run_backups)).await.map(drop)
             }
+            Check::Timer { timer, unit } => self.sh(&remote::timer(timer, unit)).await.map(drop),
+            Check::CronJob { name, namespace } => self.sh(&remote::cron_job(name, namespace)).await.map(drop),
         }
     }
 }

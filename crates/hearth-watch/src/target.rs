@@ -5,8 +5,9 @@
 //! Network checks whose source address does not matter (a route through the proxy, a DNS
 //! answer, a TCP port) are probed from the watcher itself, so they cost no SSH round trip.
 //! Checks that need a command on a machine or a connection from a given machine (a unit, a
-//! container, a login that the firewall admits only from its consumer, a scrape target, a
-//! backup) go through `hearth-verify` over an SSH connection kept open per machine. Facts the
+//! container, a cluster's CronJob, a login that the firewall admits only from its consumer, a
+//! scrape target, a backup, a copy job's timer) go through `hearth-verify` over an SSH
+//! connection kept open per machine. Facts the
 //! watcher leaves to `hearth verify`: firewall edges (an audit of every source, one SSH
 //! round trip each), an alert rule's series, and a test alert (it would page someone on every
 //! run). `Probe::Tcp` is for targets a caller builds itself.
@@ -130,7 +131,8 @@ pub fn probe_of(fact: &Fact) -> Option<(Kind, Probe)> {
             Kind::Dns,
             Probe::Dns { server: SocketAddr::new(*server, *port), name: name.clone(), expect: *expect },
         )),
-        Check::Unit { .. } | Check::Container { .. } => remote(Kind::Service),
+        // A cluster's job is its service's presence between runs, like a unit or a container.
+        Check::Unit { .. } | Check::Container { .. } | Check::CronJob { .. } => remote(Kind::Service),
         Check::Postgres { .. }
         | Check::Mysql { .. }
         | Check::Mongodb { .. }
@@ -138,7 +140,8 @@ pub fn probe_of(fact: &Fact) -> Option<(Kind, Probe)> {
         | Check::S3 { .. } => remote(Kind::Login),
         Check::ScrapeUp { .. } => remote(Kind::Scrape),
         Check::Certificate { .. } => remote(Kind::Certificate),
-        Check::Backup { .. } => remote(Kind::Backup),
+        // A copy job's timer and last run change over days, as a backup's do.
+        Check::Backup { .. } | Check::Timer { .. } => remote(Kind::Backup),
         Check::Connect { .. } | Check::Series { .. } | Check::Notify { .. } => None,
     }
 }
@@ -165,6 +168,30 @@ mod tests {
         check("alert/HostDown", None);
         check("service/", None);
         check("", None);
+    }
+
+    /// A copy job's timer is watched hourly like a backup, a cluster's CronJob like a service's
+    /// unit; both over SSH from the fact's machine.
+    #[test]
+    fn timers_and_cron_jobs_are_checked_over_ssh() {
+        let fact = |check: Check| Fact {
+            id: "id".into(),
+            machine: "m".into(),
+            from: "m".into(),
+            check,
+            source: String::new(),
+            span: None,
+            needs: Vec::new(),
+            skip: None,
+        };
+        let timer = Check::Timer { timer: "hearth-copy-sync.timer".into(), unit: "hearth-copy-sync.service".into() };
+        let cron = Check::CronJob { name: "photos-sync".into(), namespace: "default".into() };
+        for (check, kind) in [(timer, Kind::Backup), (cron, Kind::Service)] {
+            match probe_of(&fact(check.clone())) {
+                Some((k, Probe::Remote(f))) => assert_eq!((k, &f.check), (kind, &check)),
+                other => panic!("{check:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! Guests Proxmox cannot create as written, or that come up unreachable: a disk on a pool that
-//! holds no guest disks, a VM's `mounts:` that nothing inside the VM would mount, and VMs created
-//! with a placeholder SSH key; `nixos:` settings on a guest that does not run NixOS.
+//! holds no guest disks, a VM's `mounts:` that nothing inside the VM would mount (any of an
+//! appliance's, the host folders of a NixOS VM), and VMs created with a placeholder SSH key; `nixos:` settings on a guest that does not run NixOS.
 
-use hearth_spec::ast::PoolKind;
+use hearth_spec::ast::{Mount, PoolKind};
+use hearth_spec::decode::Entry;
 use hearth_spec::{Code, Diagnostic, Spec};
 
 use crate::model::{GuestKind, Model};
+use crate::shares::SHARE_PREFIX;
 
 pub(super) fn guests(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     storage(spec, model, out);
@@ -91,12 +93,18 @@ fn storage(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
 }
 
 /// A VM reaches host folders through virtiofs, mounted by its cloud-init; a VM whose system
-/// Hearth does not configure (NixOS, appliances, unmanaged) would get the share but never mount it.
+/// Hearth does not configure (appliances, unmanaged) would get the share but never mount it. A
+/// managed NixOS VM is configured by its flake, which mounts its `share:NAME` entries as
+/// `fileSystems` but no virtiofs folder, so only its other entries are refused.
 fn vm_mounts(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
     for e in &spec.guests.entries {
         let Some(g) = model.guests.get(&e.name) else { continue };
         let Some(first) = e.value.mounts.entries.first() else { continue };
         if g.kind != GuestKind::Vm || g.cloud_image().is_some() {
+            continue;
+        }
+        if g.managed && model.is_nixos(&e.name) {
+            nixos_folder_mounts(&e.name, &e.value.mounts.entries, out);
             continue;
         }
         out.push(
@@ -105,12 +113,33 @@ fn vm_mounts(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                 first.key_span,
                 format!("VM `{}` (os `{}`) would never mount its `mounts:`", e.name, g.os),
             )
-            .label("Hearth mounts host folders only in managed Debian and Ubuntu VMs")
+            .label("Hearth configures nothing inside this VM that would mount them")
             .help("remove `mounts:`, and give the VM a data disk (`vm: { disks: [SIZE] }`) or let it mount a network share itself")
             .suggest_removal(
                 e.value.spans.key("mounts").zip(e.value.spans.value("mounts")).map_or(first.key_span, |(k, v)| k.to(v)),
             ),
         );
+    }
+}
+
+/// The host folders and datasets of a NixOS VM's `mounts:`: Proxmox would hand them over
+/// virtiofs, but its flake mounts shares only. Each is reported; one written as a bare `from`
+/// carries the edit that removes it (a mapping's end is not known here, so it gets none).
+fn nixos_folder_mounts(guest: &str, mounts: &[Entry<Mount>], out: &mut Vec<Diagnostic>) {
+    for m in mounts.iter().filter(|m| !m.value.from.value.starts_with(SHARE_PREFIX)) {
+        let from = &m.value.from;
+        let d = Diagnostic::new(
+            Code::VmMountUnsupported,
+            m.key_span,
+            format!("NixOS VM `{guest}` would never mount `{}` at `{}`", from.value, m.name),
+        )
+        .label("its flake mounts `share:NAME` entries, not host folders or datasets")
+        .help(
+            "remove this mount, and serve the folder as a share (`share:NAME`) or give the VM a data disk (`vm: { disks: [SIZE] }`)",
+        );
+        // A bare `from` is the whole value: the entry ends where it ends.
+        let shorthand = m.value.spans.key("from") == Some(from.span);
+        out.push(if shorthand { d.suggest_removal(m.key_span.to(from.span)) } else { d });
     }
 }
 

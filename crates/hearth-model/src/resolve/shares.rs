@@ -22,8 +22,7 @@ fn server_app(kind: ShareKind) -> &'static str {
     }
 }
 
-/// The prefix a mount's `from` names a share with.
-pub(crate) const SHARE_PREFIX: &str = "share:";
+pub(crate) use crate::shares::SHARE_PREFIX;
 
 impl Resolver<'_> {
     pub(super) fn shares(&mut self, model: &mut Model) {

@@ -110,3 +110,14 @@ pub fn run_ok(cmd: &mut Command, what: &str) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `nix-instantiate` with its state, store and log folders in a temporary folder, so parsing
+/// touches nothing under `/nix`.
+pub fn nix_instantiate(state: &Path) -> Command {
+    let mut cmd = Command::new("nix-instantiate");
+    cmd.env("NIX_STATE_DIR", state.join("state"))
+        .env("NIX_STORE_DIR", state.join("store"))
+        .env("NIX_LOG_DIR", state.join("log"))
+        .args(["--option", "build-users-group", ""]);
+    cmd
+}

@@ -271,7 +271,7 @@ systemd-run --unit hearth-test-receiver python3 /tmp/receiver.py"#;
     assert_eq!(code, Some(0), "{out}");
 }
 
-/// `hearth verify --lab` passes right after apply; stopping a
+/// `hearth verify --lab` passes right after apply; turning a copy job's timer off, stopping a
 /// service, changing a password on the server and closing a port each make it exit 1 naming the
 /// check and its spec line; no secret value is printed.
 fn verify_catches_breakage(spec: &str, secrets: &[&str]) {
@@ -291,6 +291,22 @@ fn verify_catches_breakage(spec: &str, secrets: &[&str]) {
     let json = run(&["verify", spec, "--lab", "--json", "--machine", "db"]);
     let parsed: serde_json::Value = serde_json::from_str(&json.stdout).expect("verify --json prints JSON");
     assert!(parsed["checks"].as_array().is_some_and(|c| c.iter().all(|c| c["machine"] == "db")), "{}", json.stdout);
+
+    // A copy job's timer turned off fails its check, at its policy's line; the copy never runs.
+    let timer = "hearth-copy-copies.timer";
+    assert!(
+        verified.stdout.lines().any(|l| l.contains("ok    copy/copies/on/db ")),
+        "the copy job's timer passes:\n{}",
+        verified.stdout
+    );
+    let (code, out) = exec(spec, "db", &["systemctl", "disable", "--now", timer]);
+    assert_eq!(code, Some(0), "{out}");
+    let off = run(&["verify", spec, "--lab", "--machine", "db"]);
+    assert_eq!(off.code, Some(1), "{}", off.stdout);
+    let line = failures(&off.stdout).into_iter().find(|l| check_id(l) == "copy/copies/on/db");
+    assert!(line.is_some_and(|l| l.contains("hearth.yaml:44:5") && l.contains("not enabled")), "{}", off.stdout);
+    let (code, out) = exec(spec, "db", &["systemctl", "enable", "--now", timer]);
+    assert_eq!(code, Some(0), "{out}");
 
     // A stopped service fails its check, at its spec line.
     let (code, out) = exec(spec, "db", &["systemctl", "stop", "redis-server"]);
@@ -324,7 +340,7 @@ fn verify_catches_breakage(spec: &str, secrets: &[&str]) {
     let again = run(&["verify", spec, "--lab", "--machine", "db"]);
     assert!(failures(&again.stdout).iter().all(|l| !check_id(l).contains("redis")), "{}", again.stdout);
 
-    for r in [&verified, &json, &stopped, &changed, &closed, &again] {
+    for r in [&verified, &json, &off, &stopped, &changed, &closed, &again] {
         for v in secrets {
             assert!(!r.stdout.contains(v) && !r.stderr.contains(v), "a secret value was printed by verify");
         }
