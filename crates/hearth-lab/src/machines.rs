@@ -94,11 +94,12 @@ enum Cause {
     Passthrough,
     Nixos,
     Unmanaged,
+    ShareMounts,
 }
 
-/// What the lab leaves out: hardware (ZFS pools, device passthrough), the Proxmox API when the
-/// lab runs no simulator (`up` then makes guests as containers itself), NixOS configurations
-/// (lab machines run Debian), and machines Hearth does not manage. The Proxmox hosts' files (the
+/// What the lab leaves out: hardware (ZFS pools, device passthrough), NFS and SMB share mounts,
+/// the Proxmox API when the lab runs no simulator (`up` then makes guests as containers itself),
+/// NixOS configurations (lab machines run Debian), and machines Hearth does not manage. The Proxmox hosts' files (the
 /// guests' API parameters, cloud-init snippets) are deployed either way: a simulator reads the
 /// snippets from its host's `/var/lib/vz/snippets`.
 pub fn skipped(model: &Model) -> Vec<Skipped> {
@@ -140,6 +141,14 @@ fn cause_of(file: &File) -> Option<Cause> {
         Kind::Zfs => Some(Cause::ZfsPools),
         Kind::SystemdUnit if file.path.starts_with("/etc/systemd/system/hearth-zfs-") => Some(Cause::ZfsPools),
         Kind::Nixos => Some(Cause::Nixos),
+        // A share's mount and automount units and its SMB login file on the machine that
+        // mounts it (the server's export list is the server's, and stays).
+        Kind::SystemdUnit | Kind::EnvSecret
+            if file.sources.iter().any(|s| s.starts_with("share/"))
+                && [".mount", ".automount", ".cred"].iter().any(|e| file.path.ends_with(e)) =>
+        {
+            Some(Cause::ShareMounts)
+        }
         _ => None,
     }
 }
@@ -165,6 +174,22 @@ fn skipped_items(model: &Model) -> Vec<(Cause, Skipped)> {
             let item = skip(name, format!("{noun} {}", pools.join(", ")), "the lab has no disks to pool");
             out.push((Cause::ZfsPools, item));
         }
+    }
+    // Mounts, per mounting machine: lab containers share the machine's kernel, which may lack
+    // `nfs` and `cifs` (and may not let a container mount), and an appliance serving the share
+    // is never started.
+    let mut mounts: std::collections::BTreeMap<&str, Vec<String>> = std::collections::BTreeMap::new();
+    for m in model.share_mounts.iter().filter(|m| !model.is_nixos(&m.machine)) {
+        let shares = mounts.entry(m.machine.as_str()).or_default();
+        let share = format!("`{}`", m.share);
+        if !shares.contains(&share) {
+            shares.push(share);
+        }
+    }
+    for (machine, shares) in mounts {
+        let noun = if shares.len() == 1 { "mount of share" } else { "mounts of shares" };
+        let reason = "lab machines share this machine's kernel and mount no NFS or SMB share";
+        out.push((Cause::ShareMounts, skip(machine, format!("{noun} {}", shares.join(", ")), reason)));
     }
     for (name, g) in &model.guests {
         if !g.managed {
@@ -266,7 +291,11 @@ mod tests {
                     "web-server: NixOS configuration: 7 file(s)",
                 ],
             ),
-            ("ryzen-tiered-lxc-platform.yaml", include_str!("../../../examples/ryzen-tiered-lxc-platform.yaml"), &[]),
+            (
+                "ryzen-tiered-lxc-platform.yaml",
+                include_str!("../../../examples/ryzen-tiered-lxc-platform.yaml"),
+                &["vm3-docker: mount of share `media`: 1 file(s)"],
+            ),
             (
                 "two-node-docker-pbs.yaml",
                 include_str!("../../../examples/two-node-docker-pbs.yaml"),
