@@ -47,8 +47,9 @@ for ex in "${examples[@]}"; do
     step apply "$hearth" apply "$spec" --lab --yes || status=1
     # The guests the nodes' simulators created through the API, and those simulated only
     # (appliances), from apply's report.
-    created=$(grep -cE '^[0-9]+ [^ ]+ on [^ ]+: ok: created' "$log")
-    simulated=$(grep -cE '^[0-9]+ [^ ]+ on [^ ]+: .*not started' "$log")
+    # An appliance is created but never started (`ok: created`, no `started`).
+    created=$(grep -E '^[0-9]+ [^ ]+ on [^ ]+: ok: created' "$log" | grep -c 'started$')
+    simulated=$(grep -E '^[0-9]+ [^ ]+ on [^ ]+: ok: created' "$log" | grep -vc 'started$')
     echo "$created $simulated" >"$work/guests"
     # verify runs even when apply failed: its report says what is not there.
     "$hearth" verify "$spec" --lab --run-backups --json >"$work/verify.json" 2>>"$log"
