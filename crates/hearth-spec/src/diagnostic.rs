@@ -179,6 +179,7 @@ codes! {
     CopyKeep = "E867", "copy-keep", Error;
     CopyPolicyMismatch = "E868", "copy-policy-mismatch", Error;
     GitUrlInvalid = "E869", "git-url-invalid", Error;
+    ExposedPortUnpublished = "E920", "exposed-port-unpublished", Error;
     PbsJobsUnrendered = "W860", "pbs-jobs-unrendered", Warning;
     UnknownMachineType = "E830", "unknown-machine-type", Error;
     WindowsWithoutUefiTpm = "E831", "windows-without-uefi-tpm", Error;
