@@ -534,7 +534,9 @@ fn dns(catalog: &Catalog, f: &mut Flows) {
         .collect();
     let any_listed = m.networks.values().any(|n| !n.dns.is_empty());
     for (name, s) in servers {
-        let Some(port) = s.ports.iter().find(|p| p.reachable() == 53) else { continue };
+        // A resolver kept inside its stack (an Unbound only its Pi-hole asks) has no clients on
+        // the network.
+        let Some(port) = s.ports.iter().find(|p| p.reachable() == 53 && s.endpoint(p).published) else { continue };
         for machine in s.machines() {
             let address = m.machine_address(machine);
             let clients: Vec<&String> = m
