@@ -181,6 +181,7 @@ codes! {
     GitUrlInvalid = "E869", "git-url-invalid", Error;
     ExposedPortUnpublished = "E920", "exposed-port-unpublished", Error;
     ClusterNodeIsHost = "E921", "cluster-node-is-host", Error;
+    PortWithoutSsh = "E922", "port-without-ssh", Error;
     PbsJobsUnrendered = "W860", "pbs-jobs-unrendered", Warning;
     UnknownMachineType = "E830", "unknown-machine-type", Error;
     WindowsWithoutUefiTpm = "E831", "windows-without-uefi-tpm", Error;

@@ -473,9 +473,10 @@ fn backups(resolver: &Resolver, f: &mut Flows) {
             // A folder on the job's own machine: no connection.
             Repository::Dir { .. } => continue,
             // SSH to the machine the target names, from every machine the policy copies from.
-            Repository::Rsync { target, .. } => {
-                (crate::remotes::rsync_target(target).map(|t| (t.host.to_string(), 22)), copy_sources(m, repo_name))
-            }
+            Repository::Rsync { target, port, .. } => (
+                crate::remotes::rsync_target(target).map(|t| (t.host.to_string(), port.unwrap_or(22))),
+                copy_sources(m, repo_name),
+            ),
             Repository::Git { url, .. } => (
                 crate::remotes::git_host(url).and_then(|(h, port)| Some((h.to_string(), port?))),
                 copy_sources(m, repo_name),
