@@ -49,8 +49,8 @@ pub struct Share {
 /// An SMB share Macs back up to with Time Machine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TimeMachine {
-    /// The most the backups may take on the share, in bytes (`None`: the whole folder).
-    pub max_size: Option<u64>,
+    /// The most the backups may take on the share (`None`: the whole folder).
+    pub max_size: Option<hearth_spec::units::Size>,
 }
 
 impl Share {

@@ -117,7 +117,9 @@ pub fn render(cx: &Context, files: &[File]) -> Vec<File> {
                 Some("cifs-utils".to_string())
             }
             // A Time Machine share needs `vfs_fruit`, in a package Debian's samba only recommends.
-            Kind::SambaConf if f.content.contains("\tvfs objects = catia fruit") => Some("samba-vfs-modules".to_string()),
+            Kind::SambaConf if f.content.contains("\tvfs objects = catia fruit") => {
+                Some("samba-vfs-modules".to_string())
+            }
             _ => None,
         };
         // A copy job runs rsync or git over ssh.

@@ -226,8 +226,8 @@ pub(crate) const FRUIT_GLOBAL: [(&str, &str); 3] =
 pub(crate) fn time_machine(s: &Share) -> Vec<(&'static str, String)> {
     let Some(tm) = &s.time_machine else { return Vec::new() };
     let mut out = vec![("fruit:time machine", "yes".to_string())];
-    if let Some(bytes) = tm.max_size {
-        out.push(("fruit:time machine max size", samba_size(bytes)));
+    if let Some(size) = tm.max_size {
+        out.push(("fruit:time machine max size", samba_size(size.bytes)));
     }
     out
 }

@@ -472,9 +472,16 @@ fn pbs_datastore_jobs_are_created_then_updated() {
 fn repositories_on_a_share_require_its_mount() {
     let files = common::render(&common::valid("bare-metal-media"));
     let unit = |path: &str| {
-        files.iter().find(|f| f.machine == "apps" && f.path == path).unwrap_or_else(|| panic!("no {path}")).content.clone()
+        files
+            .iter()
+            .find(|f| f.machine == "apps" && f.path == path)
+            .unwrap_or_else(|| panic!("no {path}"))
+            .content
+            .clone()
     };
-    for path in ["/etc/systemd/system/hearth-backup-gitea.service", "/etc/systemd/system/hearth-restic-prune-nas.service"] {
+    for path in
+        ["/etc/systemd/system/hearth-backup-gitea.service", "/etc/systemd/system/hearth-restic-prune-nas.service"]
+    {
         let content = unit(path);
         assert!(content.contains("\nRequiresMountsFor=/mnt/backups/restic\n"), "{path}:\n{content}");
     }

@@ -128,7 +128,9 @@ fn smb_conf_passes_testparm() {
         assert!(stdout.contains(share), "testparm lost {share}:\n{stdout}");
     }
     // The Time Machine share keeps Apple's extensions and its size, as Samba reads them.
-    for line in ["vfs objects = catia fruit streams_xattr", "fruit:time machine = yes", "fruit:time machine max size = 1T"] {
+    for line in
+        ["vfs objects = catia fruit streams_xattr", "fruit:time machine = yes", "fruit:time machine max size = 1T"]
+    {
         assert!(stdout.contains(line), "testparm lost `{line}`:\n{stdout}");
     }
 }

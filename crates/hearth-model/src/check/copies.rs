@@ -42,10 +42,14 @@ fn port(repo: &str, r: &Repository, out: &mut Vec<Diagnostic>) {
         "remove `port:`".to_string()
     };
     out.push(
-        Diagnostic::new(Code::PortWithoutSsh, port.span, format!("repository `{repo}` has a `port:` but is no `rsync:` target"))
-            .label("only rsync connects over SSH with it")
-            .help(help)
-            .suggest_removal(span),
+        Diagnostic::new(
+            Code::PortWithoutSsh,
+            port.span,
+            format!("repository `{repo}` has a `port:` but is no `rsync:` target"),
+        )
+        .label("only rsync connects over SSH with it")
+        .help(help)
+        .suggest_removal(span),
     );
 }
 

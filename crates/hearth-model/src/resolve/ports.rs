@@ -28,7 +28,9 @@ pub(super) struct Claim {
 fn exposed_ports<'a>(svc: &'a ast::Service, app: &'a App) -> Vec<&'a str> {
     let Some(x) = &svc.expose else { return Vec::new() };
     x.0.iter()
-        .filter_map(|ex| ex.port.as_ref().map_or_else(|| app.primary_port().map(|(n, _)| n), |p| Some(p.value.as_str())))
+        .filter_map(|ex| {
+            ex.port.as_ref().map_or_else(|| app.primary_port().map(|(n, _)| n), |p| Some(p.value.as_str()))
+        })
         .collect()
 }
 

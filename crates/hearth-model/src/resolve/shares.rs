@@ -315,7 +315,7 @@ impl Resolver<'_> {
             );
             return None;
         }
-        Some(TimeMachine { max_size: tm.max_size.as_ref().map(|m| m.value.bytes) })
+        Some(TimeMachine { max_size: tm.max_size.as_ref().map(|m| m.value) })
     }
 
     /// The machine that mounts a share for `client`: an LXC container's Proxmox host, else the

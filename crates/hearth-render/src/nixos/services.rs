@@ -364,16 +364,18 @@ impl<'a> HostConfig<'a> {
         for (_, sh) in self.shares_of(name) {
             settings.push((
                 attr(&sh.name),
-                N::Attrs(vec![
-                    ("path".into(), N::s(&sh.path)),
-                    (attr("read only"), N::s(if sh.readonly { "yes" } else { "no" })),
-                    (attr("browseable"), N::s("yes")),
-                    (attr("guest ok"), N::s("no")),
-                    (attr("valid users"), N::s(sh.user.clone().unwrap_or_default())),
-                ]
-                .into_iter()
-                .chain(crate::shares::time_machine(sh).into_iter().map(|(k, v)| (attr(k), N::s(v))))
-                .collect()),
+                N::Attrs(
+                    vec![
+                        ("path".into(), N::s(&sh.path)),
+                        (attr("read only"), N::s(if sh.readonly { "yes" } else { "no" })),
+                        (attr("browseable"), N::s("yes")),
+                        (attr("guest ok"), N::s("no")),
+                        (attr("valid users"), N::s(sh.user.clone().unwrap_or_default())),
+                    ]
+                    .into_iter()
+                    .chain(crate::shares::time_machine(sh).into_iter().map(|(k, v)| (attr(k), N::s(v))))
+                    .collect(),
+                ),
             ));
         }
         for v in s.volumes.iter().filter(|v| v.name == "shares" && self.shares_of(name).is_empty()) {
