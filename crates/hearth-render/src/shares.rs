@@ -236,7 +236,7 @@ pub(crate) fn time_machine(s: &Share) -> Vec<(&'static str, String)> {
 /// divides it, else bytes, so `1TiB` is `1T` and `1TB` is `976562500K`.
 fn samba_size(bytes: u64) -> String {
     for (unit, factor) in [("T", 1u64 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
-        if bytes >= factor && bytes % factor == 0 {
+        if bytes >= factor && bytes.is_multiple_of(factor) {
             return format!("{}{unit}", bytes / factor);
         }
     }
