@@ -37,9 +37,9 @@ pub fn write(model: &Model, out: &mut String) {
                     t.row(&[name.clone(), "Proxmox Backup Server".to_string(), loc, String::new()])
                 }
                 Repository::Dir { path } => t.row(&[name.clone(), "folder".to_string(), md::code(path), String::new()]),
-                Repository::Rsync { destination, key, .. } => t.row(&[
+                Repository::Rsync { destination, key, port, .. } => t.row(&[
                     name.clone(),
-                    "rsync over SSH".to_string(),
+                    port.map_or_else(|| "rsync over SSH".to_string(), |p| format!("rsync over SSH (port {p})")),
                     md::code(destination),
                     key.as_deref().map(reference).unwrap_or_default(),
                 ]),

@@ -104,7 +104,13 @@ fn shares(model: &Model, out: &mut String) {
     for (name, s) in &model.shares {
         let kind = match s.kind {
             hearth_spec::ast::ShareKind::Nfs => "NFS".to_string(),
-            hearth_spec::ast::ShareKind::Smb => format!("SMB `{}`", s.name),
+            hearth_spec::ast::ShareKind::Smb => match &s.time_machine {
+                None => format!("SMB `{}`", s.name),
+                Some(tm) => match tm.max_size {
+                    Some(size) => format!("SMB `{}`, Time Machine (at most {size})", s.name),
+                    None => format!("SMB `{}`, Time Machine", s.name),
+                },
+            },
         };
         let server = match (&s.service, s.address) {
             (Some(svc), Some(a)) => format!("{svc} on {} ({a}:{})", s.machine, s.port),

@@ -42,8 +42,18 @@ pub struct Share {
     /// SMB: the password's secret reference.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
+    /// SMB: a Time Machine destination, with the most its backups may take in bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_machine: Option<TimeMachine>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+}
+
+/// An SMB share Macs back up to with Time Machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TimeMachine {
+    /// The most the backups may take on the share (`None`: the whole folder).
+    pub max_size: Option<hearth_spec::units::Size>,
 }
 
 impl Share {

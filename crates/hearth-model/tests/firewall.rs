@@ -271,3 +271,37 @@ fn a_flow_across_zones_without_an_entry_is_refused_and_the_help_adds_the_narrow_
     assert!(out.iter().any(|l| l.contains("add `{ from: apps, to: postgres }` to `policy.allow`")), "{out:?}");
     check_allow("[{ from: apps, to: postgres }]", &["10.0.40.10"]);
 }
+
+/// A catalog port kept inside its stack (`publish: false`) that an `expose:` routes to is
+/// published, since the proxy reaches every upstream at its machine's address, and opened to the
+/// proxy's machine alone; without the exposure it stays unpublished.
+#[test]
+fn exposed_ports_are_published_for_the_proxy_alone() {
+    let spec = |expose: &str| {
+        format!(
+            "
+homelab: test
+domain: example.com
+networks: {{ lan: {{ cidr: 192.168.1.0/24, gateway: 192.168.1.1 }} }}
+hosts:
+  edge: {{ address: 192.168.1.10, network: lan, runtime: docker }}
+  pi: {{ address: 192.168.1.30, network: lan, runtime: docker }}
+ingress: {{ proxy: caddy, tls: {{ internal: true }} }}
+services:
+  caddy: {{ app: caddy, on: edge, backup: false }}
+  wg-easy: {{ app: wg-easy, on: pi, backup: false{expose} }}
+"
+        )
+    };
+    let m = analyze_spec(&spec(", expose: wg")).model;
+    let http = m.services["wg-easy"].ports.iter().find(|p| p.name == "http").expect("the web UI port");
+    assert_eq!(http.host, Some(51821));
+    assert_eq!(m.routes[0].upstreams, ["http://192.168.1.30:51821"]);
+    let opened: Vec<&Vec<String>> = m.firewall["pi"].iter().filter(|o| o.port == 51821).map(|o| &o.from).collect();
+    assert_eq!(opened, [&vec!["192.168.1.10".to_string()]]);
+
+    let m = analyze_spec(&spec("")).model;
+    let http = m.services["wg-easy"].ports.iter().find(|p| p.name == "http").expect("the web UI port");
+    assert_eq!(http.host, None);
+    assert!(m.firewall["pi"].iter().all(|o| o.port != 51821));
+}

@@ -154,6 +154,29 @@ pub(crate) fn folder_repositories<'a>(model: &'a Model, policy: &Policy) -> Vec<
         .collect()
 }
 
+/// `RequiresMountsFor=` lines for the local repository folders (`restic: /path`, `dir:`) that
+/// lie on a share the machine mounts: without the mount, restic would start a new repository
+/// in the empty mount point on the machine's own disk, and the backups would never leave it.
+/// `repos` are restic repository names, `folders` the paths of folder repositories.
+fn share_mounts_for(model: &Model, machine: &str, repos: &[&str], folders: &[&str]) -> String {
+    let restic = repos.iter().filter_map(|r| match model.backups.repositories.get(*r) {
+        Some(Repository::Restic { url, .. }) if url.starts_with('/') => Some(url.as_str()),
+        _ => None,
+    });
+    let mut out = String::new();
+    for path in restic.chain(folders.iter().copied()) {
+        let on_share = model.share_mounts.iter().any(|m| {
+            m.machine == machine
+                && m.guests.is_empty()
+                && (path == m.path || path.starts_with(&format!("{}/", m.path.trim_end_matches('/'))))
+        });
+        if on_share {
+            out.push_str(&format!("RequiresMountsFor={path}\n"));
+        }
+    }
+    out
+}
+
 /// How many runs a folder repository keeps: the policy's `keep.last`, 0 (all) without a `keep`.
 /// Other `keep` keys on a policy with a folder are refused by the checks (E861), since a folder
 /// holds runs, not snapshots restic could thin out by age.
@@ -302,10 +325,12 @@ fn render_job(cx: &Context, out: &mut Output, job: &BackupJob, policy: &Policy, 
          [Unit]\n\
          Description=Hearth backup of {name} (policy {policy_name})\n\
          Wants=network-online.target\n\
-         After=network-online.target\n\n\
+         After=network-online.target\n\
+         {mounts}\n\
          [Service]\n\
          Type=oneshot\n",
         policy_name = job.policy,
+        mounts = share_mounts_for(cx.model, &job.machine, repos, folders),
     );
     if !dumps.is_empty() {
         unit.push_str(&format!("ExecStartPre=/bin/sh {script_path} dump\n"));
@@ -602,6 +627,7 @@ fn render_prunes(out: &mut Output, model: &Model, env_files: &BTreeMap<String, B
                 &format!("prune of restic repository {repo}"),
                 &script_path,
                 "prune",
+                &share_mounts_for(model, machine, &[repo], &[]),
             );
             let cal: Vec<&str> = calendars.get(repo).map(|c| c.iter().copied().collect()).unwrap_or_default();
             let timer = timer(&format!("hearth-restic-prune-{repo}.service"), &cal.join("\nOnCalendar="));
@@ -617,6 +643,7 @@ fn render_prunes(out: &mut Output, model: &Model, env_files: &BTreeMap<String, B
                 &format!("check of restic repository {repo}"),
                 &script_path,
                 "check",
+                &share_mounts_for(model, machine, &[repo], &[]),
             );
             let timer = timer(&format!("hearth-restic-check-{repo}.service"), calendar);
             for file in systemd::timed(machine, &format!("hearth-restic-check-{repo}"), unit, timer) {
@@ -628,14 +655,16 @@ fn render_prunes(out: &mut Output, model: &Model, env_files: &BTreeMap<String, B
     }
 }
 
-/// The oneshot unit running one verb of a repository's script, at low CPU and I/O priority.
-fn repository_unit(what: &str, description: &str, script_path: &str, verb: &str) -> String {
+/// The oneshot unit running one verb of a repository's script, at low CPU and I/O priority;
+/// `mounts` are its `RequiresMountsFor=` lines.
+fn repository_unit(what: &str, description: &str, script_path: &str, verb: &str, mounts: &str) -> String {
     format!(
         "# Rendered by Hearth: {what}.\n\
          [Unit]\n\
          Description=Hearth {description}\n\
          Wants=network-online.target\n\
-         After=network-online.target\n\n\
+         After=network-online.target\n\
+         {mounts}\n\
          [Service]\n\
          Type=oneshot\n\
          ExecStart=/bin/sh {script_path} {verb}\n\

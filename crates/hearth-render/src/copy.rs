@@ -148,10 +148,11 @@ pub fn script(model: &Model, job: &CopyJob, key_path: &dyn Fn(&str) -> String) -
         let key = repository_keys(model, job).into_iter().find(|(r, _)| r == repo).map(|(r, _)| key_path(&r));
         let key = sh_quote(&key.unwrap_or_default());
         match model.backups.repositories.get(repo) {
-            Some(Repository::Rsync { destination, .. }) => {
+            Some(Repository::Rsync { destination, port, .. }) => {
                 let paths: Vec<String> = job.paths.iter().map(|p| sh_quote(p)).collect();
+                let port = port.map(|p| format!(" -p {p}")).unwrap_or_default();
                 s.push_str(&format!(
-                    "# rsync repository `{repo}`\nrsync -avz -e \"$(ssh_command {key})\" -- {} {} || failed=1\n",
+                    "# rsync repository `{repo}`\nrsync -avz -e \"$(ssh_command {key}){port}\" -- {} {} || failed=1\n",
                     paths.join(" "),
                     sh_quote(destination),
                 ));

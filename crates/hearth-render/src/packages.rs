@@ -116,6 +116,10 @@ pub fn render(cx: &Context, files: &[File]) -> Vec<File> {
             Kind::SystemdUnit if f.path.ends_with(".mount") && f.content.contains("\nType=cifs\n") => {
                 Some("cifs-utils".to_string())
             }
+            // A Time Machine share needs `vfs_fruit`, in a package Debian's samba only recommends.
+            Kind::SambaConf if f.content.contains("\tvfs objects = catia fruit") => {
+                Some("samba-vfs-modules".to_string())
+            }
             _ => None,
         };
         // A copy job runs rsync or git over ssh.

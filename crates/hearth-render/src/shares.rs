@@ -217,6 +217,32 @@ fn export_path(path: &str) -> String {
     path.chars().map(|c| if c.is_whitespace() { format!("\\{:03o}", c as u32) } else { c.to_string() }).collect()
 }
 
+/// The global settings of a Samba with a Time Machine share: Apple's extensions on every share,
+/// macOS metadata in extended attributes.
+pub(crate) const FRUIT_GLOBAL: [(&str, &str); 3] =
+    [("vfs objects", "catia fruit streams_xattr"), ("fruit:metadata", "stream"), ("fruit:model", "MacSamba")];
+
+/// A share's Time Machine settings, none when it is not a destination.
+pub(crate) fn time_machine(s: &Share) -> Vec<(&'static str, String)> {
+    let Some(tm) = &s.time_machine else { return Vec::new() };
+    let mut out = vec![("fruit:time machine", "yes".to_string())];
+    if let Some(size) = tm.max_size {
+        out.push(("fruit:time machine max size", samba_size(size.bytes)));
+    }
+    out
+}
+
+/// A size as Samba reads one (binary `K`, `M`, `G`, `T` suffixes): the largest unit that
+/// divides it, else bytes, so `1TiB` is `1T` and `1TB` is `976562500K`.
+fn samba_size(bytes: u64) -> String {
+    for (unit, factor) in [("T", 1u64 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)] {
+        if bytes >= factor && bytes.is_multiple_of(factor) {
+            return format!("{}{unit}", bytes / factor);
+        }
+    }
+    bytes.to_string()
+}
+
 /// Samba's whole `smb.conf`: SMB 3 only, no guest access, only the shares' clients admitted.
 fn smb_conf(model: &Model, service: &str, machine: &str, shares: &[(&str, &Share)]) -> File {
     let mut allow: Vec<String> = shares.iter().flat_map(|(_, s)| client_sources(model, s)).collect();
@@ -239,6 +265,13 @@ fn smb_conf(model: &Model, service: &str, machine: &str, shares: &[(&str, &Share
          \thosts deny = 0.0.0.0/0\n",
         allow.join(" ")
     );
+    // macOS negotiates Apple's SMB extensions on its first connection, so `vfs_fruit` goes on
+    // every share once one is a Time Machine destination (vfs_fruit(8) warns against mixing).
+    if shares.iter().any(|(_, s)| s.time_machine.is_some()) {
+        for (key, value) in FRUIT_GLOBAL {
+            let _ = writeln!(text, "\t{key} = {value}");
+        }
+    }
     for (name, s) in shares {
         let _ = write!(
             text,
@@ -248,6 +281,9 @@ fn smb_conf(model: &Model, service: &str, machine: &str, shares: &[(&str, &Share
             if s.readonly { "yes" } else { "no" },
             s.user.as_deref().unwrap_or_default(),
         );
+        for (key, value) in time_machine(s) {
+            let _ = writeln!(text, "\t{key} = {value}");
+        }
     }
     let unit = "smbd.service".to_string();
     File::new(machine, "/etc/samba/smb.conf", Kind::SambaConf, text).activate(Activation::Reload { unit })

@@ -463,3 +463,40 @@ fn pbs_datastore_jobs_are_created_then_updated() {
                 verify-job update hearth-pbs --schedule Sat *-*-* 05:00:00 --ignore-verified true --outdated-after 30\n";
     assert_eq!(calls, want);
 }
+
+/// A restic repository on an NFS share the machine mounts (`tests/valid/bare-metal-media.yaml`:
+/// the NUC backs up to the NAS at `/mnt/backups`) is required mounted by every unit that writes
+/// to it, so a failed mount stops the backup instead of filling the empty mount point; a unit of
+/// a repository on the machine's own disk requires nothing.
+#[test]
+fn repositories_on_a_share_require_its_mount() {
+    let files = common::render(&common::valid("bare-metal-media"));
+    let unit = |path: &str| {
+        files
+            .iter()
+            .find(|f| f.machine == "apps" && f.path == path)
+            .unwrap_or_else(|| panic!("no {path}"))
+            .content
+            .clone()
+    };
+    for path in
+        ["/etc/systemd/system/hearth-backup-gitea.service", "/etc/systemd/system/hearth-restic-prune-nas.service"]
+    {
+        let content = unit(path);
+        assert!(content.contains("\nRequiresMountsFor=/mnt/backups/restic\n"), "{path}:\n{content}");
+    }
+    for (name, model) in common::examples() {
+        for f in common::render(&model).iter().filter(|f| f.path.starts_with("/etc/systemd/system/hearth-")) {
+            let mounts: Vec<&str> = f.content.lines().filter(|l| l.starts_with("RequiresMountsFor=")).collect();
+            for m in mounts {
+                let path = m.trim_start_matches("RequiresMountsFor=");
+                assert!(
+                    model.share_mounts.iter().any(|s| s.machine == f.machine && path.starts_with(&s.path)),
+                    "{name}: {}:{} requires {path}, on no share",
+                    f.machine,
+                    f.path
+                );
+            }
+        }
+    }
+}

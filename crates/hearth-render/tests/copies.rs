@@ -204,3 +204,30 @@ fn git_job_commits_only_changes_and_pushes() {
         common::run_ok(Command::new("git").arg("-C").arg(&remote).args(["log", "-1", "--format=%s", "db"]), "log");
     assert!(message.starts_with("Auto-backup "), "{message}");
 }
+
+/// An rsync target's SSH `port:` (a Hetzner Storage Box takes rsync on 23) reaches the script's
+/// ssh command and the firewall flow; without it both stay on 22, as above.
+#[test]
+fn rsync_port_reaches_ssh_and_the_flow() {
+    let spec = SPEC.replace(
+        r#"storage: { rsync: "admin@store:/exports/backups/", credentials: "secret:storage-key" }"#,
+        r#"storage: { rsync: "admin@store:/exports/backups/", port: 2222, credentials: "secret:storage-key" }"#,
+    );
+    let loaded = hearth_spec::load_str("copies.yaml", &spec);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let a = hearth_model::analyze(&loaded.spec, hearth_catalog::builtin(), &Default::default());
+    assert!(a.diagnostics.iter().all(|d| !d.is_error()), "{:?}", a.diagnostics);
+    let model = a.model;
+    assert!(
+        model.flows.iter().any(|f| f.to == "store" && f.port == 2222 && f.reason == "backups to repository `storage`"),
+        "{:?}",
+        model.flows
+    );
+    let files = common::render(&model);
+    let sync = file(&files, "db", "/etc/hearth/copy/sync.sh");
+    assert!(
+        sync.content.contains("rsync -avz -e \"$(ssh_command /etc/hearth/copy/storage.key) -p 2222\" -- /mnt/backup/"),
+        "{}",
+        sync.content
+    );
+}

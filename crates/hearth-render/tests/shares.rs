@@ -1,8 +1,8 @@
 //! Shares on both ends: the mount units of clients (checked by `systemd-analyze verify`, which
-//! also holds each unit's name to its `Where=`), the Samba configuration (`testparm -s`), the NFS
-//! exports (`exportfs -ra`, see [`exports_parse`]), a NixOS client's `fileSystems`
-//! (`nix-instantiate --parse`, see [`nixos_client_mounts_by_file_systems`]), and the snapshot of
-//! every file the shares produce.
+//! also holds each unit's name to its `Where=`), the Samba configuration with a Time Machine
+//! share (`testparm -s`), the NFS exports (`exportfs -ra`, see [`exports_parse`]), a NixOS
+//! client's `fileSystems` (`nix-instantiate --parse`, see
+//! [`nixos_client_mounts_by_file_systems`]), and the snapshot of every file the shares produce.
 
 mod common;
 
@@ -54,6 +54,7 @@ shares:
   docs: { kind: smb, server: samba, path: /srv/docs, clients: [docker, lan] }
   scans: { kind: smb, server: samba, path: /srv/scans, name: Scans, user: scanner, readonly: true, clients: [lan] }
   backups: { kind: nfs, server: nfs, path: /srv/backups, clients: [docker, metal] }
+  macs: { kind: smb, server: samba, path: /srv/timemachine, user: scanner, time_machine: { max_size: 1TiB }, clients: [lan] }
 "#;
 
 fn files() -> Vec<File> {
@@ -132,8 +133,14 @@ fn smb_conf_passes_testparm() {
         })
         .collect();
     assert!(out.status.success() && findings.is_empty(), "testparm -s:\n{stderr}");
-    for share in ["[docs]", "[Scans]"] {
+    for share in ["[docs]", "[Scans]", "[macs]"] {
         assert!(stdout.contains(share), "testparm lost {share}:\n{stdout}");
+    }
+    // The Time Machine share keeps Apple's extensions and its size, as Samba reads them.
+    for line in
+        ["vfs objects = catia fruit streams_xattr", "fruit:time machine = yes", "fruit:time machine max size = 1T"]
+    {
+        assert!(stdout.contains(line), "testparm lost `{line}`:\n{stdout}");
     }
 }
 

@@ -179,6 +179,11 @@ codes! {
     CopyKeep = "E867", "copy-keep", Error;
     CopyPolicyMismatch = "E868", "copy-policy-mismatch", Error;
     GitUrlInvalid = "E869", "git-url-invalid", Error;
+    ExposedPortUnpublished = "E920", "exposed-port-unpublished", Error;
+    ClusterNodeIsHost = "E921", "cluster-node-is-host", Error;
+    PortWithoutSsh = "E922", "port-without-ssh", Error;
+    TimeMachineUnfit = "E923", "time-machine-unfit", Error;
+    SharePasswordsDiffer = "E924", "share-passwords-differ", Error;
     PbsJobsUnrendered = "W860", "pbs-jobs-unrendered", Warning;
     UnknownMachineType = "E830", "unknown-machine-type", Error;
     WindowsWithoutUefiTpm = "E831", "windows-without-uefi-tpm", Error;

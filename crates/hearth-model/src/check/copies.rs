@@ -1,7 +1,7 @@
 //! Copies of folders to `rsync:` and `git:` repositories: targets written so rsync and git read
 //! them as a remote (E864, E869), hosts that name a machine of the spec (E865), absolute folders
 //! and one working tree per git policy (E866), no retention the far end cannot keep (E867), and
-//! policies whose kinds fit what they copy (E868).
+//! policies whose kinds fit what they copy (E868); an SSH `port:` only on an `rsync:` target (E922).
 
 use hearth_spec::ast::{Policy, Repository};
 use hearth_spec::decode::{NamedMap, Sp};
@@ -23,11 +23,34 @@ pub(super) fn copies(spec: &Spec, out: &mut Vec<Diagnostic>) {
         if let Some(url) = &e.value.git {
             git_url(spec, &e.name, url, out);
         }
+        port(&e.name, &e.value, out);
     }
     for e in &b.policies.entries {
         policy(spec, &b.repositories, &e.name, &e.value, out);
     }
     services_naming_copies(spec, &b.repositories, &b.policies, out);
+}
+
+/// `port:` is the SSH port of an `rsync:` target (E922): a restic, PBS or folder repository has no
+/// SSH connection to give it to, and a git remote states its port in its `ssh://` URL.
+fn port(repo: &str, r: &Repository, out: &mut Vec<Diagnostic>) {
+    let Some(port) = r.port.as_ref().filter(|_| r.rsync.is_none()) else { return };
+    let span = r.spans.key("port").map_or(port.span, |k| k.to(port.span));
+    let help = if r.git.is_some() {
+        format!("remove `port:` and write the port in the remote: `ssh://user@host:{}/path`", port.value)
+    } else {
+        "remove `port:`".to_string()
+    };
+    out.push(
+        Diagnostic::new(
+            Code::PortWithoutSsh,
+            port.span,
+            format!("repository `{repo}` has a `port:` but is no `rsync:` target"),
+        )
+        .label("only rsync connects over SSH with it")
+        .help(help)
+        .suggest_removal(span),
+    );
 }
 
 /// `[user@]host:/absolute/path`, whose host is a machine of the spec when it is a bare name.

@@ -69,7 +69,8 @@ fn daemons(spec: &Spec, out: &mut Vec<Diagnostic>) {
     }
 }
 
-/// A port with no number at all, or one both published on a host port and `publish: false` (E807).
+/// A port with no number at all, or one both published on a host port and `publish: false` (E807);
+/// an exposed port with `publish: false` (E920).
 fn ports(name: &str, svc: &ast::Service, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
     let app = svc.app.as_ref().and_then(|a| catalog.get(&a.value));
     for e in &svc.ports.entries {
@@ -85,6 +86,24 @@ fn ports(name: &str, svc: &ast::Service, catalog: &Catalog, out: &mut Vec<Diagno
                 .label("an unpublished port has no port on the machine")
                 .with(off.span, "not published")
                 .help("remove `host:` to keep the port inside the stack, or remove `publish: false` to publish it"),
+            );
+        }
+        let exposed = svc.expose.as_ref().is_some_and(|x| {
+            x.0.iter().any(|ex| match &ex.port {
+                Some(port) => port.value == e.name,
+                None => app.and_then(|a| a.primary_port()).is_some_and(|(n, _)| n == e.name),
+            })
+        });
+        if let (Some(off), None, true) = (unpublished, &p.host, exposed) {
+            out.push(
+                Diagnostic::new(
+                    Code::ExposedPortUnpublished,
+                    off.span,
+                    format!("port `{}` of `{name}` is exposed through the proxy but `publish: false`", e.name),
+                )
+                .label("the proxy reaches its upstreams at their machine's address")
+                .help("remove `publish: false`: the firewall opens an exposed port to the proxy alone")
+                .suggest_removal(p.spans.key("publish").map_or(off.span, |k| k.to(off.span))),
             );
         }
         let in_catalog = app.is_some_and(|a| a.ports.contains(&e.name));

@@ -363,7 +363,7 @@ fn dns_server(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnostic>) {
         wrong_kind(
             server,
             format!(
-                "`dns.server` is `{}`, which runs {}: Hearth writes DNS records only for `adguard-home`, `dnsmasq` and `unbound`",
+                "`dns.server` is `{}`, which runs {}: Hearth writes DNS records only for `adguard-home`, `dnsmasq`, `pihole` and `unbound`",
                 server.value,
                 runs(spec, &server.value)
             ),

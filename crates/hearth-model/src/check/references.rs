@@ -205,7 +205,22 @@ pub(super) fn references(spec: &Spec, catalog: &Catalog, out: &mut Vec<Diagnosti
             );
         }
         for g in e.value.servers.iter().chain(&e.value.agents) {
-            if !spec.guests.is_declared(&g.value) {
+            if spec.hosts.is_declared(&g.value) {
+                // Hearth installs a cluster's nodes as Proxmox guests; a bare-metal node (a
+                // Raspberry Pi) is a different install it does not make yet.
+                out.push(
+                    Diagnostic::new(
+                        Code::ClusterNodeIsHost,
+                        g.span,
+                        format!("`{}` is a host, but a cluster's `servers` and `agents` are guests", g.value),
+                    )
+                    .label("a bare-metal node")
+                    .help(format!(
+                        "declare `{}` under `guests:` (a VM or container on a Proxmox host), or leave the cluster out until bare-metal nodes can be stated",
+                        g.value
+                    )),
+                );
+            } else if !spec.guests.is_declared(&g.value) {
                 unknown(out, g.span, "guest", &g.value, spec.guests.names().collect());
             }
         }

@@ -79,6 +79,21 @@ fn urls(spec: &Spec, out: &mut Vec<Diagnostic>) {
         if url.starts_with("https://") || url.starts_with("http://") {
             continue;
         }
+        // A secret reference is no host name: prefixing it would only hide the reference.
+        if hearth_spec::reference::SecretRef::parse(url).is_some() {
+            out.push(
+                Diagnostic::new(
+                    Code::UrlWithoutScheme,
+                    span,
+                    format!("{what} `{}` is a secret reference, but it is read as the URL itself", super::short(url)),
+                )
+                .label("not read from the secret store")
+                .help(
+                    "write the `https://` URL itself (a webhook whose URL holds its token, such as Discord's or Slack's, cannot be kept out of the spec yet)",
+                ),
+            );
+            continue;
+        }
         let d = Diagnostic::new(
             Code::UrlWithoutScheme,
             span,

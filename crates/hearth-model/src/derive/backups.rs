@@ -66,7 +66,7 @@ pub fn derive(spec: &Spec, catalog: &Catalog, model: &mut Model) {
                 (None, None) if r.rsync.is_some() => {
                     let target = r.rsync.as_ref().map(|t| t.value.clone()).unwrap_or_default();
                     let (destination, machine) = rsync_destination(model, &target);
-                    Repository::Rsync { target, destination, machine, key }
+                    Repository::Rsync { target, destination, machine, key, port: r.port.as_ref().map(|p| p.value) }
                 }
                 (None, None) if r.git.is_some() => {
                     let url = r.git.as_ref().map(|t| t.value.clone()).unwrap_or_default();

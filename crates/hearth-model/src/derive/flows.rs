@@ -473,9 +473,10 @@ fn backups(resolver: &Resolver, f: &mut Flows) {
             // A folder on the job's own machine: no connection.
             Repository::Dir { .. } => continue,
             // SSH to the machine the target names, from every machine the policy copies from.
-            Repository::Rsync { target, .. } => {
-                (crate::remotes::rsync_target(target).map(|t| (t.host.to_string(), 22)), copy_sources(m, repo_name))
-            }
+            Repository::Rsync { target, port, .. } => (
+                crate::remotes::rsync_target(target).map(|t| (t.host.to_string(), port.unwrap_or(22))),
+                copy_sources(m, repo_name),
+            ),
             Repository::Git { url, .. } => (
                 crate::remotes::git_host(url).and_then(|(h, port)| Some((h.to_string(), port?))),
                 copy_sources(m, repo_name),
@@ -534,7 +535,9 @@ fn dns(catalog: &Catalog, f: &mut Flows) {
         .collect();
     let any_listed = m.networks.values().any(|n| !n.dns.is_empty());
     for (name, s) in servers {
-        let Some(port) = s.ports.iter().find(|p| p.reachable() == 53) else { continue };
+        // A resolver kept inside its stack (an Unbound only its Pi-hole asks) has no clients on
+        // the network.
+        let Some(port) = s.ports.iter().find(|p| p.reachable() == 53 && s.endpoint(p).published) else { continue };
         for machine in s.machines() {
             let address = m.machine_address(machine);
             let clients: Vec<&String> = m

@@ -68,6 +68,9 @@ pub enum Repository {
         machine: Option<String>,
         /// The SSH private key (a secret reference), if the spec gives one.
         key: Option<String>,
+        /// The SSH port when it is not 22.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        port: Option<u16>,
     },
     /// A git remote that working trees are committed and pushed to.
     Git {

@@ -23,6 +23,17 @@ pub(super) struct Claim {
     pub(super) movable: bool,
 }
 
+/// The catalog ports the service's `expose:` entries route to: each the port it names, else the
+/// app's primary port (as `exposures` resolves them).
+fn exposed_ports<'a>(svc: &'a ast::Service, app: &'a App) -> Vec<&'a str> {
+    let Some(x) = &svc.expose else { return Vec::new() };
+    x.0.iter()
+        .filter_map(|ex| {
+            ex.port.as_ref().map_or_else(|| app.primary_port().map(|(n, _)| n), |p| Some(p.value.as_str()))
+        })
+        .collect()
+}
+
 impl Resolver<'_> {
     pub(super) fn ports(
         &mut self,
@@ -48,14 +59,17 @@ impl Resolver<'_> {
                 let for_prometheus = self.spec.monitoring.as_ref().is_some_and(|m| m.prometheus.is_some())
                     && app.metrics_only_port() == Some(pname)
                     && !host_mode;
+                // A port the proxy routes to is published the same way: the proxy reaches every
+                // upstream at its machine's address, and the firewall opens it to the proxy alone.
+                let for_proxy = !host_mode && exposed_ports(svc, app).contains(&pname);
                 let container = over.and_then(|o| o.container.as_ref()).map_or(p.port, |c| c.value);
-                let unpublished = over.and_then(|o| o.publish.as_ref()).is_some_and(|p| !p.value);
+                let publish = over.and_then(|o| o.publish.as_ref()).map(|p| p.value);
                 let host = match over.and_then(|o| o.host.as_ref()) {
                     _ if no_network => None,
                     _ if host_mode => Some(container),
-                    _ if unpublished => None,
+                    _ if publish == Some(false) => None,
                     Some(h) => Some(h.value),
-                    None if p.publish == Some(false) && !for_prometheus => None,
+                    None if p.publish == Some(false) && publish.is_none() && !for_prometheus && !for_proxy => None,
                     None => Some(p.port),
                 };
                 let written = over.and_then(|o| o.host.as_ref().or(o.container.as_ref()));

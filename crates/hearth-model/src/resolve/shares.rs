@@ -12,7 +12,7 @@ use hearth_spec::{Code, Diagnostic, Edit, Sp, Span};
 
 use super::Resolver;
 use crate::model::{GuestKind, Model, Placement};
-use crate::shares::{Share, ShareMount, host_path};
+use crate::shares::{Share, ShareMount, TimeMachine, host_path};
 
 /// The app that serves each kind of share, when Hearth renders the export.
 fn server_app(kind: ShareKind) -> &'static str {
@@ -196,14 +196,30 @@ impl Resolver<'_> {
                 }
             }
             ShareKind::Smb => {
-                user = Some(s.user.as_ref().map_or_else(|| name.to_string(), |u| u.value.clone()));
+                let login = s.user.as_ref().map_or_else(|| name.to_string(), |u| u.value.clone());
                 let used_by = format!("share/{name}");
-                let template = match s.password.as_ref().map(|p| &p.value) {
-                    Some(SecretRef::Named(n)) if service.is_some() => self.need_secret(n, 32, &used_by),
-                    Some(SecretRef::Named(n)) => self.external_secret(n, &used_by, model),
-                    Some(other) => crate::model::Template::secret(other.to_string()),
-                    None if service.is_some() => self.need_secret(&format!("share-{name}-password"), 32, &used_by),
-                    None => self.external_secret(&format!("share-{name}-password"), &used_by, model),
+                let (first, first_password) = self.first_share_of_user(s, &login);
+                let written = s.password.as_ref().map(|p| p.value.clone());
+                if let (Some(p), true) = (&s.password, first != name)
+                    && p.value != first_password
+                {
+                    let key = s.spans.key("password").map_or(p.span, |k| k.to(p.span));
+                    self.diags.push(
+                        Diagnostic::new(
+                            Code::SharePasswordsDiffer,
+                            p.span,
+                            format!("share `{name}` gives user `{login}` another password than share `{first}`"),
+                        )
+                        .label(format!("share `{first}` logs in with `{first_password}`"))
+                        .help(format!("remove `password:`: Samba keeps one password per user, and this share then takes share `{first}`'s"))
+                        .suggest_removal(key),
+                    );
+                }
+                user = Some(login);
+                let template = match written.unwrap_or(first_password) {
+                    SecretRef::Named(n) if service.is_some() => self.need_secret(&n, 32, &used_by),
+                    SecretRef::Named(n) => self.external_secret(&n, &used_by, model),
+                    other => crate::model::Template::secret(other.to_string()),
                 };
                 password = template.parts.iter().find_map(|p| match p {
                     crate::model::Part::Secret(r) => Some(r.clone()),
@@ -211,6 +227,7 @@ impl Resolver<'_> {
                 });
             }
         }
+        let time_machine = self.time_machine(name, s, kind);
         let (mut machines, mut networks) = (BTreeSet::new(), BTreeSet::new());
         for c in &s.clients {
             let v = c.value.as_str();
@@ -243,8 +260,61 @@ impl Resolver<'_> {
             networks: networks.into_iter().collect(),
             user,
             password,
+            time_machine,
             description: s.description.clone(),
         })
+    }
+
+    /// The first SMB share (in the spec's order) of `s`'s server that `login` logs into, and the
+    /// password it gives: its `password:`, else `secret:share-<its name>-password`. Samba keeps
+    /// one password per user, so every share of that user takes this one.
+    fn first_share_of_user(&self, s: &SpecShare, login: &str) -> (String, SecretRef) {
+        let first = self.spec.shares.entries.iter().find(|e| {
+            e.value.kind.value == ShareKind::Smb
+                && e.value.server.value == s.server.value
+                && e.value.user.as_ref().map_or(e.name.as_str(), |u| u.value.as_str()) == login
+        });
+        match first {
+            Some(e) => (
+                e.name.clone(),
+                e.value
+                    .password
+                    .as_ref()
+                    .map_or_else(|| SecretRef::Named(format!("share-{}-password", e.name)), |p| p.value.clone()),
+            ),
+            None => (String::new(), SecretRef::Named(String::new())),
+        }
+    }
+
+    /// A share's `time_machine:`: only an SMB share Macs can write to is one (E923), since Time
+    /// Machine speaks SMB and writes its backups there.
+    fn time_machine(&mut self, name: &str, s: &SpecShare, kind: ShareKind) -> Option<TimeMachine> {
+        let tm = s.time_machine.as_ref().filter(|t| t.enabled.as_ref().is_none_or(|e| e.value))?;
+        let span = s.spans.value("time_machine").unwrap_or(s.server.span);
+        let key = s.spans.key("time_machine").map_or(span, |k| k.to(span));
+        let refuse = |why: String, label: &str, help: &str| {
+            Diagnostic::new(Code::TimeMachineUnfit, span, why).label(label).help(help).suggest_removal(key)
+        };
+        if kind == ShareKind::Nfs {
+            self.diags.push(refuse(
+                format!("NFS share `{name}` cannot be a Time Machine destination"),
+                "Time Machine backs up over SMB only",
+                "remove `time_machine:`, or make the share `kind: smb`",
+            ));
+            return None;
+        }
+        if let Some(ro) = s.readonly.as_ref().filter(|r| r.value) {
+            self.diags.push(
+                refuse(
+                    format!("share `{name}` is a Time Machine destination but `readonly: true`"),
+                    "Macs write their backups here",
+                    "remove `time_machine:`, or `readonly: true`",
+                )
+                .with(ro.span, "read-only"),
+            );
+            return None;
+        }
+        Some(TimeMachine { max_size: tm.max_size.as_ref().map(|m| m.value) })
     }
 
     /// The machine that mounts a share for `client`: an LXC container's Proxmox host, else the

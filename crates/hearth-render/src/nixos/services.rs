@@ -357,17 +357,25 @@ impl<'a> HostConfig<'a> {
             global.push((attr("hosts allow"), N::s(format!("{} 127.0.0.1", clients.join(" ")))));
             global.push((attr("hosts deny"), N::s("0.0.0.0/0")));
         }
+        if self.shares_of(name).iter().any(|(_, sh)| sh.time_machine.is_some()) {
+            global.extend(crate::shares::FRUIT_GLOBAL.iter().map(|(k, v)| (attr(k), N::s(*v))));
+        }
         let mut settings = vec![("global".to_string(), N::Attrs(global))];
         for (_, sh) in self.shares_of(name) {
             settings.push((
                 attr(&sh.name),
-                N::Attrs(vec![
-                    ("path".into(), N::s(&sh.path)),
-                    (attr("read only"), N::s(if sh.readonly { "yes" } else { "no" })),
-                    (attr("browseable"), N::s("yes")),
-                    (attr("guest ok"), N::s("no")),
-                    (attr("valid users"), N::s(sh.user.clone().unwrap_or_default())),
-                ]),
+                N::Attrs(
+                    vec![
+                        ("path".into(), N::s(&sh.path)),
+                        (attr("read only"), N::s(if sh.readonly { "yes" } else { "no" })),
+                        (attr("browseable"), N::s("yes")),
+                        (attr("guest ok"), N::s("no")),
+                        (attr("valid users"), N::s(sh.user.clone().unwrap_or_default())),
+                    ]
+                    .into_iter()
+                    .chain(crate::shares::time_machine(sh).into_iter().map(|(k, v)| (attr(k), N::s(v))))
+                    .collect(),
+                ),
             ));
         }
         for v in s.volumes.iter().filter(|v| v.name == "shares" && self.shares_of(name).is_empty()) {

@@ -29,6 +29,8 @@ spec_struct! {
         /// where `host` is a guest or host of the spec, an address or a DNS name. A policy's
         /// `paths` on its `from` machines are mirrored there with `rsync`.
         opt rsync: Sp<String>,
+        /// The SSH port of an `rsync:` target (default 22; a Hetzner Storage Box takes rsync on 23).
+        opt port: Sp<u16>,
         /// A git remote (`ssh://…`, `user@host:path`, `https://…`): a policy's `paths` are git
         /// working trees that are committed when something changed and pushed there.
         opt git: Sp<String>,

@@ -5,6 +5,7 @@
 
 use crate::decode::Sp;
 use crate::reference::SecretRef;
+use crate::units::Size;
 use crate::{spec_enum, spec_struct};
 
 spec_enum! {
@@ -37,10 +38,24 @@ spec_struct! {
         opt user: Sp<String>,
         /// SMB: that user's password.
         opt password: Sp<SecretRef>,
+        /// SMB: a Time Machine destination for Macs (`true`, or `{ max_size: 1TB }`).
+        #[schemars(with = "Option<crate::decode::OrScalar<TimeMachine>>")]
+        opt time_machine: TimeMachine,
         opt description: String,
         /// `planned` or `future`: checked and documented, not deployed (default `active`).
         opt status: Sp<super::Status>,
         /// Why or when, for a planned item (shown in the docs' Planned section).
         opt note: String,
+    }
+}
+
+spec_struct! {
+    @shorthand enabled;
+    /// An SMB share Macs back up to with Time Machine (Samba's `vfs_fruit`).
+    pub struct TimeMachine {
+        /// `false` turns it off (default `true` when the key is given).
+        opt enabled: Sp<bool>,
+        /// The most the backups may take on the share (`fruit:time machine max size`).
+        opt max_size: Sp<Size>,
     }
 }
