@@ -52,9 +52,10 @@ pub(super) fn images(spec: &Spec, out: &mut Vec<Diagnostic>) {
 /// probe, and a service without one a command (UDP cannot be probed by connecting).
 fn healthcheck_help(ports: &NamedMap<Port>) -> String {
     let protocol = |p: &Port| p.protocol.unwrap_or(Protocol::Tcp);
-    let http = ports.entries.iter().find(|e| {
-        matches!(protocol(&e.value), Protocol::Http) || (e.value.protocol.is_none() && e.name == "http")
-    });
+    let http = ports
+        .entries
+        .iter()
+        .find(|e| matches!(protocol(&e.value), Protocol::Http) || (e.value.protocol.is_none() && e.name == "http"));
     if let Some(e) = http {
         return format!(
             "add `healthcheck: {{ http: {{ port: {0}, path: / }} }}` (a path that answers 200) or `{{ tcp: {0} }}`",

@@ -133,10 +133,17 @@ impl Resolver<'_> {
                 continue;
             }
             if let Some(source) = translate(self, &e.value.value, e.value.span) {
+                // An image has no catalog names for its folders: a key that is a container path
+                // (`/mosquitto/data`, as Compose writes volumes) puts the data where the image
+                // keeps it; a bare name is a folder of its own under `/data`.
+                let (name, target) = match e.name.strip_prefix('/') {
+                    Some(path) => (sql_ident(path.trim_end_matches('/')), e.name.clone()),
+                    None => (e.name.clone(), format!("/data/{}", e.name)),
+                };
                 out.push(Volume {
-                    name: e.name.clone(),
+                    name,
                     source,
-                    target: format!("/data/{}", e.name),
+                    target,
                     stateful: true,
                     readonly: false,
                     dataset: None,
