@@ -140,15 +140,7 @@ impl Resolver<'_> {
                     Some(path) => (sql_ident(path.trim_end_matches('/')), e.name.clone()),
                     None => (e.name.clone(), format!("/data/{}", e.name)),
                 };
-                out.push(Volume {
-                    name,
-                    source,
-                    target,
-                    stateful: true,
-                    readonly: false,
-                    dataset: None,
-                    nfs: None,
-                });
+                out.push(Volume { name, source, target, stateful: true, readonly: false, dataset: None, nfs: None });
             }
         }
         // `share:NAME` mounts are the shares resolver's, which knows the shares (resolve/shares.rs).
