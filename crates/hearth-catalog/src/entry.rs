@@ -20,7 +20,7 @@ spec_enum! {
         Postgres = "postgres", Mysql = "mysql", Redis = "redis", Mongodb = "mongodb", S3 = "s3",
         Proxy = "proxy", Dns = "dns", Sso = "sso", Vpn = "vpn", Tunnel = "tunnel", Metrics = "metrics",
         Logs = "logs", Alerts = "alerts", Smtp = "smtp", VpnGateway = "vpn-gateway", Ldap = "ldap",
-        DockerApi = "docker-api",
+        DockerApi = "docker-api", Mqtt = "mqtt",
     }
 }
 

@@ -87,8 +87,11 @@ fn entries(model: &Model) -> BTreeMap<IpAddr, Vec<Entry>> {
     for (name, g) in &model.guests {
         if let Some(a) = g.address {
             let mut role = format!("{} on {}", kind_label(g), g.host);
-            if let Some(net) = model.networks.iter().find(|(_, n)| n.router.as_deref() == Some(name.as_str())) {
-                role = format!("router of {}, {role}", net.0);
+            // A router of several networks is named the router of the one this address is on;
+            // its other networks' rows are its interfaces there.
+            if let Some((net, _)) = model.network_holding(a).filter(|(_, n)| n.router.as_deref() == Some(name.as_str()))
+            {
+                role = format!("router of {net}, {role}");
             }
             map.entry(a).or_default().push(Entry { machine: name.clone(), role: with_services(model, name, role) });
         }
@@ -132,7 +135,8 @@ fn further(
             .filter(|(_, s)| s.on.name() == machine && s.network.as_deref() == Some(i.network.as_str()))
             .map(|(n, _)| n.as_str())
             .collect();
-        let mut role = format!("interface on {}", i.network);
+        let routes = model.networks.get(&i.network).is_some_and(|n| n.router.as_deref() == Some(machine));
+        let mut role = format!("{} on {}", if routes { "router interface" } else { "interface" }, i.network);
         if !bound.is_empty() {
             role.push_str(&format!(" ({})", bound.join(", ")));
         }

@@ -17,8 +17,8 @@ pub struct Origins {
     pub exposures: Vec<(String, String, Span)>,
     /// Redis DB spans: (server, db, consumer, span).
     pub redis: Vec<(String, u32, String, Span)>,
-    /// Host port claims: (machine, port, protocol, service, span).
-    pub ports: Vec<(String, u16, Protocol, String, Span)>,
+    /// Host port claims: (machine, port, protocol, service, the service's name for the port, span).
+    pub ports: Vec<(String, u16, Protocol, String, String, Span)>,
     /// Port claimers whose ports the spec cannot change: companion containers
     /// (`<service>-<companion>`), which publish what their catalog entry says.
     pub companions: BTreeSet<String>,

@@ -787,3 +787,30 @@ backups:
     let (a, _) = analyze_spec(&edited, hearth_catalog::builtin(), &Allocations::default());
     assert!(a.diagnostics.is_empty(), "{:?}", a.diagnostics);
 }
+
+/// A service given by `image:` names its volumes by the container path where the image keeps its
+/// data, as Compose does: the folder is mounted there (not under `/data/`) and is the service's
+/// state, which its backup policy keeps.
+#[test]
+fn image_volumes_keyed_by_container_path_are_state_at_that_path() {
+    let spec = "
+guests:
+  apps: { vm: { on: pve }, network: lan, address: 192.168.1.20, runtime: docker }
+services:
+  broker: { image: eclipse-mosquitto:2.0.20, on: apps, ports: { mqtt: 1883 }, healthcheck: { tcp: mqtt }, backup: nightly, volumes: { /mosquitto/data: /opt/broker } }
+  named: { image: example/web:1.0, on: apps, ports: { http: 8080 }, healthcheck: { tcp: http }, backup: false, volumes: { data: /opt/named } }
+backups:
+  repositories: { local: { restic: /srv/restic } }
+  policies: { nightly: { at: \"03:00\", to: [local], keep: { daily: 7 } } }
+";
+    check(spec);
+    let (text, _) = markers::parse(&format!("{BASE}{spec}"));
+    let (a, _) = analyze_spec(&text, hearth_catalog::builtin(), &Allocations::default());
+    let broker = &a.model.services["broker"];
+    let v: Vec<(&str, &str, &str, bool)> =
+        broker.volumes.iter().map(|v| (v.name.as_str(), v.source.as_str(), v.target.as_str(), v.stateful)).collect();
+    assert_eq!(v, [("mosquitto_data", "/opt/broker", "/mosquitto/data", true)]);
+    assert_eq!(a.model.services["named"].volumes[0].target, "/data/data");
+    let jobs: Vec<&str> = a.model.backups.jobs.iter().map(|j| j.service.as_str()).collect();
+    assert_eq!(jobs, ["broker"]);
+}

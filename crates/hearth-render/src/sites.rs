@@ -333,9 +333,16 @@ fn access_name(a: Access) -> &'static str {
 /// The source ranges of an access level; `None` for anywhere. `internal` is the homelab's
 /// networks and loopback (plus Docker's bridge pool for a proxy in a container, where clients
 /// on its own host arrive from the bridge); `vpn` adds 100.64.0.0/10, the range Tailscale and
-/// NetBird give their peers.
+/// NetBird give their peers. An isolated network (IoT, guests) is not one of them unless a
+/// `policy` entry lets its zone reach the proxy: its machines reach no other network's services,
+/// and the proxy is where the homelab's own routes would let them through.
 fn allow_for(cx: &Context, proxy: &Proxy, access: Access) -> Option<Allow> {
-    let mut ranges: Vec<String> = cx.model.networks.values().map(|n| n.cidr.clone()).collect();
+    let m = cx.model;
+    let proxy_zones = m.zones_of(proxy.machine);
+    let admitted = |n: &hearth_model::model::Network| {
+        !n.isolated || proxy_zones.iter().any(|z| m.policy_admits(&n.zone, z, Some(proxy.name), 443))
+    };
+    let mut ranges: Vec<String> = m.networks.values().filter(|n| admitted(n)).map(|n| n.cidr.clone()).collect();
     ranges.sort();
     ranges.dedup();
     ranges.push("127.0.0.0/8".into());

@@ -45,6 +45,10 @@ services:
   teleport: { app: teleport, on: docker }
   wazuh: { app: wazuh-manager, on: docker }
   freeradius: { app: freeradius, on: docker }
+  mosquitto: { app: mosquitto, on: docker }
+  zigbee2mqtt: { app: zigbee2mqtt, on: docker, uses: [mosquitto], ports: { http: 8084 } }
+  node-red: { app: node-red, on: docker, uses: [mosquitto] }
+  mealie: { app: mealie, on: docker, uses: [postgres], ports: { http: 9002 } }
 ";
 
 /// The health probe `docker compose config` reports for `service`, as one string.
@@ -75,7 +79,11 @@ fn homelab_apps_render_to_a_project_compose_loads() {
     assert_eq!(mysql, ["paperless", "npm"], "MariaDB's consumers get a database each");
     let postgres: Vec<_> =
         model.databases.iter().filter(|d| d.engine == Engine::Postgres).map(|d| d.name.as_str()).collect();
-    assert_eq!(postgres, ["gitea", "open_webui", "forgejo", "guacamole"], "PostgreSQL's consumers get a database each");
+    assert_eq!(
+        postgres,
+        ["gitea", "open_webui", "forgejo", "guacamole", "mealie"],
+        "PostgreSQL's consumers get a database each"
+    );
     let files = common::render(&model);
     assert!(files.iter().any(|f| f.path == "/etc/hearth/mysql/init.sql"), "MariaDB's init is rendered");
     let compose: Vec<&File> = files.iter().filter(|f| f.kind == Kind::Compose).collect();
@@ -123,6 +131,8 @@ fn homelab_apps_render_to_a_project_compose_loads() {
         ("homarr", "127.0.0.1:7575/"),
         ("forgejo", "127.0.0.1:3000/api/healthz"),
         ("guacamole", "127.0.0.1:8080/"),
+        ("zigbee2mqtt", "127.0.0.1:8080/"),
+        ("node-red", "127.0.0.1:1880/"),
     ] {
         check(&config, service, &format!("wget -q -O /dev/null 'http://{port_path}'"));
     }
@@ -142,6 +152,17 @@ fn homelab_apps_render_to_a_project_compose_loads() {
     check(&config, "teleport", "CMD /usr/local/bin/teleport debug readyz -c /etc/teleport/teleport.yaml");
     check(&config, "freeradius", "radclient -q -r 1 -t 3 127.0.0.1:1812 status testing123");
     check(&config, "guacamole-guacd", "CMD nc -z 127.0.0.1 4822");
+    // Mosquitto's own client subscribes (the broker acknowledges only when it serves MQTT), and
+    // Mealie's image has neither wget nor curl: its own Python health script.
+    check(&config, "mosquitto", "CMD mosquitto_sub -h 127.0.0.1 -p 1883 -t hearth/healthcheck -E -W 5");
+    check(&config, "mealie", "CMD python -m mealie.scripts.healthcheck");
+    // Mosquitto 2 serves only loopback without a listener: it starts from one it writes, and
+    // Zigbee2MQTT finds it at its published port.
+    let broker = config["services"]["mosquitto"]["command"].to_string();
+    assert!(broker.contains("listener 1883") && broker.contains("exec mosquitto -c /tmp/mosquitto.conf"), "{broker}");
+    let z2m = &config["services"]["zigbee2mqtt"]["environment"];
+    let server = z2m["ZIGBEE2MQTT_CONFIG_MQTT_SERVER"].as_str().unwrap_or_default();
+    assert!(server.starts_with("mqtt://192.168.1.") && server.ends_with(":1883"), "{z2m}");
     // Guacamole's web application finds guacd by its container name in the stack.
     let guac = &config["services"]["guacamole"]["environment"];
     assert_eq!(guac["GUACD_HOSTNAME"], "guacamole-guacd", "{guac}");

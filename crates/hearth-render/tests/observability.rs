@@ -152,7 +152,23 @@ fn variants() -> Vec<(String, Model)> {
 fn all_models() -> Vec<(String, Model)> {
     let mut v = common::examples();
     v.extend(variants());
+    // AdGuard Home answering the LAN with a native Unbound beside it as its upstream (on 5335).
+    v.push(("family-proxmox".into(), common::valid("family-proxmox")));
     v
+}
+
+/// AdGuard Home `uses` the Unbound on its own container: Unbound listens where the spec's port
+/// puts it (Debian's default 53 would collide with AdGuard Home's), and AdGuard Home forwards
+/// there and only there.
+#[test]
+fn adguard_forwards_to_the_unbound_beside_it() {
+    let files = common::render(&common::valid("family-proxmox"));
+    let unbound = files.iter().find(|f| f.kind == Kind::Unbound).expect("the native Unbound's file");
+    assert_eq!(unbound.path, "/etc/unbound/unbound.conf.d/hearth.conf");
+    assert!(unbound.content.contains("    port: 5335\n"), "{}", unbound.content);
+    assert!(!unbound.content.contains("local-data"), "Unbound is not the DNS server: {}", unbound.content);
+    let adguard = files.iter().find(|f| f.kind == Kind::AdguardHome).expect("the AdGuard Home fragment");
+    assert!(adguard.content.contains("dns:\n  upstream_dns:\n    - \"192.168.10.2:5335\"\n"), "{}", adguard.content);
 }
 
 fn place(dir: &Path, f: &File) -> PathBuf {
@@ -218,7 +234,14 @@ fn every_file_passes_its_validator() {
                     // Rule files are absolute paths on the machine: point them at the rendered
                     // tree in a test copy, never in the rendered file.
                     let machine_root = dir.join(&f.machine);
-                    let text = f.content.replace("\"/etc/", &format!("\"{}/etc/", machine_root.display()));
+                    // A container's /etc/prometheus is the host folder its prometheus.yml is in.
+                    let folder = f.path.rsplit_once('/').map_or("", |(d, _)| d);
+                    let text = if folder == "/etc/prometheus" {
+                        f.content.clone()
+                    } else {
+                        f.content.replace("\"/etc/prometheus/", &format!("\"{}{folder}/", machine_root.display()))
+                    };
+                    let text = text.replace("\"/etc/", &format!("\"{}/etc/", machine_root.display()));
                     let text = text.replace("\"/opt/", &format!("\"{}/opt/", machine_root.display()));
                     let copy = test_dir.join(format!("{}-prometheus.yml", f.machine));
                     std::fs::write(&copy, text).unwrap();
@@ -248,7 +271,14 @@ fn every_file_passes_its_validator() {
                     // Debian 12's amtool is 0.25, older than `bot_token_file` (0.26): the test copy
                     // swaps it for an inline dummy token; secret file paths point into the tree.
                     let machine_root = dir.join(&f.machine);
-                    let text = f.content.replace("\"/etc/", &format!("\"{}/etc/", machine_root.display()));
+                    // A container's /etc/prometheus is the host folder its prometheus.yml is in.
+                    let folder = f.path.rsplit_once('/').map_or("", |(d, _)| d);
+                    let text = if folder == "/etc/prometheus" {
+                        f.content.clone()
+                    } else {
+                        f.content.replace("\"/etc/prometheus/", &format!("\"{}{folder}/", machine_root.display()))
+                    };
+                    let text = text.replace("\"/etc/", &format!("\"{}/etc/", machine_root.display()));
                     let text = text.replace("\"/opt/", &format!("\"{}/opt/", machine_root.display()));
                     let text: String = text
                         .lines()
@@ -568,6 +598,8 @@ fn dns_names_have_one_answer() {
                     .filter_map(|l| l.split('/').next())
                     .map(str::to_string)
                     .collect(),
+                // A resolver that is not the DNS server (AdGuard Home's upstream) holds no names.
+                Kind::Unbound if !f.sources.iter().any(|s| s == "dns") => continue,
                 Kind::Unbound => f
                     .content
                     .lines()

@@ -237,6 +237,7 @@ codes! {
     StatedTotalDiffers = "W880", "stated-total-differs", Warning;
     StatedTotalUnchecked = "W881", "stated-total-unchecked", Warning;
     SnapshotUnmanaged = "W871", "snapshot-unmanaged", Warning;
+    ChannelBehindLogin = "W910", "channel-behind-login", Warning;
 }
 
 impl fmt::Display for Code {

@@ -61,7 +61,10 @@ pub(super) fn subdomains_and_redis(origins: &Origins, out: &mut Vec<Diagnostic>)
 
 pub(super) fn ports(origins: &Origins, out: &mut Vec<Diagnostic>) {
     let mut claimed: BTreeMap<(&str, u16, bool), (&str, Span)> = BTreeMap::new();
-    for (machine, port, protocol, service, span) in &origins.ports {
+    // Ports a help line already proposed, so two conflicts on one machine never propose the same
+    // port, and one port's TCP and UDP conflicts propose one.
+    let mut proposed: Vec<(&str, &str, &str, u16)> = Vec::new();
+    for (machine, port, protocol, service, port_name, span) in &origins.ports {
         // DNS listens on both TCP and UDP.
         let layers: &[bool] = match protocol {
             Protocol::Udp => &[true],
@@ -71,16 +74,32 @@ pub(super) fn ports(origins: &Origins, out: &mut Vec<Diagnostic>) {
         for &udp in layers {
             match claimed.get(&(machine.as_str(), *port, udp)) {
                 Some((other, other_span)) if other != service => {
-                    let free = (port.saturating_add(1)..u16::MAX)
-                        .find(|p| !claimed.keys().any(|(m, q, _)| m == machine && q == p))
-                        .unwrap_or(*port);
+                    // Free among every port the machine's services claim, not only those seen so far.
+                    let earlier = proposed
+                        .iter()
+                        .find(|(m, s, n, _)| m == machine && s == service && n == port_name)
+                        .map(|(.., p)| *p);
+                    let free = earlier.unwrap_or_else(|| {
+                        (port.saturating_add(1)..u16::MAX)
+                            .find(|p| {
+                                !origins.ports.iter().any(|(m, q, ..)| m == machine && q == p)
+                                    && !proposed.iter().any(|(m, .., q)| m == machine && q == p)
+                            })
+                            .unwrap_or(*port)
+                    });
+                    proposed.push((machine, service, port_name, free));
                     let help = if origins.companions.contains(service) {
+                        let name = origins
+                            .ports
+                            .iter()
+                            .find(|(m, q, _, s, ..)| m == machine && q == port && s == other)
+                            .map_or("<name>", |(_, _, _, _, n, _)| n.as_str());
                         format!(
-                            "`{service}` runs beside its service with the port its app gives it: publish `{other}` on another port, e.g. `ports: {{ <name>: {free} }}`, or move one of them to another machine"
+                            "`{service}` runs beside its service with the port its app gives it: publish `{other}` on another port, e.g. `ports: {{ {name}: {free} }}`, or move one of them to another machine"
                         )
                     } else {
                         format!(
-                            "publish one of them on another port, e.g. `ports: {{ <name>: {free} }}`, or move it to another machine"
+                            "publish `{service}` on another port, `ports: {{ {port_name}: {free} }}`, or move it to another machine"
                         )
                     };
                     out.push(

@@ -8,6 +8,7 @@ mod addresses;
 mod backups;
 mod budgets;
 mod capacity;
+mod channels;
 mod clashes;
 mod clusters;
 mod conflicts;
@@ -96,6 +97,7 @@ pub fn check(spec: &Spec, catalog: &Catalog, model: &Model, origins: &Origins) -
     discovery::discovery(spec, model, &mut out);
     outposts::outposts(spec, model, &mut out);
     access::cloudflare_access(spec, &mut out);
+    channels::channels(spec, &mut out);
     values::values(spec, model, &mut out);
     clashes::clashes(spec, &mut out);
     devices::devices(spec, model, &mut out);

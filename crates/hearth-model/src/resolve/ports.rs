@@ -179,7 +179,14 @@ impl Resolver<'_> {
         }
         for c in &claims {
             let port = moved.get(&(c.service.clone(), c.port_name.clone())).copied().unwrap_or(c.port);
-            self.origins.ports.push((c.machine.clone(), port, c.protocol, c.service.clone(), c.span));
+            self.origins.ports.push((
+                c.machine.clone(),
+                port,
+                c.protocol,
+                c.service.clone(),
+                c.port_name.clone(),
+                c.span,
+            ));
         }
         for ((service, port_name), port) in moved {
             if let Some(p) =

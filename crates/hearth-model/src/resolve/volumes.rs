@@ -133,15 +133,14 @@ impl Resolver<'_> {
                 continue;
             }
             if let Some(source) = translate(self, &e.value.value, e.value.span) {
-                out.push(Volume {
-                    name: e.name.clone(),
-                    source,
-                    target: format!("/data/{}", e.name),
-                    stateful: true,
-                    readonly: false,
-                    dataset: None,
-                    nfs: None,
-                });
+                // An image has no catalog names for its folders: a key that is a container path
+                // (`/mosquitto/data`, as Compose writes volumes) puts the data where the image
+                // keeps it; a bare name is a folder of its own under `/data`.
+                let (name, target) = match e.name.strip_prefix('/') {
+                    Some(path) => (sql_ident(path.trim_end_matches('/')), e.name.clone()),
+                    None => (e.name.clone(), format!("/data/{}", e.name)),
+                };
+                out.push(Volume { name, source, target, stateful: true, readonly: false, dataset: None, nfs: None });
             }
         }
         // `share:NAME` mounts are the shares resolver's, which knows the shares (resolve/shares.rs).

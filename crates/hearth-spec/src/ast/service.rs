@@ -44,7 +44,8 @@ spec_struct! {
         def ports: NamedMap<Port>,
         /// Environment; values may be secret references.
         def env: NamedMap<Sp<Value>>,
-        /// Catalog volume name -> dataset or absolute path, or `false` to drop the catalog's volume.
+        /// Catalog volume name (on a service given by `image:`, a container path, or a name mounted at
+        /// `/data/<name>`) -> dataset or absolute path, or `false` to drop the catalog's volume.
         #[schemars(with = "std::collections::BTreeMap<String, super::StringOrFalse>")]
         def volumes: NamedMap<Sp<String>>,
         /// Container path -> dataset or absolute path.
