@@ -804,7 +804,7 @@ backups:
   policies: { nightly: { at: \"03:00\", to: [local], keep: { daily: 7 } } }
 ";
     check(spec);
-    let (text, _) = markers::parse(&format!("{BASE}{spec}"));
+    let (text, _) = common::markers::parse(&format!("{BASE}{spec}"));
     let (a, _) = analyze_spec(&text, hearth_catalog::builtin(), &Allocations::default());
     let broker = &a.model.services["broker"];
     let v: Vec<(&str, &str, &str, bool)> =
