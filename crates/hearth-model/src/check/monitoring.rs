@@ -93,7 +93,7 @@ fn exporters_deployed(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
             // and the Blackbox exporter Hearth would add beside it is left out with it.
             "blackbox"
                 if running(model, "blackbox-exporter").is_empty()
-                    && !m.prometheus.as_ref().is_some_and(|p| !model.services.contains_key(&p.value)) =>
+                    && m.prometheus.as_ref().is_none_or(|p| model.services.contains_key(&p.value)) =>
             {
                 let on = m
                     .prometheus
