@@ -36,10 +36,17 @@ impl Cx {
     }
 
     /// Records a wrong-type error: `expected` is a noun phrase such as "a size like `2GiB`".
+    /// The help says what to write; it carries no edit, since only the user knows the value.
     pub fn wrong_type(&mut self, node: &Node, expected: &str) {
+        let help = match &node.value {
+            Value::Null => format!("write {expected} after the key"),
+            Value::Scalar(_) => format!("replace {} with {expected}", describe(node)),
+            Value::Seq(_) | Value::Map(_) => format!("replace the {} with {expected}", &describe(node)[2..]),
+        };
         self.push(
             Diagnostic::new(Code::WrongType, node.span, format!("expected {expected}, found {}", describe(node)))
-                .label(format!("expected {expected}")),
+                .label(format!("expected {expected}"))
+                .help(help),
         );
     }
 
@@ -148,8 +155,19 @@ impl Decode for bool {
         match cx.scalar(node, "`true` or `false`")? {
             "true" | "True" | "TRUE" => Some(true),
             "false" | "False" | "FALSE" => Some(false),
+            // YAML 1.1's other booleans, and numbers, have one meaning the user surely intended.
+            other @ ("yes" | "Yes" | "YES" | "on" | "On" | "ON" | "1") => {
+                let message = format!("expected `true` or `false`, found `{other}`");
+                cx.invalid_fix(node, message, "write `true`", other, "true");
+                None
+            }
+            other @ ("no" | "No" | "NO" | "off" | "Off" | "OFF" | "0") => {
+                let message = format!("expected `true` or `false`, found `{other}`");
+                cx.invalid_fix(node, message, "write `false`", other, "false");
+                None
+            }
             other => {
-                cx.invalid(node, format!("expected `true` or `false`, found `{other}`"), "");
+                cx.invalid(node, format!("expected `true` or `false`, found `{other}`"), "write `true` or `false`");
                 None
             }
         }

@@ -18,7 +18,7 @@ mod persist;
 pub mod report;
 mod ship;
 mod targets;
-mod yaml_out;
+pub mod yaml_out;
 
 use std::io::Write;
 use std::process::ExitCode;

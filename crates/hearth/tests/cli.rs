@@ -16,6 +16,10 @@ mod lab_proxmox;
 mod lab_watch;
 #[path = "cli/lab_watcher.rs"]
 mod lab_watcher;
+#[path = "cli/mutants.rs"]
+mod mutants;
+#[path = "cli/mutation.rs"]
+mod mutation;
 #[path = "cli/plans.rs"]
 mod plans;
 #[path = "cli/proxmox.rs"]

@@ -89,7 +89,12 @@ fn exporters_deployed(spec: &Spec, model: &Model, out: &mut Vec<Diagnostic>) {
                     );
                 }
             }
-            "blackbox" if running(model, "blackbox-exporter").is_empty() => {
+            // A Prometheus that did not resolve (its machine unknown, say) has its own diagnostic,
+            // and the Blackbox exporter Hearth would add beside it is left out with it.
+            "blackbox"
+                if running(model, "blackbox-exporter").is_empty()
+                    && m.prometheus.as_ref().is_none_or(|p| model.services.contains_key(&p.value)) =>
+            {
                 let on = m
                     .prometheus
                     .as_ref()
@@ -123,12 +128,13 @@ fn database_exporters(spec: &Spec, catalog: &Catalog, model: &Model, out: &mut V
             "mongodb" => (Provides::Mongodb, "MongoDB"),
             _ => continue,
         };
-        let servers: Vec<(&String, &crate::model::Service)> = model
-            .services
-            .iter()
-            .filter(|(_, s)| s.app.as_deref().and_then(|a| catalog.get(a)).is_some_and(|a| a.provides(kind)))
-            .collect();
-        if servers.is_empty() {
+        let provides = |app: Option<&str>| app.and_then(|a| catalog.get(a)).is_some_and(|a| a.provides(kind));
+        let servers: Vec<(&String, &crate::model::Service)> =
+            model.services.iter().filter(|(_, s)| provides(s.app.as_deref())).collect();
+        // A server the spec declares but that did not resolve (its machine unknown, say) has its
+        // own diagnostic; the entry is not the mistake then.
+        let declared = spec.services.entries.iter().any(|e| provides(e.value.app.as_ref().map(|a| a.value.as_str())));
+        if servers.is_empty() && !declared {
             out.push(
                 Diagnostic::new(
                     Code::DatabaseExporterWithoutServer,

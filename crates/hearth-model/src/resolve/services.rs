@@ -42,6 +42,15 @@ impl Resolver<'_> {
         let mut exporters = self.exporter_services(model);
         // So does the socket proxy of `ingress.discover` (`discovery.rs`).
         exporters.extend(self.discovery_services(model));
+        // What Hearth adds goes beside a service or machine of the spec. When that one's machine
+        // is unknown or did not resolve, the spec's own entry is already reported; the added
+        // service is left out instead of being reported a second time at the entry that asked
+        // for it (`monitoring.exporters`), under a name the user never wrote.
+        exporters.retain(|(_, s)| {
+            model.guests.contains_key(&s.on.value)
+                || model.hosts.contains_key(&s.on.value)
+                || spec.clusters.contains(&s.on.value)
+        });
         let all = || {
             spec.services
                 .entries
