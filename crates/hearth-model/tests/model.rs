@@ -661,9 +661,7 @@ dns:
     nas.example.com: 192.168.1.23
 #   ^^^^^^^^^^^^^^^ W651
 ";
-    check(spec);
-    let (text, _) = common::markers::parse(&format!("{BASE}{spec}"));
-    let (a, _) = analyze_spec(&text, hearth_catalog::builtin(), &Allocations::default());
+    let (_, a) = common::check_and_analyze(spec);
     let answers: Vec<(&str, String)> =
         a.model.dns_records.iter().map(|r| (r.name.as_str(), r.address.to_string())).collect();
     assert_eq!(
@@ -778,9 +776,7 @@ backups:
   repositories: { local: { restic: /srv/restic } }
   policies: { nightly: { at: \"03:00\", to: [local], keep: { daily: 7 } } }
 ";
-    check(spec);
-    let (text, _) = common::markers::parse(&format!("{BASE}{spec}"));
-    let (a, _) = analyze_spec(&text, hearth_catalog::builtin(), &Allocations::default());
+    let (text, a) = common::check_and_analyze(spec);
     let jobs: Vec<&str> = a.model.backups.jobs.iter().map(|j| j.service.as_str()).collect();
     assert_eq!(jobs, ["files"]);
     let edited = text.replace("backup: nightly,", "backup: false,");
@@ -803,9 +799,7 @@ backups:
   repositories: { local: { restic: /srv/restic } }
   policies: { nightly: { at: \"03:00\", to: [local], keep: { daily: 7 } } }
 ";
-    check(spec);
-    let (text, _) = common::markers::parse(&format!("{BASE}{spec}"));
-    let (a, _) = analyze_spec(&text, hearth_catalog::builtin(), &Allocations::default());
+    let (_, a) = common::check_and_analyze(spec);
     let broker = &a.model.services["broker"];
     let v: Vec<(&str, &str, &str, bool)> =
         broker.volumes.iter().map(|v| (v.name.as_str(), v.source.as_str(), v.target.as_str(), v.stateful)).collect();

@@ -233,16 +233,7 @@ fn every_file_passes_its_validator() {
                 Kind::Prometheus if promtool => {
                     // Rule files are absolute paths on the machine: point them at the rendered
                     // tree in a test copy, never in the rendered file.
-                    let machine_root = dir.join(&f.machine);
-                    // A container's /etc/prometheus is the host folder its prometheus.yml is in.
-                    let folder = f.path.rsplit_once('/').map_or("", |(d, _)| d);
-                    let text = if folder == "/etc/prometheus" {
-                        f.content.clone()
-                    } else {
-                        f.content.replace("\"/etc/prometheus/", &format!("\"{}{folder}/", machine_root.display()))
-                    };
-                    let text = text.replace("\"/etc/", &format!("\"{}/etc/", machine_root.display()));
-                    let text = text.replace("\"/opt/", &format!("\"{}/opt/", machine_root.display()));
+                    let text = into_tree(f, &dir);
                     let copy = test_dir.join(format!("{}-prometheus.yml", f.machine));
                     std::fs::write(&copy, text).unwrap();
                     common::run_ok(
@@ -270,17 +261,7 @@ fn every_file_passes_its_validator() {
                 Kind::Alertmanager if amtool => {
                     // Debian 12's amtool is 0.25, older than `bot_token_file` (0.26): the test copy
                     // swaps it for an inline dummy token; secret file paths point into the tree.
-                    let machine_root = dir.join(&f.machine);
-                    // A container's /etc/prometheus is the host folder its prometheus.yml is in.
-                    let folder = f.path.rsplit_once('/').map_or("", |(d, _)| d);
-                    let text = if folder == "/etc/prometheus" {
-                        f.content.clone()
-                    } else {
-                        f.content.replace("\"/etc/prometheus/", &format!("\"{}{folder}/", machine_root.display()))
-                    };
-                    let text = text.replace("\"/etc/", &format!("\"{}/etc/", machine_root.display()));
-                    let text = text.replace("\"/opt/", &format!("\"{}/opt/", machine_root.display()));
-                    let text: String = text
+                    let text: String = into_tree(f, &dir)
                         .lines()
                         .map(|l| match l.split_once("bot_token_file:") {
                             Some((indent, _)) => format!("{indent}bot_token: \"dummy\"\n"),
@@ -618,4 +599,19 @@ fn dns_names_have_one_answer() {
         }
     }
     assert!(checked >= 5, "only {checked} DNS files");
+}
+
+/// A rendered Prometheus or Alertmanager file with its absolute paths (rule files, secret files)
+/// pointed into the rendered tree under `dir`, for a test copy; the rendered file keeps them. A
+/// container's `/etc/prometheus` is the host folder the file is in.
+fn into_tree(f: &File, dir: &Path) -> String {
+    let machine_root = dir.join(&f.machine);
+    let folder = f.path.rsplit_once('/').map_or("", |(d, _)| d);
+    let text = if folder == "/etc/prometheus" {
+        f.content.clone()
+    } else {
+        f.content.replace("\"/etc/prometheus/", &format!("\"{}{folder}/", machine_root.display()))
+    };
+    let text = text.replace("\"/etc/", &format!("\"{}/etc/", machine_root.display()));
+    text.replace("\"/opt/", &format!("\"{}/opt/", machine_root.display()))
 }

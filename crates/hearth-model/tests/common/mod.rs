@@ -81,3 +81,12 @@ pub fn check_with(annotated: &str, catalog: &Catalog) -> Vec<String> {
 pub fn check(annotated: &str) -> Vec<String> {
     check_with(&format!("{BASE}{annotated}"), hearth_catalog::builtin())
 }
+
+/// [`check`] of `annotated`, then its analysis: the spec text without its markers, and what
+/// [`analyze_spec`] makes of it, for tests that look at the model too.
+pub fn check_and_analyze(annotated: &str) -> (String, Analysis) {
+    check(annotated);
+    let (text, _) = markers::parse(&format!("{BASE}{annotated}"));
+    let (a, _) = analyze_spec(&text, hearth_catalog::builtin(), &Allocations::default());
+    (text, a)
+}
