@@ -102,6 +102,26 @@ impl Cx {
         self.push(d);
     }
 
+    /// The wrong-type error for a list written where a mapping (`what`) is expected; `field` is
+    /// the one field of that mapping the list would fit under, when there is one.
+    pub fn list_for_mapping(&mut self, node: &Node, what: &str, field: Option<&str>) {
+        let expected = format!("a mapping ({what})");
+        let mut d =
+            Diagnostic::new(Code::WrongType, node.span, format!("expected {expected}, found {}", describe(node)))
+                .label(format!("expected {expected}"));
+        if let Some(field) = field {
+            d = d.help(if self.key.is_empty() {
+                format!("this list belongs under `{field}:`: write `{field}:` on a line of its own and the items under it")
+            } else {
+                format!(
+                    "this list belongs under `{field}:`: write `{field}:` on a line of its own under `{}:`, and the items under it",
+                    self.key
+                )
+            });
+        }
+        self.push(d);
+    }
+
     /// The entries of a mapping node, or a wrong-type error.
     pub fn map<'n>(&mut self, node: &'n Node, what: &str) -> Option<&'n [(Key, Node)]> {
         match &node.value {
@@ -704,6 +724,22 @@ macro_rules! spec_struct {
                         return <Self as $crate::decode::Decode>::decode(&wrapped, cx);
                     }
                 )?
+                if let $crate::yaml::Value::Seq(_) = &node.value {
+                    // A list where the struct is expected usually belongs under one of its
+                    // fields (`alerts: [...]` for `alerts: { rules: [...] }`): name the field when
+                    // exactly one of them reads this very list without a complaint.
+                    let mut fits: Vec<&'static str> = Vec::new();
+                    $(
+                        let mut scratch = $crate::decode::Cx::new();
+                        if <$ty as $crate::decode::Decode>::decode(node, &mut scratch).is_some()
+                            && scratch.diagnostics.is_empty()
+                        {
+                            fits.push($crate::decode::key_name(stringify!($field)));
+                        }
+                    )*
+                    cx.list_for_mapping(node, what, (fits.len() == 1).then(|| fits[0]));
+                    return None;
+                }
                 let entries = cx.map(node, what)?;
                 let mut ok = true;
                 let mut spans = $crate::decode::FieldSpans::default();
