@@ -56,6 +56,16 @@ fn version_of<'p>(pattern: &str, package: &'p str) -> Option<Option<&'p str>> {
     }
 }
 
+/// The catalog's native form of service `name`'s app, if it has one.
+fn native_of<'c>(model: &Model, catalog: &'c Catalog, name: &str) -> Option<&'c hearth_catalog::Native> {
+    catalog.get(model.services.get(name)?.app.as_deref()?)?.native.as_ref()
+}
+
+/// `content` with only the lines `keep` accepts, each ending in a newline.
+fn keep_lines(content: &str, mut keep: impl FnMut(&str) -> bool) -> String {
+    content.lines().filter(|l| keep(l)).flat_map(|l| [l, "\n"]).collect()
+}
+
 /// What the lab changes so that a machine installs only what it can: the package lists without
 /// the packages it cannot reach, the files that only serve those packages' services (left out),
 /// and the services left out with why.
@@ -70,36 +80,27 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
     // Packages the lab cannot install, per machine, with why.
     let mut unreachable: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for f in files.iter_mut().filter(|f| f.kind == Kind::Packages) {
-        let mut kept = String::new();
-        for line in f.content.lines() {
+        let missing = unreachable.entry(f.machine.clone()).or_default();
+        f.content = keep_lines(&f.content, |line| {
             let package = line.trim();
             match (!package.is_empty() && !package.starts_with('#')).then(|| why_not(catalog, package)).flatten() {
                 Some(why) => {
-                    unreachable.entry(f.machine.clone()).or_default().insert(package.to_string(), why);
+                    missing.insert(package.to_string(), why);
+                    false
                 }
-                None => {
-                    kept.push_str(line);
-                    kept.push('\n');
-                }
+                None => true,
             }
-        }
-        f.content = kept;
+        });
     }
-    // Native services whose package is unreachable on their machine, and their units.
+    // Native services whose package is unreachable on their machine.
     let mut services: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut units: BTreeMap<(String, String), String> = BTreeMap::new();
     for (name, s) in model.services.iter().filter(|(_, s)| s.form == Form::Native) {
-        let Some(native) = s.app.as_deref().and_then(|a| catalog.get(a)).and_then(|a| a.native.as_ref()) else {
-            continue;
-        };
+        let Some(native) = native_of(model, catalog, name) else { continue };
         for machine in s.machines() {
             // No package at all: Hearth installs nothing (W621), and nobody does in the lab.
             if native.package.is_none() && !model.is_nixos(machine) {
                 let why = format!("`{name}` has no Debian package Hearth installs, and nothing installs it in the lab");
                 services.insert((machine.to_string(), name.clone()), why);
-                if let Some(unit) = native.unit.as_deref() {
-                    units.insert((machine.to_string(), unit.to_string()), name.clone());
-                }
                 continue;
             }
             let Some(missing) = unreachable.get(machine) else { continue };
@@ -107,9 +108,6 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
                 missing.iter().find(|(p, _)| native.package.as_deref().is_some_and(|n| version_of(n, p).is_some()));
             if let Some((_, why)) = found {
                 services.insert((machine.to_string(), name.clone()), why.clone());
-                if let Some(unit) = native.unit.as_deref() {
-                    units.insert((machine.to_string(), unit.to_string()), name.clone());
-                }
             }
         }
     }
@@ -141,49 +139,39 @@ pub fn limit_to_debian(model: &Model, catalog: &Catalog, files: &mut Vec<File>) 
             break;
         }
         for ((machine, name), why) in more {
-            let native =
-                model.services[&name].app.as_deref().and_then(|a| catalog.get(a)).and_then(|a| a.native.as_ref());
-            if let Some(unit) = native.and_then(|n| n.unit.as_deref()) {
-                units.insert((machine.clone(), unit.to_string()), name.clone());
-            }
-            if let Some(package) = native.and_then(|n| n.package.as_deref()) {
+            if let Some(package) = native_of(model, catalog, &name).and_then(|n| n.package.as_deref()) {
                 for f in files.iter_mut().filter(|f| f.kind == Kind::Packages && f.machine == machine) {
-                    f.content = f.content.lines().filter(|l| version_of(package, l.trim()).is_none()).fold(
-                        String::new(),
-                        |mut kept, l| {
-                            kept.push_str(l);
-                            kept.push('\n');
-                            kept
-                        },
-                    );
+                    f.content = keep_lines(&f.content, |l| version_of(package, l.trim()).is_none());
                 }
             }
             services.insert((machine, name), why);
         }
     }
+    // The units of the left-out services, by machine and unit name.
+    let units: BTreeMap<(String, String), String> = services
+        .keys()
+        .filter_map(|(machine, name)| {
+            let unit = native_of(model, catalog, name)?.unit.clone()?;
+            Some(((machine.clone(), unit), name.clone()))
+        })
+        .collect();
     // The users and data folders made for those services: the package's user does not exist,
     // so `systemd-tmpfiles` would refuse the folder.
     for f in files.iter_mut().filter(|f| matches!(f.kind, Kind::Sysusers | Kind::Tmpfiles)) {
         let gone =
             |text: &str| services.keys().any(|(m, s)| *m == f.machine && text.contains(&format!("Hearth service {s}")));
-        let mut kept = String::new();
         let mut skip_next = false;
-        for line in f.content.lines() {
+        f.content = keep_lines(&f.content, |line| {
             if std::mem::take(&mut skip_next) {
-                continue;
+                return false;
             }
             // tmpfiles: a `# Hearth service NAME…` comment, then its line; sysusers: one line.
             if line.starts_with('#') && gone(line) {
                 skip_next = true;
-                continue;
+                return false;
             }
-            if line.starts_with("u ") && gone(line) {
-                continue;
-            }
-            kept.push_str(line);
-            kept.push('\n');
-        }
-        f.content = kept;
+            !(line.starts_with("u ") && gone(line))
+        });
     }
     // Agents installed as tools (not services): their configuration goes with the package.
     let tool = |kind: Kind| match kind {

@@ -35,11 +35,9 @@ pub fn run(args: &VerifyArgs, format: Format) -> anyhow::Result<ExitCode> {
                 .or_insert_with(|| format!("`{}` is not started in the lab: {}", n.service, n.reason));
         }
     }
+    // The targets already hold the lab's machines (managed) and the unmanaged ones beside them.
     let absent = match &t.lab {
-        Some((dir, _)) => {
-            let lab = hearth_lab::load_state(dir)?;
-            absent_machines(&t.model, |name| lab.machines.contains_key(name))
-        }
+        Some(_) => absent_machines(&t.model, |name| t.machines.iter().any(|m| m.name == name && m.managed)),
         None => BTreeMap::new(),
     };
     let lab = t.lab.is_some();
